@@ -1,0 +1,78 @@
+//! Application state, built once at start-up and shared by every worker.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use indexmap::IndexMap;
+
+use crate::config::{Metadata, Settings};
+use crate::db::{Database, DbError};
+use crate::permissions::{AllowBlocks, PermissionSource, Permissions};
+
+pub struct AppState {
+    pub settings: Settings,
+    pub metadata: Arc<Metadata>,
+    pub databases: IndexMap<String, Arc<Database>>,
+    pub permissions: Permissions,
+    pub started: Instant,
+}
+
+/// A database file to serve.
+#[derive(Debug, Clone)]
+pub struct DatabaseFile {
+    pub path: PathBuf,
+    pub immutable: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Database(#[from] DbError),
+    #[error("two databases would be served as '{0}': rename one of the files")]
+    DuplicateName(String),
+    #[error("{path}: no such file")]
+    Missing { path: PathBuf },
+}
+
+/// The URL name of a database file: its file name without the extension.
+pub fn database_name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into())
+}
+
+impl AppState {
+    /// Opens every file and reads its schema. `plugin_sources` vote before the allow blocks.
+    pub async fn build(
+        files: &[DatabaseFile],
+        metadata: Metadata,
+        settings: Settings,
+        plugin_sources: Vec<Box<dyn PermissionSource>>,
+    ) -> Result<AppState, StartError> {
+        let mut databases = IndexMap::new();
+        for f in files {
+            if !f.path.exists() {
+                return Err(StartError::Missing { path: f.path.clone() });
+            }
+            let name = database_name(&f.path);
+            if databases.contains_key(&name) {
+                return Err(StartError::DuplicateName(name));
+            }
+            let db = Database::open(&name, &f.path, f.immutable, settings.num_sql_threads as usize)?;
+            db.load_schema().await?;
+            databases.insert(name, Arc::new(db));
+        }
+        let metadata = Arc::new(metadata);
+        let mut sources = plugin_sources;
+        sources.push(Box::new(AllowBlocks::new(metadata.clone())));
+        let permissions = Permissions::new(sources, settings.default_allow_sql);
+        Ok(AppState {
+            settings,
+            metadata,
+            databases,
+            permissions,
+            started: Instant::now(),
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "datasette-rs", version, about = "Browse and publish SQLite databases: HTML pages and a Datasette-compatible JSON API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve SQLite files (a sample database when none are given).
+    #[command(disable_help_flag = true)]
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// SQLite files to serve, opened read-only.
+    pub files: Vec<PathBuf>,
+    /// Files to serve as immutable: never re-read, counted once.
+    #[arg(short = 'i', long = "immutable", value_name = "FILE")]
+    pub immutable: Vec<PathBuf>,
+    /// A Datasette-style metadata.json.
+    #[arg(short = 'm', long = "metadata", value_name = "FILE")]
+    pub metadata: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(short = 'h', long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(short = 'p', long, default_value_t = 8001)]
+    pub port: u16,
+    /// A setting, e.g. --setting max_returned_rows 500 (repeatable).
+    #[arg(long = "setting", num_args = 2, value_names = ["NAME", "VALUE"], action = ArgAction::Append)]
+    pub settings: Vec<String>,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+impl ServeArgs {
+    /// `--setting` values as (name, value) pairs.
+    pub fn setting_pairs(&self) -> Vec<(String, String)> {
+        self.settings
+            .chunks(2)
+            .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
+            .collect()
+    }
+}

@@ -1,0 +1,324 @@
+//! `metadata.json` in Datasette 0.65's format.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}, column {column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Title, description and the source/license/about links, at any level.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SourceInfo {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub description_html: Option<String>,
+    pub license: Option<String>,
+    pub license_url: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+    pub about: Option<String>,
+    pub about_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Metadata {
+    #[serde(flatten)]
+    pub info: SourceInfo,
+    #[serde(default)]
+    pub databases: IndexMap<String, DatabaseMeta>,
+    pub allow: Option<Value>,
+    pub allow_sql: Option<Value>,
+    #[serde(default)]
+    pub plugins: serde_json::Map<String, Value>,
+    /// The file as it was written, for `/-/metadata.json`: secrets stay unresolved.
+    #[serde(skip)]
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DatabaseMeta {
+    #[serde(flatten)]
+    pub info: SourceInfo,
+    #[serde(default)]
+    pub tables: IndexMap<String, TableMeta>,
+    #[serde(default)]
+    pub queries: IndexMap<String, CannedQuery>,
+    pub allow: Option<Value>,
+    pub allow_sql: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TableMeta {
+    #[serde(flatten)]
+    pub info: SourceInfo,
+    #[serde(default)]
+    pub hidden: bool,
+    pub sort: Option<String>,
+    pub sort_desc: Option<String>,
+    pub size: Option<u32>,
+    pub sortable_columns: Option<Vec<String>>,
+    #[serde(default)]
+    pub facets: Vec<FacetSpec>,
+    pub label_column: Option<String>,
+    /// Column descriptions.
+    #[serde(default)]
+    pub columns: IndexMap<String, String>,
+    #[serde(default)]
+    pub units: IndexMap<String, String>,
+    pub fts_table: Option<String>,
+    pub fts_pk: Option<String>,
+    pub allow: Option<Value>,
+}
+
+/// `"column"`, `{"array": "column"}` or `{"date": "column"}`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum FacetSpec {
+    Column(String),
+    Typed(IndexMap<String, String>),
+}
+
+/// A canned query: a bare SQL string or an object.
+#[derive(Debug, Clone, Serialize)]
+pub struct CannedQuery {
+    pub name: String,
+    pub sql: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub hide_sql: bool,
+    pub params: Option<Vec<String>>,
+    pub allow: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for CannedQuery {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Full {
+            sql: String,
+            title: Option<String>,
+            description: Option<String>,
+            #[serde(default)]
+            hide_sql: bool,
+            params: Option<Vec<String>>,
+            allow: Option<Value>,
+            #[serde(default)]
+            write: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Sql(String),
+            Full(Full),
+        }
+        let full = match Form::deserialize(d)? {
+            Form::Sql(sql) => Full {
+                sql,
+                title: None,
+                description: None,
+                hide_sql: false,
+                params: None,
+                allow: None,
+                write: false,
+            },
+            Form::Full(f) => f,
+        };
+        if full.write {
+            return Err(serde::de::Error::custom(
+                "writable canned queries (\"write\": true) are not supported: databases are served read-only",
+            ));
+        }
+        Ok(CannedQuery {
+            name: String::new(),
+            sql: full.sql,
+            title: full.title,
+            description: full.description,
+            hide_sql: full.hide_sql,
+            params: full.params,
+            allow: full.allow,
+        })
+    }
+}
+
+impl FacetSpec {
+    /// (facet type, column) or an error message.
+    pub fn kind_and_column(&self) -> Result<(&str, &str), String> {
+        match self {
+            FacetSpec::Column(c) => Ok(("column", c)),
+            FacetSpec::Typed(m) if m.len() == 1 => {
+                let (k, v) = m.iter().next().expect("one entry");
+                match k.as_str() {
+                    "column" | "array" | "date" => Ok((k, v)),
+                    other => Err(format!("unknown facet type '{other}'")),
+                }
+            }
+            FacetSpec::Typed(_) => Err("a facet object needs exactly one key".into()),
+        }
+    }
+}
+
+impl Metadata {
+    pub fn load(path: &Path) -> Result<Metadata, MetadataError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MetadataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Metadata::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Metadata, MetadataError> {
+        let parse_err = |e: serde_json::Error| MetadataError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        };
+        let raw: Value = serde_json::from_str(text).map_err(parse_err)?;
+        if !raw.is_object() {
+            return Err(MetadataError::Invalid {
+                path: path.to_path_buf(),
+                message: "the top level must be a JSON object".into(),
+            });
+        }
+        // Deserialize from the text, not the Value, so type errors carry line and column.
+        let mut meta: Metadata = serde_json::from_str(text).map_err(parse_err)?;
+        for db in meta.databases.values_mut() {
+            for (name, q) in db.queries.iter_mut() {
+                q.name = name.clone();
+            }
+            for (table, t) in &db.tables {
+                for f in &t.facets {
+                    f.kind_and_column().map_err(|message| MetadataError::Invalid {
+                        path: path.to_path_buf(),
+                        message: format!("table '{table}': {message}"),
+                    })?;
+                }
+            }
+        }
+        meta.raw = raw;
+        Ok(meta)
+    }
+
+    pub fn database(&self, db: &str) -> Option<&DatabaseMeta> {
+        self.databases.get(db)
+    }
+
+    pub fn table(&self, db: &str, table: &str) -> Option<&TableMeta> {
+        self.databases.get(db)?.tables.get(table)
+    }
+
+    /// source/license/about pairs, each taken from the most specific level that sets it.
+    pub fn inherited_links(&self, db: Option<&str>, table: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut levels: Vec<&SourceInfo> = Vec::with_capacity(3);
+        if let (Some(db), Some(table)) = (db, table) {
+            if let Some(t) = self.table(db, table) {
+                levels.push(&t.info);
+            }
+        }
+        if let Some(d) = db.and_then(|db| self.database(db)) {
+            levels.push(&d.info);
+        }
+        levels.push(&self.info);
+        let mut out = Vec::new();
+        type Pick = fn(&SourceInfo) -> (&Option<String>, &Option<String>);
+        let pairs: [(&str, &str, Pick); 3] = [
+            ("source", "source_url", |i| (&i.source, &i.source_url)),
+            ("license", "license_url", |i| (&i.license, &i.license_url)),
+            ("about", "about_url", |i| (&i.about, &i.about_url)),
+        ];
+        for (name, url_name, pick) in pairs {
+            if let Some(level) = levels.iter().find(|l| {
+                let (a, b) = pick(l);
+                a.is_some() || b.is_some()
+            }) {
+                let (a, b) = pick(level);
+                if let Some(a) = a {
+                    out.push((name, a.clone()));
+                }
+                if let Some(b) = b {
+                    out.push((url_name, b.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// serde_json appends " at line L column C"; we print those ourselves.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Metadata, MetadataError> {
+        Metadata::parse(s, Path::new("metadata.json"))
+    }
+
+    #[test]
+    fn syntax_errors_name_file_line_and_column() {
+        let e = parse("{\n  \"title\": \"x\",\n  oops\n}").unwrap_err().to_string();
+        assert!(e.starts_with("metadata.json: line 3, column 3:"), "{e}");
+    }
+
+    #[test]
+    fn type_errors_name_the_position() {
+        let e = parse("{\"databases\": {\"d\": {\"tables\": {\"t\": {\"size\": \"big\"}}}}}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(e.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn canned_queries_both_forms() {
+        let m = parse(r#"{"databases": {"d": {"queries": {"a": "select 1", "b": {"sql": "select 2", "title": "B"}}}}}"#).unwrap();
+        let q = &m.databases["d"].queries;
+        assert_eq!(q["a"].sql, "select 1");
+        assert_eq!(q["a"].name, "a");
+        assert_eq!(q["b"].title.as_deref(), Some("B"));
+        assert!(parse(r#"{"databases": {"d": {"queries": {"w": {"sql": "insert", "write": true}}}}}"#).is_err());
+    }
+
+    #[test]
+    fn links_inherit_in_pairs() {
+        let m = parse(r#"{"license": "CC0", "license_url": "u", "source": "s",
+            "databases": {"d": {"license": "MIT", "tables": {"t": {"source_url": "tu"}}}}}"#)
+        .unwrap();
+        assert_eq!(
+            m.inherited_links(Some("d"), Some("t")),
+            vec![("source_url", "tu".to_string()), ("license", "MIT".to_string())]
+        );
+        assert_eq!(
+            m.inherited_links(None, None),
+            vec![("source", "s".to_string()), ("license", "CC0".into()), ("license_url", "u".into())]
+        );
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert!(parse("[1]").unwrap_err().to_string().contains("JSON object"));
+    }
+}

@@ -1,0 +1,185 @@
+//! Datasette's settings, with its names and defaults, set by `--setting NAME VALUE`.
+
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SettingError {
+    #[error("unknown setting '{0}' (known settings: {known})", known = Settings::NAMES.join(", "))]
+    Unknown(String),
+    #[error("setting '{name}' needs {expected}, got '{value}'")]
+    Invalid {
+        name: String,
+        expected: &'static str,
+        value: String,
+    },
+}
+
+/// Field order is the order of Datasette's `/-/settings.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub default_page_size: u32,
+    pub max_returned_rows: u32,
+    pub num_sql_threads: u32,
+    pub sql_time_limit_ms: u64,
+    pub default_facet_size: u32,
+    pub facet_time_limit_ms: u64,
+    pub facet_suggest_time_limit_ms: u64,
+    pub allow_facet: bool,
+    pub default_allow_sql: bool,
+    pub allow_download: bool,
+    pub suggest_facets: bool,
+    pub default_cache_ttl: u32,
+    pub cache_size_kb: u32,
+    pub allow_csv_stream: bool,
+    pub max_csv_mb: u32,
+    pub truncate_cells_html: u32,
+    pub force_https_urls: bool,
+    pub template_debug: bool,
+    pub trace_debug: bool,
+    pub base_url: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_page_size: 100,
+            max_returned_rows: 1000,
+            num_sql_threads: 3,
+            sql_time_limit_ms: 1000,
+            default_facet_size: 30,
+            facet_time_limit_ms: 200,
+            facet_suggest_time_limit_ms: 50,
+            allow_facet: true,
+            default_allow_sql: true,
+            allow_download: true,
+            suggest_facets: true,
+            default_cache_ttl: 5,
+            cache_size_kb: 0,
+            allow_csv_stream: true,
+            max_csv_mb: 100,
+            truncate_cells_html: 2048,
+            force_https_urls: false,
+            template_debug: false,
+            trace_debug: false,
+            base_url: "/".into(),
+        }
+    }
+}
+
+fn parse_u64(name: &str, value: &str, min: u64) -> Result<u64, SettingError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(SettingError::Invalid {
+            name: name.into(),
+            expected: if min > 0 { "a whole number of at least 1" } else { "a whole number" },
+            value: value.into(),
+        }),
+    }
+}
+
+fn parse_u32(name: &str, value: &str, min: u64) -> Result<u32, SettingError> {
+    let n = parse_u64(name, value, min)?;
+    u32::try_from(n).map_err(|_| SettingError::Invalid {
+        name: name.into(),
+        expected: "a whole number below 4294967296",
+        value: value.into(),
+    })
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, SettingError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Ok(true),
+        "0" | "off" | "false" | "no" => Ok(false),
+        _ => Err(SettingError::Invalid {
+            name: name.into(),
+            expected: "on or off",
+            value: value.into(),
+        }),
+    }
+}
+
+impl Settings {
+    pub const NAMES: &'static [&'static str] = &[
+        "default_page_size",
+        "max_returned_rows",
+        "num_sql_threads",
+        "sql_time_limit_ms",
+        "default_facet_size",
+        "facet_time_limit_ms",
+        "facet_suggest_time_limit_ms",
+        "allow_facet",
+        "default_allow_sql",
+        "allow_download",
+        "suggest_facets",
+        "default_cache_ttl",
+        "cache_size_kb",
+        "allow_csv_stream",
+        "max_csv_mb",
+        "truncate_cells_html",
+        "force_https_urls",
+        "template_debug",
+        "trace_debug",
+        "base_url",
+    ];
+
+    /// Applies one `--setting NAME VALUE`.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), SettingError> {
+        match name {
+            "default_page_size" => self.default_page_size = parse_u32(name, value, 1)?,
+            "max_returned_rows" => self.max_returned_rows = parse_u32(name, value, 1)?,
+            "num_sql_threads" => self.num_sql_threads = parse_u32(name, value, 1)?,
+            "sql_time_limit_ms" => self.sql_time_limit_ms = parse_u64(name, value, 1)?,
+            "default_facet_size" => self.default_facet_size = parse_u32(name, value, 1)?,
+            "facet_time_limit_ms" => self.facet_time_limit_ms = parse_u64(name, value, 1)?,
+            "facet_suggest_time_limit_ms" => {
+                self.facet_suggest_time_limit_ms = parse_u64(name, value, 1)?
+            }
+            "allow_facet" => self.allow_facet = parse_bool(name, value)?,
+            "default_allow_sql" => self.default_allow_sql = parse_bool(name, value)?,
+            "allow_download" => self.allow_download = parse_bool(name, value)?,
+            "suggest_facets" => self.suggest_facets = parse_bool(name, value)?,
+            "default_cache_ttl" => self.default_cache_ttl = parse_u32(name, value, 0)?,
+            "cache_size_kb" => self.cache_size_kb = parse_u32(name, value, 0)?,
+            "allow_csv_stream" => self.allow_csv_stream = parse_bool(name, value)?,
+            "max_csv_mb" => self.max_csv_mb = parse_u32(name, value, 0)?,
+            "truncate_cells_html" => self.truncate_cells_html = parse_u32(name, value, 0)?,
+            "force_https_urls" => self.force_https_urls = parse_bool(name, value)?,
+            "template_debug" => self.template_debug = parse_bool(name, value)?,
+            "trace_debug" => self.trace_debug = parse_bool(name, value)?,
+            "base_url" => {
+                // Serving under a prefix is not implemented; refuse rather than half-work.
+                if value != "/" {
+                    return Err(SettingError::Invalid {
+                        name: name.into(),
+                        expected: "\"/\" (serving under a path prefix is not supported)",
+                        value: value.into(),
+                    });
+                }
+            }
+            _ => return Err(SettingError::Unknown(name.into())),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let mut s = Settings::default();
+        s.set("max_returned_rows", "50").unwrap();
+        assert_eq!(s.max_returned_rows, 50);
+        s.set("suggest_facets", "off").unwrap();
+        assert!(!s.suggest_facets);
+        assert!(matches!(s.set("nope", "1"), Err(SettingError::Unknown(_))));
+        let e = s.set("default_page_size", "0").unwrap_err().to_string();
+        assert!(e.contains("default_page_size"), "{e}");
+        assert!(s.set("sql_time_limit_ms", "abc").is_err());
+        assert_eq!(
+            serde_json::to_value(Settings::default()).unwrap().as_object().unwrap().len(),
+            Settings::NAMES.len()
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! SQLite: connections, schema, and the queries the pages run.
+
+pub mod filters;
+pub mod guard;
+pub mod next_token;
+mod pool;
+pub mod schema;
+pub mod table_query;
+pub mod value;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ToSql};
+
+pub use guard::Policy;
+pub use pool::{escape_fts, Conn};
+pub use schema::{ForeignKey, Schema, TableInfo};
+pub use value::Cell;
+
+use pool::Pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Sql(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("SQL query took too long and was interrupted after {} ms", .0.as_millis())]
+    Interrupted(Duration),
+    #[error("cannot open database {0}")]
+    Open(String),
+    #[error("the database is shutting down")]
+    Closed,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl DbError {
+    pub fn from_sqlite(e: rusqlite::Error) -> DbError {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                DbError::Interrupted(Duration::ZERO)
+            }
+            rusqlite::Error::SqliteFailure(_, Some(msg)) => DbError::Sql(msg.clone()),
+            _ => DbError::Sql(e.to_string()),
+        }
+    }
+}
+
+/// `"name"`, with embedded quotes doubled: the only way a name reaches SQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Column names and rows of one query.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// More rows existed than were asked for.
+    pub truncated: bool,
+}
+
+/// Runs `sql`, keeping at most `max_rows` rows. `cached` reuses the prepared statement: only
+/// for SQL built here, never for SQL from a request.
+pub fn select(
+    conn: &Connection,
+    sql: &str,
+    params: &[(String, Cell)],
+    max_rows: usize,
+    cached: bool,
+) -> Result<Rows, DbError> {
+    if cached {
+        let mut stmt = conn.prepare_cached(sql).map_err(DbError::from_sqlite)?;
+        read_rows(&mut stmt, params, max_rows)
+    } else {
+        let mut stmt = conn.prepare(sql).map_err(DbError::from_sqlite)?;
+        read_rows(&mut stmt, params, max_rows)
+    }
+}
+
+fn read_rows(stmt: &mut rusqlite::Statement<'_>, params: &[(String, Cell)], max_rows: usize) -> Result<Rows, DbError> {
+    if !stmt.readonly() {
+        return Err(DbError::Refused(
+            "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
+        ));
+    }
+    bind_named(stmt, params)?;
+    let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let n = columns.len();
+    let mut rows = Vec::new();
+    let mut truncated = false;
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next().map_err(DbError::from_sqlite)? {
+        if rows.len() == max_rows {
+            truncated = true;
+            break;
+        }
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            out.push(Cell::from(row.get_ref(i).map_err(DbError::from_sqlite)?));
+        }
+        rows.push(out);
+    }
+    Ok(Rows {
+        columns,
+        rows,
+        truncated,
+    })
+}
+
+/// Binds `:name` parameters; a parameter the SQL names but `params` lacks is NULL.
+fn bind_named(stmt: &mut rusqlite::Statement<'_>, params: &[(String, Cell)]) -> Result<(), DbError> {
+    for i in 1..=stmt.parameter_count() {
+        let Some(name) = stmt.parameter_name(i).map(|s| s.to_string()) else {
+            return Err(DbError::Sql(
+                "use :named parameters; ? placeholders cannot be given values".into(),
+            ));
+        };
+        let key = name.trim_start_matches([':', '@', '$']);
+        let value: &dyn ToSql = match params.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => v,
+            None => &rusqlite::types::Null,
+        };
+        stmt.raw_bind_parameter(i, value).map_err(DbError::from_sqlite)?;
+    }
+    Ok(())
+}
+
+/// Runs a `select count(*)`-like query that yields one integer.
+pub fn count(conn: &Connection, sql: &str, params: &[(String, Cell)]) -> Result<i64, DbError> {
+    let rows = select(conn, sql, params, 1, true)?;
+    match rows.rows.first().and_then(|r| r.first()) {
+        Some(Cell::Int(n)) => Ok(*n),
+        _ => Ok(0),
+    }
+}
+
+/// One SQLite file being served.
+pub struct Database {
+    /// The name in URLs: the file name without its extension.
+    pub name: String,
+    pub path: PathBuf,
+    pub immutable: bool,
+    pool: Arc<Pool>,
+    schema: RwLock<Arc<Schema>>,
+    last_schema_check: Mutex<Instant>,
+    counts: Mutex<CountCache>,
+}
+
+/// Schema changes in a mutable file are noticed within this long.
+const SCHEMA_RECHECK: Duration = Duration::from_secs(1);
+
+impl Database {
+    pub fn open(name: &str, path: &Path, immutable: bool, connections: usize) -> Result<Database, DbError> {
+        let pool = Arc::new(Pool::new(path, immutable, connections)?);
+        let db = Database {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            immutable,
+            pool,
+            schema: RwLock::new(Arc::new(Schema::default())),
+            last_schema_check: Mutex::new(Instant::now()),
+            counts: Mutex::new(CountCache::default()),
+        };
+        Ok(db)
+    }
+
+    /// Loads the schema; done once at start-up, then again when it changes.
+    pub async fn load_schema(&self) -> Result<(), DbError> {
+        let schema = self
+            .pool
+            .run(Duration::from_secs(30), |c| Schema::load(c.connection()))
+            .await?;
+        *self.schema.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(schema);
+        Ok(())
+    }
+
+    /// The current schema, reloaded first if a mutable file's schema has changed.
+    pub async fn schema(&self) -> Result<Arc<Schema>, DbError> {
+        let current = self.schema.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if self.immutable {
+            return Ok(current);
+        }
+        {
+            let mut last = self.last_schema_check.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < SCHEMA_RECHECK {
+                return Ok(current);
+            }
+            *last = Instant::now();
+        }
+        let version = self
+            .pool
+            .run(Duration::from_secs(5), |c| {
+                c.connection()
+                    .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+                    .map_err(DbError::from_sqlite)
+            })
+            .await?;
+        if version != current.version {
+            self.load_schema().await?;
+        }
+        Ok(self.schema.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Runs `f` on a connection off the async workers, interrupted after `limit`.
+    pub async fn run<T, F>(&self, limit: Duration, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        self.pool.run(limit, f).await
+    }
+
+    /// The file's size in bytes, as `/-/databases.json` reports it.
+    pub fn size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Identifies the file's contents: changes whenever the file or its WAL is written.
+fn change_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, Option<(std::time::SystemTime, u64)>)> {
+    let m = std::fs::metadata(path).ok()?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let w = std::fs::metadata(PathBuf::from(wal)).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
+    Some((m.modified().ok()?, m.len(), w))
+}
+
+type Stamp = Option<(std::time::SystemTime, u64, Option<(std::time::SystemTime, u64)>)>;
+
+/// Row counts of whole tables, kept until the file changes.
+#[derive(Default)]
+pub struct CountCache {
+    stamp: Stamp,
+    counts: std::collections::HashMap<String, i64>,
+}
+
+impl Database {
+    /// The cached row count of a whole table, if the file has not changed since.
+    pub fn cached_count(&self, table: &str) -> Option<i64> {
+        let stamp = if self.immutable { None } else { change_stamp(&self.path) };
+        let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.stamp != stamp {
+            cache.stamp = stamp;
+            cache.counts.clear();
+        }
+        cache.counts.get(table).copied()
+    }
+
+    /// Remembers a whole table's count, for the file as it is now.
+    pub fn store_count(&self, table: &str, n: i64) {
+        let stamp = if self.immutable { None } else { change_stamp(&self.path) };
+        let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.stamp == stamp {
+            cache.counts.insert(table.to_string(), n);
+        }
+    }
+
+    /// Counts rows of `tables`, each within `limit`; a count that takes longer is `None`.
+    /// Counts are cached until the file changes (forever for immutable files).
+    pub async fn table_counts(
+        &self,
+        tables: Vec<String>,
+        limit: Duration,
+    ) -> Result<std::collections::HashMap<String, Option<i64>>, DbError> {
+        let mut out = std::collections::HashMap::new();
+        let mut missing = Vec::new();
+        for t in tables {
+            match self.cached_count(&t) {
+                Some(n) => {
+                    out.insert(t, Some(n));
+                }
+                None => missing.push(t),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let counted = self
+            .run(limit * missing.len() as u32, move |c| {
+                let mut found = Vec::new();
+                for t in missing {
+                    c.set_time_limit(limit);
+                    let sql = format!("select count(*) from {}", quote_ident(&t));
+                    match count(c.connection(), &sql, &[]) {
+                        Ok(n) => found.push((t, Some(n))),
+                        Err(DbError::Interrupted(_)) => found.push((t, None)),
+                        // A virtual table whose module is missing cannot be counted.
+                        Err(DbError::Sql(_)) => found.push((t, None)),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(found)
+            })
+            .await?;
+        for (t, n) in counted {
+            if let Some(n) = n {
+                self.store_count(&t, n);
+            }
+            out.insert(t, n);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,229 @@
+//! Read-only SQLite connections, used off the async workers with a time limit.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use super::guard::{Guard, Policy};
+use super::DbError;
+
+/// How often (in SQLite VM steps) the progress handler looks at the clock.
+const PROGRESS_STEPS: i32 = 1000;
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_micros() -> u64 {
+    epoch().elapsed().as_micros() as u64
+}
+
+/// One open connection with its deadline and guard.
+pub struct Conn {
+    pub(crate) conn: Connection,
+    deadline: Arc<AtomicU64>,
+    guard: Guard,
+}
+
+impl Conn {
+    fn open(path: &Path, immutable: bool) -> Result<Conn, DbError> {
+        let mode = if immutable { "immutable=1" } else { "mode=ro" };
+        let uri = format!("file:{}?{mode}", uri_path(path));
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&uri, flags)
+            .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+        let deadline = Arc::new(AtomicU64::new(0));
+        let d = deadline.clone();
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || {
+                let limit = d.load(Ordering::Relaxed);
+                limit != 0 && now_micros() > limit
+            }),
+        )
+        .map_err(DbError::from_sqlite)?;
+        let guard = Guard::default();
+        conn.authorizer(Some(guard.authorizer()))
+            .map_err(DbError::from_sqlite)?;
+        // A second wall behind the authorizer: no other database file can be opened.
+        conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
+            .map_err(DbError::from_sqlite)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.create_scalar_function(
+            "escape_fts",
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| Ok(escape_fts(&ctx.get::<String>(0)?)),
+        )
+        .map_err(DbError::from_sqlite)?;
+        Ok(Conn {
+            conn,
+            deadline,
+            guard,
+        })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` with SQL prepared under `policy`, the refusal reason mapped into the error.
+    pub fn guarded<T>(
+        &self,
+        policy: Policy,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.guard.set_policy(policy);
+        let result = f(&self.conn);
+        self.guard.set_policy(Policy::Trusted);
+        match result {
+            Err(DbError::Sql(msg)) => match self.guard.take_refusal() {
+                Some(reason) => Err(DbError::Refused(reason)),
+                None => Err(DbError::Sql(msg)),
+            },
+            other => other,
+        }
+    }
+
+    /// Sets a new time limit for what runs next on this connection.
+    pub fn set_time_limit(&self, limit: Duration) {
+        self.deadline
+            .store(now_micros() + limit.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn clear_time_limit(&self) {
+        self.deadline.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Percent-encodes what SQLite's URI parser would otherwise read as syntax.
+fn uri_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Datasette's `escape_fts`: every word becomes a quoted phrase, so FTS syntax in a search
+/// box is taken literally.
+pub fn escape_fts(query: &str) -> String {
+    let mut q = query.to_string();
+    if q.matches('"').count() % 2 == 1 {
+        q.push('"');
+    }
+    let mut bits: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut in_quote = false;
+    for c in q.chars() {
+        if c == '"' {
+            current.push(c);
+            if in_quote {
+                bits.push(std::mem::take(&mut current));
+            }
+            in_quote = !in_quote;
+        } else if c.is_whitespace() && !in_quote {
+            if !current.is_empty() {
+                bits.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        bits.push(current);
+    }
+    bits.into_iter()
+        .filter(|b| !b.is_empty() && b != "\"\"")
+        .map(|b| if b.starts_with('"') { b } else { format!("\"{b}\"") })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A few connections to one file; at most `size` queries at once.
+pub struct Pool {
+    path: std::path::PathBuf,
+    immutable: bool,
+    idle: Mutex<Vec<Conn>>,
+    permits: Semaphore,
+}
+
+impl Pool {
+    pub fn new(path: &Path, immutable: bool, size: usize) -> Result<Pool, DbError> {
+        // Open one now so a bad file fails start-up, not the first request.
+        let first = Conn::open(path, immutable)?;
+        first
+            .conn
+            .query_row("select count(*) from sqlite_master", [], |_| Ok(()))
+            .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+        Ok(Pool {
+            path: path.to_path_buf(),
+            immutable,
+            idle: Mutex::new(vec![first]),
+            permits: Semaphore::new(size.max(1)),
+        })
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool, within `limit`.
+    pub async fn run<T, F>(self: &Arc<Self>, limit: Duration, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
+        let pool = self.clone();
+        let started = Instant::now();
+        actix_web::rt::task::spawn_blocking(move || {
+            let conn = pool.checkout()?;
+            conn.set_time_limit(limit);
+            let result = f(&conn);
+            conn.clear_time_limit();
+            pool.checkin(conn);
+            result
+        })
+        .await
+        .map_err(|e| DbError::Internal(format!("query task failed: {e}")))?
+        .map_err(|e| match e {
+            DbError::Interrupted(_) => DbError::Interrupted(started.elapsed()),
+            other => other,
+        })
+    }
+
+    fn checkout(&self) -> Result<Conn, DbError> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(c) => Ok(c),
+            None => Conn::open(&self.path, self.immutable),
+        }
+    }
+
+    fn checkin(&self, conn: Conn) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_fts;
+
+    #[test]
+    fn escape_fts_quotes_words() {
+        assert_eq!(escape_fts("hafen"), "\"hafen\"");
+        assert_eq!(escape_fts("a b"), "\"a\" \"b\"");
+        assert_eq!(escape_fts("\"a b\" c"), "\"a b\" \"c\"");
+        assert_eq!(escape_fts("a OR b*"), "\"a\" \"OR\" \"b*\"");
+        assert_eq!(escape_fts("unbalanced \"x"), "\"unbalanced\" \"x\"");
+    }
+}

@@ -1,0 +1,280 @@
+//! What a database holds: tables, views, columns, keys, full-text indexes.
+
+use indexmap::IndexMap;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{quote_ident, DbError};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ForeignKey {
+    pub other_table: String,
+    pub column: String,
+    pub other_column: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TableInfo {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Declared primary key columns, in key order; empty for rowid tables and views.
+    pub primary_keys: Vec<String>,
+    pub is_view: bool,
+    /// An FTS index or its shadow tables, SQLite's own tables, or `_`-prefixed.
+    pub hidden: bool,
+    pub fts_table: Option<String>,
+    pub outgoing: Vec<ForeignKey>,
+    pub incoming: Vec<ForeignKey>,
+    pub without_rowid: bool,
+}
+
+impl TableInfo {
+    /// Tables without a declared key are keyed by their rowid.
+    pub fn uses_rowid(&self) -> bool {
+        !self.is_view && self.primary_keys.is_empty() && !self.without_rowid
+    }
+
+    /// The key columns used in URLs: the declared ones, or `rowid`.
+    pub fn key_columns(&self) -> Vec<String> {
+        if self.uses_rowid() {
+            vec!["rowid".into()]
+        } else {
+            self.primary_keys.clone()
+        }
+    }
+
+    pub fn has_column(&self, c: &str) -> bool {
+        self.columns.iter().any(|x| x == c) || (c == "rowid" && self.uses_rowid())
+    }
+
+    /// Datasette's guess at a column that names each row.
+    pub fn label_column(&self) -> Option<String> {
+        if let Some(c) = self
+            .columns
+            .iter()
+            .find(|c| matches!(c.to_lowercase().as_str(), "name" | "title"))
+        {
+            return Some(c.clone());
+        }
+        if self.columns.len() == 2 && self.columns.iter().any(|c| c == "id" || c == "pk") {
+            return self.columns.iter().find(|c| *c != "id" && *c != "pk").cloned();
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    /// Tables sorted by name.
+    pub tables: IndexMap<String, TableInfo>,
+    /// Views sorted by name.
+    pub views: IndexMap<String, TableInfo>,
+    pub version: i64,
+}
+
+impl Schema {
+    pub fn get(&self, name: &str) -> Option<&TableInfo> {
+        self.tables.get(name).or_else(|| self.views.get(name))
+    }
+
+    pub fn load(conn: &Connection) -> Result<Schema, DbError> {
+        let version: i64 = conn
+            .query_row("PRAGMA schema_version", [], |r| r.get(0))
+            .map_err(DbError::from_sqlite)?;
+        let mut stmt = conn
+            .prepare("select type, name, coalesce(sql, '') from sqlite_master where type in ('table', 'view') order by name")
+            .map_err(DbError::from_sqlite)?;
+        let entries: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(DbError::from_sqlite)?;
+
+        let fts_indexes: Vec<&(String, String, String)> = entries
+            .iter()
+            .filter(|(t, _, sql)| t == "table" && is_fts_sql(sql))
+            .collect();
+
+        let mut schema = Schema {
+            version,
+            ..Schema::default()
+        };
+        for (kind, name, sql) in &entries {
+            let (columns, primary_keys) = table_columns(conn, name);
+            let hidden = name.starts_with("sqlite_")
+                || name.starts_with('_')
+                || fts_indexes.iter().any(|(_, fts, _)| name.starts_with(fts.as_str()));
+            let fts_table = fts_indexes
+                .iter()
+                .find(|(_, fts, fts_sql)| fts == name || fts_content_table(fts_sql).as_deref() == Some(name))
+                .map(|(_, fts, _)| fts.clone())
+                .or_else(|| {
+                    let guess = format!("{name}_fts");
+                    fts_indexes.iter().any(|(_, f, _)| *f == guess).then_some(guess)
+                });
+            let info = TableInfo {
+                name: name.clone(),
+                columns,
+                primary_keys,
+                is_view: kind == "view",
+                hidden,
+                fts_table: if kind == "view" { None } else { fts_table },
+                outgoing: if kind == "view" { vec![] } else { foreign_keys(conn, name) },
+                incoming: vec![],
+                without_rowid: sql.to_ascii_lowercase().contains("without rowid"),
+            };
+            if info.is_view {
+                schema.views.insert(name.clone(), info);
+            } else {
+                schema.tables.insert(name.clone(), info);
+            }
+        }
+        // Resolve keys that name no column (they point at the other table's primary key),
+        // then record each key on the table it points to.
+        let snapshot = schema.tables.clone();
+        for t in schema.tables.values_mut() {
+            for fk in &mut t.outgoing {
+                if fk.other_column.is_empty() {
+                    fk.other_column = snapshot
+                        .get(&fk.other_table)
+                        .and_then(|o| o.primary_keys.first().cloned())
+                        .unwrap_or_else(|| "rowid".into());
+                }
+            }
+        }
+        let all_fks: Vec<(String, ForeignKey)> = schema
+            .tables
+            .values()
+            .flat_map(|t| t.outgoing.iter().map(|fk| (t.name.clone(), fk.clone())))
+            .collect();
+        for (from_table, fk) in all_fks {
+            if let Some(other) = schema.tables.get_mut(&fk.other_table) {
+                other.incoming.push(ForeignKey {
+                    other_table: from_table,
+                    column: fk.other_column,
+                    other_column: fk.column,
+                });
+            }
+        }
+        Ok(schema)
+    }
+}
+
+fn is_fts_sql(sql: &str) -> bool {
+    let s = sql.to_ascii_lowercase();
+    s.contains("virtual table") && s.contains("using fts")
+}
+
+/// The table named by `content="…"` (or `'…'`, `[…]`) in an FTS table's SQL.
+fn fts_content_table(sql: &str) -> Option<String> {
+    let lower = sql.to_ascii_lowercase();
+    let mut start = 0;
+    while let Some(i) = lower[start..].find("content") {
+        let at = start + i;
+        start = at + 7;
+        // Skip content_rowid and the like.
+        let rest = sql[start..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else { continue };
+        let rest = rest.trim_start();
+        let (open, close) = match rest.chars().next()? {
+            '"' => ('"', '"'),
+            '\'' => ('\'', '\''),
+            '[' => ('[', ']'),
+            '`' => ('`', '`'),
+            _ => {
+                let end = rest.find(|c: char| c == ',' || c == ')' || c.is_whitespace())?;
+                return Some(rest[..end].to_string());
+            }
+        };
+        let inner = &rest[open.len_utf8()..];
+        let end = inner.find(close)?;
+        return Some(inner[..end].to_string());
+    }
+    None
+}
+
+/// Column names (hidden columns of virtual tables included, as Datasette lists them) and the
+/// declared primary key. A table whose module is missing has neither.
+fn table_columns(conn: &Connection, table: &str) -> (Vec<String>, Vec<String>) {
+    let sql = format!("PRAGMA table_xinfo({})", quote_ident(table));
+    let rows: rusqlite::Result<Vec<(String, i64)>> = conn.prepare(&sql).and_then(|mut s| {
+        s.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)?)))?
+            .collect()
+    });
+    let Ok(rows) = rows else {
+        return (vec![], vec![]);
+    };
+    let mut pks: Vec<(i64, String)> = rows
+        .iter()
+        .filter(|(_, pk)| *pk > 0)
+        .map(|(n, pk)| (*pk, n.clone()))
+        .collect();
+    pks.sort();
+    (
+        rows.into_iter().map(|(n, _)| n).collect(),
+        pks.into_iter().map(|(_, n)| n).collect(),
+    )
+}
+
+/// Single-column foreign keys; compound ones cannot be followed from one cell.
+fn foreign_keys(conn: &Connection, table: &str) -> Vec<ForeignKey> {
+    let sql = format!("PRAGMA foreign_key_list({})", quote_ident(table));
+    let rows: rusqlite::Result<Vec<(i64, i64, String, String, Option<String>)>> =
+        conn.prepare(&sql).and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect()
+        });
+    let rows = rows.unwrap_or_default();
+    let mut out = Vec::new();
+    for (id, _, other, from, to) in &rows {
+        if rows.iter().filter(|r| r.0 == *id).count() == 1 {
+            out.push(ForeignKey {
+                other_table: other.clone(),
+                column: from.clone(),
+                other_column: to.clone().unwrap_or_default(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.column.cmp(&b.column));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_fts_content() {
+        assert_eq!(
+            fts_content_table(r#"CREATE VIRTUAL TABLE x USING fts5(a, content="cities", content_rowid="rowid")"#),
+            Some("cities".into())
+        );
+        assert_eq!(fts_content_table("create virtual table x using fts4(a, content=[t])"), Some("t".into()));
+        assert_eq!(fts_content_table("create virtual table x using fts4(a, content=t)"), Some("t".into()));
+        assert_eq!(fts_content_table("create virtual table x using fts4(a)"), None);
+    }
+
+    #[test]
+    fn loads_keys_and_fts() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "create table a (id integer primary key, name text);
+             create table b (x, y, a_id integer references a(id), primary key (x, y));
+             create table r (v);
+             create virtual table r_fts using fts5(v, content='r');
+             create view vv as select * from a;",
+        )
+        .unwrap();
+        let s = Schema::load(&c).unwrap();
+        assert_eq!(s.tables["a"].primary_keys, vec!["id"]);
+        assert_eq!(s.tables["b"].primary_keys, vec!["x", "y"]);
+        assert!(s.tables["r"].uses_rowid());
+        assert_eq!(s.tables["r"].fts_table.as_deref(), Some("r_fts"));
+        assert!(s.tables["r_fts"].hidden);
+        assert!(s.tables["r_fts_data"].hidden);
+        assert!(!s.tables["r"].hidden);
+        assert_eq!(s.tables["a"].incoming[0].other_table, "b");
+        assert_eq!(s.tables["b"].outgoing[0].other_column, "id");
+        assert!(s.views["vv"].is_view);
+        assert_eq!(s.tables["a"].label_column().as_deref(), Some("name"));
+    }
+}

@@ -1,0 +1,262 @@
+//! The SQL behind a table page: columns, filters, search, sort and keyset pagination.
+
+use super::filters::Filter;
+use super::next_token::Keyset;
+use super::{Cell, TableInfo};
+
+/// SQLite's keywords: names among them are quoted even when they look plain.
+const KEYWORDS: &[&str] = &[
+    "abort", "action", "add", "after", "all", "alter", "always", "analyze", "and", "as", "asc",
+    "attach", "autoincrement", "before", "begin", "between", "by", "cascade", "case", "cast",
+    "check", "collate", "column", "commit", "conflict", "constraint", "create", "cross",
+    "current", "current_date", "current_time", "current_timestamp", "database", "default",
+    "deferrable", "deferred", "delete", "desc", "detach", "distinct", "do", "drop", "each",
+    "else", "end", "escape", "except", "exclude", "exclusive", "exists", "explain", "fail",
+    "filter", "first", "following", "for", "foreign", "from", "full", "generated", "glob",
+    "group", "groups", "having", "if", "ignore", "immediate", "in", "index", "indexed",
+    "initially", "inner", "insert", "instead", "intersect", "into", "is", "isnull", "join",
+    "key", "last", "left", "like", "limit", "match", "materialized", "natural", "no", "not",
+    "nothing", "notnull", "null", "nulls", "of", "offset", "on", "or", "order", "others",
+    "outer", "over", "partition", "plan", "pragma", "preceding", "primary", "query", "raise",
+    "range", "recursive", "references", "regexp", "reindex", "release", "rename", "replace",
+    "restrict", "returning", "right", "rollback", "row", "rows", "savepoint", "select", "set",
+    "table", "temp", "temporary", "then", "ties", "to", "transaction", "trigger", "unbounded",
+    "union", "unique", "update", "using", "vacuum", "values", "view", "virtual", "when",
+    "where", "window", "with", "without",
+];
+
+/// A name as it appears in generated SQL: bare when plainly safe (so our SQL reads like
+/// Datasette's), otherwise quoted.
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&name.to_ascii_lowercase().as_str());
+    if plain {
+        name.to_string()
+    } else {
+        super::quote_ident(name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    pub column: String,
+    pub desc: bool,
+}
+
+/// Everything a table page asks of the table.
+pub struct TableQuery<'a> {
+    pub table: &'a TableInfo,
+    /// The columns shown, key columns (or `rowid`) first.
+    pub columns: Vec<String>,
+    pub filters: Vec<Filter>,
+    /// (FTS table, search text).
+    pub search: Option<(String, String)>,
+    /// `_where` clauses, as written by the client.
+    pub wheres: Vec<String>,
+    pub sort: Option<Sort>,
+    pub keyset: Option<Keyset>,
+    pub offset: u64,
+    pub size: usize,
+}
+
+/// The SQL of a page and of its count.
+pub struct Built {
+    pub sql: String,
+    pub params: Vec<(String, Cell)>,
+    /// `from t where …`: shared by the count and the facets.
+    pub from_where: String,
+    /// The parameters `from_where` needs (the page's own keyset ones excluded).
+    pub filter_params: Vec<(String, Cell)>,
+    /// Where the sort column and key columns sit in each selected row.
+    pub sort_index: Option<usize>,
+    pub key_indexes: Vec<usize>,
+    /// Columns selected only to build the next token; cut before display.
+    pub extra_columns: usize,
+}
+
+impl TableQuery<'_> {
+    pub fn build(&self) -> Built {
+        let t = self.table;
+        let mut params = Vec::new();
+        let mut conditions: Vec<String> = self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
+        if let Some((fts, _)) = &self.search {
+            conditions.push(format!(
+                "rowid in (select rowid from {} where {} match escape_fts(:search))",
+                ident(fts),
+                ident(fts)
+            ));
+            params.push(("search".into(), Cell::Text(self.search.as_ref().map(|s| s.1.clone()).unwrap_or_default())));
+        }
+        conditions.extend(self.wheres.iter().map(|w| format!("({w})")));
+        let from_where = format!("from {}{}", ident(&t.name), where_sql(&conditions));
+        let filter_params = params.clone();
+
+        // Keys and the sort column are selected even when hidden by `_col`: the next token
+        // needs them.
+        let mut select: Vec<String> = self.columns.clone();
+        let keys = if t.is_view { vec![] } else { t.key_columns() };
+        let mut extra = 0;
+        let mut position = |select: &mut Vec<String>, c: &str| -> usize {
+            match select.iter().position(|x| x == c) {
+                Some(i) => i,
+                None => {
+                    select.push(c.to_string());
+                    extra += 1;
+                    select.len() - 1
+                }
+            }
+        };
+        let key_indexes: Vec<usize> = keys.iter().map(|k| position(&mut select, k)).collect();
+        let sort_index = self.sort.as_ref().map(|s| position(&mut select, &s.column));
+
+        let mut page_conditions = conditions;
+        if let Some(ks) = &self.keyset {
+            page_conditions.push(self.keyset_sql(&keys, ks, &mut params));
+        }
+        let mut order: Vec<String> = Vec::new();
+        if let Some(s) = &self.sort {
+            order.push(format!("{}{}", ident(&s.column), if s.desc { " desc" } else { "" }));
+        }
+        order.extend(keys.iter().map(|k| ident(k)));
+        let mut sql = format!(
+            "select {} from {}{}",
+            select.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            ident(&t.name),
+            where_sql(&page_conditions)
+        );
+        if !order.is_empty() {
+            sql.push_str(" order by ");
+            sql.push_str(&order.join(", "));
+        }
+        sql.push_str(&format!(" limit {}", self.size + 1));
+        if self.offset > 0 {
+            sql.push_str(&format!(" offset {}", self.offset));
+        }
+        Built {
+            sql,
+            params,
+            from_where,
+            filter_params,
+            sort_index,
+            key_indexes,
+            extra_columns: extra,
+        }
+    }
+
+    /// Rows after the token's row, in the page's order.
+    fn keyset_sql(&self, keys: &[String], ks: &Keyset, params: &mut Vec<(String, Cell)>) -> String {
+        let first = params.len();
+        for (i, v) in ks.keys.iter().enumerate() {
+            params.push((format!("p{}", first + i), v.clone()));
+        }
+        let p = |i: usize| format!(":p{}", first + i);
+        // ((a > :p0) or (a = :p0 and b > :p1)) for keys (a, b).
+        let key_after = if keys.len() == 1 {
+            format!("{} > {}", ident(&keys[0]), p(0))
+        } else {
+            let alternatives: Vec<String> = (0..keys.len())
+                .map(|i| {
+                    let mut parts: Vec<String> = (0..i).map(|j| format!("{} = {}", ident(&keys[j]), p(j))).collect();
+                    parts.push(format!("{} > {}", ident(&keys[i]), p(i)));
+                    format!("({})", parts.join(" and "))
+                })
+                .collect();
+            format!("({})", alternatives.join(" or "))
+        };
+        let (Some(sort), Some(sort_value)) = (&self.sort, &ks.sort_value) else {
+            return key_after;
+        };
+        let c = ident(&sort.column);
+        match sort_value {
+            Some(v) => {
+                let name = format!("p{}", params.len());
+                params.push((name.clone(), v.clone()));
+                if sort.desc {
+                    format!("({c} < :{name} or {c} is null or ({c} = :{name} and {key_after}))")
+                } else {
+                    format!("({c} > :{name} or ({c} = :{name} and {key_after}))")
+                }
+            }
+            None if sort.desc => format!("({c} is null and {key_after})"),
+            None => format!("({c} is not null or ({c} is null and {key_after}))"),
+        }
+    }
+}
+
+fn where_sql(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" where {}", conditions.join(" and "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::next_token;
+
+    fn cities() -> TableInfo {
+        TableInfo {
+            name: "cities".into(),
+            columns: vec!["name".into(), "population".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(ident("name"), "name");
+        assert_eq!(ident("order"), "\"order\"");
+        assert_eq!(ident("a b"), "\"a b\"");
+        assert_eq!(ident("x\"y"), "\"x\"\"y\"");
+        assert_eq!(ident("1a"), "\"1a\"");
+    }
+
+    #[test]
+    fn sorted_keyset_reads_like_datasette() {
+        let t = cities();
+        let q = TableQuery {
+            table: &t,
+            columns: vec!["rowid".into(), "population".into()],
+            filters: vec![],
+            search: None,
+            wheres: vec![],
+            sort: Some(Sort { column: "population".into(), desc: true }),
+            keyset: Some(next_token::decode("4981425,305", 1, true).unwrap()),
+            offset: 0,
+            size: 2,
+        };
+        let b = q.build();
+        assert_eq!(
+            b.sql,
+            "select rowid, population from cities where (population < :p1 or population is null or (population = :p1 and rowid > :p0)) order by population desc, rowid limit 3"
+        );
+        assert_eq!(b.key_indexes, vec![0]);
+        assert_eq!(b.sort_index, Some(1));
+        assert_eq!(b.extra_columns, 0);
+    }
+
+    #[test]
+    fn hidden_keys_are_still_selected() {
+        let t = TableInfo { primary_keys: vec!["a".into(), "b".into()], columns: vec!["a".into(), "b".into(), "c".into()], name: "m".into(), ..Default::default() };
+        let q = TableQuery {
+            table: &t,
+            columns: vec!["c".into()],
+            filters: vec![],
+            search: None,
+            wheres: vec![],
+            sort: None,
+            keyset: Some(next_token::decode("1,x", 2, false).unwrap()),
+            offset: 0,
+            size: 5,
+        };
+        let b = q.build();
+        assert_eq!(b.sql, "select c, a, b from m where ((a > :p0) or (a = :p0 and b > :p1)) order by a, b limit 6");
+        assert_eq!(b.extra_columns, 2);
+    }
+}

@@ -1,0 +1,14 @@
+//! datasette-rs: a Datasette-style data browser and plugin host for SQLite.
+
+pub mod actor;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod permissions;
+pub mod render;
+pub mod sample;
+pub mod server;
+pub mod urls;
+pub mod views;

@@ -1,0 +1,37 @@
+use anyhow::Context;
+use clap::Parser;
+
+use datasette_rs::app::{AppState, DatabaseFile};
+use datasette_rs::cli::{Cli, Command};
+use datasette_rs::config::{Metadata, Settings};
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    let mut settings = Settings::default();
+    for (name, value) in args.setting_pairs() {
+        settings.set(&name, &value)?;
+    }
+    let metadata = match &args.metadata {
+        Some(path) => Metadata::load(path)?,
+        None => Metadata::default(),
+    };
+    let mut files: Vec<DatabaseFile> = args.files.iter().map(|p| DatabaseFile { path: p.clone(), immutable: false }).collect();
+    files.extend(args.immutable.iter().map(|p| DatabaseFile { path: p.clone(), immutable: true }));
+    if files.is_empty() {
+        let dir = std::env::temp_dir().join(format!("datasette-rs-sample-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join("sample.db");
+        datasette_rs::sample::build(&path).with_context(|| format!("cannot write the sample database {}", path.display()))?;
+        tracing::info!("no database given: serving the sample database {}", path.display());
+        files.push(DatabaseFile { path, immutable: false });
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let state = AppState::build(&files, metadata, settings, vec![]).await?;
+        datasette_rs::server::run(state, &args.host, args.port).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,273 @@
+//! Who may do what: actions on resources, voted on by sources (plugins, then the allow blocks
+//! of metadata.json), the most specific explicit answer winning.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::config::Metadata;
+
+pub type Actor = Option<Value>;
+
+pub const VIEW_INSTANCE: &str = "view-instance";
+pub const VIEW_DATABASE: &str = "view-database";
+pub const VIEW_TABLE: &str = "view-table";
+pub const VIEW_QUERY: &str = "view-query";
+pub const EXECUTE_SQL: &str = "execute-sql";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Instance,
+    Database(String),
+    Table(String, String),
+    Query(String, String),
+}
+
+impl Resource {
+    /// The resource as Datasette's hooks see it: nothing, a name, or a pair.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Resource::Instance => Value::Null,
+            Resource::Database(d) => Value::String(d.clone()),
+            Resource::Table(d, t) | Resource::Query(d, t) => serde_json::json!([d, t]),
+        }
+    }
+}
+
+/// Something with an opinion on permission checks: `Some(true)` allow, `Some(false)` deny,
+/// `None` no opinion. Called inline on every check: it must not block.
+pub trait PermissionSource: Send + Sync {
+    fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool>;
+}
+
+/// Datasette 0.65's matching of an actor against an allow block.
+pub fn actor_matches_allow(actor: &Actor, allow: &Value) -> bool {
+    match allow {
+        Value::Bool(b) => return *b,
+        Value::Null => return true,
+        _ => {}
+    }
+    let Value::Object(block) = allow else {
+        return false;
+    };
+    if actor.is_none() && block.get("unauthenticated") == Some(&Value::Bool(true)) {
+        return true;
+    }
+    let empty = serde_json::Map::new();
+    let actor_map = match actor {
+        Some(Value::Object(m)) => m,
+        _ => &empty,
+    };
+    for (key, wanted) in block {
+        if wanted == "*" && actor_map.contains_key(key) {
+            return true;
+        }
+        let Some(have) = actor_map.get(key) else { continue };
+        if have.is_null() {
+            continue;
+        }
+        let wanted: &[Value] = match wanted {
+            Value::Array(a) => a,
+            other => std::slice::from_ref(other),
+        };
+        let have: &[Value] = match have {
+            Value::Array(a) => a,
+            other => std::slice::from_ref(other),
+        };
+        if have.iter().any(|h| wanted.contains(h)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The allow blocks of metadata.json as a source of votes.
+pub struct AllowBlocks {
+    metadata: Arc<Metadata>,
+}
+
+impl AllowBlocks {
+    pub fn new(metadata: Arc<Metadata>) -> Self {
+        AllowBlocks { metadata }
+    }
+}
+
+impl PermissionSource for AllowBlocks {
+    fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
+        let m = &self.metadata;
+        let block = match (action, resource) {
+            (VIEW_INSTANCE, _) => m.allow.as_ref(),
+            (VIEW_DATABASE, Resource::Database(d)) => m.database(d)?.allow.as_ref(),
+            (VIEW_TABLE, Resource::Table(d, t)) => m.table(d, t)?.allow.as_ref(),
+            (VIEW_QUERY, Resource::Query(d, q)) => m.database(d)?.queries.get(q)?.allow.as_ref(),
+            (EXECUTE_SQL, Resource::Database(d)) => m
+                .database(d)
+                .and_then(|db| db.allow_sql.as_ref())
+                .or(m.allow_sql.as_ref()),
+            _ => None,
+        }?;
+        Some(actor_matches_allow(actor, block))
+    }
+}
+
+/// The one service every route asks.
+pub struct Permissions {
+    sources: Vec<Box<dyn PermissionSource>>,
+    default_allow_sql: bool,
+}
+
+impl Permissions {
+    /// `sources` are asked in order; put plugins before the allow blocks.
+    pub fn new(sources: Vec<Box<dyn PermissionSource>>, default_allow_sql: bool) -> Self {
+        Permissions {
+            sources,
+            default_allow_sql,
+        }
+    }
+
+    /// The first explicit vote, if any source has one.
+    pub fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
+        self.sources.iter().find_map(|s| s.vote(actor, action, resource))
+    }
+
+    /// Walks from the most specific check to the least; the first explicit answer wins.
+    fn cascade(&self, actor: &Actor, checks: &[(&str, Resource)], default: bool) -> bool {
+        checks
+            .iter()
+            .find_map(|(action, resource)| self.vote(actor, action, resource))
+            .unwrap_or(default)
+    }
+
+    pub fn can_view_instance(&self, actor: &Actor) -> bool {
+        self.cascade(actor, &[(VIEW_INSTANCE, Resource::Instance)], true)
+    }
+
+    pub fn can_view_database(&self, actor: &Actor, db: &str) -> bool {
+        self.cascade(
+            actor,
+            &[
+                (VIEW_DATABASE, Resource::Database(db.into())),
+                (VIEW_INSTANCE, Resource::Instance),
+            ],
+            true,
+        )
+    }
+
+    pub fn can_view_table(&self, actor: &Actor, db: &str, table: &str) -> bool {
+        self.cascade(
+            actor,
+            &[
+                (VIEW_TABLE, Resource::Table(db.into(), table.into())),
+                (VIEW_DATABASE, Resource::Database(db.into())),
+                (VIEW_INSTANCE, Resource::Instance),
+            ],
+            true,
+        )
+    }
+
+    pub fn can_view_query(&self, actor: &Actor, db: &str, query: &str) -> bool {
+        self.cascade(
+            actor,
+            &[
+                (VIEW_QUERY, Resource::Query(db.into(), query.into())),
+                (VIEW_DATABASE, Resource::Database(db.into())),
+                (VIEW_INSTANCE, Resource::Instance),
+            ],
+            true,
+        )
+    }
+
+    /// Arbitrary SQL needs the database to be visible as well as `execute-sql`.
+    pub fn can_execute_sql(&self, actor: &Actor, db: &str) -> bool {
+        self.can_view_database(actor, db)
+            && self
+                .vote(actor, EXECUTE_SQL, &Resource::Database(db.into()))
+                .unwrap_or(self.default_allow_sql)
+    }
+
+    /// Tables of `db` this actor may not view: what the SQL authorizer refuses to read.
+    pub fn hidden_tables<'a>(
+        &self,
+        actor: &Actor,
+        db: &str,
+        tables: impl Iterator<Item = &'a String>,
+    ) -> HashSet<String> {
+        tables
+            .filter(|t| !self.can_view_table(actor, db, t))
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn matches(actor: Value, allow: Value) -> bool {
+        let actor = if actor.is_null() { None } else { Some(actor) };
+        actor_matches_allow(&actor, &allow)
+    }
+
+    #[test]
+    fn allow_blocks_match_as_datasette() {
+        assert!(matches(json!(null), json!(true)));
+        assert!(!matches(json!({"id": "root"}), json!(false)));
+        assert!(!matches(json!({"id": "root"}), json!({})));
+        assert!(!matches(json!(null), json!({})));
+        assert!(matches(json!({"id": "root"}), json!({"id": "root"})));
+        assert!(!matches(json!({"id": "bob"}), json!({"id": "root"})));
+        assert!(matches(json!({"id": "bob"}), json!({"id": ["root", "bob"]})));
+        assert!(matches(json!({"id": "x"}), json!({"id": "*"})));
+        assert!(!matches(json!({"name": "x"}), json!({"id": "*"})));
+        assert!(!matches(json!(null), json!({"id": "*"})));
+        assert!(matches(json!({"roles": ["a", "b"]}), json!({"roles": ["b", "c"]})));
+        assert!(!matches(json!({"roles": ["a"]}), json!({"roles": ["b", "c"]})));
+        assert!(matches(json!(null), json!({"unauthenticated": true})));
+        assert!(!matches(json!({"id": "x"}), json!({"unauthenticated": true})));
+        assert!(matches(json!({"id": 5}), json!({"id": 5})));
+    }
+
+    fn perms(meta: Value) -> Permissions {
+        let m = Metadata::parse(&meta.to_string(), std::path::Path::new("m.json")).unwrap();
+        Permissions::new(vec![Box::new(AllowBlocks::new(Arc::new(m)))], true)
+    }
+
+    #[test]
+    fn most_specific_answer_wins() {
+        let p = perms(json!({"databases": {"d": {"allow": {"id": "a"}, "tables": {"t": {"allow": {"id": "b"}}}}}}));
+        let a = Some(json!({"id": "a"}));
+        let b = Some(json!({"id": "b"}));
+        assert!(p.can_view_database(&a, "d"));
+        assert!(!p.can_view_database(&b, "d"));
+        assert!(p.can_view_table(&b, "d", "t"));
+        assert!(!p.can_view_table(&a, "d", "t"));
+        assert!(p.can_view_table(&a, "d", "other"));
+        assert!(!p.can_view_table(&None, "d", "other"));
+        assert!(p.can_view_table(&None, "e", "x"));
+    }
+
+    #[test]
+    fn sql_needs_the_database_too() {
+        let p = perms(json!({"allow_sql": {"id": "a"}, "databases": {"d": {"allow": {"id": "b"}}}}));
+        assert!(!p.can_execute_sql(&Some(json!({"id": "a"})), "d"));
+        assert!(!p.can_execute_sql(&Some(json!({"id": "b"})), "d"));
+        assert!(p.can_execute_sql(&Some(json!({"id": "a"})), "other"));
+        assert!(!p.can_execute_sql(&None, "other"));
+    }
+
+    struct Always(bool);
+    impl PermissionSource for Always {
+        fn vote(&self, _: &Actor, action: &str, _: &Resource) -> Option<bool> {
+            (action == VIEW_TABLE).then_some(self.0)
+        }
+    }
+
+    #[test]
+    fn a_plugin_vote_overrides_allow_blocks() {
+        let m = Metadata::parse(r#"{"databases": {"d": {"tables": {"t": {"allow": false}}}}}"#, std::path::Path::new("m")).unwrap();
+        let p = Permissions::new(vec![Box::new(Always(true)), Box::new(AllowBlocks::new(Arc::new(m)))], true);
+        assert!(p.can_view_table(&None, "d", "t"));
+    }
+}

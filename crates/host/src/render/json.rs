@@ -1,0 +1,145 @@
+//! JSON, with Datasette's `_shape` and `_nl` options.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::db::Cell;
+use crate::error::AppError;
+
+pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+pub fn response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => HttpResponse::build(status).content_type(CONTENT_TYPE).body(bytes),
+        Err(e) => {
+            tracing::error!("cannot encode JSON: {e}");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    #[default]
+    Arrays,
+    Objects,
+    Array,
+    ArrayFirst,
+    Object,
+}
+
+impl Shape {
+    pub fn parse(s: Option<&str>) -> Result<Shape, AppError> {
+        Ok(match s {
+            None | Some("arrays") => Shape::Arrays,
+            Some("objects") => Shape::Objects,
+            Some("array") => Shape::Array,
+            Some("arrayfirst") => Shape::ArrayFirst,
+            Some("object") => Shape::Object,
+            Some(other) => return Err(AppError::BadRequest(format!("Invalid _shape: {other}"))),
+        })
+    }
+}
+
+/// Result rows as JSON: arrays, or objects keyed by column.
+#[derive(Debug, Clone, Default)]
+pub struct JsonRows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    pub as_objects: bool,
+}
+
+struct RowObject<'a> {
+    columns: &'a [String],
+    row: &'a [Cell],
+}
+
+impl Serialize for RowObject<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.columns.len()))?;
+        for (c, v) in self.columns.iter().zip(self.row) {
+            m.serialize_entry(c, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for JsonRows {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !self.as_objects {
+            return self.rows.serialize(s);
+        }
+        let mut seq = s.serialize_seq(Some(self.rows.len()))?;
+        for row in &self.rows {
+            seq.serialize_element(&RowObject {
+                columns: &self.columns,
+                row,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// The rows of a page under one of the bare shapes (`array`, `arrayfirst`, `object`).
+/// `keys` are the positions of the key columns, for `object`.
+pub fn bare_shape(
+    shape: Shape,
+    nl: bool,
+    rows: &JsonRows,
+    keys: Option<&[usize]>,
+) -> Result<HttpResponse, AppError> {
+    let objects = || {
+        rows.rows.iter().map(|row| RowObject {
+            columns: &rows.columns,
+            row,
+        })
+    };
+    let bytes = match shape {
+        Shape::Array if nl => {
+            // Newline-delimited JSON, one object a line, as Datasette serves it.
+            let mut out = Vec::new();
+            for (i, o) in objects().enumerate() {
+                if i > 0 {
+                    out.push(b'\n');
+                }
+                serde_json::to_writer(&mut out, &o).map_err(internal)?;
+            }
+            return Ok(HttpResponse::Ok().content_type("text/plain").body(out));
+        }
+        Shape::Array => serde_json::to_vec(&objects().collect::<Vec<_>>()),
+        Shape::ArrayFirst => serde_json::to_vec(
+            &rows.rows.iter().filter_map(|r| r.first()).collect::<Vec<_>>(),
+        ),
+        Shape::Object => {
+            let keys = keys.ok_or_else(|| {
+                AppError::BadRequest("_shape=object is only available on tables".into())
+            })?;
+            let mut map = serde_json::Map::new();
+            for row in &rows.rows {
+                let key = keys
+                    .iter()
+                    .map(|&i| row.get(i).map(Cell::to_plain_string).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let obj = serde_json::to_value(RowObject {
+                    columns: &rows.columns,
+                    row,
+                })
+                .map_err(internal)?;
+                map.insert(key, obj);
+            }
+            serde_json::to_vec(&map)
+        }
+        Shape::Arrays | Shape::Objects => {
+            return Err(AppError::Internal("not a bare shape".into()));
+        }
+    }
+    .map_err(internal)?;
+    Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(bytes))
+}
+
+fn internal(e: serde_json::Error) -> AppError {
+    AppError::Internal(format!("cannot encode JSON: {e}"))
+}

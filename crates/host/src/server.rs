@@ -1,0 +1,44 @@
+//! The HTTP server: routes and the headers every response carries.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+
+use crate::app::AppState;
+use crate::views;
+
+/// The application, for the server and for in-process tests.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(
+            DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+                .add(("Content-Security-Policy", "frame-ancestors 'none'")),
+        )
+        .configure(views::configure)
+}
+
+/// Serves until the process is stopped.
+pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || app(state.clone())).bind((host, port))?;
+    for addr in server.addrs() {
+        // Tests read this line to learn the port when started with -p 0.
+        eprintln!("Serving at http://{addr}/");
+    }
+    server.run().await
+}

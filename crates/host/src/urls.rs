@@ -1,0 +1,195 @@
+//! URL encodings that Datasette clients depend on: tilde encoding of names and primary keys in
+//! paths, and Python-style query-string encoding for the URLs we hand back.
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn push_hex(out: &mut String, marker: char, b: u8) {
+    out.push(marker);
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 15) as usize] as char);
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Datasette's tilde encoding: `A-Za-z0-9_-` kept, space becomes `+`, every other byte `~XX`.
+pub fn tilde_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            push_hex(&mut out, '~', b);
+        }
+    }
+    out
+}
+
+/// Reverses [`tilde_encode`]. A `~` not followed by two hex digits stays as it is, as in
+/// Datasette. `None` when the decoded bytes are not UTF-8.
+pub fn tilde_decode(s: &str) -> Option<String> {
+    decode_with(s, b'~', true)
+}
+
+/// Percent-decodes one path segment (`+` stays `+`). `None` for invalid UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    decode_with(s, b'%', false)
+}
+
+fn decode_with(s: &str, marker: u8, plus_is_space: bool) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == marker {
+            let hi = bytes.get(i + 1).copied().and_then(hex_val);
+            let lo = bytes.get(i + 2).copied().and_then(hex_val);
+            if let (Some(h), Some(l)) = (hi, lo) {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if plus_is_space && b == b'+' { b' ' } else { b });
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Python's `urllib.parse.quote_plus`: what `urlencode` does to each key and value, so the
+/// URLs we build match Datasette's byte for byte.
+pub fn quote_plus(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
+            out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            push_hex(&mut out, '%', b);
+        }
+    }
+    out
+}
+
+/// The ordered `key=value` pairs of a query string, decoded as a form would be.
+pub fn parse_query(qs: &str) -> Vec<(String, String)> {
+    qs.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+/// Decodes one form field; invalid UTF-8 becomes U+FFFD rather than an error, as browsers do.
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_val);
+            let lo = bytes.get(i + 2).copied().and_then(hex_val);
+            if let (Some(h), Some(l)) = (hi, lo) {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b == b'+' { b' ' } else { b });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Encodes pairs as Python's `urlencode` does.
+pub fn urlencode(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&quote_plus(k));
+        out.push('=');
+        out.push_str(&quote_plus(v));
+    }
+    out
+}
+
+/// `path?query`, or just `path` when there are no pairs.
+pub fn path_with_query(path: &str, pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", urlencode(pairs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tilde_matches_datasette() {
+        assert_eq!(tilde_encode("2024-01-02T12:00:00"), "2024-01-02T12~3A00~3A00");
+        assert_eq!(tilde_encode("/foo/bar"), "~2Ffoo~2Fbar");
+        assert_eq!(tilde_encode("a b.c"), "a+b~2Ec");
+        assert_eq!(tilde_encode("ü"), "~C3~BC");
+        assert_eq!(tilde_decode("~2Ffoo~2Fbar").unwrap(), "/foo/bar");
+        assert_eq!(tilde_decode("a+b").unwrap(), "a b");
+        assert_eq!(tilde_decode("~zz~").unwrap(), "~zz~");
+        assert_eq!(tilde_decode("%2F").unwrap(), "%2F");
+        assert!(tilde_decode("~FF").is_none());
+    }
+
+    #[test]
+    fn quote_plus_matches_python() {
+        assert_eq!(quote_plus("4981425,305"), "4981425%2C305");
+        assert_eq!(quote_plus("1,2024-01-02T12~3A00"), "1%2C2024-01-02T12~3A00");
+        assert_eq!(quote_plus("España"), "Espa%C3%B1a");
+        assert_eq!(quote_plus("a b"), "a+b");
+    }
+
+    #[test]
+    fn parse_query_decodes_forms() {
+        let q = parse_query("sql=select+1%2C2&x=&y&_next=a~3A");
+        assert_eq!(q[0], ("sql".into(), "select 1,2".into()));
+        assert_eq!(q[1], ("x".into(), "".into()));
+        assert_eq!(q[2], ("y".into(), "".into()));
+        assert_eq!(q[3], ("_next".into(), "a~3A".into()));
+        assert_eq!(parse_query("a=%FF")[0].1, "\u{FFFD}");
+    }
+
+    proptest! {
+        #[test]
+        fn tilde_round_trips(s in any::<String>()) {
+            let enc = tilde_encode(&s);
+            prop_assert!(enc.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-+~".contains(&b)));
+            prop_assert_eq!(tilde_decode(&enc).unwrap(), s);
+        }
+
+        #[test]
+        fn tilde_decode_never_panics(s in any::<String>()) {
+            let _ = tilde_decode(&s);
+        }
+
+        #[test]
+        fn query_round_trips(k in "[^\u{0}]*", v in any::<String>()) {
+            let pairs = vec![(k, v)];
+            prop_assert_eq!(parse_query(&urlencode(&pairs)), pairs);
+        }
+    }
+}

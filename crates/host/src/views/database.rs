@@ -1,0 +1,157 @@
+//! `/DB`: the tables, views and canned queries of one database.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{respond, Answer, Ctx};
+use crate::app::AppState;
+use crate::db::{Database, ForeignKey, Schema, TableInfo};
+use crate::error::AppError;
+use crate::render::html;
+
+/// How long counting one table may take on the index and database pages.
+pub const LISTING_COUNT_LIMIT: Duration = Duration::from_millis(10);
+
+#[derive(Serialize, Clone)]
+pub struct ForeignKeys {
+    pub incoming: Vec<ForeignKey>,
+    pub outgoing: Vec<ForeignKey>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct TableSummary {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub primary_keys: Vec<String>,
+    pub count: Option<i64>,
+    pub hidden: bool,
+    pub fts_table: Option<String>,
+    pub foreign_keys: ForeignKeys,
+    pub private: bool,
+}
+
+#[derive(Serialize, Clone)]
+pub struct ViewSummary {
+    pub name: String,
+    pub private: bool,
+}
+
+#[derive(Serialize, Clone)]
+pub struct QuerySummary {
+    pub sql: String,
+    pub title: Option<String>,
+    pub name: String,
+    pub private: bool,
+}
+
+/// The tables and views of `db` this actor may see, with their counts.
+pub struct Listing {
+    pub tables: Vec<TableSummary>,
+    pub views: Vec<ViewSummary>,
+}
+
+fn visible_to(state: &AppState, ctx: &Ctx, db: &str, t: &TableInfo) -> Option<bool> {
+    let perms = &state.permissions;
+    if !perms.can_view_table(&ctx.actor, db, &t.name) {
+        return None;
+    }
+    Some(!perms.can_view_table(&None, db, &t.name))
+}
+
+pub async fn listing(state: &AppState, ctx: &Ctx, db: &Database, schema: &Schema) -> Result<Listing, AppError> {
+    let meta = state.metadata.database(&db.name);
+    let hidden_by_meta = |t: &str| meta.and_then(|m| m.tables.get(t)).is_some_and(|t| t.hidden);
+    let mut tables: Vec<(&TableInfo, bool)> = schema
+        .tables
+        .values()
+        .filter_map(|t| visible_to(state, ctx, &db.name, t).map(|private| (t, private)))
+        .collect();
+    let names: Vec<String> = tables.iter().map(|(t, _)| t.name.clone()).collect();
+    let counts: HashMap<String, Option<i64>> = db.table_counts(names, LISTING_COUNT_LIMIT).await?;
+    // Visible tables first, each group by name, as Datasette orders them.
+    tables.sort_by_key(|(t, _)| (t.hidden || hidden_by_meta(&t.name), t.name.clone()));
+    let tables = tables
+        .into_iter()
+        .map(|(t, private)| TableSummary {
+            name: t.name.clone(),
+            columns: t.columns.clone(),
+            primary_keys: t.primary_keys.clone(),
+            count: counts.get(&t.name).copied().flatten(),
+            hidden: t.hidden || hidden_by_meta(&t.name),
+            fts_table: meta
+                .and_then(|m| m.tables.get(&t.name))
+                .and_then(|m| m.fts_table.clone())
+                .or_else(|| t.fts_table.clone()),
+            foreign_keys: ForeignKeys {
+                incoming: t.incoming.clone(),
+                outgoing: t.outgoing.clone(),
+            },
+            private,
+        })
+        .collect();
+    let views = schema
+        .views
+        .values()
+        .filter_map(|v| {
+            visible_to(state, ctx, &db.name, v).map(|private| ViewSummary {
+                name: v.name.clone(),
+                private,
+            })
+        })
+        .collect();
+    Ok(Listing { tables, views })
+}
+
+pub fn queries(state: &AppState, ctx: &Ctx, db: &str) -> Vec<QuerySummary> {
+    let Some(meta) = state.metadata.database(db) else {
+        return vec![];
+    };
+    let perms = &state.permissions;
+    meta.queries
+        .values()
+        .filter(|q| perms.can_view_query(&ctx.actor, db, &q.name))
+        .map(|q| QuerySummary {
+            sql: q.sql.clone(),
+            title: q.title.clone(),
+            name: q.name.clone(),
+            private: !perms.can_view_query(&None, db, &q.name),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct DatabasePage {
+    pub database: String,
+    pub private: bool,
+    pub path: String,
+    pub size: u64,
+    pub tables: Vec<TableSummary>,
+    pub hidden_count: usize,
+    pub views: Vec<ViewSummary>,
+    pub queries: Vec<QuerySummary>,
+    pub allow_execute_sql: bool,
+    pub query_ms: f64,
+    #[serde(flatten)]
+    pub links: indexmap::IndexMap<&'static str, String>,
+}
+
+pub async fn page(state: &AppState, ctx: &Ctx, db: &Database) -> Result<Answer, AppError> {
+    let schema = db.schema().await?;
+    let listing = listing(state, ctx, db, &schema).await?;
+    let data = DatabasePage {
+        database: db.name.clone(),
+        private: !state.permissions.can_view_database(&None, &db.name),
+        path: format!("/{}", crate::urls::tilde_encode(&db.name)),
+        size: db.size(),
+        hidden_count: listing.tables.iter().filter(|t| t.hidden).count(),
+        tables: listing.tables,
+        views: listing.views,
+        queries: queries(state, ctx, &db.name),
+        allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
+        query_ms: ctx.elapsed_ms(),
+        links: state.metadata.inherited_links(Some(&db.name), None).into_iter().collect(),
+    };
+    respond(ctx, &data, || html::database_page(state, ctx, &data))
+}

@@ -1,0 +1,212 @@
+//! The pages. Each view builds its page's data; `render` turns it into HTML, JSON or CSV.
+
+pub mod database;
+pub mod index;
+pub mod query;
+pub mod row;
+mod special;
+pub mod table;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::db::Database;
+use crate::error::{error_response, AppError};
+use crate::permissions::Actor;
+use crate::render::html::{self, Chrome};
+use crate::render::Format;
+use crate::urls;
+
+/// What every view knows of its request.
+pub struct Ctx {
+    pub actor: Actor,
+    pub format: Format,
+    /// The query string's pairs, in order.
+    pub args: Vec<(String, String)>,
+    /// The path as requested, still percent-encoded.
+    pub path: String,
+    /// `scheme://host`, for the absolute URLs in JSON.
+    pub origin: String,
+    pub started: std::time::Instant,
+}
+
+impl Ctx {
+    pub fn arg(&self, key: &str) -> Option<&str> {
+        self.args.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    pub fn args_named(&self, key: &str) -> Vec<&str> {
+        self.args.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// Whether `key` is set to something other than an off value.
+    pub fn flag(&self, key: &str) -> bool {
+        self.arg(key).is_some_and(|v| !matches!(v, "" | "0" | "off" | "false"))
+    }
+
+    pub fn absolute(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.origin, path_and_query)
+    }
+
+    /// The query's pairs as Datasette's URL helpers see them: blank values dropped.
+    fn current_pairs(&self) -> impl Iterator<Item = &(String, String)> {
+        self.args.iter().filter(|(_, v)| !v.is_empty())
+    }
+
+    /// This page's path with `replace`'s keys removed, then its non-empty pairs appended.
+    pub fn path_with_replaced(&self, replace: &[(&str, Option<String>)]) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .current_pairs()
+            .filter(|(k, _)| !replace.iter().any(|(r, _)| r == k))
+            .cloned()
+            .collect();
+        pairs.extend(replace.iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))));
+        urls::path_with_query(&self.path, &pairs)
+    }
+
+    /// This page's path with exactly these pairs removed.
+    pub fn path_with_removed(&self, remove: &[(&str, &str)]) -> String {
+        let pairs: Vec<(String, String)> = self
+            .current_pairs()
+            .filter(|(k, v)| !remove.iter().any(|(rk, rv)| rk == k && rv == v))
+            .cloned()
+            .collect();
+        urls::path_with_query(&self.path, &pairs)
+    }
+
+    /// This page's path with these pairs appended.
+    pub fn path_with_added(&self, add: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(String, String)> = self.current_pairs().cloned().collect();
+        pairs.extend(add.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        urls::path_with_query(&self.path, &pairs)
+    }
+
+    pub fn elapsed_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+/// A view's answer.
+pub enum Answer {
+    Response(HttpResponse),
+    Redirect(String),
+}
+
+impl From<HttpResponse> for Answer {
+    fn from(r: HttpResponse) -> Self {
+        Answer::Response(r)
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.default_service(web::to(dispatch));
+}
+
+fn origin(req: &HttpRequest, state: &AppState) -> String {
+    let info = req.connection_info();
+    let scheme = if state.settings.force_https_urls { "https" } else { info.scheme() };
+    format!("{scheme}://{}", info.host())
+}
+
+/// Splits the raw path into decoded segments; `None` for a path that cannot be decoded.
+fn segments(path: &str) -> Option<Vec<String>> {
+    path.trim_start_matches('/')
+        .split('/')
+        .map(urls::percent_decode)
+        .collect()
+}
+
+/// Routes every request that no plugin route took.
+pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let path = req.uri().path().to_string();
+    let (_, format) = Format::split(path.rsplit('/').next().unwrap_or(""));
+    let ctx = Ctx {
+        actor: crate::actor::from_request(&req, &state),
+        format,
+        args: urls::parse_query(req.query_string()),
+        path,
+        origin: origin(&req, &state),
+        started: std::time::Instant::now(),
+    };
+    let chrome = Chrome::new(&state, &ctx.actor);
+    if !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "GET, HEAD"))
+            .body("Method not allowed");
+    }
+    match route(&state, &ctx).await {
+        Ok(Answer::Response(r)) => r,
+        Ok(Answer::Redirect(to)) => HttpResponse::Found().insert_header(("Location", to)).finish(),
+        Err(e) => error_response(&e, ctx.format, &chrome),
+    }
+}
+
+async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
+    let segs = segments(&ctx.path)
+        .ok_or_else(|| AppError::BadRequest("The path is not valid UTF-8 after percent-decoding".into()))?;
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match segs.as_slice() {
+        [""] | [".json"] => index::page(state, ctx).await,
+        ["-", page] => special::page(state, ctx, Format::split(page).0).await,
+        [db] => {
+            let db = database(state, ctx, Format::split(db).0)?;
+            if ctx.arg("sql").is_some() {
+                query::sql_page(state, ctx, &db).await
+            } else {
+                database::page(state, ctx, &db).await
+            }
+        }
+        [db, name] => {
+            let db = database(state, ctx, db)?;
+            let name = decode_name(Format::split(name).0)?;
+            let canned = state
+                .metadata
+                .database(&db.name)
+                .and_then(|m| m.queries.get(&name));
+            match canned {
+                Some(q) => query::canned_page(state, ctx, &db, q).await,
+                None => table::page(state, ctx, &db, &name).await,
+            }
+        }
+        [db, table, pks] => {
+            let db = database(state, ctx, db)?;
+            let table = decode_name(table)?;
+            row::page(state, ctx, &db, &table, Format::split(pks).0).await
+        }
+        _ => Err(AppError::NotFound("Page not found".into())),
+    }
+}
+
+fn decode_name(segment: &str) -> Result<String, AppError> {
+    urls::tilde_decode(segment)
+        .ok_or_else(|| AppError::BadRequest(format!("'{segment}' is not valid tilde-encoding")))
+}
+
+/// The database a URL names, if it exists and this actor may see it.
+fn database(state: &AppState, ctx: &Ctx, segment: &str) -> Result<Arc<Database>, AppError> {
+    let name = decode_name(Format::split(segment).0)?;
+    let db = state
+        .databases
+        .get(&name)
+        .ok_or_else(|| AppError::NotFound("Database not found".into()))?;
+    if !state.permissions.can_view_database(&ctx.actor, &name) {
+        return Err(AppError::Forbidden("You do not have permission to view this database".into()));
+    }
+    Ok(db.clone())
+}
+
+/// Renders page data as JSON, or as HTML through `html_page`.
+pub fn respond<T: Serialize>(
+    ctx: &Ctx,
+    data: &T,
+    html_page: impl FnOnce() -> Result<String, AppError>,
+) -> Result<Answer, AppError> {
+    match ctx.format {
+        Format::Json => Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data).into()),
+        Format::Html => Ok(html::ok(html_page()?).into()),
+        Format::Csv => Err(AppError::NotFound("CSV is available for tables and queries only".into())),
+    }
+}

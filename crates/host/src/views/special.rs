@@ -1,0 +1,86 @@
+//! The `/-/…` pages: actor, metadata, databases, settings, versions, plugins.
+
+use serde_json::{json, Value};
+
+use super::{respond, Answer, Ctx};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::render::html;
+
+pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, AppError> {
+    // The actor page is for finding out who you are: it needs no permission.
+    if name != "actor" && !state.permissions.can_view_instance(&ctx.actor) {
+        return Err(AppError::Forbidden("You do not have permission to view this instance".into()));
+    }
+    let data = match name {
+        "actor" => json!({ "actor": ctx.actor }),
+        "metadata" => visible_metadata(state, ctx),
+        "databases" => Value::Array(
+            state
+                .databases
+                .values()
+                .filter(|db| state.permissions.can_view_database(&ctx.actor, &db.name))
+                .map(|db| {
+                    json!({
+                        "name": db.name,
+                        "route": crate::urls::tilde_encode(&db.name),
+                        "path": db.path.file_name().map(|f| f.to_string_lossy().into_owned()),
+                        "size": db.size(),
+                        "is_mutable": !db.immutable,
+                        "is_memory": false,
+                        "hash": null,
+                    })
+                })
+                .collect(),
+        ),
+        "settings" => serde_json::to_value(&state.settings).unwrap_or_default(),
+        "versions" => versions(),
+        "plugins" => json!([]),
+        _ => return Err(AppError::NotFound("Page not found".into())),
+    };
+    respond(ctx, &data, || html::special_page(state, ctx, name, &data))
+}
+
+/// metadata.json as written (secrets unresolved), less every database, table and query this
+/// actor may not see: their names alone would say too much.
+fn visible_metadata(state: &AppState, ctx: &Ctx) -> Value {
+    let perms = &state.permissions;
+    let mut raw = state.metadata.raw.clone();
+    if let Some(Value::Object(dbs)) = raw.get_mut("databases") {
+        dbs.retain(|db, _| perms.can_view_database(&ctx.actor, db));
+        for (db, meta) in dbs.iter_mut() {
+            if let Some(Value::Object(tables)) = meta.get_mut("tables") {
+                tables.retain(|t, _| perms.can_view_table(&ctx.actor, db, t));
+            }
+            if let Some(Value::Object(queries)) = meta.get_mut("queries") {
+                queries.retain(|q, _| perms.can_view_query(&ctx.actor, db, q));
+            }
+        }
+    }
+    raw
+}
+
+fn versions() -> Value {
+    let conn = rusqlite::Connection::open_in_memory().ok();
+    let compile_options: Vec<String> = conn
+        .as_ref()
+        .and_then(|c| {
+            let mut s = c.prepare("PRAGMA compile_options").ok()?;
+            let rows = s.query_map([], |r| r.get::<_, String>(0)).ok()?;
+            Some(rows.filter_map(Result::ok).collect())
+        })
+        .unwrap_or_default();
+    let fts_versions: Vec<&str> = ["FTS5", "FTS4", "FTS3"]
+        .into_iter()
+        .filter(|v| compile_options.iter().any(|o| o == &format!("ENABLE_{v}")))
+        .collect();
+    json!({
+        "datasette-rs": { "version": env!("CARGO_PKG_VERSION") },
+        "sqlite": {
+            "version": rusqlite::version(),
+            "fts_versions": fts_versions,
+            "extensions": { "json1": rusqlite::version() },
+            "compile_options": compile_options,
+        },
+    })
+}
