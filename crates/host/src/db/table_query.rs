@@ -165,7 +165,8 @@ impl TableQuery<'_> {
                     format!("({})", parts.join(" and "))
                 })
                 .collect();
-            format!("({})", alternatives.join(" or "))
+            // Datasette's layout of the same condition.
+            format!("({})", alternatives.join("\n  or\n"))
         };
         let (Some(sort), Some(sort_value)) = (&self.sort, &ks.sort_value) else {
             return key_after;
@@ -256,7 +257,7 @@ mod tests {
             size: 5,
         };
         let b = q.build();
-        assert_eq!(b.sql, "select c, a, b from m where ((a > :p0) or (a = :p0 and b > :p1)) order by a, b limit 6");
+        assert_eq!(b.sql, "select c, a, b from m where ((a > :p0)\n  or\n(a = :p0 and b > :p1)) order by a, b limit 6");
         assert_eq!(b.extra_columns, 2);
     }
 }

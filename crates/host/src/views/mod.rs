@@ -1,6 +1,7 @@
 //! The pages. Each view builds its page's data; `render` turns it into HTML, JSON or CSV.
 
 pub mod database;
+mod facets;
 pub mod index;
 pub mod query;
 pub mod row;

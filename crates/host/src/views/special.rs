@@ -54,6 +54,19 @@ fn visible_metadata(state: &AppState, ctx: &Ctx) -> Value {
             }
             if let Some(Value::Object(queries)) = meta.get_mut("queries") {
                 queries.retain(|q, _| perms.can_view_query(&ctx.actor, db, q));
+                for (name, q) in queries.iter_mut() {
+                    if let Value::Object(q) = q {
+                        q.entry("name").or_insert_with(|| Value::String(name.clone()));
+                    }
+                }
+            }
+            // Datasette shows each database with the links it inherits.
+            if let Value::Object(m) = meta {
+                let inherited = state.metadata.inherited_links(Some(db), None);
+                for key in ["source", "source_url", "license", "license_url", "about", "about_url"] {
+                    let value = inherited.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.clone()));
+                    m.entry(key).or_insert(value.unwrap_or(Value::Null));
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::facets::{self, Suggestion};
 use super::{Answer, Ctx};
 use crate::app::AppState;
 use crate::config::TableMeta;
@@ -36,6 +37,14 @@ pub struct FacetResult {
     pub toggle_url: String,
     pub results: Vec<FacetValue>,
     pub truncated: bool,
+}
+
+/// A foreign key that `_labels` could expand, in Datasette's key order.
+#[derive(Serialize, Clone)]
+pub struct ExpandableKey {
+    pub column: String,
+    pub other_table: String,
+    pub other_column: String,
 }
 
 #[derive(Serialize)]
@@ -69,13 +78,13 @@ pub struct TablePage {
     pub truncated: bool,
     pub filtered_table_rows_count: Option<i64>,
     pub expanded_columns: Vec<String>,
-    pub expandable_columns: Vec<(ForeignKey, String)>,
+    pub expandable_columns: Vec<(ExpandableKey, String)>,
     pub columns: Vec<String>,
     pub primary_keys: Vec<String>,
     pub units: IndexMap<String, String>,
     pub query: QueryInfo,
     pub facet_results: IndexMap<String, FacetResult>,
-    pub suggested_facets: Vec<serde_json::Value>,
+    pub suggested_facets: Vec<SuggestedFacet>,
     pub next: Option<String>,
     pub next_url: Option<String>,
     pub private: bool,
@@ -85,6 +94,13 @@ pub struct TablePage {
     pub links: IndexMap<&'static str, String>,
     #[serde(skip)]
     pub html: HtmlExtras,
+}
+
+#[derive(Serialize)]
+pub struct SuggestedFacet {
+    #[serde(flatten)]
+    pub facet: Suggestion,
+    pub toggle_url: String,
 }
 
 /// A facet asked for by metadata or by the URL.
@@ -254,6 +270,7 @@ struct Fetched {
     count: Option<i64>,
     facets: Vec<(usize, Vec<(Cell, i64)>, bool)>,
     labels: HashMap<(String, String), String>,
+    suggestions: Vec<Suggestion>,
 }
 
 pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -> Result<Answer, AppError> {
@@ -359,8 +376,19 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
     let facet_limit = Duration::from_millis(settings.facet_time_limit_ms);
     let (sql, params, from_where, filter_params) = (built.sql.clone(), built.params.clone(), built.from_where.clone(), built.filter_params.clone());
     let cached = wheres.is_empty();
+    // Datasette suggests facets on the first page only, and never for SQL from `_where`.
+    let suggest = settings.suggest_facets
+        && settings.allow_facet
+        && ctx.format != Format::Csv
+        && ctx.arg("_next").is_none_or(str::is_empty)
+        && wheres.is_empty()
+        && !ctx.flag("_nosuggest");
+    let suggest_limit = Duration::from_millis(settings.facet_suggest_time_limit_ms);
+    // Datasette looks at every column of the table, whatever `_col` shows.
+    let suggest_columns = t.columns.clone();
+    let enabled: Vec<String> = facets.iter().map(|f| f.column.clone()).collect();
     let fetched = db
-        .run(time_limit + facet_limit * facets.len() as u32, move |c| {
+        .run(time_limit + facet_limit * facets.len() as u32 + suggest_limit * (3 * columns.len() as u32), move |c| {
             c.set_time_limit(time_limit);
             let rows = c.guarded(policy.clone(), |conn| sqlite::select(conn, &sql, &params, size + 1, cached))?;
             let count = match cached_count {
@@ -400,7 +428,12 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
                 }
             }
             let labels = fetch_labels(c, &label_lookups, &rows.rows);
-            Ok(Fetched { rows, count, facets, labels })
+            let suggestions = if suggest {
+                facets::suggest(c, suggest_limit, &suggest_columns, &from_where, &filter_params, count, facet_size, &enabled)
+            } else {
+                vec![]
+            };
+            Ok(Fetched { rows, count, facets, labels, suggestions })
         })
         .await?;
     if unfiltered && !t.is_view {
@@ -410,8 +443,9 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
     }
 
     let mut rows = fetched.rows.rows;
-    let next = if rows.len() > size {
-        rows.truncate(size);
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let next = if more && size > 0 {
         let last = rows.last();
         Some(match (t.is_view, last) {
             (true, _) | (false, None) => (offset + size as u64).to_string(),
@@ -484,13 +518,32 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
         truncated: false,
         filtered_table_rows_count: fetched.count,
         expanded_columns: vec![],
-        expandable_columns: expandable,
+        expandable_columns: expandable
+            .into_iter()
+            .map(|(fk, label)| (ExpandableKey { column: fk.column, other_table: fk.other_table, other_column: fk.other_column }, label))
+            .collect(),
         columns: columns.clone(),
         primary_keys: t.primary_keys.clone(),
         units: meta.map(|m| m.units.clone()).unwrap_or_default(),
-        query: QueryInfo { sql: built.sql.clone(), params: built.params.iter().cloned().collect() },
+        // Token values are bound typed but shown as the strings they came as, as Datasette does.
+        query: QueryInfo {
+            sql: built.sql.clone(),
+            params: built
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    let shown = if i >= built.filter_params.len() { Cell::Text(v.to_plain_string()) } else { v.clone() };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        },
         facet_results,
-        suggested_facets: vec![],
+        suggested_facets: fetched
+            .suggestions
+            .into_iter()
+            .map(|s| SuggestedFacet { toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.param, &s.name)])), facet: s })
+            .collect(),
         next,
         next_url,
         private: !perms.can_view_table(&None, &db.name, name),
