@@ -1,1 +1,256 @@
+//! Test support for the end-to-end tests in `tests/`: the shared fixture databases, a server
+//! per test (in-process, or the real binary), and an HTTP client that reads every answer.
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
+
+use datasette_rs::app::{AppState, DatabaseFile};
+use datasette_rs::config::{Metadata, Settings};
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture files every test shares, built once per test process.
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    /// Built by Datasette's own fixture script: the golden responses were recorded on it.
+    pub fixture_db: PathBuf,
+    /// The sample database: BLOBs, floats, awkward names.
+    pub sample_db: PathBuf,
+    pub metadata: PathBuf,
+}
+
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture_db = dir.path().join("fixture.db");
+        let status = Command::new("python3")
+            .arg(root().join("tests/golden/build_fixture.py"))
+            .arg(&fixture_db)
+            .stdout(Stdio::null())
+            .status()
+            .expect("python3 builds the fixture (tests/golden/build_fixture.py)");
+        assert!(status.success(), "build_fixture.py failed");
+        let sample_db = dir.path().join("sample.db");
+        datasette_rs::sample::build(&sample_db).expect("sample database");
+        Fixture {
+            _dir: dir,
+            fixture_db,
+            sample_db,
+            metadata: root().join("tests/golden/metadata.json"),
+        }
+    })
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// GETs `url`, whatever the status.
+pub fn get_url(url: &str) -> Resp {
+    let mut r = agent().get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect::<Vec<_>>();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = r.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
+    Resp {
+        status: r.status().as_u16(),
+        content_type,
+        headers,
+        body,
+    }
+}
+
+/// A scenario's server: which files, which metadata, which settings.
+pub struct TestApp {
+    files: Vec<DatabaseFile>,
+    metadata: Value,
+    settings: Vec<(String, String)>,
+}
+
+impl Default for TestApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestApp {
+    /// The fixture and sample databases with the shared metadata file.
+    pub fn new() -> TestApp {
+        let f = fixture();
+        let metadata = serde_json::from_str(&std::fs::read_to_string(&f.metadata).expect("metadata")).expect("metadata JSON");
+        TestApp {
+            files: vec![
+                DatabaseFile { path: f.fixture_db.clone(), immutable: false },
+                DatabaseFile { path: f.sample_db.clone(), immutable: false },
+            ],
+            metadata,
+            settings: vec![],
+        }
+    }
+
+    /// Only the database Datasette's golden responses were recorded on.
+    pub fn fixture_only(mut self) -> TestApp {
+        self.files.truncate(1);
+        self
+    }
+
+    pub fn metadata(mut self, metadata: Value) -> TestApp {
+        self.metadata = metadata;
+        self
+    }
+
+    pub fn setting(mut self, name: &str, value: &str) -> TestApp {
+        self.settings.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn files(mut self, files: Vec<DatabaseFile>) -> TestApp {
+        self.files = files;
+        self
+    }
+
+    /// Starts the server on a free loopback port, in a thread of this process.
+    pub fn start(self) -> Server {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let metadata = Metadata::parse(&self.metadata.to_string(), Path::new("metadata.json")).expect("metadata");
+                let mut settings = Settings::default();
+                for (k, v) in &self.settings {
+                    settings.set(k, v).expect("setting");
+                }
+                let state = actix_web::web::Data::new(AppState::build(&self.files, metadata, settings, vec![]).await.expect("state"));
+                let server = actix_web::HttpServer::new(move || datasette_rs::server::app(state.clone()))
+                    .workers(2)
+                    .bind(("127.0.0.1", 0))
+                    .expect("bind");
+                tx.send(server.addrs()[0].port()).expect("send port");
+                server.run().await
+            })
+        });
+        let port = rx.recv_timeout(Duration::from_secs(30)).expect("server started");
+        Server { base: format!("http://127.0.0.1:{port}"), child: None }
+    }
+}
+
+/// A running server; a child process is stopped when this is dropped.
+pub struct Server {
+    pub base: String,
+    child: Option<Child>,
+}
+
+impl Server {
+    pub fn get(&self, path: &str) -> Resp {
+        get_url(&format!("{}{path}", self.base))
+    }
+
+    /// GETs a JSON URL that must answer 200.
+    pub fn json(&self, path: &str) -> Value {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        r.json()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The `datasette-rs` binary, built once per test process so it is never stale.
+pub fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "datasette-rs", "--bin", "datasette-rs"])
+            .current_dir(root())
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "cargo build of the datasette-rs binary failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+        target.join("debug").join("datasette-rs")
+    })
+    .clone()
+}
+
+/// How a run of the binary ended when it did not start serving.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
+/// Runs `datasette-rs serve ARGS -p 0`: the server once it prints its address, or how it
+/// exited if it stopped first.
+pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
+    let mut child = Command::new(binary())
+        .arg("serve")
+        .args(args)
+        .args(["-p", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn datasette-rs");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.strip_prefix("Serving at ") {
+            let base = rest.trim_end_matches('/').to_string();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return Ok(Server { base, child: Some(child) });
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let status = child.wait().expect("wait");
+    Err(Exit { code: status.code(), stderr: seen })
+}
