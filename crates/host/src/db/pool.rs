@@ -83,9 +83,10 @@ impl Conn {
     ) -> Result<T, DbError> {
         self.guard.set_policy(policy);
         let result = f(&self.conn);
+        let refusal = self.guard.take_refusal();
         self.guard.set_policy(Policy::Trusted);
         match result {
-            Err(DbError::Sql(msg)) => match self.guard.take_refusal() {
+            Err(DbError::Sql(msg)) => match refusal {
                 Some(reason) => Err(DbError::Refused(reason)),
                 None => Err(DbError::Sql(msg)),
             },

@@ -284,6 +284,7 @@ struct TableTemplate<'a> {
     count_text: String,
     headers: Vec<Header>,
     rows: Vec<Vec<String>>,
+    link_column: bool,
     facets: Vec<FacetView>,
     filters: Vec<(String, String, String)>,
     columns: Vec<String>,
@@ -327,6 +328,12 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         })
         .collect();
     let truncate = state.settings.truncate_cells_html as usize;
+    // One declared key that is not also a foreign key links from its own cell; otherwise
+    // (rowid, compound keys) a first "Link" column does, as in Datasette.
+    let own_cell_link = x.key_indexes.len() == 1
+        && data.primary_keys.len() == 1
+        && !x.outgoing.iter().any(|fk| fk.column == data.columns[x.key_indexes[0]]);
+    let link_column = !x.key_indexes.is_empty() && !own_cell_link;
     let rows = data
         .rows
         .rows
@@ -336,25 +343,28 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
                 let pk: Vec<String> = x.key_indexes.iter().map(|&i| tilde_encode(&row[i].to_plain_string())).collect();
                 format!("{}/{}", table_url(&data.database, &data.table), pk.join(","))
             });
-            row.iter()
-                .enumerate()
-                .map(|(i, cell)| {
-                    let column = &data.columns[i];
-                    let text = cell_html(cell, truncate);
-                    if let (Some(href), true) = (&row_href, x.key_indexes.contains(&i)) {
-                        return format!("<a href=\"{}\">{text}</a>", escape(href));
-                    }
-                    if let Some(fk) = x.outgoing.iter().find(|fk| fk.column == *column).filter(|_| !cell.is_null()) {
-                        let v = cell.to_plain_string();
-                        let href = format!("{}/{}", table_url(&data.database, &fk.other_table), tilde_encode(&v));
-                        return match x.labels.get(&(column.clone(), v)) {
-                            Some(label) => format!("<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>", escape(&href), escape(label)),
-                            None => format!("<a href=\"{}\">{text}</a>", escape(&href)),
-                        };
-                    }
-                    text
-                })
-                .collect()
+            let mut cells: Vec<String> = Vec::with_capacity(row.len() + 1);
+            if let (true, Some(href)) = (link_column, &row_href) {
+                let label: Vec<String> = x.key_indexes.iter().map(|&i| row[i].to_plain_string()).collect();
+                cells.push(format!("<a href=\"{}\">{}</a>", escape(href), escape(&label.join(","))));
+            }
+            cells.extend(row.iter().enumerate().map(|(i, cell)| {
+                let column = &data.columns[i];
+                let text = cell_html(cell, truncate);
+                if let (Some(href), true) = (&row_href, own_cell_link && x.key_indexes[0] == i) {
+                    return format!("<a href=\"{}\">{text}</a>", escape(href));
+                }
+                if let Some(fk) = x.outgoing.iter().find(|fk| fk.column == *column).filter(|_| !cell.is_null()) {
+                    let v = cell.to_plain_string();
+                    let href = format!("{}/{}", table_url(&data.database, &fk.other_table), tilde_encode(&v));
+                    return match x.labels.get(&(column.clone(), v)) {
+                        Some(label) => format!("<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>", escape(&href), escape(label)),
+                        None => format!("<a href=\"{}\">{text}</a>", escape(&href)),
+                    };
+                }
+                text
+            }));
+            cells
         })
         .collect();
     let facets = data
@@ -408,6 +418,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         count_text,
         headers,
         rows,
+        link_column,
         facets,
         filters,
         columns: x.all_columns.clone(),

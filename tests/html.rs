@@ -1,0 +1,111 @@
+//! The HTML pages: every page renders, links lead where they should, values are escaped.
+
+use datasette_rs_tests::{Server, TestApp};
+
+fn server() -> &'static Server {
+    static S: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
+    S.get_or_init(|| TestApp::new().start())
+}
+
+fn html(path: &str) -> String {
+    let r = server().get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    assert_eq!(r.content_type, "text/html; charset=utf-8", "{path}");
+    r.body
+}
+
+#[test]
+fn every_kind_of_page_renders() {
+    let index = html("/");
+    assert!(index.contains("Datasette research fixture"));
+    assert!(index.contains("href=\"/fixture\""));
+    assert!(index.contains("632 rows in 3 tables"), "{index}");
+    let db = html("/fixture");
+    assert!(db.contains("href=\"/fixture/cities\""));
+    assert!(db.contains("Top cities in a country"));
+    assert!(db.contains("name=\"sql\""));
+    let table = html("/fixture/cities");
+    assert!(table.contains("Rowid table with unicode names"));
+    assert!(table.contains("320 rows"));
+    assert!(table.contains("Next page"));
+    assert!(table.contains("name=\"_search\""), "searchable table has a search box");
+    assert!(table.contains("href=\"/fixture/cities/1\""), "row links");
+    let row = html("/fixture/measurements/3,2024-01-05T12~3A00~3A00");
+    assert!(row.contains("sensor drift"));
+    let station = html("/fixture/stations/3");
+    assert!(station.contains("Links from other tables"));
+    assert!(station.contains("25 rows"), "{station}");
+    let query = html("/fixture?sql=select+name+from+stations+where+id+%3D+:id&id=2");
+    assert!(query.contains("Reykjavík"));
+    assert!(query.contains("name=\"id\" value=\"2\""), "a form input per parameter");
+    let canned = html("/fixture/cities_in_country?country=Polska");
+    assert!(canned.contains("Nieder Dorf 191"));
+    for special in ["/-/actor", "/-/metadata", "/-/settings", "/-/databases", "/-/versions", "/-/plugins"] {
+        html(special);
+    }
+}
+
+#[test]
+fn foreign_keys_link_with_labels() {
+    let page = html("/fixture/measurements?_size=3");
+    assert!(page.contains("href=\"/fixture/stations/1\">Zürich Fluntern</a>"), "{page}");
+}
+
+#[test]
+fn sort_headers_and_facets() {
+    let page = html("/fixture/cities?_sort=population");
+    assert!(page.contains("_sort_desc=population"), "clicking the sorted column flips it");
+    assert!(page.contains("population \u{25b2}"));
+    assert!(page.contains("country=Polska"), "facet links");
+    // metadata limits sorting: no link on tags
+    assert!(!page.contains("_sort=tags"));
+}
+
+#[test]
+fn the_filter_form_redirects_to_a_filter_url() {
+    let r = server().get("/fixture/stations?_filter_column=name&_filter_op=contains&_filter_value=o");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("/fixture/stations?name__contains=o"));
+    let page = html("/fixture/stations?name__contains=o");
+    assert!(page.contains("name contains &#34;o&#34;"), "{page}");
+}
+
+#[test]
+fn values_and_names_are_escaped_everywhere() {
+    for path in ["/sample/odd+names", "/sample/odd+names/x~2Ey", "/sample?sql=select+*+from+%5Bodd+names%5D", "/sample", "/"] {
+        let page = html(path);
+        assert!(!page.contains("<script>alert(1)</script>"), "{path}");
+        assert!(!page.contains("<b>html</b>"), "{path}");
+    }
+    let page = html("/sample/odd+names").replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("&lt;b&gt;html&lt;/b&gt;"));
+}
+
+#[test]
+fn blobs_and_floats() {
+    let page = html("/sample/files?_size=3");
+    assert!(page.contains("&lt;Binary:&nbsp;3&nbsp;bytes&gt;"), "{page}");
+    let v = server().json("/sample/files/file-01~2Ebin.json");
+    assert_eq!(v["rows"][0][1]["$base64"], true);
+    assert_eq!(v["rows"][0][1]["encoded"], "ACVK");
+    assert!((v["rows"][0][2].as_f64().unwrap() - 1.0 / 7.0).abs() < 1e-12);
+}
+
+#[test]
+fn security_headers_on_every_response() {
+    for path in ["/", "/fixture.json", "/nope"] {
+        let r = server().get(path);
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(r.header("referrer-policy").is_some(), "{path}");
+    }
+}
+
+#[test]
+fn errors_are_html_pages_without_an_extension() {
+    let r = server().get("/fixture/nope");
+    assert_eq!(r.status, 404);
+    assert!(r.content_type.starts_with("text/html"));
+    assert!(r.body.contains("Table not found"));
+}
