@@ -82,7 +82,10 @@ fn agent() -> ureq::Agent {
 
 /// GETs `url`, whatever the status.
 pub fn get_url(url: &str) -> Resp {
-    let mut r = agent().get(url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let mut r = agent()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     let headers = r
         .headers()
         .iter()
@@ -94,7 +97,12 @@ pub fn get_url(url: &str) -> Resp {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = r.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .unwrap_or_default();
     Resp {
         status: r.status().as_u16(),
         content_type,
@@ -120,11 +128,19 @@ impl TestApp {
     /// The fixture and sample databases with the shared metadata file.
     pub fn new() -> TestApp {
         let f = fixture();
-        let metadata = serde_json::from_str(&std::fs::read_to_string(&f.metadata).expect("metadata")).expect("metadata JSON");
+        let metadata =
+            serde_json::from_str(&std::fs::read_to_string(&f.metadata).expect("metadata"))
+                .expect("metadata JSON");
         TestApp {
             files: vec![
-                DatabaseFile { path: f.fixture_db.clone(), immutable: false },
-                DatabaseFile { path: f.sample_db.clone(), immutable: false },
+                DatabaseFile {
+                    path: f.fixture_db.clone(),
+                    immutable: false,
+                },
+                DatabaseFile {
+                    path: f.sample_db.clone(),
+                    immutable: false,
+                },
             ],
             metadata,
             settings: vec![],
@@ -157,22 +173,34 @@ impl TestApp {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let metadata = Metadata::parse(&self.metadata.to_string(), Path::new("metadata.json")).expect("metadata");
+                let metadata =
+                    Metadata::parse(&self.metadata.to_string(), Path::new("metadata.json"))
+                        .expect("metadata");
                 let mut settings = Settings::default();
                 for (k, v) in &self.settings {
                     settings.set(k, v).expect("setting");
                 }
-                let state = actix_web::web::Data::new(AppState::build(&self.files, metadata, settings, vec![]).await.expect("state"));
-                let server = actix_web::HttpServer::new(move || datasette_rs::server::app(state.clone()))
-                    .workers(2)
-                    .bind(("127.0.0.1", 0))
-                    .expect("bind");
+                let state = actix_web::web::Data::new(
+                    AppState::build(&self.files, metadata, settings, vec![])
+                        .await
+                        .expect("state"),
+                );
+                let server =
+                    actix_web::HttpServer::new(move || datasette_rs::server::app(state.clone()))
+                        .workers(2)
+                        .bind(("127.0.0.1", 0))
+                        .expect("bind");
                 tx.send(server.addrs()[0].port()).expect("send port");
                 server.run().await
             })
         });
-        let port = rx.recv_timeout(Duration::from_secs(30)).expect("server started");
-        Server { base: format!("http://127.0.0.1:{port}"), child: None }
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server started");
+        Server {
+            base: format!("http://127.0.0.1:{port}"),
+            child: None,
+        }
     }
 }
 
@@ -209,12 +237,24 @@ pub fn binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "datasette-rs", "--bin", "datasette-rs"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "datasette-rs",
+                "--bin",
+                "datasette-rs",
+            ])
             .current_dir(root())
             .status()
             .expect("cargo build");
-        assert!(status.success(), "cargo build of the datasette-rs binary failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+        assert!(
+            status.success(),
+            "cargo build of the datasette-rs binary failed"
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("target"));
         target.join("debug").join("datasette-rs")
     })
     .clone()
@@ -246,11 +286,17 @@ pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
             let base = rest.trim_end_matches('/').to_string();
             // Keep draining stderr so the server never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
-            return Ok(Server { base, child: Some(child) });
+            return Ok(Server {
+                base,
+                child: Some(child),
+            });
         }
         seen.push_str(&line);
         seen.push('\n');
     }
     let status = child.wait().expect("wait");
-    Err(Exit { code: status.code(), stderr: seen })
+    Err(Exit {
+        code: status.code(),
+        stderr: seen,
+    })
 }

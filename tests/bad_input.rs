@@ -13,29 +13,105 @@ const CASES: &[(&str, u16, &str)] = &[
     ("/fixture/nope.json", 404, "Table not found"),
     ("/fixture/stations/999.json", 404, "Record not found"),
     ("/fixture/measurements/1.json", 404, "Record not found"),
-    ("/fixture/stations.json?_size=-1", 400, "_size must be a positive integer"),
-    ("/fixture/stations.json?_size=abc", 400, "_size must be a positive integer"),
-    ("/fixture/stations.json?_size=1e9", 400, "_size must be a positive integer"),
-    ("/fixture/stations.json?_size=1001", 400, "_size must be <= 1000"),
-    ("/fixture/stations.json?_sort=nope", 400, "Cannot sort table by nope"),
-    ("/fixture/cities.json?_sort=tags", 400, "Cannot sort table by tags"),
-    ("/fixture/stations.json?_sort=id&_sort_desc=id", 400, "Cannot use _sort and _sort_desc"),
-    ("/fixture/stations.json?_next=garbage,1", 400, "Invalid _next token"),
-    ("/fixture/measurements.json?_next=1", 400, "Invalid _next token"),
-    ("/fixture/big_cities.json?_next=x", 400, "Invalid _next token"),
-    ("/fixture/stations.json?_next=~FF", 400, "Invalid _next token"),
+    (
+        "/fixture/stations.json?_size=-1",
+        400,
+        "_size must be a positive integer",
+    ),
+    (
+        "/fixture/stations.json?_size=abc",
+        400,
+        "_size must be a positive integer",
+    ),
+    (
+        "/fixture/stations.json?_size=1e9",
+        400,
+        "_size must be a positive integer",
+    ),
+    (
+        "/fixture/stations.json?_size=1001",
+        400,
+        "_size must be <= 1000",
+    ),
+    (
+        "/fixture/stations.json?_sort=nope",
+        400,
+        "Cannot sort table by nope",
+    ),
+    (
+        "/fixture/cities.json?_sort=tags",
+        400,
+        "Cannot sort table by tags",
+    ),
+    (
+        "/fixture/stations.json?_sort=id&_sort_desc=id",
+        400,
+        "Cannot use _sort and _sort_desc",
+    ),
+    (
+        "/fixture/stations.json?_next=garbage,1",
+        400,
+        "Invalid _next token",
+    ),
+    (
+        "/fixture/measurements.json?_next=1",
+        400,
+        "Invalid _next token",
+    ),
+    (
+        "/fixture/big_cities.json?_next=x",
+        400,
+        "Invalid _next token",
+    ),
+    (
+        "/fixture/stations.json?_next=~FF",
+        400,
+        "Invalid _next token",
+    ),
     ("/fixture/stations.json?nope=1", 400, "no such column"),
-    ("/fixture/stations.json?name__bogus=1", 400, "Unknown filter operator 'bogus'"),
-    ("/fixture/stations.json?_shape=nope", 400, "Invalid _shape: nope"),
-    ("/fixture.json?sql=select+*+from+nope", 400, "no such table: nope"),
+    (
+        "/fixture/stations.json?name__bogus=1",
+        400,
+        "Unknown filter operator 'bogus'",
+    ),
+    (
+        "/fixture/stations.json?_shape=nope",
+        400,
+        "Invalid _shape: nope",
+    ),
+    (
+        "/fixture.json?sql=select+*+from+nope",
+        400,
+        "no such table: nope",
+    ),
     ("/fixture.json?sql=select+(", 400, "incomplete input"),
     ("/fixture.json?sql=select+from", 400, "syntax error"),
-    ("/fixture/stations.json?_search=x", 400, "Full-text search is not available"),
-    ("/fixture/stations.json?_facet=nope", 400, "Cannot facet on nope"),
+    (
+        "/fixture/stations.json?_search=x",
+        400,
+        "Full-text search is not available",
+    ),
+    (
+        "/fixture/stations.json?_facet=nope",
+        400,
+        "Cannot facet on nope",
+    ),
     ("/fixture/stations.json?_col=nope", 400, "invalid column"),
-    ("/fixture/stations.json?_facet_size=lots", 400, "_facet_size"),
-    ("/fixture.json?sql=select+1&_shape=object", 400, "only available on tables"),
-    ("/fixture/stations.json?_where=nope+%3D+1", 400, "no such column: nope"),
+    (
+        "/fixture/stations.json?_facet_size=lots",
+        400,
+        "_facet_size",
+    ),
+    (
+        "/fixture.json?sql=select+1&_shape=object",
+        400,
+        "only available on tables",
+    ),
+    (
+        "/fixture/stations.json?_where=nope+%3D+1",
+        400,
+        "no such column: nope",
+    ),
     ("/-/nope.json", 404, "Page not found"),
     ("/a/b/c/d.json", 404, "Page not found"),
     ("/fixture/stations/~FF.json", 400, "tilde-encoding"),
@@ -52,10 +128,17 @@ fn each_bad_request_is_a_clear_4xx() {
         let msg = v["error"].as_str().unwrap_or_default();
         assert!(msg.contains(fragment), "{path}: {msg:?} lacks {fragment:?}");
         // The same error as an HTML page without the extension.
-        if let Some(html_path) = path.strip_suffix(".json").map(str::to_string).or_else(|| path.contains(".json?").then(|| path.replacen(".json?", "?", 1))) {
+        if let Some(html_path) = path.strip_suffix(".json").map(str::to_string).or_else(|| {
+            path.contains(".json?")
+                .then(|| path.replacen(".json?", "?", 1))
+        }) {
             let h = s.get(&html_path);
             assert_eq!(h.status, *status, "{html_path}");
-            assert!(h.content_type.starts_with("text/html"), "{html_path}: {}", h.content_type);
+            assert!(
+                h.content_type.starts_with("text/html"),
+                "{html_path}: {}",
+                h.content_type
+            );
         }
     }
     assert_eq!(s.get("/fixture/stations.json").status, 200);
@@ -63,13 +146,19 @@ fn each_bad_request_is_a_clear_4xx() {
 
 /// SQL that is not a read: (sql, message fragment).
 const REFUSED: &[(&str, &str)] = &[
-    ("insert into stations (name) values ('x')", "only read-only SQL"),
+    (
+        "insert into stations (name) values ('x')",
+        "only read-only SQL",
+    ),
     ("update stations set name = 'x'", "only read-only SQL"),
     ("delete from stations", "only read-only SQL"),
     ("drop table stations", "only read-only SQL"),
     ("create table t (x)", "only read-only SQL"),
     ("attach database '/tmp/x.db' as x", "ATTACH"),
-    ("pragma user_version = 5", "PRAGMA user_version is not allowed"),
+    (
+        "pragma user_version = 5",
+        "PRAGMA user_version is not allowed",
+    ),
     ("pragma writable_schema = 1", "not allowed"),
     ("select load_extension('/tmp/evil')", "load_extension"),
     ("vacuum into '/tmp/copy.db'", "only read-only SQL"),
@@ -80,7 +169,10 @@ const REFUSED: &[(&str, &str)] = &[
 fn sql_that_writes_is_refused() {
     let s = server();
     for (sql, fragment) in REFUSED {
-        let r = s.get(&format!("/fixture.json?sql={}", datasette_rs::urls::quote_plus(sql)));
+        let r = s.get(&format!(
+            "/fixture.json?sql={}",
+            datasette_rs::urls::quote_plus(sql)
+        ));
         assert_eq!(r.status, 400, "{sql}: {}", r.body);
         let v = r.json();
         assert_eq!(v["ok"], false);
@@ -92,17 +184,28 @@ fn sql_that_writes_is_refused() {
     let v = s.json("/fixture.json?sql=select+*+from+pragma_table_info(%27stations%27)");
     assert_eq!(v["rows"].as_array().unwrap().len(), 3);
     // The stations table is untouched.
-    assert_eq!(s.json("/fixture/stations.json")["filtered_table_rows_count"], 12);
+    assert_eq!(
+        s.json("/fixture/stations.json")["filtered_table_rows_count"],
+        12
+    );
 }
 
 #[test]
 fn a_runaway_query_is_interrupted_and_the_server_stays_up() {
     let s = server();
-    let sql = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c";
+    let sql =
+        "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c";
     let started = std::time::Instant::now();
-    let r = s.get(&format!("/fixture.json?sql={}", datasette_rs::urls::quote_plus(sql)));
+    let r = s.get(&format!(
+        "/fixture.json?sql={}",
+        datasette_rs::urls::quote_plus(sql)
+    ));
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.json()["error"].as_str().unwrap().contains("interrupted"), "{}", r.body);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("interrupted"),
+        "{}",
+        r.body
+    );
     // Generous bound: the limit is 300 ms; this only catches a query that was never stopped.
     assert!(started.elapsed().as_secs() < 20);
     assert_eq!(s.get("/fixture/stations.json").status, 200);
@@ -125,8 +228,14 @@ fn quotes_and_brackets_in_names_and_values() {
         assert!(r.status < 500, "{path}: {} {}", r.status, r.body);
     }
     assert_eq!(s.json("/sample/odd+names/x~2Ey.json")["rows"][0][1], "a b");
-    assert_eq!(s.json("/sample/odd+names/a~2Fb~2Cc.json")["primary_key_values"][0], "a/b,c");
-    assert_eq!(s.json("/fixture/stations.json")["filtered_table_rows_count"], 12);
+    assert_eq!(
+        s.json("/sample/odd+names/a~2Fb~2Cc.json")["primary_key_values"][0],
+        "a/b,c"
+    );
+    assert_eq!(
+        s.json("/fixture/stations.json")["filtered_table_rows_count"],
+        12
+    );
 }
 
 #[test]

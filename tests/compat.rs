@@ -15,7 +15,9 @@ fn normalise(v: &mut Value, base: &str) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| normalise(x, base)),
-        Value::String(s) if s.starts_with(base) => *s = s.replacen(base, "http://127.0.0.1:8001", 1),
+        Value::String(s) if s.starts_with(base) => {
+            *s = s.replacen(base, "http://127.0.0.1:8001", 1)
+        }
         _ => {}
     }
 }
@@ -24,18 +26,46 @@ fn normalise(v: &mut Value, base: &str) {
 const DIFFERENCES: &[(&str, &str, &str)] = &[
     // Datasette counts facets over the rows after the `_next` token, so counts change from
     // page to page; ours count the whole filtered table on every page.
-    ("/fixture/cities.json?_size=3&_next=3", "/facet_results", "facet counts do not depend on the page"),
-    ("/fixture/cities.json?_size=2&_sort_desc=population&_col=population&_next=4981425%2C305", "/facet_results", "facet counts do not depend on the page"),
+    (
+        "/fixture/cities.json?_size=3&_next=3",
+        "/facet_results",
+        "facet counts do not depend on the page",
+    ),
+    (
+        "/fixture/cities.json?_size=2&_sort_desc=population&_col=population&_next=4981425%2C305",
+        "/facet_results",
+        "facet counts do not depend on the page",
+    ),
     // Datasette's first sorted page lacks the primary key tie-breaker its later pages use, so
     // rows tied on the sort value can be skipped or repeated; ours always orders by it.
-    ("/fixture/cities.json?_size=2&_sort_desc=population&_col=population", "/query/sql", "sorted pages always break ties by key"),
+    (
+        "/fixture/cities.json?_size=2&_sort_desc=population&_col=population",
+        "/query/sql",
+        "sorted pages always break ties by key",
+    ),
     // Datasette lists a facet twice when metadata and `_facet` both ask for it.
-    ("/fixture/cities.json?_facet=country&_size=0&_facet_size=3", "/facet_results/country_2", "each facet is listed once"),
+    (
+        "/fixture/cities.json?_facet=country&_size=0&_facet_size=3",
+        "/facet_results/country_2",
+        "each facet is listed once",
+    ),
     // Whitespace in generated SQL.
-    ("/fixture/big_cities.json?_size=2", "/query/sql", "no double space in generated SQL"),
+    (
+        "/fixture/big_cities.json?_size=2",
+        "/query/sql",
+        "no double space in generated SQL",
+    ),
     // Datasette shows protected tables and queries in /-/metadata.json to everyone.
-    ("/-/metadata.json", "/databases/fixture/tables/secrets", "hidden from actors who may not see it"),
-    ("/-/metadata.json", "/databases/fixture/queries/root_only", "hidden from actors who may not see it"),
+    (
+        "/-/metadata.json",
+        "/databases/fixture/tables/secrets",
+        "hidden from actors who may not see it",
+    ),
+    (
+        "/-/metadata.json",
+        "/databases/fixture/queries/root_only",
+        "hidden from actors who may not see it",
+    ),
 ];
 
 fn remove_pointer(v: &mut Value, pointer: &str) {
@@ -56,16 +86,28 @@ fn every_golden_response_matches() {
         let r = server.get(path);
         let want_status = entry["status"].as_u64().unwrap() as u16;
         if r.status != want_status {
-            failures.push(format!("{path}: status {} != {want_status}: {}", r.status, r.body));
+            failures.push(format!(
+                "{path}: status {} != {want_status}: {}",
+                r.status, r.body
+            ));
             continue;
         }
         let want_type = entry["content_type"].as_str().unwrap();
         if r.content_type != want_type {
-            failures.push(format!("{path}: content type {} != {want_type}", r.content_type));
+            failures.push(format!(
+                "{path}: content type {} != {want_type}",
+                r.content_type
+            ));
         }
         let (mut ours, mut theirs) = match &entry["body"] {
             Value::String(text) if path.contains("_nl=on") => {
-                let lines = |s: &str| Value::Array(s.lines().map(|l| serde_json::from_str(l).unwrap()).collect());
+                let lines = |s: &str| {
+                    Value::Array(
+                        s.lines()
+                            .map(|l| serde_json::from_str(l).unwrap())
+                            .collect(),
+                    )
+                };
                 (lines(&r.body), lines(text))
             }
             Value::String(text) => {
@@ -87,13 +129,23 @@ fn every_golden_response_matches() {
             failures.push(format!("{path}:\n  ours:   {ours}\n  theirs: {theirs}"));
         }
     }
-    assert!(failures.is_empty(), "{} of 32 differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 32 differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn error_json_has_datasettes_shape() {
     let server = TestApp::new().start();
-    for path in ["/nope.json", "/fixture/nope.json", "/fixture/stations.json?_sort=nope", "/fixture/stations/999.json"] {
+    for path in [
+        "/nope.json",
+        "/fixture/nope.json",
+        "/fixture/stations.json?_sort=nope",
+        "/fixture/stations/999.json",
+    ] {
         let r = server.get(path);
         let v = r.json();
         assert_eq!(v["ok"], false, "{path}");

@@ -21,7 +21,12 @@ const NUMERIC: &[(&str, &str)] = &[("gt", ">"), ("gte", ">="), ("lt", "<"), ("lt
 
 fn ids(server: &Server, query: &str) -> Vec<i64> {
     let v = server.json(&format!("/fixture/cities.json?_col=name&_size=max&{query}"));
-    let mut out: Vec<i64> = v["rows"].as_array().unwrap().iter().map(|r| r[0].as_i64().unwrap()).collect();
+    let mut out: Vec<i64> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
     out.sort();
     out
 }
@@ -31,9 +36,18 @@ fn sql_ids(condition: &str, value: Option<Value>) -> Vec<i64> {
     let sql = format!("select rowid from cities where {condition} order by rowid");
     let mut stmt = conn.prepare(&sql).unwrap();
     let rows = match value {
-        None => stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<Vec<i64>, _>>(),
-        Some(Value::Number(n)) if n.is_i64() => stmt.query_map([n.as_i64()], |r| r.get(0)).unwrap().collect(),
-        Some(Value::Number(n)) => stmt.query_map([n.as_f64()], |r| r.get(0)).unwrap().collect(),
+        None => stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<Vec<i64>, _>>(),
+        Some(Value::Number(n)) if n.is_i64() => stmt
+            .query_map([n.as_i64()], |r| r.get(0))
+            .unwrap()
+            .collect(),
+        Some(Value::Number(n)) => stmt
+            .query_map([n.as_f64()], |r| r.get(0))
+            .unwrap()
+            .collect(),
         Some(Value::String(s)) => stmt.query_map([s], |r| r.get(0)).unwrap().collect(),
         Some(other) => panic!("{other}"),
     };
@@ -93,20 +107,46 @@ fn operators_without_values() {
         ("isblank", "(founded is null or founded = '')"),
         ("notblank", "(founded is not null and founded != '')"),
     ] {
-        let col = cond.split_whitespace().next().unwrap().trim_start_matches('(');
-        assert_eq!(ids(s, &format!("{col}__{op}=1")), sql_ids(cond, None), "{op}");
+        let col = cond
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_start_matches('(');
+        assert_eq!(
+            ids(s, &format!("{col}__{op}=1")),
+            sql_ids(cond, None),
+            "{op}"
+        );
     }
 }
 
 #[test]
 fn list_and_array_operators() {
     let s = server();
-    assert_eq!(ids(s, "country__in=Polska,France"), sql_ids("country in ('Polska', 'France')", None));
-    assert_eq!(ids(s, "country__in=%5B%22Polska%22%2C%22Brasil%22%5D"), sql_ids("country in ('Polska', 'Brasil')", None));
-    assert_eq!(ids(s, "country__notin=Polska,France"), sql_ids("country not in ('Polska', 'France')", None));
-    assert_eq!(ids(s, "tags__arraycontains=port"), sql_ids("'port' in (select value from json_each(tags))", None));
-    assert_eq!(ids(s, "tags__arraynotcontains=port"), sql_ids("'port' not in (select value from json_each(tags))", None));
-    assert_eq!(ids(s, "country=Polska&population__gt=1000000"), sql_ids("country = 'Polska' and population > 1000000", None));
+    assert_eq!(
+        ids(s, "country__in=Polska,France"),
+        sql_ids("country in ('Polska', 'France')", None)
+    );
+    assert_eq!(
+        ids(s, "country__in=%5B%22Polska%22%2C%22Brasil%22%5D"),
+        sql_ids("country in ('Polska', 'Brasil')", None)
+    );
+    assert_eq!(
+        ids(s, "country__notin=Polska,France"),
+        sql_ids("country not in ('Polska', 'France')", None)
+    );
+    assert_eq!(
+        ids(s, "tags__arraycontains=port"),
+        sql_ids("'port' in (select value from json_each(tags))", None)
+    );
+    assert_eq!(
+        ids(s, "tags__arraynotcontains=port"),
+        sql_ids("'port' not in (select value from json_each(tags))", None)
+    );
+    assert_eq!(
+        ids(s, "country=Polska&population__gt=1000000"),
+        sql_ids("country = 'Polska' and population > 1000000", None)
+    );
     let all = ids(s, "");
     assert_eq!(all.len(), 320);
 }
@@ -115,7 +155,10 @@ fn list_and_array_operators() {
 fn search_uses_the_fts_index() {
     let s = server();
     let got = ids(s, "_search=hafen");
-    let want = sql_ids("rowid in (select rowid from cities_fts where cities_fts match '\"hafen\"')", None);
+    let want = sql_ids(
+        "rowid in (select rowid from cities_fts where cities_fts match '\"hafen\"')",
+        None,
+    );
     assert_eq!(got.len(), 36);
     assert_eq!(got, want);
     // FTS syntax in the box is taken literally: no error for unbalanced quotes or operators.

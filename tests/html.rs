@@ -28,7 +28,10 @@ fn every_kind_of_page_renders() {
     assert!(table.contains("Rowid table with unicode names"));
     assert!(table.contains("320 rows"));
     assert!(table.contains("Next page"));
-    assert!(table.contains("name=\"_search\""), "searchable table has a search box");
+    assert!(
+        table.contains("name=\"_search\""),
+        "searchable table has a search box"
+    );
     assert!(table.contains("href=\"/fixture/cities/1\""), "row links");
     let row = html("/fixture/measurements/3,2024-01-05T12~3A00~3A00");
     assert!(row.contains("sensor drift"));
@@ -37,10 +40,20 @@ fn every_kind_of_page_renders() {
     assert!(station.contains("25 rows"), "{station}");
     let query = html("/fixture?sql=select+name+from+stations+where+id+%3D+:id&id=2");
     assert!(query.contains("Reykjavík"));
-    assert!(query.contains("name=\"id\" value=\"2\""), "a form input per parameter");
+    assert!(
+        query.contains("name=\"id\" value=\"2\""),
+        "a form input per parameter"
+    );
     let canned = html("/fixture/cities_in_country?country=Polska");
     assert!(canned.contains("Nieder Dorf 191"));
-    for special in ["/-/actor", "/-/metadata", "/-/settings", "/-/databases", "/-/versions", "/-/plugins"] {
+    for special in [
+        "/-/actor",
+        "/-/metadata",
+        "/-/settings",
+        "/-/databases",
+        "/-/versions",
+        "/-/plugins",
+    ] {
         html(special);
     }
 }
@@ -48,13 +61,19 @@ fn every_kind_of_page_renders() {
 #[test]
 fn foreign_keys_link_with_labels() {
     let page = html("/fixture/measurements?_size=3");
-    assert!(page.contains("href=\"/fixture/stations/1\">Zürich Fluntern</a>"), "{page}");
+    assert!(
+        page.contains("href=\"/fixture/stations/1\">Zürich Fluntern</a>"),
+        "{page}"
+    );
 }
 
 #[test]
 fn sort_headers_and_facets() {
     let page = html("/fixture/cities?_sort=population");
-    assert!(page.contains("_sort_desc=population"), "clicking the sorted column flips it");
+    assert!(
+        page.contains("_sort_desc=population"),
+        "clicking the sorted column flips it"
+    );
     assert!(page.contains("population \u{25b2}"));
     assert!(page.contains("country=Polska"), "facet links");
     // metadata limits sorting: no link on tags
@@ -63,21 +82,33 @@ fn sort_headers_and_facets() {
 
 #[test]
 fn the_filter_form_redirects_to_a_filter_url() {
-    let r = server().get("/fixture/stations?_filter_column=name&_filter_op=contains&_filter_value=o");
+    let r =
+        server().get("/fixture/stations?_filter_column=name&_filter_op=contains&_filter_value=o");
     assert_eq!(r.status, 302);
-    assert_eq!(r.header("location"), Some("/fixture/stations?name__contains=o"));
+    assert_eq!(
+        r.header("location"),
+        Some("/fixture/stations?name__contains=o")
+    );
     let page = html("/fixture/stations?name__contains=o");
     assert!(page.contains("name contains &#34;o&#34;"), "{page}");
 }
 
 #[test]
 fn values_and_names_are_escaped_everywhere() {
-    for path in ["/sample/odd+names", "/sample/odd+names/x~2Ey", "/sample?sql=select+*+from+%5Bodd+names%5D", "/sample", "/"] {
+    for path in [
+        "/sample/odd+names",
+        "/sample/odd+names/x~2Ey",
+        "/sample?sql=select+*+from+%5Bodd+names%5D",
+        "/sample",
+        "/",
+    ] {
         let page = html(path);
         assert!(!page.contains("<script>alert(1)</script>"), "{path}");
         assert!(!page.contains("<b>html</b>"), "{path}");
     }
-    let page = html("/sample/odd+names").replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+    let page = html("/sample/odd+names")
+        .replace("&#60;", "&lt;")
+        .replace("&#62;", "&gt;");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("&lt;b&gt;html&lt;/b&gt;"));
 }
@@ -96,7 +127,11 @@ fn blobs_and_floats() {
 fn security_headers_on_every_response() {
     for path in ["/", "/fixture.json", "/nope"] {
         let r = server().get(path);
-        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
         assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
         assert!(r.header("referrer-policy").is_some(), "{path}");
     }

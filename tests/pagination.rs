@@ -61,27 +61,59 @@ fn check(start: &str, sql: &str, min_pages: usize) {
 
 #[test]
 fn rowid_table() {
-    check("/fixture/cities.json?_size=7", "select rowid, * from cities order by rowid", 40);
+    check(
+        "/fixture/cities.json?_size=7",
+        "select rowid, * from cities order by rowid",
+        40,
+    );
 }
 
 #[test]
 fn integer_primary_key() {
-    check("/fixture/stations.json?_size=5", "select * from stations order by id", 3);
+    check(
+        "/fixture/stations.json?_size=5",
+        "select * from stations order by id",
+        3,
+    );
 }
 
 #[test]
 fn compound_primary_key() {
-    check("/fixture/measurements.json?_size=7", "select * from measurements order by station_id, ts", 40);
+    check(
+        "/fixture/measurements.json?_size=7",
+        "select * from measurements order by station_id, ts",
+        40,
+    );
 }
 
 #[test]
 fn sort_over_nulls_and_duplicates() {
     // note: NULLs, empty strings and many duplicates; population: NULLs.
-    check("/fixture/measurements.json?_size=9&_sort=note", "select * from measurements order by note, station_id, ts", 30);
-    check("/fixture/measurements.json?_size=9&_sort_desc=note", "select * from measurements order by note desc, station_id, ts", 30);
-    check("/fixture/cities.json?_size=11&_sort=population", "select rowid, * from cities order by population, rowid", 25);
-    check("/fixture/cities.json?_size=11&_sort_desc=population", "select rowid, * from cities order by population desc, rowid", 25);
-    check("/fixture/stations.json?_size=2&_sort_desc=elevation_m", "select * from stations order by elevation_m desc, id", 6);
+    check(
+        "/fixture/measurements.json?_size=9&_sort=note",
+        "select * from measurements order by note, station_id, ts",
+        30,
+    );
+    check(
+        "/fixture/measurements.json?_size=9&_sort_desc=note",
+        "select * from measurements order by note desc, station_id, ts",
+        30,
+    );
+    check(
+        "/fixture/cities.json?_size=11&_sort=population",
+        "select rowid, * from cities order by population, rowid",
+        25,
+    );
+    check(
+        "/fixture/cities.json?_size=11&_sort_desc=population",
+        "select rowid, * from cities order by population desc, rowid",
+        25,
+    );
+    check(
+        "/fixture/stations.json?_size=2&_sort_desc=elevation_m",
+        "select * from stations order by elevation_m desc, id",
+        6,
+    );
 }
 
 #[test]
@@ -95,7 +127,11 @@ fn filtered_and_sorted() {
 
 #[test]
 fn view_by_offset() {
-    check("/fixture/big_cities.json?_size=10", "select * from big_cities", 20);
+    check(
+        "/fixture/big_cities.json?_size=10",
+        "select * from big_cities",
+        20,
+    );
 }
 
 #[test]

@@ -53,13 +53,20 @@ impl AppState {
         let mut databases = IndexMap::new();
         for f in files {
             if !f.path.exists() {
-                return Err(StartError::Missing { path: f.path.clone() });
+                return Err(StartError::Missing {
+                    path: f.path.clone(),
+                });
             }
             let name = database_name(&f.path);
             if databases.contains_key(&name) {
                 return Err(StartError::DuplicateName(name));
             }
-            let db = Database::open(&name, &f.path, f.immutable, settings.num_sql_threads as usize)?;
+            let db = Database::open(
+                &name,
+                &f.path,
+                f.immutable,
+                settings.num_sql_threads as usize,
+            )?;
             db.load_schema().await?;
             databases.insert(name, Arc::new(db));
         }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{ArgAction, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "datasette-rs", version, about = "Browse and publish SQLite databases: HTML pages and a Datasette-compatible JSON API")]
+#[command(
+    name = "datasette-rs",
+    version,
+    about = "Browse and publish SQLite databases: HTML pages and a Datasette-compatible JSON API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

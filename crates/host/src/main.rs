@@ -7,7 +7,9 @@ use datasette_rs::config::{Metadata, Settings};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let Command::Serve(args) = Cli::parse().command;
@@ -19,15 +21,38 @@ fn main() -> anyhow::Result<()> {
         Some(path) => Metadata::load(path)?,
         None => Metadata::default(),
     };
-    let mut files: Vec<DatabaseFile> = args.files.iter().map(|p| DatabaseFile { path: p.clone(), immutable: false }).collect();
-    files.extend(args.immutable.iter().map(|p| DatabaseFile { path: p.clone(), immutable: true }));
+    let mut files: Vec<DatabaseFile> = args
+        .files
+        .iter()
+        .map(|p| DatabaseFile {
+            path: p.clone(),
+            immutable: false,
+        })
+        .collect();
+    files.extend(args.immutable.iter().map(|p| DatabaseFile {
+        path: p.clone(),
+        immutable: true,
+    }));
     if files.is_empty() {
-        let dir = std::env::temp_dir().join(format!("datasette-rs-sample-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // Built aside and renamed into place: the content is always the same, so another
+        // instance serving the previous copy is unaffected.
+        let dir = std::env::temp_dir().join("datasette-rs-sample");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join("sample.db");
-        datasette_rs::sample::build(&path).with_context(|| format!("cannot write the sample database {}", path.display()))?;
-        tracing::info!("no database given: serving the sample database {}", path.display());
-        files.push(DatabaseFile { path, immutable: false });
+        let partial = dir.join(format!("sample.db.{}", std::process::id()));
+        datasette_rs::sample::build(&partial)
+            .with_context(|| format!("cannot write the sample database {}", partial.display()))?;
+        std::fs::rename(&partial, &path)
+            .with_context(|| format!("cannot move the sample database to {}", path.display()))?;
+        tracing::info!(
+            "no database given: serving the sample database {}",
+            path.display()
+        );
+        files.push(DatabaseFile {
+            path,
+            immutable: false,
+        });
     }
     actix_web::rt::System::new().block_on(async move {
         let state = AppState::build(&files, metadata, settings, vec![]).await?;

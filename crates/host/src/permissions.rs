@@ -63,7 +63,9 @@ pub fn actor_matches_allow(actor: &Actor, allow: &Value) -> bool {
         if wanted == "*" && actor_map.contains_key(key) {
             return true;
         }
-        let Some(have) = actor_map.get(key) else { continue };
+        let Some(have) = actor_map.get(key) else {
+            continue;
+        };
         if have.is_null() {
             continue;
         }
@@ -128,7 +130,9 @@ impl Permissions {
 
     /// The first explicit vote, if any source has one.
     pub fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
-        self.sources.iter().find_map(|s| s.vote(actor, action, resource))
+        self.sources
+            .iter()
+            .find_map(|s| s.vote(actor, action, resource))
     }
 
     /// Walks from the most specific check to the least; the first explicit answer wins.
@@ -218,14 +222,26 @@ mod tests {
         assert!(!matches(json!(null), json!({})));
         assert!(matches(json!({"id": "root"}), json!({"id": "root"})));
         assert!(!matches(json!({"id": "bob"}), json!({"id": "root"})));
-        assert!(matches(json!({"id": "bob"}), json!({"id": ["root", "bob"]})));
+        assert!(matches(
+            json!({"id": "bob"}),
+            json!({"id": ["root", "bob"]})
+        ));
         assert!(matches(json!({"id": "x"}), json!({"id": "*"})));
         assert!(!matches(json!({"name": "x"}), json!({"id": "*"})));
         assert!(!matches(json!(null), json!({"id": "*"})));
-        assert!(matches(json!({"roles": ["a", "b"]}), json!({"roles": ["b", "c"]})));
-        assert!(!matches(json!({"roles": ["a"]}), json!({"roles": ["b", "c"]})));
+        assert!(matches(
+            json!({"roles": ["a", "b"]}),
+            json!({"roles": ["b", "c"]})
+        ));
+        assert!(!matches(
+            json!({"roles": ["a"]}),
+            json!({"roles": ["b", "c"]})
+        ));
         assert!(matches(json!(null), json!({"unauthenticated": true})));
-        assert!(!matches(json!({"id": "x"}), json!({"unauthenticated": true})));
+        assert!(!matches(
+            json!({"id": "x"}),
+            json!({"unauthenticated": true})
+        ));
         assert!(matches(json!({"id": 5}), json!({"id": 5})));
     }
 
@@ -236,7 +252,9 @@ mod tests {
 
     #[test]
     fn most_specific_answer_wins() {
-        let p = perms(json!({"databases": {"d": {"allow": {"id": "a"}, "tables": {"t": {"allow": {"id": "b"}}}}}}));
+        let p = perms(
+            json!({"databases": {"d": {"allow": {"id": "a"}, "tables": {"t": {"allow": {"id": "b"}}}}}}),
+        );
         let a = Some(json!({"id": "a"}));
         let b = Some(json!({"id": "b"}));
         assert!(p.can_view_database(&a, "d"));
@@ -250,7 +268,8 @@ mod tests {
 
     #[test]
     fn sql_needs_the_database_too() {
-        let p = perms(json!({"allow_sql": {"id": "a"}, "databases": {"d": {"allow": {"id": "b"}}}}));
+        let p =
+            perms(json!({"allow_sql": {"id": "a"}, "databases": {"d": {"allow": {"id": "b"}}}}));
         assert!(!p.can_execute_sql(&Some(json!({"id": "a"})), "d"));
         assert!(!p.can_execute_sql(&Some(json!({"id": "b"})), "d"));
         assert!(p.can_execute_sql(&Some(json!({"id": "a"})), "other"));
@@ -266,8 +285,18 @@ mod tests {
 
     #[test]
     fn a_plugin_vote_overrides_allow_blocks() {
-        let m = Metadata::parse(r#"{"databases": {"d": {"tables": {"t": {"allow": false}}}}}"#, std::path::Path::new("m")).unwrap();
-        let p = Permissions::new(vec![Box::new(Always(true)), Box::new(AllowBlocks::new(Arc::new(m)))], true);
+        let m = Metadata::parse(
+            r#"{"databases": {"d": {"tables": {"t": {"allow": false}}}}}"#,
+            std::path::Path::new("m"),
+        )
+        .unwrap();
+        let p = Permissions::new(
+            vec![
+                Box::new(Always(true)),
+                Box::new(AllowBlocks::new(Arc::new(m))),
+            ],
+            true,
+        );
         assert!(p.can_view_table(&None, "d", "t"));
     }
 }

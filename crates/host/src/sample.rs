@@ -27,13 +27,43 @@ impl Rng {
 }
 
 const STATIONS: &[&str] = &[
-    "Zürich Fluntern", "Reykjavík", "São Paulo", "Kraków", "東京", "Αθήνα",
-    "Москва", "Québec", "Malmö", "Dún Laoghaire", "İstanbul", "Ōsaka",
+    "Zürich Fluntern",
+    "Reykjavík",
+    "São Paulo",
+    "Kraków",
+    "東京",
+    "Αθήνα",
+    "Москва",
+    "Québec",
+    "Malmö",
+    "Dún Laoghaire",
+    "İstanbul",
+    "Ōsaka",
 ];
-const COUNTRIES: &[&str] = &["Deutschland", "España", "France", "日本", "Ελλάδα", "Россия", "Brasil", "Polska"];
-const PREFIXES: &[&str] = &["Nova", "Alt", "Bad", "San", "Saint", "Nieder", "Ober", "Ciudad", "Villa", "Neu"];
-const ROOTS: &[&str] = &["Berg", "Hafen", "Ville", "Stadt", "Polis", "Grad", "Dorf", "Münde", "Ñuelo", "Kyō"];
-const TAGS: &[&str] = &["port", "capital", "historic", "university", "industrial", "coastal"];
+const COUNTRIES: &[&str] = &[
+    "Deutschland",
+    "España",
+    "France",
+    "日本",
+    "Ελλάδα",
+    "Россия",
+    "Brasil",
+    "Polska",
+];
+const PREFIXES: &[&str] = &[
+    "Nova", "Alt", "Bad", "San", "Saint", "Nieder", "Ober", "Ciudad", "Villa", "Neu",
+];
+const ROOTS: &[&str] = &[
+    "Berg", "Hafen", "Ville", "Stadt", "Polis", "Grad", "Dorf", "Münde", "Ñuelo", "Kyō",
+];
+const TAGS: &[&str] = &[
+    "port",
+    "capital",
+    "historic",
+    "university",
+    "industrial",
+    "coastal",
+];
 
 /// Writes the sample database to `path`, replacing any file there.
 pub fn build(path: &Path) -> rusqlite::Result<()> {
@@ -61,7 +91,10 @@ pub fn build(path: &Path) -> rusqlite::Result<()> {
     for (i, name) in STATIONS.iter().enumerate() {
         let id = i as i64 + 1;
         let elevation = (id % 5 != 0).then(|| (rng.below(15000) as f64) / 10.0);
-        tx.execute("INSERT INTO stations VALUES (?, ?, ?)", params![id, name, elevation])?;
+        tx.execute(
+            "INSERT INTO stations VALUES (?, ?, ?)",
+            params![id, name, elevation],
+        )?;
     }
     for day in 1..=25 {
         for station in 1..=STATIONS.len() as i64 {
@@ -71,7 +104,10 @@ pub fn build(path: &Path) -> rusqlite::Result<()> {
                 0 | 1 => None,
                 _ => Some(rng.pick(&["ok", "sensor drift", "café closed ☕", ""])),
             };
-            tx.execute("INSERT INTO measurements VALUES (?, ?, ?, ?)", params![station, ts, temp, note])?;
+            tx.execute(
+                "INSERT INTO measurements VALUES (?, ?, ?, ?)",
+                params![station, ts, temp, note],
+            )?;
         }
     }
     for i in 0..320 {
@@ -87,7 +123,8 @@ pub fn build(path: &Path) -> rusqlite::Result<()> {
         )?;
     }
     for i in 0..40u64 {
-        let content: Option<Vec<u8>> = (i % 7 != 0).then(|| (0..(i * 3) as u8).map(|b| b.wrapping_mul(37)).collect());
+        let content: Option<Vec<u8>> =
+            (i % 7 != 0).then(|| (0..(i * 3) as u8).map(|b| b.wrapping_mul(37)).collect());
         let ratio = (i % 5 != 0).then(|| i as f64 / 7.0);
         tx.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?)",

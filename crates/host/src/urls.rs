@@ -144,7 +144,10 @@ mod tests {
 
     #[test]
     fn tilde_matches_datasette() {
-        assert_eq!(tilde_encode("2024-01-02T12:00:00"), "2024-01-02T12~3A00~3A00");
+        assert_eq!(
+            tilde_encode("2024-01-02T12:00:00"),
+            "2024-01-02T12~3A00~3A00"
+        );
         assert_eq!(tilde_encode("/foo/bar"), "~2Ffoo~2Fbar");
         assert_eq!(tilde_encode("a b.c"), "a+b~2Ec");
         assert_eq!(tilde_encode("ü"), "~C3~BC");

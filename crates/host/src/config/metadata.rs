@@ -205,10 +205,11 @@ impl Metadata {
             }
             for (table, t) in &db.tables {
                 for f in &t.facets {
-                    f.kind_and_column().map_err(|message| MetadataError::Invalid {
-                        path: path.to_path_buf(),
-                        message: format!("table '{table}': {message}"),
-                    })?;
+                    f.kind_and_column()
+                        .map_err(|message| MetadataError::Invalid {
+                            path: path.to_path_buf(),
+                            message: format!("table '{table}': {message}"),
+                        })?;
                 }
             }
         }
@@ -225,7 +226,11 @@ impl Metadata {
     }
 
     /// source/license/about pairs, each taken from the most specific level that sets it.
-    pub fn inherited_links(&self, db: Option<&str>, table: Option<&str>) -> Vec<(&'static str, String)> {
+    pub fn inherited_links(
+        &self,
+        db: Option<&str>,
+        table: Option<&str>,
+    ) -> Vec<(&'static str, String)> {
         let mut levels: Vec<&SourceInfo> = Vec::with_capacity(3);
         if let (Some(db), Some(table)) = (db, table) {
             if let Some(t) = self.table(db, table) {
@@ -279,7 +284,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_line_and_column() {
-        let e = parse("{\n  \"title\": \"x\",\n  oops\n}").unwrap_err().to_string();
+        let e = parse("{\n  \"title\": \"x\",\n  oops\n}")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("metadata.json: line 3, column 3:"), "{e}");
     }
 
@@ -299,26 +306,41 @@ mod tests {
         assert_eq!(q["a"].sql, "select 1");
         assert_eq!(q["a"].name, "a");
         assert_eq!(q["b"].title.as_deref(), Some("B"));
-        assert!(parse(r#"{"databases": {"d": {"queries": {"w": {"sql": "insert", "write": true}}}}}"#).is_err());
+        assert!(parse(
+            r#"{"databases": {"d": {"queries": {"w": {"sql": "insert", "write": true}}}}}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn links_inherit_in_pairs() {
-        let m = parse(r#"{"license": "CC0", "license_url": "u", "source": "s",
-            "databases": {"d": {"license": "MIT", "tables": {"t": {"source_url": "tu"}}}}}"#)
+        let m = parse(
+            r#"{"license": "CC0", "license_url": "u", "source": "s",
+            "databases": {"d": {"license": "MIT", "tables": {"t": {"source_url": "tu"}}}}}"#,
+        )
         .unwrap();
         assert_eq!(
             m.inherited_links(Some("d"), Some("t")),
-            vec![("source_url", "tu".to_string()), ("license", "MIT".to_string())]
+            vec![
+                ("source_url", "tu".to_string()),
+                ("license", "MIT".to_string())
+            ]
         );
         assert_eq!(
             m.inherited_links(None, None),
-            vec![("source", "s".to_string()), ("license", "CC0".into()), ("license_url", "u".into())]
+            vec![
+                ("source", "s".to_string()),
+                ("license", "CC0".into()),
+                ("license_url", "u".into())
+            ]
         );
     }
 
     #[test]
     fn not_an_object() {
-        assert!(parse("[1]").unwrap_err().to_string().contains("JSON object"));
+        assert!(parse("[1]")
+            .unwrap_err()
+            .to_string()
+            .contains("JSON object"));
     }
 }

@@ -71,7 +71,11 @@ fn parse_u64(name: &str, value: &str, min: u64) -> Result<u64, SettingError> {
         Ok(n) if n >= min => Ok(n),
         _ => Err(SettingError::Invalid {
             name: name.into(),
-            expected: if min > 0 { "a whole number of at least 1" } else { "a whole number" },
+            expected: if min > 0 {
+                "a whole number of at least 1"
+            } else {
+                "a whole number"
+            },
             value: value.into(),
         }),
     }
@@ -178,7 +182,11 @@ mod tests {
         assert!(e.contains("default_page_size"), "{e}");
         assert!(s.set("sql_time_limit_ms", "abc").is_err());
         assert_eq!(
-            serde_json::to_value(Settings::default()).unwrap().as_object().unwrap().len(),
+            serde_json::to_value(Settings::default())
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len(),
             Settings::NAMES.len()
         );
     }

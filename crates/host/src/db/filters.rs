@@ -45,25 +45,109 @@ const fn op(key: &'static str, label: &'static str, sql: &'static str, human: &'
 pub static OPS: &[Op] = &[
     op("exact", "=", "{c} = :{p}", "{c} = {v}"),
     op("not", "!=", "{c} != :{p}", "{c} != {v}"),
-    Op { like: Like::Contains, ..op("contains", "contains", "{c} like :{p}", "{c} contains \"{v}\"") },
-    Op { like: Like::Ends, ..op("endswith", "ends with", "{c} like :{p}", "{c} ends with \"{v}\"") },
-    Op { like: Like::Starts, ..op("startswith", "starts with", "{c} like :{p}", "{c} starts with \"{v}\"") },
-    Op { numeric: true, ..op("gt", ">", "{c} > :{p}", "{c} > {v}") },
-    Op { numeric: true, ..op("gte", "\u{2265}", "{c} >= :{p}", "{c} \u{2265} {v}") },
-    Op { numeric: true, ..op("lt", "<", "{c} < :{p}", "{c} < {v}") },
-    Op { numeric: true, ..op("lte", "\u{2264}", "{c} <= :{p}", "{c} \u{2264} {v}") },
+    Op {
+        like: Like::Contains,
+        ..op(
+            "contains",
+            "contains",
+            "{c} like :{p}",
+            "{c} contains \"{v}\"",
+        )
+    },
+    Op {
+        like: Like::Ends,
+        ..op(
+            "endswith",
+            "ends with",
+            "{c} like :{p}",
+            "{c} ends with \"{v}\"",
+        )
+    },
+    Op {
+        like: Like::Starts,
+        ..op(
+            "startswith",
+            "starts with",
+            "{c} like :{p}",
+            "{c} starts with \"{v}\"",
+        )
+    },
+    Op {
+        numeric: true,
+        ..op("gt", ">", "{c} > :{p}", "{c} > {v}")
+    },
+    Op {
+        numeric: true,
+        ..op("gte", "\u{2265}", "{c} >= :{p}", "{c} \u{2265} {v}")
+    },
+    Op {
+        numeric: true,
+        ..op("lt", "<", "{c} < :{p}", "{c} < {v}")
+    },
+    Op {
+        numeric: true,
+        ..op("lte", "\u{2264}", "{c} <= :{p}", "{c} \u{2264} {v}")
+    },
     op("like", "like", "{c} like :{p}", "{c} like \"{v}\""),
-    op("notlike", "not like", "{c} not like :{p}", "{c} not like \"{v}\""),
+    op(
+        "notlike",
+        "not like",
+        "{c} not like :{p}",
+        "{c} not like \"{v}\"",
+    ),
     op("glob", "glob", "{c} glob :{p}", "{c} glob \"{v}\""),
-    Op { list: true, ..op("in", "in", "{c} in ({p})", "{c} in {v}") },
-    Op { list: true, ..op("notin", "not in", "{c} not in ({p})", "{c} not in {v}") },
-    op("arraycontains", "array contains", ":{p} in (select value from json_each({c}))", "{c} contains \"{v}\""),
-    op("arraynotcontains", "array does not contain", ":{p} not in (select value from json_each({c}))", "{c} does not contain \"{v}\""),
+    Op {
+        list: true,
+        ..op("in", "in", "{c} in ({p})", "{c} in {v}")
+    },
+    Op {
+        list: true,
+        ..op("notin", "not in", "{c} not in ({p})", "{c} not in {v}")
+    },
+    op(
+        "arraycontains",
+        "array contains",
+        ":{p} in (select value from json_each({c}))",
+        "{c} contains \"{v}\"",
+    ),
+    op(
+        "arraynotcontains",
+        "array does not contain",
+        ":{p} not in (select value from json_each({c}))",
+        "{c} does not contain \"{v}\"",
+    ),
     op("date", "date", "date({c}) = :{p}", "\"{c}\" is on date {v}"),
-    Op { no_arg: true, ..op("isnull", "is null", "{c} is null", "{c} is null") },
-    Op { no_arg: true, ..op("notnull", "is not null", "{c} is not null", "{c} is not null") },
-    Op { no_arg: true, ..op("isblank", "is blank", "({c} is null or {c} = '')", "{c} is blank") },
-    Op { no_arg: true, ..op("notblank", "is not blank", "({c} is not null and {c} != '')", "{c} is not blank") },
+    Op {
+        no_arg: true,
+        ..op("isnull", "is null", "{c} is null", "{c} is null")
+    },
+    Op {
+        no_arg: true,
+        ..op(
+            "notnull",
+            "is not null",
+            "{c} is not null",
+            "{c} is not null",
+        )
+    },
+    Op {
+        no_arg: true,
+        ..op(
+            "isblank",
+            "is blank",
+            "({c} is null or {c} = '')",
+            "{c} is blank",
+        )
+    },
+    Op {
+        no_arg: true,
+        ..op(
+            "notblank",
+            "is not blank",
+            "({c} is not null and {c} != '')",
+            "{c} is not blank",
+        )
+    },
 ];
 
 pub fn find_op(key: &str) -> Option<&'static Op> {
@@ -189,12 +273,18 @@ impl Filter {
         } else {
             self.value.clone()
         };
-        self.op.human.replace("{c}", &self.column).replace("{v}", &v)
+        self.op
+            .human
+            .replace("{c}", &self.column)
+            .replace("{v}", &v)
     }
 
     /// The URL argument that expresses this filter.
     pub fn arg(&self) -> (String, String) {
-        (format!("{}__{}", self.column, self.op.key), self.value.clone())
+        (
+            format!("{}__{}", self.column, self.op.key),
+            self.value.clone(),
+        )
     }
 }
 
@@ -211,13 +301,28 @@ mod tests {
     }
 
     fn args(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn parses_operators() {
-        let f = parse(&args(&[("a", "1"), ("b__gt", "2"), ("_size", "3"), ("odd__name", "x")]), &table()).unwrap();
-        assert_eq!(format!("{f:?}"), r#"[a__exact="1", b__gt="2", odd__name__exact="x"]"#);
+        let f = parse(
+            &args(&[
+                ("a", "1"),
+                ("b__gt", "2"),
+                ("_size", "3"),
+                ("odd__name", "x"),
+            ]),
+            &table(),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{f:?}"),
+            r#"[a__exact="1", b__gt="2", odd__name__exact="x"]"#
+        );
         let mut params = vec![];
         assert_eq!(f[1].to_sql(&mut params), "\"b\" > :p0");
         assert_eq!(params[0].1, Cell::Int(2));

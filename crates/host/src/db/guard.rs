@@ -39,11 +39,17 @@ impl Guard {
     }
 
     pub fn take_refusal(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).refusal.take()
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .refusal
+            .take()
     }
 
     /// The authorizer callback to install on the connection.
-    pub fn authorizer(&self) -> impl for<'r> FnMut(AuthContext<'r>) -> Authorization + Send + 'static {
+    pub fn authorizer(
+        &self,
+    ) -> impl for<'r> FnMut(AuthContext<'r>) -> Authorization + Send + 'static {
         let state = self.0.clone();
         move |ctx: AuthContext<'_>| {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,11 +119,17 @@ fn check(action: &AuthAction<'_>, hidden: &HashSet<String>) -> Result<(), String
         } => {
             let name = pragma_name.to_ascii_lowercase();
             let lists_all_tables = name == "table_list";
-            let names_hidden = pragma_value.is_some_and(|v| hidden.contains(v.trim_matches(['"', '\'', '[', ']', '`'])));
+            let names_hidden = pragma_value
+                .is_some_and(|v| hidden.contains(v.trim_matches(['"', '\'', '[', ']', '`'])));
             if !READ_PRAGMAS.contains(&name.as_str()) {
-                Err(format!("PRAGMA {pragma_name} is not allowed: only read-only pragmas are"))
+                Err(format!(
+                    "PRAGMA {pragma_name} is not allowed: only read-only pragmas are"
+                ))
             } else if names_hidden {
-                Err(format!("no such table: {}", pragma_value.unwrap_or_default()))
+                Err(format!(
+                    "no such table: {}",
+                    pragma_value.unwrap_or_default()
+                ))
             } else if lists_all_tables && !hidden.is_empty() {
                 Err(format!("PRAGMA {pragma_name} cannot be read by this actor"))
             } else {

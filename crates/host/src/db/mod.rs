@@ -83,7 +83,11 @@ pub fn select(
     }
 }
 
-fn read_rows(stmt: &mut rusqlite::Statement<'_>, params: &[(String, Cell)], max_rows: usize) -> Result<Rows, DbError> {
+fn read_rows(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[(String, Cell)],
+    max_rows: usize,
+) -> Result<Rows, DbError> {
     if !stmt.readonly() {
         return Err(DbError::Refused(
             "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
@@ -114,7 +118,10 @@ fn read_rows(stmt: &mut rusqlite::Statement<'_>, params: &[(String, Cell)], max_
 }
 
 /// Binds `:name` parameters; a parameter the SQL names but `params` lacks is NULL.
-fn bind_named(stmt: &mut rusqlite::Statement<'_>, params: &[(String, Cell)]) -> Result<(), DbError> {
+fn bind_named(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[(String, Cell)],
+) -> Result<(), DbError> {
     for i in 1..=stmt.parameter_count() {
         let Some(name) = stmt.parameter_name(i).map(|s| s.to_string()) else {
             return Err(DbError::Sql(
@@ -126,7 +133,8 @@ fn bind_named(stmt: &mut rusqlite::Statement<'_>, params: &[(String, Cell)]) -> 
             Some((_, v)) => v,
             None => &rusqlite::types::Null,
         };
-        stmt.raw_bind_parameter(i, value).map_err(DbError::from_sqlite)?;
+        stmt.raw_bind_parameter(i, value)
+            .map_err(DbError::from_sqlite)?;
     }
     Ok(())
 }
@@ -156,7 +164,12 @@ pub struct Database {
 const SCHEMA_RECHECK: Duration = Duration::from_secs(1);
 
 impl Database {
-    pub fn open(name: &str, path: &Path, immutable: bool, connections: usize) -> Result<Database, DbError> {
+    pub fn open(
+        name: &str,
+        path: &Path,
+        immutable: bool,
+        connections: usize,
+    ) -> Result<Database, DbError> {
         let pool = Arc::new(Pool::new(path, immutable, connections)?);
         let db = Database {
             name: name.to_string(),
@@ -182,12 +195,19 @@ impl Database {
 
     /// The current schema, reloaded first if a mutable file's schema has changed.
     pub async fn schema(&self) -> Result<Arc<Schema>, DbError> {
-        let current = self.schema.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let current = self
+            .schema
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if self.immutable {
             return Ok(current);
         }
         {
-            let mut last = self.last_schema_check.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .last_schema_check
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if last.elapsed() < SCHEMA_RECHECK {
                 return Ok(current);
             }
@@ -204,7 +224,11 @@ impl Database {
         if version != current.version {
             self.load_schema().await?;
         }
-        Ok(self.schema.read().unwrap_or_else(|e| e.into_inner()).clone())
+        Ok(self
+            .schema
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
     }
 
     /// Runs `f` on a connection off the async workers, interrupted after `limit`.
@@ -222,16 +246,23 @@ impl Database {
     }
 }
 
+/// (modified, length) of the file, and of its WAL when there is one.
+type Stamp = Option<(
+    std::time::SystemTime,
+    u64,
+    Option<(std::time::SystemTime, u64)>,
+)>;
+
 /// Identifies the file's contents: changes whenever the file or its WAL is written.
-fn change_stamp(path: &Path) -> Option<(std::time::SystemTime, u64, Option<(std::time::SystemTime, u64)>)> {
+fn change_stamp(path: &Path) -> Stamp {
     let m = std::fs::metadata(path).ok()?;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    let w = std::fs::metadata(PathBuf::from(wal)).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
+    let w = std::fs::metadata(PathBuf::from(wal))
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())));
     Some((m.modified().ok()?, m.len(), w))
 }
-
-type Stamp = Option<(std::time::SystemTime, u64, Option<(std::time::SystemTime, u64)>)>;
 
 /// Row counts of whole tables, kept until the file changes.
 #[derive(Default)]
@@ -243,7 +274,11 @@ pub struct CountCache {
 impl Database {
     /// The cached row count of a whole table, if the file has not changed since.
     pub fn cached_count(&self, table: &str) -> Option<i64> {
-        let stamp = if self.immutable { None } else { change_stamp(&self.path) };
+        let stamp = if self.immutable {
+            None
+        } else {
+            change_stamp(&self.path)
+        };
         let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if cache.stamp != stamp {
             cache.stamp = stamp;
@@ -254,7 +289,11 @@ impl Database {
 
     /// Remembers a whole table's count, for the file as it is now.
     pub fn store_count(&self, table: &str, n: i64) {
-        let stamp = if self.immutable { None } else { change_stamp(&self.path) };
+        let stamp = if self.immutable {
+            None
+        } else {
+            change_stamp(&self.path)
+        };
         let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if cache.stamp == stamp {
             cache.counts.insert(table.to_string(), n);

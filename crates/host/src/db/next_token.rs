@@ -49,7 +49,12 @@ pub fn typed(s: String) -> Cell {
 
 /// Reads a token for a table keyed by `key_count` columns.
 pub fn decode(token: &str, key_count: usize, sorted: bool) -> Result<Keyset, String> {
-    let bad = || format!("Invalid _next token '{token}': expected {} comma-separated value(s)", key_count + sorted as usize);
+    let bad = || {
+        format!(
+            "Invalid _next token '{token}': expected {} comma-separated value(s)",
+            key_count + sorted as usize
+        )
+    };
     let parts: Vec<&str> = token.split(',').collect();
     if parts.len() != key_count + sorted as usize {
         return Err(bad());
@@ -59,7 +64,8 @@ pub fn decode(token: &str, key_count: usize, sorted: bool) -> Result<Keyset, Str
         if p == NULL {
             cells.push(Cell::Null);
         } else {
-            let s = tilde_decode(p).ok_or_else(|| format!("Invalid _next token '{token}': not UTF-8"))?;
+            let s = tilde_decode(p)
+                .ok_or_else(|| format!("Invalid _next token '{token}': not UTF-8"))?;
             cells.push(typed(s));
         }
     }
@@ -70,7 +76,9 @@ pub fn decode(token: &str, key_count: usize, sorted: bool) -> Result<Keyset, Str
         None
     };
     if cells.iter().any(Cell::is_null) {
-        return Err(format!("Invalid _next token '{token}': a key value cannot be $null"));
+        return Err(format!(
+            "Invalid _next token '{token}': a key value cannot be $null"
+        ));
     }
     Ok(Keyset {
         sort_value,
@@ -92,14 +100,26 @@ mod tests {
 
     #[test]
     fn matches_datasette() {
-        assert_eq!(encode(None, &[Cell::Int(1), Cell::Text("2024-01-02T12:00:00".into())]), "1,2024-01-02T12~3A00~3A00");
-        assert_eq!(encode(Some(&Cell::Int(4981425)), &[Cell::Int(305)]), "4981425,305");
+        assert_eq!(
+            encode(
+                None,
+                &[Cell::Int(1), Cell::Text("2024-01-02T12:00:00".into())]
+            ),
+            "1,2024-01-02T12~3A00~3A00"
+        );
+        assert_eq!(
+            encode(Some(&Cell::Int(4981425)), &[Cell::Int(305)]),
+            "4981425,305"
+        );
         assert_eq!(encode(Some(&Cell::Null), &[Cell::Int(3)]), "$null,3");
         let k = decode("4981425,305", 1, true).unwrap();
         assert_eq!(k.sort_value, Some(Some(Cell::Int(4981425))));
         assert_eq!(k.keys, vec![Cell::Int(305)]);
         assert_eq!(decode("$null,3", 1, true).unwrap().sort_value, Some(None));
-        assert_eq!(decode("007", 1, false).unwrap().keys, vec![Cell::Text("007".into())]);
+        assert_eq!(
+            decode("007", 1, false).unwrap().keys,
+            vec![Cell::Text("007".into())]
+        );
     }
 
     #[test]

@@ -148,7 +148,13 @@ pub fn escape_fts(query: &str) -> String {
     }
     bits.into_iter()
         .filter(|b| !b.is_empty() && b != "\"\"")
-        .map(|b| if b.starts_with('"') { b } else { format!("\"{b}\"") })
+        .map(|b| {
+            if b.starts_with('"') {
+                b
+            } else {
+                format!("\"{b}\"")
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -211,7 +217,10 @@ impl Pool {
     }
 
     fn checkin(&self, conn: Conn) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
     }
 }
 

@@ -57,7 +57,11 @@ impl TableInfo {
             return Some(c.clone());
         }
         if self.columns.len() == 2 && self.columns.iter().any(|c| c == "id" || c == "pk") {
-            return self.columns.iter().find(|c| *c != "id" && *c != "pk").cloned();
+            return self
+                .columns
+                .iter()
+                .find(|c| *c != "id" && *c != "pk")
+                .cloned();
         }
         None
     }
@@ -102,14 +106,21 @@ impl Schema {
             let (columns, primary_keys) = table_columns(conn, name);
             let hidden = name.starts_with("sqlite_")
                 || name.starts_with('_')
-                || fts_indexes.iter().any(|(_, fts, _)| name.starts_with(fts.as_str()));
+                || fts_indexes
+                    .iter()
+                    .any(|(_, fts, _)| name.starts_with(fts.as_str()));
             let fts_table = fts_indexes
                 .iter()
-                .find(|(_, fts, fts_sql)| fts == name || fts_content_table(fts_sql).as_deref() == Some(name))
+                .find(|(_, fts, fts_sql)| {
+                    fts == name || fts_content_table(fts_sql).as_deref() == Some(name)
+                })
                 .map(|(_, fts, _)| fts.clone())
                 .or_else(|| {
                     let guess = format!("{name}_fts");
-                    fts_indexes.iter().any(|(_, f, _)| *f == guess).then_some(guess)
+                    fts_indexes
+                        .iter()
+                        .any(|(_, f, _)| *f == guess)
+                        .then_some(guess)
                 });
             let info = TableInfo {
                 name: name.clone(),
@@ -118,7 +129,11 @@ impl Schema {
                 is_view: kind == "view",
                 hidden,
                 fts_table: if kind == "view" { None } else { fts_table },
-                outgoing: if kind == "view" { vec![] } else { foreign_keys(conn, name) },
+                outgoing: if kind == "view" {
+                    vec![]
+                } else {
+                    foreign_keys(conn, name)
+                },
                 incoming: vec![],
                 without_rowid: sql.to_ascii_lowercase().contains("without rowid"),
             };
@@ -173,7 +188,9 @@ fn fts_content_table(sql: &str) -> Option<String> {
         start = at + 7;
         // Skip content_rowid and the like.
         let rest = sql[start..].trim_start();
-        let Some(rest) = rest.strip_prefix('=') else { continue };
+        let Some(rest) = rest.strip_prefix('=') else {
+            continue;
+        };
         let rest = rest.trim_start();
         let (open, close) = match rest.chars().next()? {
             '"' => ('"', '"'),
@@ -215,14 +232,18 @@ fn table_columns(conn: &Connection, table: &str) -> (Vec<String>, Vec<String>) {
     )
 }
 
+/// A row of `PRAGMA foreign_key_list`: id, seq, table, from, to.
+type FkRow = (i64, i64, String, String, Option<String>);
+
 /// Single-column foreign keys; compound ones cannot be followed from one cell.
 fn foreign_keys(conn: &Connection, table: &str) -> Vec<ForeignKey> {
     let sql = format!("PRAGMA foreign_key_list({})", quote_ident(table));
-    let rows: rusqlite::Result<Vec<(i64, i64, String, String, Option<String>)>> =
-        conn.prepare(&sql).and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-                .collect()
-        });
+    let rows: rusqlite::Result<Vec<FkRow>> = conn.prepare(&sql).and_then(|mut s| {
+        s.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect()
+    });
     let rows = rows.unwrap_or_default();
     let mut out = Vec::new();
     for (id, _, other, from, to) in &rows {
@@ -245,12 +266,23 @@ mod tests {
     #[test]
     fn finds_fts_content() {
         assert_eq!(
-            fts_content_table(r#"CREATE VIRTUAL TABLE x USING fts5(a, content="cities", content_rowid="rowid")"#),
+            fts_content_table(
+                r#"CREATE VIRTUAL TABLE x USING fts5(a, content="cities", content_rowid="rowid")"#
+            ),
             Some("cities".into())
         );
-        assert_eq!(fts_content_table("create virtual table x using fts4(a, content=[t])"), Some("t".into()));
-        assert_eq!(fts_content_table("create virtual table x using fts4(a, content=t)"), Some("t".into()));
-        assert_eq!(fts_content_table("create virtual table x using fts4(a)"), None);
+        assert_eq!(
+            fts_content_table("create virtual table x using fts4(a, content=[t])"),
+            Some("t".into())
+        );
+        assert_eq!(
+            fts_content_table("create virtual table x using fts4(a, content=t)"),
+            Some("t".into())
+        );
+        assert_eq!(
+            fts_content_table("create virtual table x using fts4(a)"),
+            None
+        );
     }
 
     #[test]

@@ -6,23 +6,153 @@ use super::{Cell, TableInfo};
 
 /// SQLite's keywords: names among them are quoted even when they look plain.
 const KEYWORDS: &[&str] = &[
-    "abort", "action", "add", "after", "all", "alter", "always", "analyze", "and", "as", "asc",
-    "attach", "autoincrement", "before", "begin", "between", "by", "cascade", "case", "cast",
-    "check", "collate", "column", "commit", "conflict", "constraint", "create", "cross",
-    "current", "current_date", "current_time", "current_timestamp", "database", "default",
-    "deferrable", "deferred", "delete", "desc", "detach", "distinct", "do", "drop", "each",
-    "else", "end", "escape", "except", "exclude", "exclusive", "exists", "explain", "fail",
-    "filter", "first", "following", "for", "foreign", "from", "full", "generated", "glob",
-    "group", "groups", "having", "if", "ignore", "immediate", "in", "index", "indexed",
-    "initially", "inner", "insert", "instead", "intersect", "into", "is", "isnull", "join",
-    "key", "last", "left", "like", "limit", "match", "materialized", "natural", "no", "not",
-    "nothing", "notnull", "null", "nulls", "of", "offset", "on", "or", "order", "others",
-    "outer", "over", "partition", "plan", "pragma", "preceding", "primary", "query", "raise",
-    "range", "recursive", "references", "regexp", "reindex", "release", "rename", "replace",
-    "restrict", "returning", "right", "rollback", "row", "rows", "savepoint", "select", "set",
-    "table", "temp", "temporary", "then", "ties", "to", "transaction", "trigger", "unbounded",
-    "union", "unique", "update", "using", "vacuum", "values", "view", "virtual", "when",
-    "where", "window", "with", "without",
+    "abort",
+    "action",
+    "add",
+    "after",
+    "all",
+    "alter",
+    "always",
+    "analyze",
+    "and",
+    "as",
+    "asc",
+    "attach",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "commit",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "current",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "database",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "detach",
+    "distinct",
+    "do",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exclude",
+    "exclusive",
+    "exists",
+    "explain",
+    "fail",
+    "filter",
+    "first",
+    "following",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "generated",
+    "glob",
+    "group",
+    "groups",
+    "having",
+    "if",
+    "ignore",
+    "immediate",
+    "in",
+    "index",
+    "indexed",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "last",
+    "left",
+    "like",
+    "limit",
+    "match",
+    "materialized",
+    "natural",
+    "no",
+    "not",
+    "nothing",
+    "notnull",
+    "null",
+    "nulls",
+    "of",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "others",
+    "outer",
+    "over",
+    "partition",
+    "plan",
+    "pragma",
+    "preceding",
+    "primary",
+    "query",
+    "raise",
+    "range",
+    "recursive",
+    "references",
+    "regexp",
+    "reindex",
+    "release",
+    "rename",
+    "replace",
+    "restrict",
+    "returning",
+    "right",
+    "rollback",
+    "row",
+    "rows",
+    "savepoint",
+    "select",
+    "set",
+    "table",
+    "temp",
+    "temporary",
+    "then",
+    "ties",
+    "to",
+    "transaction",
+    "trigger",
+    "unbounded",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "vacuum",
+    "values",
+    "view",
+    "virtual",
+    "when",
+    "where",
+    "window",
+    "with",
+    "without",
 ];
 
 /// A name as it appears in generated SQL: bare when plainly safe (so our SQL reads like
@@ -82,14 +212,23 @@ impl TableQuery<'_> {
     pub fn build(&self) -> Built {
         let t = self.table;
         let mut params = Vec::new();
-        let mut conditions: Vec<String> = self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
+        let mut conditions: Vec<String> =
+            self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
         if let Some((fts, _)) = &self.search {
             conditions.push(format!(
                 "rowid in (select rowid from {} where {} match escape_fts(:search))",
                 ident(fts),
                 ident(fts)
             ));
-            params.push(("search".into(), Cell::Text(self.search.as_ref().map(|s| s.1.clone()).unwrap_or_default())));
+            params.push((
+                "search".into(),
+                Cell::Text(
+                    self.search
+                        .as_ref()
+                        .map(|s| s.1.clone())
+                        .unwrap_or_default(),
+                ),
+            ));
         }
         conditions.extend(self.wheres.iter().map(|w| format!("({w})")));
         let from_where = format!("from {}{}", ident(&t.name), where_sql(&conditions));
@@ -119,12 +258,20 @@ impl TableQuery<'_> {
         }
         let mut order: Vec<String> = Vec::new();
         if let Some(s) = &self.sort {
-            order.push(format!("{}{}", ident(&s.column), if s.desc { " desc" } else { "" }));
+            order.push(format!(
+                "{}{}",
+                ident(&s.column),
+                if s.desc { " desc" } else { "" }
+            ));
         }
         order.extend(keys.iter().map(|k| ident(k)));
         let mut sql = format!(
             "select {} from {}{}",
-            select.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+            select
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             ident(&t.name),
             where_sql(&page_conditions)
         );
@@ -160,7 +307,9 @@ impl TableQuery<'_> {
         } else {
             let alternatives: Vec<String> = (0..keys.len())
                 .map(|i| {
-                    let mut parts: Vec<String> = (0..i).map(|j| format!("{} = {}", ident(&keys[j]), p(j))).collect();
+                    let mut parts: Vec<String> = (0..i)
+                        .map(|j| format!("{} = {}", ident(&keys[j]), p(j)))
+                        .collect();
                     parts.push(format!("{} > {}", ident(&keys[i]), p(i)));
                     format!("({})", parts.join(" and "))
                 })
@@ -227,7 +376,10 @@ mod tests {
             filters: vec![],
             search: None,
             wheres: vec![],
-            sort: Some(Sort { column: "population".into(), desc: true }),
+            sort: Some(Sort {
+                column: "population".into(),
+                desc: true,
+            }),
             keyset: Some(next_token::decode("4981425,305", 1, true).unwrap()),
             offset: 0,
             size: 2,
@@ -244,7 +396,12 @@ mod tests {
 
     #[test]
     fn hidden_keys_are_still_selected() {
-        let t = TableInfo { primary_keys: vec!["a".into(), "b".into()], columns: vec!["a".into(), "b".into(), "c".into()], name: "m".into(), ..Default::default() };
+        let t = TableInfo {
+            primary_keys: vec!["a".into(), "b".into()],
+            columns: vec!["a".into(), "b".into(), "c".into()],
+            name: "m".into(),
+            ..Default::default()
+        };
         let q = TableQuery {
             table: &t,
             columns: vec!["c".into()],

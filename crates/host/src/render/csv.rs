@@ -46,7 +46,10 @@ mod tests {
     fn quotes_like_python() {
         let csv = to_csv(
             &["a".into(), "b".into()],
-            &[vec![Cell::Int(1), Cell::Text("x,y".into())], vec![Cell::Null, Cell::Text("q\"".into())]],
+            &[
+                vec![Cell::Int(1), Cell::Text("x,y".into())],
+                vec![Cell::Null, Cell::Text("q\"".into())],
+            ],
         );
         assert_eq!(csv, "a,b\r\n1,\"x,y\"\r\n,\"q\"\"\"\r\n");
     }

@@ -41,7 +41,12 @@ pub struct Chrome {
 impl Chrome {
     pub fn new(state: &AppState, actor: &Actor) -> Chrome {
         Chrome {
-            site_title: state.metadata.info.title.clone().unwrap_or_else(|| "datasette-rs".into()),
+            site_title: state
+                .metadata
+                .info
+                .title
+                .clone()
+                .unwrap_or_else(|| "datasette-rs".into()),
             actor_id: actor.as_ref().map(|a| match a.get("id") {
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
@@ -56,11 +61,14 @@ pub fn ok(body: String) -> HttpResponse {
 }
 
 pub fn with_status(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
 }
 
 fn render(t: &impl Template) -> Result<String, AppError> {
-    t.render().map_err(|e| AppError::Internal(format!("template error: {e}")))
+    t.render()
+        .map_err(|e| AppError::Internal(format!("template error: {e}")))
 }
 
 pub fn db_url(db: &str) -> String {
@@ -75,9 +83,15 @@ pub fn table_url(db: &str, table: &str) -> String {
 fn cell_html(c: &Cell, truncate: usize) -> String {
     match c {
         Cell::Null => "<span class=\"null\">&nbsp;</span>".into(),
-        Cell::Blob(b) => format!("<span class=\"blob\">&lt;Binary:&nbsp;{}&nbsp;bytes&gt;</span>", b.len()),
+        Cell::Blob(b) => format!(
+            "<span class=\"blob\">&lt;Binary:&nbsp;{}&nbsp;bytes&gt;</span>",
+            b.len()
+        ),
         Cell::Text(s) if truncate > 0 && s.chars().count() > truncate => {
-            format!("{}\u{2026}", escape(&s.chars().take(truncate).collect::<String>()))
+            format!(
+                "{}\u{2026}",
+                escape(&s.chars().take(truncate).collect::<String>())
+            )
         }
         other => escape(&other.to_plain_string()),
     }
@@ -95,11 +109,19 @@ pub struct Footer {
 
 fn footer(links: &indexmap::IndexMap<&'static str, String>) -> Footer {
     let mut out = Vec::new();
-    for (name, url) in [("license", "license_url"), ("source", "source_url"), ("about", "about_url")] {
+    for (name, url) in [
+        ("license", "license_url"),
+        ("source", "source_url"),
+        ("about", "about_url"),
+    ] {
         let label = links.get(name).cloned();
         let href = links.get(url).cloned();
         if label.is_some() || href.is_some() {
-            let text = format!("{}: {}", capitalize(name), label.clone().or(href.clone()).unwrap_or_default());
+            let text = format!(
+                "{}: {}",
+                capitalize(name),
+                label.clone().or(href.clone()).unwrap_or_default()
+            );
             out.push((text, href.filter(|h| is_web_url(h))));
         }
     }
@@ -114,7 +136,9 @@ fn is_web_url(u: &str) -> bool {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 // ---- index ----
@@ -138,7 +162,11 @@ struct IndexTemplate<'a> {
     footer: Footer,
 }
 
-pub fn index_page(state: &AppState, ctx: &Ctx, data: &indexmap::IndexMap<String, IndexDatabase>) -> Result<String, AppError> {
+pub fn index_page(
+    state: &AppState,
+    ctx: &Ctx,
+    data: &indexmap::IndexMap<String, IndexDatabase>,
+) -> Result<String, AppError> {
     let chrome = Chrome::new(state, &ctx.actor);
     let databases = data
         .values()
@@ -151,7 +179,15 @@ pub fn index_page(state: &AppState, ctx: &Ctx, data: &indexmap::IndexMap<String,
                 format_count(d.table_rows_sum),
                 d.tables_count,
                 if d.tables_count == 1 { "" } else { "s" },
-                if d.views_count > 0 { format!(", {} view{}", d.views_count, if d.views_count == 1 { "" } else { "s" }) } else { String::new() }
+                if d.views_count > 0 {
+                    format!(
+                        ", {} view{}",
+                        d.views_count,
+                        if d.views_count == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                }
             ),
             tables: d
                 .tables_and_views_truncated
@@ -161,7 +197,10 @@ pub fn index_page(state: &AppState, ctx: &Ctx, data: &indexmap::IndexMap<String,
                         TableOrView::Table(t) => &t.name,
                         TableOrView::View(v) => &v.name,
                     };
-                    Link { href: table_url(&d.name, name), label: name.clone() }
+                    Link {
+                        href: table_url(&d.name, name),
+                        label: name.clone(),
+                    }
                 })
                 .collect(),
             more: d.tables_and_views_more,
@@ -172,7 +211,13 @@ pub fn index_page(state: &AppState, ctx: &Ctx, data: &indexmap::IndexMap<String,
         description: state.metadata.info.description.clone(),
         chrome: &chrome,
         databases,
-        footer: footer(&state.metadata.inherited_links(None, None).into_iter().collect()),
+        footer: footer(
+            &state
+                .metadata
+                .inherited_links(None, None)
+                .into_iter()
+                .collect(),
+        ),
     })
 }
 
@@ -180,7 +225,7 @@ fn format_count(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -241,11 +286,21 @@ pub fn database_page(state: &AppState, ctx: &Ctx, data: &DatabasePage) -> Result
         db_href: db_url(&data.database),
         private: data.private,
         tables,
-        views: data.views.iter().map(|v| Link { href: table_url(&data.database, &v.name), label: v.name.clone() }).collect(),
+        views: data
+            .views
+            .iter()
+            .map(|v| Link {
+                href: table_url(&data.database, &v.name),
+                label: v.name.clone(),
+            })
+            .collect(),
         queries: data
             .queries
             .iter()
-            .map(|q| Link { href: table_url(&data.database, &q.name), label: q.title.clone().unwrap_or_else(|| q.name.clone()) })
+            .map(|q| Link {
+                href: table_url(&data.database, &q.name),
+                label: q.title.clone().unwrap_or_else(|| q.name.clone()),
+            })
             .collect(),
         allow_sql: data.allow_execute_sql,
         hidden_count: data.hidden_count,
@@ -332,7 +387,10 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
     // (rowid, compound keys) a first "Link" column does, as in Datasette.
     let own_cell_link = x.key_indexes.len() == 1
         && data.primary_keys.len() == 1
-        && !x.outgoing.iter().any(|fk| fk.column == data.columns[x.key_indexes[0]]);
+        && !x
+            .outgoing
+            .iter()
+            .any(|fk| fk.column == data.columns[x.key_indexes[0]]);
     let link_column = !x.key_indexes.is_empty() && !own_cell_link;
     let rows = data
         .rows
@@ -340,13 +398,29 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         .iter()
         .map(|row| {
             let row_href = (!x.key_indexes.is_empty()).then(|| {
-                let pk: Vec<String> = x.key_indexes.iter().map(|&i| tilde_encode(&row[i].to_plain_string())).collect();
-                format!("{}/{}", table_url(&data.database, &data.table), pk.join(","))
+                let pk: Vec<String> = x
+                    .key_indexes
+                    .iter()
+                    .map(|&i| tilde_encode(&row[i].to_plain_string()))
+                    .collect();
+                format!(
+                    "{}/{}",
+                    table_url(&data.database, &data.table),
+                    pk.join(",")
+                )
             });
             let mut cells: Vec<String> = Vec::with_capacity(row.len() + 1);
             if let (true, Some(href)) = (link_column, &row_href) {
-                let label: Vec<String> = x.key_indexes.iter().map(|&i| row[i].to_plain_string()).collect();
-                cells.push(format!("<a href=\"{}\">{}</a>", escape(href), escape(&label.join(","))));
+                let label: Vec<String> = x
+                    .key_indexes
+                    .iter()
+                    .map(|&i| row[i].to_plain_string())
+                    .collect();
+                cells.push(format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape(href),
+                    escape(&label.join(","))
+                ));
             }
             cells.extend(row.iter().enumerate().map(|(i, cell)| {
                 let column = &data.columns[i];
@@ -354,11 +428,24 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
                 if let (Some(href), true) = (&row_href, own_cell_link && x.key_indexes[0] == i) {
                     return format!("<a href=\"{}\">{text}</a>", escape(href));
                 }
-                if let Some(fk) = x.outgoing.iter().find(|fk| fk.column == *column).filter(|_| !cell.is_null()) {
+                if let Some(fk) = x
+                    .outgoing
+                    .iter()
+                    .find(|fk| fk.column == *column)
+                    .filter(|_| !cell.is_null())
+                {
                     let v = cell.to_plain_string();
-                    let href = format!("{}/{}", table_url(&data.database, &fk.other_table), tilde_encode(&v));
+                    let href = format!(
+                        "{}/{}",
+                        table_url(&data.database, &fk.other_table),
+                        tilde_encode(&v)
+                    );
                     return match x.labels.get(&(column.clone(), v)) {
-                        Some(label) => format!("<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>", escape(&href), escape(label)),
+                        Some(label) => format!(
+                            "<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>",
+                            escape(&href),
+                            escape(label)
+                        ),
                         None => format!("<a href=\"{}\">{text}</a>", escape(&href)),
                     };
                 }
@@ -373,7 +460,18 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         .map(|f| FacetView {
             name: f.name.clone(),
             hide_href: f.hideable.then(|| f.toggle_url.clone()),
-            values: f.results.iter().map(|v| (v.label.to_plain_string(), v.toggle_url.clone(), v.count, v.selected)).collect(),
+            values: f
+                .results
+                .iter()
+                .map(|v| {
+                    (
+                        v.label.to_plain_string(),
+                        v.toggle_url.clone(),
+                        v.count,
+                        v.selected,
+                    )
+                })
+                .collect(),
             truncated: f.truncated,
         })
         .collect();
@@ -389,15 +487,27 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
     let hidden_args = ctx
         .args
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "_search" | "_next" | "_filter_column" | "_filter_op" | "_filter_value"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "_search" | "_next" | "_filter_column" | "_filter_op" | "_filter_value"
+            )
+        })
         .cloned()
         .collect();
     let count_text = match data.filtered_table_rows_count {
         Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
         None => "Many rows".into(),
-    } + &if data.human_description_en.is_empty() { String::new() } else { format!(" {}", data.human_description_en) };
+    } + &if data.human_description_en.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", data.human_description_en)
+    };
     let sql_href = data.allow_execute_sql.then(|| {
-        path_with_query(&db_url(&data.database), &[("sql".into(), data.query.sql.clone())])
+        path_with_query(
+            &db_url(&data.database),
+            &[("sql".into(), data.query.sql.clone())],
+        )
     });
     let with_ext = |ext: &str| {
         let base = table_url(&data.database, &data.table);
@@ -410,7 +520,11 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         chrome: &chrome,
         db: data.database.clone(),
         db_href: db_url(&data.database),
-        title: x.meta.as_ref().and_then(|m| m.info.title.clone()).unwrap_or_else(|| data.table.clone()),
+        title: x
+            .meta
+            .as_ref()
+            .and_then(|m| m.info.title.clone())
+            .unwrap_or_else(|| data.table.clone()),
         description: x.meta.as_ref().and_then(|m| m.info.description.clone()),
         table: data.table.clone(),
         is_view: data.is_view,
@@ -422,14 +536,20 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         facets,
         filters,
         columns: x.all_columns.clone(),
-        ops: crate::db::filters::OPS.iter().map(|o| (o.key, o.label)).collect(),
+        ops: crate::db::filters::OPS
+            .iter()
+            .map(|o| (o.key, o.label))
+            .collect(),
         searchable: x.searchable,
         search: x.search.clone().unwrap_or_default(),
         hidden_args,
         next_href: data.next.as_ref().map(|n| {
             let mut replace: Vec<(&str, Option<String>)> = vec![("_next", Some(n.clone()))];
             if let Some(s) = &x.sort {
-                replace.push((if s.desc { "_sort_desc" } else { "_sort" }, Some(s.column.clone())));
+                replace.push((
+                    if s.desc { "_sort_desc" } else { "_sort" },
+                    Some(s.column.clone()),
+                ));
             }
             ctx.path_with_replaced(&replace)
         }),
@@ -461,7 +581,12 @@ pub fn row_page(state: &AppState, ctx: &Ctx, data: &RowPage) -> Result<String, A
     let chrome = Chrome::new(state, &ctx.actor);
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
-    let key_segment = data.primary_key_values.iter().map(|v| tilde_encode(v)).collect::<Vec<_>>().join(",");
+    let key_segment = data
+        .primary_key_values
+        .iter()
+        .map(|v| tilde_encode(v))
+        .collect::<Vec<_>>()
+        .join(",");
     render(&RowTemplate {
         chrome: &chrome,
         db: data.database.clone(),
@@ -469,17 +594,31 @@ pub fn row_page(state: &AppState, ctx: &Ctx, data: &RowPage) -> Result<String, A
         table: data.table.clone(),
         table_href: table_url(&data.database, &data.table),
         key: data.primary_key_values.join(", "),
-        fields: data.columns.iter().cloned().zip(row.iter().map(|c| cell_html(c, truncate))).collect(),
+        fields: data
+            .columns
+            .iter()
+            .cloned()
+            .zip(row.iter().map(|c| cell_html(c, truncate)))
+            .collect(),
         incoming: data
             .incoming
             .iter()
             .map(|(fk, n)| {
                 let value = data.primary_key_values.first().cloned().unwrap_or_default();
-                let href = format!("{}?{}={}", table_url(&data.database, &fk.other_table), quote_plus(&fk.other_column), quote_plus(&value));
+                let href = format!(
+                    "{}?{}={}",
+                    table_url(&data.database, &fk.other_table),
+                    quote_plus(&fk.other_column),
+                    quote_plus(&value)
+                );
                 (format!("{}.{}", fk.other_table, fk.other_column), href, *n)
             })
             .collect(),
-        json_href: format!("{}/{}.json", table_url(&data.database, &data.table), key_segment),
+        json_href: format!(
+            "{}/{}.json",
+            table_url(&data.database, &data.table),
+            key_segment
+        ),
         footer: footer(&data.links),
     })
 }
@@ -525,15 +664,27 @@ pub fn query_page(state: &AppState, ctx: &Ctx, data: &QueryPage) -> Result<Strin
         chrome: &chrome,
         db: data.database.clone(),
         db_href: db_url(&data.database),
-        title: canned.map(|q| q.title.clone().unwrap_or_else(|| q.name.clone())).unwrap_or_else(|| data.database.clone()),
+        title: canned
+            .map(|q| q.title.clone().unwrap_or_else(|| q.name.clone()))
+            .unwrap_or_else(|| data.database.clone()),
         description: canned.and_then(|q| q.description.clone()),
         show_sql: canned.is_none_or(|q| !q.hide_sql),
         editable: canned.is_none() && data.allow_execute_sql,
         sql: data.query.sql.clone(),
-        params: data.query.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        params: data
+            .query
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         error: data.error.clone(),
         columns: data.columns.clone(),
-        rows: data.rows.rows.iter().map(|r| r.iter().map(|c| cell_html(c, truncate)).collect()).collect(),
+        rows: data
+            .rows
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| cell_html(c, truncate)).collect())
+            .collect(),
         truncated: data.truncated,
         max_rows: state.settings.max_returned_rows,
         json_href: with_ext(".json"),
@@ -553,7 +704,12 @@ struct SpecialTemplate<'a> {
     json_href: String,
 }
 
-pub fn special_page(state: &AppState, ctx: &Ctx, name: &str, data: &serde_json::Value) -> Result<String, AppError> {
+pub fn special_page(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    data: &serde_json::Value,
+) -> Result<String, AppError> {
     let chrome = Chrome::new(state, &ctx.actor);
     render(&SpecialTemplate {
         chrome: &chrome,
@@ -576,14 +732,19 @@ pub fn error_page(status: StatusCode, body: &ErrorBody<'_>, chrome: &Chrome) -> 
     let t = ErrorTemplate {
         chrome,
         status: status.as_u16(),
-        title: body.title.map(str::to_string).unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string()),
+        title: body
+            .title
+            .map(str::to_string)
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string()),
         message: body.error.to_string(),
     };
     match t.render() {
         Ok(html) => with_status(status, html),
         Err(e) => {
             tracing::error!("cannot render error page: {e}");
-            HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(body.error.to_string())
+            HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(body.error.to_string())
         }
     }
 }

@@ -12,7 +12,9 @@ pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 pub fn response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
     match serde_json::to_vec(body) {
-        Ok(bytes) => HttpResponse::build(status).content_type(CONTENT_TYPE).body(bytes),
+        Ok(bytes) => HttpResponse::build(status)
+            .content_type(CONTENT_TYPE)
+            .body(bytes),
         Err(e) => {
             tracing::error!("cannot encode JSON: {e}");
             HttpResponse::InternalServerError().finish()
@@ -110,7 +112,11 @@ pub fn bare_shape(
         }
         Shape::Array => serde_json::to_vec(&objects().collect::<Vec<_>>()),
         Shape::ArrayFirst => serde_json::to_vec(
-            &rows.rows.iter().filter_map(|r| r.first()).collect::<Vec<_>>(),
+            &rows
+                .rows
+                .iter()
+                .filter_map(|r| r.first())
+                .collect::<Vec<_>>(),
         ),
         Shape::Object => {
             let keys = keys.ok_or_else(|| {

@@ -60,7 +60,12 @@ fn visible_to(state: &AppState, ctx: &Ctx, db: &str, t: &TableInfo) -> Option<bo
     Some(!perms.can_view_table(&None, db, &t.name))
 }
 
-pub async fn listing(state: &AppState, ctx: &Ctx, db: &Database, schema: &Schema) -> Result<Listing, AppError> {
+pub async fn listing(
+    state: &AppState,
+    ctx: &Ctx,
+    db: &Database,
+    schema: &Schema,
+) -> Result<Listing, AppError> {
     let meta = state.metadata.database(&db.name);
     let hidden_by_meta = |t: &str| meta.and_then(|m| m.tables.get(t)).is_some_and(|t| t.hidden);
     let mut tables: Vec<(&TableInfo, bool)> = schema
@@ -151,7 +156,11 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Database) -> Result<Answer, 
         queries: queries(state, ctx, &db.name),
         allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
         query_ms: ctx.elapsed_ms(),
-        links: state.metadata.inherited_links(Some(&db.name), None).into_iter().collect(),
+        links: state
+            .metadata
+            .inherited_links(Some(&db.name), None)
+            .into_iter()
+            .collect(),
     };
     respond(ctx, &data, || html::database_page(state, ctx, &data))
 }

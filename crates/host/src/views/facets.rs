@@ -21,7 +21,13 @@ pub struct Suggestion {
 }
 
 /// One query of the suggestion checks; a timeout or an error means "do not suggest".
-fn probe(c: &Conn, limit: Duration, sql: &str, params: &[(String, Cell)], max: usize) -> Option<sqlite::Rows> {
+fn probe(
+    c: &Conn,
+    limit: Duration,
+    sql: &str,
+    params: &[(String, Cell)],
+    max: usize,
+) -> Option<sqlite::Rows> {
     c.set_time_limit(limit);
     match sqlite::select(c.connection(), sql, params, max, false) {
         Ok(r) => Some(r),
@@ -35,37 +41,73 @@ fn is_array_of_strings(c: &Cell) -> bool {
     matches!(serde_json::from_str::<serde_json::Value>(s), Ok(serde_json::Value::Array(items)) if items.iter().all(|i| i.is_string()))
 }
 
+/// The rows a table page shows, for the suggestion checks.
+pub struct Candidates<'a> {
+    pub columns: &'a [String],
+    /// `from t where …` and its parameters.
+    pub from_where: &'a str,
+    pub params: &'a [(String, Cell)],
+    pub row_count: Option<i64>,
+    pub facet_size: usize,
+    /// Columns already faceted.
+    pub enabled: &'a [String],
+}
+
 /// Suggests column, date and array facets over `select {columns} {from_where}`.
-/// `enabled` are the columns already faceted.
-pub fn suggest(
-    c: &Conn,
-    limit: Duration,
-    columns: &[String],
-    from_where: &str,
-    params: &[(String, Cell)],
-    row_count: Option<i64>,
-    facet_size: usize,
-    enabled: &[String],
-) -> Vec<Suggestion> {
-    let base = format!("select {} {from_where}", columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "));
+pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggestion> {
+    let Candidates {
+        columns,
+        from_where,
+        params,
+        row_count,
+        facet_size,
+        enabled,
+    } = *input;
+    let base = format!(
+        "select {} {from_where}",
+        columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let candidates = || columns.iter().filter(|c| !enabled.contains(c));
     let mut out = Vec::new();
     for column in candidates() {
         let col = ident(column);
         let sql = format!("select {col} as value, count(*) as n from ({base}) where value is not null group by value limit {}", facet_size + 1);
-        let Some(r) = probe(c, limit, &sql, params, facet_size + 1) else { continue };
+        let Some(r) = probe(c, limit, &sql, params, facet_size + 1) else {
+            continue;
+        };
         let distinct = r.rows.len() as i64;
-        let some_repeat = r.rows.iter().any(|row| matches!(row.get(1), Some(Cell::Int(n)) if *n > 1));
-        if distinct > 1 && row_count.is_none_or(|n| distinct < n) && distinct <= facet_size as i64 && some_repeat {
-            out.push(Suggestion { name: column.clone(), kind: None, param: "_facet" });
+        let some_repeat = r
+            .rows
+            .iter()
+            .any(|row| matches!(row.get(1), Some(Cell::Int(n)) if *n > 1));
+        if distinct > 1
+            && row_count.is_none_or(|n| distinct < n)
+            && distinct <= facet_size as i64
+            && some_repeat
+        {
+            out.push(Suggestion {
+                name: column.clone(),
+                kind: None,
+                param: "_facet",
+            });
         }
     }
     for column in candidates() {
         let col = ident(column);
         let sql = format!("select date({col}) from (select * from ({base}) limit 100) where {col} glob '????-??-*'");
-        let Some(r) = probe(c, limit, &sql, params, 100) else { continue };
+        let Some(r) = probe(c, limit, &sql, params, 100) else {
+            continue;
+        };
         if r.rows.iter().any(|row| !row[0].is_null()) {
-            out.push(Suggestion { name: column.clone(), kind: Some("date"), param: "_facet_date" });
+            out.push(Suggestion {
+                name: column.clone(),
+                kind: Some("date"),
+                param: "_facet_date",
+            });
         }
     }
     for column in candidates() {
@@ -73,16 +115,27 @@ pub fn suggest(
         let sql = format!(
             "with limited as (select * from ({base}) limit {SUGGEST_CONSIDER}) select distinct json_type({col}) from limited where {col} is not null and {col} != ''"
         );
-        let Some(r) = probe(c, limit, &sql, params, 10) else { continue };
+        let Some(r) = probe(c, limit, &sql, params, 10) else {
+            continue;
+        };
         let types: Vec<&Cell> = r.rows.iter().map(|row| &row[0]).collect();
-        let arrays_only = !types.is_empty() && types.iter().all(|t| matches!(t, Cell::Text(s) if s == "array") || t.is_null());
+        let arrays_only = !types.is_empty()
+            && types
+                .iter()
+                .all(|t| matches!(t, Cell::Text(s) if s == "array") || t.is_null());
         if !arrays_only {
             continue;
         }
         let sql = format!("select {col} from ({base}) where {col} is not null and {col} != '' and json_array_length({col}) > 0 limit 100");
-        let Some(r) = probe(c, limit, &sql, params, 100) else { continue };
+        let Some(r) = probe(c, limit, &sql, params, 100) else {
+            continue;
+        };
         if !r.rows.is_empty() && r.rows.iter().all(|row| is_array_of_strings(&row[0])) {
-            out.push(Suggestion { name: column.clone(), kind: Some("array"), param: "_facet_array" });
+            out.push(Suggestion {
+                name: column.clone(),
+                kind: Some("array"),
+                param: "_facet_array",
+            });
         }
     }
     out

@@ -69,7 +69,9 @@ fn summary(t: TableSummary) -> IndexTable {
 
 pub async fn page(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
     if !state.permissions.can_view_instance(&ctx.actor) {
-        return Err(AppError::Forbidden("You do not have permission to view this instance".into()));
+        return Err(AppError::Forbidden(
+            "You do not have permission to view this instance".into(),
+        ));
     }
     let mut data: IndexMap<String, IndexDatabase> = IndexMap::new();
     for (name, db) in &state.databases {
@@ -83,7 +85,8 @@ pub async fn page(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
         let sum = |ts: &[TableSummary]| ts.iter().filter_map(|t| t.count).sum::<i64>();
         let (table_rows_sum, hidden_table_rows_sum) = (sum(&visible), sum(&hidden));
         let tables_count = visible.len();
-        visible.sort_by(|a, b| (b.count.unwrap_or(0), &b.name).cmp(&(a.count.unwrap_or(0), &a.name)));
+        visible
+            .sort_by(|a, b| (b.count.unwrap_or(0), &b.name).cmp(&(a.count.unwrap_or(0), &a.name)));
         let more = visible.len() + l.views.len() > TRUNCATE_AT;
         let views_count = l.views.len();
         let mut shown: Vec<TableOrView> = visible

@@ -36,16 +36,24 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn arg(&self, key: &str) -> Option<&str> {
-        self.args.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.args
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn args_named(&self, key: &str) -> Vec<&str> {
-        self.args.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.args
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// Whether `key` is set to something other than an off value.
     pub fn flag(&self, key: &str) -> bool {
-        self.arg(key).is_some_and(|v| !matches!(v, "" | "0" | "off" | "false"))
+        self.arg(key)
+            .is_some_and(|v| !matches!(v, "" | "0" | "off" | "false"))
     }
 
     pub fn absolute(&self, path_and_query: &str) -> String {
@@ -64,7 +72,11 @@ impl Ctx {
             .filter(|(k, _)| !replace.iter().any(|(r, _)| r == k))
             .cloned()
             .collect();
-        pairs.extend(replace.iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))));
+        pairs.extend(
+            replace
+                .iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))),
+        );
         urls::path_with_query(&self.path, &pairs)
     }
 
@@ -108,7 +120,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn origin(req: &HttpRequest, state: &AppState) -> String {
     let info = req.connection_info();
-    let scheme = if state.settings.force_https_urls { "https" } else { info.scheme() };
+    let scheme = if state.settings.force_https_urls {
+        "https"
+    } else {
+        info.scheme()
+    };
     format!("{scheme}://{}", info.host())
 }
 
@@ -133,21 +149,27 @@ pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         started: std::time::Instant::now(),
     };
     let chrome = Chrome::new(&state, &ctx.actor);
-    if !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+    if !matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    ) {
         return HttpResponse::MethodNotAllowed()
             .insert_header(("Allow", "GET, HEAD"))
             .body("Method not allowed");
     }
     match route(&state, &ctx).await {
         Ok(Answer::Response(r)) => r,
-        Ok(Answer::Redirect(to)) => HttpResponse::Found().insert_header(("Location", to)).finish(),
+        Ok(Answer::Redirect(to)) => HttpResponse::Found()
+            .insert_header(("Location", to))
+            .finish(),
         Err(e) => error_response(&e, ctx.format, &chrome),
     }
 }
 
 async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
-    let segs = segments(&ctx.path)
-        .ok_or_else(|| AppError::BadRequest("The path is not valid UTF-8 after percent-decoding".into()))?;
+    let segs = segments(&ctx.path).ok_or_else(|| {
+        AppError::BadRequest("The path is not valid UTF-8 after percent-decoding".into())
+    })?;
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match segs.as_slice() {
         [""] | [".json"] => index::page(state, ctx).await,
@@ -194,7 +216,9 @@ fn database(state: &AppState, ctx: &Ctx, segment: &str) -> Result<Arc<Database>,
         .get(&name)
         .ok_or_else(|| AppError::NotFound("Database not found".into()))?;
     if !state.permissions.can_view_database(&ctx.actor, &name) {
-        return Err(AppError::Forbidden("You do not have permission to view this database".into()));
+        return Err(AppError::Forbidden(
+            "You do not have permission to view this database".into(),
+        ));
     }
     Ok(db.clone())
 }
@@ -206,8 +230,12 @@ pub fn respond<T: Serialize>(
     html_page: impl FnOnce() -> Result<String, AppError>,
 ) -> Result<Answer, AppError> {
     match ctx.format {
-        Format::Json => Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data).into()),
+        Format::Json => {
+            Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data).into())
+        }
         Format::Html => Ok(html::ok(html_page()?).into()),
-        Format::Csv => Err(AppError::NotFound("CSV is available for tables and queries only".into())),
+        Format::Csv => Err(AppError::NotFound(
+            "CSV is available for tables and queries only".into(),
+        )),
     }
 }

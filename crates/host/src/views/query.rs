@@ -73,7 +73,10 @@ pub fn named_parameters(sql: &str) -> Vec<String> {
                 }
                 i += 2;
             }
-            b':' if i + 1 < b.len() && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'_') && (i == 0 || b[i - 1] != b':') => {
+            b':' if i + 1 < b.len()
+                && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'_')
+                && (i == 0 || b[i - 1] != b':') =>
+            {
                 let start = i + 1;
                 let mut end = start;
                 while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
@@ -93,23 +96,43 @@ pub fn named_parameters(sql: &str) -> Vec<String> {
 
 pub async fn sql_page(state: &AppState, ctx: &Ctx, db: &Arc<Database>) -> Result<Answer, AppError> {
     if !state.permissions.can_execute_sql(&ctx.actor, &db.name) {
-        return Err(AppError::Forbidden("You do not have permission to execute SQL".into()));
+        return Err(AppError::Forbidden(
+            "You do not have permission to execute SQL".into(),
+        ));
     }
     let sql = ctx.arg("sql").unwrap_or("").to_string();
     run(state, ctx, db, sql, None).await
 }
 
-pub async fn canned_page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, q: &CannedQuery) -> Result<Answer, AppError> {
-    if !state.permissions.can_view_query(&ctx.actor, &db.name, &q.name) {
-        return Err(AppError::Forbidden("You do not have permission to view this query".into()));
+pub async fn canned_page(
+    state: &AppState,
+    ctx: &Ctx,
+    db: &Arc<Database>,
+    q: &CannedQuery,
+) -> Result<Answer, AppError> {
+    if !state
+        .permissions
+        .can_view_query(&ctx.actor, &db.name, &q.name)
+    {
+        return Err(AppError::Forbidden(
+            "You do not have permission to view this query".into(),
+        ));
     }
     run(state, ctx, db, q.sql.clone(), Some(q.clone())).await
 }
 
-async fn run(state: &AppState, ctx: &Ctx, db: &Arc<Database>, sql: String, canned: Option<CannedQuery>) -> Result<Answer, AppError> {
+async fn run(
+    state: &AppState,
+    ctx: &Ctx,
+    db: &Arc<Database>,
+    sql: String,
+    canned: Option<CannedQuery>,
+) -> Result<Answer, AppError> {
     let shape = Shape::parse(ctx.arg("_shape"))?;
     if shape == Shape::Object {
-        return Err(AppError::BadRequest("_shape=object is only available on tables".into()));
+        return Err(AppError::BadRequest(
+            "_shape=object is only available on tables".into(),
+        ));
     }
     let names = match canned.as_ref().and_then(|c| c.params.clone()) {
         Some(p) => p,
@@ -119,24 +142,37 @@ async fn run(state: &AppState, ctx: &Ctx, db: &Arc<Database>, sql: String, canne
         .iter()
         .map(|n| (n.clone(), ctx.arg(n).unwrap_or("").to_string()))
         .collect();
-    let bound: Vec<(String, Cell)> = params.iter().map(|(k, v)| (k.clone(), Cell::Text(v.clone()))).collect();
+    let bound: Vec<(String, Cell)> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), Cell::Text(v.clone())))
+        .collect();
     let schema = db.schema().await?;
-    let hidden = state
-        .permissions
-        .hidden_tables(&ctx.actor, &db.name, schema.tables.keys().chain(schema.views.keys()));
+    let hidden = state.permissions.hidden_tables(
+        &ctx.actor,
+        &db.name,
+        schema.tables.keys().chain(schema.views.keys()),
+    );
     let max = state.settings.max_returned_rows as usize;
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let result = if sql.trim().is_empty() {
         Ok(sqlite::Rows::default())
     } else {
         let sql = sql.clone();
-        let policy = Policy::ReadOnly { hidden_tables: Arc::new(hidden) };
-        db.run(limit, move |c| c.guarded(policy, |conn| sqlite::select(conn, &sql, &bound, max, false)))
-            .await
+        let policy = Policy::ReadOnly {
+            hidden_tables: Arc::new(hidden),
+        };
+        db.run(limit, move |c| {
+            c.guarded(policy, |conn| {
+                sqlite::select(conn, &sql, &bound, max, false)
+            })
+        })
+        .await
     };
     let (rows, error) = match result {
         Ok(r) => (r, None),
-        Err(e @ (DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_))) => (sqlite::Rows::default(), Some(e.to_string())),
+        Err(e @ (DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_))) => {
+            (sqlite::Rows::default(), Some(e.to_string()))
+        }
         Err(e) => return Err(e.into()),
     };
     let data = QueryPage {
@@ -145,7 +181,11 @@ async fn run(state: &AppState, ctx: &Ctx, db: &Arc<Database>, sql: String, canne
         query_name: canned.as_ref().map(|c| c.name.clone()),
         truncated: rows.truncated,
         columns: rows.columns.clone(),
-        rows: JsonRows { columns: rows.columns, rows: rows.rows, as_objects: shape == Shape::Objects },
+        rows: JsonRows {
+            columns: rows.columns,
+            rows: rows.rows,
+            as_objects: shape == Shape::Objects,
+        },
         query: QueryInfo { sql, params },
         error,
         private: match &canned {
@@ -154,16 +194,30 @@ async fn run(state: &AppState, ctx: &Ctx, db: &Arc<Database>, sql: String, canne
         },
         allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
         query_ms: ctx.elapsed_ms(),
-        links: state.metadata.inherited_links(Some(&db.name), None).into_iter().collect(),
+        links: state
+            .metadata
+            .inherited_links(Some(&db.name), None)
+            .into_iter()
+            .collect(),
         canned,
     };
-    let status = if data.ok { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let status = if data.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     match (ctx.format, shape) {
-        (_, _) if !data.ok && ctx.format != Format::Html => Ok(json::response(status, &data).into()),
+        (_, _) if !data.ok && ctx.format != Format::Html => {
+            Ok(json::response(status, &data).into())
+        }
         (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
-        (Format::Json, Shape::Array | Shape::ArrayFirst) => Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into()),
+        (Format::Json, Shape::Array | Shape::ArrayFirst) => {
+            Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())
+        }
         (Format::Json, _) => Ok(json::response(status, &data).into()),
-        (Format::Html, _) => Ok(html::with_status(status, html::query_page(state, ctx, &data)?).into()),
+        (Format::Html, _) => {
+            Ok(html::with_status(status, html::query_page(state, ctx, &data)?).into())
+        }
     }
 }
 
@@ -173,8 +227,16 @@ mod tests {
 
     #[test]
     fn finds_named_parameters() {
-        assert_eq!(named_parameters("select * from t where a = :a and b > :b_2 or c = :a"), vec!["a", "b_2"]);
-        assert_eq!(named_parameters("select ':no', \":no\" -- :no\n, /* :no */ x::text from t where y = :yes"), vec!["yes"]);
+        assert_eq!(
+            named_parameters("select * from t where a = :a and b > :b_2 or c = :a"),
+            vec!["a", "b_2"]
+        );
+        assert_eq!(
+            named_parameters(
+                "select ':no', \":no\" -- :no\n, /* :no */ x::text from t where y = :yes"
+            ),
+            vec!["yes"]
+        );
         assert!(named_parameters("select time('12:30')").is_empty());
     }
 }

@@ -32,21 +32,34 @@ pub struct RowPage {
     pub incoming: Vec<(ForeignKey, i64)>,
 }
 
-pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, table: &str, pk_segment: &str) -> Result<Answer, AppError> {
+pub async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    db: &Arc<Database>,
+    table: &str,
+    pk_segment: &str,
+) -> Result<Answer, AppError> {
     let schema = db.schema().await?;
     let t = schema
         .tables
         .get(table)
         .ok_or_else(|| AppError::NotFound("Table not found".into()))?;
-    if !state.permissions.can_view_table(&ctx.actor, &db.name, table) {
-        return Err(AppError::Forbidden("You do not have permission to view this table".into()));
+    if !state
+        .permissions
+        .can_view_table(&ctx.actor, &db.name, table)
+    {
+        return Err(AppError::Forbidden(
+            "You do not have permission to view this table".into(),
+        ));
     }
     let keys = t.key_columns();
     let values: Vec<String> = pk_segment
         .split(',')
         .map(tilde_decode)
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| AppError::BadRequest(format!("'{pk_segment}' is not valid tilde-encoding")))?;
+        .ok_or_else(|| {
+            AppError::BadRequest(format!("'{pk_segment}' is not valid tilde-encoding"))
+        })?;
     if values.len() != keys.len() {
         return Err(AppError::NotFound("Record not found".into()));
     }
@@ -57,13 +70,19 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, table: &str, 
         .map(|(i, v)| (format!("p{i}"), next_token::typed(v.clone())))
         .collect();
     let columns: Vec<String> = if t.uses_rowid() {
-        std::iter::once("rowid".to_string()).chain(t.columns.iter().cloned()).collect()
+        std::iter::once("rowid".to_string())
+            .chain(t.columns.iter().cloned())
+            .collect()
     } else {
         t.columns.clone()
     };
     let sql = format!(
         "select {} from {} where {}",
-        columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "),
+        columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(", "),
         ident(table),
         keys.iter()
             .enumerate()
@@ -75,13 +94,20 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, table: &str, 
     let incoming: Vec<ForeignKey> = if ctx.format == Format::Html {
         t.incoming
             .iter()
-            .filter(|fk| state.permissions.can_view_table(&ctx.actor, &db.name, &fk.other_table))
+            .filter(|fk| {
+                state
+                    .permissions
+                    .can_view_table(&ctx.actor, &db.name, &fk.other_table)
+            })
             .cloned()
             .collect()
     } else {
         vec![]
     };
-    let column_positions: Vec<Option<usize>> = incoming.iter().map(|fk| columns.iter().position(|c| *c == fk.column)).collect();
+    let column_positions: Vec<Option<usize>> = incoming
+        .iter()
+        .map(|fk| columns.iter().position(|c| *c == fk.column))
+        .collect();
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let (rows, counts) = db
         .run(limit, move |c| {
@@ -89,9 +115,16 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, table: &str, 
             let mut counts = Vec::new();
             if let Some(row) = rows.rows.first() {
                 for (fk, pos) in incoming.into_iter().zip(column_positions) {
-                    let Some(value) = pos.and_then(|p| row.get(p)).cloned() else { continue };
-                    let count_sql = format!("select count(*) from {} where {} = :v", ident(&fk.other_table), ident(&fk.other_column));
-                    let n = sqlite::count(c.connection(), &count_sql, &[("v".into(), value)]).unwrap_or(0);
+                    let Some(value) = pos.and_then(|p| row.get(p)).cloned() else {
+                        continue;
+                    };
+                    let count_sql = format!(
+                        "select count(*) from {} where {} = :v",
+                        ident(&fk.other_table),
+                        ident(&fk.other_column)
+                    );
+                    let n = sqlite::count(c.connection(), &count_sql, &[("v".into(), value)])
+                        .unwrap_or(0);
                     counts.push((fk, n));
                 }
             }
@@ -112,15 +145,27 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, table: &str, 
         columns,
         primary_keys: keys,
         primary_key_values: values,
-        units: state.metadata.table(&db.name, table).map(|m| m.units.clone()).unwrap_or_default(),
+        units: state
+            .metadata
+            .table(&db.name, table)
+            .map(|m| m.units.clone())
+            .unwrap_or_default(),
         query_ms: ctx.elapsed_ms(),
-        links: state.metadata.inherited_links(Some(&db.name), Some(table)).into_iter().collect(),
+        links: state
+            .metadata
+            .inherited_links(Some(&db.name), Some(table))
+            .into_iter()
+            .collect(),
         incoming: counts,
     };
     match (ctx.format, shape) {
         (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
-            let keys: Vec<usize> = data.primary_keys.iter().filter_map(|k| data.columns.iter().position(|c| c == k)).collect();
+            let keys: Vec<usize> = data
+                .primary_keys
+                .iter()
+                .filter_map(|k| data.columns.iter().position(|c| c == k))
+                .collect();
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, Some(&keys))?.into())
         }
         _ => super::respond(ctx, &data, || html::row_page(state, ctx, &data)),

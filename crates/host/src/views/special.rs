@@ -10,7 +10,9 @@ use crate::render::html;
 pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, AppError> {
     // The actor page is for finding out who you are: it needs no permission.
     if name != "actor" && !state.permissions.can_view_instance(&ctx.actor) {
-        return Err(AppError::Forbidden("You do not have permission to view this instance".into()));
+        return Err(AppError::Forbidden(
+            "You do not have permission to view this instance".into(),
+        ));
     }
     let data = match name {
         "actor" => json!({ "actor": ctx.actor }),
@@ -56,15 +58,26 @@ fn visible_metadata(state: &AppState, ctx: &Ctx) -> Value {
                 queries.retain(|q, _| perms.can_view_query(&ctx.actor, db, q));
                 for (name, q) in queries.iter_mut() {
                     if let Value::Object(q) = q {
-                        q.entry("name").or_insert_with(|| Value::String(name.clone()));
+                        q.entry("name")
+                            .or_insert_with(|| Value::String(name.clone()));
                     }
                 }
             }
             // Datasette shows each database with the links it inherits.
             if let Value::Object(m) = meta {
                 let inherited = state.metadata.inherited_links(Some(db), None);
-                for key in ["source", "source_url", "license", "license_url", "about", "about_url"] {
-                    let value = inherited.iter().find(|(k, _)| *k == key).map(|(_, v)| Value::String(v.clone()));
+                for key in [
+                    "source",
+                    "source_url",
+                    "license",
+                    "license_url",
+                    "about",
+                    "about_url",
+                ] {
+                    let value = inherited
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, v)| Value::String(v.clone()));
                     m.entry(key).or_insert(value.unwrap_or(Value::Null));
                 }
             }

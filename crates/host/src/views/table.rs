@@ -124,7 +124,9 @@ fn page_size(ctx: &Ctx, state: &AppState, meta: Option<&TableMeta>) -> Result<us
             .min(state.settings.max_returned_rows) as usize),
         Some("max") => Ok(max),
         Some(s) => {
-            let n: usize = s.parse().map_err(|_| bad("_size must be a positive integer"))?;
+            let n: usize = s
+                .parse()
+                .map_err(|_| bad("_size must be a positive integer"))?;
             if n > max {
                 return Err(bad(format!("_size must be <= {max}")));
             }
@@ -133,25 +135,49 @@ fn page_size(ctx: &Ctx, state: &AppState, meta: Option<&TableMeta>) -> Result<us
     }
 }
 
-fn sort_order(ctx: &Ctx, t: &TableInfo, meta: Option<&TableMeta>) -> Result<Option<Sort>, AppError> {
-    let (asc, desc) = (ctx.arg("_sort").filter(|s| !s.is_empty()), ctx.arg("_sort_desc").filter(|s| !s.is_empty()));
+fn sort_order(
+    ctx: &Ctx,
+    t: &TableInfo,
+    meta: Option<&TableMeta>,
+) -> Result<Option<Sort>, AppError> {
+    let (asc, desc) = (
+        ctx.arg("_sort").filter(|s| !s.is_empty()),
+        ctx.arg("_sort_desc").filter(|s| !s.is_empty()),
+    );
     let chosen = match (asc, desc) {
         (Some(_), Some(_)) => return Err(bad("Cannot use _sort and _sort_desc at the same time")),
-        (Some(c), None) => Some(Sort { column: c.to_string(), desc: false }),
-        (None, Some(c)) => Some(Sort { column: c.to_string(), desc: true }),
+        (Some(c), None) => Some(Sort {
+            column: c.to_string(),
+            desc: false,
+        }),
+        (None, Some(c)) => Some(Sort {
+            column: c.to_string(),
+            desc: true,
+        }),
         (None, None) => {
             let m = meta.and_then(|m| {
                 m.sort
                     .clone()
-                    .map(|c| Sort { column: c, desc: false })
-                    .or_else(|| m.sort_desc.clone().map(|c| Sort { column: c, desc: true }))
+                    .map(|c| Sort {
+                        column: c,
+                        desc: false,
+                    })
+                    .or_else(|| {
+                        m.sort_desc.clone().map(|c| Sort {
+                            column: c,
+                            desc: true,
+                        })
+                    })
             });
             return Ok(m.filter(|s| t.has_column(&s.column)));
         }
     };
     if let Some(s) = &chosen {
         if !t.has_column(&s.column) {
-            return Err(bad(format!("Cannot sort table by {}: no such column", s.column)));
+            return Err(bad(format!(
+                "Cannot sort table by {}: no such column",
+                s.column
+            )));
         }
         if let Some(allowed) = meta.and_then(|m| m.sortable_columns.as_ref()) {
             if !allowed.contains(&s.column) {
@@ -165,7 +191,9 @@ fn sort_order(ctx: &Ctx, t: &TableInfo, meta: Option<&TableMeta>) -> Result<Opti
 fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
     let keys = if t.is_view { vec![] } else { t.key_columns() };
     let all: Vec<String> = if t.uses_rowid() {
-        std::iter::once("rowid".to_string()).chain(t.columns.iter().cloned()).collect()
+        std::iter::once("rowid".to_string())
+            .chain(t.columns.iter().cloned())
+            .collect()
     } else {
         t.columns.clone()
     };
@@ -178,7 +206,11 @@ fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
     }
     if !cols.is_empty() {
         let mut out = keys.clone();
-        out.extend(cols.iter().filter(|c| !keys.iter().any(|k| k == *c)).map(|c| c.to_string()));
+        out.extend(
+            cols.iter()
+                .filter(|c| !keys.iter().any(|k| k == *c))
+                .map(|c| c.to_string()),
+        );
         return Ok(out);
     }
     Ok(all
@@ -187,11 +219,20 @@ fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
         .collect())
 }
 
-fn facet_requests(ctx: &Ctx, state: &AppState, t: &TableInfo, meta: Option<&TableMeta>) -> Result<Vec<FacetRequest>, AppError> {
+fn facet_requests(
+    ctx: &Ctx,
+    state: &AppState,
+    t: &TableInfo,
+    meta: Option<&TableMeta>,
+) -> Result<Vec<FacetRequest>, AppError> {
     let mut out: Vec<FacetRequest> = Vec::new();
     let mut push = |kind: &'static str, column: &str, hideable: bool| {
         if !out.iter().any(|f| f.kind == kind && f.column == column) {
-            out.push(FacetRequest { kind, column: column.to_string(), hideable });
+            out.push(FacetRequest {
+                kind,
+                column: column.to_string(),
+                hideable,
+            });
         }
     };
     for spec in meta.map(|m| m.facets.as_slice()).unwrap_or_default() {
@@ -206,7 +247,11 @@ fn facet_requests(ctx: &Ctx, state: &AppState, t: &TableInfo, meta: Option<&Tabl
             }
         }
     }
-    for (param, kind) in [("_facet", "column"), ("_facet_array", "array"), ("_facet_date", "date")] {
+    for (param, kind) in [
+        ("_facet", "column"),
+        ("_facet_array", "array"),
+        ("_facet_date", "date"),
+    ] {
         for column in ctx.args_named(param) {
             if !state.settings.allow_facet {
                 return Err(bad("Facets are switched off on this server (allow_facet)"));
@@ -221,7 +266,12 @@ fn facet_requests(ctx: &Ctx, state: &AppState, t: &TableInfo, meta: Option<&Tabl
 }
 
 /// "where a = 1, b > 2 and search matches "x" sorted by c descending".
-fn human_description(filters: &[Filter], search: Option<&str>, sort: Option<&Sort>, explicit_sort: bool) -> String {
+fn human_description(
+    filters: &[Filter],
+    search: Option<&str>,
+    sort: Option<&Sort>,
+    explicit_sort: bool,
+) -> String {
     let mut bits: Vec<String> = filters.iter().map(Filter::human).collect();
     if let Some(q) = search {
         bits.push(format!("search matches \"{q}\""));
@@ -235,7 +285,11 @@ fn human_description(filters: &[Filter], search: Option<&str>, sort: Option<&Sor
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(&format!("sorted by {}{}", sort.column, if sort.desc { " descending" } else { "" }));
+        s.push_str(&format!(
+            "sorted by {}{}",
+            sort.column,
+            if sort.desc { " descending" } else { "" }
+        ));
     }
     s
 }
@@ -264,58 +318,100 @@ fn facet_arg(f: &FacetRequest) -> String {
     }
 }
 
+/// The values of one facet (by its index among the requests) with their counts.
+struct FacetCounts {
+    index: usize,
+    values: Vec<(Cell, i64)>,
+    truncated: bool,
+}
+
 /// What the blocking query task returns.
 struct Fetched {
     rows: sqlite::Rows,
     count: Option<i64>,
-    facets: Vec<(usize, Vec<(Cell, i64)>, bool)>,
+    facets: Vec<FacetCounts>,
     labels: HashMap<(String, String), String>,
     suggestions: Vec<Suggestion>,
 }
 
-pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -> Result<Answer, AppError> {
+pub async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    db: &Arc<Database>,
+    name: &str,
+) -> Result<Answer, AppError> {
     let schema = db.schema().await?;
-    let t = schema.get(name).ok_or_else(|| AppError::NotFound("Table not found".into()))?;
+    let t = schema
+        .get(name)
+        .ok_or_else(|| AppError::NotFound("Table not found".into()))?;
     let perms = &state.permissions;
     if !perms.can_view_table(&ctx.actor, &db.name, name) {
-        return Err(AppError::Forbidden("You do not have permission to view this table".into()));
+        return Err(AppError::Forbidden(
+            "You do not have permission to view this table".into(),
+        ));
     }
     let meta = state.metadata.table(&db.name, name);
 
     // The HTML filter form posts its fields by name; turn them into a filter URL.
     if let (Some(col), Some(op)) = (ctx.arg("_filter_column"), ctx.arg("_filter_op")) {
         let value = ctx.arg("_filter_value").unwrap_or("").to_string();
-        let mut replace: Vec<(&str, Option<String>)> =
-            vec![("_filter_column", None), ("_filter_op", None), ("_filter_value", None), ("_next", None)];
+        let mut replace: Vec<(&str, Option<String>)> = vec![
+            ("_filter_column", None),
+            ("_filter_op", None),
+            ("_filter_value", None),
+            ("_next", None),
+        ];
         let key = format!("{col}__{op}");
         if !col.is_empty() {
-            replace.push((&key, Some(if value.is_empty() { "1".into() } else { value })));
+            replace.push((
+                &key,
+                Some(if value.is_empty() { "1".into() } else { value }),
+            ));
         }
         return Ok(Answer::Redirect(ctx.path_with_replaced(&replace)));
     }
 
     let shape = Shape::parse(ctx.arg("_shape"))?;
     let size = page_size(ctx, state, meta)?;
-    let explicit_sort = ctx.arg("_sort").is_some_and(|s| !s.is_empty()) || ctx.arg("_sort_desc").is_some_and(|s| !s.is_empty());
+    let explicit_sort = ctx.arg("_sort").is_some_and(|s| !s.is_empty())
+        || ctx.arg("_sort_desc").is_some_and(|s| !s.is_empty());
     let sort = sort_order(ctx, t, meta)?;
     let columns = selected_columns(ctx, t)?;
     let filters = filters::parse(&ctx.args, t).map_err(AppError::BadRequest)?;
-    let search_text = ctx.arg("_search").filter(|s| !s.trim().is_empty()).map(str::to_string);
-    let fts_table = meta.and_then(|m| m.fts_table.clone()).or_else(|| t.fts_table.clone());
+    let search_text = ctx
+        .arg("_search")
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string);
+    let fts_table = meta
+        .and_then(|m| m.fts_table.clone())
+        .or_else(|| t.fts_table.clone());
     let search = match (&search_text, &fts_table) {
         (Some(q), Some(fts)) => Some((fts.clone(), q.clone())),
         (Some(_), None) => return Err(bad("Full-text search is not available for this table")),
         _ => None,
     };
-    let wheres: Vec<String> = ctx.args_named("_where").into_iter().filter(|w| !w.trim().is_empty()).map(str::to_string).collect();
+    let wheres: Vec<String> = ctx
+        .args_named("_where")
+        .into_iter()
+        .filter(|w| !w.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     if !wheres.is_empty() && !perms.can_execute_sql(&ctx.actor, &db.name) {
-        return Err(AppError::Forbidden("_where= needs permission to execute SQL".into()));
+        return Err(AppError::Forbidden(
+            "_where= needs permission to execute SQL".into(),
+        ));
     }
     let (keyset, offset) = match ctx.arg("_next").filter(|s| !s.is_empty()) {
         None => (None, 0),
-        Some(tok) if t.is_view => (None, next_token::decode_offset(tok).map_err(AppError::BadRequest)?),
+        Some(tok) if t.is_view => (
+            None,
+            next_token::decode_offset(tok).map_err(AppError::BadRequest)?,
+        ),
         Some(tok) => (
-            Some(next_token::decode(tok, t.key_columns().len(), sort.is_some()).map_err(AppError::BadRequest)?),
+            Some(
+                next_token::decode(tok, t.key_columns().len(), sort.is_some())
+                    .map_err(AppError::BadRequest)?,
+            ),
             0,
         ),
     };
@@ -323,7 +419,9 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
     let facet_size = match ctx.arg("_facet_size") {
         None | Some("") => state.settings.default_facet_size as usize,
         Some("max") => state.settings.max_returned_rows as usize,
-        Some(s) => s.parse::<usize>().map_err(|_| bad("_facet_size must be a positive integer or max"))?,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| bad("_facet_size must be a positive integer or max"))?,
     };
 
     let query = TableQuery {
@@ -342,11 +440,19 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
         Policy::Trusted
     } else {
         Policy::ReadOnly {
-            hidden_tables: Arc::new(perms.hidden_tables(&ctx.actor, &db.name, schema.tables.keys().chain(schema.views.keys()))),
+            hidden_tables: Arc::new(perms.hidden_tables(
+                &ctx.actor,
+                &db.name,
+                schema.tables.keys().chain(schema.views.keys()),
+            )),
         }
     };
     let unfiltered = filters.is_empty() && search_text.is_none() && wheres.is_empty();
-    let cached_count = if unfiltered && !t.is_view { db.cached_count(name) } else { None };
+    let cached_count = if unfiltered && !t.is_view {
+        db.cached_count(name)
+    } else {
+        None
+    };
 
     // Labels of the rows that foreign keys point to, for tables this actor may see.
     let expandable: Vec<(ForeignKey, String)> = t
@@ -364,17 +470,30 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
         expandable
             .iter()
             .filter(|(fk, _)| perms.can_view_table(&ctx.actor, &db.name, &fk.other_table))
-            .filter_map(|(fk, label)| columns.iter().position(|c| *c == fk.column).map(|i| (fk.clone(), label.clone(), i)))
+            .filter_map(|(fk, label)| {
+                columns
+                    .iter()
+                    .position(|c| *c == fk.column)
+                    .map(|i| (fk.clone(), label.clone(), i))
+            })
             .collect()
     } else {
         vec![]
     };
 
-    let facet_sqls: Vec<String> = facets.iter().map(|f| facet_sql(f, &built.from_where, facet_size + 1)).collect();
+    let facet_sqls: Vec<String> = facets
+        .iter()
+        .map(|f| facet_sql(f, &built.from_where, facet_size + 1))
+        .collect();
     let settings = &state.settings;
     let time_limit = Duration::from_millis(settings.sql_time_limit_ms);
     let facet_limit = Duration::from_millis(settings.facet_time_limit_ms);
-    let (sql, params, from_where, filter_params) = (built.sql.clone(), built.params.clone(), built.from_where.clone(), built.filter_params.clone());
+    let (sql, params, from_where, filter_params) = (
+        built.sql.clone(),
+        built.params.clone(),
+        built.from_where.clone(),
+        built.filter_params.clone(),
+    );
     let cached = wheres.is_empty();
     // Datasette suggests facets on the first page only, and never for SQL from `_where`.
     let suggest = settings.suggest_facets
@@ -388,53 +507,85 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
     let suggest_columns = t.columns.clone();
     let enabled: Vec<String> = facets.iter().map(|f| f.column.clone()).collect();
     let fetched = db
-        .run(time_limit + facet_limit * facets.len() as u32 + suggest_limit * (3 * columns.len() as u32), move |c| {
-            c.set_time_limit(time_limit);
-            let rows = c.guarded(policy.clone(), |conn| sqlite::select(conn, &sql, &params, size + 1, cached))?;
-            let count = match cached_count {
-                Some(n) => Some(n),
-                None => {
-                    c.set_time_limit(time_limit);
-                    let count_sql = format!("select count(*) {from_where}");
-                    match c.guarded(policy.clone(), |conn| sqlite::count(conn, &count_sql, &filter_params)) {
-                        Ok(n) => Some(n),
-                        Err(DbError::Interrupted(_)) => None,
+        .run(
+            time_limit
+                + facet_limit * facets.len() as u32
+                + suggest_limit * (3 * columns.len() as u32),
+            move |c| {
+                c.set_time_limit(time_limit);
+                let rows = c.guarded(policy.clone(), |conn| {
+                    sqlite::select(conn, &sql, &params, size + 1, cached)
+                })?;
+                let count = match cached_count {
+                    Some(n) => Some(n),
+                    None => {
+                        c.set_time_limit(time_limit);
+                        let count_sql = format!("select count(*) {from_where}");
+                        match c.guarded(policy.clone(), |conn| {
+                            sqlite::count(conn, &count_sql, &filter_params)
+                        }) {
+                            Ok(n) => Some(n),
+                            Err(DbError::Interrupted(_)) => None,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                };
+                let mut facets = Vec::new();
+                for (i, fsql) in facet_sqls.iter().enumerate() {
+                    c.set_time_limit(facet_limit);
+                    match c.guarded(policy.clone(), |conn| {
+                        sqlite::select(conn, fsql, &filter_params, facet_size + 1, cached)
+                    }) {
+                        Ok(r) => {
+                            let truncated = r.rows.len() > facet_size;
+                            let values = r
+                                .rows
+                                .into_iter()
+                                .take(facet_size)
+                                .map(|mut row| {
+                                    let n = match row.pop() {
+                                        Some(Cell::Int(n)) => n,
+                                        _ => 0,
+                                    };
+                                    (row.pop().unwrap_or(Cell::Null), n)
+                                })
+                                .collect();
+                            facets.push(FacetCounts {
+                                index: i,
+                                values,
+                                truncated,
+                            });
+                        }
+                        Err(DbError::Interrupted(_)) => tracing::info!("facet {i} timed out"),
                         Err(e) => return Err(e),
                     }
                 }
-            };
-            let mut facets = Vec::new();
-            for (i, fsql) in facet_sqls.iter().enumerate() {
-                c.set_time_limit(facet_limit);
-                match c.guarded(policy.clone(), |conn| sqlite::select(conn, fsql, &filter_params, facet_size + 1, cached)) {
-                    Ok(r) => {
-                        let truncated = r.rows.len() > facet_size;
-                        let values = r
-                            .rows
-                            .into_iter()
-                            .take(facet_size)
-                            .map(|mut row| {
-                                let n = match row.pop() {
-                                    Some(Cell::Int(n)) => n,
-                                    _ => 0,
-                                };
-                                (row.pop().unwrap_or(Cell::Null), n)
-                            })
-                            .collect();
-                        facets.push((i, values, truncated));
-                    }
-                    Err(DbError::Interrupted(_)) => tracing::info!("facet {i} timed out"),
-                    Err(e) => return Err(e),
-                }
-            }
-            let labels = fetch_labels(c, &label_lookups, &rows.rows);
-            let suggestions = if suggest {
-                facets::suggest(c, suggest_limit, &suggest_columns, &from_where, &filter_params, count, facet_size, &enabled)
-            } else {
-                vec![]
-            };
-            Ok(Fetched { rows, count, facets, labels, suggestions })
-        })
+                let labels = fetch_labels(c, &label_lookups, &rows.rows);
+                let suggestions = if suggest {
+                    facets::suggest(
+                        c,
+                        suggest_limit,
+                        &facets::Candidates {
+                            columns: &suggest_columns,
+                            from_where: &from_where,
+                            params: &filter_params,
+                            row_count: count,
+                            facet_size,
+                            enabled: &enabled,
+                        },
+                    )
+                } else {
+                    vec![]
+                };
+                Ok(Fetched {
+                    rows,
+                    count,
+                    facets,
+                    labels,
+                    suggestions,
+                })
+            },
+        )
         .await?;
     if unfiltered && !t.is_view {
         if let Some(n) = fetched.count {
@@ -474,8 +625,13 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
     });
 
     let mut facet_results: IndexMap<String, FacetResult> = IndexMap::new();
-    for (i, values, truncated) in fetched.facets {
-        let f = &facets[i];
+    for FacetCounts {
+        index,
+        values,
+        truncated,
+    } in fetched.facets
+    {
+        let f = &facets[index];
         let arg = facet_arg(f);
         let facet_param = match f.kind {
             "array" => "_facet_array",
@@ -492,10 +648,20 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
                 } else {
                     ctx.path_with_added(&[(&arg, &v)])
                 };
-                FacetValue { label: value.clone(), value, count, toggle_url: ctx.absolute(&toggle), selected }
+                FacetValue {
+                    label: value.clone(),
+                    value,
+                    count,
+                    toggle_url: ctx.absolute(&toggle),
+                    selected,
+                }
             })
             .collect();
-        let key = if facet_results.contains_key(&f.column) { format!("{}_{}", f.column, f.kind) } else { f.column.clone() };
+        let key = if facet_results.contains_key(&f.column) {
+            format!("{}_{}", f.column, f.kind)
+        } else {
+            f.column.clone()
+        };
         facet_results.insert(
             key,
             FacetResult {
@@ -513,14 +679,32 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
         database: db.name.clone(),
         table: name.to_string(),
         is_view: t.is_view,
-        human_description_en: human_description(&filters, search_text.as_deref(), sort.as_ref(), explicit_sort),
-        rows: JsonRows { columns: columns.clone(), rows, as_objects: shape == Shape::Objects },
+        human_description_en: human_description(
+            &filters,
+            search_text.as_deref(),
+            sort.as_ref(),
+            explicit_sort,
+        ),
+        rows: JsonRows {
+            columns: columns.clone(),
+            rows,
+            as_objects: shape == Shape::Objects,
+        },
         truncated: false,
         filtered_table_rows_count: fetched.count,
         expanded_columns: vec![],
         expandable_columns: expandable
             .into_iter()
-            .map(|(fk, label)| (ExpandableKey { column: fk.column, other_table: fk.other_table, other_column: fk.other_column }, label))
+            .map(|(fk, label)| {
+                (
+                    ExpandableKey {
+                        column: fk.column,
+                        other_table: fk.other_table,
+                        other_column: fk.other_column,
+                    },
+                    label,
+                )
+            })
             .collect(),
         columns: columns.clone(),
         primary_keys: t.primary_keys.clone(),
@@ -533,7 +717,11 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
                 .iter()
                 .enumerate()
                 .map(|(i, (k, v))| {
-                    let shown = if i >= built.filter_params.len() { Cell::Text(v.to_plain_string()) } else { v.clone() };
+                    let shown = if i >= built.filter_params.len() {
+                        Cell::Text(v.to_plain_string())
+                    } else {
+                        v.clone()
+                    };
                     (k.clone(), shown)
                 })
                 .collect(),
@@ -542,14 +730,21 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
         suggested_facets: fetched
             .suggestions
             .into_iter()
-            .map(|s| SuggestedFacet { toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.param, &s.name)])), facet: s })
+            .map(|s| SuggestedFacet {
+                toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.param, &s.name)])),
+                facet: s,
+            })
             .collect(),
         next,
         next_url,
         private: !perms.can_view_table(&None, &db.name, name),
         allow_execute_sql: perms.can_execute_sql(&ctx.actor, &db.name),
         query_ms: ctx.elapsed_ms(),
-        links: state.metadata.inherited_links(Some(&db.name), Some(name)).into_iter().collect(),
+        links: state
+            .metadata
+            .inherited_links(Some(&db.name), Some(name))
+            .into_iter()
+            .collect(),
         html: HtmlExtras {
             all_columns: t.columns.clone(),
             sortable: match meta.and_then(|m| m.sortable_columns.clone()) {
@@ -560,7 +755,14 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
             filters,
             search: search_text,
             searchable: fts_table.is_some(),
-            key_indexes: if t.is_view { vec![] } else { t.key_columns().iter().filter_map(|k| columns.iter().position(|c| c == k)).collect() },
+            key_indexes: if t.is_view {
+                vec![]
+            } else {
+                t.key_columns()
+                    .iter()
+                    .filter_map(|k| columns.iter().position(|c| c == k))
+                    .collect()
+            },
             outgoing: t.outgoing.clone(),
             labels: fetched.labels,
             meta: meta.cloned(),
@@ -569,7 +771,11 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
     match (ctx.format, shape) {
         (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
-            let keys = if t.is_view { None } else { Some(data.html.key_indexes.as_slice()) };
+            let keys = if t.is_view {
+                None
+            } else {
+                Some(data.html.key_indexes.as_slice())
+            };
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, keys)?.into())
         }
         _ => super::respond(ctx, &data, || html::table_page(state, ctx, &data)),
@@ -578,27 +784,47 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Arc<Database>, name: &str) -
 
 /// Looks up the label of each foreign key value on the page. A lookup that fails leaves the
 /// plain value: labels are a convenience.
-fn fetch_labels(c: &sqlite::Conn, lookups: &[(ForeignKey, String, usize)], rows: &[Vec<Cell>]) -> HashMap<(String, String), String> {
+fn fetch_labels(
+    c: &sqlite::Conn,
+    lookups: &[(ForeignKey, String, usize)],
+    rows: &[Vec<Cell>],
+) -> HashMap<(String, String), String> {
     let mut out = HashMap::new();
     for (fk, label, i) in lookups {
-        let values: HashSet<String> = rows.iter().filter_map(|r| r.get(*i)).filter(|v| !v.is_null()).map(Cell::to_plain_string).collect();
+        let values: HashSet<String> = rows
+            .iter()
+            .filter_map(|r| r.get(*i))
+            .filter(|v| !v.is_null())
+            .map(Cell::to_plain_string)
+            .collect();
         if values.is_empty() {
             continue;
         }
-        let params: Vec<(String, Cell)> = values.iter().enumerate().map(|(n, v)| (format!("l{n}"), Cell::Text(v.clone()))).collect();
+        let params: Vec<(String, Cell)> = values
+            .iter()
+            .enumerate()
+            .map(|(n, v)| (format!("l{n}"), Cell::Text(v.clone())))
+            .collect();
         let sql = format!(
             "select {}, {} from {} where {} in ({})",
             ident(&fk.other_column),
             ident(label),
             ident(&fk.other_table),
             ident(&fk.other_column),
-            params.iter().map(|(k, _)| format!(":{k}")).collect::<Vec<_>>().join(", ")
+            params
+                .iter()
+                .map(|(k, _)| format!(":{k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if let Ok(r) = sqlite::select(c.connection(), &sql, &params, values.len() * 2, false) {
             for row in r.rows {
                 if let [k, l] = row.as_slice() {
                     if !l.is_null() {
-                        out.insert((fk.column.clone(), k.to_plain_string()), l.to_plain_string());
+                        out.insert(
+                            (fk.column.clone(), k.to_plain_string()),
+                            l.to_plain_string(),
+                        );
                     }
                 }
             }

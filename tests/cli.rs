@@ -1,0 +1,134 @@
+//! The real binary: serving the sample, and refusing bad start-up input with a clear message.
+
+use datasette_rs_tests::{fixture, serve_binary};
+
+#[test]
+fn serves_the_sample_database_when_given_no_file() {
+    let server = serve_binary(&[]).expect("starts");
+    let v = server.json("/.json");
+    assert!(v.get("sample").is_some(), "{v}");
+    let cities = server.json("/sample/cities.json?_size=1");
+    assert_eq!(cities["filtered_table_rows_count"], 320);
+}
+
+#[test]
+fn serves_files_with_metadata_and_settings() {
+    let f = fixture();
+    let server = serve_binary(&[
+        f.fixture_db.to_str().unwrap(),
+        "-m",
+        f.metadata.to_str().unwrap(),
+        "--setting",
+        "default_page_size",
+        "7",
+        "--setting",
+        "max_returned_rows",
+        "50",
+    ])
+    .expect("starts");
+    assert_eq!(
+        server.json("/fixture/stations.json")["rows"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+    let settings = server.json("/-/settings.json");
+    assert_eq!(settings["max_returned_rows"], 50);
+    assert_eq!(server.get("/fixture/stations.json?_size=51").status, 400);
+}
+
+#[test]
+fn immutable_files_are_served() {
+    let f = fixture();
+    let server = serve_binary(&["-i", f.fixture_db.to_str().unwrap()]).expect("starts");
+    let dbs = server.json("/-/databases.json");
+    assert_eq!(dbs[0]["is_mutable"], false);
+    assert_eq!(
+        server.json("/fixture/stations.json")["filtered_table_rows_count"],
+        12
+    );
+}
+
+#[test]
+fn a_malformed_metadata_file_stops_start_up_naming_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metadata.json");
+    std::fs::write(&path, "{\n  \"title\": \"x\",\n  \"databases\": {\n    \"d\": {\"tables\": {\"t\": {\"size\": \"big\"}}}\n  }\n}\n").unwrap();
+    let exit = serve_binary(&["-m", path.to_str().unwrap()])
+        .err()
+        .expect("refuses");
+    assert_ne!(exit.code, Some(0));
+    assert!(
+        exit.stderr
+            .contains(&format!("{}: line 4, column", path.display())),
+        "{}",
+        exit.stderr
+    );
+    assert!(exit.stderr.contains("invalid type"), "{}", exit.stderr);
+
+    std::fs::write(&path, "{ \"title\": ").unwrap();
+    let exit = serve_binary(&["-m", path.to_str().unwrap()])
+        .err()
+        .expect("refuses");
+    assert!(exit.stderr.contains("line 1"), "{}", exit.stderr);
+}
+
+#[test]
+fn bad_settings_and_files_are_refused() {
+    let exit = serve_binary(&["--setting", "nope", "1"])
+        .err()
+        .expect("refuses");
+    assert!(
+        exit.stderr.contains("unknown setting 'nope'"),
+        "{}",
+        exit.stderr
+    );
+    let exit = serve_binary(&["--setting", "max_returned_rows", "lots"])
+        .err()
+        .expect("refuses");
+    assert!(exit.stderr.contains("max_returned_rows"), "{}", exit.stderr);
+    let exit = serve_binary(&["/no/such/file.db"]).err().expect("refuses");
+    assert!(
+        exit.stderr.contains("/no/such/file.db: no such file"),
+        "{}",
+        exit.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let not_sqlite = dir.path().join("junk.db");
+    std::fs::write(
+        &not_sqlite,
+        "this is not a database, just text that is long enough to be read",
+    )
+    .unwrap();
+    let exit = serve_binary(&[not_sqlite.to_str().unwrap()])
+        .err()
+        .expect("refuses");
+    assert!(exit.stderr.contains("junk.db"), "{}", exit.stderr);
+    let exit = serve_binary(&["-m", "/no/such/metadata.json"])
+        .err()
+        .expect("refuses");
+    assert!(
+        exit.stderr.contains("/no/such/metadata.json"),
+        "{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn version_and_help() {
+    let out = std::process::Command::new(datasette_rs_tests::binary())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let out = std::process::Command::new(datasette_rs_tests::binary())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--setting") && help.contains("--metadata"),
+        "{help}"
+    );
+}
