@@ -59,6 +59,18 @@ fn every_kind_of_page_renders() {
 }
 
 #[test]
+fn column_descriptions_from_metadata() {
+    let server = TestApp::new()
+        .metadata(serde_json::json!({"databases": {"fixture": {"tables": {"stations": {"columns": {"elevation_m": "Metres above <sea> level"}}}}}}))
+        .start();
+    let page = server.get("/fixture/stations").body;
+    assert!(
+        page.contains("title=\"Metres above &#60;sea&#62; level\""),
+        "{page}"
+    );
+}
+
+#[test]
 fn foreign_keys_link_with_labels() {
     let page = html("/fixture/measurements?_size=3");
     assert!(

@@ -316,6 +316,8 @@ pub struct Header {
     pub sort_href: Option<String>,
     /// "▼" or "▲" for the current sort.
     pub arrow: &'static str,
+    /// The column's description from metadata.json.
+    pub description: Option<String>,
 }
 
 pub struct FacetView {
@@ -372,6 +374,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
                 ctx.path_with_replaced(&[(key, Some(c.clone())), (other, None), ("_next", None)])
             });
             Header {
+                description: x.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
                 name: c.clone(),
                 sort_href,
                 arrow: match current {
