@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use datasette_rs::app::{AppState, DatabaseFile};
 use datasette_rs::config::{Metadata, Settings};
+use datasette_rs::session::{self, SessionConfig};
 use serde_json::Value;
 
 /// The repository root.
@@ -86,28 +87,40 @@ pub fn get_url(url: &str) -> Resp {
         .get(url)
         .call()
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let headers = r
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect::<Vec<_>>();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_string()
-        .unwrap_or_default();
-    Resp {
-        status: r.status().as_u16(),
-        content_type,
-        headers,
-        body,
+    Resp::from_response(&mut r)
+}
+
+impl Resp {
+    fn from_response(r: &mut ureq::http::Response<ureq::Body>) -> Resp {
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect::<Vec<_>>();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        Resp {
+            status: r.status().as_u16(),
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    /// `name=value` of the first Set-Cookie header, for sending back.
+    pub fn cookie(&self) -> Option<String> {
+        let set = self.header("set-cookie")?;
+        Some(set.split(';').next()?.to_string())
     }
 }
 
@@ -116,6 +129,7 @@ pub struct TestApp {
     files: Vec<DatabaseFile>,
     metadata: Value,
     settings: Vec<(String, String)>,
+    secret: Option<String>,
 }
 
 impl Default for TestApp {
@@ -144,7 +158,14 @@ impl TestApp {
             ],
             metadata,
             settings: vec![],
+            secret: Some("test secret".into()),
         }
+    }
+
+    /// The session secret (`None`: a random key, as without `--secret`).
+    pub fn secret(mut self, secret: Option<&str>) -> TestApp {
+        self.secret = secret.map(str::to_string);
+        self
     }
 
     /// Only the database Datasette's golden responses were recorded on.
@@ -180,8 +201,13 @@ impl TestApp {
                 for (k, v) in &self.settings {
                     settings.set(k, v).expect("setting");
                 }
+                let session = SessionConfig {
+                    key: session::key_from_secret(self.secret.as_deref()),
+                    secure: settings.secure_cookies,
+                    ttl_hours: settings.session_ttl_hours,
+                };
                 let state = actix_web::web::Data::new(
-                    AppState::build(&self.files, metadata, settings, vec![])
+                    AppState::build(&self.files, metadata, settings, session, vec![])
                         .await
                         .expect("state"),
                 );
@@ -199,6 +225,7 @@ impl TestApp {
             .expect("server started");
         Server {
             base: format!("http://127.0.0.1:{port}"),
+            root_url: None,
             child: None,
         }
     }
@@ -207,12 +234,28 @@ impl TestApp {
 /// A running server; a child process is stopped when this is dropped.
 pub struct Server {
     pub base: String,
+    /// The one-time sign-in URL printed by `--root`.
+    pub root_url: Option<String>,
     child: Option<Child>,
 }
 
 impl Server {
     pub fn get(&self, path: &str) -> Resp {
         get_url(&format!("{}{path}", self.base))
+    }
+
+    /// A request with extra headers (a `Cookie`, an `Origin`), whatever the status.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(()).expect("request");
+        let mut r = agent()
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        Resp::from_response(&mut r)
     }
 
     /// GETs a JSON URL that must answer 200.
@@ -284,10 +327,19 @@ pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
     while let Some(Ok(line)) = lines.next() {
         if let Some(rest) = line.strip_prefix("Serving at ") {
             let base = rest.trim_end_matches('/').to_string();
+            let root_url = if args.contains(&"--root") {
+                lines
+                    .next()
+                    .and_then(Result::ok)
+                    .and_then(|l| l.split_once(": ").map(|(_, u)| u.to_string()))
+            } else {
+                None
+            };
             // Keep draining stderr so the server never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
             return Ok(Server {
                 base,
+                root_url,
                 child: Some(child),
             });
         }

@@ -55,6 +55,17 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "/query/sql",
         "no double space in generated SQL",
     ),
+    // Settings of our own, for session cookies.
+    (
+        "/-/settings.json",
+        "/secure_cookies",
+        "a setting Datasette does not have",
+    ),
+    (
+        "/-/settings.json",
+        "/session_ttl_hours",
+        "a setting Datasette does not have",
+    ),
     // Datasette shows protected tables and queries in /-/metadata.json to everyone.
     (
         "/-/metadata.json",

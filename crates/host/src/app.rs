@@ -1,7 +1,7 @@
 //! Application state, built once at start-up and shared by every worker.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indexmap::IndexMap;
@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use crate::config::{Metadata, Settings};
 use crate::db::{Database, DbError};
 use crate::permissions::{AllowBlocks, PermissionSource, Permissions};
+use crate::session::SessionConfig;
 
 pub struct AppState {
     pub settings: Settings,
@@ -16,6 +17,9 @@ pub struct AppState {
     pub databases: IndexMap<String, Arc<Database>>,
     pub permissions: Permissions,
     pub started: Instant,
+    pub session: SessionConfig,
+    /// The one-time token of `--root`, until it is used.
+    pub root_token: Mutex<Option<String>>,
 }
 
 /// A database file to serve.
@@ -48,6 +52,7 @@ impl AppState {
         files: &[DatabaseFile],
         metadata: Metadata,
         settings: Settings,
+        session: SessionConfig,
         plugin_sources: Vec<Box<dyn PermissionSource>>,
     ) -> Result<AppState, StartError> {
         let mut databases = IndexMap::new();
@@ -80,6 +85,8 @@ impl AppState {
             databases,
             permissions,
             started: Instant::now(),
+            session,
+            root_token: Mutex::new(None),
         })
     }
 }

@@ -41,6 +41,13 @@ pub struct ServeArgs {
     /// A setting, e.g. --setting max_returned_rows 500 (repeatable).
     #[arg(long = "setting", num_args = 2, value_names = ["NAME", "VALUE"], action = ArgAction::Append)]
     pub settings: Vec<String>,
+    /// The secret that signs and encrypts session cookies; instances sharing it accept each
+    /// other's cookies. Without one, a random key per process.
+    #[arg(long, env = "DATASETTE_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Print a one-time URL that signs its opener in as {"id": "root"}.
+    #[arg(long)]
+    pub root: bool,
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,

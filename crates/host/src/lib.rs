@@ -1,6 +1,5 @@
 //! datasette-rs: a Datasette-style data browser and plugin host for SQLite.
 
-pub mod actor;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -10,5 +9,6 @@ pub mod permissions;
 pub mod render;
 pub mod sample;
 pub mod server;
+pub mod session;
 pub mod urls;
 pub mod views;

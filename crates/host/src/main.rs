@@ -4,6 +4,7 @@ use clap::Parser;
 use datasette_rs::app::{AppState, DatabaseFile};
 use datasette_rs::cli::{Cli, Command};
 use datasette_rs::config::{Metadata, Settings};
+use datasette_rs::session::{self, SessionConfig};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -55,7 +56,21 @@ fn main() -> anyhow::Result<()> {
         });
     }
     actix_web::rt::System::new().block_on(async move {
-        let state = AppState::build(&files, metadata, settings, vec![]).await?;
+        if args.secret.is_none() {
+            tracing::warn!(
+                "no --secret or DATASETTE_SECRET: sign-ins last until this process stops"
+            );
+        }
+        let session = SessionConfig {
+            key: session::key_from_secret(args.secret.as_deref()),
+            secure: settings.secure_cookies,
+            ttl_hours: settings.session_ttl_hours,
+        };
+        let state = AppState::build(&files, metadata, settings, session, vec![]).await?;
+        if args.root {
+            let token = session::new_token();
+            *state.root_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        }
         datasette_rs::server::run(state, &args.host, args.port).await?;
         Ok(())
     })

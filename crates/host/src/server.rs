@@ -20,8 +20,10 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let sessions = crate::session::middleware(&state.session);
     App::new()
         .app_data(state)
+        .wrap(sessions)
         .wrap(
             DefaultHeaders::new()
                 .add(("X-Content-Type-Options", "nosniff"))
@@ -35,10 +37,19 @@ pub fn app(
 /// Serves until the process is stopped.
 pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> {
     let state = web::Data::new(state);
-    let server = HttpServer::new(move || app(state.clone())).bind((host, port))?;
+    let root_token = state
+        .root_token
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let app_state = state.clone();
+    let server = HttpServer::new(move || app(app_state.clone())).bind((host, port))?;
     for addr in server.addrs() {
-        // Tests read this line to learn the port when started with -p 0.
+        // Tests read these lines to learn the port when started with -p 0.
         eprintln!("Serving at http://{addr}/");
+        if let Some(token) = &root_token {
+            eprintln!("Sign in as root (once): http://{addr}/-/auth-token?token={token}");
+        }
     }
     server.run().await
 }

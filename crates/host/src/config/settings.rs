@@ -37,6 +37,10 @@ pub struct Settings {
     pub template_debug: bool,
     pub trace_debug: bool,
     pub base_url: String,
+    /// Beyond Datasette: mark session cookies Secure (the site is https, maybe behind a proxy).
+    pub secure_cookies: bool,
+    /// Beyond Datasette: how long a sign-in lasts.
+    pub session_ttl_hours: u32,
 }
 
 impl Default for Settings {
@@ -62,6 +66,8 @@ impl Default for Settings {
             template_debug: false,
             trace_debug: false,
             base_url: "/".into(),
+            secure_cookies: false,
+            session_ttl_hours: 24,
         }
     }
 }
@@ -124,6 +130,8 @@ impl Settings {
         "template_debug",
         "trace_debug",
         "base_url",
+        "secure_cookies",
+        "session_ttl_hours",
     ];
 
     /// Applies one `--setting NAME VALUE`.
@@ -160,6 +168,8 @@ impl Settings {
                     });
                 }
             }
+            "secure_cookies" => self.secure_cookies = parse_bool(name, value)?,
+            "session_ttl_hours" => self.session_ttl_hours = parse_u32(name, value, 1)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())

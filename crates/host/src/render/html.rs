@@ -723,6 +723,18 @@ pub fn special_page(
 }
 
 #[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutTemplate<'a> {
+    chrome: &'a Chrome,
+}
+
+pub fn logout_page(state: &AppState, actor: &Actor) -> Result<String, AppError> {
+    render(&LogoutTemplate {
+        chrome: &Chrome::new(state, actor),
+    })
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorTemplate<'a> {
     chrome: &'a Chrome,

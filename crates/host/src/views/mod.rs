@@ -1,5 +1,6 @@
 //! The pages. Each view builds its page's data; `render` turns it into HTML, JSON or CSV.
 
+mod auth;
 pub mod database;
 mod facets;
 pub mod index;
@@ -115,10 +116,13 @@ impl From<HttpResponse> for Answer {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.default_service(web::to(dispatch));
+    cfg.route("/-/auth-token", web::get().to(auth::root_token))
+        .route("/-/logout", web::get().to(auth::logout_page))
+        .route("/-/logout", web::post().to(auth::logout))
+        .default_service(web::to(dispatch));
 }
 
-fn origin(req: &HttpRequest, state: &AppState) -> String {
+pub fn origin(req: &HttpRequest, state: &AppState) -> String {
     let info = req.connection_info();
     let scheme = if state.settings.force_https_urls {
         "https"
@@ -141,7 +145,7 @@ pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let path = req.uri().path().to_string();
     let (_, format) = Format::split(path.rsplit('/').next().unwrap_or(""));
     let ctx = Ctx {
-        actor: crate::actor::from_request(&req, &state),
+        actor: crate::session::actor(&req),
         format,
         args: urls::parse_query(req.query_string()),
         path,

@@ -1,0 +1,88 @@
+//! Sessions: the actor lives in a private (encrypted and signed) cookie. The server keeps no
+//! state, so instances sharing a secret accept each other's cookies.
+
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionExt, SessionMiddleware};
+use actix_web::cookie::{time, Key, SameSite};
+use actix_web::HttpRequest;
+use sha2::{Digest, Sha512};
+
+use crate::permissions::Actor;
+
+pub const COOKIE_NAME: &str = "ds_session";
+const ACTOR_KEY: &str = "actor";
+
+/// The cookie key: derived from the secret (any length), or random for this process.
+pub fn key_from_secret(secret: Option<&str>) -> Key {
+    match secret {
+        Some(s) => {
+            // A fixed context string keeps this key apart from any other use of the secret.
+            let digest = Sha512::new()
+                .chain_update(b"datasette-rs session key v1\0")
+                .chain_update(s.as_bytes())
+                .finalize();
+            Key::from(digest.as_slice())
+        }
+        None => Key::generate(),
+    }
+}
+
+/// How session cookies are made.
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub key: Key,
+    /// Set the Secure flag: the site is served over https (directly or behind a proxy).
+    pub secure: bool,
+    pub ttl_hours: u32,
+}
+
+pub fn middleware(c: &SessionConfig) -> SessionMiddleware<CookieSessionStore> {
+    SessionMiddleware::builder(CookieSessionStore::default(), c.key.clone())
+        .cookie_name(COOKIE_NAME.into())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(c.secure)
+        .session_lifecycle(
+            PersistentSession::default().session_ttl(time::Duration::hours(c.ttl_hours.into())),
+        )
+        .build()
+}
+
+/// The signed-in actor; a missing, tampered, expired or foreign cookie is nobody.
+pub fn actor(req: &HttpRequest) -> Actor {
+    req.get_session()
+        .get::<serde_json::Value>(ACTOR_KEY)
+        .ok()
+        .flatten()
+        .filter(|a| a.is_object())
+}
+
+pub fn set_actor(
+    session: &Session,
+    actor: &serde_json::Value,
+) -> Result<(), actix_session::SessionInsertError> {
+    session.renew();
+    session.insert(ACTOR_KEY, actor)
+}
+
+pub fn clear(session: &Session) {
+    session.purge();
+}
+
+/// Equality that takes the same time wherever the strings differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A random token of 256 bits from the OS, hex-encoded.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

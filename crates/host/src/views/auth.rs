@@ -1,0 +1,96 @@
+//! Signing in as root with `--root`, and signing out.
+
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::app::AppState;
+use crate::error::{error_response, AppError};
+use crate::render::html::{self, Chrome};
+use crate::render::Format;
+use crate::session;
+
+/// `/-/auth-token?token=…`: the one-time URL printed by `--root`.
+pub async fn root_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> HttpResponse {
+    let given = crate::urls::parse_query(req.query_string())
+        .into_iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let accepted = {
+        let mut slot = state.root_token.lock().unwrap_or_else(|e| e.into_inner());
+        let ok = slot
+            .as_ref()
+            .is_some_and(|t| session::constant_time_eq(t.as_bytes(), given.as_bytes()));
+        if ok {
+            // Used once: the URL is worthless after this.
+            *slot = None;
+        }
+        ok
+    };
+    if !accepted {
+        let chrome = Chrome::new(&state, &session::actor(&req));
+        return error_response(
+            &AppError::Forbidden("Invalid or already used token".into()),
+            Format::Html,
+            &chrome,
+        );
+    }
+    if let Err(e) = session::set_actor(&session, &serde_json::json!({"id": "root"})) {
+        return error_response(
+            &AppError::Internal(e.to_string()),
+            Format::Html,
+            &Chrome::new(&state, &None),
+        );
+    }
+    HttpResponse::Found()
+        .insert_header(("Location", "/"))
+        .finish()
+}
+
+/// `GET /-/logout`: a page with the sign-out button.
+pub async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let actor = session::actor(&req);
+    match html::logout_page(&state, &actor) {
+        Ok(body) => html::ok(body),
+        Err(e) => error_response(&e, Format::Html, &Chrome::new(&state, &actor)),
+    }
+}
+
+/// Whether a POST came from one of our own pages. Browsers send `Sec-Fetch-Site` and `Origin`
+/// on cross-site POSTs; a client that sends neither is not a browser being tricked.
+fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return false;
+        }
+    }
+    match header("origin") {
+        Some(origin) => origin == super::origin(req, state),
+        None => true,
+    }
+}
+
+/// `POST /-/logout`: clears the actor.
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        let chrome = Chrome::new(&state, &session::actor(&req));
+        return error_response(
+            &AppError::Forbidden("Cross-site sign-out refused".into()),
+            Format::Html,
+            &chrome,
+        );
+    }
+    session::clear(&session);
+    HttpResponse::Found()
+        .insert_header(("Location", "/"))
+        .finish()
+}
