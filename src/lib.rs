@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use datasette_rs::app::{AppState, DatabaseFile};
 use datasette_rs::config::{Metadata, Settings};
-use datasette_rs::session::{self, SessionConfig};
+use datasette_rs::session::SessionConfig;
 use serde_json::Value;
 
 /// The repository root.
@@ -201,11 +201,7 @@ impl TestApp {
                 for (k, v) in &self.settings {
                     settings.set(k, v).expect("setting");
                 }
-                let session = SessionConfig {
-                    key: session::key_from_secret(self.secret.as_deref()),
-                    secure: settings.secure_cookies,
-                    ttl_hours: settings.session_ttl_hours,
-                };
+                let session = SessionConfig::new(self.secret.as_deref(), &settings);
                 let state = actix_web::web::Data::new(
                     AppState::build(&self.files, metadata, settings, session, vec![])
                         .await

@@ -61,11 +61,7 @@ fn main() -> anyhow::Result<()> {
                 "no --secret or DATASETTE_SECRET: sign-ins last until this process stops"
             );
         }
-        let session = SessionConfig {
-            key: session::key_from_secret(args.secret.as_deref()),
-            secure: settings.secure_cookies,
-            ttl_hours: settings.session_ttl_hours,
-        };
+        let session = SessionConfig::new(args.secret.as_deref(), &settings);
         let state = AppState::build(&files, metadata, settings, session, vec![]).await?;
         if args.root {
             let token = session::new_token();

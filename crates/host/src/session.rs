@@ -37,6 +37,17 @@ pub struct SessionConfig {
     pub ttl_hours: u32,
 }
 
+impl SessionConfig {
+    /// From the secret (if any) and the session settings.
+    pub fn new(secret: Option<&str>, settings: &crate::config::Settings) -> SessionConfig {
+        SessionConfig {
+            key: key_from_secret(secret),
+            secure: settings.secure_cookies,
+            ttl_hours: settings.session_ttl_hours,
+        }
+    }
+}
+
 pub fn middleware(c: &SessionConfig) -> SessionMiddleware<CookieSessionStore> {
     SessionMiddleware::builder(CookieSessionStore::default(), c.key.clone())
         .cookie_name(COOKIE_NAME.into())
