@@ -56,8 +56,7 @@ pub fn format_real(f: f64) -> String {
             "-Infinity".into()
         };
     }
-    let s = format!("{f:?}");
-    s
+    format!("{f:?}")
 }
 
 impl Serialize for Cell {

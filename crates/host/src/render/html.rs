@@ -514,10 +514,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
     });
     let with_ext = |ext: &str| {
         let base = table_url(&data.database, &data.table);
-        match ctx.path.split_once('?') {
-            _ if ctx.args.is_empty() => format!("{base}{ext}"),
-            _ => format!("{base}{ext}?{}", crate::urls::urlencode(&ctx.args)),
-        }
+        path_with_query(&format!("{base}{ext}"), &ctx.args)
     };
     render(&TableTemplate {
         chrome: &chrome,
@@ -654,7 +651,6 @@ pub fn query_page(state: &AppState, ctx: &Ctx, data: &QueryPage) -> Result<Strin
     let chrome = Chrome::new(state, &ctx.actor);
     let truncate = state.settings.truncate_cells_html as usize;
     let canned = data.canned.as_ref();
-    let path = ctx.path.clone();
     let with_ext = |ext: &str| {
         let base = match canned {
             Some(q) => table_url(&data.database, &q.name),
@@ -662,7 +658,6 @@ pub fn query_page(state: &AppState, ctx: &Ctx, data: &QueryPage) -> Result<Strin
         };
         path_with_query(&format!("{base}{ext}"), &ctx.args)
     };
-    let _ = path;
     render(&QueryTemplate {
         chrome: &chrome,
         db: data.database.clone(),

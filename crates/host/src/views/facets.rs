@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::db::table_query::ident;
-use crate::db::{self as sqlite, Cell, Conn, DbError};
+use crate::db::{self as sqlite, Cell, Conn};
 
 /// How many rows the array and date checks look at.
 const SUGGEST_CONSIDER: usize = 1000;
@@ -29,11 +29,7 @@ fn probe(
     max: usize,
 ) -> Option<sqlite::Rows> {
     c.set_time_limit(limit);
-    match sqlite::select(c.connection(), sql, params, max, false) {
-        Ok(r) => Some(r),
-        Err(DbError::Interrupted(_) | DbError::Sql(_) | DbError::Refused(_)) => None,
-        Err(_) => None,
-    }
+    sqlite::select(c.connection(), sql, params, max, false).ok()
 }
 
 fn is_array_of_strings(c: &Cell) -> bool {
