@@ -191,6 +191,7 @@ impl TestApp {
 
     /// Starts the server on a free loopback port, in a thread of this process.
     pub fn start(self) -> Server {
+        let secret = self.secret.clone();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -222,6 +223,7 @@ impl TestApp {
         Server {
             base: format!("http://127.0.0.1:{port}"),
             root_url: None,
+            secret,
             child: None,
         }
     }
@@ -232,10 +234,35 @@ pub struct Server {
     pub base: String,
     /// The one-time sign-in URL printed by `--root`.
     pub root_url: Option<String>,
+    /// The session secret, for making cookies as another instance sharing it would.
+    secret: Option<String>,
     child: Option<Child>,
 }
 
 impl Server {
+    /// A `Cookie` header value signing `actor` in for the next hour, encrypted with the
+    /// server's secret exactly as any instance sharing that secret would encrypt it.
+    pub fn cookie_for(&self, actor: &Value) -> String {
+        self.cookie_expiring(actor, unix_now() + 3600)
+    }
+
+    /// As [`Server::cookie_for`], trusted until `expires` (Unix seconds).
+    pub fn cookie_expiring(&self, actor: &Value, expires: i64) -> String {
+        use actix_web::cookie::{Cookie, CookieJar};
+        use datasette_rs::session;
+        let key = session::key_from_secret(Some(self.secret.as_deref().expect("a --secret")));
+        // actix-session's cookie store: a JSON map of keys to JSON-encoded values.
+        let state = serde_json::json!({
+            session::ACTOR_KEY: actor.to_string(),
+            session::EXPIRES_KEY: expires.to_string(),
+        });
+        let mut jar = CookieJar::new();
+        jar.private_mut(&key)
+            .add(Cookie::new(session::COOKIE_NAME, state.to_string()));
+        let cookie = jar.get(session::COOKIE_NAME).expect("cookie");
+        format!("{}={}", cookie.name(), cookie.value())
+    }
+
     pub fn get(&self, path: &str) -> Resp {
         get_url(&format!("{}{path}", self.base))
     }
@@ -269,6 +296,13 @@ impl Drop for Server {
             let _ = c.wait();
         }
     }
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
 }
 
 /// The `datasette-rs` binary, built once per test process so it is never stale.
@@ -333,9 +367,15 @@ pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
             };
             // Keep draining stderr so the server never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
+            let secret = args
+                .iter()
+                .position(|a| *a == "--secret")
+                .and_then(|i| args.get(i + 1))
+                .map(|s| s.to_string());
             return Ok(Server {
                 base,
                 root_url,
+                secret,
                 child: Some(child),
             });
         }

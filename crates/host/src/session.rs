@@ -11,7 +11,10 @@ use sha2::{Digest, Sha512};
 use crate::permissions::Actor;
 
 pub const COOKIE_NAME: &str = "ds_session";
-const ACTOR_KEY: &str = "actor";
+pub const ACTOR_KEY: &str = "actor";
+/// Unix time after which the actor is no longer trusted. The cookie's Max-Age only asks the
+/// browser to forget it; a copied cookie replayed later is refused here.
+pub const EXPIRES_KEY: &str = "expires";
 
 /// The cookie key: derived from the secret (any length), or random for this process.
 pub fn key_from_secret(secret: Option<&str>) -> Key {
@@ -61,20 +64,32 @@ pub fn middleware(c: &SessionConfig) -> SessionMiddleware<CookieSessionStore> {
         .build()
 }
 
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 /// The signed-in actor; a missing, tampered, expired or foreign cookie is nobody.
 pub fn actor(req: &HttpRequest) -> Actor {
-    req.get_session()
+    let session = req.get_session();
+    let expires = session.get::<i64>(EXPIRES_KEY).ok().flatten()?;
+    if expires <= now() {
+        return None;
+    }
+    session
         .get::<serde_json::Value>(ACTOR_KEY)
         .ok()
         .flatten()
         .filter(|a| a.is_object())
 }
 
+/// Signs `actor` in for `ttl_hours`, in a fresh session.
 pub fn set_actor(
     session: &Session,
     actor: &serde_json::Value,
+    ttl_hours: u32,
 ) -> Result<(), actix_session::SessionInsertError> {
     session.renew();
+    session.insert(EXPIRES_KEY, now() + i64::from(ttl_hours) * 3600)?;
     session.insert(ACTOR_KEY, actor)
 }
 

@@ -39,7 +39,11 @@ pub async fn root_token(
             &chrome,
         );
     }
-    if let Err(e) = session::set_actor(&session, &serde_json::json!({"id": "root"})) {
+    if let Err(e) = session::set_actor(
+        &session,
+        &serde_json::json!({"id": "root"}),
+        state.session.ttl_hours,
+    ) {
         return error_response(
             &AppError::Internal(e.to_string()),
             Format::Html,

@@ -179,7 +179,12 @@ async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
         [""] | [".json"] => index::page(state, ctx).await,
         ["-", page] => special::page(state, ctx, Format::split(page).0).await,
         [db] => {
-            let db = database(state, ctx, Format::split(db).0)?;
+            let db = database(state, db)?;
+            if !state.permissions.can_view_database(&ctx.actor, &db.name) {
+                return Err(AppError::Forbidden(
+                    "You do not have permission to view this database".into(),
+                ));
+            }
             if ctx.arg("sql").is_some() {
                 query::sql_page(state, ctx, &db).await
             } else {
@@ -187,7 +192,7 @@ async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
             }
         }
         [db, name] => {
-            let db = database(state, ctx, db)?;
+            let db = database(state, db)?;
             let name = decode_name(Format::split(name).0)?;
             let canned = state
                 .metadata
@@ -199,7 +204,7 @@ async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
             }
         }
         [db, table, pks] => {
-            let db = database(state, ctx, db)?;
+            let db = database(state, db)?;
             let table = decode_name(table)?;
             row::page(state, ctx, &db, &table, Format::split(pks).0).await
         }
@@ -212,19 +217,30 @@ fn decode_name(segment: &str) -> Result<String, AppError> {
         .ok_or_else(|| AppError::BadRequest(format!("'{segment}' is not valid tilde-encoding")))
 }
 
-/// The database a URL names, if it exists and this actor may see it.
-fn database(state: &AppState, ctx: &Ctx, segment: &str) -> Result<Arc<Database>, AppError> {
+/// The database a URL names. Whether the actor may see it is for the page to ask: a table's
+/// own allow block can let an actor see it in a database they may not browse.
+fn database(state: &AppState, segment: &str) -> Result<Arc<Database>, AppError> {
     let name = decode_name(Format::split(segment).0)?;
-    let db = state
+    state
         .databases
         .get(&name)
-        .ok_or_else(|| AppError::NotFound("Database not found".into()))?;
-    if !state.permissions.can_view_database(&ctx.actor, &name) {
-        return Err(AppError::Forbidden(
-            "You do not have permission to view this database".into(),
-        ));
+        .cloned()
+        .ok_or_else(|| AppError::NotFound("Database not found".into()))
+}
+
+/// The answer for a table the actor may not view.
+pub fn table_forbidden() -> AppError {
+    AppError::Forbidden("You do not have permission to view this table".into())
+}
+
+/// The answer for a table that does not exist: a 404 only for those who may see the database,
+/// so nobody learns which tables a database they cannot browse holds.
+pub fn table_missing(state: &AppState, ctx: &Ctx, db: &str) -> AppError {
+    if state.permissions.can_view_database(&ctx.actor, db) {
+        AppError::NotFound("Table not found".into())
+    } else {
+        table_forbidden()
     }
-    Ok(db.clone())
 }
 
 /// Renders page data as JSON, or as HTML through `html_page`.

@@ -43,14 +43,12 @@ pub async fn page(
     let t = schema
         .tables
         .get(table)
-        .ok_or_else(|| AppError::NotFound("Table not found".into()))?;
+        .ok_or_else(|| super::table_missing(state, ctx, &db.name))?;
     if !state
         .permissions
         .can_view_table(&ctx.actor, &db.name, table)
     {
-        return Err(AppError::Forbidden(
-            "You do not have permission to view this table".into(),
-        ));
+        return Err(super::table_forbidden());
     }
     let keys = t.key_columns();
     let values: Vec<String> = pk_segment

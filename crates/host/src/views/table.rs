@@ -343,12 +343,10 @@ pub async fn page(
     let schema = db.schema().await?;
     let t = schema
         .get(name)
-        .ok_or_else(|| AppError::NotFound("Table not found".into()))?;
+        .ok_or_else(|| super::table_missing(state, ctx, &db.name))?;
     let perms = &state.permissions;
     if !perms.can_view_table(&ctx.actor, &db.name, name) {
-        return Err(AppError::Forbidden(
-            "You do not have permission to view this table".into(),
-        ));
+        return Err(super::table_forbidden());
     }
     let meta = state.metadata.table(&db.name, name);
 

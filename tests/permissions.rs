@@ -1,0 +1,542 @@
+//! The permission matrix: four actors × every kind of route × four protected scenarios
+//! (instance, database, table, canned query). Each cell asserts the exact status, and that an
+//! actor who may not see the protected thing finds no trace of it: not its name, its rows or
+//! its count. Then one test per allow-block rule, the `allow_sql` rules, and the cookies that
+//! must not be trusted.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use datasette_rs::app::DatabaseFile;
+use datasette_rs_tests::{fixture, unix_now, Resp, Server, TestApp};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Anonymous,
+    Root,
+    /// An actor with an email, as an identity provider signs them in.
+    Alice,
+    /// An actor with a list of teams.
+    Bob,
+}
+
+const EVERYONE: [Who; 4] = [Who::Anonymous, Who::Root, Who::Alice, Who::Bob];
+
+impl Who {
+    fn actor(self) -> Option<Value> {
+        match self {
+            Who::Anonymous => None,
+            Who::Root => Some(json!({"id": "root"})),
+            Who::Alice => Some(json!({"id": "alice", "email": "alice@example.com"})),
+            Who::Bob => Some(json!({"id": "bob", "teams": ["ops", "staff"]})),
+        }
+    }
+
+    fn cookie(self, server: &Server) -> String {
+        self.actor()
+            .map(|a| server.cookie_for(&a))
+            .unwrap_or_default()
+    }
+}
+
+/// What decides a route's answer.
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    /// Anyone: `/-/actor.json`.
+    Open,
+    Instance,
+    Database,
+    /// A page of the protected table.
+    Table,
+    /// The protected canned query.
+    Query,
+    /// SQL from the request that reads the protected table: where the database is visible and
+    /// the table is not, the answer is exactly that for a table that does not exist.
+    ReadsTable,
+    /// SQL from the request that reads the schema, which would list the protected table.
+    ReadsSchema,
+}
+
+/// A route: its path, what guards it, and its status for an actor who may see everything.
+struct Route(&'static str, Guard, u16);
+
+const ROUTES: &[Route] = &[
+    Route("/-/actor.json", Guard::Open, 200),
+    Route("/", Guard::Instance, 200),
+    Route("/.json", Guard::Instance, 200),
+    Route("/-/metadata.json", Guard::Instance, 200),
+    Route("/-/databases.json", Guard::Instance, 200),
+    Route("/-/settings.json", Guard::Instance, 200),
+    Route("/-/versions.json", Guard::Instance, 200),
+    Route("/-/plugins.json", Guard::Instance, 200),
+    Route("/fixture", Guard::Database, 200),
+    Route("/fixture.json", Guard::Database, 200),
+    Route("/fixture/cities.json", Guard::Database, 200),
+    Route("/fixture/cities.json?_search=Zurich", Guard::Database, 200),
+    Route(
+        "/fixture.json?sql=select+count(*)+from+cities",
+        Guard::Database,
+        200,
+    ),
+    Route("/fixture/secrets", Guard::Table, 200),
+    Route("/fixture/secrets.json", Guard::Table, 200),
+    Route("/fixture/secrets.csv", Guard::Table, 200),
+    Route("/fixture/secrets.json?_facet=value", Guard::Table, 200),
+    Route("/fixture/secrets.json?_sort=value", Guard::Table, 200),
+    Route("/fixture/secrets.json?_search=s3cr3t", Guard::Table, 400),
+    Route(
+        "/fixture/secrets.json?_where=value+like+%27%25%27",
+        Guard::Table,
+        200,
+    ),
+    Route("/fixture/secrets/api_key", Guard::Table, 200),
+    Route("/fixture/secrets/api_key.json", Guard::Table, 200),
+    Route(
+        "/fixture.json?sql=select+*+from+secrets",
+        Guard::ReadsTable,
+        200,
+    ),
+    Route(
+        "/fixture.csv?sql=select+*+from+secrets",
+        Guard::ReadsTable,
+        200,
+    ),
+    Route(
+        "/fixture.json?sql=select+*+from+cities+where+exists(select+1+from+secrets)",
+        Guard::ReadsTable,
+        200,
+    ),
+    Route(
+        "/fixture/cities.json?_where=exists(select+1+from+secrets)",
+        Guard::ReadsTable,
+        200,
+    ),
+    Route(
+        "/fixture.json?sql=select+name+from+sqlite_master",
+        Guard::ReadsSchema,
+        200,
+    ),
+    Route("/fixture/staff_report", Guard::Query, 200),
+    Route("/fixture/staff_report.json", Guard::Query, 200),
+];
+
+/// One protected scenario: metadata, who may see what, and what must never show to others.
+struct Scenario {
+    name: &'static str,
+    allow: Value,
+    instance: fn(Who) -> bool,
+    database: fn(Who) -> bool,
+    table: fn(Who) -> bool,
+    query: fn(Who) -> bool,
+    /// Strings that must not appear in an answer to an actor denied the protected thing.
+    traces: &'static [&'static str],
+}
+
+fn anyone(_: Who) -> bool {
+    true
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "instance",
+            allow: json!({"allow": {"id": "root"}}),
+            instance: |w| w == Who::Root,
+            database: |w| w == Who::Root,
+            table: |w| w == Who::Root,
+            query: |w| w == Who::Root,
+            traces: &[
+                "fixture",
+                "public",
+                "secrets",
+                "cities",
+                "notes",
+                "staff_report",
+                "s3cr3t",
+            ],
+        },
+        Scenario {
+            name: "database",
+            allow: json!({"databases": {"fixture": {"allow": {"email": ["alice@example.com"]}}}}),
+            instance: anyone,
+            database: |w| w == Who::Alice,
+            table: |w| w == Who::Alice,
+            query: |w| w == Who::Alice,
+            traces: &[
+                "fixture",
+                "secrets",
+                "cities",
+                "stations",
+                "staff_report",
+                "s3cr3t",
+            ],
+        },
+        Scenario {
+            name: "table",
+            allow: json!({"databases": {"fixture": {"tables": {"secrets": {"allow": {"teams": ["staff", "admins"]}}}}}}),
+            instance: anyone,
+            database: anyone,
+            table: |w| w == Who::Bob,
+            query: anyone,
+            traces: &["secrets", "s3cr3t", "hunter2", "api_key", "launch_code"],
+        },
+        Scenario {
+            name: "query",
+            allow: json!({"databases": {"fixture": {"queries": {"staff_report": {"allow": {"email": "*"}}}}}}),
+            instance: anyone,
+            database: anyone,
+            table: anyone,
+            query: |w| w == Who::Alice,
+            traces: &["staff_report", "Staff report", "staff_marker"],
+        },
+    ]
+}
+
+/// Merges the scenario's allow block into the metadata every scenario shares.
+fn metadata(allow: &Value) -> Value {
+    let mut m = json!({
+        "databases": {
+            "fixture": {
+                "queries": {
+                    "staff_report": {
+                        "title": "Staff report",
+                        "sql": "select name as staff_marker from cities limit 2"
+                    }
+                }
+            }
+        }
+    });
+    merge(&mut m, allow);
+    m
+}
+
+fn merge(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+/// A second, unprotected database, so listings have something to show.
+fn public_db() -> PathBuf {
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    DB.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("public.db");
+        let conn = rusqlite::Connection::open(&path).expect("create");
+        conn.execute_batch(
+            "create table notes (id integer primary key, body text);
+             insert into notes (body) values ('hello');",
+        )
+        .expect("fill");
+        (dir, path)
+    })
+    .1
+    .clone()
+}
+
+fn serve(metadata: Value) -> Server {
+    TestApp::new()
+        .files(vec![
+            DatabaseFile {
+                path: fixture().fixture_db.clone(),
+                immutable: false,
+            },
+            DatabaseFile {
+                path: public_db(),
+                immutable: false,
+            },
+        ])
+        .metadata(metadata)
+        .start()
+}
+
+/// The status this actor must get, and whether the protected thing is denied to them.
+fn expected(s: &Scenario, route: &Route, who: Who) -> (u16, bool) {
+    let Route(_, guard, ok) = *route;
+    let denied = |visible: bool| if visible { (ok, false) } else { (403, true) };
+    match guard {
+        Guard::Open => (ok, true),
+        Guard::Instance => {
+            let (status, _) = denied((s.instance)(who));
+            // Listings stay visible but must leave out what this actor may not see.
+            (
+                status,
+                !(s.database)(who) || !(s.table)(who) || !(s.query)(who),
+            )
+        }
+        Guard::Database => {
+            let (status, _) = denied((s.database)(who));
+            (
+                status,
+                !(s.database)(who) || !(s.table)(who) || !(s.query)(who),
+            )
+        }
+        Guard::Table => denied((s.table)(who)),
+        Guard::Query => denied((s.query)(who)),
+        Guard::ReadsTable | Guard::ReadsSchema if !(s.database)(who) => (403, true),
+        Guard::ReadsTable | Guard::ReadsSchema if !(s.table)(who) => (400, true),
+        Guard::ReadsTable | Guard::ReadsSchema => (ok, false),
+    }
+}
+
+fn get(server: &Server, path: &str, cookie: &str) -> Resp {
+    server.request("GET", path, &[("Cookie", cookie)])
+}
+
+fn check_cell(server: &Server, s: &Scenario, route: &Route, who: Who) {
+    let Route(path, guard, _) = *route;
+    let cookie = who.cookie(server);
+    let r = get(server, path, &cookie);
+    let (status, denied) = expected(s, route, who);
+    let cell = format!("[{} scenario, {who:?}, GET {path}]", s.name);
+    assert_eq!(r.status, status, "{cell}: {}", r.body);
+    if status == 403 {
+        let is_json = path.split('?').next().unwrap().ends_with(".json");
+        if is_json {
+            assert_eq!(r.json()["ok"], false, "{cell}");
+            assert_eq!(r.json()["status"], 403, "{cell}");
+        } else {
+            assert!(r.content_type.starts_with("text/html"), "{cell}");
+        }
+    }
+    if !denied {
+        return;
+    }
+    let body = if matches!(guard, Guard::ReadsTable) && status == 400 {
+        // Said no differently than for a table that does not exist.
+        let missing = get(server, &path.replace("secrets", "no_such_t"), &cookie);
+        assert_eq!(missing.status, 400, "{cell}: {}", missing.body);
+        assert_eq!(
+            without_timing(&r.body.replace("secrets", "no_such_t")),
+            without_timing(&missing.body),
+            "{cell}"
+        );
+        r.body.replace("secrets", "")
+    } else {
+        r.body
+    };
+    for trace in s.traces {
+        assert!(!body.contains(trace), "{cell}: {trace:?} leaked in\n{body}");
+    }
+}
+
+/// The body with the digits of `"query_ms":…` removed: timings differ run to run.
+fn without_timing(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("\"query_ms\":") {
+        let (head, tail) = rest.split_at(i + "\"query_ms\":".len());
+        out.push_str(head);
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn permission_matrix() {
+    let mut cells = 0;
+    for s in scenarios() {
+        let server = serve(metadata(&s.allow));
+        for route in ROUTES {
+            for who in EVERYONE {
+                check_cell(&server, &s, route, who);
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 4 * ROUTES.len() * 4);
+}
+
+#[test]
+fn hidden_tables_are_not_counted() {
+    let s = &scenarios()[2];
+    let server = serve(metadata(&s.allow));
+    let db = |who: Who| get(&server, "/.json", &who.cookie(&server)).json()["fixture"].clone();
+    let (bob, alice) = (db(Who::Bob), db(Who::Alice));
+    assert_eq!(
+        bob["tables_count"].as_i64().unwrap() - alice["tables_count"].as_i64().unwrap(),
+        1
+    );
+    assert_eq!(
+        bob["table_rows_sum"].as_i64().unwrap() - alice["table_rows_sum"].as_i64().unwrap(),
+        3,
+        "the three secret rows count for Bob alone"
+    );
+}
+
+#[test]
+fn private_things_are_marked_for_those_who_see_them() {
+    let s = &scenarios()[2];
+    let server = serve(metadata(&s.allow));
+    let bob = Who::Bob.cookie(&server);
+    let tables = get(&server, "/fixture.json", &bob).json()["tables"].clone();
+    let private: Vec<&str> = tables
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["private"] == true)
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(private, ["secrets"]);
+    assert_eq!(
+        get(&server, "/fixture/secrets.json", &bob).json()["private"],
+        true
+    );
+    assert_eq!(
+        get(&server, "/fixture/cities.json", &bob).json()["private"],
+        false
+    );
+    let html = get(&server, "/fixture", &bob).body;
+    let secrets = html.find(">secrets</a>").expect("secrets listed");
+    let lock = html[secrets..].find("&#128274;").expect("a lock mark") + secrets;
+    let next_table = html[secrets..].find("</h2>").unwrap() + secrets;
+    assert!(lock < next_table, "the lock is on the secrets heading");
+    assert!(!get(&server, "/fixture/cities", &bob)
+        .body
+        .contains("&#128274;"));
+}
+
+/// Each rule of Datasette 0.65's allow blocks, one canned query per rule.
+#[test]
+fn allow_block_rules() {
+    let rules: Vec<(Value, Vec<Who>)> = vec![
+        (json!(true), EVERYONE.to_vec()),
+        (json!(false), vec![]),
+        (json!(null), EVERYONE.to_vec()),
+        (json!({}), vec![]),
+        (json!({"id": "*"}), vec![Who::Root, Who::Alice, Who::Bob]),
+        (json!({"email": "*"}), vec![Who::Alice]),
+        (json!({"id": "root"}), vec![Who::Root]),
+        (json!({"id": ["bob", "root"]}), vec![Who::Root, Who::Bob]),
+        (json!({"teams": ["staff"]}), vec![Who::Bob]),
+        (json!({"teams": "ops"}), vec![Who::Bob]),
+        (json!({"teams": ["nobody"]}), vec![]),
+        (json!({"unauthenticated": true}), vec![Who::Anonymous]),
+        (
+            json!({"unauthenticated": true, "id": "root"}),
+            vec![Who::Anonymous, Who::Root],
+        ),
+        (
+            json!({"email": "alice@example.com", "id": "bob"}),
+            vec![Who::Alice, Who::Bob],
+        ),
+    ];
+    let mut queries = serde_json::Map::new();
+    for (i, (allow, _)) in rules.iter().enumerate() {
+        let mut q = json!({"sql": "select 1"});
+        if !allow.is_null() {
+            q["allow"] = allow.clone();
+        }
+        queries.insert(format!("rule_{i}"), q);
+    }
+    let server = serve(json!({"databases": {"fixture": {"queries": queries}}}));
+    for (i, (allow, allowed)) in rules.iter().enumerate() {
+        for who in EVERYONE {
+            let r = get(
+                &server,
+                &format!("/fixture/rule_{i}.json"),
+                &who.cookie(&server),
+            );
+            let want = if allowed.contains(&who) { 200 } else { 403 };
+            assert_eq!(r.status, want, "allow {allow} for {who:?}: {}", r.body);
+        }
+    }
+}
+
+#[test]
+fn the_most_specific_explicit_answer_wins() {
+    let server = serve(json!({
+        "allow": {"id": ["root", "alice", "bob"]},
+        "databases": {"fixture": {
+            "allow": {"id": "alice"},
+            "tables": {"secrets": {"allow": {"id": "bob"}}}
+        }}
+    }));
+    let status = |who: Who, path: &str| get(&server, path, &who.cookie(&server)).status;
+    // The table's block lets Bob in although the database's keeps him out...
+    assert_eq!(status(Who::Bob, "/fixture/secrets.json"), 200);
+    assert_eq!(status(Who::Bob, "/fixture/cities.json"), 403);
+    // ...and keeps Alice out although the database's lets her in.
+    assert_eq!(status(Who::Alice, "/fixture/secrets.json"), 403);
+    assert_eq!(status(Who::Alice, "/fixture/cities.json"), 200);
+    assert_eq!(status(Who::Root, "/fixture/cities.json"), 403);
+    // Whether a table exists in a database one may not browse is not told either.
+    let missing = get(
+        &server,
+        "/fixture/no_such_t.json",
+        &Who::Root.cookie(&server),
+    );
+    let present = get(&server, "/fixture/cities.json", &Who::Root.cookie(&server));
+    assert_eq!(missing.status, 403);
+    assert_eq!(missing.body, present.body);
+    assert_eq!(status(Who::Root, "/fixture/no_such_t/1.json"), 403);
+    assert_eq!(status(Who::Alice, "/fixture/no_such_t.json"), 404);
+    assert_eq!(status(Who::Root, "/public/notes.json"), 200);
+    assert_eq!(status(Who::Anonymous, "/public/notes.json"), 403);
+}
+
+#[test]
+fn allow_sql_and_default_allow_sql() {
+    let sql = "/public.json?sql=select+1";
+    let where_ = "/public/notes.json?_where=id%3E0";
+    let server = serve(json!({"allow_sql": {"id": "root"}}));
+    let status = |s: &Server, who: Who, path: &str| get(s, path, &who.cookie(s)).status;
+    assert_eq!(status(&server, Who::Root, sql), 200);
+    assert_eq!(status(&server, Who::Alice, sql), 403);
+    assert_eq!(status(&server, Who::Alice, where_), 403);
+    assert_eq!(status(&server, Who::Alice, "/public/notes.json"), 200);
+
+    // A database's allow_sql is more specific than the instance's.
+    let server = serve(json!({
+        "allow_sql": false,
+        "databases": {"public": {"allow_sql": {"id": "alice"}}}
+    }));
+    assert_eq!(status(&server, Who::Alice, sql), 200);
+    assert_eq!(status(&server, Who::Root, sql), 403);
+    assert_eq!(
+        status(&server, Who::Alice, "/fixture.json?sql=select+1"),
+        403
+    );
+
+    // default_allow_sql off: nobody runs SQL unless an allow_sql block says so.
+    let off = |m: Value| {
+        TestApp::new()
+            .files(vec![DatabaseFile {
+                path: public_db(),
+                immutable: false,
+            }])
+            .metadata(m)
+            .setting("default_allow_sql", "off")
+            .start()
+    };
+    let server = off(json!({}));
+    for who in EVERYONE {
+        assert_eq!(status(&server, who, sql), 403, "{who:?}");
+        assert_eq!(status(&server, who, where_), 403, "{who:?}");
+    }
+    let server = off(json!({"allow_sql": {"id": "root"}}));
+    assert_eq!(status(&server, Who::Root, sql), 200);
+    assert_eq!(status(&server, Who::Anonymous, sql), 403);
+}
+
+#[test]
+fn cookies_past_their_expiry_are_anonymous() {
+    let server = serve(metadata(&scenarios()[0].allow));
+    let root = json!({"id": "root"});
+    let fresh = server.cookie_for(&root);
+    assert_eq!(get(&server, "/-/actor.json", &fresh).json()["actor"], root);
+    assert_eq!(get(&server, "/fixture.json", &fresh).status, 200);
+    let expired = server.cookie_expiring(&root, unix_now() - 1);
+    assert_eq!(
+        get(&server, "/-/actor.json", &expired).json()["actor"],
+        Value::Null
+    );
+    assert_eq!(get(&server, "/fixture.json", &expired).status, 403);
+}
