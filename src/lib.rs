@@ -204,9 +204,15 @@ impl TestApp {
                 }
                 let session = SessionConfig::new(self.secret.as_deref(), &settings);
                 let state = actix_web::web::Data::new(
-                    AppState::build(&self.files, metadata, settings, session, vec![])
-                        .await
-                        .expect("state"),
+                    AppState::build(
+                        &self.files,
+                        metadata,
+                        settings,
+                        session,
+                        datasette_rs::plugins::Plugins::none(),
+                    )
+                    .await
+                    .expect("state"),
                 );
                 let server =
                     actix_web::HttpServer::new(move || datasette_rs::server::app(state.clone()))

@@ -66,6 +66,11 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "/session_ttl_hours",
         "a setting Datasette does not have",
     ),
+    (
+        "/-/settings.json",
+        "/plugin_fetch_timeout_ms",
+        "a setting Datasette does not have",
+    ),
     // Datasette shows protected tables and queries in /-/metadata.json to everyone.
     (
         "/-/metadata.json",

@@ -8,7 +8,8 @@ use indexmap::IndexMap;
 
 use crate::config::{Metadata, Settings};
 use crate::db::{Database, DbError};
-use crate::permissions::{AllowBlocks, PermissionSource, Permissions};
+use crate::permissions::{Actor, AllowBlocks, Permissions};
+use crate::plugins::{PluginVotes, Plugins};
 use crate::session::SessionConfig;
 
 pub struct AppState {
@@ -16,6 +17,7 @@ pub struct AppState {
     pub metadata: Arc<Metadata>,
     pub databases: IndexMap<String, Arc<Database>>,
     pub permissions: Permissions,
+    pub plugins: Arc<Plugins>,
     pub started: Instant,
     pub session: SessionConfig,
     /// The one-time token of `--root`, until it is used.
@@ -47,13 +49,13 @@ pub fn database_name(path: &std::path::Path) -> String {
 }
 
 impl AppState {
-    /// Opens every file and reads its schema. `plugin_sources` vote before the allow blocks.
+    /// Opens every file and reads its schema. Plugins vote before the allow blocks.
     pub async fn build(
         files: &[DatabaseFile],
         metadata: Metadata,
         settings: Settings,
         session: SessionConfig,
-        plugin_sources: Vec<Box<dyn PermissionSource>>,
+        plugins: Plugins,
     ) -> Result<AppState, StartError> {
         let mut databases = IndexMap::new();
         for f in files {
@@ -76,7 +78,11 @@ impl AppState {
             databases.insert(name, Arc::new(db));
         }
         let metadata = Arc::new(metadata);
-        let mut sources = plugin_sources;
+        let plugins = Arc::new(plugins);
+        let mut sources: Vec<Box<dyn crate::permissions::PermissionSource>> = vec![];
+        if !plugins.is_empty() {
+            sources.push(Box::new(PluginVotes(plugins.clone())));
+        }
         sources.push(Box::new(AllowBlocks::new(metadata.clone())));
         let permissions = Permissions::new(sources, settings.default_allow_sql);
         Ok(AppState {
@@ -84,9 +90,25 @@ impl AppState {
             metadata,
             databases,
             permissions,
+            plugins,
             started: Instant::now(),
             session,
             root_token: Mutex::new(None),
+        })
+    }
+}
+
+impl AppState {
+    /// Who is asking: the actor of the session cookie, else one a plugin recognises.
+    pub fn actor(&self, req: &actix_web::HttpRequest) -> Actor {
+        crate::session::actor(req).or_else(|| {
+            self.plugins
+                .recognise_actors()
+                .then(|| {
+                    self.plugins
+                        .actor_from_request(&crate::views::plugin::describe(req, self))
+                })
+                .flatten()
         })
     }
 }

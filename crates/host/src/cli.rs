@@ -45,6 +45,13 @@ pub struct ServeArgs {
     /// other's cookies. Without one, a random key per process.
     #[arg(long, env = "DATASETTE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// A directory to look for plugins in (repeatable); searched before the directory of this
+    /// executable.
+    #[arg(long = "plugins-dir", value_name = "DIR")]
+    pub plugins_dirs: Vec<PathBuf>,
+    /// Load this plugin library (repeatable), whether or not metadata.json enables it.
+    #[arg(long = "plugin", value_name = "FILE")]
+    pub plugin_files: Vec<PathBuf>,
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod permissions;
+pub mod plugins;
 pub mod render;
 pub mod sample;
 pub mod server;

@@ -4,6 +4,7 @@ use clap::Parser;
 use datasette_rs::app::{AppState, DatabaseFile};
 use datasette_rs::cli::{Cli, Command};
 use datasette_rs::config::{Metadata, Settings};
+use datasette_rs::plugins::{self, LoadOptions, Plugins};
 use datasette_rs::session::{self, SessionConfig};
 
 fn main() -> anyhow::Result<()> {
@@ -22,6 +23,20 @@ fn main() -> anyhow::Result<()> {
         Some(path) => Metadata::load(path)?,
         None => Metadata::default(),
     };
+    let plugins = Plugins::load(
+        &metadata,
+        &LoadOptions {
+            dirs: args.plugins_dirs.clone(),
+            files: args.plugin_files.clone(),
+            beside_executable: std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(|d| d.to_path_buf())),
+        },
+    )?;
+    plugins::fetch::configure(plugins::fetch::Limits {
+        total: std::time::Duration::from_millis(settings.plugin_fetch_timeout_ms),
+        ..Default::default()
+    });
     let mut files: Vec<DatabaseFile> = args
         .files
         .iter()
@@ -62,7 +77,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         let session = SessionConfig::new(args.secret.as_deref(), &settings);
-        let state = AppState::build(&files, metadata, settings, session, vec![]).await?;
+        let state = AppState::build(&files, metadata, settings, session, plugins).await?;
         if args.root {
             let token = session::new_token();
             *state.root_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());

@@ -21,6 +21,7 @@ pub fn app(
     >,
 > {
     let sessions = crate::session::middleware(&state.session);
+    let routes = state.clone();
     App::new()
         .app_data(state)
         .wrap(sessions)
@@ -31,7 +32,7 @@ pub fn app(
                 .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
                 .add(("Content-Security-Policy", "frame-ancestors 'none'")),
         )
-        .configure(views::configure)
+        .configure(|cfg| views::configure(cfg, &routes))
 }
 
 /// Serves until the process is stopped.

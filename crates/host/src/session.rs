@@ -93,6 +93,13 @@ pub fn set_actor(
     session.insert(ACTOR_KEY, actor)
 }
 
+/// Signs the actor out, keeping the rest of the session (plugins' values).
+pub fn sign_out(session: &Session) {
+    session.remove(ACTOR_KEY);
+    session.remove(EXPIRES_KEY);
+    session.renew();
+}
+
 pub fn clear(session: &Session) {
     session.purge();
 }

@@ -41,6 +41,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Beyond Datasette: how long a sign-in lasts.
     pub session_ttl_hours: u32,
+    /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
+    pub plugin_fetch_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             base_url: "/".into(),
             secure_cookies: false,
             session_ttl_hours: 24,
+            plugin_fetch_timeout_ms: 10_000,
         }
     }
 }
@@ -132,6 +135,7 @@ impl Settings {
         "base_url",
         "secure_cookies",
         "session_ttl_hours",
+        "plugin_fetch_timeout_ms",
     ];
 
     /// Applies one `--setting NAME VALUE`.
@@ -170,6 +174,7 @@ impl Settings {
             }
             "secure_cookies" => self.secure_cookies = parse_bool(name, value)?,
             "session_ttl_hours" => self.session_ttl_hours = parse_u32(name, value, 1)?,
+            "plugin_fetch_timeout_ms" => self.plugin_fetch_timeout_ms = parse_u64(name, value, 1)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())

@@ -36,11 +36,23 @@ pub fn escape(s: &str) -> String {
 pub struct Chrome {
     pub site_title: String,
     pub actor_id: Option<String>,
+    /// Plugins' links for the header, e.g. "Sign in".
+    pub menu_links: Vec<datasette_plugin_api::MenuLink>,
 }
 
 impl Chrome {
-    pub fn new(state: &AppState, actor: &Actor) -> Chrome {
+    /// The header and footer of a page at `page` (its path and query), for `actor`.
+    pub fn new(state: &AppState, actor: &Actor, page: &str) -> Chrome {
+        let (path, query) = page.split_once('?').unwrap_or((page, ""));
+        let request = datasette_plugin_api::Request {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            actor: actor.clone(),
+            ..Default::default()
+        };
         Chrome {
+            menu_links: state.plugins.menu_links(actor, &request),
             site_title: state
                 .metadata
                 .info
@@ -167,7 +179,7 @@ pub fn index_page(
     ctx: &Ctx,
     data: &indexmap::IndexMap<String, IndexDatabase>,
 ) -> Result<String, AppError> {
-    let chrome = Chrome::new(state, &ctx.actor);
+    let chrome = Chrome::new(state, &ctx.actor, &ctx.path_with_replaced(&[]));
     let databases = data
         .values()
         .map(|d| IndexEntry {
@@ -264,7 +276,7 @@ struct DatabaseTemplate<'a> {
 }
 
 pub fn database_page(state: &AppState, ctx: &Ctx, data: &DatabasePage) -> Result<String, AppError> {
-    let chrome = Chrome::new(state, &ctx.actor);
+    let chrome = Chrome::new(state, &ctx.actor, &ctx.path_with_replaced(&[]));
     let tables = data
         .tables
         .iter()
@@ -357,7 +369,7 @@ struct TableTemplate<'a> {
 }
 
 pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<String, AppError> {
-    let chrome = Chrome::new(state, &ctx.actor);
+    let chrome = Chrome::new(state, &ctx.actor, &ctx.path_with_replaced(&[]));
     let x = &data.html;
     let headers = data
         .columns
@@ -578,7 +590,7 @@ struct RowTemplate<'a> {
 }
 
 pub fn row_page(state: &AppState, ctx: &Ctx, data: &RowPage) -> Result<String, AppError> {
-    let chrome = Chrome::new(state, &ctx.actor);
+    let chrome = Chrome::new(state, &ctx.actor, &ctx.path_with_replaced(&[]));
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
     let key_segment = data
@@ -648,7 +660,7 @@ struct QueryTemplate<'a> {
 }
 
 pub fn query_page(state: &AppState, ctx: &Ctx, data: &QueryPage) -> Result<String, AppError> {
-    let chrome = Chrome::new(state, &ctx.actor);
+    let chrome = Chrome::new(state, &ctx.actor, &ctx.path_with_replaced(&[]));
     let truncate = state.settings.truncate_cells_html as usize;
     let canned = data.canned.as_ref();
     let with_ext = |ext: &str| {
@@ -708,7 +720,7 @@ pub fn special_page(
     name: &str,
     data: &serde_json::Value,
 ) -> Result<String, AppError> {
-    let chrome = Chrome::new(state, &ctx.actor);
+    let chrome = Chrome::new(state, &ctx.actor, &ctx.path_with_replaced(&[]));
     render(&SpecialTemplate {
         chrome: &chrome,
         title: capitalize(name),
@@ -725,7 +737,7 @@ struct LogoutTemplate<'a> {
 
 pub fn logout_page(state: &AppState, actor: &Actor) -> Result<String, AppError> {
     render(&LogoutTemplate {
-        chrome: &Chrome::new(state, actor),
+        chrome: &Chrome::new(state, actor, "/-/logout"),
     })
 }
 

@@ -32,7 +32,7 @@ pub async fn root_token(
         ok
     };
     if !accepted {
-        let chrome = Chrome::new(&state, &session::actor(&req));
+        let chrome = Chrome::new(&state, &state.actor(&req), req.path());
         return error_response(
             &AppError::Forbidden("Invalid or already used token".into()),
             Format::Html,
@@ -47,7 +47,7 @@ pub async fn root_token(
         return error_response(
             &AppError::Internal(e.to_string()),
             Format::Html,
-            &Chrome::new(&state, &None),
+            &Chrome::new(&state, &None, req.path()),
         );
     }
     HttpResponse::Found()
@@ -57,10 +57,10 @@ pub async fn root_token(
 
 /// `GET /-/logout`: a page with the sign-out button.
 pub async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let actor = session::actor(&req);
+    let actor = state.actor(&req);
     match html::logout_page(&state, &actor) {
         Ok(body) => html::ok(body),
-        Err(e) => error_response(&e, Format::Html, &Chrome::new(&state, &actor)),
+        Err(e) => error_response(&e, Format::Html, &Chrome::new(&state, &actor, req.path())),
     }
 }
 
@@ -86,7 +86,7 @@ pub async fn logout(
     session: Session,
 ) -> HttpResponse {
     if !same_origin(&req, &state) {
-        let chrome = Chrome::new(&state, &session::actor(&req));
+        let chrome = Chrome::new(&state, &state.actor(&req), req.path());
         return error_response(
             &AppError::Forbidden("Cross-site sign-out refused".into()),
             Format::Html,

@@ -4,6 +4,7 @@ mod auth;
 pub mod database;
 mod facets;
 pub mod index;
+pub mod plugin;
 pub mod query;
 pub mod row;
 mod special;
@@ -115,7 +116,11 @@ impl From<HttpResponse> for Answer {
     }
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The host's routes, each plugin route, then everything else through [`dispatch`].
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    for path in state.plugins.routes() {
+        cfg.route(path, web::route().to(plugin::handle));
+    }
     cfg.route("/-/auth-token", web::get().to(auth::root_token))
         .route("/-/logout", web::get().to(auth::logout_page))
         .route("/-/logout", web::post().to(auth::logout))
@@ -145,14 +150,13 @@ pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     let path = req.uri().path().to_string();
     let (_, format) = Format::split(path.rsplit('/').next().unwrap_or(""));
     let ctx = Ctx {
-        actor: crate::session::actor(&req),
+        actor: state.actor(&req),
         format,
         args: urls::parse_query(req.query_string()),
         path,
         origin: origin(&req, &state),
         started: std::time::Instant::now(),
     };
-    let chrome = Chrome::new(&state, &ctx.actor);
     if !matches!(
         *req.method(),
         actix_web::http::Method::GET | actix_web::http::Method::HEAD
@@ -166,7 +170,10 @@ pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         Ok(Answer::Redirect(to)) => HttpResponse::Found()
             .insert_header(("Location", to))
             .finish(),
-        Err(e) => error_response(&e, ctx.format, &chrome),
+        Err(e) => {
+            let chrome = Chrome::new(&state, &ctx.actor, &ctx.path_with_replaced(&[]));
+            error_response(&e, ctx.format, &chrome)
+        }
     }
 }
 

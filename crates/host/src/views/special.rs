@@ -37,7 +37,7 @@ pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, App
         ),
         "settings" => serde_json::to_value(&state.settings).unwrap_or_default(),
         "versions" => versions(),
-        "plugins" => json!([]),
+        "plugins" => json!(state.plugins.describe()),
         _ => return Err(AppError::NotFound("Page not found".into())),
     };
     respond(ctx, &data, || html::special_page(state, ctx, name, &data))

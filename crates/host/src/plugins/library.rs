@@ -1,0 +1,191 @@
+//! One plugin library: loaded from disk, checked, and called through its table. All the
+//! `unsafe` of talking to a plugin lives here.
+
+use std::path::{Path, PathBuf};
+
+use datasette_plugin_api::abi::*;
+
+use super::host_services;
+use super::PluginError;
+
+/// A loaded plugin library. Never unloaded: its code may be on any thread's stack.
+pub struct Library {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub path: PathBuf,
+    table: &'static PluginTable,
+}
+
+/// How a call into a plugin went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The plugin answered with an error message.
+    Failed(String),
+    /// The plugin panicked (caught at its boundary).
+    Panicked(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Failed(m) => write!(f, "{m}"),
+            CallError::Panicked(m) => write!(f, "panicked: {m}"),
+        }
+    }
+}
+
+/// The hooks of the table, by name, for calls and for `/-/plugins.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Startup,
+    Routes,
+    Handle,
+    ActorFromRequest,
+    PermissionAllowed,
+    MenuLinks,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 6] = [
+        Hook::Startup,
+        Hook::Routes,
+        Hook::Handle,
+        Hook::ActorFromRequest,
+        Hook::PermissionAllowed,
+        Hook::MenuLinks,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Startup => "startup",
+            Hook::Routes => "routes",
+            Hook::Handle => "handle",
+            Hook::ActorFromRequest => "actor_from_request",
+            Hook::PermissionAllowed => "permission_allowed",
+            Hook::MenuLinks => "menu_links",
+        }
+    }
+}
+
+impl Library {
+    /// Loads and checks the library at `path`; nothing of it runs before the checks pass.
+    pub fn load(path: &Path) -> Result<Library, PluginError> {
+        let refuse = |problem: String| PluginError::Refused {
+            path: path.to_path_buf(),
+            problem,
+        };
+        // Loading runs the library's initialisers: only files the operator named are loaded.
+        let lib = unsafe { libloading::Library::new(path) }
+            .map_err(|e| refuse(format!("cannot be loaded: {e}")))?;
+        let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+        let entry = unsafe {
+            lib.get::<unsafe extern "C" fn() -> *const PluginTable>(ENTRY_SYMBOL.as_bytes())
+        }
+        .map_err(|_| {
+            refuse(format!(
+                "is not a datasette-rs plugin: it has no `{ENTRY_SYMBOL}` symbol{}",
+                other_abi_hint(lib)
+            ))
+        })?;
+        let table = unsafe { entry() };
+        if table.is_null() {
+            return Err(refuse(
+                "is not a datasette-rs plugin: its entry returned null".into(),
+            ));
+        }
+        // Only the header is read until it says the rest is there.
+        let header = unsafe { std::ptr::read(table.cast::<Header>()) };
+        if header.magic != MAGIC {
+            return Err(refuse(
+                "is not a datasette-rs plugin: its entry table has the wrong magic number".into(),
+            ));
+        }
+        if header.abi_version != ABI_VERSION {
+            return Err(refuse(format!(
+                "was built for plugin ABI version {}, but this datasette-rs speaks version {ABI_VERSION}: rebuild it against this version of datasette-plugin-api",
+                header.abi_version
+            )));
+        }
+        if (header.struct_size as usize) < std::mem::size_of::<PluginTable>() {
+            return Err(refuse(format!(
+                "has a plugin table of {} bytes, smaller than the {} of ABI version {ABI_VERSION}",
+                header.struct_size,
+                std::mem::size_of::<PluginTable>()
+            )));
+        }
+        let table: &'static PluginTable = unsafe { &*table };
+        if !table.unwinds {
+            return Err(refuse(
+                "was built with panic = \"abort\": a panic in it would stop the whole server. Build it with panic = \"unwind\" (the default)".into(),
+            ));
+        }
+        let text = |b: Bytes, what: &str| {
+            std::str::from_utf8(unsafe { b.as_slice() })
+                .map_err(|_| refuse(format!("has a {what} that is not UTF-8")))
+        };
+        let name = text(table.name, "name")?;
+        let version = text(table.version, "version")?;
+        unsafe { (table.set_host)(host_services::table()) };
+        Ok(Library {
+            name,
+            version,
+            path: path.to_path_buf(),
+            table,
+        })
+    }
+
+    fn hook_fn(&self, hook: Hook) -> Option<HookFn> {
+        let t = self.table;
+        match hook {
+            Hook::Startup => Some(t.startup),
+            Hook::Routes => t.routes,
+            Hook::Handle => t.handle,
+            Hook::ActorFromRequest => t.actor_from_request,
+            Hook::PermissionAllowed => t.permission_allowed,
+            Hook::MenuLinks => t.menu_links,
+        }
+    }
+
+    pub fn has(&self, hook: Hook) -> bool {
+        self.hook_fn(hook).is_some()
+    }
+
+    /// Calls a hook with JSON; its JSON answer, or why there is none. `None` when the plugin
+    /// does not implement the hook.
+    pub fn call(&self, hook: Hook, input: &[u8]) -> Option<Result<Vec<u8>, CallError>> {
+        let f = self.hook_fn(hook)?;
+        let _current = host_services::calling(self.name);
+        let mut out = OwnedBuf::EMPTY;
+        // The plugin catches its own panics and fills `out` with a buffer of its making.
+        let status = unsafe { f(Bytes::from_slice(input), &mut out) };
+        let bytes = unsafe {
+            Bytes {
+                ptr: out.ptr,
+                len: out.len,
+            }
+            .as_slice()
+        }
+        .to_vec();
+        unsafe { (self.table.free_buf)(out) };
+        Some(match status {
+            STATUS_OK => Ok(bytes),
+            STATUS_PANIC => Err(CallError::Panicked(lossy(bytes))),
+            _ => Err(CallError::Failed(lossy(bytes))),
+        })
+    }
+}
+
+fn lossy(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A hint when a library exports the entry of another ABI version.
+fn other_abi_hint(lib: &libloading::Library) -> String {
+    (2..=9)
+        .find(|v| {
+            let sym = format!("datasette_plugin_entry_v{v}");
+            unsafe { lib.get::<unsafe extern "C" fn()>(sym.as_bytes()) }.is_ok()
+        })
+        .map(|v| format!(" (it exports the entry of plugin ABI version {v}; this datasette-rs speaks version {ABI_VERSION})"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,399 @@
+//! Plugins: native libraries found and loaded at start-up, then asked for routes, actors,
+//! permission votes and menu links. A plugin that fails (an error, a panic, malformed JSON)
+//! fails only the call: it is logged with the plugin's name and the host goes on.
+
+pub mod fetch;
+mod host_services;
+mod library;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use datasette_plugin_api::{MenuLink, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Metadata;
+use crate::permissions::{Actor, PermissionSource, Resource};
+pub use library::{CallError, Hook, Library};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin {}: {problem}", path.display())]
+    Refused { path: PathBuf, problem: String },
+    #[error("plugin {name} is enabled in metadata.json, but {file} was not found; looked in: {searched}. Build it (cargo build --workspace), or pass --plugins-dir DIR or --plugin FILE")]
+    NotFound {
+        name: String,
+        file: String,
+        searched: String,
+    },
+    #[error("plugin {name} ({}): startup failed: {message}", path.display())]
+    Startup {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("metadata.json plugins.{name}: {message}")]
+    Config { name: String, message: String },
+    #[error("plugins {first} and {second} both claim the route {route}")]
+    RouteClash {
+        route: String,
+        first: String,
+        second: String,
+    },
+    #[error("plugin {name}: the route '{route}' {problem}")]
+    BadRoute {
+        name: String,
+        route: String,
+        problem: &'static str,
+    },
+    #[error("two plugins are named {name}: {} and {}", first.display(), second.display())]
+    DuplicateName {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+}
+
+/// Where plugins come from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--plugins-dir`: searched in order for plugins enabled in metadata.json.
+    pub dirs: Vec<PathBuf>,
+    /// `--plugin FILE`: loaded whether or not metadata.json names them.
+    pub files: Vec<PathBuf>,
+    /// Searched after `dirs`: the directory of the running executable.
+    pub beside_executable: Option<PathBuf>,
+}
+
+pub struct Plugin {
+    pub library: Library,
+    pub routes: Vec<String>,
+}
+
+/// Every loaded plugin, in load order (which is the order their votes are asked in).
+#[derive(Default)]
+pub struct Plugins {
+    list: Vec<Plugin>,
+    routes: HashMap<String, usize>,
+}
+
+/// Paths the host serves itself; a plugin may not take them.
+const RESERVED: &[&str] = &[
+    "/",
+    "/-/actor",
+    "/-/plugins",
+    "/-/metadata",
+    "/-/versions",
+    "/-/databases",
+    "/-/settings",
+    "/-/logout",
+    "/-/auth-token",
+];
+
+/// The file name a package's library has on this platform: `datasette-auth0` →
+/// `libdatasette_auth0.so`.
+pub fn library_file_name(package: &str) -> String {
+    format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        package.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+impl Plugins {
+    pub fn none() -> Plugins {
+        Plugins::default()
+    }
+
+    /// Loads `--plugin` files, then every plugin metadata.json enables, and starts each.
+    pub fn load(metadata: &Metadata, options: &LoadOptions) -> Result<Plugins, PluginError> {
+        let mut libraries: Vec<Library> = Vec::new();
+        for file in &options.files {
+            libraries.push(Library::load(file)?);
+        }
+        for name in metadata.plugins.keys() {
+            if libraries.iter().any(|l| l.name == name) {
+                continue;
+            }
+            libraries.push(Library::load(&find(name, options)?)?);
+        }
+        let mut plugins = Plugins::default();
+        for library in libraries {
+            if let Some(other) = plugins.list.iter().find(|p| p.library.name == library.name) {
+                return Err(PluginError::DuplicateName {
+                    name: library.name.into(),
+                    first: other.library.path.clone(),
+                    second: library.path,
+                });
+            }
+            let config = match metadata.plugins.get(library.name) {
+                Some(raw) => {
+                    crate::config::resolve_secrets(raw).map_err(|message| PluginError::Config {
+                        name: library.name.into(),
+                        message,
+                    })?
+                }
+                None => Value::Object(Default::default()),
+            };
+            plugins.start(library, &config)?;
+        }
+        Ok(plugins)
+    }
+
+    fn start(&mut self, library: Library, config: &Value) -> Result<(), PluginError> {
+        let startup_failed = |message: String| PluginError::Startup {
+            name: library.name.into(),
+            path: library.path.clone(),
+            message,
+        };
+        let input = serde_json::to_vec(config).unwrap_or_default();
+        if let Some(Err(e)) = library.call(Hook::Startup, &input) {
+            return Err(startup_failed(e.to_string()));
+        }
+        let routes: Vec<String> = match library.call(Hook::Routes, b"null") {
+            None => vec![],
+            Some(answer) => answer
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    serde_json::from_slice(&b)
+                        .map_err(|e| format!("routes() answered with malformed JSON: {e}"))
+                })
+                .map_err(startup_failed)?,
+        };
+        let index = self.list.len();
+        for route in &routes {
+            let bad = |problem| PluginError::BadRoute {
+                name: library.name.into(),
+                route: route.clone(),
+                problem,
+            };
+            if !route.starts_with('/') {
+                return Err(bad("does not start with /"));
+            }
+            if route.contains(['{', '}', '?', '#']) || route.chars().any(char::is_control) {
+                return Err(bad(
+                    "must be a plain path (no {, }, ?, # or control characters)",
+                ));
+            }
+            let base = route.strip_suffix(".json").unwrap_or(route);
+            if RESERVED.contains(&base) {
+                return Err(bad("is served by datasette-rs itself"));
+            }
+            if let Some(&other) = self.routes.get(route) {
+                return Err(PluginError::RouteClash {
+                    route: route.clone(),
+                    first: self.list[other].library.name.into(),
+                    second: library.name.into(),
+                });
+            }
+            self.routes.insert(route.clone(), index);
+        }
+        tracing::info!(
+            plugin = library.name,
+            version = library.version,
+            "loaded {}",
+            library.path.display()
+        );
+        self.list.push(Plugin { library, routes });
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Every route a plugin serves.
+    pub fn routes(&self) -> impl Iterator<Item = &str> {
+        self.routes.keys().map(String::as_str)
+    }
+
+    /// The plugin serving `path`, if any.
+    pub fn route(&self, path: &str) -> Option<&Plugin> {
+        self.routes.get(path).map(|&i| &self.list[i])
+    }
+
+    /// Whether any plugin recognises actors: if none does, requests need not be described.
+    pub fn recognise_actors(&self) -> bool {
+        self.with(Hook::ActorFromRequest).next().is_some()
+    }
+
+    fn with(&self, hook: Hook) -> impl Iterator<Item = &Library> {
+        self.list
+            .iter()
+            .map(|p| &p.library)
+            .filter(move |l| l.has(hook))
+    }
+
+    /// The first actor a plugin recognises in the request.
+    pub fn actor_from_request(&self, request: &Request) -> Actor {
+        let mut input = None;
+        for lib in self.with(Hook::ActorFromRequest) {
+            let input =
+                input.get_or_insert_with(|| serde_json::to_vec(request).unwrap_or_default());
+            match answer::<Value>(lib, Hook::ActorFromRequest, input) {
+                Some(Value::Null) | None => continue,
+                Some(actor @ Value::Object(_)) => return Some(actor),
+                Some(other) => failed(
+                    lib,
+                    Hook::ActorFromRequest,
+                    &format!("answered {other}, not an actor object"),
+                ),
+            }
+        }
+        None
+    }
+
+    /// The first explicit vote of a plugin. A plugin that fails denies: a broken
+    /// permission plugin must not open anything up.
+    pub fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
+        let mut input = None;
+        for lib in self.with(Hook::PermissionAllowed) {
+            let input = input.get_or_insert_with(|| check_json(actor, action, resource));
+            match lib.call(Hook::PermissionAllowed, input)? {
+                Ok(bytes) => match bytes.as_slice() {
+                    b"true" => return Some(true),
+                    b"false" => return Some(false),
+                    b"null" => continue,
+                    other => match serde_json::from_slice::<Option<bool>>(other) {
+                        Ok(Some(vote)) => return Some(vote),
+                        Ok(None) => continue,
+                        Err(e) => {
+                            failed(
+                                lib,
+                                Hook::PermissionAllowed,
+                                &format!("malformed answer: {e}"),
+                            );
+                            return Some(false);
+                        }
+                    },
+                },
+                Err(e) => {
+                    failed(lib, Hook::PermissionAllowed, &e.to_string());
+                    return Some(false);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every plugin's links for the page header.
+    pub fn menu_links(&self, actor: &Actor, request: &Request) -> Vec<MenuLink> {
+        if self.with(Hook::MenuLinks).next().is_none() {
+            return vec![];
+        }
+        let input = serde_json::to_vec(&serde_json::json!({"actor": actor, "request": request}))
+            .unwrap_or_default();
+        self.with(Hook::MenuLinks)
+            .filter_map(|lib| answer::<Vec<MenuLink>>(lib, Hook::MenuLinks, &input))
+            .flatten()
+            .collect()
+    }
+
+    /// What `/-/plugins.json` shows.
+    pub fn describe(&self) -> Vec<PluginInfo> {
+        self.list
+            .iter()
+            .map(|p| PluginInfo {
+                name: p.library.name,
+                version: p.library.version,
+                hooks: Hook::ALL
+                    .iter()
+                    .filter(|h| p.library.has(**h))
+                    .map(|h| h.name())
+                    .collect(),
+                routes: p.routes.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Plugin {
+    /// Runs `handle`; call it off the async workers. `fetch` is allowed only in here.
+    pub fn handle(&self, request: &Request) -> Result<Response, String> {
+        let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+        let _fetch_allowed = host_services::handling();
+        let result = match self.library.call(Hook::Handle, &input) {
+            None => Err("the plugin declares routes but no handle hook".to_string()),
+            Some(Err(e)) => Err(e.to_string()),
+            Some(Ok(bytes)) => {
+                serde_json::from_slice(&bytes).map_err(|e| format!("malformed response: {e}"))
+            }
+        };
+        result.inspect_err(|e| failed(&self.library, Hook::Handle, e))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PluginInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub hooks: Vec<&'static str>,
+    pub routes: Vec<String>,
+}
+
+fn check_json(actor: &Actor, action: &str, resource: &Resource) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Check<'a> {
+        actor: &'a Actor,
+        action: &'a str,
+        resource: Value,
+    }
+    serde_json::to_vec(&Check {
+        actor,
+        action,
+        resource: resource.to_json(),
+    })
+    .unwrap_or_default()
+}
+
+/// Calls a hook and reads its answer; a failure is logged and is no answer.
+fn answer<T: serde::de::DeserializeOwned>(lib: &Library, hook: Hook, input: &[u8]) -> Option<T> {
+    match lib.call(hook, input)? {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .inspect_err(|e| failed(lib, hook, &format!("malformed answer: {e}")))
+            .ok(),
+        Err(e) => {
+            failed(lib, hook, &e.to_string());
+            None
+        }
+    }
+}
+
+fn failed(lib: &Library, hook: Hook, problem: &str) {
+    tracing::error!(plugin = lib.name, hook = hook.name(), "{problem}");
+}
+
+/// Where a plugin metadata.json enables is looked for.
+fn find(package: &str, options: &LoadOptions) -> Result<PathBuf, PluginError> {
+    let file = library_file_name(package);
+    let places: Vec<&Path> = options
+        .dirs
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(options.beside_executable.as_deref())
+        .collect();
+    places
+        .iter()
+        .map(|dir| dir.join(&file))
+        .find(|p| p.is_file())
+        .ok_or_else(|| PluginError::NotFound {
+            name: package.into(),
+            file: file.clone(),
+            searched: places
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// The plugins as a source of permission votes, asked before the allow blocks.
+pub struct PluginVotes(pub std::sync::Arc<Plugins>);
+
+impl PermissionSource for PluginVotes {
+    fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
+        self.0.vote(actor, action, resource)
+    }
+}

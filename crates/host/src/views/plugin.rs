@@ -1,0 +1,135 @@
+//! Requests to routes that plugins serve, and the request as plugins see it.
+
+use actix_session::{Session, SessionExt};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use datasette_plugin_api::{Request, Response};
+use serde_json::{Map, Value};
+
+use crate::app::AppState;
+use crate::error::{error_response, AppError};
+use crate::render::html::Chrome;
+use crate::render::Format;
+use crate::session;
+
+/// The request as plugins see it, without its body. The session cookie is left out: it is the
+/// host's, and a plugin gets its own values in `session` instead.
+pub fn describe(req: &HttpRequest, state: &AppState) -> Request {
+    let cookies = req
+        .cookies()
+        .map(|jar| {
+            jar.iter()
+                .filter(|c| c.name() != session::COOKIE_NAME)
+                .map(|c| (c.name().to_string(), c.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Request {
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k != actix_web::http::header::COOKIE)
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        cookies,
+        origin: super::origin(req, state),
+        ..Default::default()
+    }
+}
+
+/// Where a plugin's own values live in the session.
+fn session_key(plugin: &str) -> String {
+    format!("plugin:{plugin}")
+}
+
+/// Serves a plugin route: the plugin's `handle` runs on the blocking pool.
+pub async fn handle(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let session = req.get_session();
+    let actor = state.actor(&req);
+    let chrome = || Chrome::new(&state, &actor, &req_page(&req));
+    let format = Format::split(req.path().rsplit('/').next().unwrap_or("")).1;
+    let Some(plugin) = state.plugins.route(req.path()) else {
+        return error_response(
+            &AppError::NotFound("Page not found".into()),
+            format,
+            &chrome(),
+        );
+    };
+    let name = plugin.library.name;
+    let Ok(body) = String::from_utf8(body.to_vec()) else {
+        let e = AppError::BadRequest("The request body is not UTF-8 text".into());
+        return error_response(&e, format, &chrome());
+    };
+    let mut request = describe(&req, &state);
+    request.body = body;
+    request.actor = actor.clone();
+    request.session = session
+        .get::<Map<String, Value>>(&session_key(name))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let path = req.path().to_string();
+    let plugins = state.plugins.clone();
+    let answer = web::block(move || match plugins.route(&path) {
+        Some(p) => p.handle(&request),
+        None => Err("the route went away".into()),
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .and_then(|r| respond(r, &session, &state, name));
+    answer.unwrap_or_else(|_| {
+        // The details are in the log; the visitor learns only which plugin failed.
+        let e = AppError::Internal(format!(
+            "The plugin {name} failed while handling this request"
+        ));
+        error_response(&e, format, &chrome())
+    })
+}
+
+fn req_page(req: &HttpRequest) -> String {
+    match req.query_string() {
+        "" => req.path().to_string(),
+        q => format!("{}?{q}", req.path()),
+    }
+}
+
+/// Turns a plugin's response into an HTTP response and applies its session effects.
+fn respond(
+    r: Response,
+    session: &Session,
+    state: &AppState,
+    plugin: &str,
+) -> Result<HttpResponse, String> {
+    let status =
+        StatusCode::from_u16(r.status).map_err(|_| format!("invalid status {}", r.status))?;
+    let mut out = HttpResponse::build(status);
+    for (k, v) in &r.headers {
+        out.append_header((k.as_str(), v.as_str()));
+    }
+    if r.clear_actor {
+        session::sign_out(session);
+    }
+    if let Some(actor) = &r.set_actor {
+        if !actor.is_object() {
+            return Err(format!("set_actor must be an object, not {actor}"));
+        }
+        session::set_actor(session, actor, state.session.ttl_hours).map_err(|e| e.to_string())?;
+    }
+    if let Some(values) = r.session {
+        let key = session_key(plugin);
+        if values.is_empty() {
+            session.remove(&key);
+        } else {
+            session.insert(key, values).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(out.body(r.body))
+}

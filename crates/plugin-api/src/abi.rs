@@ -1,0 +1,150 @@
+//! The C ABI between the host and a plugin library. Only these `#[repr(C)]` types and
+//! `extern "C"` functions cross; everything else crosses as UTF-8 JSON bytes.
+//!
+//! Rules that keep old plugins and new hosts (and the other way round) working:
+//! - whoever allocates a buffer frees it: the host hands a plugin's buffers back through the
+//!   plugin's `free_buf`, and a plugin hands the host's back through the host's;
+//! - the tables only grow at their end, and `struct_size` says how much of a table there is;
+//! - a breaking change is a new entry symbol (`datasette_plugin_entry_v2`).
+
+use std::ffi::c_void;
+
+/// "DSRSPLUG": the first field of every table, so a stray symbol is not taken for a plugin.
+pub const MAGIC: u64 = u64::from_be_bytes(*b"DSRSPLUG");
+pub const ABI_VERSION: u32 = 1;
+/// The one symbol a plugin library exports: `fn() -> &'static PluginTable`.
+pub const ENTRY_SYMBOL: &str = "datasette_plugin_entry_v1";
+
+/// A call went well: the output buffer holds the answer as JSON.
+pub const STATUS_OK: i32 = 0;
+/// The call failed: the output buffer holds the message (UTF-8 text).
+pub const STATUS_ERROR: i32 = 1;
+/// The callee panicked: the output buffer holds the panic message.
+pub const STATUS_PANIC: i32 = 2;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub magic: u64,
+    pub abi_version: u32,
+    /// `size_of` the whole table this header starts.
+    pub struct_size: u32,
+}
+
+/// Borrowed bytes, valid for the duration of one call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Bytes {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl Bytes {
+    pub const fn from_static(s: &'static str) -> Bytes {
+        Bytes {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    pub fn from_slice(s: &[u8]) -> Bytes {
+        Bytes {
+            ptr: s.as_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// # Safety
+    /// `ptr` must point at `len` readable bytes that outlive `'a`.
+    pub unsafe fn as_slice<'a>(self) -> &'a [u8] {
+        if self.len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(self.ptr, self.len)
+        }
+    }
+}
+
+/// An owned buffer (a `Vec<u8>` taken apart), freed by the `free_buf` of the side that made it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct OwnedBuf {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub cap: usize,
+}
+
+impl OwnedBuf {
+    pub const EMPTY: OwnedBuf = OwnedBuf {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+        cap: 0,
+    };
+
+    pub fn from_vec(v: Vec<u8>) -> OwnedBuf {
+        let mut v = std::mem::ManuallyDrop::new(v);
+        OwnedBuf {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+            cap: v.capacity(),
+        }
+    }
+
+    /// # Safety
+    /// Only for a buffer made by [`OwnedBuf::from_vec`] in this same library.
+    pub unsafe fn into_vec(self) -> Vec<u8> {
+        if self.ptr.is_null() {
+            Vec::new()
+        } else {
+            Vec::from_raw_parts(self.ptr, self.len, self.cap)
+        }
+    }
+}
+
+/// One hook: JSON in, JSON (or a message) out, a `STATUS_*` returned.
+pub type HookFn = unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32;
+
+/// What a plugin library offers the host. A hook that is `None` is not implemented.
+#[repr(C)]
+pub struct PluginTable {
+    pub header: Header,
+    pub name: Bytes,
+    pub version: Bytes,
+    /// Built with `panic = "unwind"`: panics can be caught at the boundary. A plugin built with
+    /// `panic = "abort"` would take the host down with it, so the host refuses it.
+    pub unwinds: bool,
+    pub free_buf: unsafe extern "C" fn(OwnedBuf),
+    /// Called once, before anything else, with the host's services.
+    pub set_host: unsafe extern "C" fn(*const HostTable),
+    /// Input: the plugin's config. Output: `null`. An error stops the host's start-up.
+    pub startup: HookFn,
+    /// Input: `null`. Output: the paths the plugin serves.
+    pub routes: Option<HookFn>,
+    /// Input: a `Request`. Output: a `Response`.
+    pub handle: Option<HookFn>,
+    /// Input: a `Request` without its body. Output: an actor or `null`.
+    pub actor_from_request: Option<HookFn>,
+    /// Input: a `PermissionCheck`. Output: `true`, `false` or `null` (no opinion).
+    pub permission_allowed: Option<HookFn>,
+    /// Input: a `MenuLinksRequest`. Output: a list of `MenuLink`.
+    pub menu_links: Option<HookFn>,
+}
+
+// The table holds pointers to static data and to functions only.
+unsafe impl Sync for PluginTable {}
+
+/// What the host offers a plugin.
+#[repr(C)]
+pub struct HostTable {
+    pub header: Header,
+    /// Input: a `FetchRequest`. Output: a `FetchResponse`, or a message with `STATUS_ERROR`.
+    pub fetch: unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32,
+    /// A line for the host's log: level 0 error, 1 warn, 2 info, 3 debug.
+    pub log: unsafe extern "C" fn(level: u32, message: Bytes),
+    pub free_buf: unsafe extern "C" fn(OwnedBuf),
+    /// Reserved for the host; plugins pass it back untouched.
+    pub context: *const c_void,
+}
+
+unsafe impl Sync for HostTable {}
+unsafe impl Send for HostTable {}

@@ -1,0 +1,73 @@
+//! `datasette-plugin-api`: everything a datasette-rs plugin needs, and all the host and a
+//! plugin agree on.
+//!
+//! A plugin is a `cdylib` written in ordinary, safe Rust:
+//!
+//! ```
+//! use datasette_plugin_api::{export_plugin, Host, PermissionCheck, Plugin};
+//! use serde_json::Value;
+//!
+//! /// Lets the actor named in the config see everything.
+//! struct Superuser {
+//!     id: String,
+//! }
+//!
+//! impl Plugin for Superuser {
+//!     fn startup(config: Value, _host: &Host) -> Result<Self, String> {
+//!         let id = config["id"].as_str().ok_or("`id` is required")?;
+//!         Ok(Superuser { id: id.to_string() })
+//!     }
+//!
+//!     fn permission_allowed(&self, check: &PermissionCheck, _host: &Host) -> Option<bool> {
+//!         let id = check.actor.as_ref()?.get("id")?.as_str()?;
+//!         (id == self.id).then_some(true)
+//!     }
+//! }
+//!
+//! export_plugin!(Superuser: permission_allowed);
+//! ```
+//!
+//! What crosses between the host and the plugin is a C ABI ([`abi`]) carrying JSON
+//! ([`messages`]); the [`sdk`] glue turns it into the [`Plugin`] trait. Every call into a plugin
+//! catches panics, so a bug in a plugin fails one request, not the server.
+
+pub mod abi;
+pub mod messages;
+pub mod sdk;
+pub mod urlencoded;
+
+pub use messages::{
+    FetchRequest, FetchResponse, MenuLink, MenuLinksRequest, PermissionCheck, Request, Resource,
+    Response,
+};
+pub use sdk::{Host, Level, Plugin};
+pub use serde_json;
+
+/// Exports a [`Plugin`] from a `cdylib`: `export_plugin!(MyPlugin: routes, handle);`, naming
+/// the hooks it implements besides `startup` (any of `routes`, `handle`,
+/// `actor_from_request`, `permission_allowed`, `menu_links`). The plugin's name and version
+/// are its package's.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty $(: $($hook:ident),* $(,)?)?) => {
+        const _: () = {
+            struct Slot;
+            impl $crate::sdk::Slot for Slot {
+                type P = $plugin;
+                fn cell() -> &'static ::std::sync::OnceLock<$plugin> {
+                    static CELL: ::std::sync::OnceLock<$plugin> = ::std::sync::OnceLock::new();
+                    &CELL
+                }
+            }
+            static TABLE: $crate::abi::PluginTable = $crate::sdk::table::<Slot>(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+                &[$($(stringify!($hook)),*)?],
+            );
+            #[no_mangle]
+            pub extern "C" fn datasette_plugin_entry_v1() -> &'static $crate::abi::PluginTable {
+                &TABLE
+            }
+        };
+    };
+}

@@ -1,0 +1,262 @@
+//! The JSON messages hooks exchange. New fields are optional (`#[serde(default)]`) and unknown
+//! fields are ignored, so either side may be newer than the other.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// An HTTP request as a plugin sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub cookies: BTreeMap<String, String>,
+    /// The body as text (a form post, JSON). Empty for inline hooks.
+    pub body: String,
+    /// The signed-in actor, if any.
+    pub actor: Option<Value>,
+    /// This plugin's own values in the session (no other plugin's, never the host's).
+    pub session: Map<String, Value>,
+    /// The site's origin as the host sees it (`http://host:port`), for absolute URLs.
+    pub origin: String,
+}
+
+impl Request {
+    /// The first header of that name, ignoring case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first query parameter of that name, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        crate::urlencoded::parse(&self.query)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The path and query, as a `next=` link back to this page.
+    pub fn path_and_query(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        }
+    }
+}
+
+/// A plugin's answer to a request, with what it changes in the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Sign this actor in.
+    pub set_actor: Option<Value>,
+    /// Sign the current actor out.
+    pub clear_actor: bool,
+    /// Replace this plugin's session values (`None`: leave them as they are).
+    pub session: Option<Map<String, Value>>,
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Response {
+            status: 200,
+            headers: vec![],
+            body: String::new(),
+            set_actor: None,
+            clear_actor: false,
+            session: None,
+        }
+    }
+}
+
+impl Response {
+    pub fn html(status: u16, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            body: body.into(),
+            ..Default::default()
+        }
+        .with_header("Content-Type", "text/html; charset=utf-8")
+    }
+
+    pub fn text(status: u16, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            body: body.into(),
+            ..Default::default()
+        }
+        .with_header("Content-Type", "text/plain; charset=utf-8")
+    }
+
+    pub fn json(status: u16, value: &Value) -> Response {
+        Response {
+            status,
+            body: value.to_string(),
+            ..Default::default()
+        }
+        .with_header("Content-Type", "application/json")
+    }
+
+    /// A 302 to `location`.
+    pub fn redirect(location: impl Into<String>) -> Response {
+        Response {
+            status: 302,
+            ..Default::default()
+        }
+        .with_header("Location", location)
+    }
+
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn with_actor(mut self, actor: Value) -> Response {
+        self.set_actor = Some(actor);
+        self
+    }
+
+    pub fn clearing_actor(mut self) -> Response {
+        self.clear_actor = true;
+        self
+    }
+
+    pub fn with_session(mut self, values: Map<String, Value>) -> Response {
+        self.session = Some(values);
+        self
+    }
+}
+
+/// What a permission check is about: nothing (the instance), a database, or a database and a
+/// table or query (the action says which).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Resource {
+    Child(String, String),
+    Database(String),
+    Instance,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PermissionCheck {
+    pub actor: Option<Value>,
+    pub action: String,
+    pub resource: Resource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuLink {
+    pub href: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MenuLinksRequest {
+    pub actor: Option<Value>,
+    pub request: Request,
+}
+
+/// An outbound HTTP request, run by the host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FetchRequest {
+    pub method: String,
+    /// `https://…`, or `http://` to a loopback address.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Default for FetchRequest {
+    fn default() -> Self {
+        FetchRequest {
+            method: "GET".into(),
+            url: String::new(),
+            headers: vec![],
+            body: String::new(),
+        }
+    }
+}
+
+impl FetchRequest {
+    pub fn get(url: impl Into<String>) -> FetchRequest {
+        FetchRequest {
+            url: url.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A POST of a form, `application/x-www-form-urlencoded`.
+    pub fn post_form(url: impl Into<String>, fields: &[(&str, &str)]) -> FetchRequest {
+        FetchRequest {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: crate::urlencoded::encode_pairs(fields),
+        }
+    }
+
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FetchResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl FetchResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resources_look_like_datasettes() {
+        for (r, j) in [
+            (Resource::Instance, json!(null)),
+            (Resource::Database("d".into()), json!("d")),
+            (Resource::Child("d".into(), "t".into()), json!(["d", "t"])),
+        ] {
+            assert_eq!(serde_json::to_value(&r).unwrap(), j);
+            assert_eq!(serde_json::from_value::<Resource>(j).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_missing_ones_default() {
+        let r: Response = serde_json::from_str(r#"{"body": "x", "future": 1}"#).unwrap();
+        assert_eq!((r.status, r.body.as_str()), (200, "x"));
+        let q: Request = serde_json::from_str(r#"{"path": "/p", "query": "a=1&b=x+y"}"#).unwrap();
+        assert_eq!(q.query_param("b").as_deref(), Some("x y"));
+    }
+}

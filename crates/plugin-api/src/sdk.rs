@@ -1,0 +1,291 @@
+//! The safe side of the ABI: the [`Plugin`] trait a plugin implements, the [`Host`] handle it
+//! is given, and the `extern "C"` glue that [`export_plugin!`](crate::export_plugin) wires up.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::abi::*;
+use crate::messages::*;
+
+/// A plugin. Only `startup` is required; list the other hooks you implement in
+/// [`export_plugin!`](crate::export_plugin) so the host calls them.
+///
+/// `handle` runs on the host's blocking pool and may take its time (and `fetch`). Every other
+/// hook runs inline on a request and must not block; `fetch` is refused there.
+pub trait Plugin: Sized + Send + Sync + 'static {
+    /// Builds the plugin from its block of metadata.json (`$env`/`$file` already resolved).
+    /// An error stops the host's start-up with this message.
+    fn startup(config: Value, host: &Host) -> Result<Self, String>;
+
+    /// The paths this plugin serves, e.g. `/-/my-plugin`. Asked once, after `startup`.
+    fn routes(&self) -> Vec<String> {
+        vec![]
+    }
+
+    /// Answers a request to one of [`Plugin::routes`].
+    fn handle(&self, request: Request, host: &Host) -> Response {
+        let _ = (request, host);
+        Response::text(404, "Not found")
+    }
+
+    /// Who is making this request, if this plugin can tell (e.g. from a header).
+    fn actor_from_request(&self, request: &Request, host: &Host) -> Option<Value> {
+        let _ = (request, host);
+        None
+    }
+
+    /// `Some(true)` allows, `Some(false)` denies, `None` leaves the decision to others.
+    fn permission_allowed(&self, check: &PermissionCheck, host: &Host) -> Option<bool> {
+        let _ = (check, host);
+        None
+    }
+
+    /// Links for the menu in the header of every HTML page.
+    fn menu_links(&self, actor: Option<&Value>, request: &Request, host: &Host) -> Vec<MenuLink> {
+        let _ = (actor, request, host);
+        vec![]
+    }
+}
+
+/// Log levels for [`Host::log`].
+#[derive(Debug, Clone, Copy)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+}
+
+/// The host's services, as given to each hook.
+pub struct Host {
+    may_fetch: bool,
+}
+
+static HOST: AtomicPtr<HostTable> = AtomicPtr::new(std::ptr::null_mut());
+
+fn host_table() -> Option<&'static HostTable> {
+    // Set once by `set_host` before any hook runs; the host's table lives for the process.
+    unsafe { HOST.load(Ordering::Acquire).as_ref() }
+}
+
+impl Host {
+    /// Runs an HTTP request through the host (timeouts, a size cap, and `http://` to loopback
+    /// addresses only). Only in `handle`: elsewhere it is refused.
+    pub fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse, String> {
+        if !self.may_fetch {
+            return Err("fetch is only allowed in handle(): other hooks must not block".into());
+        }
+        let host = host_table().ok_or("the host did not provide its services")?;
+        let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+        let mut out = OwnedBuf::EMPTY;
+        let status = unsafe { (host.fetch)(Bytes::from_slice(&input), &mut out) };
+        let bytes = unsafe { out_bytes(&out) }.to_vec();
+        unsafe { (host.free_buf)(out) };
+        match status {
+            STATUS_OK => serde_json::from_slice(&bytes)
+                .map_err(|e| format!("the host's fetch answer could not be read: {e}")),
+            _ => Err(String::from_utf8_lossy(&bytes).into_owned()),
+        }
+    }
+
+    /// A line in the host's log, under this plugin's name.
+    pub fn log(&self, level: Level, message: &str) {
+        if let Some(host) = host_table() {
+            unsafe { (host.log)(level as u32, Bytes::from_slice(message.as_bytes())) }
+        }
+    }
+}
+
+unsafe fn out_bytes(out: &OwnedBuf) -> &[u8] {
+    if out.ptr.is_null() {
+        &[]
+    } else {
+        std::slice::from_raw_parts(out.ptr, out.len)
+    }
+}
+
+/// Where [`export_plugin!`](crate::export_plugin) keeps the one instance of a plugin.
+#[doc(hidden)]
+pub trait Slot: 'static {
+    type P: Plugin;
+    fn cell() -> &'static OnceLock<Self::P>;
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const HOOK_NAMES: [&str; 5] = [
+    "routes",
+    "handle",
+    "actor_from_request",
+    "permission_allowed",
+    "menu_links",
+];
+
+const fn listed(hooks: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < hooks.len() {
+        let mut known = false;
+        let mut j = 0;
+        while j < HOOK_NAMES.len() {
+            known |= same(hooks[i], HOOK_NAMES[j]);
+            j += 1;
+        }
+        if !known {
+            panic!("export_plugin!: unknown hook (expected routes, handle, actor_from_request, permission_allowed or menu_links)");
+        }
+        if same(hooks[i], name) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The table [`export_plugin!`](crate::export_plugin) exports.
+#[doc(hidden)]
+pub const fn table<S: Slot>(
+    name: &'static str,
+    version: &'static str,
+    hooks: &[&str],
+) -> PluginTable {
+    PluginTable {
+        header: Header {
+            magic: MAGIC,
+            abi_version: ABI_VERSION,
+            struct_size: std::mem::size_of::<PluginTable>() as u32,
+        },
+        name: Bytes::from_static(name),
+        version: Bytes::from_static(version),
+        unwinds: cfg!(panic = "unwind"),
+        free_buf,
+        set_host,
+        startup: startup::<S>,
+        routes: if listed(hooks, "routes") {
+            Some(routes::<S>)
+        } else {
+            None
+        },
+        handle: if listed(hooks, "handle") {
+            Some(handle::<S>)
+        } else {
+            None
+        },
+        actor_from_request: if listed(hooks, "actor_from_request") {
+            Some(actor_from_request::<S>)
+        } else {
+            None
+        },
+        permission_allowed: if listed(hooks, "permission_allowed") {
+            Some(permission_allowed::<S>)
+        } else {
+            None
+        },
+        menu_links: if listed(hooks, "menu_links") {
+            Some(menu_links::<S>)
+        } else {
+            None
+        },
+    }
+}
+
+unsafe extern "C" fn free_buf(buf: OwnedBuf) {
+    drop(buf.into_vec());
+}
+
+unsafe extern "C" fn set_host(host: *const HostTable) {
+    HOST.store(host.cast_mut(), Ordering::Release);
+}
+
+/// Runs one hook: decodes the input, catches any panic, encodes the answer into `out`.
+unsafe fn run<I: DeserializeOwned, O: Serialize>(
+    input: Bytes,
+    out: *mut OwnedBuf,
+    hook: impl FnOnce(I) -> Result<O, String>,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let input: I = serde_json::from_slice(input.as_slice())
+            .map_err(|e| format!("the host's message could not be read: {e}"))?;
+        let answer = hook(input)?;
+        serde_json::to_vec(&answer).map_err(|e| e.to_string())
+    }));
+    let (status, bytes) = match result {
+        Ok(Ok(json)) => (STATUS_OK, json),
+        Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
+        Err(panic) => (STATUS_PANIC, panic_message(&*panic).into_bytes()),
+    };
+    if !out.is_null() {
+        *out = OwnedBuf::from_vec(bytes);
+    }
+    status
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+fn plugin<S: Slot>() -> Result<&'static S::P, String> {
+    S::cell()
+        .get()
+        .ok_or_else(|| "the plugin has not started".into())
+}
+
+const INLINE: Host = Host { may_fetch: false };
+
+unsafe extern "C" fn startup<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    run(input, out, |config: Value| {
+        let p = S::P::startup(config, &INLINE)?;
+        S::cell()
+            .set(p)
+            .map_err(|_| "the plugin was started twice".to_string())
+    })
+}
+
+unsafe extern "C" fn routes<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    run(input, out, |_: Value| Ok(plugin::<S>()?.routes()))
+}
+
+unsafe extern "C" fn handle<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    run(input, out, |request: Request| {
+        Ok(plugin::<S>()?.handle(request, &Host { may_fetch: true }))
+    })
+}
+
+unsafe extern "C" fn actor_from_request<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    run(input, out, |request: Request| {
+        Ok(plugin::<S>()?.actor_from_request(&request, &INLINE))
+    })
+}
+
+unsafe extern "C" fn permission_allowed<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    run(input, out, |check: PermissionCheck| {
+        Ok(plugin::<S>()?.permission_allowed(&check, &INLINE))
+    })
+}
+
+unsafe extern "C" fn menu_links<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    run(input, out, |m: MenuLinksRequest| {
+        Ok(plugin::<S>()?.menu_links(m.actor.as_ref(), &m.request, &INLINE))
+    })
+}
