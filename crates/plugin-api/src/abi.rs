@@ -132,6 +132,7 @@ pub struct PluginTable {
 
 // The table holds pointers to static data and to functions only.
 unsafe impl Sync for PluginTable {}
+unsafe impl Send for PluginTable {}
 
 /// What the host offers a plugin.
 #[repr(C)]

@@ -253,6 +253,11 @@ fn plugin<S: Slot>() -> Result<&'static S::P, String> {
 
 const INLINE: Host = Host { may_fetch: false };
 
+/// The `Host` inline hooks get (it may not `fetch`): for calling hooks in unit tests.
+pub fn inline_host() -> Host {
+    INLINE
+}
+
 unsafe extern "C" fn startup<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
     run(input, out, |config: Value| {
         let p = S::P::startup(config, &INLINE)?;

@@ -1,0 +1,149 @@
+//! A plugin that exercises every hook for the end-to-end tests, and misbehaves on request:
+//! it panics, fails, and tries to block where it must not.
+
+use datasette_plugin_api::{
+    export_plugin, FetchRequest, Host, Level, MenuLink, PermissionCheck, Plugin, Request, Resource,
+    Response,
+};
+use serde_json::{json, Value};
+
+struct Hooks {
+    config: Value,
+}
+
+impl Plugin for Hooks {
+    fn startup(config: Value, host: &Host) -> Result<Self, String> {
+        if let Some(message) = config["fail"].as_str() {
+            return Err(message.to_string());
+        }
+        if config["panic"] == "startup" {
+            panic!("startup panicked on request");
+        }
+        host.log(Level::Info, "started");
+        Ok(Hooks { config })
+    }
+
+    fn routes(&self) -> Vec<String> {
+        match self.config["routes"].as_array() {
+            Some(routes) => routes
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+            None => [
+                "/-/hooks",
+                "/-/hooks/fetch",
+                "/-/hooks/session",
+                "/-/hooks/config",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+
+    fn handle(&self, request: Request, host: &Host) -> Response {
+        match request.path.as_str() {
+            "/-/hooks/fetch" => fetch(&request, host),
+            "/-/hooks/config" => Response::json(200, &self.config),
+            "/-/hooks/session" => {
+                let visits = request
+                    .session
+                    .get("visits")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    + 1;
+                let mut values = request.session.clone();
+                values.insert("visits".into(), json!(visits));
+                Response::json(200, &json!({"visits": visits})).with_session(values)
+            }
+            _ => echo(request),
+        }
+    }
+
+    fn actor_from_request(&self, request: &Request, host: &Host) -> Option<Value> {
+        if request.header("x-hooks-panic") == Some("actor_from_request") {
+            panic!("actor_from_request panicked on request");
+        }
+        if request.header("x-hooks-fetch-inline").is_some() {
+            let error = host
+                .fetch(&FetchRequest::get("http://127.0.0.1:9/"))
+                .err()
+                .unwrap_or_default();
+            return Some(json!({"id": "inline-fetch", "error": error}));
+        }
+        serde_json::from_str(request.header("x-hooks-actor")?).ok()
+    }
+
+    fn permission_allowed(&self, check: &PermissionCheck, _host: &Host) -> Option<bool> {
+        let id = check.actor.as_ref()?.get("id")?.as_str()?;
+        match id {
+            "hooks-admin" => Some(true),
+            "hooks-panic" => panic!("permission_allowed panicked on request"),
+            "hooks-denied"
+                if check.resource == Resource::Child("fixture".into(), "cities".into()) =>
+            {
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    fn menu_links(&self, actor: Option<&Value>, request: &Request, _host: &Host) -> Vec<MenuLink> {
+        if request.path.contains("panic-menu") {
+            panic!("menu_links panicked on request");
+        }
+        let (href, label) = match actor {
+            None => (
+                format!(
+                    "/-/hooks?sign_in_as=menu&next={}",
+                    datasette_plugin_api::urlencoded::encode(&request.path_and_query())
+                ),
+                "Hooks sign-in",
+            ),
+            Some(_) => ("/-/hooks?sign_out=1".to_string(), "Hooks sign-out"),
+        };
+        vec![MenuLink {
+            href,
+            label: label.into(),
+        }]
+    }
+}
+
+/// `/-/hooks`: signs in or out, panics, or echoes the request back.
+fn echo(request: Request) -> Response {
+    if request.query_param("panic").is_some() {
+        panic!("handle panicked on request");
+    }
+    if let Some(actor) = request.query_param("sign_in_as") {
+        let actor: Value = serde_json::from_str(&actor).unwrap_or(json!({"id": actor}));
+        return Response::redirect("/").with_actor(actor);
+    }
+    if request.query_param("sign_out").is_some() {
+        return Response::redirect("/").clearing_actor();
+    }
+    let header_names: Vec<&str> = request.headers.iter().map(|(k, _)| k.as_str()).collect();
+    Response::json(
+        200,
+        &json!({
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "body": request.body,
+            "actor": request.actor,
+            "cookies": request.cookies,
+            "headers": header_names,
+            "origin": request.origin,
+        }),
+    )
+    .with_header("X-Hooks", "yes")
+}
+
+/// `/-/hooks/fetch?url=…`: fetches through the host and reports what came back.
+fn fetch(request: &Request, host: &Host) -> Response {
+    let url = request.query_param("url").unwrap_or_default();
+    match host.fetch(&FetchRequest::get(url).with_header("X-From", "hooks")) {
+        Ok(r) => Response::json(200, &json!({"status": r.status, "body": r.body})),
+        Err(e) => Response::json(502, &json!({"error": e})),
+    }
+}
+
+export_plugin!(Hooks: routes, handle, actor_from_request, permission_allowed, menu_links);

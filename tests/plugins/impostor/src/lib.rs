@@ -1,0 +1,77 @@
+//! A library for the start-up and fault tests. By default a small valid plugin serving the
+//! routes its config names; `DATASETTE_IMPOSTOR` makes its table wrong the way a foreign
+//! build would be: `magic` (not a plugin), `abi` (another ABI version), `abort` (built with
+//! panic = "abort"), `malformed` (every per-request hook answers bytes that are not JSON) or `malformed-routes`.
+
+use std::sync::OnceLock;
+
+use datasette_plugin_api::abi::{Bytes, OwnedBuf, PluginTable, STATUS_OK};
+use datasette_plugin_api::{sdk, Host, Plugin, Request, Response};
+use serde_json::Value;
+
+struct Impostor {
+    routes: Vec<String>,
+}
+
+impl Plugin for Impostor {
+    fn startup(config: Value, _host: &Host) -> Result<Self, String> {
+        let routes = config["routes"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Impostor { routes })
+    }
+
+    fn routes(&self) -> Vec<String> {
+        self.routes.clone()
+    }
+
+    fn handle(&self, _request: Request, _host: &Host) -> Response {
+        Response::text(200, "impostor")
+    }
+}
+
+struct Slot;
+
+impl sdk::Slot for Slot {
+    type P = Impostor;
+    fn cell() -> &'static OnceLock<Impostor> {
+        static CELL: OnceLock<Impostor> = OnceLock::new();
+        &CELL
+    }
+}
+
+unsafe extern "C" fn not_json(_input: Bytes, out: *mut OwnedBuf) -> i32 {
+    *out = OwnedBuf::from_vec(b"{this is not json".to_vec());
+    STATUS_OK
+}
+
+#[no_mangle]
+pub extern "C" fn datasette_plugin_entry_v1() -> &'static PluginTable {
+    static TABLE: OnceLock<PluginTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = sdk::table::<Slot>(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            &["routes", "handle"],
+        );
+        match std::env::var("DATASETTE_IMPOSTOR").as_deref() {
+            Ok("magic") => t.header.magic = 0x1234,
+            Ok("abi") => t.header.abi_version = 2,
+            Ok("abort") => t.unwinds = false,
+            Ok("malformed-routes") => t.routes = Some(not_json),
+            Ok("malformed") => {
+                t.handle = Some(not_json);
+                t.actor_from_request = Some(not_json);
+                t.permission_allowed = Some(not_json);
+                t.menu_links = Some(not_json);
+            }
+            _ => {}
+        }
+        t
+    })
+}
