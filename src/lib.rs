@@ -1,10 +1,12 @@
 //! Test support for the end-to-end tests in `tests/`: the shared fixture databases, a server
 //! per test (in-process, or the real binary), and an HTTP client that reads every answer.
 
+pub mod stub;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use datasette_rs::app::{AppState, DatabaseFile};
@@ -230,6 +232,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             root_url: None,
             secret,
+            log: Default::default(),
             child: None,
         }
     }
@@ -242,10 +245,17 @@ pub struct Server {
     pub root_url: Option<String>,
     /// The session secret, for making cookies as another instance sharing it would.
     secret: Option<String>,
+    /// What the binary wrote to stderr so far.
+    log: Arc<Mutex<String>>,
     child: Option<Child>,
 }
 
 impl Server {
+    /// The server's log so far (the binary's stderr; empty for in-process servers).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// A `Cookie` header value signing `actor` in for the next hour, encrypted with the
     /// server's secret exactly as any instance sharing that secret would encrypt it.
     pub fn cookie_for(&self, actor: &Value) -> String {
@@ -311,32 +321,35 @@ pub fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
-/// The `datasette-rs` binary, built once per test process so it is never stale.
+/// Where cargo puts debug builds.
+pub fn target_debug() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("debug")
+}
+
+/// The `datasette-rs` binary and every plugin library of the workspace, built once per test
+/// process so neither is ever stale (`cargo test` does not build cdylibs by itself).
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "datasette-rs",
-                "--bin",
-                "datasette-rs",
-            ])
+            .args(["build", "--quiet", "--workspace"])
             .current_dir(root())
             .status()
             .expect("cargo build");
-        assert!(
-            status.success(),
-            "cargo build of the datasette-rs binary failed"
-        );
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join("target"));
-        target.join("debug").join("datasette-rs")
+        assert!(status.success(), "cargo build --workspace failed");
+        target_debug().join("datasette-rs")
     })
     .clone()
+}
+
+/// The library a plugin package builds to, e.g. `datasette-auth-tokens` →
+/// `target/debug/libdatasette_auth_tokens.so`.
+pub fn plugin_library(package: &str) -> PathBuf {
+    binary();
+    target_debug().join(datasette_rs::plugins::library_file_name(package))
 }
 
 /// How a run of the binary ended when it did not start serving.
@@ -349,10 +362,17 @@ pub struct Exit {
 /// Runs `datasette-rs serve ARGS -p 0`: the server once it prints its address, or how it
 /// exited if it stopped first.
 pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
+    serve_binary_with_env(args, &[])
+}
+
+/// As [`serve_binary`], with extra environment variables.
+pub fn serve_binary_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Server, Exit> {
     let mut child = Command::new(binary())
         .arg("serve")
         .args(args)
         .args(["-p", "0"])
+        .envs(env.iter().copied())
+        .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -371,8 +391,17 @@ pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
             } else {
                 None
             };
-            // Keep draining stderr so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
+            // Keep reading stderr, so the server never blocks on a full pipe and tests can
+            // read its log.
+            let log = Arc::new(Mutex::new(seen));
+            let sink = log.clone();
+            std::thread::spawn(move || {
+                for line in lines.map_while(Result::ok) {
+                    let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
             let secret = args
                 .iter()
                 .position(|a| *a == "--secret")
@@ -382,6 +411,7 @@ pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
                 base,
                 root_url,
                 secret,
+                log,
                 child: Some(child),
             });
         }

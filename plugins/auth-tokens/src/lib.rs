@@ -50,7 +50,7 @@ impl Plugin for AuthTokens {
                     "tokens[{i}]: a token needs at least {MIN_TOKEN_LENGTH} characters"
                 ));
             }
-            if !t.actor.get("id").is_some_and(|id| !id.is_null()) {
+            if t.actor.get("id").is_none_or(Value::is_null) {
                 return Err(format!("tokens[{i}]: the actor needs an \"id\""));
             }
             tokens.push((t.token.into_bytes(), t.actor));

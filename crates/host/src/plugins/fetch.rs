@@ -125,7 +125,8 @@ fn client(limits: Limits) -> awc::Client {
                 .rustls_0_23(Arc::new(tls))
                 .timeout(limits.connect),
         )
-        .timeout(limits.total)
+        // The whole exchange, body included, is timed in `send`.
+        .disable_timeout()
         // A redirect could lead to a plain-http address elsewhere: plugins follow them
         // themselves, through the same checks.
         .disable_redirects()

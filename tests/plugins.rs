@@ -1,0 +1,572 @@
+//! Plugins through the real binary and real libraries: every hook, session effects, `fetch`
+//! against a local server, contained failures, and each refusal at start-up.
+
+use std::path::PathBuf;
+
+use datasette_rs_tests::stub::{Reply, Stub};
+use datasette_rs_tests::{
+    fixture, plugin_library, serve_binary, serve_binary_with_env, Exit, Server,
+};
+use serde_json::{json, Value};
+
+const HOOKS: &str = "datasette-test-hooks";
+const IMPOSTOR: &str = "datasette-test-impostor";
+
+fn write_metadata(metadata: &Value) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("metadata.json");
+    std::fs::write(&path, metadata.to_string()).expect("write metadata");
+    (dir, path)
+}
+
+/// The fixture, its secrets table for root only, and these plugin blocks.
+fn metadata_with(plugins: Value) -> Value {
+    json!({
+        "databases": {"fixture": {"tables": {"secrets": {"allow": {"id": "root"}}}}},
+        "plugins": plugins
+    })
+}
+
+/// Serves the fixture with `plugins` enabled in metadata.json (found beside the binary).
+fn serve_with(plugins: Value, extra: &[&str], env: &[(&str, &str)]) -> Result<Server, Exit> {
+    let (_dir, metadata) = write_metadata(&metadata_with(plugins));
+    let db = fixture().fixture_db.to_str().unwrap().to_string();
+    let mut args = vec![
+        db.as_str(),
+        "-m",
+        metadata.to_str().unwrap(),
+        "--secret",
+        "plugin tests",
+    ];
+    args.extend_from_slice(extra);
+    // The metadata file is read at start-up; the server outlives the temporary directory.
+    serve_binary_with_env(&args, env)
+}
+
+fn hooks_server() -> Server {
+    serve_with(json!({HOOKS: {"greeting": "hi"}}), &[], &[]).expect("starts")
+}
+
+fn refused(plugins: Value, extra: &[&str], env: &[(&str, &str)]) -> String {
+    match serve_with(plugins, extra, env) {
+        Ok(_) => panic!("the server started"),
+        Err(e) => {
+            assert_ne!(e.code, Some(0));
+            e.stderr
+        }
+    }
+}
+
+fn as_actor(server: &Server, path: &str, actor: Value) -> datasette_rs_tests::Resp {
+    server.request("GET", path, &[("x-hooks-actor", &actor.to_string())])
+}
+
+#[test]
+fn plugins_json_lists_name_version_hooks_and_routes() {
+    let server = hooks_server();
+    let plugins = server.json("/-/plugins.json");
+    assert_eq!(
+        plugins,
+        json!([{
+            "name": HOOKS,
+            "version": "0.1.0",
+            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links"],
+            "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config"]
+        }])
+    );
+    let html = server.get("/-/plugins");
+    assert_eq!(html.status, 200);
+    assert!(html.body.contains(HOOKS), "{}", html.body);
+    assert!(
+        server.log().contains("started"),
+        "the plugin logs through the host"
+    );
+}
+
+#[test]
+fn handle_sees_the_request_and_answers_with_headers() {
+    let server = hooks_server();
+    let r = server.request(
+        "GET",
+        "/-/hooks?a=1&b=x+y",
+        &[
+            ("Cookie", "theme=dark; ds_session=opaque"),
+            ("X-Custom", "v"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("x-hooks"), Some("yes"));
+    let echo = r.json();
+    assert_eq!(echo["method"], "GET");
+    assert_eq!(echo["path"], "/-/hooks");
+    assert_eq!(echo["query"], "a=1&b=x+y");
+    assert_eq!(echo["actor"], Value::Null);
+    // The host's own cookie is not the plugin's business.
+    assert_eq!(echo["cookies"], json!({"theme": "dark"}));
+    let headers = echo["headers"].as_array().unwrap();
+    assert!(headers.contains(&json!("x-custom")));
+    assert!(!headers.contains(&json!("cookie")));
+    assert_eq!(echo["origin"], server.base);
+}
+
+#[test]
+fn handle_gets_post_bodies_and_any_method() {
+    let server = hooks_server();
+    let url = format!("{}/-/hooks", server.base);
+    let r = ureq::post(&url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("a=b&c=d")
+        .expect("post");
+    let echo: Value = serde_json::from_str(&r.into_body().read_to_string().unwrap()).unwrap();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["body"], "a=b&c=d");
+}
+
+#[test]
+fn config_is_resolved_for_startup_and_hidden_from_metadata_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.txt");
+    std::fs::write(&key_file, "file-secret\n").unwrap();
+    let server = serve_with(
+        json!({HOOKS: {
+            "from_env": {"$env": "HOOKS_TEST_SECRET"},
+            "from_file": {"$file": key_file.to_str().unwrap()}
+        }}),
+        &[],
+        &[("HOOKS_TEST_SECRET", "env-secret")],
+    )
+    .expect("starts");
+    let config = server.json("/-/hooks/config");
+    assert_eq!(config["from_env"], "env-secret");
+    assert_eq!(config["from_file"], "file-secret");
+    let shown = server.get("/-/metadata.json").body;
+    assert!(shown.contains("HOOKS_TEST_SECRET"), "{shown}");
+    assert!(
+        !shown.contains("env-secret") && !shown.contains("file-secret"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn actor_from_request_and_permission_votes() {
+    let server = hooks_server();
+    let actor = as_actor(&server, "/-/actor.json", json!({"id": "from-header"}));
+    assert_eq!(actor.json()["actor"], json!({"id": "from-header"}));
+    // The allow block says root only; the plugin's vote overrides it.
+    assert_eq!(server.get("/fixture/secrets.json").status, 403);
+    let admin = as_actor(
+        &server,
+        "/fixture/secrets.json",
+        json!({"id": "hooks-admin"}),
+    );
+    assert_eq!(admin.status, 200, "{}", admin.body);
+    assert_eq!(admin.json()["filtered_table_rows_count"], 3);
+    // ...and the SQL authorizer follows the same votes.
+    let sql = as_actor(
+        &server,
+        "/fixture.json?sql=select+count(*)+as+n+from+secrets",
+        json!({"id": "hooks-admin"}),
+    );
+    assert_eq!(sql.json()["rows"], json!([[3]]));
+    // A plugin can deny what the allow blocks would allow.
+    let denied = as_actor(
+        &server,
+        "/fixture/cities.json",
+        json!({"id": "hooks-denied"}),
+    );
+    assert_eq!(denied.status, 403);
+    let listing = as_actor(&server, "/fixture.json", json!({"id": "hooks-denied"})).json();
+    assert!(!listing.to_string().contains("\"cities\""), "{listing}");
+}
+
+#[test]
+fn menu_links_appear_in_every_html_page_and_on_403_pages() {
+    let server = hooks_server();
+    for path in ["/", "/fixture", "/fixture/cities", "/-/logout"] {
+        let page = server.get(path);
+        assert!(page.body.contains("Hooks sign-in"), "{path}: {}", page.body);
+    }
+    let forbidden = server.get("/fixture/secrets");
+    assert_eq!(forbidden.status, 403);
+    let sign_in = forbidden
+        .body
+        .find("class=\"sign-in\"")
+        .expect("sign-in links");
+    let link = &forbidden.body[sign_in..];
+    assert!(
+        link.contains("next=%2Ffixture%2Fsecrets"),
+        "the link brings the visitor back: {link}"
+    );
+    let signed_in = as_actor(&server, "/", json!({"id": "someone"}));
+    assert!(signed_in.body.contains("Hooks sign-out"));
+    // JSON has no chrome.
+    assert!(!server.get("/fixture/secrets.json").body.contains("Hooks"));
+}
+
+#[test]
+fn handle_signs_in_and_out_and_keeps_its_own_session_values() {
+    let server = hooks_server();
+    let r = server.get("/-/hooks?sign_in_as=%7B%22id%22%3A%22via-plugin%22%7D");
+    assert_eq!(r.status, 302);
+    let cookie = r.cookie().expect("a session cookie");
+    let actor = |c: &str| {
+        server
+            .request("GET", "/-/actor.json", &[("Cookie", c)])
+            .json()["actor"]
+            .clone()
+    };
+    assert_eq!(actor(&cookie), json!({"id": "via-plugin"}));
+
+    let visit = |c: &str| server.request("GET", "/-/hooks/session", &[("Cookie", c)]);
+    let first = visit(&cookie);
+    assert_eq!(first.json()["visits"], 1);
+    let cookie = first.cookie().expect("session values are saved");
+    let second = visit(&cookie);
+    assert_eq!(second.json()["visits"], 2);
+    let cookie = second.cookie().unwrap();
+    assert_eq!(
+        actor(&cookie),
+        json!({"id": "via-plugin"}),
+        "the actor is kept"
+    );
+
+    let out = server.request("GET", "/-/hooks?sign_out=1", &[("Cookie", &cookie)]);
+    assert_eq!(out.status, 302);
+    let cookie = out.cookie().expect("the session is rewritten");
+    assert_eq!(actor(&cookie), Value::Null);
+    assert_eq!(
+        visit(&cookie).json()["visits"],
+        3,
+        "the plugin's values stay"
+    );
+}
+
+#[test]
+fn fetch_reaches_local_servers_through_the_host() {
+    let stub = Stub::start(|req| Reply::new(200, "text/plain", format!("hello {}", req.target)));
+    let server = hooks_server();
+    let url = format!("{}/greet?x=1", stub.base);
+    let r = server.get(&format!("/-/hooks/fetch?url={}", urlencode(&url)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!({"status": 200, "body": "hello /greet?x=1"}));
+    let seen = &stub.requests()[0];
+    assert_eq!(seen.header("x-from"), Some("hooks"));
+
+    // Plain http elsewhere is refused by the host.
+    let far = server.get("/-/hooks/fetch?url=http%3A%2F%2Fexample.com%2F");
+    assert_eq!(far.status, 502);
+    assert!(far.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("loopback addresses only"));
+    // Nothing listens on port 9: a clear error, not a hang.
+    let down = server.get("/-/hooks/fetch?url=http%3A%2F%2F127.0.0.1%3A9%2F");
+    assert_eq!(down.status, 502, "{}", down.body);
+    // Inline hooks may not fetch.
+    let inline = server.request("GET", "/-/actor.json", &[("x-hooks-fetch-inline", "1")]);
+    assert!(inline.json()["actor"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("only allowed in handle"));
+}
+
+#[test]
+fn fetch_enforces_its_timeout_and_size_cap() {
+    let stub = Stub::start(|req| match req.target.as_str() {
+        "/big" => Reply::new(200, "text/plain", "x".repeat(2 << 20)),
+        _ => Reply::new(200, "text/plain", "late").delayed(std::time::Duration::from_secs(3)),
+    });
+    let server = serve_with(
+        json!({HOOKS: {}}),
+        &["--setting", "plugin_fetch_timeout_ms", "500"],
+        &[],
+    )
+    .expect("starts");
+    let started = std::time::Instant::now();
+    let r = server.get(&format!("/-/hooks/fetch?url={}", urlencode(&stub.base)));
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("500 ms"),
+        "{}",
+        r.body
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let big = server.get(&format!(
+        "/-/hooks/fetch?url={}",
+        urlencode(&format!("{}/big", stub.base))
+    ));
+    assert_eq!(big.status, 502, "{}", &big.body[..big.body.len().min(300)]);
+    assert!(
+        big.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("reading the answer"),
+        "{}",
+        big.body
+    );
+}
+
+#[test]
+fn panics_in_every_hook_are_contained() {
+    let server = hooks_server();
+    for _ in 0..3 {
+        // handle: a 500 naming the plugin, not the panic.
+        let r = server.get("/-/hooks?panic=1");
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains(HOOKS), "{}", r.body);
+        assert!(!r.body.contains("panicked on request"), "{}", r.body);
+        // actor_from_request: anonymous.
+        let r = server.request(
+            "GET",
+            "/-/actor.json",
+            &[("x-hooks-panic", "actor_from_request")],
+        );
+        assert_eq!((r.status, r.json()["actor"].clone()), (200, Value::Null));
+        // permission_allowed: denied, although the allow blocks would allow.
+        let r = as_actor(
+            &server,
+            "/fixture/cities.json",
+            json!({"id": "hooks-panic"}),
+        );
+        assert_eq!(r.status, 403);
+        // menu_links: the page renders without the plugin's links.
+        let r = server.get("/panic-menu");
+        assert_eq!(r.status, 404);
+        assert!(!r.body.contains("Hooks sign-in"));
+    }
+    assert_eq!(
+        server.get("/fixture/cities.json").status,
+        200,
+        "still serving"
+    );
+    let log = server.log();
+    for hook in [
+        "handle",
+        "actor_from_request",
+        "permission_allowed",
+        "menu_links",
+    ] {
+        let line = format!("{hook} panicked on request");
+        assert!(log.contains(&line), "{line} not logged:\n{log}");
+    }
+    assert!(log.contains(&format!("plugin=\"{HOOKS}\"")), "{log}");
+}
+
+#[test]
+fn malformed_answers_are_contained_and_fail_closed() {
+    let lib = plugin_library(IMPOSTOR);
+    let server = serve_with(
+        json!({IMPOSTOR: {"routes": ["/-/impostor"]}}),
+        &["--plugin", lib.to_str().unwrap()],
+        &[("DATASETTE_IMPOSTOR", "malformed")],
+    )
+    .expect("starts");
+    // handle: a 500.
+    assert_eq!(server.get("/-/impostor").status, 500);
+    // actor_from_request: anonymous.
+    assert_eq!(server.json("/-/actor.json")["actor"], Value::Null);
+    // permission_allowed: a vote that cannot be read denies.
+    let r = server.get("/fixture/cities.json");
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = server.get("/");
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body.contains("Forbidden"),
+        "menu_links failing leaves the page intact"
+    );
+    assert!(
+        server.log().contains("malformed answer"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_working_impostor_serves_its_route() {
+    let lib = plugin_library(IMPOSTOR);
+    let server = serve_binary(&[
+        fixture().fixture_db.to_str().unwrap(),
+        "--plugin",
+        lib.to_str().unwrap(),
+    ])
+    .expect("starts");
+    assert_eq!(server.json("/-/plugins.json")[0]["name"], IMPOSTOR);
+    // No config: no routes.
+    assert_eq!(server.get("/-/impostor").status, 404);
+}
+
+#[test]
+fn start_up_refuses_a_plugin_it_cannot_find_and_lists_the_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = refused(
+        json!({"datasette-nope": {}}),
+        &["--plugins-dir", dir.path().to_str().unwrap()],
+        &[],
+    );
+    assert!(err.contains("plugin datasette-nope"), "{err}");
+    assert!(err.contains("libdatasette_nope.so"), "{err}");
+    assert!(err.contains(dir.path().to_str().unwrap()), "{err}");
+    let beside = datasette_rs_tests::target_debug();
+    assert!(err.contains(beside.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn start_up_refuses_files_that_are_not_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("libtext.so");
+    std::fs::write(&text, "not a library").unwrap();
+    let err = refused(json!({}), &["--plugin", text.to_str().unwrap()], &[]);
+    assert!(err.contains(text.to_str().unwrap()), "{err}");
+    assert!(err.contains("cannot be loaded"), "{err}");
+
+    // A real shared library without the entry symbol: the Rust standard library.
+    let sysroot = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc");
+    let sysroot = PathBuf::from(String::from_utf8(sysroot.stdout).unwrap().trim());
+    let target_libs = std::fs::read_dir(sysroot.join("lib/rustlib"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("lib"));
+    let libstd = std::iter::once(sysroot.join("lib"))
+        .chain(target_libs)
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("libstd-") && n.ends_with(".so")
+        })
+        .expect("libstd-*.so in the sysroot");
+    let err = refused(json!({}), &["--plugin", libstd.to_str().unwrap()], &[]);
+    assert!(
+        err.contains("no `datasette_plugin_entry_v1` symbol"),
+        "{err}"
+    );
+
+    let impostor = plugin_library(IMPOSTOR);
+    let err = refused(
+        json!({}),
+        &["--plugin", impostor.to_str().unwrap()],
+        &[("DATASETTE_IMPOSTOR", "magic")],
+    );
+    assert!(err.contains("wrong magic number"), "{err}");
+    assert!(err.contains(impostor.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn start_up_refuses_another_abi_version_and_panic_abort() {
+    let impostor = plugin_library(IMPOSTOR);
+    let path = impostor.to_str().unwrap();
+    let err = refused(
+        json!({}),
+        &["--plugin", path],
+        &[("DATASETTE_IMPOSTOR", "abi")],
+    );
+    assert!(
+        err.contains("built for plugin ABI version 2")
+            && err.contains("speaks version 1")
+            && err.contains(path),
+        "{err}"
+    );
+    let err = refused(
+        json!({}),
+        &["--plugin", path],
+        &[("DATASETTE_IMPOSTOR", "abort")],
+    );
+    assert!(
+        err.contains("panic = \"abort\"") && err.contains(path),
+        "{err}"
+    );
+    let err = refused(
+        json!({}),
+        &["--plugin", path],
+        &[("DATASETTE_IMPOSTOR", "malformed-routes")],
+    );
+    assert!(
+        err.contains("routes() answered with malformed JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn start_up_refuses_two_plugins_claiming_one_route() {
+    let impostor = plugin_library(IMPOSTOR);
+    let err = refused(
+        json!({
+            HOOKS: {"routes": ["/-/shared"]},
+            IMPOSTOR: {"routes": ["/-/shared"]}
+        }),
+        &["--plugin", impostor.to_str().unwrap()],
+        &[],
+    );
+    assert!(err.contains("both claim the route /-/shared"), "{err}");
+    assert!(err.contains(HOOKS) && err.contains(IMPOSTOR), "{err}");
+    let err = refused(json!({HOOKS: {"routes": ["/-/actor.json"]}}), &[], &[]);
+    assert!(err.contains("is served by datasette-rs itself"), "{err}");
+}
+
+#[test]
+fn start_up_stops_on_a_plugins_startup_error_or_panic() {
+    let err = refused(json!({HOOKS: {"fail": "api_key is required"}}), &[], &[]);
+    assert!(
+        err.contains(&format!("plugin {HOOKS}"))
+            && err.contains("startup failed: api_key is required"),
+        "{err}"
+    );
+    let err = refused(json!({HOOKS: {"panic": "startup"}}), &[], &[]);
+    assert!(err.contains("startup panicked on request"), "{err}");
+    let err = refused(
+        json!({HOOKS: {"key": {"$env": "SURELY_NOT_SET_ANYWHERE"}}}),
+        &[],
+        &[],
+    );
+    assert!(
+        err.contains(&format!("metadata.json plugins.{HOOKS}"))
+            && err.contains("SURELY_NOT_SET_ANYWHERE is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn auth_tokens_let_curl_read_a_protected_table() {
+    let token = "bot-token-0123456789abcdef";
+    let server = serve_with(
+        json!({"datasette-auth-tokens": {"tokens": [
+            {"token": {"$env": "BOT_TOKEN"}, "actor": {"id": "root", "via": "token"}}
+        ]}}),
+        &[],
+        &[("BOT_TOKEN", token)],
+    )
+    .expect("starts");
+    let bearer = format!("Bearer {token}");
+    let r = server.request(
+        "GET",
+        "/fixture/secrets.json",
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["filtered_table_rows_count"], 3);
+    let me = server.request("GET", "/-/actor.json", &[("Authorization", &bearer)]);
+    assert_eq!(me.json()["actor"], json!({"id": "root", "via": "token"}));
+    for wrong in [
+        "Bearer bot-token-0123456789abcdeX",
+        "Bearer ",
+        "Basic abc",
+        token,
+    ] {
+        let r = server.request("GET", "/fixture/secrets.json", &[("Authorization", wrong)]);
+        assert_eq!(r.status, 403, "{wrong}");
+    }
+    assert!(!server.get("/-/metadata.json").body.contains(token));
+    let err = refused(
+        json!({"datasette-auth-tokens": {"tokens": [{"token": "short", "actor": {"id": "x"}}]}}),
+        &[],
+        &[],
+    );
+    assert!(err.contains("at least 16 characters"), "{err}");
+}
+
+fn urlencode(s: &str) -> String {
+    datasette_plugin_api::urlencoded::encode(s)
+}
