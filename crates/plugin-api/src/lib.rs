@@ -31,6 +31,9 @@
 //! ([`messages`]); the [`sdk`] glue turns it into the [`Plugin`] trait. Every call into a plugin
 //! catches panics, so a bug in a plugin fails one request, not the server.
 
+#[doc = include_str!("../../../docs/writing-plugins.md")]
+pub mod guide {}
+
 pub mod abi;
 pub mod messages;
 pub mod sdk;
