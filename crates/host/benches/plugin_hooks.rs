@@ -17,7 +17,13 @@ use serde_json::json;
 fn release_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "datasette-test-hooks"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "datasette-test-hooks",
+        ])
         .current_dir(&root)
         .status()
         .expect("cargo build");
