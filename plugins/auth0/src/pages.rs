@@ -1,0 +1,81 @@
+//! What the visitor sees when a sign-in cannot go on, and where they may be sent back to.
+
+use datasette_plugin_api::Response;
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page saying why signing in failed, with a way to try again. `message` is text.
+pub fn failure(status: u16, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;line-height:1.4}}\
+.error{{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem;border-radius:4px}}</style></head>\
+<body><h1>{title}</h1><p class=\"error\">{message}</p>\
+<p><a href=\"/-/auth0-login\">Try signing in again</a> · <a href=\"/\">Back to the start</a></p></body></html>",
+        title = escape(title),
+        message = escape(message),
+    );
+    Response::html(status, body).with_header("Cache-Control", "no-store")
+}
+
+/// `next` if it is a path on this site, else `/`. Refuses scheme-relative (`//host`,
+/// `/\host`) and absolute URLs, and anything a browser might read as one.
+pub fn same_site_path(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_string()
+        }
+        _ => "/".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_same_site_paths() {
+        for ok in ["/", "/fixture/secrets?_size=5", "/a/b#c"] {
+            assert_eq!(same_site_path(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/\tevil",
+            "/ /evil",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(same_site_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(same_site_path(None), "/");
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let r = failure(400, "T<", "<script>alert(1)</script>");
+        assert!(r.body.contains("&lt;script&gt;"));
+        assert!(!r.body.contains("<script>"));
+    }
+}
