@@ -141,8 +141,14 @@ mod tests {
     fn domains() {
         let c = |d: &str| parse(json!({"domain": d, "client_id": "i", "client_secret": "s"}));
         assert_eq!(c("x.auth0.com").unwrap().base, "https://x.auth0.com");
-        assert_eq!(c("https://x.auth0.com/").unwrap().base, "https://x.auth0.com");
-        assert_eq!(c("http://127.0.0.1:8080").unwrap().base, "http://127.0.0.1:8080");
+        assert_eq!(
+            c("https://x.auth0.com/").unwrap().base,
+            "https://x.auth0.com"
+        );
+        assert_eq!(
+            c("http://127.0.0.1:8080").unwrap().base,
+            "http://127.0.0.1:8080"
+        );
         assert_eq!(c("http://[::1]:80").unwrap().base, "http://[::1]:80");
         assert!(c("http://x.auth0.com").unwrap_err().contains("loopback"));
         assert!(c("http://127.0.0.1.evil.example").is_err());
@@ -156,16 +162,18 @@ mod tests {
         assert!(parse(json!({"domain": "d", "client_id": "i"}))
             .unwrap_err()
             .contains("client_secret"));
-        assert!(
-            parse(json!({"domain": "d", "client_id": "i", "client_secret": "s", "scopes": "x"}))
-                .unwrap_err()
-                .contains("scopes")
-        );
+        assert!(parse(
+            json!({"domain": "d", "client_id": "i", "client_secret": "s", "scopes": "x"})
+        )
+        .unwrap_err()
+        .contains("scopes"));
         let c = parse(json!({"domain": "d", "client_id": "i", "client_secret": "s"})).unwrap();
         assert_eq!(c.scope, "openid profile email");
         assert!(!c.require_verified_email);
-        let c = parse(json!({"domain": "d", "client_id": "i", "client_secret": "s",
-            "allowed_email_domains": ["Example.com"]}))
+        let c = parse(
+            json!({"domain": "d", "client_id": "i", "client_secret": "s",
+            "allowed_email_domains": ["Example.com"]}),
+        )
         .unwrap();
         assert!(c.require_verified_email);
         assert_eq!(c.allowed_email_domains.unwrap(), ["example.com"]);

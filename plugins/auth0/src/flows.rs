@@ -54,7 +54,10 @@ impl Pending {
     pub fn to_session(&self) -> Map<String, Value> {
         let mut m = Map::new();
         if !self.0.is_empty() {
-            m.insert("flows".into(), serde_json::to_value(&self.0).unwrap_or_default());
+            m.insert(
+                "flows".into(),
+                serde_json::to_value(&self.0).unwrap_or_default(),
+            );
         }
         m
     }

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use config::Config;
 use flows::Pending;
-use pages::{failure, same_site_path};
+use pages::{failure, same_site_path, Failure};
 
 const LOGIN: &str = "/-/auth0-login";
 const CALLBACK: &str = "/-/auth0-callback";
@@ -122,7 +122,7 @@ impl Auth0 {
         // Whatever happens next, this attempt is spent.
         let outcome = self.finish(request, host, flow);
         outcome
-            .unwrap_or_else(|page| page)
+            .unwrap_or_else(|f| f.page())
             .with_session(pending.to_session())
     }
 
@@ -132,7 +132,7 @@ impl Auth0 {
         request: &Request,
         host: &Host,
         flow: Option<flows::Flow>,
-    ) -> Result<Response, Response> {
+    ) -> Result<Response, Failure> {
         if let Some(error) = request.query_param("error") {
             let description = request.query_param("error_description").unwrap_or_default();
             let status = if error == "access_denied" { 403 } else { 400 };
@@ -143,7 +143,11 @@ impl Auth0 {
             ));
         }
         if request.query_param("state").is_none() {
-            return Err(failure(400, "Sign-in failed", "The answer from Auth0 has no state."));
+            return Err(failure(
+                400,
+                "Sign-in failed",
+                "The answer from Auth0 has no state.",
+            ));
         }
         let flow = flow.ok_or_else(|| {
             failure(
@@ -178,7 +182,7 @@ impl Auth0 {
         host: &Host,
         code: &str,
         verifier: &str,
-    ) -> Result<String, Response> {
+    ) -> Result<String, Failure> {
         let c = &self.config;
         // RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and encoded.
         let basic = STANDARD.encode(format!(
@@ -206,7 +210,11 @@ impl Auth0 {
                 .and_then(|j| j["error_description"].as_str().or(j["error"].as_str()))
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("status {}", answer.status));
-            let status = if (400..500).contains(&answer.status) { 403 } else { 502 };
+            let status = if (400..500).contains(&answer.status) {
+                403
+            } else {
+                502
+            };
             return Err(failure(status, "Auth0 refused the sign-in", &reason));
         }
         json.as_ref()
@@ -219,7 +227,7 @@ impl Auth0 {
     }
 
     /// The signed-in user's profile, from `/userinfo`.
-    fn userinfo(&self, host: &Host, token: &str) -> Result<Map<String, Value>, Response> {
+    fn userinfo(&self, host: &Host, token: &str) -> Result<Map<String, Value>, Failure> {
         let fetch = FetchRequest::get(format!("{}/userinfo", self.config.base))
             .with_header("Authorization", format!("Bearer {token}"))
             .with_header("Accept", "application/json");
@@ -228,7 +236,10 @@ impl Auth0 {
             return Err(failure(
                 502,
                 "Auth0 refused the profile request",
-                &format!("Auth0 answered the profile request with status {}.", answer.status),
+                &format!(
+                    "Auth0 answered the profile request with status {}.",
+                    answer.status
+                ),
             ));
         }
         match serde_json::from_str::<Value>(&answer.body) {
@@ -238,7 +249,7 @@ impl Auth0 {
     }
 
     /// The actor for a profile, if the config lets it in.
-    fn admit(&self, profile: Map<String, Value>) -> Result<Value, Response> {
+    fn admit(&self, profile: Map<String, Value>) -> Result<Value, Failure> {
         let c = &self.config;
         let email = profile.get("email").and_then(Value::as_str).unwrap_or("");
         if c.require_verified_email && profile.get("email_verified") != Some(&Value::Bool(true)) {
@@ -269,7 +280,12 @@ impl Auth0 {
     }
 
     /// One request to Auth0 through the host; a failure to get any answer is a 502 page.
-    fn call(&self, host: &Host, fetch: &FetchRequest, what: &str) -> Result<FetchResponse, Response> {
+    fn call(
+        &self,
+        host: &Host,
+        fetch: &FetchRequest,
+        what: &str,
+    ) -> Result<FetchResponse, Failure> {
         host.fetch(fetch).map_err(|e| {
             host.log(Level::Warn, &format!("{what} failed: {e}"));
             failure(
@@ -280,7 +296,7 @@ impl Auth0 {
         })
     }
 
-    fn unexpected(&self, host: &Host, what: &str, problem: &str) -> Response {
+    fn unexpected(&self, host: &Host, what: &str, problem: &str) -> Failure {
         host.log(Level::Warn, &format!("{what}: {problem}"));
         failure(
             502,

@@ -17,8 +17,30 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A page saying why signing in failed, with a way to try again. `message` is text.
-pub fn failure(status: u16, title: &str, message: &str) -> Response {
+/// Why a sign-in cannot go on.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: u16,
+    pub title: &'static str,
+    pub message: String,
+}
+
+pub fn failure(status: u16, title: &'static str, message: &str) -> Failure {
+    Failure {
+        status,
+        title,
+        message: message.to_string(),
+    }
+}
+
+impl Failure {
+    /// A page saying why signing in failed, with a way to try again.
+    pub fn page(&self) -> Response {
+        page(self.status, self.title, &self.message)
+    }
+}
+
+fn page(status: u16, title: &str, message: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;line-height:1.4}}\
@@ -74,7 +96,7 @@ mod tests {
 
     #[test]
     fn pages_escape_what_they_show() {
-        let r = failure(400, "T<", "<script>alert(1)</script>");
+        let r = failure(400, "T<", "<script>alert(1)</script>").page();
         assert!(r.body.contains("&lt;script&gt;"));
         assert!(!r.body.contains("<script>"));
     }

@@ -1,0 +1,668 @@
+//! Signing in with Auth0: the real binary, the real `libdatasette_auth0.so`, and a fake Auth0
+//! on 127.0.0.1 that speaks real HTTP and checks everything it receives.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use datasette_plugin_api::urlencoded::{encode, parse};
+use datasette_rs_tests::stub::{Recorded, Reply, Stub};
+use datasette_rs_tests::{fixture, get_url, serve_binary_with_env, Resp, Server};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const CLIENT_ID: &str = "test-client";
+/// Characters that must be form-encoded inside the Basic header (RFC 6749 §2.3.1).
+const CLIENT_SECRET: &str = "s3cr:t/+&=x";
+
+/// How the fake answers this time.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Normal,
+    TokenRefused,
+    TokenNotJson,
+    TokenIncomplete,
+    TokenSlow,
+    UserinfoRefused,
+}
+
+#[derive(Default)]
+struct FakeState {
+    /// code → (challenge, redirect_uri), from /authorize.
+    codes: HashMap<String, (String, String)>,
+    /// access token → profile.
+    tokens: HashMap<String, Value>,
+    issued: usize,
+    /// What the fake found wrong in what it received.
+    problems: Vec<String>,
+}
+
+struct FakeAuth0 {
+    stub: Stub,
+    state: Arc<Mutex<FakeState>>,
+    mode: Arc<Mutex<Mode>>,
+    profile: Arc<Mutex<Value>>,
+}
+
+fn ana() -> Value {
+    json!({
+        "sub": "auth0|ana",
+        "name": "Ana Example",
+        "nickname": "ana",
+        "email": "ana@example.com",
+        "email_verified": true,
+        "picture": "https://example.com/ana.png",
+        "app_metadata_blob": "x".repeat(3000)
+    })
+}
+
+impl FakeAuth0 {
+    fn start() -> FakeAuth0 {
+        let state = Arc::new(Mutex::new(FakeState::default()));
+        let mode = Arc::new(Mutex::new(Mode::Normal));
+        let profile = Arc::new(Mutex::new(ana()));
+        let (s, m, p) = (state.clone(), mode.clone(), profile.clone());
+        let stub = Stub::start(move |req| {
+            let mode = *m.lock().unwrap();
+            let mut state = s.lock().unwrap();
+            answer(req, mode, &mut state, &p.lock().unwrap())
+        });
+        FakeAuth0 {
+            stub,
+            state,
+            mode,
+            profile,
+        }
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.state.lock().unwrap().problems.clone()
+    }
+
+    fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        self.stub
+            .requests()
+            .into_iter()
+            .filter(|r| r.target.split('?').next() == Some(path))
+            .collect()
+    }
+}
+
+fn query_of(target: &str) -> HashMap<String, String> {
+    parse(target.split_once('?').map(|(_, q)| q).unwrap_or(""))
+        .into_iter()
+        .collect()
+}
+
+/// The fake's endpoints: /authorize (the user signs in at once), /oauth/token, /userinfo,
+/// /v2/logout.
+fn answer(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) -> Reply {
+    let path = req.target.split('?').next().unwrap_or("");
+    match path {
+        "/authorize" => {
+            let q = query_of(&req.target);
+            for (k, v) in [
+                ("response_type", "code"),
+                ("client_id", CLIENT_ID),
+                ("code_challenge_method", "S256"),
+            ] {
+                if q.get(k).map(String::as_str) != Some(v) {
+                    state
+                        .problems
+                        .push(format!("/authorize: {k} is {:?}", q.get(k)));
+                }
+            }
+            state.issued += 1;
+            let code = format!("code-{}", state.issued);
+            let redirect_uri = q.get("redirect_uri").cloned().unwrap_or_default();
+            state.codes.insert(
+                code.clone(),
+                (q["code_challenge"].clone(), redirect_uri.clone()),
+            );
+            let location = format!(
+                "{redirect_uri}?code={code}&state={}",
+                encode(q.get("state").map(String::as_str).unwrap_or(""))
+            );
+            let mut r = Reply::new(302, "text/plain", "");
+            r.headers.push(("Location".into(), location));
+            r
+        }
+        "/oauth/token" => match mode {
+            Mode::TokenRefused => Reply::json(
+                403,
+                &json!({"error": "invalid_grant", "error_description": "Invalid <b>authorization</b> code"}),
+            ),
+            Mode::TokenNotJson => Reply::new(200, "text/html", "<html>maintenance</html>"),
+            Mode::TokenIncomplete => Reply::json(200, &json!({"token_type": "Bearer"})),
+            Mode::TokenSlow => {
+                Reply::json(200, &json!({"access_token": "late"})).delayed(Duration::from_secs(3))
+            }
+            _ => token(req, state, profile),
+        },
+        "/userinfo" => {
+            let bearer = req
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Bearer "));
+            match (mode, bearer.and_then(|t| state.tokens.get(t))) {
+                (Mode::UserinfoRefused, _) | (_, None) => {
+                    Reply::json(401, &json!({"error": "invalid_token"}))
+                }
+                (_, Some(profile)) => Reply::json(200, profile),
+            }
+        }
+        "/v2/logout" => Reply::new(200, "text/plain", "signed out of the fake Auth0"),
+        _ => Reply::new(404, "text/plain", "not found"),
+    }
+}
+
+/// The token endpoint, checking the client's credentials, the code and the PKCE verifier.
+fn token(req: &Recorded, state: &mut FakeState, profile: &Value) -> Reply {
+    let mut refuse = |why: String| {
+        state.problems.push(format!("/oauth/token: {why}"));
+        Reply::json(
+            403,
+            &json!({"error": "invalid_grant", "error_description": why}),
+        )
+    };
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", encode(CLIENT_ID), encode(CLIENT_SECRET)))
+    );
+    if req.header("authorization") != Some(basic.as_str()) {
+        return refuse(format!(
+            "bad client authentication {:?}",
+            req.header("authorization")
+        ));
+    }
+    if req.header("content-type") != Some("application/x-www-form-urlencoded") {
+        return refuse("not a form".into());
+    }
+    let form: HashMap<String, String> = parse(&req.body).into_iter().collect();
+    if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return refuse("wrong grant_type".into());
+    }
+    let Some((challenge, redirect_uri)) = form.get("code").and_then(|c| state.codes.remove(c))
+    else {
+        return refuse("unknown or used code".into());
+    };
+    if form.get("redirect_uri") != Some(&redirect_uri) {
+        return refuse("redirect_uri differs from /authorize".into());
+    }
+    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+    if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != challenge {
+        return refuse("code_verifier does not match the code_challenge".into());
+    }
+    state.issued += 1;
+    let access = format!("access-{}", state.issued);
+    state.tokens.insert(access.clone(), profile.clone());
+    Reply::json(
+        200,
+        &json!({"access_token": access, "token_type": "Bearer", "expires_in": 86400}),
+    )
+}
+
+/// A browser: keeps the session cookie, follows nothing by itself.
+struct Browser<'a> {
+    server: &'a Server,
+    cookie: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(server: &'a Server) -> Self {
+        Browser {
+            server,
+            cookie: String::new(),
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Resp {
+        let r = self
+            .server
+            .request("GET", path, &[("Cookie", &self.cookie)]);
+        if let Some(c) = r.cookie() {
+            self.cookie = c;
+        }
+        r
+    }
+
+    /// Starts a sign-in: the URL Auth0 is sent to.
+    fn start_sign_in(&mut self, next: &str) -> String {
+        let r = self.get(&format!("/-/auth0-login?next={}", encode(next)));
+        assert_eq!(r.status, 302, "{}", r.body);
+        r.header("location").expect("a redirect").to_string()
+    }
+
+    /// Signs in at the fake Auth0: the callback path it sends the browser back to.
+    fn at_auth0(&self, authorize_url: &str) -> String {
+        let r = get_url(authorize_url);
+        assert_eq!(r.status, 302, "{}", r.body);
+        let callback = r.header("location").unwrap();
+        callback
+            .strip_prefix(&self.server.base)
+            .expect("back to this site")
+            .to_string()
+    }
+
+    fn sign_in(&mut self, next: &str) -> Resp {
+        let authorize = self.start_sign_in(next);
+        let callback = self.at_auth0(&authorize);
+        self.get(&callback)
+    }
+
+    fn actor(&mut self) -> Value {
+        self.get("/-/actor.json").json()["actor"].clone()
+    }
+}
+
+fn serve(fake_base: &str, extra_config: Value, settings: &[&str]) -> Server {
+    try_serve(fake_base, extra_config, settings).expect("starts")
+}
+
+fn try_serve(
+    fake_base: &str,
+    extra_config: Value,
+    settings: &[&str],
+) -> Result<Server, datasette_rs_tests::Exit> {
+    let mut config = json!({
+        "domain": fake_base,
+        "client_id": CLIENT_ID,
+        "client_secret": {"$env": "AUTH0_CLIENT_SECRET"}
+    });
+    for (k, v) in extra_config.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    let metadata = json!({
+        "databases": {"fixture": {"tables": {"secrets": {"allow": {"email": ["ana@example.com"]}}}}},
+        "plugins": {"datasette-auth0": config}
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metadata.json");
+    std::fs::write(&path, metadata.to_string()).unwrap();
+    let mut args = vec![
+        fixture().fixture_db.to_str().unwrap(),
+        "-m",
+        path.to_str().unwrap(),
+        "--secret",
+        "auth0 tests",
+    ];
+    args.extend_from_slice(settings);
+    serve_binary_with_env(&args, &[("AUTH0_CLIENT_SECRET", CLIENT_SECRET)])
+}
+
+fn setup() -> (FakeAuth0, Server) {
+    let fake = FakeAuth0::start();
+    let server = serve(&fake.stub.base, json!({}), &[]);
+    (fake, server)
+}
+
+/// Nothing secret in what the visitor sees or in the server's log.
+fn assert_no_secrets(server: &Server, page: &Resp) {
+    for secret in [CLIENT_SECRET, &encode(CLIENT_SECRET), "access-"] {
+        assert!(
+            !page.body.contains(secret),
+            "{secret} in page: {}",
+            page.body
+        );
+        assert!(
+            !server.log().contains(secret),
+            "{secret} in log: {}",
+            server.log()
+        );
+    }
+}
+
+#[test]
+fn sign_in_opens_the_protected_table_and_sign_out_closes_it() {
+    let (fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    let before = browser.get("/fixture/secrets");
+    assert_eq!(before.status, 403);
+    assert!(
+        before
+            .body
+            .contains("/-/auth0-login?next=%2Ffixture%2Fsecrets"),
+        "the 403 page offers signing in: {}",
+        before.body
+    );
+
+    let done = browser.sign_in("/fixture/secrets?_size=2");
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(done.header("location"), Some("/fixture/secrets?_size=2"));
+    assert_eq!(fake.problems(), Vec::<String>::new());
+    let actor = browser.actor();
+    assert_eq!(actor["id"], "auth0|ana");
+    assert_eq!(actor["email"], "ana@example.com");
+    assert_eq!(actor["email_verified"], true);
+    assert_eq!(actor["name"], "Ana Example");
+    assert_eq!(actor["nickname"], "ana");
+    assert_eq!(actor["picture"], "https://example.com/ana.png");
+    assert!(
+        actor.get("app_metadata_blob").is_none(),
+        "only profile claims"
+    );
+    let after = browser.get("/fixture/secrets?_size=2");
+    assert_eq!(after.status, 200);
+    assert!(
+        after.body.contains("Sign out"),
+        "menu link for the signed-in"
+    );
+    assert!(!after.body.contains("Sign in with Auth0"));
+
+    let out = browser.get("/-/auth0-logout");
+    assert_eq!(out.status, 302);
+    let location = out.header("location").unwrap().to_string();
+    let (endpoint, _) = location.split_once('?').unwrap();
+    assert_eq!(endpoint, format!("{}/v2/logout", fake.stub.base));
+    let q = query_of(&location);
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["returnTo"], format!("{}/", server.base));
+    assert_eq!(get_url(&location).status, 200);
+    assert_eq!(browser.get("/fixture/secrets.json").status, 403);
+    assert_eq!(browser.actor(), Value::Null);
+    assert_no_secrets(&server, &after);
+}
+
+#[test]
+fn auth0_receives_what_the_protocol_requires() {
+    let (fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    let authorize = browser.start_sign_in("/");
+    let (endpoint, _) = authorize.split_once('?').unwrap();
+    assert_eq!(endpoint, format!("{}/authorize", fake.stub.base));
+    let q = query_of(&authorize);
+    let mut keys: Vec<&str> = q.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "client_id",
+            "code_challenge",
+            "code_challenge_method",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state"
+        ]
+    );
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/-/auth0-callback", server.base)
+    );
+    assert_eq!(q["scope"], "openid profile email");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["state"].len() >= 43, "at least 256 bits: {}", q["state"]);
+    assert_eq!(q["code_challenge"].len(), 43);
+
+    let callback = browser.at_auth0(&authorize);
+    assert_eq!(browser.get(&callback).status, 302);
+    assert_eq!(fake.problems(), Vec::<String>::new());
+
+    let token = &fake.requests_to("/oauth/token")[0];
+    assert_eq!(token.method, "POST");
+    let form: HashMap<String, String> = parse(&token.body).into_iter().collect();
+    let verifier = &form["code_verifier"];
+    assert_eq!(
+        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+        q["code_challenge"],
+        "the verifier hashes to the challenge"
+    );
+    assert_eq!(form["redirect_uri"], q["redirect_uri"]);
+    assert_eq!(
+        token.header("authorization").unwrap(),
+        format!(
+            "Basic {}",
+            STANDARD.encode("test-client:s3cr%3At%2F%2B%26%3Dx")
+        )
+    );
+    let userinfo = &fake.requests_to("/userinfo")[0];
+    assert_eq!(userinfo.header("authorization"), Some("Bearer access-2"));
+}
+
+#[test]
+fn two_tabs_can_sign_in_at_once() {
+    let (_fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    let first = browser.start_sign_in("/fixture/secrets");
+    let second = browser.start_sign_in("/fixture");
+    let (cb_first, cb_second) = (browser.at_auth0(&first), browser.at_auth0(&second));
+    let done = browser.get(&cb_second);
+    assert_eq!(done.header("location"), Some("/fixture"));
+    let done = browser.get(&cb_first);
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(done.header("location"), Some("/fixture/secrets"));
+    assert_eq!(browser.actor()["id"], "auth0|ana");
+}
+
+#[test]
+fn next_goes_to_this_site_only() {
+    let (_fake, server) = setup();
+    for next in [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "http:evil.example",
+        "%2F%2Fevil.example",
+        "/%0a/evil.example".replace("%0a", "\n").as_str(),
+        "\\\\evil.example",
+    ] {
+        let mut browser = Browser::new(&server);
+        let done = browser.sign_in(next);
+        assert_eq!(done.status, 302);
+        assert_eq!(done.header("location"), Some("/"), "next={next:?}");
+    }
+    // Encoded once more on the way in: the login page decodes it once, then refuses it.
+    let mut browser = Browser::new(&server);
+    let authorize = browser
+        .get("/-/auth0-login?next=%2F%2Fevil.example")
+        .header("location")
+        .unwrap()
+        .to_string();
+    let callback = browser.at_auth0(&authorize);
+    assert_eq!(browser.get(&callback).header("location"), Some("/"));
+}
+
+#[test]
+fn an_error_from_auth0_is_a_clear_escaped_page() {
+    let (_fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    let authorize = browser.start_sign_in("/");
+    let state = &query_of(&authorize)["state"];
+    let r = browser.get(&format!(
+        "/-/auth0-callback?error=access_denied&error_description={}&state={}",
+        encode("<script>alert(1)</script> said no"),
+        encode(state)
+    ));
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body
+            .contains("access_denied: &lt;script&gt;alert(1)&lt;/script&gt; said no"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("<script>"));
+    assert_eq!(browser.actor(), Value::Null);
+}
+
+#[test]
+fn a_missing_or_unknown_state_is_refused() {
+    let (fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    let r = browser.get("/-/auth0-callback?code=code-1");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("has no state"), "{}", r.body);
+    browser.start_sign_in("/");
+    let r = browser.get("/-/auth0-callback?code=code-1&state=forged");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("unknown or was already used"), "{}", r.body);
+    assert!(
+        fake.requests_to("/oauth/token").is_empty(),
+        "no code was exchanged"
+    );
+}
+
+#[test]
+fn an_expired_state_is_refused() {
+    let fake = FakeAuth0::start();
+    let server = serve(&fake.stub.base, json!({"login_timeout_seconds": 1}), &[]);
+    let mut browser = Browser::new(&server);
+    let authorize = browser.start_sign_in("/");
+    let callback = browser.at_auth0(&authorize);
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = browser.get(&callback);
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("took too long"), "{}", r.body);
+    assert!(fake.requests_to("/oauth/token").is_empty());
+}
+
+#[test]
+fn a_replayed_callback_is_refused() {
+    let (fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    let authorize = browser.start_sign_in("/");
+    let before = browser.cookie.clone();
+    let callback = browser.at_auth0(&authorize);
+    assert_eq!(browser.get(&callback).status, 302);
+    // With the session as it is now: the state was used.
+    let r = browser.get(&callback);
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("already used"), "{}", r.body);
+    // With a copy of the cookie from before the callback: Auth0's code is spent.
+    let r = server.request("GET", &callback, &[("Cookie", &before)]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("unknown or used code"), "{}", r.body);
+    assert_eq!(fake.requests_to("/userinfo").len(), 1);
+}
+
+/// Runs one sign-in against the fake in `mode`: the callback's page.
+fn sign_in_failing(mode: Mode, extra: Value, settings: &[&str]) -> (Server, Resp) {
+    let fake = FakeAuth0::start();
+    let server = serve(&fake.stub.base, extra, settings);
+    fake.set_mode(mode);
+    let mut browser = Browser::new(&server);
+    let r = browser.sign_in("/fixture/secrets");
+    assert_eq!(browser.actor(), Value::Null, "not signed in");
+    assert_eq!(browser.get("/fixture/secrets.json").status, 403);
+    assert_no_secrets(&server, &r);
+    (server, r)
+}
+
+#[test]
+fn a_token_refusal_shows_auth0s_reason_escaped() {
+    let (_s, r) = sign_in_failing(Mode::TokenRefused, json!({}), &[]);
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body
+            .contains("Invalid &lt;b&gt;authorization&lt;/b&gt; code"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn auth0_down_is_a_502() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = serve(&base, json!({}), &[]);
+    let mut browser = Browser::new(&server);
+    let authorize = browser.start_sign_in("/");
+    let state = &query_of(&authorize)["state"];
+    let r = browser.get(&format!("/-/auth0-callback?code=c&state={}", encode(state)));
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.body.contains("Auth0 could not be reached"), "{}", r.body);
+    assert_no_secrets(&server, &r);
+}
+
+#[test]
+fn auth0_slower_than_the_timeout_is_a_502() {
+    let started = std::time::Instant::now();
+    let (_s, r) = sign_in_failing(
+        Mode::TokenSlow,
+        json!({}),
+        &["--setting", "plugin_fetch_timeout_ms", "800"],
+    );
+    assert_eq!(r.status, 502);
+    assert!(r.body.contains("within 800 ms"), "{}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_token_answer_that_is_not_json_is_a_502() {
+    let (_s, r) = sign_in_failing(Mode::TokenNotJson, json!({}), &[]);
+    assert_eq!(r.status, 502);
+    assert!(
+        r.body.contains("Unexpected answer from Auth0"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn a_token_answer_without_a_token_is_a_502() {
+    let (_s, r) = sign_in_failing(Mode::TokenIncomplete, json!({}), &[]);
+    assert_eq!(r.status, 502);
+    assert!(r.body.contains("no access_token"), "{}", r.body);
+}
+
+#[test]
+fn a_userinfo_refusal_is_a_502() {
+    let (_s, r) = sign_in_failing(Mode::UserinfoRefused, json!({}), &[]);
+    assert_eq!(r.status, 502);
+    assert!(r.body.contains("refused the profile request"), "{}", r.body);
+}
+
+#[test]
+fn users_outside_the_allowed_domains_are_refused() {
+    let (_s, r) = sign_in_failing(
+        Mode::Normal,
+        json!({"allowed_email_domains": ["example.org"]}),
+        &[],
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("may not sign in here"), "{}", r.body);
+}
+
+#[test]
+fn unverified_emails_are_refused_when_domains_are_limited() {
+    let fake = FakeAuth0::start();
+    *fake.profile.lock().unwrap() =
+        json!({"sub": "auth0|eve", "email": "eve@example.com", "email_verified": false});
+    let server = serve(
+        &fake.stub.base,
+        json!({"allowed_email_domains": ["example.com"]}),
+        &[],
+    );
+    let mut browser = Browser::new(&server);
+    let r = browser.sign_in("/");
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("not verified"), "{}", r.body);
+    assert_eq!(browser.actor(), Value::Null);
+}
+
+#[test]
+fn bad_config_stops_start_up_with_a_message() {
+    let fake = FakeAuth0::start();
+    let err = |extra: Value| match try_serve(&fake.stub.base, extra, &[]) {
+        Ok(_) => panic!("started"),
+        Err(e) => e.stderr,
+    };
+    let e = err(json!({"domain": "http://auth0.example.com"}));
+    assert!(
+        e.contains("datasette-auth0") && e.contains("loopback"),
+        "{e}"
+    );
+    let e = err(json!({"client_id": ""}));
+    assert!(e.contains("\"client_id\" is empty"), "{e}");
+    let e = err(json!({"scopes": "openid"}));
+    assert!(e.contains("unknown field `scopes`"), "{e}");
+    let e = err(json!({"client_secret": {"$env": "NO_SUCH_AUTH0_SECRET"}}));
+    assert!(e.contains("NO_SUCH_AUTH0_SECRET is not set"), "{e}");
+}
