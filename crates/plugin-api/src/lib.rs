@@ -35,6 +35,7 @@
 pub mod guide {}
 
 pub mod abi;
+pub mod html;
 pub mod messages;
 pub mod sdk;
 pub mod urlencoded;

@@ -159,6 +159,15 @@ const fn listed(hooks: &[&str], name: &str) -> bool {
     false
 }
 
+/// `hook` if `hooks` lists `name`.
+const fn pick(hooks: &[&str], name: &str, hook: HookFn) -> Option<HookFn> {
+    if listed(hooks, name) {
+        Some(hook)
+    } else {
+        None
+    }
+}
+
 /// The table [`export_plugin!`](crate::export_plugin) exports.
 #[doc(hidden)]
 pub const fn table<S: Slot>(
@@ -178,31 +187,11 @@ pub const fn table<S: Slot>(
         free_buf,
         set_host,
         startup: startup::<S>,
-        routes: if listed(hooks, "routes") {
-            Some(routes::<S>)
-        } else {
-            None
-        },
-        handle: if listed(hooks, "handle") {
-            Some(handle::<S>)
-        } else {
-            None
-        },
-        actor_from_request: if listed(hooks, "actor_from_request") {
-            Some(actor_from_request::<S>)
-        } else {
-            None
-        },
-        permission_allowed: if listed(hooks, "permission_allowed") {
-            Some(permission_allowed::<S>)
-        } else {
-            None
-        },
-        menu_links: if listed(hooks, "menu_links") {
-            Some(menu_links::<S>)
-        } else {
-            None
-        },
+        routes: pick(hooks, "routes", routes::<S>),
+        handle: pick(hooks, "handle", handle::<S>),
+        actor_from_request: pick(hooks, "actor_from_request", actor_from_request::<S>),
+        permission_allowed: pick(hooks, "permission_allowed", permission_allowed::<S>),
+        menu_links: pick(hooks, "menu_links", menu_links::<S>),
     }
 }
 

@@ -1,21 +1,7 @@
 //! What the visitor sees when a sign-in cannot go on, and where they may be sent back to.
 
+use datasette_plugin_api::html::escape;
 use datasette_plugin_api::Response;
-
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Why a sign-in cannot go on.
 #[derive(Debug)]

@@ -16,21 +16,7 @@ use crate::views::row::RowPage;
 use crate::views::table::TablePage;
 use crate::views::Ctx;
 
-/// HTML-escapes text for element content and quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use datasette_plugin_api::html::escape;
 
 /// What every page shows around its content.
 pub struct Chrome {
