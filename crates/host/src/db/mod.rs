@@ -157,7 +157,7 @@ pub struct Database {
     pool: Arc<Pool>,
     schema: RwLock<Arc<Schema>>,
     last_schema_check: Mutex<Instant>,
-    counts: Mutex<CountCache>,
+    derived: Mutex<Derived>,
 }
 
 /// Schema changes in a mutable file are noticed within this long.
@@ -178,7 +178,7 @@ impl Database {
             pool,
             schema: RwLock::new(Arc::new(Schema::default())),
             last_schema_check: Mutex::new(Instant::now()),
-            counts: Mutex::new(CountCache::default()),
+            derived: Mutex::new(Derived::default()),
         };
         Ok(db)
     }
@@ -264,40 +264,63 @@ fn change_stamp(path: &Path) -> Stamp {
     Some((m.modified().ok()?, m.len(), w))
 }
 
-/// Row counts of whole tables, kept until the file changes.
+/// Results derived from the file's contents (row counts, facet suggestions), kept until the
+/// file changes. Only results that do not depend on who asks belong here.
 #[derive(Default)]
-pub struct CountCache {
+pub struct Derived {
     stamp: Stamp,
-    counts: std::collections::HashMap<String, i64>,
+    values: std::collections::HashMap<String, Arc<dyn std::any::Any + Send + Sync>>,
 }
 
+/// Entries per database before the cache starts again: keys come from request parameters.
+const MAX_DERIVED: usize = 4096;
+
 impl Database {
-    /// The cached row count of a whole table, if the file has not changed since.
-    pub fn cached_count(&self, table: &str) -> Option<i64> {
-        let stamp = if self.immutable {
+    fn stamp(&self) -> Stamp {
+        if self.immutable {
             None
         } else {
             change_stamp(&self.path)
-        };
-        let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A result stored under `key` for the file as it is now.
+    pub fn derived<T: Clone + Send + Sync + 'static>(&self, key: &str) -> Option<T> {
+        let stamp = self.stamp();
+        let mut cache = self.derived.lock().unwrap_or_else(|e| e.into_inner());
         if cache.stamp != stamp {
             cache.stamp = stamp;
-            cache.counts.clear();
+            cache.values.clear();
         }
-        cache.counts.get(table).copied()
+        cache.values.get(key)?.downcast_ref::<T>().cloned()
+    }
+
+    /// Remembers a result for the file as it is now.
+    pub fn store_derived<T: Send + Sync + 'static>(&self, key: String, value: T) {
+        let stamp = self.stamp();
+        let mut cache = self.derived.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.stamp != stamp {
+            return;
+        }
+        if cache.values.len() >= MAX_DERIVED {
+            cache.values.clear();
+        }
+        cache.values.insert(key, Arc::new(value));
+    }
+
+    /// Where a whole table's row count is cached.
+    pub fn count_key(table: &str) -> String {
+        format!("count\0{table}")
+    }
+
+    /// The cached row count of a whole table, if the file has not changed since.
+    pub fn cached_count(&self, table: &str) -> Option<i64> {
+        self.derived(&Self::count_key(table))
     }
 
     /// Remembers a whole table's count, for the file as it is now.
     pub fn store_count(&self, table: &str, n: i64) {
-        let stamp = if self.immutable {
-            None
-        } else {
-            change_stamp(&self.path)
-        };
-        let mut cache = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.stamp == stamp {
-            cache.counts.insert(table.to_string(), n);
-        }
+        self.store_derived(Self::count_key(table), n);
     }
 
     /// Counts rows of `tables`, each within `limit`; a count that takes longer is `None`.

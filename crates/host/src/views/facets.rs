@@ -20,16 +20,28 @@ pub struct Suggestion {
     pub param: &'static str,
 }
 
-/// One query of the suggestion checks; a timeout or an error means "do not suggest".
-fn probe(
-    c: &Conn,
+/// Runs the suggestion checks' queries, each within the time limit.
+struct Prober<'a> {
+    c: &'a Conn,
     limit: Duration,
-    sql: &str,
-    params: &[(String, Cell)],
-    max: usize,
-) -> Option<sqlite::Rows> {
-    c.set_time_limit(limit);
-    sqlite::select(c.connection(), sql, params, max, false).ok()
+    params: &'a [(String, Cell)],
+    /// A check ran out of time: the answer is not the whole answer.
+    timed_out: std::cell::Cell<bool>,
+}
+
+impl Prober<'_> {
+    /// One query; a timeout or an error means "do not suggest".
+    fn probe(&self, sql: &str, max: usize) -> Option<sqlite::Rows> {
+        self.c.set_time_limit(self.limit);
+        match sqlite::select(self.c.connection(), sql, self.params, max, false) {
+            Ok(rows) => Some(rows),
+            Err(sqlite::DbError::Interrupted(_)) => {
+                self.timed_out.set(true);
+                None
+            }
+            Err(_) => None,
+        }
+    }
 }
 
 fn is_array_of_strings(c: &Cell) -> bool {
@@ -49,8 +61,14 @@ pub struct Candidates<'a> {
     pub enabled: &'a [String],
 }
 
+/// Suggestions, and whether every check finished in time (only then may they be cached).
+pub struct Suggested {
+    pub suggestions: Vec<Suggestion>,
+    pub complete: bool,
+}
+
 /// Suggests column, date and array facets over `select {columns} {from_where}`.
-pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggestion> {
+pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
     let Candidates {
         columns,
         from_where,
@@ -67,12 +85,19 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggest
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let prober = Prober {
+        c,
+        limit,
+        params,
+        timed_out: std::cell::Cell::new(false),
+    };
+    let probe = |sql: &str, max: usize| prober.probe(sql, max);
     let candidates = || columns.iter().filter(|c| !enabled.contains(c));
     let mut out = Vec::new();
     for column in candidates() {
         let col = ident(column);
         let sql = format!("select {col} as value, count(*) as n from ({base}) where value is not null group by value limit {}", facet_size + 1);
-        let Some(r) = probe(c, limit, &sql, params, facet_size + 1) else {
+        let Some(r) = probe(&sql, facet_size + 1) else {
             continue;
         };
         let distinct = r.rows.len() as i64;
@@ -95,7 +120,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggest
     for column in candidates() {
         let col = ident(column);
         let sql = format!("select date({col}) from (select * from ({base}) limit 100) where {col} glob '????-??-*'");
-        let Some(r) = probe(c, limit, &sql, params, 100) else {
+        let Some(r) = probe(&sql, 100) else {
             continue;
         };
         if r.rows.iter().any(|row| !row[0].is_null()) {
@@ -111,7 +136,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggest
         let sql = format!(
             "with limited as (select * from ({base}) limit {SUGGEST_CONSIDER}) select distinct json_type({col}) from limited where {col} is not null and {col} != ''"
         );
-        let Some(r) = probe(c, limit, &sql, params, 10) else {
+        let Some(r) = probe(&sql, 10) else {
             continue;
         };
         let types: Vec<&Cell> = r.rows.iter().map(|row| &row[0]).collect();
@@ -123,7 +148,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggest
             continue;
         }
         let sql = format!("select {col} from ({base}) where {col} is not null and {col} != '' and json_array_length({col}) > 0 limit 100");
-        let Some(r) = probe(c, limit, &sql, params, 100) else {
+        let Some(r) = probe(&sql, 100) else {
             continue;
         };
         if !r.rows.is_empty() && r.rows.iter().all(|row| is_array_of_strings(&row[0])) {
@@ -134,5 +159,8 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Vec<Suggest
             });
         }
     }
-    out
+    Suggested {
+        suggestions: out,
+        complete: !prober.timed_out.get(),
+    }
 }

@@ -331,7 +331,8 @@ struct Fetched {
     count: Option<i64>,
     facets: Vec<FacetCounts>,
     labels: HashMap<(String, String), String>,
-    suggestions: Vec<Suggestion>,
+    /// Computed this time (none when cached or not wanted).
+    suggested: Option<facets::Suggested>,
 }
 
 pub async fn page(
@@ -446,11 +447,18 @@ pub async fn page(
         }
     };
     let unfiltered = filters.is_empty() && search_text.is_none() && wheres.is_empty();
-    let cached_count = if unfiltered && !t.is_view {
-        db.cached_count(name)
-    } else {
-        None
+    // Counts and suggestions depend on the file alone unless `_where` SQL is involved (the
+    // authorizer's verdict on it depends on the actor): only those are cached.
+    let cacheable = wheres.is_empty();
+    let count_key = match (unfiltered && !t.is_view, cacheable) {
+        (true, _) => Some(sqlite::Database::count_key(name)),
+        (false, true) => Some(format!(
+            "count\0{}\0{:?}",
+            built.from_where, built.filter_params
+        )),
+        (false, false) => None,
     };
+    let cached_count = count_key.as_deref().and_then(|k| db.derived::<i64>(k));
 
     // Labels of the rows that foreign keys point to, for tables this actor may see.
     let expandable: Vec<(ForeignKey, String)> = t
@@ -504,6 +512,16 @@ pub async fn page(
     // Datasette looks at every column of the table, whatever `_col` shows.
     let suggest_columns = t.columns.clone();
     let enabled: Vec<String> = facets.iter().map(|f| f.column.clone()).collect();
+    let suggest_key = format!(
+        "suggest\0{}\0{:?}\0{enabled:?}\0{facet_size}",
+        built.from_where, built.filter_params
+    );
+    let cached_suggestions = if suggest {
+        db.derived::<Vec<facets::Suggestion>>(&suggest_key)
+    } else {
+        None
+    };
+    let compute_suggestions = suggest && cached_suggestions.is_none();
     let fetched = db
         .run(
             time_limit
@@ -559,8 +577,8 @@ pub async fn page(
                     }
                 }
                 let labels = fetch_labels(c, &label_lookups, &rows.rows);
-                let suggestions = if suggest {
-                    facets::suggest(
+                let suggested = if compute_suggestions {
+                    Some(facets::suggest(
                         c,
                         suggest_limit,
                         &facets::Candidates {
@@ -571,25 +589,32 @@ pub async fn page(
                             facet_size,
                             enabled: &enabled,
                         },
-                    )
+                    ))
                 } else {
-                    vec![]
+                    None
                 };
                 Ok(Fetched {
                     rows,
                     count,
                     facets,
                     labels,
-                    suggestions,
+                    suggested,
                 })
             },
         )
         .await?;
-    if unfiltered && !t.is_view {
-        if let Some(n) = fetched.count {
-            db.store_count(name, n);
-        }
+    if let (Some(key), None, Some(n)) = (count_key, cached_count, fetched.count) {
+        db.store_derived(key, n);
     }
+    let suggestions = match (cached_suggestions, fetched.suggested) {
+        (Some(cached), _) => cached,
+        (None, Some(s)) if s.complete => {
+            db.store_derived(suggest_key, s.suggestions.clone());
+            s.suggestions
+        }
+        (None, Some(s)) => s.suggestions,
+        (None, None) => vec![],
+    };
 
     let mut rows = fetched.rows.rows;
     let more = rows.len() > size;
@@ -725,8 +750,7 @@ pub async fn page(
                 .collect(),
         },
         facet_results,
-        suggested_facets: fetched
-            .suggestions
+        suggested_facets: suggestions
             .into_iter()
             .map(|s| SuggestedFacet {
                 toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.param, &s.name)])),

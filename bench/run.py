@@ -1,0 +1,206 @@
+"""datasette-rs against Datasette 0.65 on the same files, side by side in one run.
+
+    python3 bench/run.py [--duration SECONDS] [--large-rows N] [--only SCENARIO]
+
+Builds the release binaries, makes the fixtures (bench/work/), installs Datasette 0.65 and
+datasette-auth-tokens in a virtualenv and wrk from Debian if missing, then drives each server
+with `wrk -t2 -c16` for DURATION seconds per scenario and prints one table: req/s, p50, p99
+and peak RSS for each server, and the ratios against Datasette with suggest_facets off.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "bench", "work")
+TOKEN = "bench-token-0123456789abcdef"
+
+SCENARIOS = [
+    ("table JSON", "/items/items.json", {}),
+    ("filtered + sorted JSON", "/items/items.json?category=cat-07&_sort=price", {}),
+    ("table HTML", "/items/items", {}),
+    ("arbitrary SQL", "/items.json?sql=select+count(*)+from+items+where+category+%3D+%27cat-03%27", {}),
+    ("row JSON", "/items/items/12345.json", {}),
+    ("/-/actor.json", "/-/actor.json", {}),
+    ("deep page (_next=50000)", "/items/items.json?_next=50000", {}),
+    ("protected table via plugin", "/items/secrets.json", {"Authorization": f"Bearer {TOKEN}"}),
+    ("1M-row table JSON", "/big/items.json", {}),
+]
+
+
+def run(cmd, **kw):
+    print("+", " ".join(cmd), file=sys.stderr)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def prepare(large_rows):
+    os.makedirs(WORK, exist_ok=True)
+    run(["cargo", "build", "--release", "--quiet", "--workspace"], cwd=ROOT)
+    for name, rows in [("items.db", 100_000), ("big.db", large_rows)]:
+        path = os.path.join(WORK, name)
+        stamp = path + f".{rows}"
+        if not os.path.exists(stamp):
+            run([sys.executable, os.path.join(ROOT, "bench", "fixture.py"), path, str(rows)])
+            open(stamp, "w").close()
+    venv = os.path.join(WORK, "venv")
+    if not os.path.exists(os.path.join(venv, "bin", "datasette")):
+        run([sys.executable, "-m", "venv", venv])
+        run([os.path.join(venv, "bin", "pip"), "install", "-q", "datasette==0.65.*", "datasette-auth-tokens==0.3"])
+    if not shutil.which("wrk"):
+        run(["apt-get", "install", "-y", "-qq", "wrk"])
+    metadata = {
+        "databases": {"items": {"tables": {"secrets": {"allow": {"id": "bench"}}}}},
+        "plugins": {
+            "datasette-auth-tokens": {
+                "tokens": [{"token": {"$env": "BENCH_TOKEN"}, "actor": {"id": "bench"}}]
+            }
+        },
+    }
+    with open(os.path.join(WORK, "metadata.json"), "w") as f:
+        json.dump(metadata, f)
+    return venv
+
+
+def wait_ready(port, proc, timeout=60):
+    """Seconds from now until the server answers 200."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=1) as r:
+                if r.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            time.sleep(0.002)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def start(name, cmd, port):
+    env = dict(os.environ, BENCH_TOKEN=TOKEN, RUST_LOG="warn")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=WORK, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(port, proc)
+    return {"name": name, "proc": proc, "port": port, "startup_ms": (time.monotonic() - t0) * 1000}
+
+
+def peak_rss_mb(pid):
+    """Peak resident memory of the process and its children (Datasette's workers), in MiB."""
+    total = 0
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(port, path, headers, duration):
+    cmd = ["wrk", "-t2", "-c16", f"-d{duration}s", "--latency"]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(m.group(1)) * UNITS[m.group(2)]
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p50": pct(50),
+        "p99": pct(99),
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "errors": errors.group(1) if errors else "",
+    }
+
+
+def check(port, path, headers):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, r.read()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--large-rows", type=int, default=1_000_000)
+    ap.add_argument("--only", help="run only scenarios whose name contains this")
+    args = ap.parse_args()
+    venv = prepare(args.large_rows)
+    release = os.path.join(ROOT, "target", "release")
+    datasette = os.path.join(venv, "bin", "datasette")
+    files = ["items.db", "big.db", "-m", "metadata.json"]
+    # The ceiling answers the bytes of our table JSON page from memory.
+    servers_spec = [
+        ("datasette-rs", [os.path.join(release, "datasette-rs"), "serve", *files, "-p", "8101"], 8101),
+        ("Datasette 0.65", [datasette, "serve", *files, "-p", "8102"], 8102),
+        ("Datasette, suggest_facets off", [datasette, "serve", *files, "-p", "8103", "--setting", "suggest_facets", "off"], 8103),
+    ]
+    scenarios = [s for s in SCENARIOS if not args.only or args.only in s[0]]
+    results = {}
+    servers = []
+    try:
+        for name, cmd, port in servers_spec:
+            servers.append(start(name, cmd, port))
+        status, body = check(8101, "/items/items.json", {})
+        with open(os.path.join(WORK, "table.json"), "wb") as f:
+            f.write(body)
+        servers.append(start("ceiling (bytes from memory)", [os.path.join(release, "datasette-rs-ceiling"), os.path.join(WORK, "table.json"), "8104"], 8104))
+        for s in servers:
+            for title, path, headers in scenarios:
+                if s["port"] == 8104 and title != "table JSON":
+                    continue
+                status, _ = check(s["port"], path, headers)
+                assert status == 200, (s["name"], path, status)
+                results[(s["name"], title)] = wrk(s["port"], path, headers, args.duration)
+                print(f"{s['name']:32} {title:28} {results[(s['name'], title)]}", file=sys.stderr)
+            s["rss"] = peak_rss_mb(s["proc"].pid)
+    finally:
+        for s in servers:
+            s["proc"].send_signal(signal.SIGTERM)
+            s["proc"].wait()
+    report(servers, scenarios, results, args)
+
+
+def report(servers, scenarios, results, args):
+    ours, base = "datasette-rs", "Datasette, suggest_facets off"
+    print(f"\nwrk -t2 -c16 -d{args.duration}s per scenario; {os.cpu_count()} cores; fixture 100,000 rows (1M: {args.large_rows:,})\n")
+    print("| scenario | server | req/s | p50 ms | p99 ms | non-2xx |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for title, _, _ in scenarios:
+        for s in servers:
+            r = results.get((s["name"], title))
+            if r:
+                print(f"| {title} | {s['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} |")
+    print("\n| scenario | req/s ratio (datasette-rs / Datasette, suggestions off) | p99 ratio |")
+    print("| --- | ---: | ---: |")
+    for title, _, _ in scenarios:
+        a, b = results.get((ours, title)), results.get((base, title))
+        if a and b:
+            print(f"| {title} | {a['rps'] / b['rps']:.1f}× | {a['p99'] / b['p99']:.2f} |")
+    print("\n| server | start-up to first 200 | peak RSS |")
+    print("| --- | ---: | ---: |")
+    for s in servers:
+        print(f"| {s['name']} | {s['startup_ms']:.0f} ms | {s.get('rss', 0):.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
