@@ -326,6 +326,16 @@ struct FacetCounts {
 }
 
 /// What the blocking query task returns.
+/// Facet suggestions kept until the file changes. Checks that ran out of time (a large table,
+/// or a busy moment) are tried again after a while rather than every time.
+#[derive(Clone)]
+struct CachedSuggestions {
+    suggestions: Vec<Suggestion>,
+    partial_since: Option<std::time::Instant>,
+}
+
+const PARTIAL_SUGGESTIONS_TTL: Duration = Duration::from_secs(60);
+
 struct Fetched {
     rows: sqlite::Rows,
     count: Option<i64>,
@@ -517,7 +527,12 @@ pub async fn page(
         built.from_where, built.filter_params
     );
     let cached_suggestions = if suggest {
-        db.derived::<Vec<facets::Suggestion>>(&suggest_key)
+        db.derived::<CachedSuggestions>(&suggest_key)
+            .filter(|c| {
+                c.partial_since
+                    .is_none_or(|t| t.elapsed() < PARTIAL_SUGGESTIONS_TTL)
+            })
+            .map(|c| c.suggestions)
     } else {
         None
     };
@@ -608,11 +623,17 @@ pub async fn page(
     }
     let suggestions = match (cached_suggestions, fetched.suggested) {
         (Some(cached), _) => cached,
-        (None, Some(s)) if s.complete => {
-            db.store_derived(suggest_key, s.suggestions.clone());
+        (None, Some(s)) => {
+            let partial_since = (!s.complete).then(std::time::Instant::now);
+            db.store_derived(
+                suggest_key,
+                CachedSuggestions {
+                    suggestions: s.suggestions.clone(),
+                    partial_since,
+                },
+            );
             s.suggestions
         }
-        (None, Some(s)) => s.suggestions,
         (None, None) => vec![],
     };
 
