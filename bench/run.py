@@ -5,7 +5,8 @@
 Builds the release binaries, makes the fixtures (bench/work/), installs Datasette 0.65 and
 datasette-auth-tokens in a virtualenv and wrk from Debian if missing, then drives each server
 with `wrk -t2 -c16` for DURATION seconds per scenario and prints one table: req/s, p50, p99
-and peak RSS for each server, and the ratios against Datasette with suggest_facets off.
+and peak RSS for each server, and the ratios against Datasette with suggest_facets off. Latencies count only answered
+requests: where wrk gave up on requests (its 2 s timeout), the socket errors column says so.
 """
 import argparse
 import json
@@ -183,13 +184,13 @@ def main():
 def report(servers, scenarios, results, args):
     ours, base = "datasette-rs", "Datasette, suggest_facets off"
     print(f"\nwrk -t2 -c16 -d{args.duration}s per scenario; {os.cpu_count()} cores; fixture 100,000 rows (1M: {args.large_rows:,})\n")
-    print("| scenario | server | req/s | p50 ms | p99 ms | non-2xx |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| scenario | server | req/s | p50 ms | p99 ms | non-2xx | socket errors |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
     for title, _, _ in scenarios:
         for s in servers:
             r = results.get((s["name"], title))
             if r:
-                print(f"| {title} | {s['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} |")
+                print(f"| {title} | {s['name']} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} | {r['errors']} |")
     print("\n| scenario | req/s ratio (datasette-rs / Datasette, suggestions off) | p99 ratio |")
     print("| --- | ---: | ---: |")
     for title, _, _ in scenarios:

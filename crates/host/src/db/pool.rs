@@ -40,6 +40,10 @@ impl Conn {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&uri, flags)
             .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+        // Pages are read from the OS's cache cheaply; a small cache per connection keeps the
+        // server's memory flat however many connections and databases there are.
+        conn.pragma_update(None, "cache_size", -512)
+            .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
         let deadline = Arc::new(AtomicU64::new(0));
         let d = deadline.clone();
         conn.progress_handler(
