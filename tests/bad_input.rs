@@ -116,6 +116,22 @@ const CASES: &[(&str, u16, &str)] = &[
     ("/a/b/c/d.json", 404, "Page not found"),
     ("/fixture/stations/~FF.json", 400, "tilde-encoding"),
     ("/%FF.json", 400, "not valid UTF-8"),
+    // Answers too large to build in memory.
+    (
+        "/fixture.json?sql=select+zeroblob(1000000000)",
+        400,
+        "string or blob too big",
+    ),
+    (
+        "/fixture.json?sql=with+recursive+c(x)+as+(select+1+union+all+select+x%2B1+from+c+limit+1000)+select+zeroblob(100000)+from+c",
+        400,
+        "more than 64 MiB",
+    ),
+    (
+        "/fixture.json?sql=select+printf(%27%25.*c%27,1000000000,%27x%27)",
+        400,
+        "too big",
+    ),
 ];
 
 #[test]

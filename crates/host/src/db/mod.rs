@@ -83,6 +83,10 @@ pub fn select(
     }
 }
 
+/// The most text and BLOB bytes one answer may hold: a query such as
+/// `select randomblob(1e9)` from 1,000 rows must not exhaust memory.
+pub const MAX_RESULT_BYTES: usize = 64 << 20;
+
 fn read_rows(
     stmt: &mut rusqlite::Statement<'_>,
     params: &[(String, Cell)],
@@ -98,6 +102,7 @@ fn read_rows(
     let n = columns.len();
     let mut rows = Vec::new();
     let mut truncated = false;
+    let mut bytes = 0usize;
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next().map_err(DbError::from_sqlite)? {
         if rows.len() == max_rows {
@@ -106,7 +111,17 @@ fn read_rows(
         }
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            out.push(Cell::from(row.get_ref(i).map_err(DbError::from_sqlite)?));
+            let value = row.get_ref(i).map_err(DbError::from_sqlite)?;
+            if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
+                bytes += b.len();
+            }
+            if bytes > MAX_RESULT_BYTES {
+                return Err(DbError::Refused(format!(
+                    "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
+                    MAX_RESULT_BYTES >> 20
+                )));
+            }
+            out.push(Cell::from(value));
         }
         rows.push(out);
     }

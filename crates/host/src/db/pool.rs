@@ -60,6 +60,12 @@ impl Conn {
         // A second wall behind the authorizer: no other database file can be opened.
         conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
             .map_err(DbError::from_sqlite)?;
+        // No single value may be larger than a whole answer may be (`zeroblob(1e9)`).
+        conn.set_limit(
+            rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+            super::MAX_RESULT_BYTES as i32,
+        )
+        .map_err(DbError::from_sqlite)?;
         conn.set_prepared_statement_cache_capacity(64);
         conn.create_scalar_function(
             "escape_fts",
