@@ -17,6 +17,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Internal(String),
+    /// The database cannot answer now (locked by a writer, its file gone).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -26,6 +29,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -33,6 +37,7 @@ impl AppError {
         match self {
             AppError::Forbidden(_) => Some("Forbidden"),
             AppError::Internal(_) => Some("Internal error"),
+            AppError::Unavailable(_) => Some("Service unavailable"),
             _ => None,
         }
     }
@@ -44,7 +49,11 @@ impl From<DbError> for AppError {
             DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_) => {
                 AppError::BadRequest(e.to_string())
             }
-            DbError::Open(_) | DbError::Closed | DbError::Internal(_) => {
+            DbError::Open(_) | DbError::Busy(_) => {
+                tracing::warn!("database unavailable: {e}");
+                AppError::Unavailable(e.to_string())
+            }
+            DbError::Closed | DbError::Internal(_) => {
                 tracing::error!("database error: {e}");
                 AppError::Internal(e.to_string())
             }

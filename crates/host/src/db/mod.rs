@@ -31,6 +31,8 @@ pub enum DbError {
     Interrupted(Duration),
     #[error("cannot open database {0}")]
     Open(String),
+    #[error("the database is locked by another process ({0}): try again shortly")]
+    Busy(String),
     #[error("the database is shutting down")]
     Closed,
     #[error("{0}")]
@@ -44,6 +46,14 @@ impl DbError {
                 if f.code == rusqlite::ErrorCode::OperationInterrupted =>
             {
                 DbError::Interrupted(Duration::ZERO)
+            }
+            rusqlite::Error::SqliteFailure(f, msg)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                DbError::Busy(msg.clone().unwrap_or_else(|| e.to_string()))
             }
             rusqlite::Error::SqliteFailure(_, Some(msg)) => DbError::Sql(msg.clone()),
             _ => DbError::Sql(e.to_string()),

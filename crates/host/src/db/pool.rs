@@ -12,6 +12,9 @@ use tokio::sync::Semaphore;
 use super::guard::{Guard, Policy};
 use super::DbError;
 
+/// How long a query waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// How often (in SQLite VM steps) the progress handler looks at the clock.
 const PROGRESS_STEPS: i32 = 1000;
 
@@ -29,10 +32,28 @@ pub struct Conn {
     pub(crate) conn: Connection,
     deadline: Arc<AtomicU64>,
     guard: Guard,
+    /// The file this connection reads (device, inode): a file replaced under the same name
+    /// is a different file.
+    file: Option<FileId>,
+}
+
+type FileId = (u64, u64);
+
+/// Which file is at `path` now.
+fn file_id(path: &Path) -> Result<FileId, DbError> {
+    use std::os::unix::fs::MetadataExt;
+    let m =
+        std::fs::metadata(path).map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+    Ok((m.dev(), m.ino()))
 }
 
 impl Conn {
     fn open(path: &Path, immutable: bool) -> Result<Conn, DbError> {
+        let file = if immutable {
+            None
+        } else {
+            Some(file_id(path)?)
+        };
         let mode = if immutable { "immutable=1" } else { "mode=ro" };
         let uri = format!("file:{}?{mode}", uri_path(path));
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -60,6 +81,9 @@ impl Conn {
         // A second wall behind the authorizer: no other database file can be opened.
         conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
             .map_err(DbError::from_sqlite)?;
+        // A writer holding a lock briefly is waited for; one holding it longer is reported.
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(DbError::from_sqlite)?;
         // No single value may be larger than a whole answer may be (`zeroblob(1e9)`).
         conn.set_limit(
             rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
@@ -78,6 +102,7 @@ impl Conn {
             conn,
             deadline,
             guard,
+            file,
         })
     }
 
@@ -218,11 +243,22 @@ impl Pool {
         })
     }
 
+    /// An idle connection to the file now at the path, or a new one. Connections to a file
+    /// that was replaced or deleted are closed: they would go on reading the old one.
     fn checkout(&self) -> Result<Conn, DbError> {
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        match idle {
+        let current = if self.immutable {
+            None
+        } else {
+            Some(file_id(&self.path)?)
+        };
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|c| c.file == current);
+        match idle.pop() {
             Some(c) => Ok(c),
-            None => Conn::open(&self.path, self.immutable),
+            None => {
+                drop(idle);
+                Conn::open(&self.path, self.immutable)
+            }
         }
     }
 

@@ -1,0 +1,104 @@
+//! The database file changing under the server: replaced, locked by a writer, deleted. Each
+//! gives the new contents or a clear error at once, and the rest keeps working.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use datasette_rs::app::DatabaseFile;
+use datasette_rs_tests::{fixture, Server, TestApp};
+use serde_json::{json, Value};
+
+fn make(path: &Path, value: &str, rows: usize) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("create table t (id integer primary key, v text)")
+        .unwrap();
+    for _ in 0..rows {
+        conn.execute("insert into t (v) values (?1)", [value])
+            .unwrap();
+    }
+}
+
+fn serve(path: &Path) -> Server {
+    TestApp::new()
+        .files(vec![
+            DatabaseFile {
+                path: path.to_path_buf(),
+                immutable: false,
+            },
+            DatabaseFile {
+                path: fixture().fixture_db.clone(),
+                immutable: false,
+            },
+        ])
+        .metadata(json!({}))
+        .start()
+}
+
+fn first_and_count(server: &Server) -> (Value, Value) {
+    let page = server.json("/live/t.json");
+    (
+        page["rows"][0][1].clone(),
+        page["filtered_table_rows_count"].clone(),
+    )
+}
+
+#[test]
+fn a_replaced_file_is_served_from_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    make(&live, "old", 5);
+    let server = serve(&live);
+    assert_eq!(first_and_count(&server), (json!("old"), json!(5)));
+    let new = dir.path().join("new.db");
+    make(&new, "new", 7);
+    std::fs::rename(&new, &live).unwrap();
+    assert_eq!(first_and_count(&server), (json!("new"), json!(7)));
+    assert_eq!(
+        server.json("/live.json?sql=select+count(*)+from+t")["rows"],
+        json!([[7]])
+    );
+}
+
+#[test]
+fn a_writers_lock_is_a_503_within_a_second_then_clears() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    make(&live, "a", 3);
+    let server = serve(&live);
+    assert_eq!(server.get("/live/t.json").status, 200);
+    let writer = rusqlite::Connection::open(&live).unwrap();
+    writer
+        .execute_batch("begin exclusive; insert into t (v) values ('b');")
+        .unwrap();
+    for path in ["/live/t.json", "/live.json?sql=select+*+from+t", "/live/t"] {
+        let started = Instant::now();
+        let r = server.get(path);
+        assert_eq!(r.status, 503, "{path}: {}", r.body);
+        assert!(r.body.contains("locked by another process"), "{}", r.body);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    assert_eq!(
+        server.get("/fixture/stations.json").status,
+        200,
+        "other databases work"
+    );
+    writer.execute_batch("commit").unwrap();
+    assert_eq!(first_and_count(&server).1, json!(4));
+}
+
+#[test]
+fn a_deleted_file_is_a_503_and_the_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    make(&live, "a", 3);
+    let server = serve(&live);
+    assert_eq!(server.get("/live/t.json").status, 200);
+    std::fs::remove_file(&live).unwrap();
+    let r = server.get("/live/t.json");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("cannot open database"), "{}", r.body);
+    assert_eq!(server.get("/fixture/stations.json").status, 200);
+    // Put back, it is served again.
+    make(&live, "back", 2);
+    assert_eq!(first_and_count(&server), (json!("back"), json!(2)));
+}
