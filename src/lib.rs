@@ -2,6 +2,7 @@
 //! per test (in-process, or the real binary), and an HTTP client that reads every answer.
 
 pub mod stub;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

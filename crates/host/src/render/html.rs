@@ -45,10 +45,16 @@ impl Chrome {
                 .title
                 .clone()
                 .unwrap_or_else(|| "datasette-rs".into()),
-            actor_id: actor.as_ref().map(|a| match a.get("id") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => a.to_string(),
+            // Datasette's choice of what to show for an actor.
+            actor_id: actor.as_ref().map(|a| {
+                ["display", "name", "username", "login", "id"]
+                    .iter()
+                    .find_map(|k| match a.get(*k) {
+                        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| a.to_string())
             }),
         }
     }
