@@ -25,6 +25,7 @@ enum Mode {
     TokenNotJson,
     TokenIncomplete,
     TokenSlow,
+    TokenServerError,
     UserinfoRefused,
 }
 
@@ -140,6 +141,7 @@ fn answer(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) ->
             ),
             Mode::TokenNotJson => Reply::new(200, "text/html", "<html>maintenance</html>"),
             Mode::TokenIncomplete => Reply::json(200, &json!({"token_type": "Bearer"})),
+            Mode::TokenServerError => Reply::new(500, "text/html", "<h1>Internal Server Error</h1>"),
             Mode::TokenSlow => {
                 Reply::json(200, &json!({"access_token": "late"})).delayed(Duration::from_secs(3))
             }
@@ -592,6 +594,13 @@ fn auth0_slower_than_the_timeout_is_a_502() {
     assert_eq!(r.status, 502);
     assert!(r.body.contains("within 800 ms"), "{}", r.body);
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn auth0_failing_with_a_500_is_a_502() {
+    let (_s, r) = sign_in_failing(Mode::TokenServerError, json!({}), &[]);
+    assert_eq!(r.status, 502);
+    assert!(r.body.contains("status 500"), "{}", r.body);
 }
 
 #[test]
