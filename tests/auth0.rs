@@ -141,7 +141,9 @@ fn answer(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) ->
             ),
             Mode::TokenNotJson => Reply::new(200, "text/html", "<html>maintenance</html>"),
             Mode::TokenIncomplete => Reply::json(200, &json!({"token_type": "Bearer"})),
-            Mode::TokenServerError => Reply::new(500, "text/html", "<h1>Internal Server Error</h1>"),
+            Mode::TokenServerError => {
+                Reply::new(500, "text/html", "<h1>Internal Server Error</h1>")
+            }
             Mode::TokenSlow => {
                 Reply::json(200, &json!({"access_token": "late"})).delayed(Duration::from_secs(3))
             }

@@ -265,3 +265,25 @@ fn other_methods_are_405() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 405);
 }
+
+#[test]
+fn overlong_paths_and_query_strings_are_refused() {
+    let s = server();
+    let long_name = "a".repeat(20_000);
+    let r = s.get(&format!("/{long_name}.json"));
+    assert_eq!(r.status, 404, "{}", &r.body[..r.body.len().min(200)]);
+    for query in ["b".repeat(60_000), "x=1&".repeat(14_000)] {
+        let r = s.get(&format!("/fixture/stations.json?name={query}"));
+        assert_eq!(r.status, 414);
+        assert!(r.body.contains("longer than 32 KiB"), "{}", &r.body[..200]);
+    }
+    let r = s.get(&format!("/{}", "a".repeat(40_000)));
+    assert_eq!(r.status, 414);
+    // Long, but within the limit: an ordinary answer.
+    let r = s.get(&format!(
+        "/fixture/stations.json?name={}",
+        "b".repeat(20_000)
+    ));
+    assert_eq!(r.status, 200);
+    assert_eq!(s.get("/fixture/stations.json").status, 200, "still serving");
+}

@@ -1,8 +1,6 @@
 //! Any query string on a table page (`_sort`, `_size`, `_next`, filters, facets, `_search`,
 //! `_where`, `_col`, `_shape`, …): an answer or a 4xx, never a panic or a 5xx.
 #![no_main]
-use std::sync::OnceLock;
-
 use datasette_rs::app::{AppState, DatabaseFile};
 use datasette_rs::config::{Metadata, Settings};
 use datasette_rs::plugins::Plugins;
@@ -16,9 +14,13 @@ struct Fixture {
     state: AppState,
 }
 
-fn fixture() -> &'static std::sync::Mutex<Fixture> {
-    static F: OnceLock<std::sync::Mutex<Fixture>> = OnceLock::new();
-    F.get_or_init(|| {
+thread_local! {
+    // The runtime is tied to its thread, and libFuzzer runs inputs on one thread.
+    static FIXTURE: Fixture = fixture();
+}
+
+fn fixture() -> Fixture {
+    {
         let path = std::env::temp_dir().join(format!("fuzz-table-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -45,15 +47,18 @@ fn fixture() -> &'static std::sync::Mutex<Fixture> {
                 Plugins::none(),
             ))
             .unwrap();
-        std::sync::Mutex::new(Fixture { system, state })
-    })
+        Fixture { system, state }
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else {
         return;
     };
-    let f = fixture().lock().unwrap();
+    FIXTURE.with(|f| run(f, query));
+});
+
+fn run(f: &Fixture, query: &str) {
     let db = f.state.databases.values().next().unwrap().clone();
     for (table, format) in [("t", Format::Json), ("c", Format::Html), ("t", Format::Csv)] {
         let ctx = Ctx {
@@ -68,4 +73,4 @@ fuzz_target!(|data: &[u8]| {
             assert!(e.status().is_client_error(), "{query:?} on {table}: {e:?}");
         }
     }
-});
+}

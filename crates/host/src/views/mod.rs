@@ -145,10 +145,20 @@ fn segments(path: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Longer URLs are refused before any work is done with them.
+const MAX_URL_BYTES: usize = 32 << 10;
+
 /// Routes every request that no plugin route took.
 pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let path = req.uri().path().to_string();
     let (_, format) = Format::split(path.rsplit('/').next().unwrap_or(""));
+    if path.len() + req.query_string().len() > MAX_URL_BYTES {
+        let e = AppError::UriTooLong(format!(
+            "The URL is longer than {} KiB: send shorter SQL or fewer filters",
+            MAX_URL_BYTES >> 10
+        ));
+        return error_response(&e, format, &Chrome::new(&state, &None, "/"));
+    }
     let ctx = Ctx {
         actor: state.actor(&req),
         format,
