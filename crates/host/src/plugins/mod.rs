@@ -251,7 +251,10 @@ impl Plugins {
         let mut input = None;
         for lib in self.with(Hook::PermissionAllowed) {
             let input = input.get_or_insert_with(|| check_json(actor, action, resource));
-            match lib.call(Hook::PermissionAllowed, input)? {
+            let Some(answer) = lib.call(Hook::PermissionAllowed, input) else {
+                continue;
+            };
+            match answer {
                 Ok(bytes) => match bytes.as_slice() {
                     b"true" => return Some(true),
                     b"false" => return Some(false),
