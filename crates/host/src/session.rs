@@ -104,14 +104,6 @@ pub fn clear(session: &Session) {
     session.purge();
 }
 
-/// Equality that takes the same time wherever the strings differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// A random token of 256 bits from the OS, hex-encoded.
 pub fn new_token() -> String {
     use rand::RngCore;

@@ -81,38 +81,9 @@ pub fn quote_plus(s: &str) -> String {
     out
 }
 
-/// The ordered `key=value` pairs of a query string, decoded as a form would be.
-pub fn parse_query(qs: &str) -> Vec<(String, String)> {
-    qs.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
-}
-
-/// Decodes one form field; invalid UTF-8 becomes U+FFFD rather than an error, as browsers do.
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex_val);
-            let lo = bytes.get(i + 2).copied().and_then(hex_val);
-            if let (Some(h), Some(l)) = (hi, lo) {
-                out.push((h << 4) | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b == b'+' { b' ' } else { b });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// The ordered `key=value` pairs of a query string, decoded as a form would be (invalid UTF-8
+/// becomes U+FFFD, as browsers do). Plugins decode theirs with the same function.
+pub use datasette_plugin_api::urlencoded::parse as parse_query;
 
 /// Encodes pairs as Python's `urlencode` does.
 pub fn urlencode(pairs: &[(String, String)]) -> String {

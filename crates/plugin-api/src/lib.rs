@@ -38,6 +38,7 @@ pub mod abi;
 pub mod html;
 pub mod messages;
 pub mod sdk;
+pub mod security;
 pub mod urlencoded;
 
 pub use messages::{

@@ -14,6 +14,7 @@
 //! compared in constant time, and every configured token is compared, so the time taken says
 //! nothing about which token came close.
 
+use datasette_plugin_api::security::constant_time_eq;
 use datasette_plugin_api::{export_plugin, Host, Plugin, Request};
 use serde::Deserialize;
 use serde_json::Value;
@@ -77,14 +78,6 @@ fn bearer(header: &str) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
-}
-
-/// Equality whose time depends on the lengths only, not on where the bytes differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 export_plugin!(AuthTokens: actor_from_request);

@@ -116,16 +116,13 @@ fn base_url(domain: &str) -> Result<String, String> {
     }
 }
 
+/// `host:port` (or a bare host) is this machine.
 fn is_loopback(host_port: &str) -> bool {
     let host = match host_port.rsplit_once(':') {
         Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
         _ => host_port,
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    datasette_plugin_api::security::is_loopback_host(host)
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! answer. The host, not the plugin, enforces the timeouts, the size cap and where requests
 //! may go.
 
-use std::net::IpAddr;
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Duration;
 
 use awc::http::{Method, Uri};
+use datasette_plugin_api::security::is_loopback_host;
 use datasette_plugin_api::{FetchRequest, FetchResponse};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
@@ -67,18 +67,12 @@ pub fn check_url(url: &str) -> Result<(), String> {
     let host = uri.host().unwrap_or_default();
     match uri.scheme_str() {
         Some("https") if !host.is_empty() => Ok(()),
-        Some("http") if is_loopback(host) => Ok(()),
+        Some("http") if is_loopback_host(host) => Ok(()),
         Some("http") => Err(format!(
             "plain http:// is allowed to loopback addresses only, not '{host}': use https://"
         )),
         _ => Err(format!("'{}' is not an https:// URL", without_query(url))),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// URLs in messages lose their query: it may carry something secret.

@@ -22,9 +22,9 @@ pub async fn root_token(
         .unwrap_or_default();
     let accepted = {
         let mut slot = state.root_token.lock().unwrap_or_else(|e| e.into_inner());
-        let ok = slot
-            .as_ref()
-            .is_some_and(|t| session::constant_time_eq(t.as_bytes(), given.as_bytes()));
+        let ok = slot.as_ref().is_some_and(|t| {
+            datasette_plugin_api::security::constant_time_eq(t.as_bytes(), given.as_bytes())
+        });
         if ok {
             // Used once: the URL is worthless after this.
             *slot = None;
