@@ -353,6 +353,27 @@ pub fn plugin_library(package: &str) -> PathBuf {
     target_debug().join(datasette_rs::plugins::library_file_name(package))
 }
 
+/// Runs the binary on the shared fixture database with `metadata` as its metadata.json (a
+/// temporary file, read at start-up), a session secret, and `extra` arguments.
+pub fn serve_fixture_with_metadata(
+    metadata: &Value,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Server, Exit> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("metadata.json");
+    std::fs::write(&path, metadata.to_string()).expect("write metadata.json");
+    let mut args = vec![
+        fixture().fixture_db.to_str().expect("UTF-8 path"),
+        "-m",
+        path.to_str().expect("UTF-8 path"),
+        "--secret",
+        "end-to-end tests",
+    ];
+    args.extend_from_slice(extra);
+    serve_binary_with_env(&args, env)
+}
+
 /// How a run of the binary ended when it did not start serving.
 #[derive(Debug)]
 pub struct Exit {

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use datasette_plugin_api::urlencoded::{encode, parse};
 use datasette_rs_tests::stub::{Recorded, Reply, Stub};
-use datasette_rs_tests::{fixture, get_url, serve_binary_with_env, Resp, Server};
+use datasette_rs_tests::{get_url, serve_fixture_with_metadata, Resp, Server};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -285,18 +285,11 @@ fn try_serve(
         "databases": {"fixture": {"tables": {"secrets": {"allow": {"email": ["ana@example.com"]}}}}},
         "plugins": {"datasette-auth0": config}
     });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("metadata.json");
-    std::fs::write(&path, metadata.to_string()).unwrap();
-    let mut args = vec![
-        fixture().fixture_db.to_str().unwrap(),
-        "-m",
-        path.to_str().unwrap(),
-        "--secret",
-        "auth0 tests",
-    ];
-    args.extend_from_slice(settings);
-    serve_binary_with_env(&args, &[("AUTH0_CLIENT_SECRET", CLIENT_SECRET)])
+    serve_fixture_with_metadata(
+        &metadata,
+        settings,
+        &[("AUTH0_CLIENT_SECRET", CLIENT_SECRET)],
+    )
 }
 
 fn setup() -> (FakeAuth0, Server) {

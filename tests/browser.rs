@@ -7,7 +7,7 @@
 use datasette_plugin_api::urlencoded::{encode, parse};
 use datasette_rs_tests::stub::{Reply, Stub};
 use datasette_rs_tests::webdriver::Browser;
-use datasette_rs_tests::{fixture, serve_binary_with_env, target_debug, Server};
+use datasette_rs_tests::{serve_fixture_with_metadata, target_debug, Server};
 use serde_json::json;
 
 /// Auth0 as a browser sees it: a login page with a button, then the token and profile
@@ -64,20 +64,7 @@ fn serve(auth0: &Stub) -> Server {
             "client_secret": "browser-secret"
         }}
     });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("metadata.json");
-    std::fs::write(&path, metadata.to_string()).unwrap();
-    serve_binary_with_env(
-        &[
-            fixture().fixture_db.to_str().unwrap(),
-            "-m",
-            path.to_str().unwrap(),
-            "--secret",
-            "browser test",
-        ],
-        &[],
-    )
-    .expect("starts")
+    serve_fixture_with_metadata(&metadata, &[], &[]).expect("starts")
 }
 
 /// Asserts the page is at `path` (and query) and logged no console error.

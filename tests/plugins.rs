@@ -5,19 +5,12 @@ use std::path::PathBuf;
 
 use datasette_rs_tests::stub::{Reply, Stub};
 use datasette_rs_tests::{
-    fixture, plugin_library, serve_binary, serve_binary_with_env, Exit, Server,
+    fixture, plugin_library, serve_binary, serve_fixture_with_metadata, Exit, Server,
 };
 use serde_json::{json, Value};
 
 const HOOKS: &str = "datasette-test-hooks";
 const IMPOSTOR: &str = "datasette-test-impostor";
-
-fn write_metadata(metadata: &Value) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("metadata.json");
-    std::fs::write(&path, metadata.to_string()).expect("write metadata");
-    (dir, path)
-}
 
 /// The fixture, its secrets table for root only, and these plugin blocks.
 fn metadata_with(plugins: Value) -> Value {
@@ -29,18 +22,7 @@ fn metadata_with(plugins: Value) -> Value {
 
 /// Serves the fixture with `plugins` enabled in metadata.json (found beside the binary).
 fn serve_with(plugins: Value, extra: &[&str], env: &[(&str, &str)]) -> Result<Server, Exit> {
-    let (_dir, metadata) = write_metadata(&metadata_with(plugins));
-    let db = fixture().fixture_db.to_str().unwrap().to_string();
-    let mut args = vec![
-        db.as_str(),
-        "-m",
-        metadata.to_str().unwrap(),
-        "--secret",
-        "plugin tests",
-    ];
-    args.extend_from_slice(extra);
-    // The metadata file is read at start-up; the server outlives the temporary directory.
-    serve_binary_with_env(&args, env)
+    serve_fixture_with_metadata(&metadata_with(plugins), extra, env)
 }
 
 fn hooks_server() -> Server {

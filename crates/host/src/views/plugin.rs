@@ -53,7 +53,11 @@ pub async fn handle(
 ) -> HttpResponse {
     let session = req.get_session();
     let actor = state.actor(&req);
-    let chrome = || Chrome::new(&state, &actor, &req_page(&req));
+    let page = req
+        .uri()
+        .path_and_query()
+        .map_or(req.path(), |p| p.as_str());
+    let chrome = || Chrome::new(&state, &actor, page);
     let format = Format::split(req.path().rsplit('/').next().unwrap_or("")).1;
     let Some(plugin) = state.plugins.route(req.path()) else {
         return error_response(
@@ -92,13 +96,6 @@ pub async fn handle(
         ));
         error_response(&e, format, &chrome())
     })
-}
-
-fn req_page(req: &HttpRequest) -> String {
-    match req.query_string() {
-        "" => req.path().to_string(),
-        q => format!("{}?{q}", req.path()),
-    }
 }
 
 /// Turns a plugin's response into an HTTP response and applies its session effects.
