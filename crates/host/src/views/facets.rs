@@ -91,13 +91,12 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
         params,
         timed_out: std::cell::Cell::new(false),
     };
-    let probe = |sql: &str, max: usize| prober.probe(sql, max);
     let candidates = || columns.iter().filter(|c| !enabled.contains(c));
     let mut out = Vec::new();
     for column in candidates() {
         let col = ident(column);
         let sql = format!("select {col} as value, count(*) as n from ({base}) where value is not null group by value limit {}", facet_size + 1);
-        let Some(r) = probe(&sql, facet_size + 1) else {
+        let Some(r) = prober.probe(&sql, facet_size + 1) else {
             continue;
         };
         let distinct = r.rows.len() as i64;
@@ -120,7 +119,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
     for column in candidates() {
         let col = ident(column);
         let sql = format!("select date({col}) from (select * from ({base}) limit 100) where {col} glob '????-??-*'");
-        let Some(r) = probe(&sql, 100) else {
+        let Some(r) = prober.probe(&sql, 100) else {
             continue;
         };
         if r.rows.iter().any(|row| !row[0].is_null()) {
@@ -136,7 +135,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
         let sql = format!(
             "with limited as (select * from ({base}) limit {SUGGEST_CONSIDER}) select distinct json_type({col}) from limited where {col} is not null and {col} != ''"
         );
-        let Some(r) = probe(&sql, 10) else {
+        let Some(r) = prober.probe(&sql, 10) else {
             continue;
         };
         let types: Vec<&Cell> = r.rows.iter().map(|row| &row[0]).collect();
@@ -148,7 +147,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
             continue;
         }
         let sql = format!("select {col} from ({base}) where {col} is not null and {col} != '' and json_array_length({col}) > 0 limit 100");
-        let Some(r) = probe(&sql, 100) else {
+        let Some(r) = prober.probe(&sql, 100) else {
             continue;
         };
         if !r.rows.is_empty() && r.rows.iter().all(|row| is_array_of_strings(&row[0])) {
