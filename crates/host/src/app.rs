@@ -7,7 +7,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 
 use crate::config::{Metadata, Settings};
-use crate::db::{Database, DbError};
+use crate::db::{Access, Database, DbError, Schema};
 use crate::permissions::{Actor, AllowBlocks, Permissions};
 use crate::plugins::{PluginVotes, Plugins};
 use crate::session::SessionConfig;
@@ -99,6 +99,12 @@ impl AppState {
 }
 
 impl AppState {
+    /// What `actor` may read in database `db`, whose schema is `schema`: the access every
+    /// statement run for the request is checked against.
+    pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
+        Arc::new(self.permissions.access(actor, db, &schema.lineage))
+    }
+
     /// Who is asking: the actor of the session cookie, else one a plugin recognises.
     pub fn actor(&self, req: &actix_web::HttpRequest) -> Actor {
         crate::session::actor(req).or_else(|| {

@@ -1,12 +1,13 @@
 //! Who may do what: actions on resources, voted on by sources (plugins, then the allow blocks
 //! of metadata.json), the most specific explicit answer winning.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::config::Metadata;
+use crate::db::{Access, Lineage};
 
 pub type Actor = Option<Value>;
 
@@ -190,17 +191,68 @@ impl Permissions {
                 .unwrap_or(self.default_allow_sql)
     }
 
-    /// Tables of `db` this actor may not view: what the SQL authorizer refuses to read.
-    pub fn hidden_tables<'a>(
-        &self,
-        actor: &Actor,
-        db: &str,
-        tables: impl Iterator<Item = &'a String>,
-    ) -> HashSet<String> {
-        tables
-            .filter(|t| !self.can_view_table(actor, db, t))
-            .cloned()
-            .collect()
+    /// What this actor may read in `db`: every table and view, derived ones included.
+    ///
+    /// An object with an explicit answer of its own (its allow block, or a plugin's vote)
+    /// follows that answer alone: that is how an owner publishes a view of private data.
+    /// Any other object follows the database and instance, and is hidden as soon as anything
+    /// it reads is hidden (a view, a full-text index and its shadow tables, a table filled by
+    /// triggers); statistics tables are hidden as soon as any table is.
+    pub fn access(&self, actor: &Actor, db: &str, lineage: &Arc<Lineage>) -> Access {
+        let database = self.cascade(
+            actor,
+            &[
+                (VIEW_DATABASE, Resource::Database(db.into())),
+                (VIEW_INSTANCE, Resource::Instance),
+            ],
+            true,
+        );
+        let mut own: HashMap<&str, bool> = HashMap::new();
+        let mut hidden: HashSet<String> = HashSet::new();
+        let mut published: HashSet<String> = HashSet::new();
+        for (folded, o) in &lineage.objects {
+            let vote = self.vote(
+                actor,
+                VIEW_TABLE,
+                &Resource::Table(db.into(), o.name.clone()),
+            );
+            if let Some(v) = vote {
+                own.insert(folded, v);
+                if v && o.is_view {
+                    published.insert(folded.clone());
+                }
+            }
+            if !vote.unwrap_or(database) {
+                hidden.insert(folded.clone());
+            }
+        }
+        // What reads something hidden is hidden, until nothing changes (triggers can make
+        // cycles, so no single pass in any order is enough).
+        loop {
+            let any_table_hidden = hidden
+                .iter()
+                .any(|h| lineage.objects.get(h).is_some_and(|o| !o.reads_everything));
+            let newly: Vec<String> = lineage
+                .objects
+                .iter()
+                .filter(|(folded, o)| {
+                    !own.contains_key(folded.as_str())
+                        && !hidden.contains(*folded)
+                        && ((o.reads_everything && any_table_hidden)
+                            || o.reads.iter().any(|r| hidden.contains(r)))
+                })
+                .map(|(folded, _)| folded.clone())
+                .collect();
+            if newly.is_empty() {
+                break;
+            }
+            hidden.extend(newly);
+        }
+        Access {
+            hidden,
+            published,
+            lineage: lineage.clone(),
+        }
     }
 }
 

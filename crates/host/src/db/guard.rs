@@ -1,5 +1,6 @@
-//! The SQLite authorizer that keeps SQL we did not write to reads, and away from tables the
-//! actor may not see.
+//! The SQLite authorizer: the one place where what a request may read is enforced. Every
+//! statement the host prepares for a request, its own included, is checked against the actor's
+//! [`Access`]: reads only, and nothing of a table, view or index the actor may not see.
 //!
 //! One authorizer is installed per connection for its whole life, because installing or
 //! removing one expires every prepared statement. What it allows is switched per query through
@@ -10,14 +11,54 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
+use super::lineage::{fold, recorded, Lineage};
+
+/// What one actor may read in one database.
+#[derive(Debug, Default)]
+pub struct Access {
+    /// Folded names of the tables and views this actor may not read, derived ones included.
+    pub hidden: HashSet<String>,
+    /// Folded names of views with an allow block of their own that lets this actor in: what
+    /// they read may be read through them, and through them alone.
+    pub published: HashSet<String>,
+    pub lineage: Arc<Lineage>,
+}
+
+impl Access {
+    pub fn can_read(&self, name: &str) -> bool {
+        !self.hidden.contains(&fold(name))
+    }
+
+    /// Whether every statement that passed `earlier` also passes this access: only then may a
+    /// statement prepared (and checked) under `earlier` be reused without a new check.
+    fn covered_by(&self, earlier: &Access) -> bool {
+        self.hidden.is_subset(&earlier.hidden) && earlier.published.is_subset(&self.published)
+    }
+}
+
 /// What the SQL about to be prepared may do.
-#[derive(Debug, Clone, Default)]
-pub enum Policy {
-    /// SQL that this program wrote from checked names: no checks.
+#[derive(Debug, Default)]
+enum Policy {
+    /// SQL that this program wrote to read the schema, outside any request: no checks.
     #[default]
     Trusted,
-    /// SQL from a request: reads only, and not of these tables.
-    ReadOnly { hidden_tables: Arc<HashSet<String>> },
+    /// Schema loading: allow everything and note what is read and written.
+    Recording(Vec<Recorded>),
+    /// A request's SQL: reads only, and only of what the actor may see.
+    Request(Arc<Access>),
+}
+
+/// A table read or written while preparing a statement, and the view or trigger doing so.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    Read {
+        table: String,
+        accessor: Option<String>,
+    },
+    Write {
+        table: String,
+        accessor: Option<String>,
+    },
 }
 
 #[derive(Default)]
@@ -25,6 +66,8 @@ struct State {
     policy: Policy,
     /// Why the last statement was refused, for the error message.
     refusal: Option<String>,
+    /// The access under which the statements now in the connection's cache were checked.
+    cached_under: Option<Arc<Access>>,
 }
 
 /// Shared between a connection's authorizer and the code that runs queries on it.
@@ -32,18 +75,41 @@ struct State {
 pub struct Guard(Arc<Mutex<State>>);
 
 impl Guard {
-    pub fn set_policy(&self, policy: Policy) {
-        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        s.policy = policy;
-        s.refusal = None;
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn take_refusal(&self) -> Option<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .refusal
-            .take()
+    /// Checks what is prepared from now on against `access`. Returns whether the connection's
+    /// cached statements must be dropped: they were checked under an access that allowed
+    /// something this one does not, and a cached statement is not checked again.
+    pub fn enter(&self, access: Arc<Access>) -> bool {
+        let mut s = self.state();
+        let stale = s
+            .cached_under
+            .as_ref()
+            .is_none_or(|earlier| !access.covered_by(earlier));
+        s.cached_under = Some(access.clone());
+        s.policy = Policy::Request(access);
+        s.refusal = None;
+        stale
+    }
+
+    /// Back to schema work; returns why the last statement was refused, if it was.
+    pub fn leave(&self) -> Option<String> {
+        let mut s = self.state();
+        s.policy = Policy::Trusted;
+        s.refusal.take()
+    }
+
+    /// Runs `f` (which prepares statements, never runs them) and returns what was read and
+    /// written while preparing.
+    pub fn recording<T>(&self, f: impl FnOnce() -> T) -> Vec<Recorded> {
+        self.state().policy = Policy::Recording(Vec::new());
+        let _ = f();
+        match std::mem::take(&mut self.state().policy) {
+            Policy::Recording(seen) => seen,
+            _ => Vec::new(),
+        }
     }
 
     /// The authorizer callback to install on the connection.
@@ -53,13 +119,18 @@ impl Guard {
         let state = self.0.clone();
         move |ctx: AuthContext<'_>| {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-            let verdict = match &s.policy {
-                Policy::Trusted => Ok(()),
-                Policy::ReadOnly { hidden_tables } => check(&ctx.action, hidden_tables),
+            let verdict = match &mut s.policy {
+                Policy::Trusted => Verdict::Allow,
+                Policy::Recording(seen) => {
+                    seen.extend(recorded(&ctx.action, ctx.accessor));
+                    Verdict::Allow
+                }
+                Policy::Request(access) => check(&ctx, access),
             };
             match verdict {
-                Ok(()) => Authorization::Allow,
-                Err(reason) => {
+                Verdict::Allow => Authorization::Allow,
+                Verdict::Ignore => Authorization::Ignore,
+                Verdict::Deny(reason) => {
                     // Keep the first reason: it names what the statement tried first.
                     s.refusal.get_or_insert(reason);
                     Authorization::Deny
@@ -69,7 +140,14 @@ impl Guard {
     }
 }
 
-/// Pragmas that only read, given no value. Each may name a table as its argument.
+enum Verdict {
+    Allow,
+    /// For a pragma: answer nothing, exactly as for a name that does not exist.
+    Ignore,
+    Deny(String),
+}
+
+/// Pragmas that only read, given no value. Each may name a table or index as its argument.
 const READ_PRAGMAS: &[&str] = &[
     "table_info",
     "table_xinfo",
@@ -84,64 +162,90 @@ const READ_PRAGMAS: &[&str] = &[
     "compile_options",
     "database_list",
     "table_list",
+    // Full-text indexes ask these of the database on their own behalf.
+    "data_version",
+    "page_size",
 ];
 
-fn is_schema_table(name: &str) -> bool {
+/// Tables that describe every other table: readable only by an actor from whom nothing is
+/// hidden.
+fn describes_all_tables(name: &str) -> bool {
     matches!(
-        name.to_ascii_lowercase().as_str(),
-        "sqlite_master" | "sqlite_schema" | "sqlite_temp_master" | "sqlite_temp_schema"
+        fold(name).as_str(),
+        "sqlite_master"
+            | "sqlite_schema"
+            | "sqlite_temp_master"
+            | "sqlite_temp_schema"
+            | "dbstat"
+            | "sqlite_dbpage"
     )
 }
 
-fn check(action: &AuthAction<'_>, hidden: &HashSet<String>) -> Result<(), String> {
-    match action {
-        AuthAction::Select | AuthAction::Recursive => Ok(()),
+fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
+    match ctx.action {
+        AuthAction::Select | AuthAction::Recursive => Verdict::Allow,
         AuthAction::Read { table_name, .. } => {
-            if hidden.contains(*table_name) {
+            let through_published = ctx
+                .accessor
+                .is_some_and(|view| access.published.contains(&fold(view)));
+            if !access.can_read(table_name) && !through_published {
                 // Word for word what SQLite says of a table that does not exist.
-                Err(format!("no such table: {table_name}"))
-            } else if !hidden.is_empty() && is_schema_table(table_name) {
-                Err(format!("{table_name} cannot be read by this actor"))
+                Verdict::Deny(format!("no such table: {table_name}"))
+            } else if !access.hidden.is_empty() && describes_all_tables(table_name) {
+                Verdict::Deny(format!("{table_name} cannot be read by this actor"))
             } else {
-                Ok(())
+                Verdict::Allow
             }
         }
         AuthAction::Function { function_name } => {
             if function_name.eq_ignore_ascii_case("load_extension") {
-                Err("load_extension() is not allowed".into())
+                Verdict::Deny("load_extension() is not allowed".into())
             } else {
-                Ok(())
+                Verdict::Allow
             }
         }
         AuthAction::Pragma {
             pragma_name,
             pragma_value,
-        } => {
-            let name = pragma_name.to_ascii_lowercase();
-            let lists_all_tables = name == "table_list";
-            let names_hidden = pragma_value
-                .is_some_and(|v| hidden.contains(v.trim_matches(['"', '\'', '[', ']', '`'])));
-            if !READ_PRAGMAS.contains(&name.as_str()) {
-                Err(format!(
-                    "PRAGMA {pragma_name} is not allowed: only read-only pragmas are"
-                ))
-            } else if names_hidden {
-                Err(format!(
-                    "no such table: {}",
-                    pragma_value.unwrap_or_default()
-                ))
-            } else if lists_all_tables && !hidden.is_empty() {
-                Err(format!("PRAGMA {pragma_name} cannot be read by this actor"))
-            } else {
-                Ok(())
-            }
-        }
+        } => check_pragma(pragma_name, pragma_value, access),
         AuthAction::Attach { .. } | AuthAction::Detach { .. } => {
-            Err("ATTACH and DETACH are not allowed".into())
+            Verdict::Deny("ATTACH and DETACH are not allowed".into())
         }
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
-            Err("transactions are not allowed: only one read-only statement runs".into())
+            Verdict::Deny("transactions are not allowed: only one read-only statement runs".into())
         }
-        _ => Err("only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into()),
+        _ => Verdict::Deny("only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into()),
+    }
+}
+
+/// A pragma about a table or index the actor may not see answers nothing, as it does for a
+/// name that does not exist. Names compare as SQLite compares them: without regard to case.
+fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
+    let pragma = fold(name);
+    if !READ_PRAGMAS.contains(&pragma.as_str()) {
+        return Verdict::Deny(format!(
+            "PRAGMA {name} is not allowed: only read-only pragmas are"
+        ));
+    }
+    let arg = value.map(|v| v.trim().trim_matches(['"', '\'', '[', ']', '`']));
+    let hides = |table: &str| !access.can_read(table);
+    let describes_hidden = match (pragma.as_str(), arg) {
+        ("table_info" | "table_xinfo" | "index_list", Some(t)) => hides(t),
+        ("index_info" | "index_xinfo", Some(i)) => {
+            hides(i) || access.lineage.index_table(i).is_some_and(hides)
+        }
+        ("foreign_key_list", Some(t)) => {
+            hides(t) || access.lineage.references(t).iter().any(|r| hides(r))
+        }
+        ("data_version" | "page_size", Some(_)) => {
+            return Verdict::Deny(format!("PRAGMA {name} cannot be set"))
+        }
+        ("table_list", _) => !access.hidden.is_empty(),
+        _ => false,
+    };
+    if describes_hidden {
+        Verdict::Ignore
+    } else {
+        Verdict::Allow
     }
 }

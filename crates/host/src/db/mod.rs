@@ -2,6 +2,7 @@
 
 pub mod filters;
 pub mod guard;
+pub mod lineage;
 pub mod next_token;
 mod pool;
 pub mod schema;
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ToSql};
 
-pub use guard::Policy;
+pub use guard::Access;
+pub use lineage::Lineage;
 pub use pool::{escape_fts, Conn};
 pub use schema::{ForeignKey, Schema, TableInfo};
 pub use value::Cell;
@@ -164,9 +166,14 @@ fn bind_named(
     Ok(())
 }
 
-/// Runs a `select count(*)`-like query that yields one integer.
-pub fn count(conn: &Connection, sql: &str, params: &[(String, Cell)]) -> Result<i64, DbError> {
-    let rows = select(conn, sql, params, 1, true)?;
+/// Runs a `select count(*)`-like query that yields one integer. `cached` as for [`select`].
+pub fn count(
+    conn: &Connection,
+    sql: &str,
+    params: &[(String, Cell)],
+    cached: bool,
+) -> Result<i64, DbError> {
+    let rows = select(conn, sql, params, 1, cached)?;
     match rows.rows.first().and_then(|r| r.first()) {
         Some(Cell::Int(n)) => Ok(*n),
         _ => Ok(0),
@@ -212,7 +219,9 @@ impl Database {
     pub async fn load_schema(&self) -> Result<(), DbError> {
         let schema = self
             .pool
-            .run(Duration::from_secs(30), |c| Schema::load(c.connection()))
+            .run_unchecked(Duration::from_secs(30), |c| {
+                Schema::load(c.connection(), c.guard())
+            })
             .await?;
         *self.schema.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(schema);
         Ok(())
@@ -240,7 +249,7 @@ impl Database {
         }
         let version = self
             .pool
-            .run(Duration::from_secs(5), |c| {
+            .run_unchecked(Duration::from_secs(5), |c| {
                 c.connection()
                     .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
                     .map_err(DbError::from_sqlite)
@@ -256,13 +265,22 @@ impl Database {
             .clone())
     }
 
-    /// Runs `f` on a connection off the async workers, interrupted after `limit`.
-    pub async fn run<T, F>(&self, limit: Duration, f: F) -> Result<T, DbError>
+    /// The schema as last loaded, without looking for changes.
+    pub fn current_schema(&self) -> Arc<Schema> {
+        self.schema
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `f` for a request on a connection off the async workers, interrupted after
+    /// `limit`, every statement it prepares checked against the actor's `access`.
+    pub async fn run<T, F>(&self, limit: Duration, access: Arc<Access>, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,
     {
-        self.pool.run(limit, f).await
+        self.pool.run(limit, access, f).await
     }
 
     /// The file's size in bytes, as `/-/databases.json` reports it.
@@ -354,6 +372,7 @@ impl Database {
         &self,
         tables: Vec<String>,
         limit: Duration,
+        access: Arc<Access>,
     ) -> Result<std::collections::HashMap<String, Option<i64>>, DbError> {
         let mut out = std::collections::HashMap::new();
         let mut missing = Vec::new();
@@ -369,12 +388,12 @@ impl Database {
             return Ok(out);
         }
         let counted = self
-            .run(limit * missing.len() as u32, move |c| {
+            .run(limit * missing.len() as u32, access, move |c| {
                 let mut found = Vec::new();
                 for t in missing {
                     c.set_time_limit(limit);
                     let sql = format!("select count(*) from {}", quote_ident(&t));
-                    match count(c.connection(), &sql, &[]) {
+                    match count(c.connection(), &sql, &[], true) {
                         Ok(n) => found.push((t, Some(n))),
                         Err(DbError::Interrupted(_)) => found.push((t, None)),
                         // A virtual table whose module is missing cannot be counted.

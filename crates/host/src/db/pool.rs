@@ -9,7 +9,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
-use super::guard::{Guard, Policy};
+use super::guard::{Access, Guard};
 use super::DbError;
 
 /// How long a query waits for another process's write lock before giving up.
@@ -110,22 +110,23 @@ impl Conn {
         &self.conn
     }
 
-    /// Runs `f` with SQL prepared under `policy`, the refusal reason mapped into the error.
-    pub fn guarded<T>(
+    pub(super) fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// Runs `f` with every statement checked against `access`, a refusal's reason as the error.
+    fn checked<T>(
         &self,
-        policy: Policy,
-        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+        access: Arc<Access>,
+        f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        self.guard.set_policy(policy);
-        let result = f(&self.conn);
-        let refusal = self.guard.take_refusal();
-        self.guard.set_policy(Policy::Trusted);
-        match result {
-            Err(DbError::Sql(msg)) => match refusal {
-                Some(reason) => Err(DbError::Refused(reason)),
-                None => Err(DbError::Sql(msg)),
-            },
-            other => other,
+        if self.guard.enter(access) {
+            self.conn.flush_prepared_statement_cache();
+        }
+        let result = f(self);
+        match (result, self.guard.leave()) {
+            (Err(DbError::Sql(_)), Some(reason)) => Err(DbError::Refused(reason)),
+            (result, _) => result,
         }
     }
 
@@ -218,8 +219,24 @@ impl Pool {
         })
     }
 
-    /// Runs `f` on a pooled connection on the blocking thread pool, within `limit`.
-    pub async fn run<T, F>(self: &Arc<Self>, limit: Duration, f: F) -> Result<T, DbError>
+    /// Runs `f` for a request on a pooled connection on the blocking thread pool, within
+    /// `limit`, every statement checked against the actor's `access`.
+    pub async fn run<T, F>(
+        self: &Arc<Self>,
+        limit: Duration,
+        access: Arc<Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        self.run_unchecked(limit, move |c| c.checked(access, f))
+            .await
+    }
+
+    /// Runs the host's own schema work, which no request's SQL reaches.
+    pub async fn run_unchecked<T, F>(self: &Arc<Self>, limit: Duration, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,

@@ -4,6 +4,10 @@ use indexmap::IndexMap;
 use rusqlite::Connection;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use super::guard::Guard;
+use super::lineage::{content_table, Lineage};
 use super::{quote_ident, DbError};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -74,6 +78,8 @@ pub struct Schema {
     /// Views sorted by name.
     pub views: IndexMap<String, TableInfo>,
     pub version: i64,
+    /// What each table and view derives from.
+    pub lineage: Arc<Lineage>,
 }
 
 impl Schema {
@@ -81,7 +87,9 @@ impl Schema {
         self.tables.get(name).or_else(|| self.views.get(name))
     }
 
-    pub fn load(conn: &Connection) -> Result<Schema, DbError> {
+    /// Reads the schema; `guard` is the authorizer installed on `conn`, used to learn what
+    /// each view and trigger reads.
+    pub fn load(conn: &Connection, guard: &Guard) -> Result<Schema, DbError> {
         let version: i64 = conn
             .query_row("PRAGMA schema_version", [], |r| r.get(0))
             .map_err(DbError::from_sqlite)?;
@@ -100,6 +108,7 @@ impl Schema {
 
         let mut schema = Schema {
             version,
+            lineage: Arc::new(Lineage::load(conn, guard).map_err(DbError::from_sqlite)?),
             ..Schema::default()
         };
         for (kind, name, sql) in &entries {
@@ -112,7 +121,7 @@ impl Schema {
             let fts_table = fts_indexes
                 .iter()
                 .find(|(_, fts, fts_sql)| {
-                    fts == name || fts_content_table(fts_sql).as_deref() == Some(name)
+                    fts == name || content_table(fts_sql).as_deref() == Some(name)
                 })
                 .map(|(_, fts, _)| fts.clone())
                 .or_else(|| {
@@ -179,36 +188,6 @@ fn is_fts_sql(sql: &str) -> bool {
     s.contains("virtual table") && s.contains("using fts")
 }
 
-/// The table named by `content="…"` (or `'…'`, `[…]`) in an FTS table's SQL.
-fn fts_content_table(sql: &str) -> Option<String> {
-    let lower = sql.to_ascii_lowercase();
-    let mut start = 0;
-    while let Some(i) = lower[start..].find("content") {
-        let at = start + i;
-        start = at + 7;
-        // Skip content_rowid and the like.
-        let rest = sql[start..].trim_start();
-        let Some(rest) = rest.strip_prefix('=') else {
-            continue;
-        };
-        let rest = rest.trim_start();
-        let (open, close) = match rest.chars().next()? {
-            '"' => ('"', '"'),
-            '\'' => ('\'', '\''),
-            '[' => ('[', ']'),
-            '`' => ('`', '`'),
-            _ => {
-                let end = rest.find(|c: char| c == ',' || c == ')' || c.is_whitespace())?;
-                return Some(rest[..end].to_string());
-            }
-        };
-        let inner = &rest[open.len_utf8()..];
-        let end = inner.find(close)?;
-        return Some(inner[..end].to_string());
-    }
-    None
-}
-
 /// Column names (hidden columns of virtual tables included, as Datasette lists them) and the
 /// declared primary key. A table whose module is missing has neither.
 fn table_columns(conn: &Connection, table: &str) -> (Vec<String>, Vec<String>) {
@@ -264,28 +243,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_fts_content() {
-        assert_eq!(
-            fts_content_table(
-                r#"CREATE VIRTUAL TABLE x USING fts5(a, content="cities", content_rowid="rowid")"#
-            ),
-            Some("cities".into())
-        );
-        assert_eq!(
-            fts_content_table("create virtual table x using fts4(a, content=[t])"),
-            Some("t".into())
-        );
-        assert_eq!(
-            fts_content_table("create virtual table x using fts4(a, content=t)"),
-            Some("t".into())
-        );
-        assert_eq!(
-            fts_content_table("create virtual table x using fts4(a)"),
-            None
-        );
-    }
-
-    #[test]
     fn loads_keys_and_fts() {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(
@@ -296,7 +253,7 @@ mod tests {
              create view vv as select * from a;",
         )
         .unwrap();
-        let s = Schema::load(&c).unwrap();
+        let s = Schema::load(&c, &Guard::default()).unwrap();
         assert_eq!(s.tables["a"].primary_keys, vec!["id"]);
         assert_eq!(s.tables["b"].primary_keys, vec!["x", "y"]);
         assert!(s.tables["r"].uses_rowid());

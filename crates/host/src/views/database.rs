@@ -52,14 +52,6 @@ pub struct Listing {
     pub views: Vec<ViewSummary>,
 }
 
-fn visible_to(state: &AppState, ctx: &Ctx, db: &str, t: &TableInfo) -> Option<bool> {
-    let perms = &state.permissions;
-    if !perms.can_view_table(&ctx.actor, db, &t.name) {
-        return None;
-    }
-    Some(!perms.can_view_table(&None, db, &t.name))
-}
-
 pub async fn listing(
     state: &AppState,
     ctx: &Ctx,
@@ -68,13 +60,26 @@ pub async fn listing(
 ) -> Result<Listing, AppError> {
     let meta = state.metadata.database(&db.name);
     let hidden_by_meta = |t: &str| meta.and_then(|m| m.tables.get(t)).is_some_and(|t| t.hidden);
+    let access = state.access(&ctx.actor, &db.name, schema);
+    let public = state.access(&None, &db.name, schema);
+    // `Some(private)` for what this actor may see; private: hidden from anonymous visitors.
+    let visible = |name: &str| access.can_read(name).then(|| !public.can_read(name));
     let mut tables: Vec<(&TableInfo, bool)> = schema
         .tables
         .values()
-        .filter_map(|t| visible_to(state, ctx, &db.name, t).map(|private| (t, private)))
+        .filter_map(|t| visible(&t.name).map(|private| (t, private)))
         .collect();
     let names: Vec<String> = tables.iter().map(|(t, _)| t.name.clone()).collect();
-    let counts: HashMap<String, Option<i64>> = db.table_counts(names, LISTING_COUNT_LIMIT).await?;
+    let counts: HashMap<String, Option<i64>> = db
+        .table_counts(names, LISTING_COUNT_LIMIT, access.clone())
+        .await?;
+    // Only keys between tables this actor may see: a key names the table it points to.
+    let seen = |keys: &[ForeignKey]| -> Vec<ForeignKey> {
+        keys.iter()
+            .filter(|k| access.can_read(&k.other_table))
+            .cloned()
+            .collect()
+    };
     // Visible tables first, each group by name, as Datasette orders them.
     tables.sort_by_key(|(t, _)| (t.hidden || hidden_by_meta(&t.name), t.name.clone()));
     let tables = tables
@@ -88,10 +93,11 @@ pub async fn listing(
             fts_table: meta
                 .and_then(|m| m.tables.get(&t.name))
                 .and_then(|m| m.fts_table.clone())
-                .or_else(|| t.fts_table.clone()),
+                .or_else(|| t.fts_table.clone())
+                .filter(|f| access.can_read(f)),
             foreign_keys: ForeignKeys {
-                incoming: t.incoming.clone(),
-                outgoing: t.outgoing.clone(),
+                incoming: seen(&t.incoming),
+                outgoing: seen(&t.outgoing),
             },
             private,
         })
@@ -100,7 +106,7 @@ pub async fn listing(
         .views
         .values()
         .filter_map(|v| {
-            visible_to(state, ctx, &db.name, v).map(|private| ViewSummary {
+            visible(&v.name).map(|private| ViewSummary {
                 name: v.name.clone(),
                 private,
             })

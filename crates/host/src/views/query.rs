@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Answer, Ctx};
 use crate::app::AppState;
 use crate::config::CannedQuery;
-use crate::db::{self as sqlite, Cell, Database, DbError, Policy};
+use crate::db::{self as sqlite, Cell, Database, DbError};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, html, json, Format};
@@ -147,24 +147,15 @@ async fn run(
         .map(|(k, v)| (k.clone(), Cell::Text(v.clone())))
         .collect();
     let schema = db.schema().await?;
-    let hidden = state.permissions.hidden_tables(
-        &ctx.actor,
-        &db.name,
-        schema.tables.keys().chain(schema.views.keys()),
-    );
+    let access = state.access(&ctx.actor, &db.name, &schema);
     let max = state.settings.max_returned_rows as usize;
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let result = if sql.trim().is_empty() {
         Ok(sqlite::Rows::default())
     } else {
         let sql = sql.clone();
-        let policy = Policy::ReadOnly {
-            hidden_tables: Arc::new(hidden),
-        };
-        db.run(limit, move |c| {
-            c.guarded(policy, |conn| {
-                sqlite::select(conn, &sql, &bound, max, false)
-            })
+        db.run(limit, access, move |c| {
+            sqlite::select(c.connection(), &sql, &bound, max, false)
         })
         .await
     };

@@ -44,10 +44,8 @@ pub async fn page(
         .tables
         .get(table)
         .ok_or_else(|| super::table_missing(state, ctx, &db.name))?;
-    if !state
-        .permissions
-        .can_view_table(&ctx.actor, &db.name, table)
-    {
+    let access = state.access(&ctx.actor, &db.name, &schema);
+    if !access.can_read(table) {
         return Err(super::table_forbidden());
     }
     let keys = t.key_columns();
@@ -92,11 +90,7 @@ pub async fn page(
     let incoming: Vec<ForeignKey> = if ctx.format == Format::Html {
         t.incoming
             .iter()
-            .filter(|fk| {
-                state
-                    .permissions
-                    .can_view_table(&ctx.actor, &db.name, &fk.other_table)
-            })
+            .filter(|fk| access.can_read(&fk.other_table))
             .cloned()
             .collect()
     } else {
@@ -108,7 +102,7 @@ pub async fn page(
         .collect();
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let (rows, counts) = db
-        .run(limit, move |c| {
+        .run(limit, access.clone(), move |c| {
             let rows = sqlite::select(c.connection(), &sql, &params, 1, true)?;
             let mut counts = Vec::new();
             if let Some(row) = rows.rows.first() {
@@ -121,7 +115,7 @@ pub async fn page(
                         ident(&fk.other_table),
                         ident(&fk.other_column)
                     );
-                    let n = sqlite::count(c.connection(), &count_sql, &[("v".into(), value)])
+                    let n = sqlite::count(c.connection(), &count_sql, &[("v".into(), value)], true)
                         .unwrap_or(0);
                     counts.push((fk, n));
                 }

@@ -52,7 +52,14 @@ fn visible_metadata(state: &AppState, ctx: &Ctx) -> Value {
         dbs.retain(|db, _| perms.can_view_database(&ctx.actor, db));
         for (db, meta) in dbs.iter_mut() {
             if let Some(Value::Object(tables)) = meta.get_mut("tables") {
-                tables.retain(|t, _| perms.can_view_table(&ctx.actor, db, t));
+                match state.databases.get(db.as_str()) {
+                    Some(served) => {
+                        let schema = served.current_schema();
+                        let access = state.access(&ctx.actor, db, &schema);
+                        tables.retain(|t, _| access.can_read(t));
+                    }
+                    None => tables.retain(|t, _| perms.can_view_table(&ctx.actor, db, t)),
+                }
             }
             if let Some(Value::Object(queries)) = meta.get_mut("queries") {
                 queries.retain(|q, _| perms.can_view_query(&ctx.actor, db, q));

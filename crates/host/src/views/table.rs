@@ -14,7 +14,7 @@ use crate::config::TableMeta;
 use crate::db::filters::{self, Filter};
 use crate::db::next_token;
 use crate::db::table_query::{ident, Sort, TableQuery};
-use crate::db::{self as sqlite, Cell, Database, DbError, ForeignKey, Policy, TableInfo};
+use crate::db::{self as sqlite, Cell, Database, DbError, ForeignKey, TableInfo};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, html, Format};
@@ -356,7 +356,8 @@ pub async fn page(
         .get(name)
         .ok_or_else(|| super::table_missing(state, ctx, &db.name))?;
     let perms = &state.permissions;
-    if !perms.can_view_table(&ctx.actor, &db.name, name) {
+    let access = state.access(&ctx.actor, &db.name, &schema);
+    if !access.can_read(name) {
         return Err(super::table_forbidden());
     }
     let meta = state.metadata.table(&db.name, name);
@@ -393,7 +394,8 @@ pub async fn page(
         .map(str::to_string);
     let fts_table = meta
         .and_then(|m| m.fts_table.clone())
-        .or_else(|| t.fts_table.clone());
+        .or_else(|| t.fts_table.clone())
+        .filter(|f| access.can_read(f));
     let search = match (&search_text, &fts_table) {
         (Some(q), Some(fts)) => Some((fts.clone(), q.clone())),
         (Some(_), None) => return Err(bad("Full-text search is not available for this table")),
@@ -430,7 +432,8 @@ pub async fn page(
         Some("max") => state.settings.max_returned_rows as usize,
         Some(s) => s
             .parse::<usize>()
-            .map_err(|_| bad("_facet_size must be a positive integer or max"))?,
+            .map_err(|_| bad("_facet_size must be a positive integer or max"))?
+            .min(state.settings.max_returned_rows as usize),
     };
 
     let query = TableQuery {
@@ -445,17 +448,6 @@ pub async fn page(
         size,
     };
     let built = query.build();
-    let policy = if wheres.is_empty() {
-        Policy::Trusted
-    } else {
-        Policy::ReadOnly {
-            hidden_tables: Arc::new(perms.hidden_tables(
-                &ctx.actor,
-                &db.name,
-                schema.tables.keys().chain(schema.views.keys()),
-            )),
-        }
-    };
     let unfiltered = filters.is_empty() && search_text.is_none() && wheres.is_empty();
     // Counts and suggestions depend on the file alone unless `_where` SQL is involved (the
     // authorizer's verdict on it depends on the actor): only those are cached.
@@ -474,6 +466,7 @@ pub async fn page(
     let expandable: Vec<(ForeignKey, String)> = t
         .outgoing
         .iter()
+        .filter(|fk| access.can_read(&fk.other_table))
         .filter_map(|fk| {
             let other_meta = state.metadata.table(&db.name, &fk.other_table);
             let label = other_meta
@@ -485,7 +478,6 @@ pub async fn page(
     let label_lookups: Vec<(ForeignKey, String, usize)> = if ctx.format == Format::Html {
         expandable
             .iter()
-            .filter(|(fk, _)| perms.can_view_table(&ctx.actor, &db.name, &fk.other_table))
             .filter_map(|(fk, label)| {
                 columns
                     .iter()
@@ -542,19 +534,16 @@ pub async fn page(
             time_limit
                 + facet_limit * facets.len() as u32
                 + suggest_limit * (3 * columns.len() as u32),
+            access.clone(),
             move |c| {
                 c.set_time_limit(time_limit);
-                let rows = c.guarded(policy.clone(), |conn| {
-                    sqlite::select(conn, &sql, &params, size + 1, cached)
-                })?;
+                let rows = sqlite::select(c.connection(), &sql, &params, size + 1, cached)?;
                 let count = match cached_count {
                     Some(n) => Some(n),
                     None => {
                         c.set_time_limit(time_limit);
                         let count_sql = format!("select count(*) {from_where}");
-                        match c.guarded(policy.clone(), |conn| {
-                            sqlite::count(conn, &count_sql, &filter_params)
-                        }) {
+                        match sqlite::count(c.connection(), &count_sql, &filter_params, cached) {
                             Ok(n) => Some(n),
                             Err(DbError::Interrupted(_)) => None,
                             Err(e) => return Err(e),
@@ -564,9 +553,13 @@ pub async fn page(
                 let mut facets = Vec::new();
                 for (i, fsql) in facet_sqls.iter().enumerate() {
                     c.set_time_limit(facet_limit);
-                    match c.guarded(policy.clone(), |conn| {
-                        sqlite::select(conn, fsql, &filter_params, facet_size + 1, cached)
-                    }) {
+                    match sqlite::select(
+                        c.connection(),
+                        fsql,
+                        &filter_params,
+                        facet_size + 1,
+                        cached,
+                    ) {
                         Ok(r) => {
                             let truncated = r.rows.len() > facet_size;
                             let values = r
@@ -780,7 +773,7 @@ pub async fn page(
             .collect(),
         next,
         next_url,
-        private: !perms.can_view_table(&None, &db.name, name),
+        private: !state.access(&None, &db.name, &schema).can_read(name),
         allow_execute_sql: perms.can_execute_sql(&ctx.actor, &db.name),
         query_ms: ctx.elapsed_ms(),
         links: state
@@ -806,7 +799,12 @@ pub async fn page(
                     .filter_map(|k| columns.iter().position(|c| c == k))
                     .collect()
             },
-            outgoing: t.outgoing.clone(),
+            outgoing: t
+                .outgoing
+                .iter()
+                .filter(|fk| access.can_read(&fk.other_table))
+                .cloned()
+                .collect(),
             labels: fetched.labels,
             meta: meta.cloned(),
         },
