@@ -446,3 +446,16 @@ pub fn serve_binary_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Serv
         stderr: seen,
     })
 }
+
+/// The body with the digits of `"query_ms":…` removed: timings differ run to run.
+pub fn without_timing(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("\"query_ms\":") {
+        let (head, tail) = rest.split_at(i + "\"query_ms\":".len());
+        out.push_str(head);
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    }
+    out.push_str(rest);
+    out
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::{fixture, unix_now, Resp, Server, TestApp};
+use datasette_rs_tests::{fixture, unix_now, without_timing, Resp, Server, TestApp};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -324,19 +324,6 @@ fn check_cell(server: &Server, s: &Scenario, route: &Route, who: Who) {
     for trace in s.traces {
         assert!(!body.contains(trace), "{cell}: {trace:?} leaked in\n{body}");
     }
-}
-
-/// The body with the digits of `"query_ms":…` removed: timings differ run to run.
-fn without_timing(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some(i) = rest.find("\"query_ms\":") {
-        let (head, tail) = rest.split_at(i + "\"query_ms\":".len());
-        out.push_str(head);
-        rest = tail.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
-    }
-    out.push_str(rest);
-    out
 }
 
 #[test]

@@ -65,7 +65,7 @@ pub enum Recorded {
 struct State {
     policy: Policy,
     /// Why the last statement was refused, for the error message.
-    refusal: Option<String>,
+    refusal: Option<Refusal>,
     /// The access under which the statements now in the connection's cache were checked.
     cached_under: Option<Arc<Access>>,
 }
@@ -94,11 +94,28 @@ impl Guard {
         stale
     }
 
-    /// Back to schema work; returns why the last statement was refused, if it was.
-    pub fn leave(&self) -> Option<String> {
+    /// Back to schema work.
+    pub fn leave(&self) {
         let mut s = self.state();
         s.policy = Policy::Trusted;
-        s.refusal.take()
+        s.refusal = None;
+    }
+
+    /// Why `sql`, just refused, was refused. A hidden table is named as the statement names
+    /// it: reached through a view, SQLite's callback names the table the view reads, and that
+    /// name must not be told.
+    pub fn take_refusal(&self, sql: &str) -> Option<String> {
+        let mut s = self.state();
+        match s.refusal.take()? {
+            Refusal::Other(reason) => Some(reason),
+            Refusal::Hidden(table) => {
+                let named = match &s.policy {
+                    Policy::Request(access) => hidden_name_in(sql, access),
+                    _ => None,
+                };
+                Some(format!("no such table: {}", named.unwrap_or(table)))
+            }
+        }
     }
 
     /// Runs `f` (which prepares statements, never runs them) and returns what was read and
@@ -130,9 +147,13 @@ impl Guard {
             match verdict {
                 Verdict::Allow => Authorization::Allow,
                 Verdict::Ignore => Authorization::Ignore,
+                Verdict::Hidden(table) => {
+                    s.refusal.get_or_insert(Refusal::Hidden(table));
+                    Authorization::Deny
+                }
                 Verdict::Deny(reason) => {
                     // Keep the first reason: it names what the statement tried first.
-                    s.refusal.get_or_insert(reason);
+                    s.refusal.get_or_insert(Refusal::Other(reason));
                     Authorization::Deny
                 }
             }
@@ -140,8 +161,16 @@ impl Guard {
     }
 }
 
+enum Refusal {
+    /// A read of this hidden table.
+    Hidden(String),
+    Other(String),
+}
+
 enum Verdict {
     Allow,
+    /// A read of a table the actor may not see: answered as for a table that does not exist.
+    Hidden(String),
     /// For a pragma: answer nothing, exactly as for a name that does not exist.
     Ignore,
     Deny(String),
@@ -189,8 +218,7 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
                 .accessor
                 .is_some_and(|view| access.published.contains(&fold(view)));
             if !access.can_read(table_name) && !through_published {
-                // Word for word what SQLite says of a table that does not exist.
-                Verdict::Deny(format!("no such table: {table_name}"))
+                Verdict::Hidden(table_name.to_string())
             } else if !access.hidden.is_empty() && describes_all_tables(table_name) {
                 Verdict::Deny(format!("{table_name} cannot be read by this actor"))
             } else {
@@ -247,5 +275,72 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
         Verdict::Ignore
     } else {
         Verdict::Allow
+    }
+}
+
+/// The first name in `sql` (outside string literals) of something hidden, as `sql` spells it.
+fn hidden_name_in(sql: &str, access: &Access) -> Option<String> {
+    let mut chars = sql.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let name = match c {
+            '\'' => {
+                // A string literal; '' inside is an escaped quote.
+                while let Some((_, c)) = chars.next() {
+                    if c == '\'' && chars.next_if(|(_, c)| *c == '\'').is_none() {
+                        break;
+                    }
+                }
+                continue;
+            }
+            '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                let mut name = String::new();
+                for (_, c) in chars.by_ref() {
+                    if c == close {
+                        break;
+                    }
+                    name.push(c);
+                }
+                name
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut end = start + c.len_utf8();
+                while let Some((i, c)) =
+                    chars.next_if(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '$')
+                {
+                    end = i + c.len_utf8();
+                }
+                sql[start..end].to_string()
+            }
+            _ => continue,
+        };
+        if !access.can_read(&name) {
+            return Some(name);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_hidden_things_as_the_sql_spells_them() {
+        let access = Access {
+            hidden: ["secrets", "secret view"].map(String::from).into(),
+            ..Access::default()
+        };
+        let find = |sql| hidden_name_in(sql, &access);
+        assert_eq!(find("select * from SECRETS").as_deref(), Some("SECRETS"));
+        assert_eq!(
+            find("select 'secrets' from [Secret View]").as_deref(),
+            Some("Secret View")
+        );
+        assert_eq!(
+            find("select 'it''s secrets' from \"secrets\"").as_deref(),
+            Some("secrets")
+        );
+        assert_eq!(find("select * from open_secrets"), None);
     }
 }

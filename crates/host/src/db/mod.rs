@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ToSql};
+use rusqlite::ToSql;
 
 pub use guard::Access;
 pub use lineage::Lineage;
@@ -80,17 +80,18 @@ pub struct Rows {
 /// Runs `sql`, keeping at most `max_rows` rows. `cached` reuses the prepared statement: only
 /// for SQL built here, never for SQL from a request.
 pub fn select(
-    conn: &Connection,
+    c: &Conn,
     sql: &str,
     params: &[(String, Cell)],
     max_rows: usize,
     cached: bool,
 ) -> Result<Rows, DbError> {
+    let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
     if cached {
-        let mut stmt = conn.prepare_cached(sql).map_err(DbError::from_sqlite)?;
+        let mut stmt = c.connection().prepare_cached(sql).map_err(refused)?;
         read_rows(&mut stmt, params, max_rows)
     } else {
-        let mut stmt = conn.prepare(sql).map_err(DbError::from_sqlite)?;
+        let mut stmt = c.connection().prepare(sql).map_err(refused)?;
         read_rows(&mut stmt, params, max_rows)
     }
 }
@@ -168,7 +169,7 @@ fn bind_named(
 
 /// Runs a `select count(*)`-like query that yields one integer. `cached` as for [`select`].
 pub fn count(
-    conn: &Connection,
+    conn: &Conn,
     sql: &str,
     params: &[(String, Cell)],
     cached: bool,
@@ -393,7 +394,7 @@ impl Database {
                 for t in missing {
                     c.set_time_limit(limit);
                     let sql = format!("select count(*) from {}", quote_ident(&t));
-                    match count(c.connection(), &sql, &[], true) {
+                    match count(c, &sql, &[], true) {
                         Ok(n) => found.push((t, Some(n))),
                         Err(DbError::Interrupted(_)) => found.push((t, None)),
                         // A virtual table whose module is missing cannot be counted.

@@ -124,10 +124,13 @@ impl Conn {
             self.conn.flush_prepared_statement_cache();
         }
         let result = f(self);
-        match (result, self.guard.leave()) {
-            (Err(DbError::Sql(_)), Some(reason)) => Err(DbError::Refused(reason)),
-            (result, _) => result,
-        }
+        self.guard.leave();
+        result
+    }
+
+    /// Why the authorizer refused the statement `sql` just failed to prepare, if it did.
+    pub fn refusal(&self, sql: &str) -> Option<DbError> {
+        self.guard.take_refusal(sql).map(DbError::Refused)
     }
 
     /// Sets a new time limit for what runs next on this connection.

@@ -33,7 +33,7 @@ impl Prober<'_> {
     /// One query; a timeout or an error means "do not suggest".
     fn probe(&self, sql: &str, max: usize) -> Option<sqlite::Rows> {
         self.c.set_time_limit(self.limit);
-        match sqlite::select(self.c.connection(), sql, self.params, max, false) {
+        match sqlite::select(self.c, sql, self.params, max, false) {
             Ok(rows) => Some(rows),
             Err(sqlite::DbError::Interrupted(_)) => {
                 self.timed_out.set(true);

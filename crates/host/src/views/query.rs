@@ -155,7 +155,7 @@ async fn run(
     } else {
         let sql = sql.clone();
         db.run(limit, access, move |c| {
-            sqlite::select(c.connection(), &sql, &bound, max, false)
+            sqlite::select(c, &sql, &bound, max, false)
         })
         .await
     };

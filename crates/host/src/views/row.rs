@@ -103,7 +103,7 @@ pub async fn page(
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let (rows, counts) = db
         .run(limit, access.clone(), move |c| {
-            let rows = sqlite::select(c.connection(), &sql, &params, 1, true)?;
+            let rows = sqlite::select(c, &sql, &params, 1, true)?;
             let mut counts = Vec::new();
             if let Some(row) = rows.rows.first() {
                 for (fk, pos) in incoming.into_iter().zip(column_positions) {
@@ -115,8 +115,7 @@ pub async fn page(
                         ident(&fk.other_table),
                         ident(&fk.other_column)
                     );
-                    let n = sqlite::count(c.connection(), &count_sql, &[("v".into(), value)], true)
-                        .unwrap_or(0);
+                    let n = sqlite::count(c, &count_sql, &[("v".into(), value)], true).unwrap_or(0);
                     counts.push((fk, n));
                 }
             }

@@ -537,13 +537,13 @@ pub async fn page(
             access.clone(),
             move |c| {
                 c.set_time_limit(time_limit);
-                let rows = sqlite::select(c.connection(), &sql, &params, size + 1, cached)?;
+                let rows = sqlite::select(c, &sql, &params, size + 1, cached)?;
                 let count = match cached_count {
                     Some(n) => Some(n),
                     None => {
                         c.set_time_limit(time_limit);
                         let count_sql = format!("select count(*) {from_where}");
-                        match sqlite::count(c.connection(), &count_sql, &filter_params, cached) {
+                        match sqlite::count(c, &count_sql, &filter_params, cached) {
                             Ok(n) => Some(n),
                             Err(DbError::Interrupted(_)) => None,
                             Err(e) => return Err(e),
@@ -553,13 +553,7 @@ pub async fn page(
                 let mut facets = Vec::new();
                 for (i, fsql) in facet_sqls.iter().enumerate() {
                     c.set_time_limit(facet_limit);
-                    match sqlite::select(
-                        c.connection(),
-                        fsql,
-                        &filter_params,
-                        facet_size + 1,
-                        cached,
-                    ) {
+                    match sqlite::select(c, fsql, &filter_params, facet_size + 1, cached) {
                         Ok(r) => {
                             let truncated = r.rows.len() > facet_size;
                             let values = r
@@ -858,7 +852,7 @@ fn fetch_labels(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        if let Ok(r) = sqlite::select(c.connection(), &sql, &params, values.len() * 2, false) {
+        if let Ok(r) = sqlite::select(c, &sql, &params, values.len() * 2, false) {
             for row in r.rows {
                 if let [k, l] = row.as_slice() {
                     if !l.is_null() {

@@ -1,0 +1,410 @@
+//! Protected stays protected through everything SQLite derives from a table: views (and views
+//! of views), an external-content FTS5 index, an FTS4 table filled by a trigger, their shadow
+//! tables, statistics (`ANALYZE`), `sqlite_sequence`, index and foreign-key pragmas. For an
+//! actor denied the table, each such object answers exactly as the protected table does (table
+//! pages) or as a table that does not exist (SQL that names it), and no route shows a trace of
+//! it. For root, the same routes answer with the data: the matrix can tell the two apart.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use datasette_rs::app::DatabaseFile;
+use datasette_rs_tests::{without_timing, Resp, Server, TestApp};
+use serde_json::json;
+
+/// Strings that only the protected table and what derives from it hold.
+const TRACES: &[&str] = &[
+    "secrets",
+    "codename",
+    "passphrase",
+    "hunter2word",
+    "zebraword",
+    "launchword",
+    "idx_secrets_passphrase",
+    "secret_names",
+    "diary",
+];
+
+/// The vault: a protected table, what derives from it, and visible tables beside it.
+fn vault() -> PathBuf {
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    DB.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("vault.db");
+        let conn = rusqlite::Connection::open(&path).expect("create");
+        conn.execute_batch(
+            "create table secrets (id integer primary key autoincrement, codename text, passphrase text);
+             create index idx_secrets_passphrase on secrets(passphrase);
+             create virtual table diary using fts4(entry);
+             create trigger secrets_copy after insert on secrets begin
+               insert into diary (entry) values (new.passphrase);
+             end;
+             insert into secrets (codename, passphrase) values
+               ('alpha', 'hunter2word'), ('bravo', 'zebraword'), ('charlie', 'launchword');
+             create virtual table secrets_fts using fts5(codename, passphrase, content='secrets', content_rowid='id');
+             insert into secrets_fts (secrets_fts) values ('rebuild');
+             create view secret_names as select codename from secrets;
+             create view secret_names_loud as select upper(codename) as loud from secret_names;
+             create view published_count as select count(*) as how_many from secrets;
+             create table visible (id integer primary key, secret_id integer references secrets(id), label text);
+             insert into visible (secret_id, label) values (1, 'first'), (2, 'second');
+             create table docs (id integer primary key, body text);
+             insert into docs (body) values ('the whale sings'), ('a quiet harbour');
+             create virtual table docs_fts using fts5(body, content='docs', content_rowid='id');
+             insert into docs_fts (docs_fts) values ('rebuild');
+             create virtual table letters using fts4(body);
+             insert into letters (body) values ('dear whale');
+             analyze;",
+        )
+        .expect("fill");
+        (dir, path)
+    })
+    .1
+    .clone()
+}
+
+fn serve() -> Server {
+    TestApp::new()
+        .files(vec![DatabaseFile {
+            path: vault(),
+            immutable: false,
+        }])
+        .metadata(json!({"databases": {"vault": {"tables": {
+            "secrets": {"allow": {"id": "root"}},
+            "published_count": {"allow": true}
+        }}}}))
+        .start()
+}
+
+fn root(server: &Server) -> String {
+    server.cookie_for(&json!({"id": "root"}))
+}
+
+fn get(server: &Server, path: &str, cookie: &str) -> Resp {
+    server.request("GET", path, &[("Cookie", cookie)])
+}
+
+/// Every table and view of the vault that reads the protected table.
+fn derived_objects() -> Vec<String> {
+    let conn = rusqlite::Connection::open(vault()).expect("open");
+    let mut names: Vec<String> = conn
+        .prepare(
+            "select name from sqlite_master where type in ('table', 'view')
+             and (name like 'secret%' or name like 'diary%' or name like 'sqlite_%')
+             and name not in ('secrets', 'published_count')",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    names.sort();
+    names
+}
+
+fn assert_no_trace(body: &str, cell: &str) {
+    for trace in TRACES {
+        assert!(
+            !body.to_ascii_lowercase().contains(trace),
+            "{cell}: {trace:?} leaked in\n{body}"
+        );
+    }
+}
+
+/// The routes that show one object, each with the answer that the protected table gives.
+fn object_routes(name: &str) -> Vec<(String, String)> {
+    let mut routes = vec![
+        (format!("/vault/{name}"), "/vault/secrets".to_string()),
+        (format!("/vault/{name}.json"), "/vault/secrets.json".into()),
+        (format!("/vault/{name}.csv"), "/vault/secrets.csv".into()),
+        (
+            format!("/vault/{name}.json?_shape=array&_size=1"),
+            "/vault/secrets.json?_shape=array&_size=1".into(),
+        ),
+    ];
+    if !name.starts_with("secret_names") {
+        routes.push((
+            format!("/vault/{name}/1.json"),
+            "/vault/secrets/1.json".into(),
+        ));
+    }
+    routes
+}
+
+#[test]
+fn derived_objects_answer_as_the_protected_table() {
+    let server = serve();
+    let objects = derived_objects();
+    for expected in [
+        "diary",
+        "diary_segdir",
+        "secret_names",
+        "secret_names_loud",
+        "secrets_fts",
+        "secrets_fts_data",
+        "secrets_fts_idx",
+        "sqlite_sequence",
+        "sqlite_stat1",
+    ] {
+        assert!(
+            objects.iter().any(|o| o == expected),
+            "{expected} in {objects:?}"
+        );
+    }
+    let mut cells = 0;
+    for name in &objects {
+        for (path, protected) in object_routes(name) {
+            let cell = format!("anonymous, GET {path}");
+            let denied = get(&server, &path, "");
+            let reference = get(&server, &protected, "");
+            assert_eq!(denied.status, 403, "{cell}: {}", denied.body);
+            assert_eq!(
+                denied.body.replace(name.as_str(), "X"),
+                reference.body.replace("secrets", "X"),
+                "{cell}: answers as /vault/secrets does"
+            );
+            assert_no_trace(&denied.body.replace(name.as_str(), ""), &cell);
+            let seen = get(&server, &path, &root(&server));
+            assert!(
+                seen.status == 200 || (seen.status == 404 && path.ends_with("/1.json")),
+                "root, GET {path}: {} {}",
+                seen.status,
+                seen.body
+            );
+            cells += 2;
+        }
+    }
+    assert!(cells >= 2 * 4 * 15, "{cells} cells");
+}
+
+/// SQL naming a derived object: for those denied, word for word what a missing table gives.
+#[test]
+fn sql_naming_a_derived_object_answers_as_a_missing_table() {
+    let server = serve();
+    let mut names = derived_objects();
+    names.push("SECRETS".into());
+    names.push("Secret_Names".into());
+    for name in names {
+        for template in [
+            "/vault.json?sql=select+*+from+{}",
+            "/vault.csv?sql=select+*+from+{}",
+            "/vault.json?sql=select+count(*)+from+{}",
+            "/vault/visible.json?_where=exists(select+1+from+{})",
+            "/vault.json?sql=select+*+from+visible+where+secret_id+in+(select+rowid+from+{})",
+        ] {
+            let path = template.replace("{}", &name);
+            let cell = format!("anonymous, GET {path}");
+            let denied = get(&server, &path, "");
+            let missing = get(&server, &template.replace("{}", "no_such_t"), "");
+            assert_eq!(denied.status, 400, "{cell}: {}", denied.body);
+            assert_eq!(
+                without_timing(&denied.body.replace(name.as_str(), "no_such_t")),
+                without_timing(&missing.body),
+                "{cell}"
+            );
+            assert_no_trace(&denied.body.replace(name.as_str(), ""), &cell);
+            let seen = get(&server, &path, &root(&server));
+            assert_eq!(seen.status, 200, "root, GET {path}: {}", seen.body);
+        }
+    }
+}
+
+/// Pragmas about a protected table or its indexes answer nothing, as for names that do not
+/// exist, whatever the case of the name; root gets the rows.
+#[test]
+fn pragmas_about_protected_things_answer_nothing() {
+    let server = serve();
+    for (sql, missing) in [
+        (
+            "select * from pragma_table_info('SECRETS')",
+            "select * from pragma_table_info('no_such_t')",
+        ),
+        (
+            "select * from pragma_table_xinfo('Secrets')",
+            "select * from pragma_table_xinfo('no_such_t')",
+        ),
+        (
+            "select * from pragma_table_info('secret_names')",
+            "select * from pragma_table_info('no_such_t')",
+        ),
+        (
+            "select * from pragma_table_info('diary_content')",
+            "select * from pragma_table_info('no_such_t')",
+        ),
+        (
+            "select * from pragma_index_list('secrets')",
+            "select * from pragma_index_list('no_such_t')",
+        ),
+        (
+            "select * from pragma_index_info('IDX_SECRETS_PASSPHRASE')",
+            "select * from pragma_index_info('no_such_t')",
+        ),
+        (
+            "select * from pragma_index_xinfo('idx_secrets_passphrase')",
+            "select * from pragma_index_xinfo('no_such_t')",
+        ),
+        (
+            "select * from pragma_foreign_key_list('visible')",
+            "select * from pragma_foreign_key_list('no_such_t')",
+        ),
+        (
+            "select * from pragma_table_list",
+            "select * from pragma_table_list where 0",
+        ),
+    ] {
+        let path = |sql: &str| format!("/vault.json?sql={}&_shape=arrays", sql.replace(' ', "+"));
+        let denied = get(&server, &path(sql), "");
+        assert_eq!(denied.status, 200, "{sql}: {}", denied.body);
+        assert_eq!(denied.json()["rows"], json!([]), "{sql}");
+        let expected = get(&server, &path(missing), "").json();
+        assert_eq!(denied.json()["columns"], expected["columns"], "{sql}");
+        assert_no_trace(&denied.body.replace(sql, ""), sql);
+        let seen = get(&server, &path(sql), &root(&server));
+        assert_ne!(seen.json()["rows"], json!([]), "root: {sql}");
+    }
+    // Statements that take a pragma's value are refused outright.
+    let r = get(
+        &server,
+        "/vault.json?sql=PRAGMA+main.table_info(SECRETS)",
+        "",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_no_trace(&r.body.replace("SECRETS", ""), "PRAGMA main.table_info");
+}
+
+/// Statistics and the schema describe every table: whoever may not see one sees none of them.
+#[test]
+fn statistics_schema_and_page_tables_need_every_table() {
+    let server = serve();
+    for sql in [
+        "select * from sqlite_stat1",
+        "select * from sqlite_sequence",
+        "select * from sqlite_master",
+        "select * from dbstat",
+    ] {
+        let path = format!("/vault.json?sql={}", sql.replace(' ', "+"));
+        let denied = get(&server, &path, "");
+        assert_eq!(denied.status, 400, "{sql}: {}", denied.body);
+        assert_no_trace(&denied.body, sql);
+        let seen = get(&server, &path, &root(&server));
+        assert_eq!(seen.status, 200, "root: {sql}: {}", seen.body);
+    }
+}
+
+/// Listings, the visible table with a key pointing at the protected one, and metadata: no
+/// trace for those denied, everything for root.
+#[test]
+fn listings_and_neighbours_leave_derived_objects_out() {
+    let server = serve();
+    for path in [
+        "/",
+        "/.json",
+        "/vault",
+        "/vault.json",
+        "/vault/visible",
+        "/vault/visible.json",
+        "/vault/visible.json?_facet=secret_id",
+        "/vault/visible/1",
+        "/vault/visible/1.json",
+        "/-/metadata.json",
+        "/-/databases.json",
+    ] {
+        let r = get(&server, path, "");
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_no_trace(&r.body, &format!("anonymous, GET {path}"));
+    }
+    let tables = |cookie: &str| -> Vec<String> {
+        let page = get(&server, "/vault.json", cookie).json();
+        page["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(page["views"].as_array().unwrap())
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let seen = tables(&root(&server));
+    for name in derived_objects() {
+        assert!(seen.contains(&name), "root sees {name} in {seen:?}");
+    }
+    let anonymous = tables("");
+    assert!(anonymous.contains(&"docs_fts".to_string()));
+    assert!(anonymous.contains(&"published_count".to_string()));
+    let counts = get(&server, "/.json", "").json()["vault"].clone();
+    let root_counts = get(&server, "/.json", &root(&server)).json()["vault"].clone();
+    assert!(
+        counts["hidden_tables_count"].as_i64() < root_counts["hidden_tables_count"].as_i64(),
+        "{counts} vs {root_counts}"
+    );
+    assert!(
+        get(&server, "/vault/visible", &root(&server))
+            .body
+            .contains("/vault/secrets/1"),
+        "root's page links the key to its row"
+    );
+}
+
+/// A view with its own allow block publishes a summary of private data on purpose.
+#[test]
+fn a_view_with_its_own_allow_block_is_governed_by_it() {
+    let server = serve();
+    let page = get(&server, "/vault/published_count.json?_shape=array", "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.json(), json!([{"how_many": 3}]));
+    let sql = get(
+        &server,
+        "/vault.json?sql=select+how_many+from+published_count&_shape=array",
+        "",
+    );
+    assert_eq!(sql.status, 200, "{}", sql.body);
+    assert_eq!(sql.json(), json!([{"how_many": 3}]));
+    // The view publishes its own answer, not the table it reads.
+    let r = get(
+        &server,
+        "/vault.json?sql=select+*+from+published_count+join+secrets",
+        "",
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+
+/// Full-text search through SQL works from the first request on a fresh server, for FTS5 and
+/// FTS4, and the table page's search too.
+#[test]
+fn full_text_search_works_on_a_fresh_server() {
+    for (path, want) in [
+        (
+            "/vault.json?sql=select+rowid+from+docs_fts+where+docs_fts+match+'whale'&_shape=arrays",
+            json!([[1]]),
+        ),
+        (
+            "/vault.json?sql=select+body+from+letters+where+letters+match+'whale'&_shape=arrays",
+            json!([["dear whale"]]),
+        ),
+        (
+            "/vault/docs.json?_search=harbour&_shape=arrays",
+            json!([[2, "a quiet harbour"]]),
+        ),
+    ] {
+        let server = serve();
+        let r = get(&server, path, "");
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_eq!(r.json()["rows"], want, "{path}");
+    }
+}
+
+/// Cached statements are not reused for an actor they were not checked for.
+#[test]
+fn a_statement_checked_for_root_is_checked_again_for_others() {
+    let server = serve();
+    let path = "/vault/secret_names.json";
+    for _ in 0..3 {
+        assert_eq!(get(&server, path, &root(&server)).status, 200);
+        assert_eq!(
+            get(&server, "/vault/secrets.json?_size=1", &root(&server)).status,
+            200
+        );
+        let sql = get(&server, "/vault.json?sql=select+*+from+secret_names", "");
+        assert_eq!(sql.status, 400, "{}", sql.body);
+        assert_eq!(get(&server, path, "").status, 403);
+    }
+}
