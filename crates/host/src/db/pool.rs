@@ -292,7 +292,37 @@ impl Pool {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_fts;
+    use super::*;
+    use crate::db::select;
+
+    /// A statement cached while an actor who may read `secrets` was asking is not reused,
+    /// unchecked, for one who may not.
+    #[test]
+    fn cached_statements_are_checked_again_when_access_narrows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("create table secrets (x); insert into secrets values (42);")
+            .unwrap();
+        let conn = Conn::open(&path, false).unwrap();
+        let everyone = Arc::new(Access::default());
+        let denied = Arc::new(Access {
+            hidden: ["secrets".to_string()].into(),
+            ..Access::default()
+        });
+        let read = |access: &Arc<Access>| {
+            conn.checked(access.clone(), |c| {
+                select(c, "select x from secrets", &[], 1, true)
+            })
+        };
+        assert!(read(&everyone).is_ok());
+        match read(&denied) {
+            Err(DbError::Refused(m)) => assert_eq!(m, "no such table: secrets"),
+            other => panic!("{:?}", other.map(|r| r.rows)),
+        }
+        assert!(read(&everyone).is_ok());
+    }
 
     #[test]
     fn escape_fts_quotes_words() {
