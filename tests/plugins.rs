@@ -186,6 +186,37 @@ fn menu_links_appear_in_every_html_page_and_on_403_pages() {
 }
 
 #[test]
+fn menu_links_that_could_run_script_or_leave_the_site_are_left_out() {
+    let server = hooks_server();
+    let page = server.get("/unsafe-menu");
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("href=\"/-/safe-link\""), "{}", page.body);
+    for bad in ["javascript:", "//evil.example", "data:text/html"] {
+        assert!(!page.body.contains(bad), "{bad} in {}", page.body);
+    }
+    assert!(server.log().contains("unsafe link"), "{}", server.log());
+}
+
+#[test]
+fn a_plugin_cannot_set_the_hosts_session_cookie() {
+    let server = hooks_server();
+    let forged = server.get("/-/hooks?set_cookie=ds_session%3Dforged%3B+Path%3D%2F");
+    assert_eq!(forged.status, 500, "{}", forged.body);
+    assert!(
+        !forged
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.contains("forged")),
+        "{:?}",
+        forged.headers
+    );
+    assert!(server.log().contains("session cookie"), "{}", server.log());
+    let own = server.get("/-/hooks?set_cookie=hooks_pref%3Ddark");
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.header("set-cookie"), Some("hooks_pref=dark"));
+}
+
+#[test]
 fn handle_signs_in_and_out_and_keeps_its_own_session_values() {
     let server = hooks_server();
     let r = server.get("/-/hooks?sign_in_as=%7B%22id%22%3A%22via-plugin%22%7D");

@@ -108,6 +108,21 @@ pub fn path_with_query(path: &str, pairs: &[(String, String)]) -> String {
     }
 }
 
+/// Whether a plugin's `href` may go into a page: a path or relative URL on this site, or an
+/// `http(s)://` URL. Never a scheme that runs something (`javascript:`, `data:`), nor `//host`,
+/// which a browser reads as another site.
+pub fn is_safe_link(href: &str) -> bool {
+    if href.is_empty() || href.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return false;
+    }
+    let lower = href.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        return true;
+    }
+    let before_path = href.split(['/', '?', '#']).next().unwrap_or("");
+    !href.starts_with("//") && !href.starts_with("/\\") && !before_path.contains(':')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +179,33 @@ mod tests {
         fn query_round_trips(k in "[^\u{0}]*", v in any::<String>()) {
             let pairs = vec![(k, v)];
             prop_assert_eq!(parse_query(&urlencode(&pairs)), pairs);
+        }
+    }
+
+    #[test]
+    fn safe_links() {
+        for ok in [
+            "/-/login",
+            "/db/t?x=1",
+            "?next=/x",
+            "page#top",
+            "https://a.example/x",
+            "HTTP://a.example",
+        ] {
+            assert!(is_safe_link(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:x",
+            "data:text/html,x",
+            "//evil.example",
+            "/\\evil.example",
+            " /x",
+            "java\tscript:x",
+            "",
+            "vbscript:x",
+        ] {
+            assert!(!is_safe_link(bad), "{bad}");
         }
     }
 }

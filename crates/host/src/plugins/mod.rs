@@ -289,7 +289,20 @@ impl Plugins {
         let input = serde_json::to_vec(&serde_json::json!({"actor": actor, "request": request}))
             .unwrap_or_default();
         self.with(Hook::MenuLinks)
-            .filter_map(|lib| answer::<Vec<MenuLink>>(lib, Hook::MenuLinks, &input))
+            .filter_map(|lib| {
+                let links = answer::<Vec<MenuLink>>(lib, Hook::MenuLinks, &input)?;
+                Some(links.into_iter().filter(move |link| {
+                    let safe = crate::urls::is_safe_link(&link.href);
+                    if !safe {
+                        failed(
+                            lib,
+                            Hook::MenuLinks,
+                            &format!("unsafe link {:?} left out", link.href),
+                        );
+                    }
+                    safe
+                }))
+            })
             .flatten()
             .collect()
     }

@@ -88,7 +88,10 @@ pub async fn handle(
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r)
-    .and_then(|r| respond(r, &session, &state, name));
+    .and_then(|r| {
+        respond(r, &session, &state, name)
+            .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))
+    });
     answer.unwrap_or_else(|_| {
         // The details are in the log; the visitor learns only which plugin failed.
         let e = AppError::Internal(format!(
@@ -96,6 +99,12 @@ pub async fn handle(
         ));
         error_response(&e, format, &chrome())
     })
+}
+
+/// Whether a response header would set the host's own session cookie.
+fn sets_session_cookie(name: &str, value: &str) -> bool {
+    name.eq_ignore_ascii_case("set-cookie")
+        && value.split('=').next().map(str::trim) == Some(session::COOKIE_NAME)
 }
 
 /// Turns a plugin's response into an HTTP response and applies its session effects.
@@ -109,6 +118,12 @@ fn respond(
         StatusCode::from_u16(r.status).map_err(|_| format!("invalid status {}", r.status))?;
     let mut out = HttpResponse::build(status);
     for (k, v) in &r.headers {
+        if sets_session_cookie(k, v) {
+            return Err(format!(
+                "the response sets the host's session cookie {}: plugins change the session through set_actor, clear_actor and session",
+                session::COOKIE_NAME
+            ));
+        }
         out.append_header((k.as_str(), v.as_str()));
     }
     if r.clear_actor {

@@ -91,6 +91,19 @@ impl Plugin for Hooks {
         if request.path.contains("panic-menu") {
             panic!("menu_links panicked on request");
         }
+        if request.path.contains("unsafe-menu") {
+            return [
+                "javascript:alert(1)",
+                "//evil.example/x",
+                "data:text/html,x",
+                "/-/safe-link",
+            ]
+            .map(|href| MenuLink {
+                href: href.into(),
+                label: "Unsafe?".into(),
+            })
+            .into();
+        }
         let (href, label) = match actor {
             None => (
                 format!(
@@ -119,6 +132,9 @@ fn echo(request: Request) -> Response {
     }
     if request.query_param("sign_out").is_some() {
         return Response::redirect("/").clearing_actor();
+    }
+    if let Some(cookie) = request.query_param("set_cookie") {
+        return Response::json(200, &json!({"set": cookie})).with_header("Set-Cookie", &cookie);
     }
     let header_names: Vec<&str> = request.headers.iter().map(|(k, _)| k.as_str()).collect();
     Response::json(
