@@ -287,3 +287,45 @@ fn overlong_paths_and_query_strings_are_refused() {
     assert_eq!(r.status, 200);
     assert_eq!(s.get("/fixture/stations.json").status, 200, "still serving");
 }
+
+#[test]
+fn a_path_starting_with_two_slashes_never_redirects_off_site() {
+    for prefix in ["//", "///"] {
+        let path = format!(
+            "{prefix}fixture/stations?_filter_column=name&_filter_op=contains&_filter_value=o"
+        );
+        let r = server().get(&path);
+        assert_eq!(r.status, 302, "{path}");
+        assert_eq!(
+            r.header("location"),
+            Some("/fixture/stations?name__contains=o"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn forwarded_headers_count_only_when_the_setting_trusts_them() {
+    let headers = [
+        ("X-Forwarded-Host", "evil.example"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    let path = "/fixture/stations.json?_size=1";
+    let next_url = |s: &Server| {
+        let page = s.request("GET", path, &headers).json();
+        page["next_url"].as_str().expect("a next page").to_string()
+    };
+    let untrusted = next_url(server());
+    assert!(
+        untrusted.starts_with(&format!("{}/", server().base)),
+        "{untrusted}"
+    );
+    let proxied = TestApp::new()
+        .setting("trust_forwarded_headers", "on")
+        .start();
+    let trusted = next_url(&proxied);
+    assert!(
+        trusted.starts_with("https://evil.example/fixture/"),
+        "{trusted}"
+    );
+}

@@ -41,6 +41,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Beyond Datasette: how long a sign-in lasts.
     pub session_ttl_hours: u32,
+    /// Beyond Datasette: take the scheme and host of absolute URLs from `Forwarded` and
+    /// `X-Forwarded-*` headers. Only behind a proxy that sets them: otherwise any client could
+    /// rewrite the URLs the server hands out.
+    pub trust_forwarded_headers: bool,
     /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
     pub plugin_fetch_timeout_ms: u64,
 }
@@ -70,6 +74,7 @@ impl Default for Settings {
             base_url: "/".into(),
             secure_cookies: false,
             session_ttl_hours: 24,
+            trust_forwarded_headers: false,
             plugin_fetch_timeout_ms: 10_000,
         }
     }
@@ -135,6 +140,7 @@ impl Settings {
         "base_url",
         "secure_cookies",
         "session_ttl_hours",
+        "trust_forwarded_headers",
         "plugin_fetch_timeout_ms",
     ];
 
@@ -173,6 +179,7 @@ impl Settings {
                 }
             }
             "secure_cookies" => self.secure_cookies = parse_bool(name, value)?,
+            "trust_forwarded_headers" => self.trust_forwarded_headers = parse_bool(name, value)?,
             "session_ttl_hours" => self.session_ttl_hours = parse_u32(name, value, 1)?,
             "plugin_fetch_timeout_ms" => self.plugin_fetch_timeout_ms = parse_u64(name, value, 1)?,
             _ => return Err(SettingError::Unknown(name.into())),

@@ -127,14 +127,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .default_service(web::to(dispatch));
 }
 
+/// `scheme://host` of this site as the client reached it. Forwarded headers count only when
+/// the `trust_forwarded_headers` setting says a proxy sets them.
 pub fn origin(req: &HttpRequest, state: &AppState) -> String {
-    let info = req.connection_info();
-    let scheme = if state.settings.force_https_urls {
+    let settings = &state.settings;
+    let (scheme, host) = if settings.trust_forwarded_headers {
+        let info = req.connection_info();
+        (info.scheme().to_string(), info.host().to_string())
+    } else {
+        let host = req
+            .headers()
+            .get(actix_web::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| is_host(h))
+            .unwrap_or_else(|| req.app_config().host());
+        ("http".to_string(), host.to_string())
+    };
+    let scheme = if settings.force_https_urls {
         "https"
     } else {
-        info.scheme()
+        &scheme
     };
-    format!("{scheme}://{}", info.host())
+    format!("{scheme}://{host}")
+}
+
+/// A `Host` header value that can go into a URL as it is: a name or address and a port.
+fn is_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 /// Splits the raw path into decoded segments; `None` for a path that cannot be decoded.
@@ -150,7 +171,9 @@ const MAX_URL_BYTES: usize = 32 << 10;
 
 /// Routes every request that no plugin route took.
 pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let path = req.uri().path().to_string();
+    // One leading slash: every URL built from the path stays on this site (`//host/…` in a
+    // Location header would send the browser to another one).
+    let path = format!("/{}", req.uri().path().trim_start_matches('/'));
     let (_, format) = Format::split(path.rsplit('/').next().unwrap_or(""));
     if path.len() + req.query_string().len() > MAX_URL_BYTES {
         let e = AppError::UriTooLong(format!(
