@@ -69,7 +69,7 @@ def main():
         f.write('{"databases": {"items": {"tables": {"secrets": {"allow": {"id": "root"}}}}}}')
     server = subprocess.Popen(
         [os.path.join(ROOT, "target", "release", "datasette-rs"), "serve", db, "-m", metadata,
-         "-p", "8131", "--root", "--secret", "load test"],
+         "-p", "8131", "--root", "--secret", "load test secret, at least 32 bytes"],
         stderr=subprocess.PIPE, text=True,
     )
     try:

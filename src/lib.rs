@@ -15,6 +15,9 @@ use datasette_rs::config::{Metadata, Settings};
 use datasette_rs::session::SessionConfig;
 use serde_json::Value;
 
+/// The session secret of the test servers (the binary refuses one shorter than 32 bytes).
+pub const TEST_SECRET: &str = "end-to-end tests share this secret";
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -161,7 +164,7 @@ impl TestApp {
             ],
             metadata,
             settings: vec![],
-            secret: Some("test secret".into()),
+            secret: Some(TEST_SECRET.into()),
         }
     }
 
@@ -205,7 +208,8 @@ impl TestApp {
                 for (k, v) in &self.settings {
                     settings.set(k, v).expect("setting");
                 }
-                let session = SessionConfig::new(self.secret.as_deref(), &settings);
+                let session =
+                    SessionConfig::new(self.secret.as_deref(), &settings).expect("a valid secret");
                 let state = actix_web::web::Data::new(
                     AppState::build(
                         &self.files,
@@ -267,7 +271,8 @@ impl Server {
     pub fn cookie_expiring(&self, actor: &Value, expires: i64) -> String {
         use actix_web::cookie::{Cookie, CookieJar};
         use datasette_rs::session;
-        let key = session::key_from_secret(Some(self.secret.as_deref().expect("a --secret")));
+        let key = session::key_from_secret(Some(self.secret.as_deref().expect("a --secret")))
+            .expect("the server's own secret");
         // actix-session's cookie store: a JSON map of keys to JSON-encoded values.
         let state = serde_json::json!({
             session::ACTOR_KEY: actor.to_string(),
@@ -368,7 +373,7 @@ pub fn serve_fixture_with_metadata(
         "-m",
         path.to_str().expect("UTF-8 path"),
         "--secret",
-        "end-to-end tests",
+        TEST_SECRET,
     ];
     args.extend_from_slice(extra);
     serve_binary_with_env(&args, env)

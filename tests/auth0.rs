@@ -467,6 +467,33 @@ fn next_goes_to_this_site_only() {
 }
 
 #[test]
+fn long_next_paths_never_overflow_the_session_cookie() {
+    let (_fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    // Many tabs, each starting from a long URL: every answer is a redirect to Auth0, and the
+    // cookie stays within what browsers keep.
+    let long = format!("/fixture/secrets?_search={}", "x".repeat(990));
+    let mut started = Vec::new();
+    for _ in 0..8 {
+        let r = browser.get(&format!("/-/auth0-login?next={}", encode(&long)));
+        assert_eq!(r.status, 302, "{}", r.body);
+        let cookie = r.header("set-cookie").expect("the session cookie");
+        assert!(cookie.len() < 4000, "{} bytes", cookie.len());
+        started.push(r.header("location").unwrap().to_string());
+    }
+    // The newest sign-in goes back to where it started.
+    let callback = browser.at_auth0(started.last().unwrap());
+    assert_eq!(
+        browser.get(&callback).header("location"),
+        Some(long.as_str())
+    );
+    // A next longer than is kept goes home rather than to a cut URL.
+    let mut browser = Browser::new(&server);
+    let overlong = format!("/fixture?x={}", "y".repeat(5000));
+    assert_eq!(browser.sign_in(&overlong).header("location"), Some("/"));
+}
+
+#[test]
 fn an_error_from_auth0_is_a_clear_escaped_page() {
     let (_fake, server) = setup();
     let mut browser = Browser::new(&server);

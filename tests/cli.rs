@@ -88,6 +88,16 @@ fn bad_settings_and_files_are_refused() {
         .err()
         .expect("refuses");
     assert!(exit.stderr.contains("max_returned_rows"), "{}", exit.stderr);
+    let exit = serve_binary(&["--secret", "0123456789abcdef0123456789abcde"])
+        .err()
+        .expect("refuses a 31-byte secret");
+    assert!(
+        exit.stderr
+            .contains("the secret (--secret or DATASETTE_SECRET) is 31 bytes")
+            && exit.stderr.contains("openssl rand -hex 32"),
+        "{}",
+        exit.stderr
+    );
     let exit = serve_binary(&["/no/such/file.db"]).err().expect("refuses");
     assert!(
         exit.stderr.contains("/no/such/file.db: no such file"),

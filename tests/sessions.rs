@@ -44,7 +44,7 @@ fn actor(server: &Server, cookie: &str) -> serde_json::Value {
 
 #[test]
 fn root_signs_in_once_and_sees_protected_tables() {
-    let server = start("s1", true);
+    let server = start(datasette_rs_tests::TEST_SECRET, true);
     assert_eq!(server.get("/fixture/secrets.json").status, 403);
     let cookie = sign_in_as_root(&server);
     assert_eq!(actor(&server, &cookie), serde_json::json!({"id": "root"}));
@@ -76,7 +76,7 @@ fn root_signs_in_once_and_sees_protected_tables() {
 
 #[test]
 fn tampered_and_foreign_cookies_are_anonymous() {
-    let a = start("secret A", true);
+    let a = start("secret A, long enough to be accepted", true);
     let cookie = sign_in_as_root(&a);
     // Flip one character of the value.
     let (name, value) = cookie.split_once('=').unwrap();
@@ -87,7 +87,7 @@ fn tampered_and_foreign_cookies_are_anonymous() {
     assert_eq!(actor(&a, &tampered), serde_json::Value::Null);
     assert_eq!(actor(&a, "ds_session=garbage"), serde_json::Value::Null);
     // Another instance with another secret does not accept it...
-    let b = start("secret B", false);
+    let b = start("secret B, long enough to be accepted", false);
     assert_eq!(actor(&b, &cookie), serde_json::Value::Null);
     assert_eq!(
         b.request("GET", "/fixture/secrets.json", &[("Cookie", &cookie)])
@@ -95,13 +95,13 @@ fn tampered_and_foreign_cookies_are_anonymous() {
         403
     );
     // ...and one with the same secret does.
-    let c = start("secret A", false);
+    let c = start("secret A, long enough to be accepted", false);
     assert_eq!(actor(&c, &cookie), serde_json::json!({"id": "root"}));
 }
 
 #[test]
 fn sign_out_needs_a_same_site_post() {
-    let server = start("s2", true);
+    let server = start(datasette_rs_tests::TEST_SECRET, true);
     let cookie = sign_in_as_root(&server);
     let page = server.request("GET", "/-/logout", &[("Cookie", &cookie)]);
     assert!(page.body.contains("method=\"post\""), "{}", page.body);

@@ -51,7 +51,8 @@ fn table_pages(c: &mut Criterion) {
     };
     let system = actix_rt::System::new();
     let settings = Settings::default();
-    let session = SessionConfig::new(Some("bench"), &settings);
+    let session = SessionConfig::new(Some("a benchmark secret of at least 32 bytes"), &settings)
+        .expect("a long enough secret");
     let state = system
         .block_on(AppState::build(
             &[file],

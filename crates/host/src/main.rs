@@ -71,13 +71,13 @@ fn main() -> anyhow::Result<()> {
             immutable: false,
         });
     }
+    let session = SessionConfig::new(args.secret.as_deref(), &settings)?;
     actix_web::rt::System::new().block_on(async move {
         if args.secret.is_none() {
             tracing::warn!(
                 "no --secret or DATASETTE_SECRET: sign-ins last until this process stops"
             );
         }
-        let session = SessionConfig::new(args.secret.as_deref(), &settings);
         let state = AppState::build(&files, metadata, settings, session, plugins).await?;
         if args.root {
             let token = session::new_token();

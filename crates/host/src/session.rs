@@ -6,7 +6,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionExt, SessionMiddleware};
 use actix_web::cookie::{time, Key, SameSite};
 use actix_web::HttpRequest;
-use sha2::{Digest, Sha512};
+use sha2::Sha256;
 
 use crate::permissions::Actor;
 
@@ -16,19 +16,31 @@ pub const ACTOR_KEY: &str = "actor";
 /// browser to forget it; a copied cookie replayed later is refused here.
 pub const EXPIRES_KEY: &str = "expires";
 
-/// The cookie key: derived from the secret (any length), or random for this process.
-pub fn key_from_secret(secret: Option<&str>) -> Key {
-    match secret {
-        Some(s) => {
-            // A fixed context string keeps this key apart from any other use of the secret.
-            let digest = Sha512::new()
-                .chain_update(b"datasette-rs session key v1\0")
-                .chain_update(s.as_bytes())
-                .finalize();
-            Key::from(digest.as_slice())
-        }
-        None => Key::generate(),
+/// The shortest secret accepted: 32 bytes, as many as the key's strength.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "the secret (--secret or DATASETTE_SECRET) is {0} bytes; it must be at least {MIN_SECRET_BYTES}: make one with `openssl rand -hex 32`"
+    )]
+    TooShort(usize),
+}
+
+/// The cookie key: derived from the secret with HKDF-SHA256, or random for this process.
+pub fn key_from_secret(secret: Option<&str>) -> Result<Key, SecretError> {
+    let Some(secret) = secret else {
+        return Ok(Key::generate());
+    };
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(SecretError::TooShort(secret.len()));
     }
+    // The info string keeps this key apart from any other use of the same secret.
+    let mut key = [0u8; 64];
+    hkdf::Hkdf::<Sha256>::new(None, secret.as_bytes())
+        .expand(b"datasette-rs session cookie key v2", &mut key)
+        .expect("64 bytes is a valid HKDF-SHA256 output length");
+    Ok(Key::from(&key))
 }
 
 /// How session cookies are made.
@@ -42,12 +54,15 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// From the secret (if any) and the session settings.
-    pub fn new(secret: Option<&str>, settings: &crate::config::Settings) -> SessionConfig {
-        SessionConfig {
-            key: key_from_secret(secret),
+    pub fn new(
+        secret: Option<&str>,
+        settings: &crate::config::Settings,
+    ) -> Result<SessionConfig, SecretError> {
+        Ok(SessionConfig {
+            key: key_from_secret(secret)?,
             secure: settings.secure_cookies,
             ttl_hours: settings.session_ttl_hours,
-        }
+        })
     }
 }
 

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 /// At most this many sign-ins wait at once (the session lives in a cookie); the oldest goes.
 const MAX_PENDING: usize = 5;
+/// And their `next` paths hold at most this many bytes together, for the same reason.
+const MAX_PENDING_NEXT_BYTES: usize = 1536;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flow {
@@ -67,7 +69,12 @@ impl Pending {
     pub fn start(&mut self, verifier: String, next: String, ttl: u64) -> String {
         let now = now();
         self.0.retain(|(_, f)| f.expires > now);
-        if self.0.len() >= MAX_PENDING {
+        let waiting_bytes =
+            |p: &[(String, Flow)]| p.iter().map(|(_, f)| f.next.len()).sum::<usize>();
+        while !self.0.is_empty()
+            && (self.0.len() >= MAX_PENDING
+                || waiting_bytes(&self.0) + next.len() > MAX_PENDING_NEXT_BYTES)
+        {
             self.0.remove(0);
         }
         let state = random_token();

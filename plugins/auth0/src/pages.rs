@@ -39,12 +39,17 @@ fn page(status: u16, title: &str, message: &str) -> Response {
     Response::html(status, body).with_header("Cache-Control", "no-store")
 }
 
+/// The longest `next` kept: it waits in the session cookie, which browsers cap at 4 KiB.
+pub const MAX_NEXT_BYTES: usize = 1024;
+
 /// `next` if it is a path on this site, else `/`. Refuses scheme-relative (`//host`,
-/// `/\host`) and absolute URLs, and anything a browser might read as one.
+/// `/\host`) and absolute URLs, anything a browser might read as one, and anything longer
+/// than [`MAX_NEXT_BYTES`] (cut, it would be another URL).
 pub fn same_site_path(next: Option<&str>) -> String {
     match next {
         Some(n)
-            if n.starts_with('/')
+            if n.len() <= MAX_NEXT_BYTES
+                && n.starts_with('/')
                 && !n.starts_with("//")
                 && !n.contains('\\')
                 && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
