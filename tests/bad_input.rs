@@ -59,6 +59,11 @@ const CASES: &[(&str, u16, &str)] = &[
         "Invalid _next token",
     ),
     (
+        "/fixture/big_cities.json?_next=18446744073709551615",
+        400,
+        "Invalid _next token",
+    ),
+    (
         "/fixture/big_cities.json?_next=x",
         400,
         "Invalid _next token",
@@ -158,6 +163,15 @@ fn each_bad_request_is_a_clear_4xx() {
         }
     }
     assert_eq!(s.get("/fixture/stations.json").status, 200);
+}
+
+/// Numbers too large for what they count are bounded, not overflowed.
+#[test]
+fn huge_numbers_are_bounded() {
+    let r = server().get("/fixture/stations.json?_facet=name&_facet_size=18446744073709551615");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server().get("/fixture/stations.json?_facet=name&_facet_size=18446744073709551616");
+    assert_eq!(r.status, 400, "{}", r.body);
 }
 
 /// SQL that is not a read: (sql, message fragment).

@@ -86,11 +86,17 @@ pub fn decode(token: &str, key_count: usize, sorted: bool) -> Result<Keyset, Str
     })
 }
 
+/// The largest offset a token may hold: SQLite takes offsets as signed 64-bit integers, and
+/// the next page's offset must still fit.
+const MAX_OFFSET: u64 = (i64::MAX as u64) / 2;
+
 /// An offset token, for views and SQL without keys.
 pub fn decode_offset(token: &str) -> Result<u64, String> {
     token
         .parse::<u64>()
-        .map_err(|_| format!("Invalid _next token '{token}': expected a row offset"))
+        .ok()
+        .filter(|n| *n <= MAX_OFFSET)
+        .ok_or_else(|| format!("Invalid _next token '{token}': expected a row offset"))
 }
 
 #[cfg(test)]
@@ -129,6 +135,8 @@ mod tests {
         assert!(decode("$null", 1, false).is_err());
         assert!(decode("~FF", 1, false).is_err());
         assert!(decode_offset("-1").is_err());
+        assert!(decode_offset("18446744073709551615").is_err());
+        assert!(decode_offset("4611686018427387903").is_ok());
     }
 
     proptest! {

@@ -630,7 +630,7 @@ pub async fn page(
     let next = if more && size > 0 {
         let last = rows.last();
         Some(match (t.is_view, last) {
-            (true, _) | (false, None) => (offset + size as u64).to_string(),
+            (true, _) | (false, None) => offset.saturating_add(size as u64).to_string(),
             (false, Some(last)) => {
                 let keys: Vec<Cell> = built.key_indexes.iter().map(|&i| last[i].clone()).collect();
                 next_token::encode(built.sort_index.map(|i| &last[i]), &keys)
