@@ -71,6 +71,11 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "/plugin_fetch_timeout_ms",
         "a setting Datasette does not have",
     ),
+    (
+        "/-/settings.json",
+        "/trust_forwarded_headers",
+        "a setting Datasette does not have",
+    ),
     // Datasette shows protected tables and queries in /-/metadata.json to everyone.
     (
         "/-/metadata.json",

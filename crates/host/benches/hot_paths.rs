@@ -1,5 +1,6 @@
 //! The hot paths of a request, in-process: a 1,000-row table page rendered to JSON and to HTML
-//! (query included), tilde decoding, and filter parsing.
+//! (query included), what an actor may read in a database of ~23 tables and views, tilde
+//! decoding, and filter parsing.
 //!
 //! ```sh
 //! cargo bench -p datasette-rs --bench hot_paths
@@ -81,6 +82,54 @@ fn table_pages(c: &mut Criterion) {
     group.finish();
 }
 
+/// `AppState::access` (run once or twice per page) on a database of 8 tables, each with a view,
+/// a full-text index with its shadow tables and statistics, one table protected.
+fn access(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("lineage.db");
+    let conn = rusqlite::Connection::open(&path).expect("create");
+    for i in 0..8 {
+        conn.execute_batch(&format!(
+            "create table t{i} (id integer primary key, body text);
+             create view v{i} as select body from t{i};"
+        ))
+        .expect("fill");
+    }
+    conn.execute_batch(
+        "create virtual table t0_fts using fts5(body, content='t0', content_rowid='id'); analyze;",
+    )
+    .expect("fts");
+    let metadata = Metadata::parse(
+        r#"{"databases": {"lineage": {"tables": {"t0": {"allow": {"id": "root"}}}}}}"#,
+        Path::new("metadata.json"),
+    )
+    .expect("metadata");
+    let system = actix_rt::System::new();
+    let settings = Settings::default();
+    let session = SessionConfig::new(None, &settings).expect("session");
+    let file = DatabaseFile {
+        path,
+        immutable: true,
+    };
+    let state = system
+        .block_on(AppState::build(
+            &[file],
+            metadata,
+            settings,
+            session,
+            Plugins::none(),
+        ))
+        .expect("state");
+    let schema = state.databases["lineage"].current_schema();
+    let name = format!(
+        "access ({} objects, one protected)",
+        schema.lineage.objects.len()
+    );
+    c.bench_function(&name, |b| {
+        b.iter(|| state.access(std::hint::black_box(&None), "lineage", &schema))
+    });
+}
+
 fn parsers(c: &mut Criterion) {
     c.bench_function("tilde_decode", |b| {
         b.iter(|| {
@@ -106,5 +155,5 @@ fn parsers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, table_pages, parsers);
+criterion_group!(benches, table_pages, access, parsers);
 criterion_main!(benches);

@@ -105,6 +105,21 @@ impl AppState {
         Arc::new(self.permissions.access(actor, db, &schema.lineage))
     }
 
+    /// What an anonymous visitor may read, given `access`, what `actor` may read: pages mark
+    /// as private what anonymous visitors cannot see.
+    pub fn public_access(
+        &self,
+        actor: &Actor,
+        access: &Arc<Access>,
+        db: &str,
+        schema: &Schema,
+    ) -> Arc<Access> {
+        match actor {
+            None => access.clone(),
+            Some(_) => self.access(&None, db, schema),
+        }
+    }
+
     /// Who is asking: the actor of the session cookie, else one a plugin recognises.
     pub fn actor(&self, req: &actix_web::HttpRequest) -> Actor {
         crate::session::actor(req).or_else(|| {

@@ -1,7 +1,7 @@
 //! Who may do what: actions on resources, voted on by sources (plugins, then the allow blocks
 //! of metadata.json), the most specific explicit answer winning.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -207,41 +207,41 @@ impl Permissions {
             ],
             true,
         );
-        let mut own: HashMap<&str, bool> = HashMap::new();
         let mut hidden: HashSet<String> = HashSet::new();
         let mut published: HashSet<String> = HashSet::new();
-        for (folded, o) in &lineage.objects {
-            let vote = self.vote(
-                actor,
-                VIEW_TABLE,
-                &Resource::Table(db.into(), o.name.clone()),
-            );
-            if let Some(v) = vote {
-                own.insert(folded, v);
-                if v && o.is_view {
+        // Each object's own answer, in the lineage's order.
+        let votes: Vec<Option<bool>> = lineage
+            .objects
+            .iter()
+            .map(|(folded, o)| {
+                let resource = Resource::Table(db.into(), o.name.clone());
+                let vote = self.vote(actor, VIEW_TABLE, &resource);
+                if vote == Some(true) && o.is_view {
                     published.insert(folded.clone());
                 }
-            }
-            if !vote.unwrap_or(database) {
-                hidden.insert(folded.clone());
-            }
-        }
+                if !vote.unwrap_or(database) {
+                    hidden.insert(folded.clone());
+                }
+                vote
+            })
+            .collect();
         // What reads something hidden is hidden, until nothing changes (triggers can make
         // cycles, so no single pass in any order is enough).
-        loop {
+        while !hidden.is_empty() {
             let any_table_hidden = hidden
                 .iter()
                 .any(|h| lineage.objects.get(h).is_some_and(|o| !o.reads_everything));
             let newly: Vec<String> = lineage
                 .objects
                 .iter()
-                .filter(|(folded, o)| {
-                    !own.contains_key(folded.as_str())
+                .zip(&votes)
+                .filter(|((folded, o), vote)| {
+                    vote.is_none()
                         && !hidden.contains(*folded)
                         && ((o.reads_everything && any_table_hidden)
                             || o.reads.iter().any(|r| hidden.contains(r)))
                 })
-                .map(|(folded, _)| folded.clone())
+                .map(|((folded, _), _)| folded.clone())
                 .collect();
             if newly.is_empty() {
                 break;

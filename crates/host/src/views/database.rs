@@ -61,7 +61,7 @@ pub async fn listing(
     let meta = state.metadata.database(&db.name);
     let hidden_by_meta = |t: &str| meta.and_then(|m| m.tables.get(t)).is_some_and(|t| t.hidden);
     let access = state.access(&ctx.actor, &db.name, schema);
-    let public = state.access(&None, &db.name, schema);
+    let public = state.public_access(&ctx.actor, &access, &db.name, schema);
     // `Some(private)` for what this actor may see; private: hidden from anonymous visitors.
     let visible = |name: &str| access.can_read(name).then(|| !public.can_read(name));
     let mut tables: Vec<(&TableInfo, bool)> = schema

@@ -767,7 +767,9 @@ pub async fn page(
             .collect(),
         next,
         next_url,
-        private: !state.access(&None, &db.name, &schema).can_read(name),
+        private: !state
+            .public_access(&ctx.actor, &access, &db.name, &schema)
+            .can_read(name),
         allow_execute_sql: perms.can_execute_sql(&ctx.actor, &db.name),
         query_ms: ctx.elapsed_ms(),
         links: state
