@@ -27,12 +27,23 @@ enum Mode {
     TokenSlow,
     TokenServerError,
     UserinfoRefused,
+    /// Access tokens (issued when `audience` is asked for) that must not verify.
+    TokenExpired,
+    TokenWrongAudience,
+    TokenWrongKey,
+}
+
+/// What `/authorize` was asked, kept with the code it issued.
+struct Grant {
+    challenge: String,
+    redirect_uri: String,
+    audience: Option<String>,
 }
 
 #[derive(Default)]
 struct FakeState {
-    /// code → (challenge, redirect_uri), from /authorize.
-    codes: HashMap<String, (String, String)>,
+    /// code → what /authorize was asked.
+    codes: HashMap<String, Grant>,
     /// access token → profile.
     tokens: HashMap<String, Value>,
     issued: usize,
@@ -47,6 +58,9 @@ struct FakeAuth0 {
     profile: Arc<Mutex<Value>>,
 }
 
+/// The claim an Auth0 Action adds for roles, as Auth0's documentation shows it.
+const ROLES: &str = "https://example.com/roles";
+
 fn ana() -> Value {
     json!({
         "sub": "auth0|ana",
@@ -55,8 +69,52 @@ fn ana() -> Value {
         "email": "ana@example.com",
         "email_verified": true,
         "picture": "https://example.com/ana.png",
-        "app_metadata_blob": "x".repeat(3000)
+        ROLES: ["editor"],
+        "permissions_in_profile_do_not_count": ["read:salaries"]
     })
+}
+
+/// The fake tenant's signing keys (made for these tests, signing nothing else): `tenant`
+/// signs its tokens and is published at /.well-known/jwks.json; `other` is not.
+fn signing_key(name: &str) -> jsonwebtoken::EncodingKey {
+    let pem =
+        std::fs::read(datasette_rs_tests::root().join(format!("tests/auth0-keys/{name}.pem")))
+            .expect("test key");
+    jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("an RSA key")
+}
+
+fn published_keys() -> Value {
+    let keys: Value = serde_json::from_str(
+        &std::fs::read_to_string(datasette_rs_tests::root().join("tests/auth0-keys/keys.json"))
+            .expect("keys.json"),
+    )
+    .expect("JSON");
+    let mut tenant = keys["tenant"].clone();
+    tenant["kid"] = json!("tenant-key");
+    json!({"keys": [tenant]})
+}
+
+/// An RS256 access token as Auth0 issues it for an API.
+fn access_token(mode: Mode, issuer: &str, audience: &str, profile: &Value) -> String {
+    let now = datasette_rs_tests::unix_now();
+    let claims = json!({
+        "iss": issuer,
+        "sub": profile["sub"],
+        "aud": [if mode == Mode::TokenWrongAudience { "https://other.example" } else { audience },
+                format!("{issuer}userinfo")],
+        "iat": now,
+        "exp": if mode == Mode::TokenExpired { now - 600 } else { now + 3600 },
+        "permissions": profile.get("token_permissions").cloned().unwrap_or(json!([])),
+        "org_id": profile.get("org_id").cloned().unwrap_or(Value::Null),
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("tenant-key".into());
+    let key = signing_key(if mode == Mode::TokenWrongKey {
+        "other"
+    } else {
+        "tenant"
+    });
+    jsonwebtoken::encode(&header, &claims, &key).expect("signed")
 }
 
 impl FakeAuth0 {
@@ -124,7 +182,11 @@ fn answer(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) ->
             let redirect_uri = q.get("redirect_uri").cloned().unwrap_or_default();
             state.codes.insert(
                 code.clone(),
-                (q["code_challenge"].clone(), redirect_uri.clone()),
+                Grant {
+                    challenge: q["code_challenge"].clone(),
+                    redirect_uri: redirect_uri.clone(),
+                    audience: q.get("audience").cloned(),
+                },
             );
             let location = format!(
                 "{redirect_uri}?code={code}&state={}",
@@ -147,7 +209,7 @@ fn answer(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) ->
             Mode::TokenSlow => {
                 Reply::json(200, &json!({"access_token": "late"})).delayed(Duration::from_secs(3))
             }
-            _ => token(req, state, profile),
+            _ => token(req, mode, state, profile),
         },
         "/userinfo" => {
             let bearer = req
@@ -161,12 +223,13 @@ fn answer(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) ->
             }
         }
         "/v2/logout" => Reply::new(200, "text/plain", "signed out of the fake Auth0"),
+        "/.well-known/jwks.json" => Reply::json(200, &published_keys()),
         _ => Reply::new(404, "text/plain", "not found"),
     }
 }
 
 /// The token endpoint, checking the client's credentials, the code and the PKCE verifier.
-fn token(req: &Recorded, state: &mut FakeState, profile: &Value) -> Reply {
+fn token(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) -> Reply {
     let mut refuse = |why: String| {
         state.problems.push(format!("/oauth/token: {why}"));
         Reply::json(
@@ -191,19 +254,24 @@ fn token(req: &Recorded, state: &mut FakeState, profile: &Value) -> Reply {
     if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return refuse("wrong grant_type".into());
     }
-    let Some((challenge, redirect_uri)) = form.get("code").and_then(|c| state.codes.remove(c))
-    else {
+    let Some(grant) = form.get("code").and_then(|c| state.codes.remove(c)) else {
         return refuse("unknown or used code".into());
     };
-    if form.get("redirect_uri") != Some(&redirect_uri) {
+    if form.get("redirect_uri") != Some(&grant.redirect_uri) {
         return refuse("redirect_uri differs from /authorize".into());
     }
     let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-    if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != challenge {
+    if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.challenge {
         return refuse("code_verifier does not match the code_challenge".into());
     }
     state.issued += 1;
-    let access = format!("access-{}", state.issued);
+    let access = match &grant.audience {
+        Some(audience) => {
+            let issuer = format!("http://{}/", req.header("host").unwrap_or_default());
+            access_token(mode, &issuer, audience, profile)
+        }
+        None => format!("access-{}", state.issued),
+    };
     state.tokens.insert(access.clone(), profile.clone());
     Reply::json(
         200,
@@ -229,6 +297,19 @@ impl<'a> Browser<'a> {
         let r = self
             .server
             .request("GET", path, &[("Cookie", &self.cookie)]);
+        if let Some(c) = r.cookie() {
+            self.cookie = c;
+        }
+        r
+    }
+
+    /// A POST with an `Origin` header (a browser sends one with every form it posts).
+    fn post(&mut self, path: &str, origin: &str) -> Resp {
+        let r = self.server.request(
+            "POST",
+            path,
+            &[("Cookie", &self.cookie), ("Origin", origin)],
+        );
         if let Some(c) = r.cookie() {
             self.cookie = c;
         }
@@ -273,6 +354,17 @@ fn try_serve(
     extra_config: Value,
     settings: &[&str],
 ) -> Result<Server, datasette_rs_tests::Exit> {
+    let tables = json!({"secrets": {"allow": {"email": ["ana@example.com"]}}});
+    try_serve_tables(fake_base, extra_config, settings, tables)
+}
+
+/// As [`try_serve`], with these allow blocks on the fixture's tables.
+fn try_serve_tables(
+    fake_base: &str,
+    extra_config: Value,
+    settings: &[&str],
+    tables: Value,
+) -> Result<Server, datasette_rs_tests::Exit> {
     let mut config = json!({
         "domain": fake_base,
         "client_id": CLIENT_ID,
@@ -282,7 +374,7 @@ fn try_serve(
         config[k] = v.clone();
     }
     let metadata = json!({
-        "databases": {"fixture": {"tables": {"secrets": {"allow": {"email": ["ana@example.com"]}}}}},
+        "databases": {"fixture": {"tables": tables}},
         "plugins": {"datasette-auth0": config}
     });
     serve_fixture_with_metadata(
@@ -339,10 +431,8 @@ fn sign_in_opens_the_protected_table_and_sign_out_closes_it() {
     assert_eq!(actor["name"], "Ana Example");
     assert_eq!(actor["nickname"], "ana");
     assert_eq!(actor["picture"], "https://example.com/ana.png");
-    assert!(
-        actor.get("app_metadata_blob").is_none(),
-        "only profile claims"
-    );
+    assert_eq!(actor["sub"], "auth0|ana", "the whole profile, sub included");
+    assert_eq!(actor[ROLES], json!(["editor"]));
     let after = browser.get("/fixture/secrets?_size=2");
     assert_eq!(after.status, 200);
     assert!(
@@ -351,7 +441,14 @@ fn sign_in_opens_the_protected_table_and_sign_out_closes_it() {
     );
     assert!(!after.body.contains("Sign in with Auth0"));
 
-    let out = browser.get("/-/auth0-logout");
+    assert!(
+        after
+            .body
+            .contains("<form class=\"menu-form\" method=\"post\" action=\"/-/auth0-logout\">"),
+        "Sign out is one click, a POST: {}",
+        after.body
+    );
+    let out = browser.post("/-/auth0-logout", &server.base);
     assert_eq!(out.status, 302);
     let location = out.header("location").unwrap().to_string();
     let (endpoint, _) = location.split_once('?').unwrap();
@@ -696,4 +793,247 @@ fn bad_config_stops_start_up_with_a_message() {
     assert!(e.contains("unknown field `scopes`"), "{e}");
     let e = err(json!({"client_secret": {"$env": "NO_SUCH_AUTH0_SECRET"}}));
     assert!(e.contains("NO_SUCH_AUTH0_SECRET is not set"), "{e}");
+}
+
+/// Signs in against a fresh fake whose profile is `profile`, on a server with these tables'
+/// allow blocks and plugin config: the server, the callback's answer and the browser's cookie.
+fn sign_in_as(profile: Value, config: Value, tables: Value) -> (FakeAuth0, Server, Resp, String) {
+    let fake = FakeAuth0::start();
+    *fake.profile.lock().unwrap() = profile;
+    let server = try_serve_tables(&fake.stub.base, config, &[], tables).expect("starts");
+    let mut browser = Browser::new(&server);
+    let done = browser.sign_in("/fixture/secrets");
+    let cookie = browser.cookie.clone();
+    (fake, server, done, cookie)
+}
+
+fn status_of(server: &Server, cookie: &str, path: &str) -> u16 {
+    server.request("GET", path, &[("Cookie", cookie)]).status
+}
+
+fn actor_of(server: &Server, cookie: &str) -> Value {
+    server
+        .request("GET", "/-/actor.json", &[("Cookie", cookie)])
+        .json()["actor"]
+        .clone()
+}
+
+#[test]
+fn allow_blocks_on_sub_and_custom_claims_match() {
+    let tables = json!({
+        "secrets": {"allow": {ROLES: "editor"}},
+        "stations": {"allow": {"sub": "auth0|ana"}},
+        "cities": {"allow": {ROLES: "admin"}}
+    });
+    let (_fake, server, done, cookie) = sign_in_as(ana(), json!({}), tables);
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(status_of(&server, &cookie, "/fixture/secrets.json"), 200);
+    assert_eq!(status_of(&server, &cookie, "/fixture/stations.json"), 200);
+    assert_eq!(status_of(&server, &cookie, "/fixture/cities.json"), 403);
+    assert_eq!(status_of(&server, "", "/fixture/secrets.json"), 403);
+}
+
+#[test]
+fn an_unverified_email_never_satisfies_an_allow_block() {
+    // Eve signed up to a database connection with Ana's address and has not verified it.
+    let eve = json!({"sub": "auth0|eve", "email": "ana@example.com", "email_verified": false});
+    let tables = json!({"secrets": {"allow": {"email": ["ana@example.com"]}}});
+    let (_fake, server, done, cookie) = sign_in_as(eve, json!({}), tables);
+    assert_eq!(
+        done.status, 302,
+        "signed in, without the email: {}",
+        done.body
+    );
+    let actor = actor_of(&server, &cookie);
+    assert_eq!(actor["id"], "auth0|eve");
+    assert!(actor.get("email").is_none(), "{actor}");
+    assert_eq!(actor["email_verified"], false);
+    assert_eq!(status_of(&server, &cookie, "/fixture/secrets.json"), 403);
+}
+
+#[test]
+fn sign_out_is_a_post_from_this_site_only() {
+    let (fake, server) = setup();
+    let mut browser = Browser::new(&server);
+    assert_eq!(browser.sign_in("/").status, 302);
+    // A link or an image on another site cannot sign anyone out...
+    let page = browser.get("/-/auth0-logout");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("<form method=\"post\" action=\"/-/auth0-logout\">"),
+        "{}",
+        page.body
+    );
+    assert_eq!(browser.actor()["id"], "auth0|ana");
+    // ...nor can a form posted from there.
+    let forged = browser.post("/-/auth0-logout", "https://evil.example");
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let cross = server.request(
+        "POST",
+        "/-/auth0-logout",
+        &[
+            ("Cookie", &browser.cookie),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+    );
+    assert_eq!(cross.status, 403, "{}", cross.body);
+    assert_eq!(browser.actor()["id"], "auth0|ana", "still signed in");
+    assert!(fake.requests_to("/v2/logout").is_empty());
+    // This site's own button works.
+    let out = browser.post("/-/auth0-logout", &server.base);
+    assert_eq!(out.status, 302, "{}", out.body);
+    assert!(out
+        .header("location")
+        .unwrap()
+        .starts_with(&format!("{}/v2/logout?", fake.stub.base)));
+    assert_eq!(browser.actor(), Value::Null);
+}
+
+#[test]
+fn a_profile_too_large_for_the_cookie_is_a_clear_page() {
+    let mut big = ana();
+    big["app_metadata"] = json!({"notes": "x".repeat(3000)});
+    let (_fake, server, done, cookie) = sign_in_as(big.clone(), json!({}), json!({}));
+    assert_eq!(done.status, 400, "{}", done.body);
+    assert!(done.body.contains("Profile too large"), "{}", done.body);
+    assert!(
+        done.body.contains("app_metadata ("),
+        "names the largest claim: {}",
+        done.body
+    );
+    assert!(
+        done.body.contains("&quot;claims&quot;"),
+        "says how to fix it: {}",
+        done.body
+    );
+    assert_eq!(actor_of(&server, &cookie), Value::Null);
+    // Narrowed with `claims`, the same profile signs in.
+    let (_fake, server, done, cookie) = sign_in_as(
+        big,
+        json!({"claims": ["name", "email", "email_verified", ROLES]}),
+        json!({}),
+    );
+    assert_eq!(done.status, 302, "{}", done.body);
+    let actor = actor_of(&server, &cookie);
+    assert_eq!(actor["name"], "Ana Example");
+    assert!(
+        actor.get("app_metadata").is_none() && actor.get("picture").is_none(),
+        "{actor}"
+    );
+}
+
+#[test]
+fn verified_access_tokens_bring_auth0_permissions() {
+    let mut profile = ana();
+    profile["token_permissions"] = json!(["read:salaries", "read:reports"]);
+    let config = json!({"audience": "https://api.example"});
+    let tables = json!({"secrets": {"allow": {"permissions": "read:salaries"}}});
+    let (fake, server, done, cookie) = sign_in_as(profile, config, tables);
+    assert_eq!(done.status, 302, "{}", done.body);
+    let actor = actor_of(&server, &cookie);
+    assert_eq!(
+        actor["permissions"],
+        json!(["read:salaries", "read:reports"])
+    );
+    assert_eq!(status_of(&server, &cookie, "/fixture/secrets.json"), 200);
+    assert_eq!(fake.requests_to("/.well-known/jwks.json").len(), 1);
+    // A second sign-in uses the cached keys.
+    let mut browser = Browser::new(&server);
+    assert_eq!(browser.sign_in("/").status, 302);
+    assert_eq!(fake.requests_to("/.well-known/jwks.json").len(), 1);
+}
+
+#[test]
+fn access_tokens_that_do_not_verify_are_refused() {
+    for (mode, reason) in [
+        (Mode::TokenExpired, "it has expired"),
+        (Mode::TokenWrongAudience, "another audience"),
+        (Mode::TokenWrongKey, "signature does not verify"),
+    ] {
+        let (server, r) = sign_in_failing(mode, json!({"audience": "https://api.example"}), &[]);
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(r.body.contains(reason), "{reason}: {}", r.body);
+        assert!(
+            server.log().contains("access token refused"),
+            "{}",
+            server.log()
+        );
+    }
+}
+
+#[test]
+fn each_authorize_option_is_passed_on() {
+    let fake = FakeAuth0::start();
+    let config = json!({"audience": "https://api.example", "connection": "google-oauth2",
+        "organization": "org_abc", "prompt": "login", "screen_hint": "signup", "max_age": 300});
+    let server = serve(&fake.stub.base, config, &[]);
+    let mut browser = Browser::new(&server);
+    let q = query_of(&browser.start_sign_in("/"));
+    for (k, v) in [
+        ("audience", "https://api.example"),
+        ("connection", "google-oauth2"),
+        ("organization", "org_abc"),
+        ("prompt", "login"),
+        ("screen_hint", "signup"),
+        ("max_age", "300"),
+    ] {
+        assert_eq!(q.get(k).map(String::as_str), Some(v), "{k}");
+    }
+    // An invitation link from Auth0 Organizations goes on to /authorize; another
+    // organization than the configured one does not.
+    let r = browser.get("/-/auth0-login?invitation=inv_123&organization=org_abc");
+    let q = query_of(r.header("location").unwrap());
+    assert_eq!(
+        (q["invitation"].as_str(), q["organization"].as_str()),
+        ("inv_123", "org_abc")
+    );
+    let r = browser.get("/-/auth0-login?organization=org_other");
+    assert_eq!(
+        query_of(r.header("location").unwrap())["organization"],
+        "org_abc"
+    );
+    // Without options, none is sent.
+    let (_fake, plain) = setup();
+    let q = query_of(&Browser::new(&plain).start_sign_in("/"));
+    for k in [
+        "audience",
+        "connection",
+        "organization",
+        "prompt",
+        "screen_hint",
+        "max_age",
+        "invitation",
+    ] {
+        assert!(!q.contains_key(k), "{k}");
+    }
+}
+
+#[test]
+fn an_organization_mismatch_is_refused() {
+    let mut profile = ana();
+    profile["org_id"] = json!("org_other");
+    let (_fake, server, done, cookie) =
+        sign_in_as(profile, json!({"organization": "org_abc"}), json!({}));
+    assert_eq!(done.status, 403, "{}", done.body);
+    assert!(done.body.contains("organization"), "{}", done.body);
+    assert_eq!(actor_of(&server, &cookie), Value::Null);
+    let mut member = ana();
+    member["org_id"] = json!("org_abc");
+    let (_fake, _server, done, _) =
+        sign_in_as(member, json!({"organization": "org_abc"}), json!({}));
+    assert_eq!(done.status, 302, "{}", done.body);
+}
+
+#[test]
+fn bad_authorize_options_stop_start_up() {
+    let fake = FakeAuth0::start();
+    let e = match try_serve(&fake.stub.base, json!({"prompt": "always"}), &[]) {
+        Ok(_) => panic!("started"),
+        Err(e) => e.stderr,
+    };
+    assert!(
+        e.contains("\"prompt\" must be one of none, login, consent, select_account"),
+        "{e}"
+    );
 }

@@ -153,7 +153,7 @@ fn browse_filter_sort_sign_in_and_out_in_chromium() {
     );
 
     // Sign out: through Auth0's logout, back home, and the table is closed again.
-    browser.click("header.top a.menu-link[href='/-/auth0-logout']");
+    browser.click("header.top form[action='/-/auth0-logout'] button");
     at(&browser, &server, "/", "11-signed-out");
     browser.goto(&format!("{}/fixture/secrets", server.base));
     assert!(browser.source().contains("Forbidden"));

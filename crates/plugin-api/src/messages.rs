@@ -153,10 +153,34 @@ pub struct PermissionCheck {
     pub resource: Resource,
 }
 
+/// An item of the page header's menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MenuLink {
     pub href: String,
     pub label: String,
+    /// The item changes something (signing out): the page shows it as a button that POSTs to
+    /// `href` from this site, rather than a link anyone's page could make a browser follow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post: bool,
+}
+
+impl MenuLink {
+    /// A link to follow.
+    pub fn get(href: impl Into<String>, label: impl Into<String>) -> MenuLink {
+        MenuLink {
+            href: href.into(),
+            label: label.into(),
+            post: false,
+        }
+    }
+
+    /// A button that POSTs to `href`.
+    pub fn post(href: impl Into<String>, label: impl Into<String>) -> MenuLink {
+        MenuLink {
+            post: true,
+            ..MenuLink::get(href, label)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

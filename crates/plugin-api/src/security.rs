@@ -19,6 +19,16 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether a request that changes something (signing out) comes from this site's own pages:
+/// a browser says so with `Sec-Fetch-Site` and `Origin`; a request with neither is not from a
+/// browser page of another site (curl, scripts), so it passes.
+pub fn is_same_site(sec_fetch_site: Option<&str>, origin: Option<&str>, site_origin: &str) -> bool {
+    if sec_fetch_site.is_some_and(|s| !matches!(s, "same-origin" | "none")) {
+        return false;
+    }
+    origin.is_none_or(|o| o == site_origin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +62,21 @@ mod tests {
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
+    }
+
+    #[test]
+    fn same_site_requests() {
+        let site = "http://127.0.0.1:8001";
+        assert!(is_same_site(None, None, site));
+        assert!(is_same_site(Some("same-origin"), Some(site), site));
+        assert!(is_same_site(Some("none"), None, site));
+        assert!(!is_same_site(Some("cross-site"), None, site));
+        assert!(!is_same_site(
+            Some("same-site"),
+            Some("http://sub.127.0.0.1:8001"),
+            site
+        ));
+        assert!(!is_same_site(None, Some("https://evil.example"), site));
+        assert!(!is_same_site(None, Some("null"), site));
     }
 }

@@ -22,6 +22,26 @@ struct Raw {
     /// How long a started sign-in stays valid.
     #[serde(default = "default_login_timeout")]
     login_timeout_seconds: u64,
+    /// Keep only these claims of the profile in the actor (besides `id`).
+    #[serde(default)]
+    claims: Option<Vec<String>>,
+    /// Auth0 API access: the access token is a JWT for this audience, verified, and its
+    /// `permissions` go into the actor.
+    #[serde(default)]
+    audience: Option<String>,
+    /// Skip Auth0's chooser: sign in with this connection (`google-oauth2`).
+    #[serde(default)]
+    connection: Option<String>,
+    /// Auth0 Organizations: sign in to this organization, whose id the profile must carry.
+    #[serde(default)]
+    organization: Option<String>,
+    #[serde(default)]
+    prompt: Option<String>,
+    #[serde(default)]
+    screen_hint: Option<String>,
+    /// Ask Auth0 to sign the user in again if they did more than this many seconds ago.
+    #[serde(default)]
+    max_age: Option<u64>,
 }
 
 fn default_scope() -> String {
@@ -43,6 +63,11 @@ pub struct Config {
     pub allowed_email_domains: Option<Vec<String>>,
     pub require_verified_email: bool,
     pub login_timeout_seconds: u64,
+    pub claims: Option<Vec<String>>,
+    pub audience: Option<String>,
+    pub organization: Option<String>,
+    /// What `/authorize` is given beyond the protocol's own parameters, in a fixed order.
+    pub authorize_extras: Vec<(&'static str, String)>,
 }
 
 const EXAMPLE: &str = r#"{"domain": "example.eu.auth0.com", "client_id": "…", "client_secret": {"$env": "AUTH0_CLIENT_SECRET"}}"#;
@@ -60,6 +85,7 @@ impl Config {
                 return Err(format!("\"{key}\" is empty; expected e.g. {EXAMPLE}"));
             }
         }
+        let authorize_extras = authorize_extras(&raw)?;
         if raw.login_timeout_seconds == 0 {
             return Err("\"login_timeout_seconds\" must be at least 1".into());
         }
@@ -77,6 +103,11 @@ impl Config {
         let allowed_email_domains = raw
             .allowed_email_domains
             .map(|ds| ds.iter().map(|d| d.trim().to_ascii_lowercase()).collect());
+        if let Some(claims) = &raw.claims {
+            if claims.iter().any(|c| c.trim().is_empty()) {
+                return Err("\"claims\" lists an empty claim name".into());
+            }
+        }
         Ok(Config {
             base: base_url(&raw.domain)?,
             client_id: raw.client_id,
@@ -89,8 +120,48 @@ impl Config {
                 .unwrap_or(allowed_email_domains.is_some()),
             allowed_email_domains,
             login_timeout_seconds: raw.login_timeout_seconds,
+            claims: raw.claims,
+            audience: raw.audience,
+            organization: raw.organization,
+            authorize_extras,
         })
     }
+}
+
+/// The optional `/authorize` parameters, each checked: a typo is a start-up error, not a
+/// sign-in page that Auth0 refuses.
+fn authorize_extras(raw: &Raw) -> Result<Vec<(&'static str, String)>, String> {
+    let one_of = |key: &str, value: &Option<String>, allowed: &[&str]| match value {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(format!(
+            "\"{key}\" must be one of {}, not '{v}'",
+            allowed.join(", ")
+        )),
+        _ => Ok(()),
+    };
+    one_of(
+        "prompt",
+        &raw.prompt,
+        &["none", "login", "consent", "select_account"],
+    )?;
+    one_of("screen_hint", &raw.screen_hint, &["signup", "login"])?;
+    let mut extras = Vec::new();
+    for (key, value) in [
+        ("audience", &raw.audience),
+        ("connection", &raw.connection),
+        ("organization", &raw.organization),
+        ("prompt", &raw.prompt),
+        ("screen_hint", &raw.screen_hint),
+    ] {
+        match value {
+            Some(v) if v.trim().is_empty() => return Err(format!("\"{key}\" is empty")),
+            Some(v) => extras.push((key, v.clone())),
+            None => {}
+        }
+    }
+    if let Some(age) = raw.max_age {
+        extras.push(("max_age", age.to_string()));
+    }
+    Ok(extras)
 }
 
 /// `example.auth0.com` → `https://example.auth0.com`; `http://` only for loopback hosts, so
@@ -174,5 +245,46 @@ mod tests {
         .unwrap();
         assert!(c.require_verified_email);
         assert_eq!(c.allowed_email_domains.unwrap(), ["example.com"]);
+    }
+
+    #[test]
+    fn authorize_options_are_checked() {
+        let with = |extra: serde_json::Value| {
+            let mut v = json!({"domain": "d", "client_id": "i", "client_secret": "s"});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            parse(v)
+        };
+        let c = with(
+            json!({"audience": "https://api", "connection": "google-oauth2",
+            "organization": "org_1", "prompt": "login", "screen_hint": "signup", "max_age": 60}),
+        )
+        .unwrap();
+        let keys: Vec<&str> = c.authorize_extras.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "audience",
+                "connection",
+                "organization",
+                "prompt",
+                "screen_hint",
+                "max_age"
+            ]
+        );
+        assert!(with(json!({"prompt": "always"}))
+            .unwrap_err()
+            .contains("prompt"));
+        assert!(with(json!({"screen_hint": "x"}))
+            .unwrap_err()
+            .contains("screen_hint"));
+        assert!(with(json!({"audience": " "}))
+            .unwrap_err()
+            .contains("audience"));
+        assert!(with(json!({"max_age": -1})).is_err());
+        assert!(with(json!({"claims": ["name", ""]}))
+            .unwrap_err()
+            .contains("claims"));
     }
 }

@@ -89,6 +89,13 @@ impl Pending {
         state
     }
 
+    /// Drops the oldest sign-ins until the rest take at most `bytes` in the session.
+    pub fn keep_within(&mut self, bytes: usize) {
+        while !self.0.is_empty() && Value::Object(self.to_session()).to_string().len() > bytes {
+            self.0.remove(0);
+        }
+    }
+
     /// Takes the sign-in of `state` out (each is used once), comparing every stored state in
     /// constant time.
     pub fn take(&mut self, state: &str) -> Option<Flow> {

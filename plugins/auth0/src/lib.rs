@@ -3,16 +3,20 @@
 //! - `/-/auth0-login?next=PATH` starts a sign-in and sends the browser to Auth0;
 //! - `/-/auth0-callback` checks the state, exchanges the code (HTTP Basic client
 //!   authentication), reads `/userinfo` and signs the profile in as the actor;
-//! - `/-/auth0-logout` signs out here and at Auth0.
+//! - `/-/auth0-logout` signs out here and at Auth0 (a POST from this site; a GET shows the
+//!   button).
 //!
 //! Enabled by one block in metadata.json; see the README's "Sign in with Auth0".
 
+mod actor;
 mod config;
 mod flows;
 mod pages;
+mod token;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use datasette_plugin_api::security::is_same_site;
 use datasette_plugin_api::urlencoded::{encode, encode_pairs};
 use datasette_plugin_api::{
     export_plugin, FetchRequest, FetchResponse, Host, Level, MenuLink, Plugin, Request, Response,
@@ -22,32 +26,27 @@ use serde_json::{Map, Value};
 use config::Config;
 use flows::Pending;
 use pages::{failure, same_site_path, Failure};
+use token::{Keys, TokenError};
 
 const LOGIN: &str = "/-/auth0-login";
 const CALLBACK: &str = "/-/auth0-callback";
 const LOGOUT: &str = "/-/auth0-logout";
 
-/// The profile claims kept in the actor (the session is a cookie: not the whole profile).
-const PROFILE_CLAIMS: &[&str] = &[
-    "name",
-    "given_name",
-    "family_name",
-    "nickname",
-    "email",
-    "email_verified",
-    "picture",
-    "locale",
-    "updated_at",
-];
+/// What the actor and pending sign-ins may take in the session together: the cookie holds
+/// them encrypted, base64-encoded and JSON-escaped, within a browser's 4 KiB.
+const SESSION_BYTES: usize = 2600;
 
 pub struct Auth0 {
     config: Config,
+    /// The tenant's token-signing keys, when `audience` asks for verified access tokens.
+    keys: Keys,
 }
 
 impl Plugin for Auth0 {
     fn startup(config: Value, _host: &Host) -> Result<Self, String> {
         Ok(Auth0 {
             config: Config::parse(config)?,
+            keys: Keys::default(),
         })
     }
 
@@ -59,20 +58,18 @@ impl Plugin for Auth0 {
         match request.path.as_str() {
             LOGIN => self.login(&request),
             CALLBACK => self.callback(&request, host),
-            _ => self.logout(&request),
+            _ if request.method == "POST" => self.logout(&request),
+            _ => pages::logout_page(request.actor.is_some()),
         }
     }
 
     fn menu_links(&self, actor: Option<&Value>, request: &Request, _host: &Host) -> Vec<MenuLink> {
         let link = match actor {
-            None => MenuLink {
-                href: format!("{LOGIN}?next={}", encode(&request.path_and_query())),
-                label: "Sign in with Auth0".into(),
-            },
-            Some(_) => MenuLink {
-                href: LOGOUT.into(),
-                label: "Sign out".into(),
-            },
+            None => MenuLink::get(
+                format!("{LOGIN}?next={}", encode(&request.path_and_query())),
+                "Sign in with Auth0",
+            ),
+            Some(_) => MenuLink::post(LOGOUT, "Sign out"),
         };
         vec![link]
     }
@@ -98,19 +95,34 @@ impl Auth0 {
         let mut pending = Pending::from_session(&request.session);
         let state = pending.start(verifier, next, self.config.login_timeout_seconds);
         let c = &self.config;
-        let location = format!(
-            "{}/authorize?{}",
-            c.base,
-            encode_pairs(&[
-                ("response_type", "code"),
-                ("client_id", &c.client_id),
-                ("redirect_uri", &self.redirect_uri(request)),
-                ("scope", &c.scope),
-                ("state", &state),
-                ("code_challenge", &challenge),
-                ("code_challenge_method", "S256"),
-            ])
-        );
+        let redirect_uri = self.redirect_uri(request);
+        let mut params: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &c.client_id),
+            ("redirect_uri", &redirect_uri),
+            ("scope", &c.scope),
+            ("state", &state),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        // An Auth0 Organizations invitation link lands here with its invitation and
+        // organization; both go on to Auth0, which checks them.
+        let invitation = request.query_param("invitation").filter(|v| is_id(v));
+        let organization = request
+            .query_param("organization")
+            .filter(|v| is_id(v) && c.organization.as_ref().is_none_or(|o| o == v));
+        for (key, value) in &c.authorize_extras {
+            if !(*key == "organization" && organization.is_some()) {
+                params.push((key, value));
+            }
+        }
+        if let Some(o) = &organization {
+            params.push(("organization", o));
+        }
+        if let Some(i) = &invitation {
+            params.push(("invitation", i));
+        }
+        let location = format!("{}/authorize?{}", c.base, encode_pairs(&params));
         Response::redirect(location)
             .with_header("Cache-Control", "no-store")
             .with_session(pending.to_session())
@@ -121,6 +133,14 @@ impl Auth0 {
         let flow = request.query_param("state").and_then(|s| pending.take(&s));
         // Whatever happens next, this attempt is spent.
         let outcome = self.finish(request, host, flow);
+        // Other tabs' sign-ins stay while they fit in the cookie beside the new actor.
+        if let Ok(signed_in) = &outcome {
+            let actor = signed_in
+                .set_actor
+                .as_ref()
+                .map_or(0, |a| a.to_string().len());
+            pending.keep_within(SESSION_BYTES.saturating_sub(actor));
+        }
         outcome
             .unwrap_or_else(|f| f.page())
             .with_session(pending.to_session())
@@ -168,11 +188,44 @@ impl Auth0 {
             .filter(|c| !c.is_empty())
             .ok_or_else(|| failure(400, "Sign-in failed", "The answer from Auth0 has no code."))?;
         let token = self.exchange(request, host, &code, &flow.verifier)?;
+        let claims = match &self.config.audience {
+            Some(audience) => Some(self.verify(host, audience, &token)?),
+            None => None,
+        };
         let profile = self.userinfo(host, &token)?;
-        let actor = self.admit(profile)?;
+        let actor = self.admit(profile, claims.as_ref())?;
         Ok(Response::redirect(flow.next)
             .with_header("Cache-Control", "no-store")
-            .with_actor(actor))
+            .with_actor(Value::Object(actor)))
+    }
+
+    /// The claims of the access token, which must verify against the tenant's keys.
+    fn verify(
+        &self,
+        host: &Host,
+        audience: &str,
+        token: &str,
+    ) -> Result<Map<String, Value>, Failure> {
+        self.keys
+            .verify(host, &self.config.base, audience, token)
+            .map_err(|e| match e {
+                TokenError::Unreachable(why) => {
+                    host.log(Level::Warn, &format!("token keys: {why}"));
+                    failure(
+                        502,
+                        "Auth0 could not be reached",
+                        &format!("Auth0's token keys could not be read: {why}"),
+                    )
+                }
+                TokenError::Rejected(why) => {
+                    host.log(Level::Warn, &format!("access token refused: {why}"));
+                    failure(
+                        403,
+                        "Sign-in failed",
+                        &format!("The access token from Auth0 was refused: {why}."),
+                    )
+                }
+            })
     }
 
     /// The code for an access token, at `/oauth/token`.
@@ -248,8 +301,13 @@ impl Auth0 {
         }
     }
 
-    /// The actor for a profile, if the config lets it in.
-    fn admit(&self, profile: Map<String, Value>) -> Result<Value, Failure> {
+    /// The actor for a profile (and the verified access token's claims), if the config lets
+    /// it in.
+    fn admit(
+        &self,
+        profile: Map<String, Value>,
+        token: Option<&Map<String, Value>>,
+    ) -> Result<Map<String, Value>, Failure> {
         let c = &self.config;
         let email = profile.get("email").and_then(Value::as_str).unwrap_or("");
         if c.require_verified_email && profile.get("email_verified") != Some(&Value::Bool(true)) {
@@ -269,14 +327,30 @@ impl Auth0 {
                 ));
             }
         }
-        let mut actor = Map::new();
-        actor.insert("id".into(), profile["sub"].clone());
-        for claim in PROFILE_CLAIMS {
-            if let Some(v) = profile.get(*claim) {
-                actor.insert((*claim).into(), v.clone());
+        if let Some(org) = &c.organization {
+            let org_id = |claims: &Map<String, Value>| {
+                claims
+                    .get("org_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let found = org_id(&profile).or_else(|| token.and_then(org_id));
+            if found.as_deref() != Some(org.as_str()) {
+                return Err(failure(
+                    403,
+                    "Not allowed",
+                    "You did not sign in to this site's Auth0 organization.",
+                ));
             }
         }
-        Ok(Value::Object(actor))
+        let mut actor = actor::from_profile(&profile, c.claims.as_deref());
+        if let Some(permissions) = token.and_then(|t| t.get("permissions")) {
+            actor.insert("permissions".into(), permissions.clone());
+        }
+        match actor::too_large(&actor) {
+            Some(why) => Err(failure(400, "Profile too large", &why)),
+            None => Ok(actor),
+        }
     }
 
     /// One request to Auth0 through the host; a failure to get any answer is a 502 page.
@@ -305,14 +379,29 @@ impl Auth0 {
         )
     }
 
+    /// `POST /-/auth0-logout`: signs out here, then at Auth0. Only from this site's pages:
+    /// another site must not be able to sign a visitor out.
     fn logout(&self, request: &Request) -> Response {
+        let site = self.site(request);
+        if !is_same_site(
+            request.header("sec-fetch-site"),
+            request.header("origin"),
+            &site,
+        ) {
+            return failure(
+                403,
+                "Sign-out refused",
+                "Signing out is only possible from this site's own pages.",
+            )
+            .page();
+        }
         let c = &self.config;
         let location = format!(
             "{}/v2/logout?{}",
             c.base,
             encode_pairs(&[
                 ("client_id", &c.client_id),
-                ("returnTo", &format!("{}/", self.site(request))),
+                ("returnTo", &format!("{site}/")),
             ])
         );
         Response::redirect(location)
@@ -320,6 +409,15 @@ impl Auth0 {
             .clearing_actor()
             .with_session(Map::new())
     }
+}
+
+/// An Auth0 id from a URL (`org_…`, an invitation ticket): short, and nothing to escape.
+fn is_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 256
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 export_plugin!(Auth0: routes, handle, menu_links);

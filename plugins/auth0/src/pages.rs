@@ -27,14 +27,32 @@ impl Failure {
 }
 
 fn page(status: u16, title: &str, message: &str) -> Response {
+    let content = format!(
+        "<p class=\"error\">{}</p>\
+<p><a href=\"/-/auth0-login\">Try signing in again</a> · <a href=\"/\">Back to the start</a></p>",
+        escape(message)
+    );
+    document(status, title, &content)
+}
+
+/// `GET /-/auth0-logout`: the button that signs out (a link could be followed from anywhere).
+pub fn logout_page(signed_in: bool) -> Response {
+    let content = if signed_in {
+        "<form method=\"post\" action=\"/-/auth0-logout\"><button>Sign out</button></form>"
+    } else {
+        "<p>You are not signed in. <a href=\"/\">Back to the start</a></p>"
+    };
+    document(200, "Sign out", content)
+}
+
+/// A small page of its own: `content` is HTML, `title` text.
+fn document(status: u16, title: &str, content: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;line-height:1.4}}\
 .error{{background:#fde8e8;border:1px solid #e0a0a0;padding:.6rem;border-radius:4px}}</style></head>\
-<body><h1>{title}</h1><p class=\"error\">{message}</p>\
-<p><a href=\"/-/auth0-login\">Try signing in again</a> · <a href=\"/\">Back to the start</a></p></body></html>",
+<body><h1>{title}</h1>{content}</body></html>",
         title = escape(title),
-        message = escape(message),
     );
     Response::html(status, body).with_header("Cache-Control", "no-store")
 }

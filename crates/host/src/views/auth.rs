@@ -68,15 +68,11 @@ pub async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
 /// on cross-site POSTs; a client that sends neither is not a browser being tricked.
 fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        if !matches!(site, "same-origin" | "none") {
-            return false;
-        }
-    }
-    match header("origin") {
-        Some(origin) => origin == super::origin(req, state),
-        None => true,
-    }
+    datasette_plugin_api::security::is_same_site(
+        header("sec-fetch-site"),
+        header("origin"),
+        &super::origin(req, state),
+    )
 }
 
 /// `POST /-/logout`: clears the actor.

@@ -98,10 +98,7 @@ impl Plugin for Hooks {
                 "data:text/html,x",
                 "/-/safe-link",
             ]
-            .map(|href| MenuLink {
-                href: href.into(),
-                label: "Unsafe?".into(),
-            })
+            .map(|href| MenuLink::get(href, "Unsafe?"))
             .into();
         }
         let (href, label) = match actor {
@@ -114,10 +111,7 @@ impl Plugin for Hooks {
             ),
             Some(_) => ("/-/hooks?sign_out=1".to_string(), "Hooks sign-out"),
         };
-        vec![MenuLink {
-            href,
-            label: label.into(),
-        }]
+        vec![MenuLink::get(href, label)]
     }
 }
 
