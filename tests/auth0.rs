@@ -1037,3 +1037,21 @@ fn bad_authorize_options_stop_start_up() {
         "{e}"
     );
 }
+
+#[test]
+fn public_url_shapes_the_callback_and_sign_out() {
+    let fake = FakeAuth0::start();
+    let public = "https://data.example.org";
+    let server = serve(&fake.stub.base, json!({"public_url": public}), &[]);
+    let mut browser = Browser::new(&server);
+    let q = query_of(&browser.start_sign_in("/"));
+    assert_eq!(q["redirect_uri"], format!("{public}/-/auth0-callback"));
+    // Behind the proxy, the browser's Origin is the public address.
+    let out = browser.post("/-/auth0-logout", public);
+    assert_eq!(out.status, 302, "{}", out.body);
+    assert_eq!(
+        query_of(out.header("location").unwrap())["returnTo"],
+        format!("{public}/")
+    );
+    assert_eq!(browser.post("/-/auth0-logout", &server.base).status, 403);
+}
