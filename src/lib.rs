@@ -23,9 +23,35 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A directory for the files this test process shares between its tests, under
+/// `target/test-scratch/PID`. Statics are never dropped, so a `TempDir` held in one would be
+/// left behind by every run; instead, the directories of processes that have ended are removed
+/// when the next one starts.
+pub fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let parent = target_debug()
+            .parent()
+            .expect("a target directory")
+            .join("test-scratch");
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let pid = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok());
+            let alive = pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive || pid == Some(std::process::id()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = parent.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).expect("target/test-scratch");
+        dir
+    })
+}
+
 /// The fixture files every test shares, built once per test process.
 pub struct Fixture {
-    _dir: tempfile::TempDir,
     /// Built by Datasette's own fixture script: the golden responses were recorded on it.
     pub fixture_db: PathBuf,
     /// The sample database: BLOBs, floats, awkward names.
@@ -36,8 +62,7 @@ pub struct Fixture {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let fixture_db = dir.path().join("fixture.db");
+        let fixture_db = scratch_dir().join("fixture.db");
         let status = Command::new("python3")
             .arg(root().join("tests/golden/build_fixture.py"))
             .arg(&fixture_db)
@@ -45,10 +70,9 @@ pub fn fixture() -> &'static Fixture {
             .status()
             .expect("python3 builds the fixture (tests/golden/build_fixture.py)");
         assert!(status.success(), "build_fixture.py failed");
-        let sample_db = dir.path().join("sample.db");
+        let sample_db = scratch_dir().join("sample.db");
         datasette_rs::sample::build(&sample_db).expect("sample database");
         Fixture {
-            _dir: dir,
             fixture_db,
             sample_db,
             metadata: root().join("tests/golden/metadata.json"),
@@ -335,17 +359,31 @@ pub fn target_debug() -> PathBuf {
         .join("debug")
 }
 
-/// The `datasette-rs` binary and every plugin library of the workspace, built once per test
-/// process so neither is ever stale (`cargo test` does not build cdylibs by itself).
+/// The packages the end-to-end tests run: the binary and the plugin libraries they load.
+const LOADED_PACKAGES: &[&str] = &[
+    "datasette-rs",
+    "datasette-auth0",
+    "datasette-auth-tokens",
+    "datasette-test-hooks",
+    "datasette-test-impostor",
+];
+
+/// The `datasette-rs` binary and the plugin libraries, built once per test process so none
+/// is ever stale (`cargo test` does not build cdylibs by itself).
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        let packages = LOADED_PACKAGES.iter().flat_map(|p| ["-p", p]);
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--workspace"])
+            .args(["build", "--quiet"])
+            .args(packages)
             .current_dir(root())
             .status()
             .expect("cargo build");
-        assert!(status.success(), "cargo build --workspace failed");
+        assert!(
+            status.success(),
+            "cargo build of {LOADED_PACKAGES:?} failed"
+        );
         target_debug().join("datasette-rs")
     })
     .clone()

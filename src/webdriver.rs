@@ -14,6 +14,8 @@ pub struct Browser {
     base: String,
     session: String,
     artifacts: PathBuf,
+    /// Chromium's profile, deleted with the browser (after the driver is stopped, below).
+    _profile: tempfile::TempDir,
 }
 
 fn free_port() -> u16 {
@@ -41,7 +43,8 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         std::fs::create_dir_all(&artifacts).expect("artifacts directory");
-        let profile = tempfile::tempdir().expect("profile").keep();
+        // Removed when the browser is dropped: no profile is left behind by a run.
+        let profile = tempfile::tempdir().expect("profile");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -50,12 +53,13 @@ impl Browser {
                          "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync",
                          "--window-size=1280,900",
-                         format!("--user-data-dir={}", profile.display())]
+                         format!("--user-data-dir={}", profile.path().display())]
             },
             "goog:loggingPrefs": {"browser": "ALL"}
         }}});
         let mut b = Browser {
             driver,
+            _profile: profile,
             base,
             session: String::new(),
             artifacts,

@@ -27,10 +27,9 @@ const TRACES: &[&str] = &[
 
 /// The vault: a protected table, what derives from it, and visible tables beside it.
 fn vault() -> PathBuf {
-    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("vault.db");
+        let path = datasette_rs_tests::scratch_dir().join("vault.db");
         let conn = rusqlite::Connection::open(&path).expect("create");
         conn.execute_batch(
             "create table secrets (id integer primary key autoincrement, codename text, passphrase text);
@@ -57,9 +56,8 @@ fn vault() -> PathBuf {
              analyze;",
         )
         .expect("fill");
-        (dir, path)
+        path
     })
-    .1
     .clone()
 }
 

@@ -224,19 +224,17 @@ fn merge(into: &mut Value, from: &Value) {
 
 /// A second, unprotected database, so listings have something to show.
 fn public_db() -> PathBuf {
-    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("public.db");
+        let path = datasette_rs_tests::scratch_dir().join("public.db");
         let conn = rusqlite::Connection::open(&path).expect("create");
         conn.execute_batch(
             "create table notes (id integer primary key, body text);
              insert into notes (body) values ('hello');",
         )
         .expect("fill");
-        (dir, path)
+        path
     })
-    .1
     .clone()
 }
 
