@@ -1,5 +1,10 @@
 //! datasette-rs: a Datasette-style data browser and plugin host for SQLite.
 
+// Every unsafe operation sits in its own block with a `// SAFETY:` comment saying why it
+// holds, unsafe functions included.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod app;
 pub mod cli;
 pub mod config;

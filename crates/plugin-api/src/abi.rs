@@ -60,7 +60,8 @@ impl Bytes {
         if self.len == 0 {
             &[]
         } else {
-            std::slice::from_raw_parts(self.ptr, self.len)
+            // SAFETY: the caller's promise above.
+            unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
         }
     }
 }
@@ -96,7 +97,8 @@ impl OwnedBuf {
         if self.ptr.is_null() {
             Vec::new()
         } else {
-            Vec::from_raw_parts(self.ptr, self.len, self.cap)
+            // SAFETY: the parts came from a `Vec<u8>` of this library's allocator, untouched.
+            unsafe { Vec::from_raw_parts(self.ptr, self.len, self.cap) }
         }
     }
 }
@@ -130,8 +132,9 @@ pub struct PluginTable {
     pub menu_links: Option<HookFn>,
 }
 
-// The table holds pointers to static data and to functions only.
+// SAFETY: the table is immutable and holds pointers to static data and to functions only.
 unsafe impl Sync for PluginTable {}
+// SAFETY: as for `Sync`: nothing in it belongs to one thread.
 unsafe impl Send for PluginTable {}
 
 /// What the host offers a plugin.
@@ -147,5 +150,8 @@ pub struct HostTable {
     pub context: *const c_void,
 }
 
+// SAFETY: the table is immutable; its functions may be called from any thread and `context`
+// is only handed back to the host.
 unsafe impl Sync for HostTable {}
+// SAFETY: as for `Sync`.
 unsafe impl Send for HostTable {}

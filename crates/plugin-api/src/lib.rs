@@ -31,6 +31,11 @@
 //! ([`messages`]); the [`sdk`] glue turns it into the [`Plugin`] trait. Every call into a plugin
 //! catches panics, so a bug in a plugin fails one request, not the server.
 
+// Every unsafe operation sits in its own block with a `// SAFETY:` comment saying why it
+// holds, unsafe functions included.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 #[doc = include_str!("../../../docs/writing-plugins.md")]
 pub mod guide {}
 

@@ -69,7 +69,8 @@ pub struct Host {
 static HOST: AtomicPtr<HostTable> = AtomicPtr::new(std::ptr::null_mut());
 
 fn host_table() -> Option<&'static HostTable> {
-    // Set once by `set_host` before any hook runs; the host's table lives for the process.
+    // SAFETY: the pointer is null or was set once by `set_host`, before any hook runs, to the
+    // host's table, which lives as long as the process.
     unsafe { HOST.load(Ordering::Acquire).as_ref() }
 }
 
@@ -83,8 +84,11 @@ impl Host {
         let host = host_table().ok_or("the host did not provide its services")?;
         let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
         let mut out = OwnedBuf::EMPTY;
+        // SAFETY: `input` outlives the call and `out` is a valid place for the answer.
         let status = unsafe { (host.fetch)(Bytes::from_slice(&input), &mut out) };
+        // SAFETY: `out` is empty or the host's buffer of `out.len` bytes, alive until freed.
         let bytes = unsafe { out_bytes(&out) }.to_vec();
+        // SAFETY: the host's buffer goes back to the host's `free_buf`, once.
         unsafe { (host.free_buf)(out) };
         match status {
             STATUS_OK => serde_json::from_slice(&bytes)
@@ -96,16 +100,20 @@ impl Host {
     /// A line in the host's log, under this plugin's name.
     pub fn log(&self, level: Level, message: &str) {
         if let Some(host) = host_table() {
+            // SAFETY: `message` outlives the call; the host copies what it keeps.
             unsafe { (host.log)(level as u32, Bytes::from_slice(message.as_bytes())) }
         }
     }
 }
 
+/// # Safety
+/// `out` is empty (null) or points at `out.len` readable bytes that outlive the borrow.
 unsafe fn out_bytes(out: &OwnedBuf) -> &[u8] {
     if out.ptr.is_null() {
         &[]
     } else {
-        std::slice::from_raw_parts(out.ptr, out.len)
+        // SAFETY: the caller's promise above.
+        unsafe { std::slice::from_raw_parts(out.ptr, out.len) }
     }
 }
 
@@ -195,22 +203,31 @@ pub const fn table<S: Slot>(
     }
 }
 
+/// # Safety
+/// `buf` was made by this library's `OwnedBuf::from_vec` and is freed once.
 unsafe extern "C" fn free_buf(buf: OwnedBuf) {
-    drop(buf.into_vec());
+    // SAFETY: the caller's promise above.
+    drop(unsafe { buf.into_vec() });
 }
 
+/// # Safety
+/// `host` points at the host's table, which lives as long as the process.
 unsafe extern "C" fn set_host(host: *const HostTable) {
     HOST.store(host.cast_mut(), Ordering::Release);
 }
 
 /// Runs one hook: decodes the input, catches any panic, encodes the answer into `out`.
+///
+/// # Safety
+/// `input` is readable for the call; `out` is null or valid for a write.
 unsafe fn run<I: DeserializeOwned, O: Serialize>(
     input: Bytes,
     out: *mut OwnedBuf,
     hook: impl FnOnce(I) -> Result<O, String>,
 ) -> i32 {
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let input: I = serde_json::from_slice(input.as_slice())
+        // SAFETY: the caller's promise above.
+        let input: I = serde_json::from_slice(unsafe { input.as_slice() })
             .map_err(|e| format!("the host's message could not be read: {e}"))?;
         let answer = hook(input)?;
         serde_json::to_vec(&answer).map_err(|e| e.to_string())
@@ -221,7 +238,8 @@ unsafe fn run<I: DeserializeOwned, O: Serialize>(
         Err(panic) => (STATUS_PANIC, panic_message(&*panic).into_bytes()),
     };
     if !out.is_null() {
-        *out = OwnedBuf::from_vec(bytes);
+        // SAFETY: the caller's promise above; `out` is not null.
+        unsafe { *out = OwnedBuf::from_vec(bytes) };
     }
     status
 }
@@ -248,38 +266,60 @@ pub fn inline_host() -> Host {
 }
 
 unsafe extern "C" fn startup<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    run(input, out, |config: Value| {
-        let p = S::P::startup(config, &INLINE)?;
-        S::cell()
-            .set(p)
-            .map_err(|_| "the plugin was started twice".to_string())
-    })
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |config: Value| {
+            let p = S::P::startup(config, &INLINE)?;
+            S::cell()
+                .set(p)
+                .map_err(|_| "the plugin was started twice".to_string())
+        })
+    }
 }
 
 unsafe extern "C" fn routes<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    run(input, out, |_: Value| Ok(plugin::<S>()?.routes()))
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe { run(input, out, |_: Value| Ok(plugin::<S>()?.routes())) }
 }
 
 unsafe extern "C" fn handle<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    run(input, out, |request: Request| {
-        Ok(plugin::<S>()?.handle(request, &Host { may_fetch: true }))
-    })
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |request: Request| {
+            Ok(plugin::<S>()?.handle(request, &Host { may_fetch: true }))
+        })
+    }
 }
 
 unsafe extern "C" fn actor_from_request<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    run(input, out, |request: Request| {
-        Ok(plugin::<S>()?.actor_from_request(&request, &INLINE))
-    })
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |request: Request| {
+            Ok(plugin::<S>()?.actor_from_request(&request, &INLINE))
+        })
+    }
 }
 
 unsafe extern "C" fn permission_allowed<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    run(input, out, |check: PermissionCheck| {
-        Ok(plugin::<S>()?.permission_allowed(&check, &INLINE))
-    })
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |check: PermissionCheck| {
+            Ok(plugin::<S>()?.permission_allowed(&check, &INLINE))
+        })
+    }
 }
 
 unsafe extern "C" fn menu_links<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    run(input, out, |m: MenuLinksRequest| {
-        Ok(plugin::<S>()?.menu_links(m.actor.as_ref(), &m.request, &INLINE))
-    })
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |m: MenuLinksRequest| {
+            Ok(plugin::<S>()?.menu_links(m.actor.as_ref(), &m.request, &INLINE))
+        })
+    }
 }

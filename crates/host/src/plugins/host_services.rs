@@ -60,13 +60,20 @@ pub fn table() -> *const HostTable {
     &TABLE
 }
 
+/// # Safety
+/// `buf` was made by the host (`OwnedBuf::from_vec`) and is freed once.
 unsafe extern "C" fn free_buf(buf: OwnedBuf) {
-    drop(buf.into_vec());
+    // SAFETY: the caller's promise above.
+    drop(unsafe { buf.into_vec() });
 }
 
+/// # Safety
+/// `message` is readable for the call.
 unsafe extern "C" fn log(level: u32, message: Bytes) {
+    // SAFETY: the caller's promise above.
+    let message = unsafe { message.as_slice() };
     let _ = catch_unwind(|| {
-        let message = String::from_utf8_lossy(message.as_slice());
+        let message = String::from_utf8_lossy(message);
         let plugin = CURRENT.with(Cell::get);
         match level {
             0 => tracing::error!(plugin, "{message}"),
@@ -77,8 +84,11 @@ unsafe extern "C" fn log(level: u32, message: Bytes) {
     });
 }
 
+/// # Safety
+/// `input` is readable for the call; `out` is null or valid for a write.
 unsafe extern "C" fn fetch(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    let input = input.as_slice();
+    // SAFETY: the caller's promise above.
+    let input = unsafe { input.as_slice() };
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<Vec<u8>, String> {
         if !IN_HANDLE.with(Cell::get) {
             return Err("fetch is only allowed in handle(): other hooks must not block".into());
@@ -94,7 +104,8 @@ unsafe extern "C" fn fetch(input: Bytes, out: *mut OwnedBuf) -> i32 {
         Err(_) => (STATUS_ERROR, b"fetch failed inside the host".to_vec()),
     };
     if !out.is_null() {
-        *out = OwnedBuf::from_vec(bytes);
+        // SAFETY: the caller's promise above; `out` is not null.
+        unsafe { *out = OwnedBuf::from_vec(bytes) };
     }
     status
 }

@@ -74,10 +74,14 @@ impl Library {
             path: path.to_path_buf(),
             problem,
         };
-        // Loading runs the library's initialisers: only files the operator named are loaded.
+        // SAFETY: loading runs the library's initialisers, so only files the operator named
+        // (metadata.json's plugins, --plugin) are loaded; nothing else of it runs before the
+        // checks below pass.
         let lib = unsafe { libloading::Library::new(path) }
             .map_err(|e| refuse(format!("cannot be loaded: {e}")))?;
         let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+        // SAFETY: the symbol's type is the one every plugin ABI version's entry has: a
+        // function of no arguments returning a pointer (checked before it is read).
         let entry = unsafe {
             lib.get::<unsafe extern "C" fn() -> *const PluginTable>(ENTRY_SYMBOL.as_bytes())
         }
@@ -87,13 +91,15 @@ impl Library {
                 other_abi_hint(lib)
             ))
         })?;
+        // SAFETY: the entry only returns a pointer to its static table.
         let table = unsafe { entry() };
         if table.is_null() {
             return Err(refuse(
                 "is not a datasette-rs plugin: its entry returned null".into(),
             ));
         }
-        // Only the header is read until it says the rest is there.
+        // SAFETY: every table of every ABI version starts with the `#[repr(C)]` header; only
+        // the header is read until it says the rest is there.
         let header = unsafe { std::ptr::read(table.cast::<Header>()) };
         if header.magic != MAGIC {
             return Err(refuse(
@@ -113,6 +119,8 @@ impl Library {
                 std::mem::size_of::<PluginTable>()
             )));
         }
+        // SAFETY: magic, version and size say this is a `PluginTable` of this ABI, and it is
+        // static data of a library that is never unloaded (leaked above).
         let table: &'static PluginTable = unsafe { &*table };
         if !table.unwinds {
             return Err(refuse(
@@ -120,11 +128,13 @@ impl Library {
             ));
         }
         let text = |b: Bytes, what: &str| {
+            // SAFETY: the table's strings point at the library's static data.
             std::str::from_utf8(unsafe { b.as_slice() })
                 .map_err(|_| refuse(format!("has a {what} that is not UTF-8")))
         };
         let name = text(table.name, "name")?;
         let version = text(table.version, "version")?;
+        // SAFETY: the host's table is a static that lives as long as the process.
         unsafe { (table.set_host)(host_services::table()) };
         Ok(Library {
             name,
@@ -156,8 +166,11 @@ impl Library {
         let f = self.hook_fn(hook)?;
         let _current = host_services::calling(self.name);
         let mut out = OwnedBuf::EMPTY;
-        // The plugin catches its own panics and fills `out` with a buffer of its making.
+        // SAFETY: `input` outlives the call and `out` is a valid place for the answer; the
+        // plugin catches its own panics (it was checked to unwind) and fills `out` with a
+        // buffer of its making.
         let status = unsafe { f(Bytes::from_slice(input), &mut out) };
+        // SAFETY: `out` is empty or the plugin's buffer of `out.len` bytes, alive until freed.
         let bytes = unsafe {
             Bytes {
                 ptr: out.ptr,
@@ -166,6 +179,7 @@ impl Library {
             .as_slice()
         }
         .to_vec();
+        // SAFETY: the plugin's buffer goes back to the plugin's `free_buf`, once.
         unsafe { (self.table.free_buf)(out) };
         Some(match status {
             STATUS_OK => Ok(bytes),
@@ -184,6 +198,7 @@ fn other_abi_hint(lib: &libloading::Library) -> String {
     (2..=9)
         .find(|v| {
             let sym = format!("datasette_plugin_entry_v{v}");
+            // SAFETY: the symbol is only looked up, never called.
             unsafe { lib.get::<unsafe extern "C" fn()>(sym.as_bytes()) }.is_ok()
         })
         .map(|v| format!(" (it exports the entry of plugin ABI version {v}; this datasette-rs speaks version {ABI_VERSION})"))

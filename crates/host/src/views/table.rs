@@ -529,81 +529,76 @@ pub async fn page(
         None
     };
     let compute_suggestions = suggest && cached_suggestions.is_none();
+    // The rows query runs within `time_limit`; each later query sets its own limit (the
+    // count `time_limit`, each facet `facet_limit`, each suggestion probe `suggest_limit`).
     let fetched = db
-        .run(
-            time_limit
-                + facet_limit * facets.len() as u32
-                + suggest_limit * (3 * columns.len() as u32),
-            access.clone(),
-            move |c| {
-                c.set_time_limit(time_limit);
-                let rows = sqlite::select(c, &sql, &params, size + 1, cached)?;
-                let count = match cached_count {
-                    Some(n) => Some(n),
-                    None => {
-                        c.set_time_limit(time_limit);
-                        let count_sql = format!("select count(*) {from_where}");
-                        match sqlite::count(c, &count_sql, &filter_params, cached) {
-                            Ok(n) => Some(n),
-                            Err(DbError::Interrupted(_)) => None,
-                            Err(e) => return Err(e),
-                        }
-                    }
-                };
-                let mut facets = Vec::new();
-                for (i, fsql) in facet_sqls.iter().enumerate() {
-                    c.set_time_limit(facet_limit);
-                    match sqlite::select(c, fsql, &filter_params, facet_size + 1, cached) {
-                        Ok(r) => {
-                            let truncated = r.rows.len() > facet_size;
-                            let values = r
-                                .rows
-                                .into_iter()
-                                .take(facet_size)
-                                .map(|mut row| {
-                                    let n = match row.pop() {
-                                        Some(Cell::Int(n)) => n,
-                                        _ => 0,
-                                    };
-                                    (row.pop().unwrap_or(Cell::Null), n)
-                                })
-                                .collect();
-                            facets.push(FacetCounts {
-                                index: i,
-                                values,
-                                truncated,
-                            });
-                        }
-                        Err(DbError::Interrupted(_)) => tracing::info!("facet {i} timed out"),
+        .run(time_limit, access.clone(), move |c| {
+            let rows = sqlite::select(c, &sql, &params, size + 1, cached)?;
+            let count = match cached_count {
+                Some(n) => Some(n),
+                None => {
+                    c.set_time_limit(time_limit);
+                    let count_sql = format!("select count(*) {from_where}");
+                    match sqlite::count(c, &count_sql, &filter_params, cached) {
+                        Ok(n) => Some(n),
+                        Err(DbError::Interrupted(_)) => None,
                         Err(e) => return Err(e),
                     }
                 }
-                let labels = fetch_labels(c, &label_lookups, &rows.rows);
-                let suggested = if compute_suggestions {
-                    Some(facets::suggest(
-                        c,
-                        suggest_limit,
-                        &facets::Candidates {
-                            columns: &suggest_columns,
-                            from_where: &from_where,
-                            params: &filter_params,
-                            row_count: count,
-                            facet_size,
-                            enabled: &enabled,
-                        },
-                    ))
-                } else {
-                    None
-                };
-                Ok(Fetched {
-                    rows,
-                    count,
-                    facets,
-                    labels,
-                    suggested,
-                })
-            },
-        )
+            };
+            let mut facets = Vec::new();
+            for (i, fsql) in facet_sqls.iter().enumerate() {
+                c.set_time_limit(facet_limit);
+                match sqlite::select(c, fsql, &filter_params, facet_size + 1, cached) {
+                    Ok(r) => {
+                        let truncated = r.rows.len() > facet_size;
+                        let values = r
+                            .rows
+                            .into_iter()
+                            .take(facet_size)
+                            .map(|mut row| {
+                                let n = match row.pop() {
+                                    Some(Cell::Int(n)) => n,
+                                    _ => 0,
+                                };
+                                (row.pop().unwrap_or(Cell::Null), n)
+                            })
+                            .collect();
+                        facets.push(FacetCounts {
+                            index: i,
+                            values,
+                            truncated,
+                        });
+                    }
+                    Err(DbError::Interrupted(_)) => tracing::info!("facet {i} timed out"),
+                    Err(e) => return Err(e),
+                }
+            }
+            let labels = fetch_labels(c, &label_lookups, &rows.rows);
+            let suggested = if compute_suggestions {
+                Some(facets::suggest(
+                    c,
+                    suggest_limit,
+                    &facets::Candidates {
+                        columns: &suggest_columns,
+                        from_where: &from_where,
+                        params: &filter_params,
+                        row_count: count,
+                        facet_size,
+                        enabled: &enabled,
+                    },
+                ))
+            } else {
+                None
+            };
+            Ok(Fetched {
+                rows,
+                count,
+                facets,
+                labels,
+                suggested,
+            })
+        })
         .await?;
     if let (Some(key), None, Some(n)) = (count_key, cached_count, fetched.count) {
         db.store_derived(key, n);
