@@ -3,8 +3,8 @@
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-fn push_hex(out: &mut String, marker: char, b: u8) {
-    out.push(marker);
+fn push_hex(out: &mut String, b: u8) {
+    out.push('~');
     out.push(HEX[(b >> 4) as usize] as char);
     out.push(HEX[(b & 15) as usize] as char);
 }
@@ -27,7 +27,7 @@ pub fn tilde_encode(s: &str) -> String {
         } else if b == b' ' {
             out.push('+');
         } else {
-            push_hex(&mut out, '~', b);
+            push_hex(&mut out, b);
         }
     }
     out
@@ -36,21 +36,12 @@ pub fn tilde_encode(s: &str) -> String {
 /// Reverses [`tilde_encode`]. A `~` not followed by two hex digits stays as it is, as in
 /// Datasette. `None` when the decoded bytes are not UTF-8.
 pub fn tilde_decode(s: &str) -> Option<String> {
-    decode_with(s, b'~', true)
-}
-
-/// Percent-decodes one path segment (`+` stays `+`). `None` for invalid UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
-    decode_with(s, b'%', false)
-}
-
-fn decode_with(s: &str, marker: u8, plus_is_space: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b == marker {
+        if b == b'~' {
             let hi = bytes.get(i + 1).copied().and_then(hex_val);
             let lo = bytes.get(i + 2).copied().and_then(hex_val);
             if let (Some(h), Some(l)) = (hi, lo) {
@@ -59,26 +50,34 @@ fn decode_with(s: &str, marker: u8, plus_is_space: bool) -> Option<String> {
                 continue;
             }
         }
-        out.push(if plus_is_space && b == b'+' { b' ' } else { b });
+        out.push(if b == b'+' { b' ' } else { b });
         i += 1;
     }
     String::from_utf8(out).ok()
 }
 
+/// Percent-decodes one path segment (`+` stays `+`). `None` for invalid UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
+}
+
+/// What Python's `quote_plus` leaves as it is.
+const PYTHON_SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~');
+
 /// Python's `urllib.parse.quote_plus`: what `urlencode` does to each key and value, so the
 /// URLs we build match Datasette's byte for byte.
 pub fn quote_plus(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            push_hex(&mut out, '%', b);
-        }
-    }
-    out
+    // A literal "%20" in `s` is encoded as "%2520", so only spaces become "+".
+    percent_encoding::utf8_percent_encode(s, PYTHON_SAFE)
+        .to_string()
+        .replace("%20", "+")
 }
 
 /// The ordered `key=value` pairs of a query string, decoded as a form would be (invalid UTF-8

@@ -16,7 +16,14 @@ use crate::views::row::RowPage;
 use crate::views::table::TablePage;
 use crate::views::Ctx;
 
-pub use datasette_plugin_api::html::escape;
+/// Text escaped exactly as askama escapes template values, so every page escapes alike.
+pub fn escape(s: &str) -> String {
+    use askama::filters::Escaper;
+    let mut out = String::with_capacity(s.len());
+    // Writing into a String cannot fail.
+    let _ = askama::filters::Html.write_escaped_str(&mut out, s);
+    out
+}
 
 /// What every page shows around its content.
 pub struct Chrome {
