@@ -1,9 +1,12 @@
 //! The one place errors become responses: JSON for `.json` URLs, an HTML page otherwise.
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::app::AppState;
 use crate::db::DbError;
 use crate::render::{self, Format};
 
@@ -73,17 +76,64 @@ pub struct ErrorBody<'a> {
     pub title: Option<&'a str>,
 }
 
-pub fn error_response(e: &AppError, format: Format, chrome: &render::html::Chrome) -> HttpResponse {
-    let status = e.status();
-    let message = e.to_string();
-    let body = ErrorBody {
-        ok: false,
-        error: &message,
-        status: status.as_u16(),
-        title: e.title(),
-    };
-    match format {
-        Format::Json => render::json::response(status, &body),
-        Format::Html | Format::Csv => render::html::error_page(status, &body, chrome),
+impl AppError {
+    /// Datasette's error JSON for this error.
+    pub fn body(&self) -> ErrorBody<'_> {
+        ErrorBody {
+            ok: false,
+            error: match self {
+                AppError::NotFound(m)
+                | AppError::BadRequest(m)
+                | AppError::Forbidden(m)
+                | AppError::UriTooLong(m)
+                | AppError::Internal(m)
+                | AppError::Unavailable(m) => m,
+            },
+            status: self.status().as_u16(),
+            title: self.title(),
+        }
     }
+}
+
+/// Handlers return `Result<_, AppError>` and use `?`: the error becomes Datasette's error JSON
+/// here, and [`error_pages`] turns it into an HTML page where the URL asked for one.
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        render::json::response(self.status(), &self.body())
+    }
+}
+
+/// Middleware: an [`AppError`] answered to a URL that is not `.json` becomes an HTML page in
+/// the site's chrome (the visitor's name, the plugins' menu links, sign-in links on a 403).
+pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>());
+    let wants_json =
+        Format::split(res.request().path().rsplit('/').next().unwrap_or("")).1 == Format::Json;
+    let (Some(error), false) = (error, wants_json) else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let req = res.request();
+    let page = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => {
+            let path = format!("/{}", req.path().trim_start_matches('/'));
+            let here = match req.query_string() {
+                "" => path,
+                q => format!("{path}?{q}"),
+            };
+            let chrome = render::html::Chrome::new(state, &state.actor(req), &here);
+            render::html::error_page(error.status(), &error.body(), &chrome)
+        }
+        None => error.error_response(),
+    };
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, page).map_into_right_body(),
+    ))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 
 use crate::app::AppState;
@@ -24,6 +24,7 @@ pub fn app(
     let routes = state.clone();
     App::new()
         .app_data(state)
+        .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
         .wrap(sessions)
         .wrap(
             DefaultHeaders::new()

@@ -4,9 +4,8 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::app::AppState;
-use crate::error::{error_response, AppError};
-use crate::render::html::{self, Chrome};
-use crate::render::Format;
+use crate::error::AppError;
+use crate::render::html;
 use crate::session;
 
 /// `/-/auth-token?token=…`: the one-time URL printed by `--root`.
@@ -14,7 +13,7 @@ pub async fn root_token(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
-) -> HttpResponse {
+) -> Result<HttpResponse, AppError> {
     let given = crate::urls::parse_query(req.query_string())
         .into_iter()
         .find(|(k, _)| k == "token")
@@ -32,36 +31,25 @@ pub async fn root_token(
         ok
     };
     if !accepted {
-        let chrome = Chrome::new(&state, &state.actor(&req), req.path());
-        return error_response(
-            &AppError::Forbidden("Invalid or already used token".into()),
-            Format::Html,
-            &chrome,
-        );
+        return Err(AppError::Forbidden("Invalid or already used token".into()));
     }
-    if let Err(e) = session::set_actor(
+    session::set_actor(
         &session,
         &serde_json::json!({"id": "root"}),
         state.session.ttl_hours,
-    ) {
-        return error_response(
-            &AppError::Internal(e.to_string()),
-            Format::Html,
-            &Chrome::new(&state, &None, req.path()),
-        );
-    }
-    HttpResponse::Found()
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Found()
         .insert_header(("Location", "/"))
-        .finish()
+        .finish())
 }
 
 /// `GET /-/logout`: a page with the sign-out button.
-pub async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let actor = state.actor(&req);
-    match html::logout_page(&state, &actor) {
-        Ok(body) => html::ok(body),
-        Err(e) => error_response(&e, Format::Html, &Chrome::new(&state, &actor, req.path())),
-    }
+pub async fn logout_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    Ok(html::ok(html::logout_page(&state, &state.actor(&req))?))
 }
 
 /// Whether a POST came from one of our own pages. Browsers send `Sec-Fetch-Site` and `Origin`
@@ -80,17 +68,12 @@ pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
-) -> HttpResponse {
+) -> Result<HttpResponse, AppError> {
     if !same_origin(&req, &state) {
-        let chrome = Chrome::new(&state, &state.actor(&req), req.path());
-        return error_response(
-            &AppError::Forbidden("Cross-site sign-out refused".into()),
-            Format::Html,
-            &chrome,
-        );
+        return Err(AppError::Forbidden("Cross-site sign-out refused".into()));
     }
     session::clear(&session);
-    HttpResponse::Found()
+    Ok(HttpResponse::Found()
         .insert_header(("Location", "/"))
-        .finish()
+        .finish())
 }

@@ -17,9 +17,9 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::db::Database;
-use crate::error::{error_response, AppError};
+use crate::error::AppError;
 use crate::permissions::Actor;
-use crate::render::html::{self, Chrome};
+use crate::render::html;
 use crate::render::Format;
 use crate::urls;
 
@@ -170,44 +170,41 @@ fn segments(path: &str) -> Option<Vec<String>> {
 const MAX_URL_BYTES: usize = 32 << 10;
 
 /// Routes every request that no plugin route took.
-pub async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn dispatch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     // One leading slash: every URL built from the path stays on this site (`//host/…` in a
     // Location header would send the browser to another one).
     let path = format!("/{}", req.uri().path().trim_start_matches('/'));
-    let (_, format) = Format::split(path.rsplit('/').next().unwrap_or(""));
     if path.len() + req.query_string().len() > MAX_URL_BYTES {
-        let e = AppError::UriTooLong(format!(
+        return Err(AppError::UriTooLong(format!(
             "The URL is longer than {} KiB: send shorter SQL or fewer filters",
             MAX_URL_BYTES >> 10
-        ));
-        return error_response(&e, format, &Chrome::new(&state, &None, "/"));
+        )));
+    }
+    if !matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    ) {
+        return Ok(HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "GET, HEAD"))
+            .body("Method not allowed"));
     }
     let ctx = Ctx {
         actor: state.actor(&req),
-        format,
+        format: Format::split(path.rsplit('/').next().unwrap_or("")).1,
         args: urls::parse_query(req.query_string()),
         path,
         origin: origin(&req, &state),
         started: std::time::Instant::now(),
     };
-    if !matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    ) {
-        return HttpResponse::MethodNotAllowed()
-            .insert_header(("Allow", "GET, HEAD"))
-            .body("Method not allowed");
-    }
-    match route(&state, &ctx).await {
-        Ok(Answer::Response(r)) => r,
-        Ok(Answer::Redirect(to)) => HttpResponse::Found()
+    Ok(match route(&state, &ctx).await? {
+        Answer::Response(r) => r,
+        Answer::Redirect(to) => HttpResponse::Found()
             .insert_header(("Location", to))
             .finish(),
-        Err(e) => {
-            let chrome = Chrome::new(&state, &ctx.actor, &ctx.path_with_replaced(&[]));
-            error_response(&e, ctx.format, &chrome)
-        }
-    }
+    })
 }
 
 async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {

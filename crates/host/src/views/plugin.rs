@@ -7,9 +7,7 @@ use datasette_plugin_api::{Request, Response};
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
-use crate::error::{error_response, AppError};
-use crate::render::html::Chrome;
-use crate::render::Format;
+use crate::error::AppError;
 use crate::session;
 
 /// The request as plugins see it, without its body. The session cookie is left out: it is the
@@ -50,30 +48,19 @@ pub async fn handle(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
+) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
     let actor = state.actor(&req);
-    let page = req
-        .uri()
-        .path_and_query()
-        .map_or(req.path(), |p| p.as_str());
-    let chrome = || Chrome::new(&state, &actor, page);
-    let format = Format::split(req.path().rsplit('/').next().unwrap_or("")).1;
-    let Some(plugin) = state.plugins.route(req.path()) else {
-        return error_response(
-            &AppError::NotFound("Page not found".into()),
-            format,
-            &chrome(),
-        );
-    };
+    let plugin = state
+        .plugins
+        .route(req.path())
+        .ok_or_else(|| AppError::NotFound("Page not found".into()))?;
     let name = plugin.library.name;
-    let Ok(body) = String::from_utf8(body.to_vec()) else {
-        let e = AppError::BadRequest("The request body is not UTF-8 text".into());
-        return error_response(&e, format, &chrome());
-    };
+    let body = String::from_utf8(body.to_vec())
+        .map_err(|_| AppError::BadRequest("The request body is not UTF-8 text".into()))?;
     let mut request = describe(&req, &state);
     request.body = body;
-    request.actor = actor.clone();
+    request.actor = actor;
     request.session = session
         .get::<Map<String, Value>>(&session_key(name))
         .ok()
@@ -81,7 +68,7 @@ pub async fn handle(
         .unwrap_or_default();
     let path = req.path().to_string();
     let plugins = state.plugins.clone();
-    let answer = web::block(move || match plugins.route(&path) {
+    web::block(move || match plugins.route(&path) {
         Some(p) => p.handle(&request),
         None => Err("the route went away".into()),
     })
@@ -91,13 +78,12 @@ pub async fn handle(
     .and_then(|r| {
         respond(r, &session, &state, name)
             .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))
-    });
-    answer.unwrap_or_else(|_| {
-        // The details are in the log; the visitor learns only which plugin failed.
-        let e = AppError::Internal(format!(
+    })
+    // The details are in the log; the visitor learns only which plugin failed.
+    .map_err(|_| {
+        AppError::Internal(format!(
             "The plugin {name} failed while handling this request"
-        ));
-        error_response(&e, format, &chrome())
+        ))
     })
 }
 
