@@ -285,6 +285,19 @@ impl Server {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Whether the log shows `text` within a few seconds: lines reach it from the binary's
+    /// stderr a moment after the answer that caused them.
+    pub fn logged(&self, text: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !self.log().contains(text) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// A `Cookie` header value signing `actor` in for the next hour, encrypted with the
     /// server's secret exactly as any instance sharing that secret would encrypt it.
     pub fn cookie_for(&self, actor: &Value) -> String {

@@ -954,11 +954,7 @@ fn access_tokens_that_do_not_verify_are_refused() {
         let (server, r) = sign_in_failing(mode, json!({"audience": "https://api.example"}), &[]);
         assert_eq!(r.status, 403, "{}", r.body);
         assert!(r.body.contains(reason), "{reason}: {}", r.body);
-        assert!(
-            server.log().contains("access token refused"),
-            "{}",
-            server.log()
-        );
+        assert!(server.logged("access token refused"), "{}", server.log());
     }
 }
 

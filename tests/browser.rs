@@ -69,7 +69,13 @@ fn serve(auth0: &Stub) -> Server {
 
 /// Asserts the page is at `path` (and query) and logged no console error.
 fn at(browser: &Browser, server: &Server, path: &str, shot: &str) {
-    let url = browser.url();
+    // A click returns before the navigation it starts has finished.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut url = browser.url();
+    while url.strip_prefix(&server.base) != Some(path) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        url = browser.url();
+    }
     assert_eq!(url.strip_prefix(&server.base), Some(path), "now at {url}");
     browser.screenshot(shot);
     let errors = browser.console_errors();

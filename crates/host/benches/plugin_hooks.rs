@@ -54,7 +54,7 @@ fn permission_allowed(c: &mut Criterion) {
     .expect("the test plugin loads");
     let allow_blocks = AllowBlocks::new(std::sync::Arc::new(metadata));
     let actor = Some(json!({"id": "alice"}));
-    let resource = Resource::Table("fixture".into(), "cities".into());
+    let resource = Resource::Child("fixture".into(), "cities".into());
 
     let mut group = c.benchmark_group("permission_allowed");
     group.bench_function("through the plugin ABI", |b| {

@@ -17,24 +17,9 @@ pub const VIEW_TABLE: &str = "view-table";
 pub const VIEW_QUERY: &str = "view-query";
 pub const EXECUTE_SQL: &str = "execute-sql";
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Resource {
-    Instance,
-    Database(String),
-    Table(String, String),
-    Query(String, String),
-}
-
-impl Resource {
-    /// The resource as Datasette's hooks see it: nothing, a name, or a pair.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Resource::Instance => Value::Null,
-            Resource::Database(d) => Value::String(d.clone()),
-            Resource::Table(d, t) | Resource::Query(d, t) => serde_json::json!([d, t]),
-        }
-    }
-}
+/// What a permission check is about, as Datasette's hooks see it: the instance, a database,
+/// or a child of one (a table, a view or a canned query; the action says which).
+pub use datasette_plugin_api::Resource;
 
 /// Something with an opinion on permission checks: `Some(true)` allow, `Some(false)` deny,
 /// `None` no opinion. Called inline on every check: it must not block.
@@ -102,8 +87,8 @@ impl PermissionSource for AllowBlocks {
         let block = match (action, resource) {
             (VIEW_INSTANCE, _) => m.allow.as_ref(),
             (VIEW_DATABASE, Resource::Database(d)) => m.database(d)?.allow.as_ref(),
-            (VIEW_TABLE, Resource::Table(d, t)) => m.table(d, t)?.allow.as_ref(),
-            (VIEW_QUERY, Resource::Query(d, q)) => m.database(d)?.queries.get(q)?.allow.as_ref(),
+            (VIEW_TABLE, Resource::Child(d, t)) => m.table(d, t)?.allow.as_ref(),
+            (VIEW_QUERY, Resource::Child(d, q)) => m.database(d)?.queries.get(q)?.allow.as_ref(),
             (EXECUTE_SQL, Resource::Database(d)) => m
                 .database(d)
                 .and_then(|db| db.allow_sql.as_ref())
@@ -163,7 +148,7 @@ impl Permissions {
         self.cascade(
             actor,
             &[
-                (VIEW_TABLE, Resource::Table(db.into(), table.into())),
+                (VIEW_TABLE, Resource::Child(db.into(), table.into())),
                 (VIEW_DATABASE, Resource::Database(db.into())),
                 (VIEW_INSTANCE, Resource::Instance),
             ],
@@ -175,7 +160,7 @@ impl Permissions {
         self.cascade(
             actor,
             &[
-                (VIEW_QUERY, Resource::Query(db.into(), query.into())),
+                (VIEW_QUERY, Resource::Child(db.into(), query.into())),
                 (VIEW_DATABASE, Resource::Database(db.into())),
                 (VIEW_INSTANCE, Resource::Instance),
             ],
@@ -214,7 +199,7 @@ impl Permissions {
             .objects
             .iter()
             .map(|(folded, o)| {
-                let resource = Resource::Table(db.into(), o.name.clone());
+                let resource = Resource::Child(db.into(), o.name.clone());
                 let vote = self.vote(actor, VIEW_TABLE, &resource);
                 if vote == Some(true) && o.is_view {
                     published.insert(folded.clone());

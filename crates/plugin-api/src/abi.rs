@@ -106,31 +106,56 @@ impl OwnedBuf {
 /// One hook: JSON in, JSON (or a message) out, a `STATUS_*` returned.
 pub type HookFn = unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32;
 
-/// What a plugin library offers the host. A hook that is `None` is not implemented.
-#[repr(C)]
-pub struct PluginTable {
-    pub header: Header,
-    pub name: Bytes,
-    pub version: Bytes,
-    /// Built with `panic = "unwind"`: panics can be caught at the boundary. A plugin built with
-    /// `panic = "abort"` would take the host down with it, so the host refuses it.
-    pub unwinds: bool,
-    pub free_buf: unsafe extern "C" fn(OwnedBuf),
-    /// Called once, before anything else, with the host's services.
-    pub set_host: unsafe extern "C" fn(*const HostTable),
-    /// Input: the plugin's config. Output: `null`. An error stops the host's start-up.
-    pub startup: HookFn,
-    /// Input: `null`. Output: the paths the plugin serves.
-    pub routes: Option<HookFn>,
-    /// Input: a `Request`. Output: a `Response`.
-    pub handle: Option<HookFn>,
-    /// Input: a `Request` without its body. Output: an actor or `null`.
-    pub actor_from_request: Option<HookFn>,
-    /// Input: a `PermissionCheck`. Output: `true`, `false` or `null` (no opinion).
-    pub permission_allowed: Option<HookFn>,
-    /// Input: a `MenuLinksRequest`. Output: a list of `MenuLink`.
-    pub menu_links: Option<HookFn>,
+/// The optional hooks, in table order: the one list from which the table below, the SDK's
+/// exports and the host's loader all follow. Each entry is the table's field (also the
+/// hook's name in `export_plugin!` and `/-/plugins.json`), the host's `Hook` variant, and what
+/// goes in and out. A new hook is appended at the end (the table only grows there) and given
+/// a method in [`Plugin`](crate::Plugin) and an export in the SDK.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! with_hooks {
+    ($then:path) => {
+        $then! {
+            /// Input: `null`. Output: the paths the plugin serves.
+            routes: Routes,
+            /// Input: a `Request`. Output: a `Response`.
+            handle: Handle,
+            /// Input: a `Request` without its body. Output: an actor or `null`.
+            actor_from_request: ActorFromRequest,
+            /// Input: a `PermissionCheck`. Output: `true`, `false` or `null` (no opinion).
+            permission_allowed: PermissionAllowed,
+            /// Input: a `MenuLinksRequest`. Output: a list of `MenuLink`.
+            menu_links: MenuLinks,
+        }
+    };
 }
+
+macro_rules! plugin_table {
+    ($($(#[$doc:meta])* $field:ident: $variant:ident,)*) => {
+        /// What a plugin library offers the host. A hook that is `None` is not implemented.
+        #[repr(C)]
+        pub struct PluginTable {
+            pub header: Header,
+            pub name: Bytes,
+            pub version: Bytes,
+            /// Built with `panic = "unwind"`: panics can be caught at the boundary. A plugin
+            /// built with `panic = "abort"` would take the host down with it, so the host
+            /// refuses it.
+            pub unwinds: bool,
+            pub free_buf: unsafe extern "C" fn(OwnedBuf),
+            /// Called once, before anything else, with the host's services.
+            pub set_host: unsafe extern "C" fn(*const HostTable),
+            /// Input: the plugin's config. Output: `null`. An error stops the host's start-up.
+            pub startup: HookFn,
+            $($(#[$doc])* pub $field: Option<HookFn>,)*
+        }
+
+        /// The names of the optional hooks, in table order.
+        pub const HOOK_NAMES: &[&str] = &[$(stringify!($field)),*];
+    };
+}
+
+with_hooks!(plugin_table);
 
 // SAFETY: the table is immutable and holds pointers to static data and to functions only.
 unsafe impl Sync for PluginTable {}

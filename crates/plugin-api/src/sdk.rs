@@ -139,14 +139,6 @@ const fn same(a: &str, b: &str) -> bool {
     true
 }
 
-const HOOK_NAMES: [&str; 5] = [
-    "routes",
-    "handle",
-    "actor_from_request",
-    "permission_allowed",
-    "menu_links",
-];
-
 const fn listed(hooks: &[&str], name: &str) -> bool {
     let mut i = 0;
     while i < hooks.len() {
@@ -157,7 +149,7 @@ const fn listed(hooks: &[&str], name: &str) -> bool {
             j += 1;
         }
         if !known {
-            panic!("export_plugin!: unknown hook (expected routes, handle, actor_from_request, permission_allowed or menu_links)");
+            panic!("export_plugin!: unknown hook (the hooks are listed in abi::HOOK_NAMES)");
         }
         if same(hooks[i], name) {
             return true;
@@ -176,32 +168,35 @@ const fn pick(hooks: &[&str], name: &str, hook: HookFn) -> Option<HookFn> {
     }
 }
 
-/// The table [`export_plugin!`](crate::export_plugin) exports.
-#[doc(hidden)]
-pub const fn table<S: Slot>(
-    name: &'static str,
-    version: &'static str,
-    hooks: &[&str],
-) -> PluginTable {
-    PluginTable {
-        header: Header {
-            magic: MAGIC,
-            abi_version: ABI_VERSION,
-            struct_size: std::mem::size_of::<PluginTable>() as u32,
-        },
-        name: Bytes::from_static(name),
-        version: Bytes::from_static(version),
-        unwinds: cfg!(panic = "unwind"),
-        free_buf,
-        set_host,
-        startup: startup::<S>,
-        routes: pick(hooks, "routes", routes::<S>),
-        handle: pick(hooks, "handle", handle::<S>),
-        actor_from_request: pick(hooks, "actor_from_request", actor_from_request::<S>),
-        permission_allowed: pick(hooks, "permission_allowed", permission_allowed::<S>),
-        menu_links: pick(hooks, "menu_links", menu_links::<S>),
-    }
+macro_rules! table_fn {
+    ($($(#[$doc:meta])* $field:ident: $variant:ident,)*) => {
+        /// The table [`export_plugin!`](crate::export_plugin) exports.
+        #[doc(hidden)]
+        pub const fn table<S: Slot>(
+            name: &'static str,
+            version: &'static str,
+            hooks: &[&str],
+        ) -> PluginTable {
+            PluginTable {
+                header: Header {
+                    magic: MAGIC,
+                    abi_version: ABI_VERSION,
+                    struct_size: std::mem::size_of::<PluginTable>() as u32,
+                },
+                name: Bytes::from_static(name),
+                version: Bytes::from_static(version),
+                unwinds: cfg!(panic = "unwind"),
+                free_buf,
+                set_host,
+                startup: startup::<S>,
+                // Each hook's export below is named as its field.
+                $($field: pick(hooks, stringify!($field), $field::<S>),)*
+            }
+        }
+    };
 }
+
+crate::with_hooks!(table_fn);
 
 /// # Safety
 /// `buf` was made by this library's `OwnedBuf::from_vec` and is freed once.

@@ -34,38 +34,39 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// The hooks of the table, by name, for calls and for `/-/plugins.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
-    Startup,
-    Routes,
-    Handle,
-    ActorFromRequest,
-    PermissionAllowed,
-    MenuLinks,
-}
-
-impl Hook {
-    pub const ALL: [Hook; 6] = [
-        Hook::Startup,
-        Hook::Routes,
-        Hook::Handle,
-        Hook::ActorFromRequest,
-        Hook::PermissionAllowed,
-        Hook::MenuLinks,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Hook::Startup => "startup",
-            Hook::Routes => "routes",
-            Hook::Handle => "handle",
-            Hook::ActorFromRequest => "actor_from_request",
-            Hook::PermissionAllowed => "permission_allowed",
-            Hook::MenuLinks => "menu_links",
+macro_rules! hooks {
+    ($($(#[$doc:meta])* $field:ident: $variant:ident,)*) => {
+        /// The hooks of the table, by name, for calls and for `/-/plugins.json`: `startup`,
+        /// then the ABI's list (`datasette_plugin_api::with_hooks`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Hook {
+            Startup,
+            $($variant,)*
         }
-    }
+
+        impl Hook {
+            pub const ALL: &[Hook] = &[Hook::Startup, $(Hook::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    Hook::Startup => "startup",
+                    $(Hook::$variant => stringify!($field),)*
+                }
+            }
+        }
+
+        impl Library {
+            fn hook_fn(&self, hook: Hook) -> Option<HookFn> {
+                match hook {
+                    Hook::Startup => Some(self.table.startup),
+                    $(Hook::$variant => self.table.$field,)*
+                }
+            }
+        }
+    };
 }
+
+datasette_plugin_api::with_hooks!(hooks);
 
 impl Library {
     /// Loads and checks the library at `path`; nothing of it runs before the checks pass.
@@ -142,18 +143,6 @@ impl Library {
             path: path.to_path_buf(),
             table,
         })
-    }
-
-    fn hook_fn(&self, hook: Hook) -> Option<HookFn> {
-        let t = self.table;
-        match hook {
-            Hook::Startup => Some(t.startup),
-            Hook::Routes => t.routes,
-            Hook::Handle => t.handle,
-            Hook::ActorFromRequest => t.actor_from_request,
-            Hook::PermissionAllowed => t.permission_allowed,
-            Hook::MenuLinks => t.menu_links,
-        }
     }
 
     pub fn has(&self, hook: Hook) -> bool {

@@ -9,7 +9,7 @@ mod library;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use datasette_plugin_api::{MenuLink, Request, Response};
+use datasette_plugin_api::{MenuLink, MenuLinksRequest, PermissionCheck, Request, Response};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -286,8 +286,11 @@ impl Plugins {
         if self.with(Hook::MenuLinks).next().is_none() {
             return vec![];
         }
-        let input = serde_json::to_vec(&serde_json::json!({"actor": actor, "request": request}))
-            .unwrap_or_default();
+        let input = serde_json::to_vec(&MenuLinksRequest {
+            actor: actor.clone(),
+            request: request.clone(),
+        })
+        .unwrap_or_default();
         self.with(Hook::MenuLinks)
             .filter_map(|lib| {
                 let links = answer::<Vec<MenuLink>>(lib, Hook::MenuLinks, &input)?;
@@ -350,16 +353,10 @@ pub struct PluginInfo {
 }
 
 fn check_json(actor: &Actor, action: &str, resource: &Resource) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Check<'a> {
-        actor: &'a Actor,
-        action: &'a str,
-        resource: Value,
-    }
-    serde_json::to_vec(&Check {
-        actor,
-        action,
-        resource: resource.to_json(),
+    serde_json::to_vec(&PermissionCheck {
+        actor: actor.clone(),
+        action: action.to_string(),
+        resource: resource.clone(),
     })
     .unwrap_or_default()
 }
