@@ -10,6 +10,7 @@ use crate::config::{Metadata, Settings};
 use crate::db::{Access, Database, DbError, Schema};
 use crate::permissions::{Actor, AllowBlocks, Permissions};
 use crate::plugins::{PluginVotes, Plugins};
+use crate::render::html::Chrome;
 use crate::session::SessionConfig;
 
 pub struct AppState {
@@ -126,10 +127,73 @@ impl AppState {
             self.plugins
                 .recognise_actors()
                 .then(|| {
-                    self.plugins
-                        .actor_from_request(&crate::views::plugin::describe(req, self))
+                    let request = crate::plugins::describe(req, self.origin(req));
+                    self.plugins.actor_from_request(&request)
                 })
                 .flatten()
         })
     }
+
+    /// `scheme://host` of this site as the client reached it. Forwarded headers count only
+    /// when the `trust_forwarded_headers` setting says a proxy sets them.
+    pub fn origin(&self, req: &actix_web::HttpRequest) -> String {
+        let settings = &self.settings;
+        let (scheme, host) = if settings.trust_forwarded_headers {
+            let info = req.connection_info();
+            (info.scheme().to_string(), info.host().to_string())
+        } else {
+            let host = req
+                .headers()
+                .get(actix_web::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| is_host(h))
+                .unwrap_or_else(|| req.app_config().host());
+            ("http".to_string(), host.to_string())
+        };
+        let scheme = if settings.force_https_urls {
+            "https"
+        } else {
+            &scheme
+        };
+        format!("{scheme}://{host}")
+    }
+
+    /// The header and footer of a page at `page` (its path and query), for `actor`.
+    pub fn chrome(&self, actor: &Actor, page: &str) -> Chrome {
+        let (path, query) = page.split_once('?').unwrap_or((page, ""));
+        let request = datasette_plugin_api::Request {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            actor: actor.clone(),
+            ..Default::default()
+        };
+        Chrome {
+            menu_links: self.plugins.menu_links(actor, &request),
+            site_title: self
+                .metadata
+                .info
+                .title
+                .clone()
+                .unwrap_or_else(|| "datasette-rs".into()),
+            // Datasette's choice of what to show for an actor.
+            actor_id: actor.as_ref().map(|a| {
+                ["display", "name", "username", "login", "id"]
+                    .iter()
+                    .find_map(|k| match a.get(*k) {
+                        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| a.to_string())
+            }),
+        }
+    }
+}
+
+/// A `Host` header value that can go into a URL as it is: a name or address and a port.
+fn is_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }

@@ -49,6 +49,21 @@ impl AppError {
     }
 }
 
+impl From<render::RenderError> for AppError {
+    fn from(e: render::RenderError) -> Self {
+        match e {
+            render::RenderError::Unsupported(m) => AppError::BadRequest(m),
+            render::RenderError::Encoding(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template error: {e}"))
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
@@ -127,8 +142,9 @@ pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
                 "" => path,
                 q => format!("{path}?{q}"),
             };
-            let chrome = render::html::Chrome::new(state, &state.actor(req), &here);
-            render::html::error_page(error.status(), &error.body(), &chrome)
+            let chrome = state.chrome(&state.actor(req), &here);
+            let body = error.body();
+            render::html::error_page(error.status(), body.title, body.error, &chrome)
         }
         None => error.error_response(),
     };

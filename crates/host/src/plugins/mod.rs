@@ -344,6 +344,34 @@ impl Plugin {
     }
 }
 
+/// The request as plugins see it, without its body. The session cookie is left out: it is the
+/// host's, and a plugin gets its own values in `session` instead.
+pub fn describe(req: &actix_web::HttpRequest, origin: String) -> Request {
+    let cookies = req
+        .cookies()
+        .map(|jar| {
+            jar.iter()
+                .filter(|c| c.name() != crate::session::COOKIE_NAME)
+                .map(|c| (c.name().to_string(), c.value().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Request {
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k != actix_web::http::header::COOKIE)
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        cookies,
+        origin,
+        ..Default::default()
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct PluginInfo {
     pub name: &'static str,

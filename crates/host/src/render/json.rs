@@ -5,8 +5,8 @@ use actix_web::HttpResponse;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use super::RenderError;
 use crate::db::Cell;
-use crate::error::AppError;
 
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
@@ -33,14 +33,16 @@ pub enum Shape {
 }
 
 impl Shape {
-    pub fn parse(s: Option<&str>) -> Result<Shape, AppError> {
+    pub fn parse(s: Option<&str>) -> Result<Shape, RenderError> {
         Ok(match s {
             None | Some("arrays") => Shape::Arrays,
             Some("objects") => Shape::Objects,
             Some("array") => Shape::Array,
             Some("arrayfirst") => Shape::ArrayFirst,
             Some("object") => Shape::Object,
-            Some(other) => return Err(AppError::BadRequest(format!("Invalid _shape: {other}"))),
+            Some(other) => {
+                return Err(RenderError::Unsupported(format!("Invalid _shape: {other}")))
+            }
         })
     }
 }
@@ -91,7 +93,7 @@ pub fn bare_shape(
     nl: bool,
     rows: &JsonRows,
     keys: Option<&[usize]>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<HttpResponse, RenderError> {
     let objects = || {
         rows.rows.iter().map(|row| RowObject {
             columns: &rows.columns,
@@ -120,7 +122,7 @@ pub fn bare_shape(
         ),
         Shape::Object => {
             let keys = keys.ok_or_else(|| {
-                AppError::BadRequest("_shape=object is only available on tables".into())
+                RenderError::Unsupported("_shape=object is only available on tables".into())
             })?;
             let mut map = serde_json::Map::new();
             for row in &rows.rows {
@@ -139,13 +141,13 @@ pub fn bare_shape(
             serde_json::to_vec(&map)
         }
         Shape::Arrays | Shape::Objects => {
-            return Err(AppError::Internal("not a bare shape".into()));
+            return Err(RenderError::Encoding("not a bare shape".into()));
         }
     }
     .map_err(internal)?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(bytes))
 }
 
-fn internal(e: serde_json::Error) -> AppError {
-    AppError::Internal(format!("cannot encode JSON: {e}"))
+fn internal(e: serde_json::Error) -> RenderError {
+    RenderError::Encoding(format!("cannot encode JSON: {e}"))
 }

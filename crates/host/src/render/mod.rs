@@ -4,6 +4,17 @@ pub mod csv;
 pub mod html;
 pub mod json;
 
+/// What can go wrong turning page data into bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The request asked for a shape the data cannot take (a 400).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The data could not be encoded (a 500).
+    #[error("{0}")]
+    Encoding(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Html,

@@ -49,7 +49,10 @@ pub async fn logout_page(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(html::ok(html::logout_page(&state, &state.actor(&req))?))
+    Ok(html::ok(super::templates::logout_page(
+        &state,
+        &state.actor(&req),
+    )?))
 }
 
 /// Whether a POST came from one of our own pages. Browsers send `Sec-Fetch-Site` and `Origin`
@@ -59,7 +62,7 @@ fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     datasette_plugin_api::security::is_same_site(
         header("sec-fetch-site"),
         header("origin"),
-        &super::origin(req, state),
+        &state.origin(req),
     )
 }
 

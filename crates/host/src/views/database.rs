@@ -9,7 +9,6 @@ use super::{respond, Answer, Ctx};
 use crate::app::AppState;
 use crate::db::{Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
-use crate::render::html;
 
 /// How long counting one table may take on the index and database pages.
 pub const LISTING_COUNT_LIMIT: Duration = Duration::from_millis(10);
@@ -168,5 +167,7 @@ pub async fn page(state: &AppState, ctx: &Ctx, db: &Database) -> Result<Answer, 
             .into_iter()
             .collect(),
     };
-    respond(ctx, &data, || html::database_page(state, ctx, &data))
+    respond(ctx, &data, || {
+        super::templates::database_page(state, ctx, &data)
+    })
 }

@@ -8,7 +8,6 @@ use super::database::{listing, TableSummary, ViewSummary};
 use super::{respond, Answer, Ctx};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::render::html;
 
 /// How many tables and views each database shows on the index page.
 const TRUNCATE_AT: usize = 5;
@@ -115,7 +114,9 @@ pub async fn page(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
             },
         );
     }
-    respond(ctx, &data, || html::index_page(state, ctx, &data))
+    respond(ctx, &data, || {
+        super::templates::index_page(state, ctx, &data)
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod query;
 pub mod row;
 mod special;
 pub mod table;
+pub mod templates;
 
 use std::sync::Arc;
 
@@ -127,37 +128,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .default_service(web::to(dispatch));
 }
 
-/// `scheme://host` of this site as the client reached it. Forwarded headers count only when
-/// the `trust_forwarded_headers` setting says a proxy sets them.
-pub fn origin(req: &HttpRequest, state: &AppState) -> String {
-    let settings = &state.settings;
-    let (scheme, host) = if settings.trust_forwarded_headers {
-        let info = req.connection_info();
-        (info.scheme().to_string(), info.host().to_string())
-    } else {
-        let host = req
-            .headers()
-            .get(actix_web::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| is_host(h))
-            .unwrap_or_else(|| req.app_config().host());
-        ("http".to_string(), host.to_string())
-    };
-    let scheme = if settings.force_https_urls {
-        "https"
-    } else {
-        &scheme
-    };
-    format!("{scheme}://{host}")
-}
-
-/// A `Host` header value that can go into a URL as it is: a name or address and a port.
-fn is_host(h: &str) -> bool {
-    !h.is_empty()
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-}
-
 /// Splits the raw path into decoded segments; `None` for a path that cannot be decoded.
 fn segments(path: &str) -> Option<Vec<String>> {
     path.trim_start_matches('/')
@@ -196,7 +166,7 @@ pub async fn dispatch(
         format: Format::split(path.rsplit('/').next().unwrap_or("")).1,
         args: urls::parse_query(req.query_string()),
         path,
-        origin: origin(&req, &state),
+        origin: state.origin(&req),
         started: std::time::Instant::now(),
     };
     Ok(match route(&state, &ctx).await? {

@@ -3,40 +3,12 @@
 use actix_session::{Session, SessionExt};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use datasette_plugin_api::{Request, Response};
+use datasette_plugin_api::Response;
 use serde_json::{Map, Value};
 
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::session;
-
-/// The request as plugins see it, without its body. The session cookie is left out: it is the
-/// host's, and a plugin gets its own values in `session` instead.
-pub fn describe(req: &HttpRequest, state: &AppState) -> Request {
-    let cookies = req
-        .cookies()
-        .map(|jar| {
-            jar.iter()
-                .filter(|c| c.name() != session::COOKIE_NAME)
-                .map(|c| (c.name().to_string(), c.value().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    Request {
-        method: req.method().to_string(),
-        path: req.path().to_string(),
-        query: req.query_string().to_string(),
-        headers: req
-            .headers()
-            .iter()
-            .filter(|(k, _)| *k != actix_web::http::header::COOKIE)
-            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
-            .collect(),
-        cookies,
-        origin: super::origin(req, state),
-        ..Default::default()
-    }
-}
 
 /// Where a plugin's own values live in the session.
 fn session_key(plugin: &str) -> String {
@@ -58,7 +30,7 @@ pub async fn handle(
     let name = plugin.library.name;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| AppError::BadRequest("The request body is not UTF-8 text".into()))?;
-    let mut request = describe(&req, &state);
+    let mut request = crate::plugins::describe(&req, state.origin(&req));
     request.body = body;
     request.actor = actor;
     request.session = session

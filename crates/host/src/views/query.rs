@@ -207,7 +207,7 @@ async fn run(
         }
         (Format::Json, _) => Ok(json::response(status, &data).into()),
         (Format::Html, _) => {
-            Ok(html::with_status(status, html::query_page(state, ctx, &data)?).into())
+            Ok(html::with_status(status, super::templates::query_page(state, ctx, &data)?).into())
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::db::table_query::ident;
 use crate::db::{self as sqlite, next_token, Cell, Database, ForeignKey};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
-use crate::render::{csv, html, Format};
+use crate::render::{csv, Format};
 use crate::urls::tilde_decode;
 
 #[derive(Serialize)]
@@ -159,6 +159,6 @@ pub async fn page(
                 .collect();
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, Some(&keys))?.into())
         }
-        _ => super::respond(ctx, &data, || html::row_page(state, ctx, &data)),
+        _ => super::respond(ctx, &data, || super::templates::row_page(state, ctx, &data)),
     }
 }

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 use super::{respond, Answer, Ctx};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::render::html;
 
 pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, AppError> {
     // The actor page is for finding out who you are: it needs no permission.
@@ -40,7 +39,9 @@ pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, App
         "plugins" => json!(state.plugins.describe()),
         _ => return Err(AppError::NotFound("Page not found".into())),
     };
-    respond(ctx, &data, || html::special_page(state, ctx, name, &data))
+    respond(ctx, &data, || {
+        super::templates::special_page(state, ctx, name, &data)
+    })
 }
 
 /// metadata.json as written (secrets unresolved), less every database, table and query this

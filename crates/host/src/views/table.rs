@@ -17,7 +17,7 @@ use crate::db::table_query::{ident, Sort, TableQuery};
 use crate::db::{self as sqlite, Cell, Database, DbError, ForeignKey, TableInfo};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
-use crate::render::{csv, html, Format};
+use crate::render::{csv, Format};
 
 #[derive(Serialize, Clone)]
 pub struct FacetValue {
@@ -810,7 +810,9 @@ pub async fn page(
             };
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, keys)?.into())
         }
-        _ => super::respond(ctx, &data, || html::table_page(state, ctx, &data)),
+        _ => super::respond(ctx, &data, || {
+            super::templates::table_page(state, ctx, &data)
+        }),
     }
 }
 

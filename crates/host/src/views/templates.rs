@@ -1,0 +1,680 @@
+//! Each page's data made ready for its askama template in `templates/`: the HTML adapters of
+//! the views. JSON and CSV take the same data as it is.
+
+use askama::Template;
+
+use crate::app::AppState;
+use crate::db::Cell;
+use crate::error::AppError;
+use crate::permissions::Actor;
+use crate::render::html::{escape, render, Chrome};
+
+/// A page's template rendered, or an internal error.
+fn page(t: &impl Template) -> Result<String, AppError> {
+    Ok(render(t)?)
+}
+use crate::urls::{path_with_query, quote_plus, tilde_encode};
+use crate::views::database::DatabasePage;
+use crate::views::index::{IndexDatabase, TableOrView};
+use crate::views::query::QueryPage;
+use crate::views::row::RowPage;
+use crate::views::table::TablePage;
+use crate::views::Ctx;
+
+/// A cell as HTML, already escaped.
+fn cell_html(c: &Cell, truncate: usize) -> String {
+    match c {
+        Cell::Null => "<span class=\"null\">&nbsp;</span>".into(),
+        Cell::Blob(b) => format!(
+            "<span class=\"blob\">&lt;Binary:&nbsp;{}&nbsp;bytes&gt;</span>",
+            b.len()
+        ),
+        Cell::Text(s) if truncate > 0 && s.chars().count() > truncate => {
+            format!(
+                "{}\u{2026}",
+                escape(&s.chars().take(truncate).collect::<String>())
+            )
+        }
+        other => escape(&other.to_plain_string()),
+    }
+}
+
+pub fn table_url(db: &str, table: &str) -> String {
+    format!("/{}/{}", tilde_encode(db), tilde_encode(table))
+}
+
+pub fn db_url(db: &str) -> String {
+    format!("/{}", tilde_encode(db))
+}
+
+/// One link in the header or footer.
+pub struct Link {
+    pub href: String,
+    pub label: String,
+}
+
+pub struct Footer {
+    pub links: Vec<(String, Option<String>)>,
+}
+
+fn footer(links: &indexmap::IndexMap<&'static str, String>) -> Footer {
+    let mut out = Vec::new();
+    for (name, url) in [
+        ("license", "license_url"),
+        ("source", "source_url"),
+        ("about", "about_url"),
+    ] {
+        let label = links.get(name).cloned();
+        let href = links.get(url).cloned();
+        if label.is_some() || href.is_some() {
+            let text = format!(
+                "{}: {}",
+                capitalize(name),
+                label.clone().or(href.clone()).unwrap_or_default()
+            );
+            out.push((text, href.filter(|h| is_web_url(h))));
+        }
+    }
+    Footer { links: out }
+}
+
+/// Links from metadata are shown only when they are web links: no `javascript:`.
+fn is_web_url(u: &str) -> bool {
+    let l = u.trim().to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://") || l.starts_with('/')
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+// ---- index ----
+
+pub struct IndexEntry {
+    pub name: String,
+    pub url: String,
+    pub private: bool,
+    pub summary: String,
+    pub tables: Vec<Link>,
+    pub more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexTemplate<'a> {
+    chrome: &'a Chrome,
+    title: String,
+    description: Option<String>,
+    databases: Vec<IndexEntry>,
+    footer: Footer,
+}
+
+pub fn index_page(
+    state: &AppState,
+    ctx: &Ctx,
+    data: &indexmap::IndexMap<String, IndexDatabase>,
+) -> Result<String, AppError> {
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let databases = data
+        .values()
+        .map(|d| IndexEntry {
+            name: d.name.clone(),
+            url: db_url(&d.name),
+            private: d.private,
+            summary: format!(
+                "{} rows in {} table{}{}",
+                format_count(d.table_rows_sum),
+                d.tables_count,
+                if d.tables_count == 1 { "" } else { "s" },
+                if d.views_count > 0 {
+                    format!(
+                        ", {} view{}",
+                        d.views_count,
+                        if d.views_count == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            tables: d
+                .tables_and_views_truncated
+                .iter()
+                .map(|t| {
+                    let name = match t {
+                        TableOrView::Table(t) => &t.name,
+                        TableOrView::View(v) => &v.name,
+                    };
+                    Link {
+                        href: table_url(&d.name, name),
+                        label: name.clone(),
+                    }
+                })
+                .collect(),
+            more: d.tables_and_views_more,
+        })
+        .collect();
+    page(&IndexTemplate {
+        title: chrome.site_title.clone(),
+        description: state.metadata.info.description.clone(),
+        chrome: &chrome,
+        databases,
+        footer: footer(
+            &state
+                .metadata
+                .inherited_links(None, None)
+                .into_iter()
+                .collect(),
+        ),
+    })
+}
+
+fn format_count(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+// ---- database ----
+
+pub struct TableEntry {
+    pub href: String,
+    pub name: String,
+    pub private: bool,
+    pub hidden: bool,
+    pub columns: String,
+    pub count: String,
+}
+
+#[derive(Template)]
+#[template(path = "database.html")]
+struct DatabaseTemplate<'a> {
+    chrome: &'a Chrome,
+    name: String,
+    db_href: String,
+    private: bool,
+    tables: Vec<TableEntry>,
+    views: Vec<Link>,
+    queries: Vec<Link>,
+    allow_sql: bool,
+    hidden_count: usize,
+    footer: Footer,
+}
+
+pub fn database_page(state: &AppState, ctx: &Ctx, data: &DatabasePage) -> Result<String, AppError> {
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let tables = data
+        .tables
+        .iter()
+        .map(|t| TableEntry {
+            href: table_url(&data.database, &t.name),
+            name: t.name.clone(),
+            private: t.private,
+            hidden: t.hidden,
+            columns: t.columns.join(", "),
+            count: match t.count {
+                Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
+                None => "many rows".into(),
+            },
+        })
+        .collect();
+    page(&DatabaseTemplate {
+        chrome: &chrome,
+        name: data.database.clone(),
+        db_href: db_url(&data.database),
+        private: data.private,
+        tables,
+        views: data
+            .views
+            .iter()
+            .map(|v| Link {
+                href: table_url(&data.database, &v.name),
+                label: v.name.clone(),
+            })
+            .collect(),
+        queries: data
+            .queries
+            .iter()
+            .map(|q| Link {
+                href: table_url(&data.database, &q.name),
+                label: q.title.clone().unwrap_or_else(|| q.name.clone()),
+            })
+            .collect(),
+        allow_sql: data.allow_execute_sql,
+        hidden_count: data.hidden_count,
+        footer: footer(&data.links),
+    })
+}
+
+// ---- table ----
+
+pub struct Header {
+    pub name: String,
+    /// Link that sorts by this column, when it is sortable.
+    pub sort_href: Option<String>,
+    /// "▼" or "▲" for the current sort.
+    pub arrow: &'static str,
+    /// The column's description from metadata.json.
+    pub description: Option<String>,
+}
+
+pub struct FacetView {
+    pub name: String,
+    pub hide_href: Option<String>,
+    pub values: Vec<(String, String, i64, bool)>,
+    pub truncated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "table.html")]
+struct TableTemplate<'a> {
+    chrome: &'a Chrome,
+    db: String,
+    db_href: String,
+    table: String,
+    title: String,
+    description: Option<String>,
+    is_view: bool,
+    private: bool,
+    count_text: String,
+    headers: Vec<Header>,
+    rows: Vec<Vec<String>>,
+    link_column: bool,
+    facets: Vec<FacetView>,
+    filters: Vec<(String, String, String)>,
+    columns: Vec<String>,
+    ops: Vec<(&'static str, &'static str)>,
+    searchable: bool,
+    search: String,
+    hidden_args: Vec<(String, String)>,
+    next_href: Option<String>,
+    json_href: String,
+    csv_href: String,
+    sql_href: Option<String>,
+    footer: Footer,
+}
+
+pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<String, AppError> {
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let x = &data.html;
+    let headers = data
+        .columns
+        .iter()
+        .map(|c| {
+            let current = x.sort.as_ref().filter(|s| s.column == *c);
+            let sortable = x.sortable.contains(c) || c == "rowid";
+            // Clicking the sorted column flips its direction.
+            let sort_href = sortable.then(|| {
+                let (key, other) = match current {
+                    Some(s) if !s.desc => ("_sort_desc", "_sort"),
+                    _ => ("_sort", "_sort_desc"),
+                };
+                ctx.path_with_replaced(&[(key, Some(c.clone())), (other, None), ("_next", None)])
+            });
+            Header {
+                description: x.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
+                name: c.clone(),
+                sort_href,
+                arrow: match current {
+                    Some(s) if s.desc => " \u{25bc}",
+                    Some(_) => " \u{25b2}",
+                    None => "",
+                },
+            }
+        })
+        .collect();
+    let truncate = state.settings.truncate_cells_html as usize;
+    // One declared key that is not also a foreign key links from its own cell; otherwise
+    // (rowid, compound keys) a first "Link" column does, as in Datasette.
+    let own_cell_link = x.key_indexes.len() == 1
+        && data.primary_keys.len() == 1
+        && !x
+            .outgoing
+            .iter()
+            .any(|fk| fk.column == data.columns[x.key_indexes[0]]);
+    let link_column = !x.key_indexes.is_empty() && !own_cell_link;
+    let rows = data
+        .rows
+        .rows
+        .iter()
+        .map(|row| {
+            let row_href = (!x.key_indexes.is_empty()).then(|| {
+                let pk: Vec<String> = x
+                    .key_indexes
+                    .iter()
+                    .map(|&i| tilde_encode(&row[i].to_plain_string()))
+                    .collect();
+                format!(
+                    "{}/{}",
+                    table_url(&data.database, &data.table),
+                    pk.join(",")
+                )
+            });
+            let mut cells: Vec<String> = Vec::with_capacity(row.len() + 1);
+            if let (true, Some(href)) = (link_column, &row_href) {
+                let label: Vec<String> = x
+                    .key_indexes
+                    .iter()
+                    .map(|&i| row[i].to_plain_string())
+                    .collect();
+                cells.push(format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape(href),
+                    escape(&label.join(","))
+                ));
+            }
+            cells.extend(row.iter().enumerate().map(|(i, cell)| {
+                let column = &data.columns[i];
+                let text = cell_html(cell, truncate);
+                if let (Some(href), true) = (&row_href, own_cell_link && x.key_indexes[0] == i) {
+                    return format!("<a href=\"{}\">{text}</a>", escape(href));
+                }
+                if let Some(fk) = x
+                    .outgoing
+                    .iter()
+                    .find(|fk| fk.column == *column)
+                    .filter(|_| !cell.is_null())
+                {
+                    let v = cell.to_plain_string();
+                    let href = format!(
+                        "{}/{}",
+                        table_url(&data.database, &fk.other_table),
+                        tilde_encode(&v)
+                    );
+                    return match x.labels.get(&(column.clone(), v)) {
+                        Some(label) => format!(
+                            "<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>",
+                            escape(&href),
+                            escape(label)
+                        ),
+                        None => format!("<a href=\"{}\">{text}</a>", escape(&href)),
+                    };
+                }
+                text
+            }));
+            cells
+        })
+        .collect();
+    let facets = data
+        .facet_results
+        .values()
+        .map(|f| FacetView {
+            name: f.name.clone(),
+            hide_href: f.hideable.then(|| f.toggle_url.clone()),
+            values: f
+                .results
+                .iter()
+                .map(|v| {
+                    (
+                        v.label.to_plain_string(),
+                        v.toggle_url.clone(),
+                        v.count,
+                        v.selected,
+                    )
+                })
+                .collect(),
+            truncated: f.truncated,
+        })
+        .collect();
+    let filters = x
+        .filters
+        .iter()
+        .map(|f| {
+            let (k, v) = f.arg();
+            let remove = ctx.path_with_replaced(&[(&k, None), (&f.column, None), ("_next", None)]);
+            (f.human(), remove, v)
+        })
+        .collect();
+    let hidden_args = ctx
+        .args
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "_search" | "_next" | "_filter_column" | "_filter_op" | "_filter_value"
+            )
+        })
+        .cloned()
+        .collect();
+    let count_text = match data.filtered_table_rows_count {
+        Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
+        None => "Many rows".into(),
+    } + &if data.human_description_en.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", data.human_description_en)
+    };
+    let sql_href = data.allow_execute_sql.then(|| {
+        path_with_query(
+            &db_url(&data.database),
+            &[("sql".into(), data.query.sql.clone())],
+        )
+    });
+    let with_ext = |ext: &str| {
+        let base = table_url(&data.database, &data.table);
+        path_with_query(&format!("{base}{ext}"), &ctx.args)
+    };
+    page(&TableTemplate {
+        chrome: &chrome,
+        db: data.database.clone(),
+        db_href: db_url(&data.database),
+        title: x
+            .meta
+            .as_ref()
+            .and_then(|m| m.info.title.clone())
+            .unwrap_or_else(|| data.table.clone()),
+        description: x.meta.as_ref().and_then(|m| m.info.description.clone()),
+        table: data.table.clone(),
+        is_view: data.is_view,
+        private: data.private,
+        count_text,
+        headers,
+        rows,
+        link_column,
+        facets,
+        filters,
+        columns: x.all_columns.clone(),
+        ops: crate::db::filters::OPS
+            .iter()
+            .map(|o| (o.key, o.label))
+            .collect(),
+        searchable: x.searchable,
+        search: x.search.clone().unwrap_or_default(),
+        hidden_args,
+        next_href: data.next.as_ref().map(|n| {
+            let mut replace: Vec<(&str, Option<String>)> = vec![("_next", Some(n.clone()))];
+            if let Some(s) = &x.sort {
+                replace.push((
+                    if s.desc { "_sort_desc" } else { "_sort" },
+                    Some(s.column.clone()),
+                ));
+            }
+            ctx.path_with_replaced(&replace)
+        }),
+        json_href: with_ext(".json"),
+        csv_href: with_ext(".csv"),
+        sql_href,
+        footer: footer(&data.links),
+    })
+}
+
+// ---- row ----
+
+#[derive(Template)]
+#[template(path = "row.html")]
+struct RowTemplate<'a> {
+    chrome: &'a Chrome,
+    db: String,
+    db_href: String,
+    table: String,
+    table_href: String,
+    key: String,
+    fields: Vec<(String, String)>,
+    incoming: Vec<(String, String, i64)>,
+    json_href: String,
+    footer: Footer,
+}
+
+pub fn row_page(state: &AppState, ctx: &Ctx, data: &RowPage) -> Result<String, AppError> {
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let truncate = state.settings.truncate_cells_html as usize;
+    let row = data.rows.rows.first().cloned().unwrap_or_default();
+    let key_segment = data
+        .primary_key_values
+        .iter()
+        .map(|v| tilde_encode(v))
+        .collect::<Vec<_>>()
+        .join(",");
+    page(&RowTemplate {
+        chrome: &chrome,
+        db: data.database.clone(),
+        db_href: db_url(&data.database),
+        table: data.table.clone(),
+        table_href: table_url(&data.database, &data.table),
+        key: data.primary_key_values.join(", "),
+        fields: data
+            .columns
+            .iter()
+            .cloned()
+            .zip(row.iter().map(|c| cell_html(c, truncate)))
+            .collect(),
+        incoming: data
+            .incoming
+            .iter()
+            .map(|(fk, n)| {
+                let value = data.primary_key_values.first().cloned().unwrap_or_default();
+                let href = format!(
+                    "{}?{}={}",
+                    table_url(&data.database, &fk.other_table),
+                    quote_plus(&fk.other_column),
+                    quote_plus(&value)
+                );
+                (format!("{}.{}", fk.other_table, fk.other_column), href, *n)
+            })
+            .collect(),
+        json_href: format!(
+            "{}/{}.json",
+            table_url(&data.database, &data.table),
+            key_segment
+        ),
+        footer: footer(&data.links),
+    })
+}
+
+// ---- query ----
+
+#[derive(Template)]
+#[template(path = "query.html")]
+struct QueryTemplate<'a> {
+    chrome: &'a Chrome,
+    db: String,
+    db_href: String,
+    title: String,
+    description: Option<String>,
+    show_sql: bool,
+    editable: bool,
+    sql: String,
+    params: Vec<(String, String)>,
+    error: Option<String>,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+    truncated: bool,
+    max_rows: u32,
+    json_href: String,
+    csv_href: String,
+    footer: Footer,
+}
+
+pub fn query_page(state: &AppState, ctx: &Ctx, data: &QueryPage) -> Result<String, AppError> {
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let truncate = state.settings.truncate_cells_html as usize;
+    let canned = data.canned.as_ref();
+    let with_ext = |ext: &str| {
+        let base = match canned {
+            Some(q) => table_url(&data.database, &q.name),
+            None => db_url(&data.database),
+        };
+        path_with_query(&format!("{base}{ext}"), &ctx.args)
+    };
+    page(&QueryTemplate {
+        chrome: &chrome,
+        db: data.database.clone(),
+        db_href: db_url(&data.database),
+        title: canned
+            .map(|q| q.title.clone().unwrap_or_else(|| q.name.clone()))
+            .unwrap_or_else(|| data.database.clone()),
+        description: canned.and_then(|q| q.description.clone()),
+        show_sql: canned.is_none_or(|q| !q.hide_sql),
+        editable: canned.is_none() && data.allow_execute_sql,
+        sql: data.query.sql.clone(),
+        params: data
+            .query
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        error: data.error.clone(),
+        columns: data.columns.clone(),
+        rows: data
+            .rows
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| cell_html(c, truncate)).collect())
+            .collect(),
+        truncated: data.truncated,
+        max_rows: state.settings.max_returned_rows,
+        json_href: with_ext(".json"),
+        csv_href: with_ext(".csv"),
+        footer: footer(&data.links),
+    })
+}
+
+// ---- special pages and errors ----
+
+#[derive(Template)]
+#[template(path = "special.html")]
+struct SpecialTemplate<'a> {
+    chrome: &'a Chrome,
+    title: String,
+    json: String,
+    json_href: String,
+}
+
+pub fn special_page(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    data: &serde_json::Value,
+) -> Result<String, AppError> {
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    page(&SpecialTemplate {
+        chrome: &chrome,
+        title: capitalize(name),
+        json: serde_json::to_string_pretty(data).unwrap_or_default(),
+        json_href: format!("/-/{name}.json"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutTemplate<'a> {
+    chrome: &'a Chrome,
+}
+
+pub fn logout_page(state: &AppState, actor: &Actor) -> Result<String, AppError> {
+    page(&LogoutTemplate {
+        chrome: &state.chrome(actor, "/-/logout"),
+    })
+}
