@@ -1,7 +1,9 @@
 //! SQLite: connections, schema, and the queries the pages run.
 
+pub mod facets;
 pub mod filters;
 pub mod guard;
+pub mod labels;
 pub mod lineage;
 pub mod next_token;
 mod pool;

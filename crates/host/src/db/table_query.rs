@@ -194,6 +194,7 @@ pub struct TableQuery<'a> {
 }
 
 /// The SQL of a page and of its count.
+#[derive(Clone)]
 pub struct Built {
     pub sql: String,
     pub params: Vec<(String, Cell)>,

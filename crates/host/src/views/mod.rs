@@ -2,7 +2,6 @@
 
 mod auth;
 pub mod database;
-mod facets;
 pub mod index;
 pub mod plugin;
 pub mod query;

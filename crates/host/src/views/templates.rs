@@ -493,16 +493,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         searchable: x.searchable,
         search: x.search.clone().unwrap_or_default(),
         hidden_args,
-        next_href: data.next.as_ref().map(|n| {
-            let mut replace: Vec<(&str, Option<String>)> = vec![("_next", Some(n.clone()))];
-            if let Some(s) = &x.sort {
-                replace.push((
-                    if s.desc { "_sort_desc" } else { "_sort" },
-                    Some(s.column.clone()),
-                ));
-            }
-            ctx.path_with_replaced(&replace)
-        }),
+        next_href: x.next_path.clone(),
         json_href: with_ext(".json"),
         csv_href: with_ext(".csv"),
         sql_href,

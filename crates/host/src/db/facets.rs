@@ -1,12 +1,128 @@
-//! Facet suggestions: columns worth faceting on, found as Datasette finds them, each within
-//! `facet_suggest_time_limit_ms`.
+//! Facets: the kinds, the counts of a facet's values, and suggestions of columns worth
+//! faceting on, found as Datasette finds them, each within its time limit.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::db::table_query::ident;
-use crate::db::{self as sqlite, Cell, Conn};
+use crate::db::{self as sqlite, Cell, Conn, DbError};
+
+/// How a column is faceted: by value, by each item of a JSON array, or by date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FacetKind {
+    Column,
+    Array,
+    Date,
+}
+
+impl FacetKind {
+    pub const ALL: [FacetKind; 3] = [FacetKind::Column, FacetKind::Array, FacetKind::Date];
+
+    /// The name in metadata.json's `facets` and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            FacetKind::Column => "column",
+            FacetKind::Array => "array",
+            FacetKind::Date => "date",
+        }
+    }
+
+    /// A kind by its name in metadata.json; anything else is a column facet.
+    pub fn from_name(name: &str) -> FacetKind {
+        FacetKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .unwrap_or(FacetKind::Column)
+    }
+
+    /// The URL parameter that asks for it.
+    pub fn param(self) -> &'static str {
+        match self {
+            FacetKind::Column => "_facet",
+            FacetKind::Array => "_facet_array",
+            FacetKind::Date => "_facet_date",
+        }
+    }
+
+    /// The filter argument a value of this facet on `column` toggles.
+    pub fn filter_arg(self, column: &str) -> String {
+        match self {
+            FacetKind::Column => column.to_string(),
+            FacetKind::Array => format!("{column}__arraycontains"),
+            FacetKind::Date => format!("{column}__date"),
+        }
+    }
+
+    fn is_column(&self) -> bool {
+        *self == FacetKind::Column
+    }
+
+    /// The most frequent values of `column` among `select * {from_where}`, at most `limit`.
+    fn sql(self, column: &str, from_where: &str, limit: usize) -> String {
+        let c = ident(column);
+        match self {
+            FacetKind::Array => format!(
+                "select j.value as value, count(*) as count from (select * {from_where}) t, json_each(t.{c}) j group by j.value order by count desc, value limit {limit}"
+            ),
+            FacetKind::Date => format!(
+                "select date({c}) as value, count(*) as count from (select * {from_where}) where date({c}) is not null group by date({c}) order by count desc, value limit {limit}"
+            ),
+            FacetKind::Column => format!(
+                "select {c} as value, count(*) as count from (select * {from_where}) where {c} is not null group by {c} order by count desc, value limit {limit}"
+            ),
+        }
+    }
+}
+
+/// The values of one facet with their counts, most frequent first.
+pub struct FacetCounts {
+    pub values: Vec<(Cell, i64)>,
+    /// More values exist than were asked for.
+    pub truncated: bool,
+}
+
+/// The rows facets are counted over: `select * {from_where}`, with its parameters.
+pub struct Over<'a> {
+    pub from_where: &'a str,
+    pub params: &'a [(String, Cell)],
+    /// Whether the statement may be cached: not when `from_where` holds SQL from a request.
+    pub cached: bool,
+}
+
+/// Counts the `size` most frequent values of a facet on `column`, within `limit`; `None` when
+/// that took too long.
+pub fn count(
+    c: &Conn,
+    kind: FacetKind,
+    column: &str,
+    over: &Over<'_>,
+    size: usize,
+    limit: Duration,
+) -> Result<Option<FacetCounts>, DbError> {
+    c.set_time_limit(limit);
+    let sql = kind.sql(column, over.from_where, size + 1);
+    match sqlite::select(c, &sql, over.params, size + 1, over.cached) {
+        Ok(r) => Ok(Some(FacetCounts {
+            truncated: r.rows.len() > size,
+            values: r
+                .rows
+                .into_iter()
+                .take(size)
+                .map(|mut row| {
+                    let n = match row.pop() {
+                        Some(Cell::Int(n)) => n,
+                        _ => 0,
+                    };
+                    (row.pop().unwrap_or(Cell::Null), n)
+                })
+                .collect(),
+        })),
+        Err(DbError::Interrupted(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
 
 /// How many rows the array and date checks look at.
 const SUGGEST_CONSIDER: usize = 1000;
@@ -14,10 +130,8 @@ const SUGGEST_CONSIDER: usize = 1000;
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
     pub name: String,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<&'static str>,
-    #[serde(skip)]
-    pub param: &'static str,
+    #[serde(rename = "type", skip_serializing_if = "FacetKind::is_column")]
+    pub kind: FacetKind,
 }
 
 /// Runs the suggestion checks' queries, each within the time limit.
@@ -111,8 +225,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
         {
             out.push(Suggestion {
                 name: column.clone(),
-                kind: None,
-                param: "_facet",
+                kind: FacetKind::Column,
             });
         }
     }
@@ -125,8 +238,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
         if r.rows.iter().any(|row| !row[0].is_null()) {
             out.push(Suggestion {
                 name: column.clone(),
-                kind: Some("date"),
-                param: "_facet_date",
+                kind: FacetKind::Date,
             });
         }
     }
@@ -153,8 +265,7 @@ pub fn suggest(c: &Conn, limit: Duration, input: &Candidates<'_>) -> Suggested {
         if !r.rows.is_empty() && r.rows.iter().all(|row| is_array_of_strings(&row[0])) {
             out.push(Suggestion {
                 name: column.clone(),
-                kind: Some("array"),
-                param: "_facet_array",
+                kind: FacetKind::Array,
             });
         }
     }

@@ -1,0 +1,600 @@
+//! `/DB/TABLE`: rows of a table or view, filtered, sorted, searched, faceted and paged. The
+//! request is parsed in `request`, the queries run in `fetch` (SQL from `db`), and `page`
+//! builds the page's data from the two.
+
+pub mod request;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::{Answer, Ctx};
+use crate::app::AppState;
+use crate::config::TableMeta;
+use crate::db::facets::{self, FacetCounts, FacetKind, Suggestion};
+use crate::db::filters::Filter;
+use crate::db::labels::{self, Lookup};
+use crate::db::table_query::{Built, Sort, TableQuery};
+use crate::db::{
+    self as sqlite, next_token, Access, Cell, Database, DbError, ForeignKey, Schema, TableInfo,
+};
+use crate::error::AppError;
+use crate::render::json::{bare_shape, JsonRows, Shape};
+use crate::render::{csv, Format};
+use request::{FacetRequest, TableRequest};
+
+#[derive(Serialize, Clone)]
+pub struct FacetValue {
+    pub value: Cell,
+    pub label: Cell,
+    pub count: i64,
+    pub toggle_url: String,
+    pub selected: bool,
+}
+
+#[derive(Serialize, Clone)]
+pub struct FacetResult {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: FacetKind,
+    pub hideable: bool,
+    pub toggle_url: String,
+    pub results: Vec<FacetValue>,
+    pub truncated: bool,
+}
+
+/// A foreign key that `_labels` could expand, in Datasette's key order.
+#[derive(Serialize, Clone)]
+pub struct ExpandableKey {
+    pub column: String,
+    pub other_table: String,
+    pub other_column: String,
+}
+
+#[derive(Serialize)]
+pub struct QueryInfo {
+    pub sql: String,
+    pub params: IndexMap<String, Cell>,
+}
+
+/// What the HTML page needs beyond the JSON.
+pub struct HtmlExtras {
+    pub all_columns: Vec<String>,
+    pub sortable: Vec<String>,
+    pub sort: Option<Sort>,
+    pub filters: Vec<Filter>,
+    pub search: Option<String>,
+    pub searchable: bool,
+    pub key_indexes: Vec<usize>,
+    pub outgoing: Vec<ForeignKey>,
+    /// (column, value) → label of the row it points to.
+    pub labels: HashMap<(String, String), String>,
+    /// The next page's path and query, when there is one.
+    pub next_path: Option<String>,
+    pub meta: Option<TableMeta>,
+}
+
+#[derive(Serialize)]
+pub struct TablePage {
+    pub database: String,
+    pub table: String,
+    pub is_view: bool,
+    pub human_description_en: String,
+    pub rows: JsonRows,
+    pub truncated: bool,
+    pub filtered_table_rows_count: Option<i64>,
+    pub expanded_columns: Vec<String>,
+    pub expandable_columns: Vec<(ExpandableKey, String)>,
+    pub columns: Vec<String>,
+    pub primary_keys: Vec<String>,
+    pub units: IndexMap<String, String>,
+    pub query: QueryInfo,
+    pub facet_results: IndexMap<String, FacetResult>,
+    pub suggested_facets: Vec<SuggestedFacet>,
+    pub next: Option<String>,
+    pub next_url: Option<String>,
+    pub private: bool,
+    pub allow_execute_sql: bool,
+    pub query_ms: f64,
+    #[serde(flatten)]
+    pub links: IndexMap<&'static str, String>,
+    #[serde(skip)]
+    pub html: HtmlExtras,
+}
+
+#[derive(Serialize)]
+pub struct SuggestedFacet {
+    #[serde(flatten)]
+    pub facet: Suggestion,
+    pub toggle_url: String,
+}
+
+/// "where a = 1, b > 2 and search matches "x" sorted by c descending".
+fn human_description(
+    filters: &[Filter],
+    search: Option<&str>,
+    sort: Option<&Sort>,
+    explicit_sort: bool,
+) -> String {
+    let mut bits: Vec<String> = filters.iter().map(Filter::human).collect();
+    if let Some(q) = search {
+        bits.push(format!("search matches \"{q}\""));
+    }
+    let mut s = match bits.split_last() {
+        None => String::new(),
+        Some((last, [])) => format!("where {last}"),
+        Some((last, rest)) => format!("where {} and {last}", rest.join(", ")),
+    };
+    if let (Some(sort), true) = (sort, explicit_sort) {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&format!(
+            "sorted by {}{}",
+            sort.column,
+            if sort.desc { " descending" } else { "" }
+        ));
+    }
+    s
+}
+
+/// Facet suggestions kept until the file changes. Checks that ran out of time (a large table,
+/// or a busy moment) are tried again after a while rather than every time.
+#[derive(Clone)]
+struct CachedSuggestions {
+    suggestions: Vec<Suggestion>,
+    partial_since: Option<Instant>,
+}
+
+const PARTIAL_SUGGESTIONS_TTL: Duration = Duration::from_secs(60);
+
+/// Everything the page's queries need, owned, for the blocking task that runs them.
+struct Work {
+    built: Built,
+    size: usize,
+    /// The SQL holds nothing from the request: its statements may be cached.
+    cached: bool,
+    /// The filtered count, when the cache has it.
+    count: Option<i64>,
+    facets: Vec<FacetRequest>,
+    facet_size: usize,
+    labels: Vec<Lookup>,
+    /// The columns to suggest facets on, when suggestions are to be computed.
+    suggest: Option<Vec<String>>,
+    limits: Limits,
+}
+
+#[derive(Clone, Copy)]
+struct Limits {
+    sql: Duration,
+    facet: Duration,
+    suggest: Duration,
+}
+
+/// What the queries found.
+struct Fetched {
+    rows: sqlite::Rows,
+    count: Option<i64>,
+    /// Each facet's counts, `None` where it ran out of time.
+    facets: Vec<Option<FacetCounts>>,
+    labels: HashMap<(String, String), String>,
+    /// Computed this time (none when cached or not wanted).
+    suggested: Option<facets::Suggested>,
+}
+
+/// Runs the page's queries on one connection, each within its own limit: rows and count
+/// `sql`, each facet `facet`, each suggestion probe `suggest`.
+fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
+    let b = &w.built;
+    let rows = sqlite::select(c, &b.sql, &b.params, w.size + 1, w.cached)?;
+    let count = match w.count {
+        Some(n) => Some(n),
+        None => {
+            c.set_time_limit(w.limits.sql);
+            let sql = format!("select count(*) {}", b.from_where);
+            match sqlite::count(c, &sql, &b.filter_params, w.cached) {
+                Ok(n) => Some(n),
+                Err(DbError::Interrupted(_)) => None,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let over = facets::Over {
+        from_where: &b.from_where,
+        params: &b.filter_params,
+        cached: w.cached,
+    };
+    let facet_counts = w
+        .facets
+        .iter()
+        .map(|f| facets::count(c, f.kind, &f.column, &over, w.facet_size, w.limits.facet))
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels = labels::fetch(c, &w.labels, &rows.rows);
+    let suggested = w.suggest.as_ref().map(|columns| {
+        let enabled: Vec<String> = w.facets.iter().map(|f| f.column.clone()).collect();
+        facets::suggest(
+            c,
+            w.limits.suggest,
+            &facets::Candidates {
+                columns,
+                from_where: &b.from_where,
+                params: &b.filter_params,
+                row_count: count,
+                facet_size: w.facet_size,
+                enabled: &enabled,
+            },
+        )
+    });
+    Ok(Fetched {
+        rows,
+        count,
+        facets: facet_counts,
+        labels,
+        suggested,
+    })
+}
+
+/// Foreign keys to tables this actor may see, with the column that labels the other table's
+/// rows.
+fn expandable_keys(
+    state: &AppState,
+    db: &str,
+    schema: &Schema,
+    t: &TableInfo,
+    access: &Access,
+) -> Vec<(ForeignKey, String)> {
+    t.outgoing
+        .iter()
+        .filter(|fk| access.can_read(&fk.other_table))
+        .filter_map(|fk| {
+            let label = state
+                .metadata
+                .table(db, &fk.other_table)
+                .and_then(|m| m.label_column.clone())
+                .or_else(|| schema.get(&fk.other_table).and_then(|o| o.label_column()))?;
+            Some((fk.clone(), label))
+        })
+        .collect()
+}
+
+/// Where a count is cached: the whole table's for everyone; a filtered one by its SQL; none
+/// with `_where` SQL, whose verdict depends on the actor.
+fn count_key(t: &TableInfo, req: &TableRequest, built: &Built) -> Option<String> {
+    if !req.wheres.is_empty() {
+        None
+    } else if req.unfiltered() && !t.is_view {
+        Some(sqlite::Database::count_key(&t.name))
+    } else {
+        Some(format!(
+            "count\0{}\0{:?}",
+            built.from_where, built.filter_params
+        ))
+    }
+}
+
+/// The token of the page after this one, if there are more rows than `size`.
+fn next_token_of(
+    t: &TableInfo,
+    req: &TableRequest,
+    built: &Built,
+    rows: &[Vec<Cell>],
+) -> Option<String> {
+    if rows.len() <= req.size || req.size == 0 {
+        return None;
+    }
+    let last = &rows[req.size - 1];
+    Some(if t.is_view {
+        req.offset.saturating_add(req.size as u64).to_string()
+    } else {
+        let keys: Vec<Cell> = built.key_indexes.iter().map(|&i| last[i].clone()).collect();
+        next_token::encode(built.sort_index.map(|i| &last[i]), &keys)
+    })
+}
+
+/// Each facet's values with the URLs that toggle them, keyed as Datasette keys them.
+fn facet_results(
+    ctx: &Ctx,
+    requests: &[FacetRequest],
+    counts: Vec<Option<FacetCounts>>,
+) -> IndexMap<String, FacetResult> {
+    let mut out: IndexMap<String, FacetResult> = IndexMap::new();
+    for (f, counts) in requests.iter().zip(counts) {
+        let Some(FacetCounts { values, truncated }) = counts else {
+            tracing::info!("facet {} timed out", f.column);
+            continue;
+        };
+        let arg = f.kind.filter_arg(&f.column);
+        let results = values
+            .into_iter()
+            .map(|(value, count)| {
+                let v = value.to_plain_string();
+                let selected = ctx.args.iter().any(|(k, x)| *k == arg && *x == v);
+                let toggle = if selected {
+                    ctx.path_with_removed(&[(&arg, &v)])
+                } else {
+                    ctx.path_with_added(&[(&arg, &v)])
+                };
+                FacetValue {
+                    label: value.clone(),
+                    value,
+                    count,
+                    toggle_url: ctx.absolute(&toggle),
+                    selected,
+                }
+            })
+            .collect();
+        let key = if out.contains_key(&f.column) {
+            format!("{}_{}", f.column, f.kind.name())
+        } else {
+            f.column.clone()
+        };
+        out.insert(
+            key,
+            FacetResult {
+                name: f.column.clone(),
+                kind: f.kind,
+                hideable: f.hideable,
+                toggle_url: ctx.path_with_removed(&[(f.kind.param(), &f.column)]),
+                results,
+                truncated,
+            },
+        );
+    }
+    out
+}
+
+pub async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    db: &Arc<Database>,
+    name: &str,
+) -> Result<Answer, AppError> {
+    let schema = db.schema().await?;
+    let t = schema
+        .get(name)
+        .ok_or_else(|| super::table_missing(state, ctx, &db.name))?;
+    let access = state.access(&ctx.actor, &db.name, &schema);
+    if !access.can_read(name) {
+        return Err(super::table_forbidden());
+    }
+    // The HTML filter form sends its fields by name; they stand for a filter URL.
+    if let Some(to) = request::filter_form_redirect(ctx) {
+        return Ok(Answer::Redirect(to));
+    }
+    let meta = state.metadata.table(&db.name, name);
+    let req = TableRequest::parse(ctx, &state.settings, t, meta)?;
+    let perms = &state.permissions;
+    if !req.wheres.is_empty() && !perms.can_execute_sql(&ctx.actor, &db.name) {
+        return Err(AppError::Forbidden(
+            "_where= needs permission to execute SQL".into(),
+        ));
+    }
+    let fts_table = meta
+        .and_then(|m| m.fts_table.clone())
+        .or_else(|| t.fts_table.clone())
+        .filter(|f| access.can_read(f));
+    let search = match (&req.search, &fts_table) {
+        (Some(q), Some(fts)) => Some((fts.clone(), q.clone())),
+        (Some(_), None) => {
+            return Err(AppError::BadRequest(
+                "Full-text search is not available for this table".into(),
+            ))
+        }
+        _ => None,
+    };
+    let built = TableQuery {
+        table: t,
+        columns: req.columns.clone(),
+        filters: req.filters.clone(),
+        search,
+        wheres: req.wheres.clone(),
+        sort: req.sort.clone(),
+        keyset: req.keyset.clone(),
+        offset: req.offset,
+        size: req.size,
+    }
+    .build();
+
+    let settings = &state.settings;
+    let count_key = count_key(t, &req, &built);
+    let cached_count = count_key.as_deref().and_then(|k| db.derived::<i64>(k));
+    let expandable = expandable_keys(state, &db.name, &schema, t, &access);
+    let label_lookups: Vec<Lookup> = if ctx.format == Format::Html {
+        expandable
+            .iter()
+            .filter_map(|(fk, label)| {
+                let index = req.columns.iter().position(|c| *c == fk.column)?;
+                Some(Lookup {
+                    key: fk.clone(),
+                    label: label.clone(),
+                    index,
+                })
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    // Datasette suggests facets on the first page only, and never for SQL from `_where`.
+    let suggest = settings.suggest_facets
+        && settings.allow_facet
+        && ctx.format != Format::Csv
+        && req.first_page
+        && req.wheres.is_empty()
+        && !ctx.flag("_nosuggest");
+    let enabled: Vec<&String> = req.facets.iter().map(|f| &f.column).collect();
+    let suggest_key = format!(
+        "suggest\0{}\0{:?}\0{enabled:?}\0{}",
+        built.from_where, built.filter_params, req.facet_size
+    );
+    let cached_suggestions = suggest
+        .then(|| db.derived::<CachedSuggestions>(&suggest_key))
+        .flatten()
+        .filter(|c| {
+            c.partial_since
+                .is_none_or(|t| t.elapsed() < PARTIAL_SUGGESTIONS_TTL)
+        })
+        .map(|c| c.suggestions);
+    let limits = Limits {
+        sql: Duration::from_millis(settings.sql_time_limit_ms),
+        facet: Duration::from_millis(settings.facet_time_limit_ms),
+        suggest: Duration::from_millis(settings.facet_suggest_time_limit_ms),
+    };
+    let work = Work {
+        built: built.clone(),
+        size: req.size,
+        cached: req.wheres.is_empty(),
+        count: cached_count,
+        facets: req.facets.clone(),
+        facet_size: req.facet_size,
+        labels: label_lookups,
+        // Datasette looks at every column of the table, whatever `_col` shows.
+        suggest: (suggest && cached_suggestions.is_none()).then(|| t.columns.clone()),
+        limits,
+    };
+    // The rows query runs within `limits.sql`; each later query sets its own limit.
+    let fetched = db
+        .run(limits.sql, access.clone(), move |c| fetch(c, work))
+        .await?;
+    if let (Some(key), None, Some(n)) = (count_key, cached_count, fetched.count) {
+        db.store_derived(key, n);
+    }
+    let suggestions = match (cached_suggestions, fetched.suggested) {
+        (Some(cached), _) => cached,
+        (None, Some(s)) => {
+            let partial_since = (!s.complete).then(Instant::now);
+            db.store_derived(
+                suggest_key,
+                CachedSuggestions {
+                    suggestions: s.suggestions.clone(),
+                    partial_since,
+                },
+            );
+            s.suggestions
+        }
+        (None, None) => vec![],
+    };
+
+    let next = next_token_of(t, &req, &built, &fetched.rows.rows);
+    let next_path = next
+        .as_deref()
+        .map(|n| request::next_path(ctx, t, req.sort.as_ref(), n));
+    let mut rows = fetched.rows.rows;
+    rows.truncate(req.size);
+    for r in &mut rows {
+        r.truncate(req.columns.len());
+    }
+    let key_indexes: Vec<usize> = if t.is_view {
+        vec![]
+    } else {
+        t.key_columns()
+            .iter()
+            .filter_map(|k| req.columns.iter().position(|c| c == k))
+            .collect()
+    };
+    let data = TablePage {
+        database: db.name.clone(),
+        table: name.to_string(),
+        is_view: t.is_view,
+        human_description_en: human_description(
+            &req.filters,
+            req.search.as_deref(),
+            req.sort.as_ref(),
+            req.explicit_sort,
+        ),
+        rows: JsonRows {
+            columns: req.columns.clone(),
+            rows,
+            as_objects: req.shape == Shape::Objects,
+        },
+        truncated: false,
+        filtered_table_rows_count: fetched.count,
+        expanded_columns: vec![],
+        expandable_columns: expandable
+            .into_iter()
+            .map(|(fk, label)| {
+                (
+                    ExpandableKey {
+                        column: fk.column,
+                        other_table: fk.other_table,
+                        other_column: fk.other_column,
+                    },
+                    label,
+                )
+            })
+            .collect(),
+        columns: req.columns.clone(),
+        primary_keys: t.primary_keys.clone(),
+        units: meta.map(|m| m.units.clone()).unwrap_or_default(),
+        // Token values are bound typed but shown as the strings they came as, as Datasette does.
+        query: QueryInfo {
+            sql: built.sql.clone(),
+            params: built
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| {
+                    let shown = if i >= built.filter_params.len() {
+                        Cell::Text(v.to_plain_string())
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        },
+        facet_results: facet_results(ctx, &req.facets, fetched.facets),
+        suggested_facets: suggestions
+            .into_iter()
+            .map(|s| SuggestedFacet {
+                toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.kind.param(), &s.name)])),
+                facet: s,
+            })
+            .collect(),
+        next,
+        next_url: next_path.as_deref().map(|p| ctx.absolute(p)),
+        private: !state
+            .public_access(&ctx.actor, &access, &db.name, &schema)
+            .can_read(name),
+        allow_execute_sql: perms.can_execute_sql(&ctx.actor, &db.name),
+        query_ms: ctx.elapsed_ms(),
+        links: state
+            .metadata
+            .inherited_links(Some(&db.name), Some(name))
+            .into_iter()
+            .collect(),
+        html: HtmlExtras {
+            all_columns: t.columns.clone(),
+            sortable: match meta.and_then(|m| m.sortable_columns.clone()) {
+                Some(s) => s,
+                None => req.columns.clone(),
+            },
+            sort: req.sort.clone(),
+            filters: req.filters.clone(),
+            search: req.search.clone(),
+            searchable: fts_table.is_some(),
+            key_indexes,
+            outgoing: t
+                .outgoing
+                .iter()
+                .filter(|fk| access.can_read(&fk.other_table))
+                .cloned()
+                .collect(),
+            labels: fetched.labels,
+            next_path,
+            meta: meta.cloned(),
+        },
+    };
+    match (ctx.format, req.shape) {
+        (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
+        (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
+            let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
+            Ok(bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into())
+        }
+        _ => super::respond(ctx, &data, || {
+            super::templates::table_page(state, ctx, &data)
+        }),
+    }
+}

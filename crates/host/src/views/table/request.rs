@@ -1,0 +1,437 @@
+//! A table page's request, parsed and checked: every parameter the page takes, or a 400 that
+//! says which one is wrong. No database and no permissions here (the page asks those), so each
+//! rule is tested below.
+
+use crate::config::{Settings, TableMeta};
+use crate::db::facets::FacetKind;
+use crate::db::filters::{self, Filter};
+use crate::db::next_token::{self, Keyset};
+use crate::db::table_query::Sort;
+use crate::db::TableInfo;
+use crate::error::AppError;
+use crate::render::json::Shape;
+use crate::views::Ctx;
+
+/// A facet asked for by metadata or by the URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacetRequest {
+    pub kind: FacetKind,
+    pub column: String,
+    /// Asked for in the URL, so it can be switched off there.
+    pub hideable: bool,
+}
+
+#[derive(Debug)]
+pub struct TableRequest {
+    pub shape: Shape,
+    pub size: usize,
+    pub sort: Option<Sort>,
+    /// `_sort` or `_sort_desc` was given (not only the table's default order).
+    pub explicit_sort: bool,
+    /// The columns shown, key columns first.
+    pub columns: Vec<String>,
+    pub filters: Vec<Filter>,
+    /// `_search`'s text.
+    pub search: Option<String>,
+    /// `_where` clauses, as written.
+    pub wheres: Vec<String>,
+    /// Where a table's page starts (`_next`); views page by `offset`.
+    pub keyset: Option<Keyset>,
+    pub offset: u64,
+    pub facets: Vec<FacetRequest>,
+    pub facet_size: usize,
+    /// This is the first page (Datasette suggests facets there only).
+    pub first_page: bool,
+}
+
+fn bad(msg: impl Into<String>) -> AppError {
+    AppError::BadRequest(msg.into())
+}
+
+impl TableRequest {
+    pub fn parse(
+        ctx: &Ctx,
+        settings: &Settings,
+        t: &TableInfo,
+        meta: Option<&TableMeta>,
+    ) -> Result<TableRequest, AppError> {
+        let sort = sort_order(ctx, t, meta)?;
+        let next = ctx.arg("_next").filter(|s| !s.is_empty());
+        let (keyset, offset) = match next {
+            None => (None, 0),
+            Some(tok) if t.is_view => (
+                None,
+                next_token::decode_offset(tok).map_err(AppError::BadRequest)?,
+            ),
+            Some(tok) => (
+                Some(
+                    next_token::decode(tok, t.key_columns().len(), sort.is_some())
+                        .map_err(AppError::BadRequest)?,
+                ),
+                0,
+            ),
+        };
+        Ok(TableRequest {
+            shape: Shape::parse(ctx.arg("_shape"))?,
+            size: page_size(ctx, settings, meta)?,
+            explicit_sort: ["_sort", "_sort_desc"]
+                .iter()
+                .any(|k| ctx.arg(k).is_some_and(|s| !s.is_empty())),
+            sort,
+            columns: selected_columns(ctx, t)?,
+            filters: filters::parse(&ctx.args, t).map_err(AppError::BadRequest)?,
+            search: ctx
+                .arg("_search")
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string),
+            wheres: ctx
+                .args_named("_where")
+                .into_iter()
+                .filter(|w| !w.trim().is_empty())
+                .map(str::to_string)
+                .collect(),
+            keyset,
+            offset,
+            facets: facet_requests(ctx, settings, t, meta)?,
+            facet_size: facet_size(ctx, settings)?,
+            first_page: next.is_none(),
+        })
+    }
+
+    /// No filter, search or `_where`: the whole table.
+    pub fn unfiltered(&self) -> bool {
+        self.filters.is_empty() && self.search.is_none() && self.wheres.is_empty()
+    }
+}
+
+/// The filter form's fields (`_filter_column`, `_filter_op`, `_filter_value`) as the filter
+/// URL they stand for, when the form was submitted.
+pub fn filter_form_redirect(ctx: &Ctx) -> Option<String> {
+    let (col, op) = (ctx.arg("_filter_column")?, ctx.arg("_filter_op")?);
+    let value = ctx.arg("_filter_value").unwrap_or("").to_string();
+    let mut replace: Vec<(&str, Option<String>)> = vec![
+        ("_filter_column", None),
+        ("_filter_op", None),
+        ("_filter_value", None),
+        ("_next", None),
+    ];
+    let key = format!("{col}__{op}");
+    if !col.is_empty() {
+        replace.push((
+            &key,
+            Some(if value.is_empty() { "1".into() } else { value }),
+        ));
+    }
+    Some(ctx.path_with_replaced(&replace))
+}
+
+/// The path of the page after this one, whose token is `next`: this page's parameters, the
+/// token, and for tables the sort spelled out (the table's default included), so the next page
+/// sorts as this one did. The one place a pagination URL is made (JSON's `next_url`, the HTML
+/// "Next page" link).
+pub fn next_path(ctx: &Ctx, t: &TableInfo, sort: Option<&Sort>, next: &str) -> String {
+    let mut replace: Vec<(&str, Option<String>)> = vec![("_next", Some(next.to_string()))];
+    if !t.is_view {
+        match sort {
+            Some(s) if !s.desc => replace.push(("_sort", Some(s.column.clone()))),
+            Some(s) => replace.push(("_sort_desc", Some(s.column.clone()))),
+            None => replace.push(("_sort_desc", None)),
+        }
+    }
+    ctx.path_with_replaced(&replace)
+}
+
+fn page_size(ctx: &Ctx, settings: &Settings, meta: Option<&TableMeta>) -> Result<usize, AppError> {
+    let max = settings.max_returned_rows as usize;
+    match ctx.arg("_size") {
+        None | Some("") => Ok(meta
+            .and_then(|m| m.size)
+            .unwrap_or(settings.default_page_size)
+            .min(settings.max_returned_rows) as usize),
+        Some("max") => Ok(max),
+        Some(s) => {
+            let n: usize = s
+                .parse()
+                .map_err(|_| bad("_size must be a positive integer"))?;
+            if n > max {
+                return Err(bad(format!("_size must be <= {max}")));
+            }
+            Ok(n)
+        }
+    }
+}
+
+fn facet_size(ctx: &Ctx, settings: &Settings) -> Result<usize, AppError> {
+    let max = settings.max_returned_rows as usize;
+    match ctx.arg("_facet_size") {
+        None | Some("") => Ok(settings.default_facet_size as usize),
+        Some("max") => Ok(max),
+        Some(s) => Ok(s
+            .parse::<usize>()
+            .map_err(|_| bad("_facet_size must be a positive integer or max"))?
+            .min(max)),
+    }
+}
+
+fn sort_order(
+    ctx: &Ctx,
+    t: &TableInfo,
+    meta: Option<&TableMeta>,
+) -> Result<Option<Sort>, AppError> {
+    let sort = |column: &str, desc: bool| Sort {
+        column: column.to_string(),
+        desc,
+    };
+    let chosen = match (
+        ctx.arg("_sort").filter(|s| !s.is_empty()),
+        ctx.arg("_sort_desc").filter(|s| !s.is_empty()),
+    ) {
+        (Some(_), Some(_)) => return Err(bad("Cannot use _sort and _sort_desc at the same time")),
+        (Some(c), None) => sort(c, false),
+        (None, Some(c)) => sort(c, true),
+        (None, None) => {
+            // The table's default order, where metadata gives one that still exists.
+            let default = meta.and_then(|m| {
+                (m.sort.as_deref().map(|c| sort(c, false)))
+                    .or_else(|| m.sort_desc.as_deref().map(|c| sort(c, true)))
+            });
+            return Ok(default.filter(|s| t.has_column(&s.column)));
+        }
+    };
+    if !t.has_column(&chosen.column) {
+        return Err(bad(format!(
+            "Cannot sort table by {}: no such column",
+            chosen.column
+        )));
+    }
+    if let Some(allowed) = meta.and_then(|m| m.sortable_columns.as_ref()) {
+        if !allowed.contains(&chosen.column) {
+            return Err(bad(format!("Cannot sort table by {}", chosen.column)));
+        }
+    }
+    Ok(Some(chosen))
+}
+
+fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
+    let keys = if t.is_view { vec![] } else { t.key_columns() };
+    let all: Vec<String> = if t.uses_rowid() {
+        std::iter::once("rowid".to_string())
+            .chain(t.columns.iter().cloned())
+            .collect()
+    } else {
+        t.columns.clone()
+    };
+    let cols = ctx.args_named("_col");
+    let nocols = ctx.args_named("_nocol");
+    for c in cols.iter().chain(nocols.iter()) {
+        if !all.iter().any(|a| a == c) {
+            return Err(bad(format!("_col={c} - invalid column")));
+        }
+    }
+    if !cols.is_empty() {
+        let mut out = keys.clone();
+        out.extend(
+            cols.iter()
+                .filter(|c| !keys.iter().any(|k| k == *c))
+                .map(|c| c.to_string()),
+        );
+        return Ok(out);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|c| keys.contains(c) || !nocols.contains(&c.as_str()))
+        .collect())
+}
+
+/// The facets of metadata (those on columns that exist), then those of the URL; each once.
+fn facet_requests(
+    ctx: &Ctx,
+    settings: &Settings,
+    t: &TableInfo,
+    meta: Option<&TableMeta>,
+) -> Result<Vec<FacetRequest>, AppError> {
+    let mut out: Vec<FacetRequest> = Vec::new();
+    let mut push = |kind: FacetKind, column: &str, hideable: bool| {
+        if !out.iter().any(|f| f.kind == kind && f.column == column) {
+            out.push(FacetRequest {
+                kind,
+                column: column.to_string(),
+                hideable,
+            });
+        }
+    };
+    for spec in meta.map(|m| m.facets.as_slice()).unwrap_or_default() {
+        if let Ok((kind, column)) = spec.kind_and_column() {
+            if t.has_column(column) {
+                push(FacetKind::from_name(kind), column, false);
+            }
+        }
+    }
+    for kind in FacetKind::ALL {
+        for column in ctx.args_named(kind.param()) {
+            if !settings.allow_facet {
+                return Err(bad("Facets are switched off on this server (allow_facet)"));
+            }
+            if !t.has_column(column) {
+                return Err(bad(format!("Cannot facet on {column}: no such column")));
+            }
+            push(kind, column, true);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Format;
+
+    fn ctx(path: &str, query: &str) -> Ctx {
+        Ctx {
+            actor: None,
+            format: Format::Json,
+            args: crate::urls::parse_query(query),
+            path: path.into(),
+            origin: "http://127.0.0.1:8001".into(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn table(is_view: bool) -> TableInfo {
+        TableInfo {
+            name: "t".into(),
+            columns: ["id", "name", "tags", "day"].map(String::from).to_vec(),
+            primary_keys: if is_view { vec![] } else { vec!["id".into()] },
+            is_view,
+            ..TableInfo::default()
+        }
+    }
+
+    fn parse(query: &str) -> Result<TableRequest, String> {
+        TableRequest::parse(
+            &ctx("/db/t", query),
+            &Settings::default(),
+            &table(false),
+            None,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let r = parse("").unwrap();
+        assert_eq!((r.size, r.facet_size, r.offset), (100, 30, 0));
+        assert_eq!(r.columns, ["id", "name", "tags", "day"]);
+        assert!(r.sort.is_none() && r.keyset.is_none() && r.first_page && r.unfiltered());
+    }
+
+    #[test]
+    fn each_bad_parameter_says_what_is_wrong() {
+        for (query, message) in [
+            ("_size=1001", "_size must be <= 1000"),
+            ("_size=-1", "_size must be a positive integer"),
+            ("_sort=nope", "Cannot sort table by nope: no such column"),
+            (
+                "_sort=id&_sort_desc=id",
+                "Cannot use _sort and _sort_desc at the same time",
+            ),
+            ("_col=nope", "_col=nope - invalid column"),
+            ("_facet=nope", "Cannot facet on nope: no such column"),
+            (
+                "_facet_size=x",
+                "_facet_size must be a positive integer or max",
+            ),
+            ("_next=a,b", "Invalid _next token"),
+            ("_shape=circle", "Invalid _shape: circle"),
+        ] {
+            let e = parse(query).expect_err(query);
+            assert!(e.contains(message), "{query}: {e}");
+        }
+    }
+
+    #[test]
+    fn columns_facets_and_sizes() {
+        let r = parse(
+            "_col=name&_facet=name&_facet_array=tags&_facet=name&_facet_size=5000&_sort_desc=day",
+        )
+        .unwrap();
+        assert_eq!(r.columns, ["id", "name"], "keys first, always");
+        let kinds: Vec<(FacetKind, &str)> = r
+            .facets
+            .iter()
+            .map(|f| (f.kind, f.column.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [(FacetKind::Column, "name"), (FacetKind::Array, "tags")]
+        );
+        assert_eq!(r.facet_size, 1000, "capped at max_returned_rows");
+        assert!(r.explicit_sort && r.sort.as_ref().unwrap().desc);
+        assert_eq!(
+            parse("_nocol=tags&_nocol=id").unwrap().columns,
+            ["id", "name", "day"]
+        );
+    }
+
+    #[test]
+    fn views_page_by_offset() {
+        let c = ctx("/db/v", "_next=200");
+        let r = TableRequest::parse(&c, &Settings::default(), &table(true), None).unwrap();
+        assert_eq!(
+            (r.offset, r.keyset.is_none(), r.first_page),
+            (200, true, false)
+        );
+    }
+
+    #[test]
+    fn next_page_paths() {
+        let t = table(false);
+        let sort = |column: &str, desc| {
+            Some(Sort {
+                column: column.into(),
+                desc,
+            })
+        };
+        let c = ctx("/db/t.json", "name__contains=o&_size=2&_next=9");
+        assert_eq!(
+            next_path(&c, &t, None, "11"),
+            "/db/t.json?name__contains=o&_size=2&_next=11"
+        );
+        assert_eq!(
+            next_path(&c, &t, sort("day", false).as_ref(), "x,11"),
+            "/db/t.json?name__contains=o&_size=2&_next=x%2C11&_sort=day"
+        );
+        let c = ctx("/db/t", "_sort_desc=day");
+        assert_eq!(
+            next_path(&c, &t, sort("day", true).as_ref(), "x,1"),
+            "/db/t?_next=x%2C1&_sort_desc=day"
+        );
+        // Views keep their own parameters only: the offset says where the next page starts.
+        let c = ctx("/db/v", "_sort=day");
+        assert_eq!(
+            next_path(&c, &table(true), sort("day", false).as_ref(), "100"),
+            "/db/v?_sort=day&_next=100"
+        );
+    }
+
+    #[test]
+    fn the_filter_form_becomes_a_filter_url() {
+        let c = ctx(
+            "/db/t",
+            "_filter_column=name&_filter_op=contains&_filter_value=o&_next=5",
+        );
+        assert_eq!(
+            filter_form_redirect(&c).as_deref(),
+            Some("/db/t?name__contains=o")
+        );
+        let c = ctx(
+            "/db/t",
+            "_filter_column=name&_filter_op=isnull&_filter_value=",
+        );
+        assert_eq!(
+            filter_form_redirect(&c).as_deref(),
+            Some("/db/t?name__isnull=1")
+        );
+        assert_eq!(filter_form_redirect(&ctx("/db/t", "name=x")), None);
+    }
+}
