@@ -54,10 +54,43 @@ pub struct ExpandableKey {
     pub other_column: String,
 }
 
+impl From<ForeignKey> for ExpandableKey {
+    fn from(fk: ForeignKey) -> Self {
+        ExpandableKey {
+            column: fk.column,
+            other_table: fk.other_table,
+            other_column: fk.other_column,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct QueryInfo {
     pub sql: String,
     pub params: IndexMap<String, Cell>,
+}
+
+impl QueryInfo {
+    /// The page's SQL and parameters. `_next` token values are bound typed but shown as the
+    /// strings they came as, as Datasette does.
+    fn of(built: &Built) -> QueryInfo {
+        let shown = |i: usize, v: &Cell| {
+            if i >= built.filter_params.len() {
+                Cell::Text(v.to_plain_string())
+            } else {
+                v.clone()
+            }
+        };
+        QueryInfo {
+            sql: built.sql.clone(),
+            params: built
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| (k.clone(), shown(i, v)))
+                .collect(),
+        }
+    }
 }
 
 /// What the HTML page needs beyond the JSON.
@@ -150,6 +183,35 @@ struct CachedSuggestions {
 }
 
 const PARTIAL_SUGGESTIONS_TTL: Duration = Duration::from_secs(60);
+
+impl CachedSuggestions {
+    /// Suggestions depend on the rows (filters, search) and on the facets already chosen.
+    fn key(req: &TableRequest, built: &Built) -> String {
+        let enabled: Vec<&String> = req.facets.iter().map(|f| &f.column).collect();
+        format!(
+            "suggest\0{}\0{:?}\0{enabled:?}\0{}",
+            built.from_where, built.filter_params, req.facet_size
+        )
+    }
+
+    fn get(db: &Database, key: &str) -> Option<Vec<Suggestion>> {
+        db.derived::<CachedSuggestions>(key)
+            .filter(|c| {
+                c.partial_since
+                    .is_none_or(|t| t.elapsed() < PARTIAL_SUGGESTIONS_TTL)
+            })
+            .map(|c| c.suggestions)
+    }
+
+    fn store(db: &Database, key: String, s: facets::Suggested) -> Vec<Suggestion> {
+        let cached = CachedSuggestions {
+            suggestions: s.suggestions.clone(),
+            partial_since: (!s.complete).then(Instant::now),
+        };
+        db.store_derived(key, cached);
+        s.suggestions
+    }
+}
 
 /// Everything the page's queries need, owned, for the blocking task that runs them.
 struct Work {
@@ -258,6 +320,31 @@ fn expandable_keys(
             Some((fk.clone(), label))
         })
         .collect()
+}
+
+/// The key columns shown on the page whose values get the labels of the rows they point to.
+fn label_lookups(req: &TableRequest, expandable: &[(ForeignKey, String)]) -> Vec<Lookup> {
+    expandable
+        .iter()
+        .filter_map(|(fk, label)| {
+            Some(Lookup {
+                index: req.columns.iter().position(|c| *c == fk.column)?,
+                key: fk.clone(),
+                label: label.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Datasette suggests facets on the first page only, and never for SQL from `_where`.
+fn wants_suggestions(state: &AppState, ctx: &Ctx, req: &TableRequest) -> bool {
+    let settings = &state.settings;
+    settings.suggest_facets
+        && settings.allow_facet
+        && ctx.format != Format::Csv
+        && req.first_page
+        && req.wheres.is_empty()
+        && !ctx.flag("_nosuggest")
 }
 
 /// Where a count is cached: the whole table's for everyone; a filtered one by its SQL; none
@@ -402,41 +489,15 @@ pub async fn page(
     let count_key = count_key(t, &req, &built);
     let cached_count = count_key.as_deref().and_then(|k| db.derived::<i64>(k));
     let expandable = expandable_keys(state, &db.name, &schema, t, &access);
-    let label_lookups: Vec<Lookup> = if ctx.format == Format::Html {
-        expandable
-            .iter()
-            .filter_map(|(fk, label)| {
-                let index = req.columns.iter().position(|c| *c == fk.column)?;
-                Some(Lookup {
-                    key: fk.clone(),
-                    label: label.clone(),
-                    index,
-                })
-            })
-            .collect()
-    } else {
-        vec![]
+    let label_lookups = match ctx.format {
+        Format::Html => label_lookups(&req, &expandable),
+        _ => vec![],
     };
-    // Datasette suggests facets on the first page only, and never for SQL from `_where`.
-    let suggest = settings.suggest_facets
-        && settings.allow_facet
-        && ctx.format != Format::Csv
-        && req.first_page
-        && req.wheres.is_empty()
-        && !ctx.flag("_nosuggest");
-    let enabled: Vec<&String> = req.facets.iter().map(|f| &f.column).collect();
-    let suggest_key = format!(
-        "suggest\0{}\0{:?}\0{enabled:?}\0{}",
-        built.from_where, built.filter_params, req.facet_size
-    );
+    let suggest = wants_suggestions(state, ctx, &req);
+    let suggest_key = CachedSuggestions::key(&req, &built);
     let cached_suggestions = suggest
-        .then(|| db.derived::<CachedSuggestions>(&suggest_key))
-        .flatten()
-        .filter(|c| {
-            c.partial_since
-                .is_none_or(|t| t.elapsed() < PARTIAL_SUGGESTIONS_TTL)
-        })
-        .map(|c| c.suggestions);
+        .then(|| CachedSuggestions::get(db, &suggest_key))
+        .flatten();
     let limits = Limits {
         sql: Duration::from_millis(settings.sql_time_limit_ms),
         facet: Duration::from_millis(settings.facet_time_limit_ms),
@@ -463,17 +524,7 @@ pub async fn page(
     }
     let suggestions = match (cached_suggestions, fetched.suggested) {
         (Some(cached), _) => cached,
-        (None, Some(s)) => {
-            let partial_since = (!s.complete).then(Instant::now);
-            db.store_derived(
-                suggest_key,
-                CachedSuggestions {
-                    suggestions: s.suggestions.clone(),
-                    partial_since,
-                },
-            );
-            s.suggestions
-        }
+        (None, Some(s)) => CachedSuggestions::store(db, suggest_key, s),
         (None, None) => vec![],
     };
 
@@ -514,37 +565,12 @@ pub async fn page(
         expanded_columns: vec![],
         expandable_columns: expandable
             .into_iter()
-            .map(|(fk, label)| {
-                (
-                    ExpandableKey {
-                        column: fk.column,
-                        other_table: fk.other_table,
-                        other_column: fk.other_column,
-                    },
-                    label,
-                )
-            })
+            .map(|(fk, label)| (ExpandableKey::from(fk), label))
             .collect(),
         columns: req.columns.clone(),
         primary_keys: t.primary_keys.clone(),
         units: meta.map(|m| m.units.clone()).unwrap_or_default(),
-        // Token values are bound typed but shown as the strings they came as, as Datasette does.
-        query: QueryInfo {
-            sql: built.sql.clone(),
-            params: built
-                .params
-                .iter()
-                .enumerate()
-                .map(|(i, (k, v))| {
-                    let shown = if i >= built.filter_params.len() {
-                        Cell::Text(v.to_plain_string())
-                    } else {
-                        v.clone()
-                    };
-                    (k.clone(), shown)
-                })
-                .collect(),
-        },
+        query: QueryInfo::of(&built),
         facet_results: facet_results(ctx, &req.facets, fetched.facets),
         suggested_facets: suggestions
             .into_iter()
