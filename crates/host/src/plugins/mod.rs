@@ -216,10 +216,10 @@ impl Plugins {
 
     /// Whether any plugin recognises actors: if none does, requests need not be described.
     pub fn recognise_actors(&self) -> bool {
-        self.with(Hook::ActorFromRequest).next().is_some()
+        self.implementing(Hook::ActorFromRequest).next().is_some()
     }
 
-    fn with(&self, hook: Hook) -> impl Iterator<Item = &Library> {
+    fn implementing(&self, hook: Hook) -> impl Iterator<Item = &Library> {
         self.list
             .iter()
             .map(|p| &p.library)
@@ -229,7 +229,7 @@ impl Plugins {
     /// The first actor a plugin recognises in the request.
     pub fn actor_from_request(&self, request: &Request) -> Actor {
         let mut input = None;
-        for lib in self.with(Hook::ActorFromRequest) {
+        for lib in self.implementing(Hook::ActorFromRequest) {
             let input =
                 input.get_or_insert_with(|| serde_json::to_vec(request).unwrap_or_default());
             match answer::<Value>(lib, Hook::ActorFromRequest, input) {
@@ -249,7 +249,7 @@ impl Plugins {
     /// permission plugin must not open anything up.
     pub fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
         let mut input = None;
-        for lib in self.with(Hook::PermissionAllowed) {
+        for lib in self.implementing(Hook::PermissionAllowed) {
             let input = input.get_or_insert_with(|| check_json(actor, action, resource));
             let Some(answer) = lib.call(Hook::PermissionAllowed, input) else {
                 continue;
@@ -283,7 +283,7 @@ impl Plugins {
 
     /// Every plugin's links for the page header.
     pub fn menu_links(&self, actor: &Actor, request: &Request) -> Vec<MenuLink> {
-        if self.with(Hook::MenuLinks).next().is_none() {
+        if self.implementing(Hook::MenuLinks).next().is_none() {
             return vec![];
         }
         let input = serde_json::to_vec(&MenuLinksRequest {
@@ -291,7 +291,7 @@ impl Plugins {
             request: request.clone(),
         })
         .unwrap_or_default();
-        self.with(Hook::MenuLinks)
+        self.implementing(Hook::MenuLinks)
             .filter_map(|lib| {
                 let links = answer::<Vec<MenuLink>>(lib, Hook::MenuLinks, &input)?;
                 Some(links.into_iter().filter(move |link| {

@@ -53,8 +53,14 @@ pub struct Link {
     pub label: String,
 }
 
+/// A footer entry: its text, linked where metadata gives a web address.
+pub struct FooterLink {
+    pub text: String,
+    pub href: Option<String>,
+}
+
 pub struct Footer {
-    pub links: Vec<(String, Option<String>)>,
+    pub links: Vec<FooterLink>,
 }
 
 fn footer(links: &indexmap::IndexMap<&'static str, String>) -> Footer {
@@ -72,7 +78,10 @@ fn footer(links: &indexmap::IndexMap<&'static str, String>) -> Footer {
                 capitalize(name),
                 label.clone().or(href.clone()).unwrap_or_default()
             );
-            out.push((text, href.filter(|h| is_web_url(h))));
+            out.push(FooterLink {
+                text,
+                href: href.filter(|h| is_web_url(h)),
+            });
         }
     }
     Footer { links: out }
@@ -273,8 +282,30 @@ pub struct Header {
 pub struct FacetView {
     pub name: String,
     pub hide_href: Option<String>,
-    pub values: Vec<(String, String, i64, bool)>,
+    pub values: Vec<FacetValueView>,
     pub truncated: bool,
+}
+
+/// One value of a facet: its label, the link that toggles it, its count, and whether it is
+/// selected now.
+pub struct FacetValueView {
+    pub label: String,
+    pub href: String,
+    pub count: i64,
+    pub selected: bool,
+}
+
+/// A filter in force: how it reads, and the link that removes it.
+pub struct FilterView {
+    pub text: String,
+    pub remove_href: String,
+}
+
+/// Rows of another table that point to this row: which key, the link to them, how many.
+pub struct IncomingView {
+    pub key: String,
+    pub href: String,
+    pub count: i64,
 }
 
 #[derive(Template)]
@@ -293,7 +324,7 @@ struct TableTemplate<'a> {
     rows: Vec<Vec<String>>,
     link_column: bool,
     facets: Vec<FacetView>,
-    filters: Vec<(String, String, String)>,
+    filters: Vec<FilterView>,
     columns: Vec<String>,
     ops: Vec<(&'static str, &'static str)>,
     searchable: bool,
@@ -308,13 +339,13 @@ struct TableTemplate<'a> {
 
 pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<String, AppError> {
     let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
-    let x = &data.html;
+    let extras = &data.html;
     let headers = data
         .columns
         .iter()
         .map(|c| {
-            let current = x.sort.as_ref().filter(|s| s.column == *c);
-            let sortable = x.sortable.contains(c) || c == "rowid";
+            let current = extras.sort.as_ref().filter(|s| s.column == *c);
+            let sortable = extras.sortable.contains(c) || c == "rowid";
             // Clicking the sorted column flips its direction.
             let sort_href = sortable.then(|| {
                 let (key, other) = match current {
@@ -324,7 +355,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
                 ctx.path_with_replaced(&[(key, Some(c.clone())), (other, None), ("_next", None)])
             });
             Header {
-                description: x.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
+                description: extras.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
                 name: c.clone(),
                 sort_href,
                 arrow: match current {
@@ -338,20 +369,20 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
     let truncate = state.settings.truncate_cells_html as usize;
     // One declared key that is not also a foreign key links from its own cell; otherwise
     // (rowid, compound keys) a first "Link" column does, as in Datasette.
-    let own_cell_link = x.key_indexes.len() == 1
+    let own_cell_link = extras.key_indexes.len() == 1
         && data.primary_keys.len() == 1
-        && !x
+        && !extras
             .outgoing
             .iter()
-            .any(|fk| fk.column == data.columns[x.key_indexes[0]]);
-    let link_column = !x.key_indexes.is_empty() && !own_cell_link;
+            .any(|fk| fk.column == data.columns[extras.key_indexes[0]]);
+    let link_column = !extras.key_indexes.is_empty() && !own_cell_link;
     let rows = data
         .rows
         .rows
         .iter()
         .map(|row| {
-            let row_href = (!x.key_indexes.is_empty()).then(|| {
-                let pk: Vec<String> = x
+            let row_href = (!extras.key_indexes.is_empty()).then(|| {
+                let pk: Vec<String> = extras
                     .key_indexes
                     .iter()
                     .map(|&i| tilde_encode(&row[i].to_plain_string()))
@@ -364,7 +395,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
             });
             let mut cells: Vec<String> = Vec::with_capacity(row.len() + 1);
             if let (true, Some(href)) = (link_column, &row_href) {
-                let label: Vec<String> = x
+                let label: Vec<String> = extras
                     .key_indexes
                     .iter()
                     .map(|&i| row[i].to_plain_string())
@@ -378,10 +409,11 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
             cells.extend(row.iter().enumerate().map(|(i, cell)| {
                 let column = &data.columns[i];
                 let text = cell_html(cell, truncate);
-                if let (Some(href), true) = (&row_href, own_cell_link && x.key_indexes[0] == i) {
+                if let (Some(href), true) = (&row_href, own_cell_link && extras.key_indexes[0] == i)
+                {
                     return format!("<a href=\"{}\">{text}</a>", escape(href));
                 }
-                if let Some(fk) = x
+                if let Some(fk) = extras
                     .outgoing
                     .iter()
                     .find(|fk| fk.column == *column)
@@ -393,7 +425,7 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
                         table_url(&data.database, &fk.other_table),
                         tilde_encode(&v)
                     );
-                    return match x.labels.get(&(column.clone(), v)) {
+                    return match extras.labels.get(&(column.clone(), v)) {
                         Some(label) => format!(
                             "<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>",
                             escape(&href),
@@ -416,25 +448,29 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
             values: f
                 .results
                 .iter()
-                .map(|v| {
-                    (
-                        v.label.to_plain_string(),
-                        v.toggle_url.clone(),
-                        v.count,
-                        v.selected,
-                    )
+                .map(|v| FacetValueView {
+                    label: v.label.to_plain_string(),
+                    href: v.toggle_url.clone(),
+                    count: v.count,
+                    selected: v.selected,
                 })
                 .collect(),
             truncated: f.truncated,
         })
         .collect();
-    let filters = x
+    let filters = extras
         .filters
         .iter()
         .map(|f| {
-            let (k, v) = f.arg();
-            let remove = ctx.path_with_replaced(&[(&k, None), (&f.column, None), ("_next", None)]);
-            (f.human(), remove, v)
+            let (k, _) = f.arg();
+            FilterView {
+                text: f.human(),
+                remove_href: ctx.path_with_replaced(&[
+                    (&k, None),
+                    (&f.column, None),
+                    ("_next", None),
+                ]),
+            }
         })
         .collect();
     let hidden_args = ctx
@@ -470,12 +506,15 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         chrome: &chrome,
         db: data.database.clone(),
         db_href: db_url(&data.database),
-        title: x
+        title: extras
             .meta
             .as_ref()
             .and_then(|m| m.info.title.clone())
             .unwrap_or_else(|| data.table.clone()),
-        description: x.meta.as_ref().and_then(|m| m.info.description.clone()),
+        description: extras
+            .meta
+            .as_ref()
+            .and_then(|m| m.info.description.clone()),
         table: data.table.clone(),
         is_view: data.is_view,
         private: data.private,
@@ -485,15 +524,15 @@ pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<Strin
         link_column,
         facets,
         filters,
-        columns: x.all_columns.clone(),
+        columns: extras.all_columns.clone(),
         ops: crate::db::filters::OPS
             .iter()
             .map(|o| (o.key, o.label))
             .collect(),
-        searchable: x.searchable,
-        search: x.search.clone().unwrap_or_default(),
+        searchable: extras.searchable,
+        search: extras.search.clone().unwrap_or_default(),
         hidden_args,
-        next_href: x.next_path.clone(),
+        next_href: extras.next_path.clone(),
         json_href: with_ext(".json"),
         csv_href: with_ext(".csv"),
         sql_href,
@@ -513,7 +552,7 @@ struct RowTemplate<'a> {
     table_href: String,
     key: String,
     fields: Vec<(String, String)>,
-    incoming: Vec<(String, String, i64)>,
+    incoming: Vec<IncomingView>,
     json_href: String,
     footer: Footer,
 }
@@ -552,7 +591,11 @@ pub fn row_page(state: &AppState, ctx: &Ctx, data: &RowPage) -> Result<String, A
                     quote_plus(&fk.other_column),
                     quote_plus(&value)
                 );
-                (format!("{}.{}", fk.other_table, fk.other_column), href, *n)
+                IncomingView {
+                    key: format!("{}.{}", fk.other_table, fk.other_column),
+                    href,
+                    count: *n,
+                }
             })
             .collect(),
         json_href: format!(

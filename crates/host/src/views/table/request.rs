@@ -44,7 +44,7 @@ pub struct TableRequest {
     pub first_page: bool,
 }
 
-fn bad(msg: impl Into<String>) -> AppError {
+fn bad_request(msg: impl Into<String>) -> AppError {
     AppError::BadRequest(msg.into())
 }
 
@@ -152,9 +152,9 @@ fn page_size(ctx: &Ctx, settings: &Settings, meta: Option<&TableMeta>) -> Result
         Some(s) => {
             let n: usize = s
                 .parse()
-                .map_err(|_| bad("_size must be a positive integer"))?;
+                .map_err(|_| bad_request("_size must be a positive integer"))?;
             if n > max {
-                return Err(bad(format!("_size must be <= {max}")));
+                return Err(bad_request(format!("_size must be <= {max}")));
             }
             Ok(n)
         }
@@ -168,7 +168,7 @@ fn facet_size(ctx: &Ctx, settings: &Settings) -> Result<usize, AppError> {
         Some("max") => Ok(max),
         Some(s) => Ok(s
             .parse::<usize>()
-            .map_err(|_| bad("_facet_size must be a positive integer or max"))?
+            .map_err(|_| bad_request("_facet_size must be a positive integer or max"))?
             .min(max)),
     }
 }
@@ -186,7 +186,11 @@ fn sort_order(
         ctx.arg("_sort").filter(|s| !s.is_empty()),
         ctx.arg("_sort_desc").filter(|s| !s.is_empty()),
     ) {
-        (Some(_), Some(_)) => return Err(bad("Cannot use _sort and _sort_desc at the same time")),
+        (Some(_), Some(_)) => {
+            return Err(bad_request(
+                "Cannot use _sort and _sort_desc at the same time",
+            ))
+        }
         (Some(c), None) => sort(c, false),
         (None, Some(c)) => sort(c, true),
         (None, None) => {
@@ -199,14 +203,17 @@ fn sort_order(
         }
     };
     if !t.has_column(&chosen.column) {
-        return Err(bad(format!(
+        return Err(bad_request(format!(
             "Cannot sort table by {}: no such column",
             chosen.column
         )));
     }
     if let Some(allowed) = meta.and_then(|m| m.sortable_columns.as_ref()) {
         if !allowed.contains(&chosen.column) {
-            return Err(bad(format!("Cannot sort table by {}", chosen.column)));
+            return Err(bad_request(format!(
+                "Cannot sort table by {}",
+                chosen.column
+            )));
         }
     }
     Ok(Some(chosen))
@@ -225,7 +232,7 @@ fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
     let nocols = ctx.args_named("_nocol");
     for c in cols.iter().chain(nocols.iter()) {
         if !all.iter().any(|a| a == c) {
-            return Err(bad(format!("_col={c} - invalid column")));
+            return Err(bad_request(format!("_col={c} - invalid column")));
         }
     }
     if !cols.is_empty() {
@@ -270,10 +277,14 @@ fn facet_requests(
     for kind in FacetKind::ALL {
         for column in ctx.args_named(kind.param()) {
             if !settings.allow_facet {
-                return Err(bad("Facets are switched off on this server (allow_facet)"));
+                return Err(bad_request(
+                    "Facets are switched off on this server (allow_facet)",
+                ));
             }
             if !t.has_column(column) {
-                return Err(bad(format!("Cannot facet on {column}: no such column")));
+                return Err(bad_request(format!(
+                    "Cannot facet on {column}: no such column"
+                )));
             }
             push(kind, column, true);
         }
