@@ -98,6 +98,22 @@ pub fn select(
     }
 }
 
+/// The names of the parameters `sql` takes (`:name`, `@name`, `$name`), in order and each once,
+/// as SQLite reads them.
+pub fn parameter_names(c: &Conn, sql: &str) -> Result<Vec<String>, DbError> {
+    let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
+    let stmt = c.connection().prepare(sql).map_err(refused)?;
+    let mut names: Vec<String> = Vec::new();
+    for i in 1..=stmt.parameter_count() {
+        if let Some(name) = stmt.parameter_name(i).and_then(|n| n.get(1..)) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// The most text and BLOB bytes one answer may hold: a query such as
 /// `select randomblob(1e9)` from 1,000 rows must not exhaust memory.
 pub const MAX_RESULT_BYTES: usize = 64 << 20;

@@ -325,6 +325,26 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_names_the_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("create table t (x);")
+            .unwrap();
+        let conn = Conn::open(&path, false).unwrap();
+        let names = conn
+            .checked(Arc::new(Access::default()), |c| {
+                crate::db::parameter_names(
+                    c,
+                    "select :a, @b, $c, :a, ':no', time('12:30') from t -- :no\n where x = :d_2",
+                )
+            })
+            .unwrap();
+        assert_eq!(names, ["a", "b", "c", "d_2"]);
+    }
+
+    #[test]
     fn escape_fts_quotes_words() {
         assert_eq!(escape_fts("hafen"), "\"hafen\"");
         assert_eq!(escape_fts("a b"), "\"a\" \"b\"");

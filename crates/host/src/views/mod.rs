@@ -176,16 +176,50 @@ pub async fn dispatch(
     })
 }
 
+/// What a path asks for, its names decoded (tilde encoding) and its extension taken off.
+#[derive(Debug, PartialEq)]
+enum Route {
+    Index,
+    Special(String),
+    Database(String),
+    /// A table, a view or a canned query: the database's metadata says which.
+    Child(String, String),
+    Row {
+        db: String,
+        table: String,
+        /// The primary key values, still tilde-encoded and comma-separated.
+        key: String,
+    },
+}
+
+impl Route {
+    fn parse(path: &str) -> Result<Route, AppError> {
+        let segs = segments(path).ok_or_else(|| {
+            AppError::BadRequest("The path is not valid UTF-8 after percent-decoding".into())
+        })?;
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let name = |segment: &str| decode_name(Format::split(segment).0);
+        Ok(match segs.as_slice() {
+            [""] | [".json"] => Route::Index,
+            ["-", page] => Route::Special(Format::split(page).0.to_string()),
+            [db] => Route::Database(name(db)?),
+            [db, child] => Route::Child(name(db)?, name(child)?),
+            [db, table, key] => Route::Row {
+                db: name(db)?,
+                table: decode_name(table)?,
+                key: Format::split(key).0.to_string(),
+            },
+            _ => return Err(AppError::NotFound("Page not found".into())),
+        })
+    }
+}
+
 async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
-    let segs = segments(&ctx.path).ok_or_else(|| {
-        AppError::BadRequest("The path is not valid UTF-8 after percent-decoding".into())
-    })?;
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    match segs.as_slice() {
-        [""] | [".json"] => index::page(state, ctx).await,
-        ["-", page] => special::page(state, ctx, Format::split(page).0).await,
-        [db] => {
-            let db = database(state, db)?;
+    match Route::parse(&ctx.path)? {
+        Route::Index => index::page(state, ctx).await,
+        Route::Special(page) => special::page(state, ctx, &page).await,
+        Route::Database(db) => {
+            let db = database(state, &db)?;
             if !state.permissions.can_view_database(&ctx.actor, &db.name) {
                 return Err(AppError::Forbidden(
                     "You do not have permission to view this database".into(),
@@ -197,9 +231,8 @@ async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
                 database::page(state, ctx, &db).await
             }
         }
-        [db, name] => {
-            let db = database(state, db)?;
-            let name = decode_name(Format::split(name).0)?;
+        Route::Child(db, name) => {
+            let db = database(state, &db)?;
             let canned = state
                 .metadata
                 .database(&db.name)
@@ -209,12 +242,10 @@ async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
                 None => table::page(state, ctx, &db, &name).await,
             }
         }
-        [db, table, pks] => {
-            let db = database(state, db)?;
-            let table = decode_name(table)?;
-            row::page(state, ctx, &db, &table, Format::split(pks).0).await
+        Route::Row { db, table, key } => {
+            let db = database(state, &db)?;
+            row::page(state, ctx, &db, &table, &key).await
         }
-        _ => Err(AppError::NotFound("Page not found".into())),
     }
 }
 
@@ -225,11 +256,10 @@ fn decode_name(segment: &str) -> Result<String, AppError> {
 
 /// The database a URL names. Whether the actor may see it is for the page to ask: a table's
 /// own allow block can let an actor see it in a database they may not browse.
-fn database(state: &AppState, segment: &str) -> Result<Arc<Database>, AppError> {
-    let name = decode_name(Format::split(segment).0)?;
+fn database(state: &AppState, name: &str) -> Result<Arc<Database>, AppError> {
     state
         .databases
-        .get(&name)
+        .get(name)
         .cloned()
         .ok_or_else(|| AppError::NotFound("Database not found".into()))
 }
@@ -263,5 +293,50 @@ pub fn respond<T: Serialize>(
         Format::Csv => Err(AppError::NotFound(
             "CSV is available for tables and queries only".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(path: &str) -> Result<Route, String> {
+        Route::parse(path).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn paths_route_to_pages() {
+        let child = |d: &str, c: &str| Ok(Route::Child(d.into(), c.into()));
+        assert_eq!(route("/"), Ok(Route::Index));
+        assert_eq!(route("/.json"), Ok(Route::Index));
+        assert_eq!(
+            route("/-/versions.json"),
+            Ok(Route::Special("versions".into()))
+        );
+        assert_eq!(
+            route("/fixture.json"),
+            Ok(Route::Database("fixture".into()))
+        );
+        assert_eq!(route("/fixture/cities.csv"), child("fixture", "cities"));
+        assert_eq!(
+            route("/fixture/odd~2Ename+x"),
+            child("fixture", "odd.name x")
+        );
+        assert_eq!(route("/fix%7Eture/t"), child("fix~ture", "t"));
+        assert_eq!(
+            route("/fixture/m/1,2024~2D01.json"),
+            Ok(Route::Row {
+                db: "fixture".into(),
+                table: "m".into(),
+                key: "1,2024~2D01".into()
+            })
+        );
+        assert_eq!(route("/a/b/c/d"), Err("Page not found".into()));
+        assert!(route("/fixture/%FF")
+            .unwrap_err()
+            .contains("not valid UTF-8"));
+        assert!(route("/fixture/t~FF")
+            .unwrap_err()
+            .contains("not valid tilde-encoding"));
     }
 }

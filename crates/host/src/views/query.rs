@@ -1,5 +1,6 @@
 //! `/DB?sql=…` and canned queries: read-only SQL with `:named` parameters.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,60 +39,6 @@ pub struct QueryPage {
     pub links: IndexMap<&'static str, String>,
     #[serde(skip)]
     pub canned: Option<CannedQuery>,
-}
-
-/// The `:name` parameters of a statement, in order of first use, skipping string literals,
-/// quoted names and comments.
-pub fn named_parameters(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'[' => {
-                while i < b.len() && b[i] != b']' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b':' if i + 1 < b.len()
-                && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'_')
-                && (i == 0 || b[i - 1] != b':') =>
-            {
-                let start = i + 1;
-                let mut end = start;
-                while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
-                    end += 1;
-                }
-                let name = &sql[start..end];
-                if !out.iter().any(|n| n == name) {
-                    out.push(name.to_string());
-                }
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    out
 }
 
 pub async fn sql_page(state: &AppState, ctx: &Ctx, db: &Arc<Database>) -> Result<Answer, AppError> {
@@ -134,38 +81,57 @@ async fn run(
             "_shape=object is only available on tables".into(),
         ));
     }
-    let names = match canned.as_ref().and_then(|c| c.params.clone()) {
-        Some(p) => p,
-        None => named_parameters(&sql),
-    };
-    let params: IndexMap<String, String> = names
-        .iter()
-        .map(|n| (n.clone(), ctx.arg(n).unwrap_or("").to_string()))
-        .collect();
-    let bound: Vec<(String, Cell)> = params
-        .iter()
-        .map(|(k, v)| (k.clone(), Cell::Text(v.clone())))
-        .collect();
     let schema = db.schema().await?;
     let access = state.access(&ctx.actor, &db.name, &schema);
     let max = state.settings.max_returned_rows as usize;
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
+    // A canned query may list its parameters; otherwise SQLite says which the SQL takes.
+    let declared = canned.as_ref().and_then(|c| c.params.clone());
+    let mut given: HashMap<String, String> = HashMap::new();
+    for (k, v) in &ctx.args {
+        given.entry(k.clone()).or_insert_with(|| v.clone());
+    }
     let result = if sql.trim().is_empty() {
-        Ok(sqlite::Rows::default())
+        Ok((
+            declared.clone().unwrap_or_default(),
+            sqlite::Rows::default(),
+        ))
     } else {
-        let sql = sql.clone();
+        let (sql, declared) = (sql.clone(), declared.clone());
         db.run(limit, access, move |c| {
-            sqlite::select(c, &sql, &bound, max, false)
+            let names = match declared {
+                Some(names) => names,
+                None => sqlite::parameter_names(c, &sql)?,
+            };
+            let bound: Vec<(String, Cell)> = names
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        Cell::Text(given.get(n).cloned().unwrap_or_default()),
+                    )
+                })
+                .collect();
+            Ok((names, sqlite::select(c, &sql, &bound, max, false)?))
         })
         .await
     };
-    let (rows, error) = match result {
-        Ok(r) => (r, None),
-        Err(e @ (DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_))) => {
-            (sqlite::Rows::default(), Some(e.to_string()))
-        }
+    let (names, rows, error) = match result {
+        Ok((names, rows)) => (names, rows, None),
+        Err(e @ (DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_))) => (
+            declared.unwrap_or_default(),
+            sqlite::Rows::default(),
+            Some(e.to_string()),
+        ),
         Err(e) => return Err(e.into()),
     };
+    let params: IndexMap<String, String> = names
+        .into_iter()
+        .map(|n| {
+            let v = ctx.arg(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
     let data = QueryPage {
         ok: error.is_none(),
         database: db.name.clone(),
@@ -209,25 +175,5 @@ async fn run(
         (Format::Html, _) => {
             Ok(html::with_status(status, super::templates::query_page(state, ctx, &data)?).into())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::named_parameters;
-
-    #[test]
-    fn finds_named_parameters() {
-        assert_eq!(
-            named_parameters("select * from t where a = :a and b > :b_2 or c = :a"),
-            vec!["a", "b_2"]
-        );
-        assert_eq!(
-            named_parameters(
-                "select ':no', \":no\" -- :no\n, /* :no */ x::text from t where y = :yes"
-            ),
-            vec!["yes"]
-        );
-        assert!(named_parameters("select time('12:30')").is_empty());
     }
 }
