@@ -16,7 +16,7 @@ use datasette_rs::plugins::Plugins;
 use datasette_rs::render::Format;
 use datasette_rs::session::SessionConfig;
 use datasette_rs::urls;
-use datasette_rs::views::{self, Ctx};
+use datasette_rs::views::{self, PageRequest};
 
 fn fixture(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("bench.db");
@@ -33,8 +33,8 @@ fn fixture(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn ctx(path: &str, query: &str, format: Format) -> Ctx {
-    Ctx {
+fn ctx(path: &str, query: &str, format: Format) -> PageRequest {
+    PageRequest {
         actor: None,
         format,
         args: urls::parse_query(query),

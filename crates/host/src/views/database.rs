@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{respond, Answer, Ctx};
+use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
 use crate::db::{Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
@@ -53,7 +53,7 @@ pub struct Listing {
 
 pub async fn listing(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     db: &Database,
     schema: &Schema,
 ) -> Result<Listing, AppError> {
@@ -114,7 +114,7 @@ pub async fn listing(
     Ok(Listing { tables, views })
 }
 
-pub fn queries(state: &AppState, ctx: &Ctx, db: &str) -> Vec<QuerySummary> {
+pub fn queries(state: &AppState, ctx: &PageRequest, db: &str) -> Vec<QuerySummary> {
     let Some(meta) = state.metadata.database(db) else {
         return vec![];
     };
@@ -147,7 +147,7 @@ pub struct DatabasePage {
     pub links: indexmap::IndexMap<&'static str, String>,
 }
 
-pub async fn page(state: &AppState, ctx: &Ctx, db: &Database) -> Result<Answer, AppError> {
+pub async fn page(state: &AppState, ctx: &PageRequest, db: &Database) -> Result<Reply, AppError> {
     let schema = db.schema().await?;
     let listing = listing(state, ctx, db, &schema).await?;
     let data = DatabasePage {

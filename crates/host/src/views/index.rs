@@ -5,7 +5,7 @@ use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::database::{listing, TableSummary, ViewSummary};
-use super::{respond, Answer, Ctx};
+use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
 use crate::error::AppError;
 
@@ -66,7 +66,7 @@ fn summary(t: TableSummary) -> IndexTable {
     }
 }
 
-pub async fn page(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
+pub async fn page(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
     if !state.permissions.can_view_instance(&ctx.actor) {
         return Err(AppError::Forbidden(
             "You do not have permission to view this instance".into(),

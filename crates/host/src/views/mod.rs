@@ -24,7 +24,7 @@ use crate::render::Format;
 use crate::urls;
 
 /// What every view knows of its request.
-pub struct Ctx {
+pub struct PageRequest {
     pub actor: Actor,
     pub format: Format,
     /// The query string's pairs, in order.
@@ -36,7 +36,7 @@ pub struct Ctx {
     pub started: std::time::Instant,
 }
 
-impl Ctx {
+impl PageRequest {
     pub fn arg(&self, key: &str) -> Option<&str> {
         self.args
             .iter()
@@ -105,14 +105,14 @@ impl Ctx {
 }
 
 /// A view's answer.
-pub enum Answer {
+pub enum Reply {
     Response(HttpResponse),
     Redirect(String),
 }
 
-impl From<HttpResponse> for Answer {
+impl From<HttpResponse> for Reply {
     fn from(r: HttpResponse) -> Self {
-        Answer::Response(r)
+        Reply::Response(r)
     }
 }
 
@@ -160,7 +160,7 @@ pub async fn dispatch(
             .insert_header(("Allow", "GET, HEAD"))
             .body("Method not allowed"));
     }
-    let ctx = Ctx {
+    let ctx = PageRequest {
         actor: state.actor(&req),
         format: Format::split(path.rsplit('/').next().unwrap_or("")).1,
         args: urls::parse_query(req.query_string()),
@@ -169,8 +169,8 @@ pub async fn dispatch(
         started: std::time::Instant::now(),
     };
     Ok(match route(&state, &ctx).await? {
-        Answer::Response(r) => r,
-        Answer::Redirect(to) => HttpResponse::Found()
+        Reply::Response(r) => r,
+        Reply::Redirect(to) => HttpResponse::Found()
             .insert_header(("Location", to))
             .finish(),
     })
@@ -214,7 +214,7 @@ impl Route {
     }
 }
 
-async fn route(state: &AppState, ctx: &Ctx) -> Result<Answer, AppError> {
+async fn route(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
     match Route::parse(&ctx.path)? {
         Route::Index => index::page(state, ctx).await,
         Route::Special(page) => special::page(state, ctx, &page).await,
@@ -271,7 +271,7 @@ pub fn table_forbidden() -> AppError {
 
 /// The answer for a table that does not exist: a 404 only for those who may see the database,
 /// so nobody learns which tables a database they cannot browse holds.
-pub fn table_missing(state: &AppState, ctx: &Ctx, db: &str) -> AppError {
+pub fn table_missing(state: &AppState, ctx: &PageRequest, db: &str) -> AppError {
     if state.permissions.can_view_database(&ctx.actor, db) {
         AppError::NotFound("Table not found".into())
     } else {
@@ -281,10 +281,10 @@ pub fn table_missing(state: &AppState, ctx: &Ctx, db: &str) -> AppError {
 
 /// Renders page data as JSON, or as HTML through `html_page`.
 pub fn respond<T: Serialize>(
-    ctx: &Ctx,
+    ctx: &PageRequest,
     data: &T,
     html_page: impl FnOnce() -> Result<String, AppError>,
-) -> Result<Answer, AppError> {
+) -> Result<Reply, AppError> {
     match ctx.format {
         Format::Json => {
             Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data).into())

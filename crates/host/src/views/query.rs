@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Answer, Ctx};
+use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::config::CannedQuery;
 use crate::db::{self as sqlite, Cell, Database, DbError};
@@ -41,7 +41,11 @@ pub struct QueryPage {
     pub canned: Option<CannedQuery>,
 }
 
-pub async fn sql_page(state: &AppState, ctx: &Ctx, db: &Arc<Database>) -> Result<Answer, AppError> {
+pub async fn sql_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    db: &Arc<Database>,
+) -> Result<Reply, AppError> {
     if !state.permissions.can_execute_sql(&ctx.actor, &db.name) {
         return Err(AppError::Forbidden(
             "You do not have permission to execute SQL".into(),
@@ -53,10 +57,10 @@ pub async fn sql_page(state: &AppState, ctx: &Ctx, db: &Arc<Database>) -> Result
 
 pub async fn canned_page(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     db: &Arc<Database>,
     q: &CannedQuery,
-) -> Result<Answer, AppError> {
+) -> Result<Reply, AppError> {
     if !state
         .permissions
         .can_view_query(&ctx.actor, &db.name, &q.name)
@@ -70,11 +74,11 @@ pub async fn canned_page(
 
 async fn run(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     db: &Arc<Database>,
     sql: String,
     canned: Option<CannedQuery>,
-) -> Result<Answer, AppError> {
+) -> Result<Reply, AppError> {
     let shape = Shape::parse(ctx.arg("_shape"))?;
     if shape == Shape::Object {
         return Err(AppError::BadRequest(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Answer, Ctx};
+use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::db::table_query::ident;
 use crate::db::{self as sqlite, next_token, Cell, Database, ForeignKey};
@@ -34,11 +34,11 @@ pub struct RowPage {
 
 pub async fn page(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     db: &Arc<Database>,
     table: &str,
     pk_segment: &str,
-) -> Result<Answer, AppError> {
+) -> Result<Reply, AppError> {
     let schema = db.schema().await?;
     let t = schema
         .tables

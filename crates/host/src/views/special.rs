@@ -2,11 +2,11 @@
 
 use serde_json::{json, Value};
 
-use super::{respond, Answer, Ctx};
+use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
 use crate::error::AppError;
 
-pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, AppError> {
+pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Reply, AppError> {
     // The actor page is for finding out who you are: it needs no permission.
     if name != "actor" && !state.permissions.can_view_instance(&ctx.actor) {
         return Err(AppError::Forbidden(
@@ -46,7 +46,7 @@ pub async fn page(state: &AppState, ctx: &Ctx, name: &str) -> Result<Answer, App
 
 /// metadata.json as written (secrets unresolved), less every database, table and query this
 /// actor may not see: their names alone would say too much.
-fn visible_metadata(state: &AppState, ctx: &Ctx) -> Value {
+fn visible_metadata(state: &AppState, ctx: &PageRequest) -> Value {
     let perms = &state.permissions;
     let mut raw = state.metadata.raw.clone();
     if let Some(Value::Object(dbs)) = raw.get_mut("databases") {

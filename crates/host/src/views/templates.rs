@@ -19,7 +19,7 @@ use crate::views::index::{IndexDatabase, TableOrView};
 use crate::views::query::QueryPage;
 use crate::views::row::RowPage;
 use crate::views::table::TablePage;
-use crate::views::Ctx;
+use crate::views::PageRequest;
 
 /// A cell as HTML, already escaped.
 fn cell_html(c: &Cell, truncate: usize) -> String {
@@ -123,7 +123,7 @@ struct IndexTemplate<'a> {
 
 pub fn index_page(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     data: &indexmap::IndexMap<String, IndexDatabase>,
 ) -> Result<String, AppError> {
     let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
@@ -222,7 +222,11 @@ struct DatabaseTemplate<'a> {
     footer: Footer,
 }
 
-pub fn database_page(state: &AppState, ctx: &Ctx, data: &DatabasePage) -> Result<String, AppError> {
+pub fn database_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &DatabasePage,
+) -> Result<String, AppError> {
     let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
     let tables = data
         .tables
@@ -337,7 +341,11 @@ struct TableTemplate<'a> {
     footer: Footer,
 }
 
-pub fn table_page(state: &AppState, ctx: &Ctx, data: &TablePage) -> Result<String, AppError> {
+pub fn table_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &TablePage,
+) -> Result<String, AppError> {
     let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
     let extras = &data.html;
     let headers = data
@@ -557,7 +565,7 @@ struct RowTemplate<'a> {
     footer: Footer,
 }
 
-pub fn row_page(state: &AppState, ctx: &Ctx, data: &RowPage) -> Result<String, AppError> {
+pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<String, AppError> {
     let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
@@ -631,7 +639,11 @@ struct QueryTemplate<'a> {
     footer: Footer,
 }
 
-pub fn query_page(state: &AppState, ctx: &Ctx, data: &QueryPage) -> Result<String, AppError> {
+pub fn query_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &QueryPage,
+) -> Result<String, AppError> {
     let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
     let truncate = state.settings.truncate_cells_html as usize;
     let canned = data.canned.as_ref();
@@ -688,7 +700,7 @@ struct SpecialTemplate<'a> {
 
 pub fn special_page(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     name: &str,
     data: &serde_json::Value,
 ) -> Result<String, AppError> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::{Answer, Ctx};
+use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::config::TableMeta;
 use crate::db::facets::{self, FacetCounts, FacetKind, Suggestion};
@@ -337,7 +337,7 @@ fn label_lookups(req: &TableRequest, expandable: &[(ForeignKey, String)]) -> Vec
 }
 
 /// Datasette suggests facets on the first page only, and never for SQL from `_where`.
-fn wants_suggestions(state: &AppState, ctx: &Ctx, req: &TableRequest) -> bool {
+fn wants_suggestions(state: &AppState, ctx: &PageRequest, req: &TableRequest) -> bool {
     let settings = &state.settings;
     settings.suggest_facets
         && settings.allow_facet
@@ -383,7 +383,7 @@ fn next_token_of(
 
 /// Each facet's values with the URLs that toggle them, keyed as Datasette keys them.
 fn facet_results(
-    ctx: &Ctx,
+    ctx: &PageRequest,
     requests: &[FacetRequest],
     counts: Vec<Option<FacetCounts>>,
 ) -> IndexMap<String, FacetResult> {
@@ -435,10 +435,10 @@ fn facet_results(
 
 pub async fn page(
     state: &AppState,
-    ctx: &Ctx,
+    ctx: &PageRequest,
     db: &Arc<Database>,
     name: &str,
-) -> Result<Answer, AppError> {
+) -> Result<Reply, AppError> {
     let schema = db.schema().await?;
     let t = schema
         .get(name)
@@ -449,7 +449,7 @@ pub async fn page(
     }
     // The HTML filter form sends its fields by name; they stand for a filter URL.
     if let Some(to) = request::filter_form_redirect(ctx) {
-        return Ok(Answer::Redirect(to));
+        return Ok(Reply::Redirect(to));
     }
     let meta = state.metadata.table(&db.name, name);
     let req = TableRequest::parse(ctx, &state.settings, t, meta)?;

@@ -10,7 +10,7 @@ use crate::db::table_query::Sort;
 use crate::db::TableInfo;
 use crate::error::AppError;
 use crate::render::json::Shape;
-use crate::views::Ctx;
+use crate::views::PageRequest;
 
 /// A facet asked for by metadata or by the URL.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +50,7 @@ fn bad_request(msg: impl Into<String>) -> AppError {
 
 impl TableRequest {
     pub fn parse(
-        ctx: &Ctx,
+        ctx: &PageRequest,
         settings: &Settings,
         t: &TableInfo,
         meta: Option<&TableMeta>,
@@ -106,7 +106,7 @@ impl TableRequest {
 
 /// The filter form's fields (`_filter_column`, `_filter_op`, `_filter_value`) as the filter
 /// URL they stand for, when the form was submitted.
-pub fn filter_form_redirect(ctx: &Ctx) -> Option<String> {
+pub fn filter_form_redirect(ctx: &PageRequest) -> Option<String> {
     let (col, op) = (ctx.arg("_filter_column")?, ctx.arg("_filter_op")?);
     let value = ctx.arg("_filter_value").unwrap_or("").to_string();
     let mut replace: Vec<(&str, Option<String>)> = vec![
@@ -129,7 +129,7 @@ pub fn filter_form_redirect(ctx: &Ctx) -> Option<String> {
 /// token, and for tables the sort spelled out (the table's default included), so the next page
 /// sorts as this one did. The one place a pagination URL is made (JSON's `next_url`, the HTML
 /// "Next page" link).
-pub fn next_path(ctx: &Ctx, t: &TableInfo, sort: Option<&Sort>, next: &str) -> String {
+pub fn next_path(ctx: &PageRequest, t: &TableInfo, sort: Option<&Sort>, next: &str) -> String {
     let mut replace: Vec<(&str, Option<String>)> = vec![("_next", Some(next.to_string()))];
     if !t.is_view {
         match sort {
@@ -141,7 +141,11 @@ pub fn next_path(ctx: &Ctx, t: &TableInfo, sort: Option<&Sort>, next: &str) -> S
     ctx.path_with_replaced(&replace)
 }
 
-fn page_size(ctx: &Ctx, settings: &Settings, meta: Option<&TableMeta>) -> Result<usize, AppError> {
+fn page_size(
+    ctx: &PageRequest,
+    settings: &Settings,
+    meta: Option<&TableMeta>,
+) -> Result<usize, AppError> {
     let max = settings.max_returned_rows as usize;
     match ctx.arg("_size") {
         None | Some("") => Ok(meta
@@ -161,7 +165,7 @@ fn page_size(ctx: &Ctx, settings: &Settings, meta: Option<&TableMeta>) -> Result
     }
 }
 
-fn facet_size(ctx: &Ctx, settings: &Settings) -> Result<usize, AppError> {
+fn facet_size(ctx: &PageRequest, settings: &Settings) -> Result<usize, AppError> {
     let max = settings.max_returned_rows as usize;
     match ctx.arg("_facet_size") {
         None | Some("") => Ok(settings.default_facet_size as usize),
@@ -174,7 +178,7 @@ fn facet_size(ctx: &Ctx, settings: &Settings) -> Result<usize, AppError> {
 }
 
 fn sort_order(
-    ctx: &Ctx,
+    ctx: &PageRequest,
     t: &TableInfo,
     meta: Option<&TableMeta>,
 ) -> Result<Option<Sort>, AppError> {
@@ -219,7 +223,7 @@ fn sort_order(
     Ok(Some(chosen))
 }
 
-fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
+fn selected_columns(ctx: &PageRequest, t: &TableInfo) -> Result<Vec<String>, AppError> {
     let keys = if t.is_view { vec![] } else { t.key_columns() };
     let all: Vec<String> = if t.uses_rowid() {
         std::iter::once("rowid".to_string())
@@ -252,7 +256,7 @@ fn selected_columns(ctx: &Ctx, t: &TableInfo) -> Result<Vec<String>, AppError> {
 
 /// The facets of metadata (those on columns that exist), then those of the URL; each once.
 fn facet_requests(
-    ctx: &Ctx,
+    ctx: &PageRequest,
     settings: &Settings,
     t: &TableInfo,
     meta: Option<&TableMeta>,
@@ -297,8 +301,8 @@ mod tests {
     use super::*;
     use crate::render::Format;
 
-    fn ctx(path: &str, query: &str) -> Ctx {
-        Ctx {
+    fn ctx(path: &str, query: &str) -> PageRequest {
+        PageRequest {
             actor: None,
             format: Format::Json,
             args: crate::urls::parse_query(query),
