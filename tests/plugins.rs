@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use datasette_rs_tests::stub::{Reply, Stub};
 use datasette_rs_tests::{
-    fixture, plugin_library, serve_binary, serve_fixture_with_metadata, Exit, Server,
+    fixture, plugin_library, serve_binary, serve_binary_with_env, serve_fixture_with_metadata,
+    Exit, Server,
 };
 use serde_json::{json, Value};
 
@@ -52,7 +53,7 @@ fn plugins_json_lists_name_version_hooks_and_routes() {
         json!([{
             "name": HOOKS,
             "version": "0.1.0",
-            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links"],
+            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions"],
             "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config"]
         }])
     );
@@ -402,6 +403,89 @@ fn a_working_impostor_serves_its_route() {
     assert_eq!(server.json("/-/plugins.json")[0]["name"], IMPOSTOR);
     // No config: no routes.
     assert_eq!(server.get("/-/impostor").status, 404);
+}
+
+/// A plugin built against the first plugin table (before the page hooks) loads and works, and
+/// nothing past its table is read.
+#[test]
+fn a_plugin_with_the_first_table_layout_still_works() {
+    let lib = plugin_library(IMPOSTOR);
+    let server = serve_binary_with_env(
+        &[
+            fixture().fixture_db.to_str().unwrap(),
+            "--plugin",
+            lib.to_str().unwrap(),
+        ],
+        &[("DATASETTE_IMPOSTOR", "first-table")],
+    )
+    .expect("starts");
+    let hooks = server.json("/-/plugins.json")[0]["hooks"].clone();
+    assert_eq!(hooks, json!(["startup", "routes", "handle", "menu_links"]));
+    let page = server.get("/fixture/cities");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("First table"), "{}", page.body);
+    assert!(!page.body.contains("Actions:"), "{}", page.body);
+    assert!(!server.log().contains("malformed"), "{}", server.log());
+}
+
+#[test]
+fn page_hooks_add_styles_scripts_and_actions() {
+    let server = hooks_server();
+    let table = server.get("/fixture/cities");
+    for wanted in [
+        "<link rel=\"stylesheet\" href=\"/-/hooks/table.css\">",
+        "<script src=\"https://cdn.example/hooks-table.js\"></script>",
+        "<script>window.hooksView = \"table\"; // <\\/script><b>escaped<\\/b></script>",
+        "<a href=\"/-/hooks?table=cities\">Hooks table action on cities</a>",
+    ] {
+        assert!(table.body.contains(wanted), "{wanted} in {}", table.body);
+    }
+    assert!(
+        !table.body.contains("javascript:"),
+        "unsafe URLs are left out"
+    );
+    assert!(server.logged("unsafe link"), "{}", server.log());
+    let admin = as_actor(&server, "/fixture/cities", json!({"id": "hooks-admin"}));
+    assert!(admin.body.contains("<form class=\"menu-form\" method=\"post\" action=\"/-/hooks?drop=1\"><button>Hooks admin action</button></form>"), "{}", admin.body);
+    assert!(!table.body.contains("Hooks admin action"));
+    let db = server.get("/fixture").body;
+    assert!(
+        db.contains("Hooks database action on fixture") && db.contains("/-/hooks/database.css"),
+        "{db}"
+    );
+    assert!(!db.contains("Hooks table action"));
+    let row = server.get("/fixture/cities/1").body;
+    assert!(row.contains("Hooks row action on cities 1"), "{row}");
+    assert!(!row.contains("evil.example"), "{row}");
+    let query = server.get("/fixture?sql=select+1").body;
+    assert!(query.contains("/-/hooks/query.css"), "{query}");
+    let index = server.get("/").body;
+    assert!(
+        index.contains("/-/hooks/index.css") && !index.contains("Actions:"),
+        "{index}"
+    );
+    let missing = server.get("/fixture/no_such_table");
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("/-/hooks/error.css"),
+        "{}",
+        missing.body
+    );
+    // JSON has no chrome.
+    assert!(!server.get("/fixture/cities.json").body.contains("hooks"));
+    // A hook that panics leaves the page without its part, and the server serving.
+    let r = server.get("/panic-extras");
+    assert_eq!(r.status, 404);
+    assert!(
+        !r.body.contains("cdn.example") && r.body.contains("/-/hooks/error.css"),
+        "{}",
+        r.body
+    );
+    assert!(
+        server.logged("extra_js_urls panicked on request"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]

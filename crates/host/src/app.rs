@@ -10,8 +10,9 @@ use crate::config::{Metadata, Settings};
 use crate::db::{Access, Database, DbError, Schema};
 use crate::permissions::{Actor, AllowBlocks, Permissions};
 use crate::plugins::{PluginVotes, Plugins};
-use crate::render::html::Chrome;
+use crate::render::html::{script_text, Chrome};
 use crate::session::SessionConfig;
+use datasette_plugin_api::PageContext;
 
 pub struct AppState {
     pub settings: Settings,
@@ -158,8 +159,9 @@ impl AppState {
         format!("{scheme}://{host}")
     }
 
-    /// The header and footer of a page at `page` (its path and query), for `actor`.
-    pub fn chrome(&self, actor: &Actor, page: &str) -> Chrome {
+    /// The header and footer of a page at `page` (its path and query), for `actor`, with
+    /// what plugins add to this kind of page.
+    pub fn chrome(&self, actor: &Actor, page: &str, view: View<'_>) -> Chrome {
         let (path, query) = page.split_once('?').unwrap_or((page, ""));
         let request = datasette_plugin_api::Request {
             method: "GET".into(),
@@ -168,8 +170,20 @@ impl AppState {
             actor: actor.clone(),
             ..Default::default()
         };
+        let extras = self.plugins.page_extras(&PageContext {
+            view: view.kind.into(),
+            database: view.database.map(str::to_string),
+            table: view.table.map(str::to_string),
+            row: view.row.map(str::to_string),
+            actor: actor.clone(),
+            request: request.clone(),
+        });
         Chrome {
             menu_links: self.plugins.menu_links(actor, &request),
+            css_urls: extras.css_urls,
+            js_urls: extras.js_urls,
+            body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),
+            actions: extras.actions,
             site_title: self
                 .metadata
                 .info
@@ -189,6 +203,16 @@ impl AppState {
             }),
         }
     }
+}
+
+/// Which page the chrome is for, as plugins' page hooks are told.
+#[derive(Clone, Copy, Default)]
+pub struct View<'a> {
+    /// `index`, `database`, `table`, `row`, `query`, `special`, `error`.
+    pub kind: &'static str,
+    pub database: Option<&'a str>,
+    pub table: Option<&'a str>,
+    pub row: Option<&'a str>,
 }
 
 /// A `Host` header value that can go into a URL as it is: a name or address and a port.

@@ -142,7 +142,11 @@ pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
                 "" => path,
                 q => format!("{path}?{q}"),
             };
-            let chrome = state.chrome(&state.actor(req), &here);
+            let view = crate::app::View {
+                kind: "error",
+                ..Default::default()
+            };
+            let chrome = state.chrome(&state.actor(req), &here, view);
             let body = error.body();
             render::html::error_page(error.status(), body.title, body.error, &chrome)
         }

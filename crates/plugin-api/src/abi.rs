@@ -126,6 +126,19 @@ macro_rules! with_hooks {
             permission_allowed: PermissionAllowed,
             /// Input: a `MenuLinksRequest`. Output: a list of `MenuLink`.
             menu_links: MenuLinks,
+            /// Input: a `PageContext`. Output: stylesheet URLs for the page.
+            extra_css_urls: ExtraCssUrls,
+            /// Input: a `PageContext`. Output: script URLs for the page.
+            extra_js_urls: ExtraJsUrls,
+            /// Input: a `PageContext`. Output: JavaScript to run at the end of the page, or
+            /// `null`.
+            extra_body_script: ExtraBodyScript,
+            /// Input: a `PageContext`. Output: a list of `MenuLink` for a table's actions.
+            table_actions: TableActions,
+            /// Input: a `PageContext`. Output: a list of `MenuLink` for a database's actions.
+            database_actions: DatabaseActions,
+            /// Input: a `PageContext`. Output: a list of `MenuLink` for a row's actions.
+            row_actions: RowActions,
         }
     };
 }
@@ -152,6 +165,11 @@ macro_rules! plugin_table {
 
         /// The names of the optional hooks, in table order.
         pub const HOOK_NAMES: &[&str] = &[$(stringify!($field)),*];
+
+        /// The size of the first table (ABI version 1 as first released, up to `menu_links`):
+        /// the host reads a plugin's table up to its `struct_size`, so a plugin built against an
+        /// older crate, with fewer hooks, keeps loading and the hooks it lacks count as absent.
+        pub const FIRST_TABLE_SIZE: usize = std::mem::offset_of!(PluginTable, extra_css_urls);
     };
 }
 

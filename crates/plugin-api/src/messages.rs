@@ -190,6 +190,21 @@ pub struct MenuLinksRequest {
     pub request: Request,
 }
 
+/// The page a page hook is asked about (`extra_css_urls`, `table_actions`, …).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PageContext {
+    /// The kind of page: `index`, `database`, `table`, `row`, `query`, `special`, `error`.
+    pub view: String,
+    pub database: Option<String>,
+    /// The table, view or canned query.
+    pub table: Option<String>,
+    /// On row pages, the row's key as its URL spells it.
+    pub row: Option<String>,
+    pub actor: Option<Value>,
+    pub request: Request,
+}
+
 /// An outbound HTTP request, run by the host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]

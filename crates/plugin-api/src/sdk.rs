@@ -50,6 +50,42 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         let _ = (actor, request, host);
         vec![]
     }
+
+    /// Stylesheets for a page (site paths or `http(s)://` URLs).
+    fn extra_css_urls(&self, page: &PageContext, host: &Host) -> Vec<String> {
+        let _ = (page, host);
+        vec![]
+    }
+
+    /// Scripts for a page (site paths or `http(s)://` URLs).
+    fn extra_js_urls(&self, page: &PageContext, host: &Host) -> Vec<String> {
+        let _ = (page, host);
+        vec![]
+    }
+
+    /// JavaScript to run at the end of a page.
+    fn extra_body_script(&self, page: &PageContext, host: &Host) -> Option<String> {
+        let _ = (page, host);
+        None
+    }
+
+    /// Items for a table's (or view's, or canned query's) actions menu.
+    fn table_actions(&self, page: &PageContext, host: &Host) -> Vec<MenuLink> {
+        let _ = (page, host);
+        vec![]
+    }
+
+    /// Items for a database's actions menu.
+    fn database_actions(&self, page: &PageContext, host: &Host) -> Vec<MenuLink> {
+        let _ = (page, host);
+        vec![]
+    }
+
+    /// Items for a row's actions menu.
+    fn row_actions(&self, page: &PageContext, host: &Host) -> Vec<MenuLink> {
+        let _ = (page, host);
+        vec![]
+    }
 }
 
 /// Log levels for [`Host::log`].
@@ -318,3 +354,27 @@ unsafe extern "C" fn menu_links<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i3
         })
     }
 }
+
+/// The exports of the hooks that take a `PageContext` and answer with the plugin's method.
+macro_rules! page_hooks {
+    ($($hook:ident),*) => {$(
+        unsafe extern "C" fn $hook<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+            // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and
+            // `out` null or writable.
+            unsafe {
+                run(input, out, |page: PageContext| {
+                    Ok(plugin::<S>()?.$hook(&page, &INLINE))
+                })
+            }
+        }
+    )*};
+}
+
+page_hooks!(
+    extra_css_urls,
+    extra_js_urls,
+    extra_body_script,
+    table_actions,
+    database_actions,
+    row_actions
+);

@@ -113,16 +113,28 @@ impl Library {
                 header.abi_version
             )));
         }
-        if (header.struct_size as usize) < std::mem::size_of::<PluginTable>() {
+        let size = header.struct_size as usize;
+        if size < FIRST_TABLE_SIZE {
             return Err(refuse(format!(
-                "has a plugin table of {} bytes, smaller than the {} of ABI version {ABI_VERSION}",
-                header.struct_size,
-                std::mem::size_of::<PluginTable>()
+                "has a plugin table of {size} bytes, smaller than the {FIRST_TABLE_SIZE} of ABI version {ABI_VERSION}"
             )));
         }
-        // SAFETY: magic, version and size say this is a `PluginTable` of this ABI, and it is
-        // static data of a library that is never unloaded (leaked above).
-        let table: &'static PluginTable = unsafe { &*table };
+        // A plugin built against an older datasette-plugin-api has a shorter table: the hooks
+        // added since are absent (an all-zero `Option<fn>` is `None`). A newer one's extra
+        // hooks are not read.
+        let mut copy = std::mem::MaybeUninit::<PluginTable>::zeroed();
+        // SAFETY: the plugin's table has `size` readable bytes (its header says so) and the
+        // copy takes at most as many as a `PluginTable` holds; every field not copied stays
+        // zero, which is `None` for the optional hooks, the only fields past the first table.
+        // The library is never unloaded (leaked above), so what the table points to lives on.
+        let table: &'static PluginTable = unsafe {
+            std::ptr::copy_nonoverlapping(
+                table.cast::<u8>(),
+                copy.as_mut_ptr().cast::<u8>(),
+                size.min(std::mem::size_of::<PluginTable>()),
+            );
+            Box::leak(Box::new(copy.assume_init()))
+        };
         if !table.unwinds {
             return Err(refuse(
                 "was built with panic = \"abort\": a panic in it would stop the whole server. Build it with panic = \"unwind\" (the default)".into(),

@@ -9,7 +9,9 @@ mod library;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use datasette_plugin_api::{MenuLink, MenuLinksRequest, PermissionCheck, Request, Response};
+use datasette_plugin_api::{
+    MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request, Response,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -294,20 +296,61 @@ impl Plugins {
         self.implementing(Hook::MenuLinks)
             .filter_map(|lib| {
                 let links = answer::<Vec<MenuLink>>(lib, Hook::MenuLinks, &input)?;
-                Some(links.into_iter().filter(move |link| {
-                    let safe = crate::urls::is_safe_link(&link.href);
-                    if !safe {
-                        failed(
-                            lib,
-                            Hook::MenuLinks,
-                            &format!("unsafe link {:?} left out", link.href),
-                        );
-                    }
-                    safe
-                }))
+                Some(
+                    links
+                        .into_iter()
+                        .filter(move |link| safe_link(lib, Hook::MenuLinks, &link.href)),
+                )
             })
             .flatten()
             .collect()
+    }
+
+    /// What the plugins add to a page: stylesheets, scripts and its actions menu. Links that
+    /// are not site paths or `http(s)://` URLs are left out and logged.
+    pub fn page_extras(&self, page: &PageContext) -> PageExtras {
+        let actions = match page.view.as_str() {
+            "table" | "query" => Some(Hook::TableActions),
+            "database" => Some(Hook::DatabaseActions),
+            "row" => Some(Hook::RowActions),
+            _ => None,
+        };
+        let hooks = [Hook::ExtraCssUrls, Hook::ExtraJsUrls, Hook::ExtraBodyScript];
+        if !hooks
+            .iter()
+            .chain(&actions)
+            .any(|h| self.implementing(*h).next().is_some())
+        {
+            return PageExtras::default();
+        }
+        let input = serde_json::to_vec(page).unwrap_or_default();
+        let links = |hook: Hook| -> Vec<MenuLink> {
+            self.implementing(hook)
+                .flat_map(|lib| {
+                    let links = answer::<Vec<MenuLink>>(lib, hook, &input).unwrap_or_default();
+                    links
+                        .into_iter()
+                        .filter(move |l| safe_link(lib, hook, &l.href))
+                })
+                .collect()
+        };
+        let urls = |hook: Hook| -> Vec<String> {
+            self.implementing(hook)
+                .flat_map(|lib| {
+                    let urls = answer::<Vec<String>>(lib, hook, &input).unwrap_or_default();
+                    urls.into_iter().filter(move |u| safe_link(lib, hook, u))
+                })
+                .collect()
+        };
+        PageExtras {
+            css_urls: urls(Hook::ExtraCssUrls),
+            js_urls: urls(Hook::ExtraJsUrls),
+            body_scripts: self
+                .implementing(Hook::ExtraBodyScript)
+                .filter_map(|lib| answer::<Option<String>>(lib, Hook::ExtraBodyScript, &input)?)
+                .collect(),
+            actions: actions.map(links).unwrap_or_default(),
+        }
     }
 
     /// What `/-/plugins.json` shows.
@@ -372,6 +415,16 @@ pub fn describe(req: &actix_web::HttpRequest, origin: String) -> Request {
     }
 }
 
+/// What plugins add to one page.
+#[derive(Debug, Default)]
+pub struct PageExtras {
+    pub css_urls: Vec<String>,
+    pub js_urls: Vec<String>,
+    pub body_scripts: Vec<String>,
+    /// The page's actions menu (table, database or row actions).
+    pub actions: Vec<MenuLink>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct PluginInfo {
     pub name: &'static str,
@@ -400,6 +453,15 @@ fn answer<T: serde::de::DeserializeOwned>(lib: &Library, hook: Hook, input: &[u8
             None
         }
     }
+}
+
+/// Whether a plugin's link may go into a page; one that may not is logged.
+fn safe_link(lib: &Library, hook: Hook, href: &str) -> bool {
+    let safe = crate::urls::is_safe_link(href);
+    if !safe {
+        failed(lib, hook, &format!("unsafe link {href:?} left out"));
+    }
+    safe
 }
 
 fn failed(lib: &Library, hook: Hook, problem: &str) {

@@ -20,6 +20,19 @@ pub struct Chrome {
     pub actor_id: Option<String>,
     /// Plugins' links for the header, e.g. "Sign in".
     pub menu_links: Vec<datasette_plugin_api::MenuLink>,
+    /// Plugins' stylesheets and scripts for this page.
+    pub css_urls: Vec<String>,
+    pub js_urls: Vec<String>,
+    /// Plugins' scripts to run at the end of the page, made safe to put in a `<script>`.
+    pub body_scripts: Vec<String>,
+    /// Plugins' items for this page's actions menu (a table's, a database's, a row's).
+    pub actions: Vec<datasette_plugin_api::MenuLink>,
+}
+
+/// JavaScript made safe to stand inside `<script>…</script>`: nothing in it can close the
+/// element (`</script`, `<!--`).
+pub fn script_text(js: &str) -> String {
+    js.replace("</", "<\\/").replace("<!--", "<\\!--")
 }
 
 pub fn ok(body: String) -> HttpResponse {

@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::app::AppState;
+use crate::app::{AppState, View};
 use crate::db::Cell;
 use crate::error::AppError;
 use crate::permissions::Actor;
@@ -126,7 +126,14 @@ pub fn index_page(
     ctx: &PageRequest,
     data: &indexmap::IndexMap<String, IndexDatabase>,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let chrome = state.chrome(
+        &ctx.actor,
+        &ctx.path_with_replaced(&[]),
+        View {
+            kind: "index",
+            ..View::default()
+        },
+    );
     let databases = data
         .values()
         .map(|d| IndexEntry {
@@ -227,7 +234,15 @@ pub fn database_page(
     ctx: &PageRequest,
     data: &DatabasePage,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let chrome = state.chrome(
+        &ctx.actor,
+        &ctx.path_with_replaced(&[]),
+        View {
+            kind: "database",
+            database: Some(&data.database),
+            ..View::default()
+        },
+    );
     let tables = data
         .tables
         .iter()
@@ -346,7 +361,16 @@ pub fn table_page(
     ctx: &PageRequest,
     data: &TablePage,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let chrome = state.chrome(
+        &ctx.actor,
+        &ctx.path_with_replaced(&[]),
+        View {
+            kind: "table",
+            database: Some(&data.database),
+            table: Some(&data.table),
+            ..View::default()
+        },
+    );
     let extras = &data.html;
     let headers = data
         .columns
@@ -566,7 +590,17 @@ struct RowTemplate<'a> {
 }
 
 pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<String, AppError> {
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let row_key = data.primary_key_values.join(",");
+    let chrome = state.chrome(
+        &ctx.actor,
+        &ctx.path_with_replaced(&[]),
+        View {
+            kind: "row",
+            database: Some(&data.database),
+            table: Some(&data.table),
+            row: Some(&row_key),
+        },
+    );
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
     let key_segment = data
@@ -644,7 +678,16 @@ pub fn query_page(
     ctx: &PageRequest,
     data: &QueryPage,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let chrome = state.chrome(
+        &ctx.actor,
+        &ctx.path_with_replaced(&[]),
+        View {
+            kind: "query",
+            database: Some(&data.database),
+            table: data.query_name.as_deref(),
+            ..View::default()
+        },
+    );
     let truncate = state.settings.truncate_cells_html as usize;
     let canned = data.canned.as_ref();
     let with_ext = |ext: &str| {
@@ -704,7 +747,14 @@ pub fn special_page(
     name: &str,
     data: &serde_json::Value,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]));
+    let chrome = state.chrome(
+        &ctx.actor,
+        &ctx.path_with_replaced(&[]),
+        View {
+            kind: "special",
+            ..View::default()
+        },
+    );
     page(&SpecialTemplate {
         chrome: &chrome,
         title: capitalize(name),
@@ -721,6 +771,13 @@ struct LogoutTemplate<'a> {
 
 pub fn logout_page(state: &AppState, actor: &Actor) -> Result<String, AppError> {
     page(&LogoutTemplate {
-        chrome: &state.chrome(actor, "/-/logout"),
+        chrome: &state.chrome(
+            actor,
+            "/-/logout",
+            View {
+                kind: "special",
+                ..View::default()
+            },
+        ),
     })
 }

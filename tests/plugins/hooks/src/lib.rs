@@ -2,8 +2,8 @@
 //! it panics, fails, and tries to block where it must not.
 
 use datasette_plugin_api::{
-    export_plugin, FetchRequest, Host, Level, MenuLink, PermissionCheck, Plugin, Request, Resource,
-    Response,
+    export_plugin, FetchRequest, Host, Level, MenuLink, PageContext, PermissionCheck, Plugin,
+    Request, Resource, Response,
 };
 use serde_json::{json, Value};
 
@@ -113,6 +113,61 @@ impl Plugin for Hooks {
         };
         vec![MenuLink::get(href, label)]
     }
+
+    fn extra_css_urls(&self, page: &PageContext, _host: &Host) -> Vec<String> {
+        vec![
+            format!("/-/hooks/{}.css", page.view),
+            "javascript:alert('css')".into(),
+        ]
+    }
+
+    fn extra_js_urls(&self, page: &PageContext, _host: &Host) -> Vec<String> {
+        if page.request.path.contains("panic-extras") {
+            panic!("extra_js_urls panicked on request");
+        }
+        vec![format!("https://cdn.example/hooks-{}.js", page.view)]
+    }
+
+    fn extra_body_script(&self, page: &PageContext, _host: &Host) -> Option<String> {
+        Some(format!(
+            "window.hooksView = \"{}\"; // </script><b>escaped</b>",
+            page.view
+        ))
+    }
+
+    fn table_actions(&self, page: &PageContext, _host: &Host) -> Vec<MenuLink> {
+        let table = page.table.clone().unwrap_or_default();
+        let mut links = vec![MenuLink::get(
+            format!("/-/hooks?table={table}"),
+            format!("Hooks table action on {table}"),
+        )];
+        if page.actor.as_ref().and_then(|a| a.get("id")) == Some(&json!("hooks-admin")) {
+            links.push(MenuLink::post("/-/hooks?drop=1", "Hooks admin action"));
+        }
+        links
+    }
+
+    fn database_actions(&self, page: &PageContext, _host: &Host) -> Vec<MenuLink> {
+        let db = page.database.clone().unwrap_or_default();
+        vec![MenuLink::get(
+            format!("/-/hooks?database={db}"),
+            format!("Hooks database action on {db}"),
+        )]
+    }
+
+    fn row_actions(&self, page: &PageContext, _host: &Host) -> Vec<MenuLink> {
+        let (table, row) = (
+            page.table.clone().unwrap_or_default(),
+            page.row.clone().unwrap_or_default(),
+        );
+        vec![
+            MenuLink::get("//evil.example/row", "Unsafe row action"),
+            MenuLink::get(
+                format!("/-/hooks?row={row}"),
+                format!("Hooks row action on {table} {row}"),
+            ),
+        ]
+    }
 }
 
 /// `/-/hooks`: signs in or out, panics, or echoes the request back.
@@ -156,4 +211,16 @@ fn fetch(request: &Request, host: &Host) -> Response {
     }
 }
 
-export_plugin!(Hooks: routes, handle, actor_from_request, permission_allowed, menu_links);
+export_plugin!(
+    Hooks: routes,
+    handle,
+    actor_from_request,
+    permission_allowed,
+    menu_links,
+    extra_css_urls,
+    extra_js_urls,
+    extra_body_script,
+    table_actions,
+    database_actions,
+    row_actions
+);

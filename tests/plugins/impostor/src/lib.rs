@@ -45,6 +45,12 @@ impl sdk::Slot for Slot {
     }
 }
 
+/// A menu link, answered by hand as a plugin of the first ABI table would.
+unsafe extern "C" fn menu_link(_input: Bytes, out: *mut OwnedBuf) -> i32 {
+    *out = OwnedBuf::from_vec(br#"[{"href": "/-/first-table", "label": "First table"}]"#.to_vec());
+    STATUS_OK
+}
+
 unsafe extern "C" fn not_json(_input: Bytes, out: *mut OwnedBuf) -> i32 {
     *out = OwnedBuf::from_vec(b"{this is not json".to_vec());
     STATUS_OK
@@ -69,6 +75,15 @@ pub extern "C" fn datasette_plugin_entry_v1() -> &'static PluginTable {
                 t.actor_from_request = Some(not_json);
                 t.permission_allowed = Some(not_json);
                 t.menu_links = Some(not_json);
+            }
+            // A table as a plugin built before the page hooks has it: the header says it ends
+            // where the first table ended, so what lies past it (set here to hooks that would
+            // answer malformed JSON) must never be read.
+            Ok("first-table") => {
+                t.header.struct_size = datasette_plugin_api::abi::FIRST_TABLE_SIZE as u32;
+                t.menu_links = Some(menu_link);
+                t.extra_css_urls = Some(not_json);
+                t.table_actions = Some(not_json);
             }
             _ => {}
         }
