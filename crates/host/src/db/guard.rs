@@ -18,8 +18,9 @@ use super::lineage::{fold, recorded, Lineage};
 pub struct Access {
     /// Folded names of the tables and views this actor may not read, derived ones included.
     pub hidden: HashSet<String>,
-    /// Folded names of views with an allow block of their own that lets this actor in: what
-    /// they read may be read through them, and through them alone.
+    /// Folded names of views with an allow block of their own that lets this actor in. Their
+    /// own pages read them with [`Access::through`]; SQL from a request cannot read what they
+    /// read (SQLite cannot tell a view from a CTE named like it).
     pub published: HashSet<String>,
     pub lineage: Arc<Lineage>,
 }
@@ -29,10 +30,32 @@ impl Access {
         !self.hidden.contains(&fold(name))
     }
 
+    /// The access for the statements the server writes for a published view's own page: what
+    /// the view reads (through other views too) becomes readable. Never for SQL from a request.
+    pub fn through(&self, view: &str) -> Access {
+        let mut hidden = self.hidden.clone();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut todo = vec![fold(view)];
+        while let Some(name) = todo.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            hidden.remove(&name);
+            if let Some(o) = self.lineage.objects.get(&name) {
+                todo.extend(o.reads.iter().cloned());
+            }
+        }
+        Access {
+            hidden,
+            published: self.published.clone(),
+            lineage: self.lineage.clone(),
+        }
+    }
+
     /// Whether every statement that passed `earlier` also passes this access: only then may a
     /// statement prepared (and checked) under `earlier` be reused without a new check.
     fn covered_by(&self, earlier: &Access) -> bool {
-        self.hidden.is_subset(&earlier.hidden) && earlier.published.is_subset(&self.published)
+        self.hidden.is_subset(&earlier.hidden)
     }
 }
 
@@ -94,6 +117,24 @@ impl Guard {
         stale
     }
 
+    /// The access statements are checked against now, inside a request.
+    pub fn current(&self) -> Option<Arc<Access>> {
+        match &self.state().policy {
+            Policy::Request(access) => Some(access.clone()),
+            _ => None,
+        }
+    }
+
+    /// Lets the server's own schema reads through until the returned value is dropped, then
+    /// checks the request's statements again.
+    pub fn suspended(&self) -> Suspended<'_> {
+        let previous = std::mem::take(&mut self.state().policy);
+        Suspended {
+            guard: self,
+            previous: Some(previous),
+        }
+    }
+
     /// Back to schema work.
     pub fn leave(&self) {
         let mut s = self.state();
@@ -101,19 +142,26 @@ impl Guard {
         s.refusal = None;
     }
 
-    /// Why `sql`, just refused, was refused. A hidden table is named as the statement names
-    /// it: reached through a view, SQLite's callback names the table the view reads, and that
-    /// name must not be told.
+    /// Why `sql`, just refused, was refused. A read of something hidden names nothing hidden:
+    /// SQL from a request was checked against the schema its actor sees first (`shadow`), so
+    /// what is left is a read through a published view, or the server's own SQL.
     pub fn take_refusal(&self, sql: &str) -> Option<String> {
         let mut s = self.state();
         match s.refusal.take()? {
             Refusal::Other(reason) => Some(reason),
-            Refusal::Hidden(table) => {
-                let named = match &s.policy {
-                    Policy::Request(access) => hidden_name_in(sql, access),
+            Refusal::Hidden => {
+                let published = match &s.policy {
+                    Policy::Request(access) => names_in(sql)
+                        .into_iter()
+                        .find(|n| access.published.contains(&fold(n))),
                     _ => None,
                 };
-                Some(format!("no such table: {}", named.unwrap_or(table)))
+                Some(match published {
+                    Some(view) => format!(
+                        "{view} is published with its own allow block: read it on its own page, not through SQL"
+                    ),
+                    None => "the query reads data this actor may not see".into(),
+                })
             }
         }
     }
@@ -147,8 +195,8 @@ impl Guard {
             match verdict {
                 Verdict::Allow => Authorization::Allow,
                 Verdict::Ignore => Authorization::Ignore,
-                Verdict::Hidden(table) => {
-                    s.refusal.get_or_insert(Refusal::Hidden(table));
+                Verdict::Hidden => {
+                    s.refusal.get_or_insert(Refusal::Hidden);
                     Authorization::Deny
                 }
                 Verdict::Deny(reason) => {
@@ -161,16 +209,30 @@ impl Guard {
     }
 }
 
+/// While it lives, the guard lets the server's own schema reads through.
+pub struct Suspended<'a> {
+    guard: &'a Guard,
+    previous: Option<Policy>,
+}
+
+impl Drop for Suspended<'_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.guard.state().policy = previous;
+        }
+    }
+}
+
 enum Refusal {
-    /// A read of this hidden table.
-    Hidden(String),
+    /// A read of something hidden.
+    Hidden,
     Other(String),
 }
 
 enum Verdict {
     Allow,
-    /// A read of a table the actor may not see: answered as for a table that does not exist.
-    Hidden(String),
+    /// A read of a table the actor may not see.
+    Hidden,
     /// For a pragma: answer nothing, exactly as for a name that does not exist.
     Ignore,
     Deny(String),
@@ -196,6 +258,21 @@ const READ_PRAGMAS: &[&str] = &[
     "page_size",
 ];
 
+/// Table-valued functions anyone may read: they read what their arguments give them.
+fn is_table_function(name: &str) -> bool {
+    let name = fold(name);
+    name.starts_with("pragma_") || matches!(name.as_str(), "json_each" | "json_tree")
+}
+
+/// A table the schema, as last loaded, does not know (made since, and not yet classified): an
+/// actor from whom anything is hidden may not read it until it is.
+fn unknown_to(access: &Access, table: &str) -> bool {
+    !access.hidden.is_empty()
+        && access.lineage.object(table).is_none()
+        && !is_table_function(table)
+        && !describes_all_tables(table)
+}
+
 /// Tables that describe every other table: readable only by an actor from whom nothing is
 /// hidden.
 fn describes_all_tables(name: &str) -> bool {
@@ -214,11 +291,10 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
     match ctx.action {
         AuthAction::Select | AuthAction::Recursive => Verdict::Allow,
         AuthAction::Read { table_name, .. } => {
-            let through_published = ctx
-                .accessor
-                .is_some_and(|view| access.published.contains(&fold(view)));
-            if !access.can_read(table_name) && !through_published {
-                Verdict::Hidden(table_name.to_string())
+            // A recursive CTE's reads of itself name no schema.
+            let in_schema = ctx.database_name.is_some();
+            if !access.can_read(table_name) || (in_schema && unknown_to(access, table_name)) {
+                Verdict::Hidden
             } else if !access.hidden.is_empty() && describes_all_tables(table_name) {
                 Verdict::Deny(format!("{table_name} cannot be read by this actor"))
             } else {
@@ -246,6 +322,16 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
     }
 }
 
+/// The table of an automatic index name, `sqlite_autoindex_TABLE_N`.
+fn autoindex_table(index: &str) -> Option<&str> {
+    let rest = index
+        .get(..17)
+        .filter(|p| p.eq_ignore_ascii_case("sqlite_autoindex_"))
+        .map(|_| &index[17..])?;
+    let (table, n) = rest.rsplit_once('_')?;
+    n.chars().all(|c| c.is_ascii_digit()).then_some(table)
+}
+
 /// A pragma about a table or index the actor may not see answers nothing, as it does for a
 /// name that does not exist. Names compare as SQLite compares them: without regard to case.
 fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
@@ -259,9 +345,14 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
     let hides = |table: &str| !access.can_read(table);
     let describes_hidden = match (pragma.as_str(), arg) {
         ("table_info" | "table_xinfo" | "index_list", Some(t)) => hides(t),
-        ("index_info" | "index_xinfo", Some(i)) => {
-            hides(i) || access.lineage.index_table(i).is_some_and(hides)
-        }
+        ("index_info" | "index_xinfo", Some(i)) => match access.lineage.index_table(i) {
+            Some(table) => hides(table),
+            // A WITHOUT ROWID table's key has no schema row: `sqlite_autoindex_TABLE_N`.
+            None => match autoindex_table(i) {
+                Some(table) => hides(table) || unknown_to(access, table),
+                None => hides(i) || !access.hidden.is_empty(),
+            },
+        },
         ("foreign_key_list", Some(t)) => {
             hides(t) || access.lineage.references(t).iter().any(|r| hides(r))
         }
@@ -278,11 +369,13 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
     }
 }
 
-/// The first name in `sql` (outside string literals) of something hidden, as `sql` spells it.
-fn hidden_name_in(sql: &str, access: &Access) -> Option<String> {
+/// The names in `sql` (words and quoted identifiers, outside string literals), as it spells
+/// them.
+fn names_in(sql: &str) -> Vec<String> {
+    let mut names = Vec::new();
     let mut chars = sql.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
-        let name = match c {
+        match c {
             '\'' => {
                 // A string literal; '' inside is an escaped quote.
                 while let Some((_, c)) = chars.next() {
@@ -290,18 +383,16 @@ fn hidden_name_in(sql: &str, access: &Access) -> Option<String> {
                         break;
                     }
                 }
-                continue;
             }
             '"' | '`' | '[' => {
                 let close = if c == '[' { ']' } else { c };
-                let mut name = String::new();
-                for (_, c) in chars.by_ref() {
-                    if c == close {
-                        break;
-                    }
-                    name.push(c);
-                }
-                name
+                names.push(
+                    chars
+                        .by_ref()
+                        .map(|(_, c)| c)
+                        .take_while(|c| *c != close)
+                        .collect(),
+                );
             }
             c if c.is_alphanumeric() || c == '_' => {
                 let mut end = start + c.len_utf8();
@@ -310,15 +401,12 @@ fn hidden_name_in(sql: &str, access: &Access) -> Option<String> {
                 {
                     end = i + c.len_utf8();
                 }
-                sql[start..end].to_string()
+                names.push(sql[start..end].to_string());
             }
-            _ => continue,
-        };
-        if !access.can_read(&name) {
-            return Some(name);
+            _ => {}
         }
     }
-    None
+    names
 }
 
 #[cfg(test)]
@@ -326,21 +414,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_hidden_things_as_the_sql_spells_them() {
-        let access = Access {
-            hidden: ["secrets", "secret view"].map(String::from).into(),
-            ..Access::default()
-        };
-        let find = |sql| hidden_name_in(sql, &access);
-        assert_eq!(find("select * from SECRETS").as_deref(), Some("SECRETS"));
+    fn names_as_the_sql_spells_them() {
         assert_eq!(
-            find("select 'secrets' from [Secret View]").as_deref(),
-            Some("Secret View")
+            names_in("select 'it''s secrets', \"Odd Name\" from [T 1] join x_2$ -- 'x'"),
+            ["select", "Odd Name", "from", "T 1", "join", "x_2$"]
         );
-        assert_eq!(
-            find("select 'it''s secrets' from \"secrets\"").as_deref(),
-            Some("secrets")
-        );
-        assert_eq!(find("select * from open_secrets"), None);
     }
 }

@@ -82,6 +82,9 @@ impl Lineage {
                         object.reads = view_reads(conn, guard, name);
                     } else if is_virtual(sql) {
                         object.reads = content_table(sql).map(|c| fold(&c)).into_iter().collect();
+                        // fts4aux(diary), fts5vocab(docs_fts, row) and their like read the
+                        // table their arguments name.
+                        object.reads.extend(argument_names(sql));
                     } else if let Some(owner) = shadow_owner(&folded, &virtual_tables) {
                         object.reads.insert(owner);
                     }
@@ -244,6 +247,19 @@ fn references(conn: &Connection, table: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Every word among a virtual table's arguments (`USING module(a, b, …)`), folded; those that
+/// name no table are dropped once every table is known.
+fn argument_names(sql: &str) -> Vec<String> {
+    let Some(args) = sql.split_once('(').map(|(_, a)| a) else {
+        return vec![];
+    };
+    args.split([',', ')', '=', ' ', '\t', '\n'])
+        .map(|w| w.trim().trim_matches(['"', '\'', '`', '[', ']']))
+        .filter(|w| !w.is_empty())
+        .map(fold)
+        .collect()
+}
+
 /// The table named by `content="…"` (or `'…'`, `[…]`, bare) in a full-text index's SQL; an
 /// empty `content=''` (contentless) names none.
 pub fn content_table(sql: &str) -> Option<String> {
@@ -319,6 +335,8 @@ mod tests {
              create view v2 as select count(*) from v1 join open;
              create virtual table secret_fts using fts5(body, content='Secret', content_rowid='id');
              create virtual table notes_fts using fts4(body);
+             create virtual table notes_terms using fts4aux(notes_fts);
+             create virtual table secret_vocab using fts5vocab('secret_fts', row);
              create table audit (body text);
              create trigger copy after insert on secret begin
                insert into notes_fts (body) values (new.body);
@@ -329,6 +347,8 @@ mod tests {
         assert_eq!(reads(&l, "v1"), ["secret"]);
         assert_eq!(reads(&l, "V2"), ["open", "secret"]);
         assert_eq!(reads(&l, "secret_fts"), ["secret"]);
+        assert_eq!(reads(&l, "notes_terms"), ["notes_fts"]);
+        assert_eq!(reads(&l, "secret_vocab"), ["secret_fts"]);
         assert_eq!(reads(&l, "secret_fts_data"), ["secret_fts"]);
         assert_eq!(reads(&l, "secret_fts_idx"), ["secret_fts"]);
         assert_eq!(reads(&l, "notes_fts_segdir"), ["notes_fts"]);

@@ -8,6 +8,7 @@ pub mod lineage;
 pub mod next_token;
 mod pool;
 pub mod schema;
+mod shadow;
 pub mod table_query;
 pub mod value;
 

@@ -35,6 +35,8 @@ pub struct Conn {
     /// The file this connection reads (device, inode): a file replaced under the same name
     /// is a different file.
     file: Option<FileId>,
+    /// Schema copies that SQL from a request is checked against first (see `shadow`).
+    shadows: std::cell::RefCell<super::shadow::Shadows>,
 }
 
 type FileId = (u64, u64);
@@ -91,18 +93,13 @@ impl Conn {
         )
         .map_err(DbError::from_sqlite)?;
         conn.set_prepared_statement_cache_capacity(64);
-        conn.create_scalar_function(
-            "escape_fts",
-            1,
-            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            |ctx| Ok(escape_fts(&ctx.get::<String>(0)?)),
-        )
-        .map_err(DbError::from_sqlite)?;
+        register_functions(&conn).map_err(DbError::from_sqlite)?;
         Ok(Conn {
             conn,
             deadline,
             guard,
             file,
+            shadows: Default::default(),
         })
     }
 
@@ -128,6 +125,22 @@ impl Conn {
         result
     }
 
+    /// Checks SQL from a request against the schema its actor sees, before it meets the real
+    /// one: its errors are those of a database without what is hidden from the actor.
+    pub fn check_request_sql(&self, sql: &str) -> Result<(), DbError> {
+        let Some(access) = self.guard.current() else {
+            return Ok(());
+        };
+        if access.hidden.is_empty() {
+            return Ok(());
+        }
+        // The schema is read as the server, not as the actor.
+        let _schema_work = self.guard.suspended();
+        self.shadows
+            .borrow_mut()
+            .check(&self.conn, &access, sql, register_functions)
+    }
+
     /// Why the authorizer refused the statement `sql` just failed to prepare, if it did.
     pub fn refusal(&self, sql: &str) -> Option<DbError> {
         self.guard.take_refusal(sql).map(DbError::Refused)
@@ -142,6 +155,17 @@ impl Conn {
     fn clear_time_limit(&self) {
         self.deadline.store(0, Ordering::Relaxed);
     }
+}
+
+/// The SQL functions every connection has (and the schema copies that requests' SQL is checked
+/// against).
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "escape_fts",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(escape_fts(&ctx.get::<String>(0)?)),
+    )
 }
 
 /// Percent-encodes what SQLite's URI parser would otherwise read as syntax.
@@ -318,7 +342,9 @@ mod tests {
         };
         assert!(read(&everyone).is_ok());
         match read(&denied) {
-            Err(DbError::Refused(m)) => assert_eq!(m, "no such table: secrets"),
+            Err(DbError::Refused(m)) => {
+                assert_eq!(m, "the query reads data this actor may not see")
+            }
             other => panic!("{:?}", other.map(|r| r.rows)),
         }
         assert!(read(&everyone).is_ok());

@@ -102,7 +102,11 @@ async fn run(
         ))
     } else {
         let (sql, declared) = (sql.clone(), declared.clone());
+        let from_request = canned.is_none();
         db.run(limit, access, move |c| {
+            if from_request {
+                c.check_request_sql(&sql)?;
+            }
             let names = match declared {
                 Some(names) => names,
                 None => sqlite::parameter_names(c, &sql)?,

@@ -251,6 +251,10 @@ struct Fetched {
 /// `sql`, each facet `facet`, each suggestion probe `suggest`.
 fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
     let b = &w.built;
+    if !w.cached {
+        // `_where` SQL from the request: checked against the schema the actor sees first.
+        c.check_request_sql(&b.sql)?;
+    }
     let rows = sqlite::select(c, &b.sql, &b.params, w.size + 1, w.cached)?;
     let count = match w.count {
         Some(n) => Some(n),
@@ -345,6 +349,29 @@ fn wants_suggestions(state: &AppState, ctx: &PageRequest, req: &TableRequest) ->
         && req.first_page
         && req.wheres.is_empty()
         && !ctx.flag("_nosuggest")
+}
+
+/// The access the page's statements run under. A view published with its own allow block is
+/// read on its own page through what it reads; SQL from the request (`_where`) may not join
+/// in, since it could read those tables too.
+fn published_page_access(
+    access: &Arc<Access>,
+    name: &str,
+    req: &TableRequest,
+) -> Result<Arc<Access>, AppError> {
+    if !access.published.contains(&crate::db::lineage::fold(name)) {
+        return Ok(access.clone());
+    }
+    let through = access.through(name);
+    if through.hidden.len() == access.hidden.len() {
+        return Ok(access.clone());
+    }
+    if !req.wheres.is_empty() {
+        return Err(AppError::BadRequest(
+            "_where is not available on this view: it is published with its own allow block".into(),
+        ));
+    }
+    Ok(Arc::new(through))
 }
 
 /// Where a count is cached: the whole table's for everyone; a filtered one by its SQL; none
@@ -459,6 +486,7 @@ pub async fn page(
             "_where= needs permission to execute SQL".into(),
         ));
     }
+    let run_access = published_page_access(&access, name, &req)?;
     let fts_table = meta
         .and_then(|m| m.fts_table.clone())
         .or_else(|| t.fts_table.clone())
@@ -517,7 +545,7 @@ pub async fn page(
     };
     // The rows query runs within `limits.sql`; each later query sets its own limit.
     let fetched = db
-        .run(limits.sql, access.clone(), move |c| fetch(c, work))
+        .run(limits.sql, run_access, move |c| fetch(c, work))
         .await?;
     if let (Some(key), None, Some(n)) = (count_key, cached_count, fetched.count) {
         db.store_derived(key, n);
