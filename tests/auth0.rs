@@ -1051,3 +1051,30 @@ fn public_url_shapes_the_callback_and_sign_out() {
     );
     assert_eq!(browser.post("/-/auth0-logout", &server.base).status, 403);
 }
+
+#[test]
+fn redirect_anonymous_sends_visitors_of_protected_pages_to_sign_in() {
+    let fake = FakeAuth0::start();
+    let server = serve(&fake.stub.base, json!({"redirect_anonymous": true}), &[]);
+    let r = server.get("/fixture/secrets?_size=2");
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        r.header("location"),
+        Some("/-/auth0-login?next=%2Ffixture%2Fsecrets%3F_size%3D2")
+    );
+    // API clients still get the 403 they can read.
+    let json = server.get("/fixture/secrets.json");
+    assert_eq!(
+        (json.status, json.json()["status"].clone()),
+        (403, json!(403))
+    );
+    // Signed in but not allowed: the 403 page, not a loop through Auth0.
+    let mut browser = Browser::new(&server);
+    *fake.profile.lock().unwrap() =
+        json!({"sub": "auth0|eve", "email": "eve@example.com", "email_verified": true});
+    assert_eq!(browser.sign_in("/").status, 302);
+    assert_eq!(browser.get("/fixture/secrets").status, 403);
+    // Off by default.
+    let (_fake, plain) = setup();
+    assert_eq!(plain.get("/fixture/secrets").status, 403);
+}

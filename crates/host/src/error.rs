@@ -122,6 +122,35 @@ impl ResponseError for AppError {
     }
 }
 
+/// A plugin's answer to a 403 (the `forbidden` hook), if one answers.
+fn plugins_forbidden(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    error: &AppError,
+) -> Option<HttpResponse> {
+    let AppError::Forbidden(message) = error else {
+        return None;
+    };
+    let actor = state.actor(req);
+    let forbidden = datasette_plugin_api::Forbidden {
+        page: datasette_plugin_api::PageContext {
+            view: "forbidden".into(),
+            actor: actor.clone(),
+            request: crate::plugins::describe(req, state.origin(req)),
+            ..Default::default()
+        },
+        message: message.clone(),
+    };
+    let answer = state.plugins.forbidden(&forbidden)?;
+    match crate::plugins::http_response(&answer) {
+        Ok(mut out) => Some(out.body(answer.body)),
+        Err(problem) => {
+            tracing::error!("forbidden: {problem}");
+            None
+        }
+    }
+}
+
 /// Middleware: an [`AppError`] answered to a URL that is not `.json` becomes an HTML page in
 /// the site's chrome (the visitor's name, the plugins' menu links, sign-in links on a 403).
 pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
@@ -142,6 +171,12 @@ pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
                 "" => path,
                 q => format!("{path}?{q}"),
             };
+            if let Some(answer) = plugins_forbidden(state, req, error) {
+                let (req, _) = res.into_parts();
+                return Ok(ErrorHandlerResponse::Response(
+                    ServiceResponse::new(req, answer).map_into_right_body(),
+                ));
+            }
             let view = crate::app::View {
                 kind: "error",
                 ..Default::default()

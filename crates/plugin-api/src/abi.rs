@@ -139,6 +139,9 @@ macro_rules! with_hooks {
             database_actions: DatabaseActions,
             /// Input: a `PageContext`. Output: a list of `MenuLink` for a row's actions.
             row_actions: RowActions,
+            /// Input: a `Forbidden`. Output: a `Response` to give instead of the 403 page, or
+            /// `null`.
+            forbidden: Forbidden,
         }
     };
 }

@@ -47,8 +47,8 @@ pub mod security;
 pub mod urlencoded;
 
 pub use messages::{
-    FetchRequest, FetchResponse, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request,
-    Resource, Response,
+    FetchRequest, FetchResponse, Forbidden, MenuLink, MenuLinksRequest, PageContext,
+    PermissionCheck, Request, Resource, Response,
 };
 pub use sdk::{Host, Level, Plugin};
 pub use serde_json;
@@ -56,7 +56,8 @@ pub use serde_json;
 /// Exports a [`Plugin`] from a `cdylib`: `export_plugin!(MyPlugin: routes, handle);`, naming
 /// the hooks it implements besides `startup` (any of [`abi::HOOK_NAMES`]: `routes`, `handle`,
 /// `actor_from_request`, `permission_allowed`, `menu_links`, `extra_css_urls`,
-/// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`).
+/// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
+/// `forbidden`).
 /// The plugin's name and version are its package's.
 #[macro_export]
 macro_rules! export_plugin {

@@ -205,6 +205,15 @@ pub struct PageContext {
     pub request: Request,
 }
 
+/// A page the actor may not see, for the `forbidden` hook.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Forbidden {
+    pub page: PageContext,
+    /// What the 403 page would say.
+    pub message: String,
+}
+
 /// An outbound HTTP request, run by the host.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]

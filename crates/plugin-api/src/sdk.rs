@@ -86,6 +86,13 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         let _ = (page, host);
         vec![]
     }
+
+    /// A page the actor may not see: `Some` answers instead of the 403 page (for instance, a
+    /// redirect to sign in). Asked for HTML pages only; the first plugin to answer wins.
+    fn forbidden(&self, forbidden: &Forbidden, host: &Host) -> Option<Response> {
+        let _ = (forbidden, host);
+        None
+    }
 }
 
 /// Log levels for [`Host::log`].
@@ -378,3 +385,13 @@ page_hooks!(
     database_actions,
     row_actions
 );
+
+unsafe extern "C" fn forbidden<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |f: Forbidden| {
+            Ok(plugin::<S>()?.forbidden(&f, &INLINE))
+        })
+    }
+}

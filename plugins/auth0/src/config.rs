@@ -42,6 +42,9 @@ struct Raw {
     /// Ask Auth0 to sign the user in again if they did more than this many seconds ago.
     #[serde(default)]
     max_age: Option<u64>,
+    /// Send anonymous visitors of a page they may not see straight to sign in.
+    #[serde(default)]
+    redirect_anonymous: bool,
 }
 
 fn default_scope() -> String {
@@ -66,6 +69,7 @@ pub struct Config {
     pub claims: Option<Vec<String>>,
     pub audience: Option<String>,
     pub organization: Option<String>,
+    pub redirect_anonymous: bool,
     /// What `/authorize` is given beyond the protocol's own parameters, in a fixed order.
     pub authorize_extras: Vec<(&'static str, String)>,
 }
@@ -123,6 +127,7 @@ impl Config {
             claims: raw.claims,
             audience: raw.audience,
             organization: raw.organization,
+            redirect_anonymous: raw.redirect_anonymous,
             authorize_extras,
         })
     }

@@ -19,7 +19,8 @@ use base64::Engine;
 use datasette_plugin_api::security::is_same_site;
 use datasette_plugin_api::urlencoded::{encode, encode_pairs};
 use datasette_plugin_api::{
-    export_plugin, FetchRequest, FetchResponse, Host, Level, MenuLink, Plugin, Request, Response,
+    export_plugin, FetchRequest, FetchResponse, Forbidden, Host, Level, MenuLink, Plugin, Request,
+    Response,
 };
 use serde_json::{Map, Value};
 
@@ -72,6 +73,15 @@ impl Plugin for Auth0 {
             Some(_) => MenuLink::post(LOGOUT, "Sign out"),
         };
         vec![link]
+    }
+
+    fn forbidden(&self, forbidden: &Forbidden, _host: &Host) -> Option<Response> {
+        let page = &forbidden.page;
+        (self.config.redirect_anonymous && page.actor.is_none()).then(|| {
+            let next = encode(&page.request.path_and_query());
+            Response::redirect(format!("{LOGIN}?next={next}"))
+                .with_header("Cache-Control", "no-store")
+        })
     }
 }
 
@@ -420,4 +430,4 @@ fn is_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-export_plugin!(Auth0: routes, handle, menu_links);
+export_plugin!(Auth0: routes, handle, menu_links, forbidden);

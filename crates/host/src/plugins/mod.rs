@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use datasette_plugin_api::{
-    MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request, Response,
+    Forbidden, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request, Response,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -353,6 +353,16 @@ impl Plugins {
         }
     }
 
+    /// The first plugin's answer to a page the actor may not see, instead of the 403 page.
+    pub fn forbidden(&self, forbidden: &Forbidden) -> Option<Response> {
+        if self.implementing(Hook::Forbidden).next().is_none() {
+            return None;
+        }
+        let input = serde_json::to_vec(forbidden).unwrap_or_default();
+        self.implementing(Hook::Forbidden)
+            .find_map(|lib| answer::<Option<Response>>(lib, Hook::Forbidden, &input)?)
+    }
+
     /// What `/-/plugins.json` shows.
     pub fn describe(&self) -> Vec<PluginInfo> {
         self.list
@@ -413,6 +423,26 @@ pub fn describe(req: &actix_web::HttpRequest, origin: String) -> Request {
         origin,
         ..Default::default()
     }
+}
+
+/// A plugin's response as HTTP: its status, headers and body (its session effects are the
+/// caller's to apply). It may not set the server's own session cookie.
+pub fn http_response(r: &Response) -> Result<actix_web::HttpResponseBuilder, String> {
+    let status = actix_web::http::StatusCode::from_u16(r.status)
+        .map_err(|_| format!("invalid status {}", r.status))?;
+    let mut out = actix_web::HttpResponse::build(status);
+    for (k, v) in &r.headers {
+        let sets_session = k.eq_ignore_ascii_case("set-cookie")
+            && v.split('=').next().map(str::trim) == Some(crate::session::COOKIE_NAME);
+        if sets_session {
+            return Err(format!(
+                "the response sets the host's session cookie {}: plugins change the session through set_actor, clear_actor and session",
+                crate::session::COOKIE_NAME
+            ));
+        }
+        out.append_header((k.as_str(), v.as_str()));
+    }
+    Ok(out)
 }
 
 /// What plugins add to one page.

@@ -1,7 +1,6 @@
 //! Requests to routes that plugins serve, and the request as plugins see it.
 
 use actix_session::{Session, SessionExt};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use datasette_plugin_api::Response;
 use serde_json::{Map, Value};
@@ -59,12 +58,6 @@ pub async fn handle(
     })
 }
 
-/// Whether a response header would set the host's own session cookie.
-fn sets_session_cookie(name: &str, value: &str) -> bool {
-    name.eq_ignore_ascii_case("set-cookie")
-        && value.split('=').next().map(str::trim) == Some(session::COOKIE_NAME)
-}
-
 /// Turns a plugin's response into an HTTP response and applies its session effects.
 fn respond(
     r: Response,
@@ -72,18 +65,7 @@ fn respond(
     state: &AppState,
     plugin: &str,
 ) -> Result<HttpResponse, String> {
-    let status =
-        StatusCode::from_u16(r.status).map_err(|_| format!("invalid status {}", r.status))?;
-    let mut out = HttpResponse::build(status);
-    for (k, v) in &r.headers {
-        if sets_session_cookie(k, v) {
-            return Err(format!(
-                "the response sets the host's session cookie {}: plugins change the session through set_actor, clear_actor and session",
-                session::COOKIE_NAME
-            ));
-        }
-        out.append_header((k.as_str(), v.as_str()));
-    }
+    let mut out = crate::plugins::http_response(&r)?;
     if r.clear_actor {
         session::sign_out(session);
     }
