@@ -355,9 +355,8 @@ impl Plugins {
 
     /// The first plugin's answer to a page the actor may not see, instead of the 403 page.
     pub fn forbidden(&self, forbidden: &Forbidden) -> Option<Response> {
-        if self.implementing(Hook::Forbidden).next().is_none() {
-            return None;
-        }
+        // Most servers have no such plugin: nothing to encode then.
+        self.implementing(Hook::Forbidden).next()?;
         let input = serde_json::to_vec(forbidden).unwrap_or_default();
         self.implementing(Hook::Forbidden)
             .find_map(|lib| answer::<Option<Response>>(lib, Hook::Forbidden, &input)?)
