@@ -377,6 +377,7 @@ const LOADED_PACKAGES: &[&str] = &[
     "datasette-rs",
     "datasette-auth0",
     "datasette-auth-tokens",
+    "datasette-haversine",
     "datasette-test-hooks",
     "datasette-test-impostor",
 ];

@@ -663,3 +663,45 @@ fn auth_tokens_let_curl_read_a_protected_table() {
 fn urlencode(s: &str) -> String {
     datasette_plugin_api::urlencoded::encode(s)
 }
+
+#[test]
+fn haversine_adds_an_sql_function_to_every_connection() {
+    let server = serve_fixture_with_metadata(
+        &json!({
+            "databases": {"fixture": {"tables": {"secrets": {"allow": false}}}},
+            "plugins": {"datasette-haversine": {}}
+        }),
+        &[],
+        &[],
+    )
+    .expect("starts");
+    let hooks = server.json("/-/plugins.json")[0]["hooks"].clone();
+    assert_eq!(
+        hooks,
+        json!(["startup", "prepare_connection", "call_function"])
+    );
+    let sql = |q: &str| server.get(&format!("/fixture.json?_shape=array&sql={}", urlencode(q)));
+    let km = sql("select round(haversine(52.52, 13.405, 48.8566, 2.3522), 1) as d");
+    assert_eq!(km.json(), json!([{"d": 877.5}]), "{}", km.body);
+    let mi = sql("select round(haversine(52.52, 13.405, 48.8566, 2.3522, 'mi'), 1) as d");
+    assert_eq!(mi.json(), json!([{"d": 545.2}]));
+    assert_eq!(
+        sql("select haversine(null, 1, 2, 3) as d").json(),
+        json!([{"d": null}])
+    );
+    let bad = sql("select haversine(1, 2, 3, 4, 'parsec')");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("unknown unit \\\"parsec\\\""),
+        "{}",
+        bad.body
+    );
+    let wrong_count = sql("select haversine(1, 2, 3)");
+    assert_eq!(wrong_count.status, 400, "{}", wrong_count.body);
+    // In _where too, and over rows.
+    let near = server.json("/fixture/stations.json?_where=haversine(0,0,0,1)%3E100&_size=1");
+    assert_eq!(near["rows"].as_array().unwrap().len(), 1);
+    let rows =
+        sql("select count(*) as n from stations where haversine(0, 0, 0, 1) between 111 and 112");
+    assert_eq!(rows.json(), json!([{"n": 12}]), "{}", rows.body);
+}

@@ -60,6 +60,7 @@ impl AppState {
         plugins: Plugins,
     ) -> Result<AppState, StartError> {
         let mut databases = IndexMap::new();
+        let functions = Arc::new(plugins.sql_functions());
         for f in files {
             if !f.path.exists() {
                 return Err(StartError::Missing {
@@ -75,6 +76,7 @@ impl AppState {
                 &f.path,
                 f.immutable,
                 settings.num_sql_threads as usize,
+                functions.clone(),
             )?;
             db.load_schema().await?;
             databases.insert(name, Arc::new(db));

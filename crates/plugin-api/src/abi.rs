@@ -142,6 +142,10 @@ macro_rules! with_hooks {
             /// Input: a `Forbidden`. Output: a `Response` to give instead of the 403 page, or
             /// `null`.
             forbidden: Forbidden,
+            /// Input: `null`. Output: a list of `SqlFunction`, asked once at load.
+            prepare_connection: PrepareConnection,
+            /// Input: a `FunctionCall`. Output: the result, or a message with `STATUS_ERROR`.
+            call_function: CallFunction,
         }
     };
 }

@@ -205,6 +205,27 @@ pub struct PageContext {
     pub request: Request,
 }
 
+/// An SQL function a plugin adds to every connection (`prepare_connection`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SqlFunction {
+    pub name: String,
+    /// How many arguments it takes; -1 for any number. A name may be declared once per count.
+    pub args: i32,
+    /// Same arguments, same answer: SQLite may then use it in indexes and optimise calls.
+    pub deterministic: bool,
+}
+
+/// One call of a plugin's SQL function: its arguments as JSON (NULL is `null`, a BLOB an array
+/// of bytes). The answer is JSON too: `null`, a boolean, a number, a string, or anything else
+/// as its JSON text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FunctionCall {
+    pub name: String,
+    pub args: Vec<Value>,
+}
+
 /// A page the actor may not see, for the `forbidden` hook.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]

@@ -93,6 +93,19 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         let _ = (forbidden, host);
         None
     }
+
+    /// SQL functions to add to every connection, usable in `?sql=`, `_where` and canned
+    /// queries. Asked once, after `startup`.
+    fn prepare_connection(&self) -> Vec<SqlFunction> {
+        vec![]
+    }
+
+    /// One call of a function from [`Plugin::prepare_connection`]. An `Err` (or a panic) fails
+    /// the query with its message, never the server. Runs inside SQLite: keep it fast.
+    fn call_function(&self, call: &FunctionCall, host: &Host) -> Result<Value, String> {
+        let _ = host;
+        Err(format!("no function {}", call.name))
+    }
 }
 
 /// Log levels for [`Host::log`].
@@ -392,6 +405,26 @@ unsafe extern "C" fn forbidden<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32
     unsafe {
         run(input, out, |f: Forbidden| {
             Ok(plugin::<S>()?.forbidden(&f, &INLINE))
+        })
+    }
+}
+
+unsafe extern "C" fn prepare_connection<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |_: Value| {
+            Ok(plugin::<S>()?.prepare_connection())
+        })
+    }
+}
+
+unsafe extern "C" fn call_function<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |call: FunctionCall| {
+            plugin::<S>()?.call_function(&call, &INLINE)
         })
     }
 }

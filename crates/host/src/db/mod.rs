@@ -2,6 +2,7 @@
 
 pub mod facets;
 pub mod filters;
+pub mod functions;
 pub mod guard;
 pub mod labels;
 pub mod lineage;
@@ -221,8 +222,9 @@ impl Database {
         path: &Path,
         immutable: bool,
         connections: usize,
+        functions: Arc<Vec<functions::ExtraFunction>>,
     ) -> Result<Database, DbError> {
-        let pool = Arc::new(Pool::new(path, immutable, connections)?);
+        let pool = Arc::new(Pool::new(path, immutable, connections, functions)?);
         let db = Database {
             name: name.to_string(),
             path: path.to_path_buf(),

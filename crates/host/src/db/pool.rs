@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use super::functions::ExtraFunction;
 use super::guard::{Access, Guard};
 use super::DbError;
 
@@ -37,6 +37,8 @@ pub struct Conn {
     file: Option<FileId>,
     /// Schema copies that SQL from a request is checked against first (see `shadow`).
     shadows: std::cell::RefCell<super::shadow::Shadows>,
+    /// The plugins' SQL functions, registered here and on the schema copies.
+    functions: Arc<Vec<ExtraFunction>>,
 }
 
 type FileId = (u64, u64);
@@ -50,7 +52,11 @@ fn file_id(path: &Path) -> Result<FileId, DbError> {
 }
 
 impl Conn {
-    fn open(path: &Path, immutable: bool) -> Result<Conn, DbError> {
+    fn open(
+        path: &Path,
+        immutable: bool,
+        extra: &Arc<Vec<ExtraFunction>>,
+    ) -> Result<Conn, DbError> {
         let file = if immutable {
             None
         } else {
@@ -93,13 +99,14 @@ impl Conn {
         )
         .map_err(DbError::from_sqlite)?;
         conn.set_prepared_statement_cache_capacity(64);
-        register_functions(&conn).map_err(DbError::from_sqlite)?;
+        super::functions::register(&conn, extra).map_err(DbError::from_sqlite)?;
         Ok(Conn {
             conn,
             deadline,
             guard,
             file,
             shadows: Default::default(),
+            functions: extra.clone(),
         })
     }
 
@@ -138,7 +145,9 @@ impl Conn {
         let _schema_work = self.guard.suspended();
         self.shadows
             .borrow_mut()
-            .check(&self.conn, &access, sql, register_functions)
+            .check(&self.conn, &access, sql, |c| {
+                super::functions::register(c, &self.functions)
+            })
     }
 
     /// Why the authorizer refused the statement `sql` just failed to prepare, if it did.
@@ -155,17 +164,6 @@ impl Conn {
     fn clear_time_limit(&self) {
         self.deadline.store(0, Ordering::Relaxed);
     }
-}
-
-/// The SQL functions every connection has (and the schema copies that requests' SQL is checked
-/// against).
-fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
-    conn.create_scalar_function(
-        "escape_fts",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| Ok(escape_fts(&ctx.get::<String>(0)?)),
-    )
 }
 
 /// Percent-encodes what SQLite's URI parser would otherwise read as syntax.
@@ -224,6 +222,7 @@ pub fn escape_fts(query: &str) -> String {
 
 /// A few connections to one file; at most `size` queries at once.
 pub struct Pool {
+    functions: Arc<Vec<ExtraFunction>>,
     path: std::path::PathBuf,
     immutable: bool,
     idle: Mutex<Vec<Conn>>,
@@ -231,14 +230,20 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(path: &Path, immutable: bool, size: usize) -> Result<Pool, DbError> {
+    pub fn new(
+        path: &Path,
+        immutable: bool,
+        size: usize,
+        functions: Arc<Vec<ExtraFunction>>,
+    ) -> Result<Pool, DbError> {
         // Open one now so a bad file fails start-up, not the first request.
-        let first = Conn::open(path, immutable)?;
+        let first = Conn::open(path, immutable, &functions)?;
         first
             .conn
             .query_row("select count(*) from sqlite_master", [], |_| Ok(()))
             .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
         Ok(Pool {
+            functions,
             path: path.to_path_buf(),
             immutable,
             idle: Mutex::new(vec![first]),
@@ -301,7 +306,7 @@ impl Pool {
             Some(c) => Ok(c),
             None => {
                 drop(idle);
-                Conn::open(&self.path, self.immutable)
+                Conn::open(&self.path, self.immutable, &self.functions)
             }
         }
     }
@@ -329,7 +334,7 @@ mod tests {
             .unwrap()
             .execute_batch("create table secrets (x); insert into secrets values (42);")
             .unwrap();
-        let conn = Conn::open(&path, false).unwrap();
+        let conn = Conn::open(&path, false, &Arc::default()).unwrap();
         let everyone = Arc::new(Access::default());
         let denied = Arc::new(Access {
             hidden: ["secrets".to_string()].into(),
@@ -358,7 +363,7 @@ mod tests {
             .unwrap()
             .execute_batch("create table t (x);")
             .unwrap();
-        let conn = Conn::open(&path, false).unwrap();
+        let conn = Conn::open(&path, false, &Arc::default()).unwrap();
         let names = conn
             .checked(Arc::new(Access::default()), |c| {
                 crate::db::parameter_names(

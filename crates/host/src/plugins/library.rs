@@ -9,6 +9,7 @@ use super::host_services;
 use super::PluginError;
 
 /// A loaded plugin library. Never unloaded: its code may be on any thread's stack.
+#[derive(Clone)]
 pub struct Library {
     pub name: &'static str,
     pub version: &'static str,

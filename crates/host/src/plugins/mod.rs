@@ -8,14 +8,17 @@ mod library;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datasette_plugin_api::{
-    Forbidden, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request, Response,
+    Forbidden, FunctionCall, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request,
+    Response, SqlFunction,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Metadata;
+use crate::db::functions::ExtraFunction;
 use crate::permissions::{Actor, PermissionSource, Resource};
 pub use library::{CallError, Hook, Library};
 
@@ -71,6 +74,8 @@ pub struct LoadOptions {
 pub struct Plugin {
     pub library: Library,
     pub routes: Vec<String>,
+    /// The SQL functions it adds to every connection.
+    pub functions: Vec<SqlFunction>,
 }
 
 /// Every loaded plugin, in load order (which is the order their votes are asked in).
@@ -192,14 +197,82 @@ impl Plugins {
             }
             self.routes.insert(route.clone(), index);
         }
+        let functions = self.declared_functions(&library)?;
         tracing::info!(
             plugin = library.name,
             version = library.version,
             "loaded {}",
             library.path.display()
         );
-        self.list.push(Plugin { library, routes });
+        self.list.push(Plugin {
+            library,
+            routes,
+            functions,
+        });
         Ok(())
+    }
+
+    /// The SQL functions a plugin declares, checked: a name SQL can call without quotes, a
+    /// sensible number of arguments, and no (name, count) declared twice.
+    fn declared_functions(&self, library: &Library) -> Result<Vec<SqlFunction>, PluginError> {
+        let failed = |message: String| PluginError::Startup {
+            name: library.name.into(),
+            path: library.path.clone(),
+            message,
+        };
+        let functions: Vec<SqlFunction> = match library.call(Hook::PrepareConnection, b"null") {
+            None => return Ok(vec![]),
+            Some(answer) => answer
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    serde_json::from_slice(&b).map_err(|e| {
+                        format!("prepare_connection() answered with malformed JSON: {e}")
+                    })
+                })
+                .map_err(failed)?,
+        };
+        let declared = self.list.iter().flat_map(|p| &p.functions);
+        for (i, f) in functions.iter().enumerate() {
+            let plain = f
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+                && f.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !plain || !(-1..=32).contains(&f.args) {
+                return Err(failed(format!(
+                    "declares the SQL function {:?} with {} arguments: a name of letters, digits and _ and -1 to 32 arguments are expected",
+                    f.name, f.args
+                )));
+            }
+            let same = |g: &SqlFunction| g.name.eq_ignore_ascii_case(&f.name) && g.args == f.args;
+            if functions[..i].iter().any(same) || declared.clone().any(same) {
+                return Err(failed(format!(
+                    "declares the SQL function {}({} arguments) twice, or another plugin does",
+                    f.name, f.args
+                )));
+            }
+        }
+        Ok(functions)
+    }
+
+    /// Every plugin's SQL functions, ready for the connections.
+    pub fn sql_functions(&self) -> Vec<ExtraFunction> {
+        self.list
+            .iter()
+            .flat_map(|p| p.functions.iter().map(move |f| (p.library.clone(), f)))
+            .map(|(library, f)| {
+                let name = f.name.clone();
+                ExtraFunction {
+                    name: f.name.clone(),
+                    args: f.args,
+                    deterministic: f.deterministic,
+                    call: Arc::new(move |args: &[Value]| call_function(&library, &name, args)),
+                }
+            })
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -421,6 +494,25 @@ pub fn describe(req: &actix_web::HttpRequest, origin: String) -> Request {
         cookies,
         origin,
         ..Default::default()
+    }
+}
+
+/// One call of a plugin's SQL function; a failure is the query's error, and logged.
+fn call_function(library: &Library, name: &str, args: &[Value]) -> Result<Value, String> {
+    let input = serde_json::to_vec(&FunctionCall {
+        name: name.to_string(),
+        args: args.to_vec(),
+    })
+    .map_err(|e| e.to_string())?;
+    match library.call(Hook::CallFunction, &input) {
+        None => Err("the plugin declares functions but no call_function hook".into()),
+        Some(Ok(bytes)) => serde_json::from_slice(&bytes)
+            .map_err(|e| format!("the plugin {} answered malformed JSON: {e}", library.name)),
+        Some(Err(CallError::Failed(message))) => Err(message),
+        Some(Err(e)) => {
+            failed(library, Hook::CallFunction, &e.to_string());
+            Err(format!("the plugin {} failed", library.name))
+        }
     }
 }
 

@@ -1,0 +1,74 @@
+//! SQL functions added to every connection (and to the schema copies requests' SQL is checked
+//! against): the server's own (`escape_fts`) and those plugins declare.
+
+use std::sync::Arc;
+
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::pool::escape_fts;
+
+/// What a function does with its arguments: JSON in, JSON out, or why it failed.
+pub type Call = Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
+
+/// An SQL function from outside the server.
+#[derive(Clone)]
+pub struct ExtraFunction {
+    pub name: String,
+    /// How many arguments; -1 for any number.
+    pub args: i32,
+    pub deterministic: bool,
+    pub call: Call,
+}
+
+/// Registers the server's functions and `extra` on `conn`.
+pub fn register(conn: &Connection, extra: &[ExtraFunction]) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "escape_fts",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(escape_fts(&ctx.get::<String>(0)?)),
+    )?;
+    for f in extra {
+        let mut flags = FunctionFlags::SQLITE_UTF8;
+        if f.deterministic {
+            flags |= FunctionFlags::SQLITE_DETERMINISTIC;
+        }
+        let (call, name) = (f.call.clone(), f.name.clone());
+        conn.create_scalar_function(f.name.as_str(), f.args, flags, move |ctx| {
+            let args: Vec<Value> = (0..ctx.len()).map(|i| argument(ctx, i)).collect();
+            call(&args)
+                .map(result)
+                .map_err(|e| rusqlite::Error::UserFunctionError(format!("{name}(): {e}").into()))
+        })?;
+    }
+    Ok(())
+}
+
+/// An argument as JSON: NULL `null`, numbers, text, a BLOB as an array of bytes.
+fn argument(ctx: &Context<'_>, i: usize) -> Value {
+    match ctx.get_raw(i) {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(n) => n.into(),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+        ValueRef::Blob(b) => b.iter().map(|&x| Value::from(x)).collect(),
+    }
+}
+
+/// A JSON answer as an SQL value: `null` NULL, a boolean 0 or 1, numbers and strings as they
+/// are, anything else as its JSON text.
+fn result(v: Value) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(match v {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(b.into()),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => SqlValue::Text(s),
+        other => SqlValue::Text(other.to_string()),
+    })
+}
