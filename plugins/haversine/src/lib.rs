@@ -64,7 +64,7 @@ impl Plugin for Haversine {
         let per = km_per(unit)
             .ok_or_else(|| format!("unknown unit {unit:?}: use km, m, mi, nmi, ft or in"))?;
         let [lat1, lon1, lat2, lon2] = degrees;
-        Ok(haversine_km(lat1, lon1, lat2, lon2) / per).map(Value::from)
+        Ok(Value::from(haversine_km(lat1, lon1, lat2, lon2) / per))
     }
 }
 
