@@ -37,24 +37,23 @@ fn release_dir() -> PathBuf {
         .join("release")
 }
 
+/// The metadata and the release-built plugins it enables.
+fn load(metadata: serde_json::Value) -> (Metadata, Plugins) {
+    let metadata =
+        Metadata::parse(&metadata.to_string(), Path::new("metadata.json")).expect("metadata");
+    let options = LoadOptions {
+        dirs: vec![release_dir()],
+        ..Default::default()
+    };
+    let plugins = Plugins::load(&metadata, &options).expect("the plugins load");
+    (metadata, plugins)
+}
+
 fn permission_allowed(c: &mut Criterion) {
-    let metadata = Metadata::parse(
-        &json!({
-            "databases": {"fixture": {"tables": {"cities": {"allow": {"id": "alice"}}}}},
-            "plugins": {"datasette-test-hooks": {}}
-        })
-        .to_string(),
-        Path::new("metadata.json"),
-    )
-    .expect("metadata");
-    let plugins = Plugins::load(
-        &metadata,
-        &LoadOptions {
-            dirs: vec![release_dir()],
-            ..Default::default()
-        },
-    )
-    .expect("the test plugin loads");
+    let (metadata, plugins) = load(json!({
+        "databases": {"fixture": {"tables": {"cities": {"allow": {"id": "alice"}}}}},
+        "plugins": {"datasette-test-hooks": {}}
+    }));
     let allow_blocks = AllowBlocks::new(std::sync::Arc::new(metadata));
     let actor = Some(json!({"id": "alice"}));
     let resource = Resource::Child("fixture".into(), "cities".into());
@@ -72,19 +71,7 @@ fn permission_allowed(c: &mut Criterion) {
 /// `haversine` from datasette-haversine (through the ABI, JSON per call) and the same formula
 /// as a native SQLite function, each summed over 100,000 rows.
 fn sql_function(c: &mut Criterion) {
-    let metadata = Metadata::parse(
-        r#"{"plugins": {"datasette-haversine": {}}}"#,
-        Path::new("metadata.json"),
-    )
-    .expect("metadata");
-    let plugins = Plugins::load(
-        &metadata,
-        &LoadOptions {
-            dirs: vec![release_dir()],
-            ..Default::default()
-        },
-    )
-    .expect("datasette-haversine loads");
+    let (_, plugins) = load(json!({"plugins": {"datasette-haversine": {}}}));
     let conn = rusqlite::Connection::open_in_memory().expect("memory");
     datasette_rs::db::functions::register(&conn, &plugins.sql_functions()).expect("register");
     conn.create_scalar_function(

@@ -324,17 +324,20 @@ mod tests {
     use super::*;
     use crate::db::select;
 
+    /// A connection to a new file made by `sql` (the directory goes with it).
+    fn conn_on(sql: &str) -> (tempfile::TempDir, Conn) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        let conn = Conn::open(&path, false, &Arc::default()).unwrap();
+        (dir, conn)
+    }
+
     /// A statement cached while an actor who may read `secrets` was asking is not reused,
     /// unchecked, for one who may not.
     #[test]
     fn cached_statements_are_checked_again_when_access_narrows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch("create table secrets (x); insert into secrets values (42);")
-            .unwrap();
-        let conn = Conn::open(&path, false, &Arc::default()).unwrap();
+        let (_dir, conn) = conn_on("create table secrets (x); insert into secrets values (42);");
         let everyone = Arc::new(Access::default());
         let denied = Arc::new(Access {
             hidden: ["secrets".to_string()].into(),
@@ -357,13 +360,7 @@ mod tests {
 
     #[test]
     fn sqlite_names_the_parameters() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch("create table t (x);")
-            .unwrap();
-        let conn = Conn::open(&path, false, &Arc::default()).unwrap();
+        let (_dir, conn) = conn_on("create table t (x);");
         let names = conn
             .checked(Arc::new(Access::default()), |c| {
                 crate::db::parameter_names(
