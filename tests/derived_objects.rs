@@ -23,6 +23,8 @@ const TRACES: &[&str] = &[
     "idx_secrets_passphrase",
     "secret_names",
     "diary",
+    "x_odd_column",
+    "y_odd_column",
 ];
 
 /// The vault: a protected table, what derives from it, and visible tables beside it.
@@ -37,6 +39,8 @@ fn vault() -> PathBuf {
              create virtual table diary using fts4(entry);
              create virtual table diary_terms using fts4aux(diary);
              create table wr (k text primary key, sv text) without rowid;
+             create table [weird'] (x_odd_column text);
+             create table `[brk]` (y_odd_column text);
              insert into wr values ('wrkey', 'hunter2word');
              create trigger secrets_copy after insert on secrets begin
                insert into diary (entry) values (new.passphrase);
@@ -73,6 +77,8 @@ fn serve() -> Server {
         .metadata(json!({"databases": {"vault": {"tables": {
             "secrets": {"allow": {"id": "root"}},
             "wr": {"allow": {"id": "root"}},
+            "weird'": {"allow": {"id": "root"}},
+            "[brk]": {"allow": {"id": "root"}},
             "published_count": {"allow": true}
         }}}}))
         .start()
@@ -263,6 +269,14 @@ fn pragmas_about_protected_things_answer_nothing() {
         (
             "select * from pragma_table_list",
             "select * from pragma_table_list where 0",
+        ),
+        (
+            "select * from pragma_table_info('weird''')",
+            "select * from pragma_table_info('no_such_t')",
+        ),
+        (
+            "select * from pragma_table_info('[brk]')",
+            "select * from pragma_table_info('no_such_t')",
         ),
     ] {
         let path = |sql: &str| format!("/vault.json?sql={}&_shape=arrays", sql.replace(' ', "+"));

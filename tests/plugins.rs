@@ -696,6 +696,10 @@ fn haversine_adds_an_sql_function_to_every_connection() {
         "{}",
         bad.body
     );
+    // Arguments cross the plugin boundary as JSON: their size is bounded.
+    let huge = sql("select haversine(1, 2, 3, 4, zeroblob(100000))");
+    assert_eq!(huge.status, 400, "{}", huge.body);
+    assert!(huge.body.contains("more than the 64 KiB"), "{}", huge.body);
     let wrong_count = sql("select haversine(1, 2, 3)");
     assert_eq!(wrong_count.status, 400, "{}", wrong_count.body);
     // In _where too, and over rows.

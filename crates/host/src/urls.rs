@@ -111,7 +111,12 @@ pub fn path_with_query(path: &str, pairs: &[(String, String)]) -> String {
 /// `http(s)://` URL. Never a scheme that runs something (`javascript:`, `data:`), nor `//host`,
 /// which a browser reads as another site.
 pub fn is_safe_link(href: &str) -> bool {
-    if href.is_empty() || href.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // A backslash reads as a slash to browsers: `\\host` is `//host`.
+    if href.is_empty()
+        || href
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
         return false;
     }
     let lower = href.to_ascii_lowercase();
@@ -199,6 +204,8 @@ mod tests {
             "data:text/html,x",
             "//evil.example",
             "/\\evil.example",
+            "\\\\evil.example",
+            "\\/evil.example",
             " /x",
             "java\tscript:x",
             "",

@@ -10,6 +10,13 @@ use serde_json::Value;
 
 use super::pool::escape_fts;
 
+/// The most bytes of text and BLOBs one call of a plugin's function may be given: arguments
+/// cross the plugin boundary as JSON, several times their size, within no time limit.
+pub const MAX_ARGUMENT_BYTES: usize = 64 << 10;
+
+/// The longest error message a plugin's function may give a query.
+const MAX_MESSAGE_BYTES: usize = 1024;
+
 /// What a function does with its arguments: JSON in, JSON out, or why it failed.
 pub type Call = Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
 
@@ -38,13 +45,37 @@ pub fn register(conn: &Connection, extra: &[ExtraFunction]) -> rusqlite::Result<
         }
         let (call, name) = (f.call.clone(), f.name.clone());
         conn.create_scalar_function(f.name.as_str(), f.args, flags, move |ctx| {
+            let fail = |e: String| rusqlite::Error::UserFunctionError(format!("{name}(): {e}").into());
+            let size: usize = (0..ctx.len())
+                .map(|i| match ctx.get_raw(i) {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => b.len(),
+                    _ => 8,
+                })
+                .sum();
+            if size > MAX_ARGUMENT_BYTES {
+                return Err(fail(format!(
+                    "its arguments hold {size} bytes, more than the {} KiB a plugin's function takes",
+                    MAX_ARGUMENT_BYTES >> 10
+                )));
+            }
             let args: Vec<Value> = (0..ctx.len()).map(|i| argument(ctx, i)).collect();
-            call(&args)
-                .map(result)
-                .map_err(|e| rusqlite::Error::UserFunctionError(format!("{name}(): {e}").into()))
+            call(&args).map(result).map_err(|e| fail(cut(e)))
         })?;
     }
     Ok(())
+}
+
+/// A message cut to [`MAX_MESSAGE_BYTES`] (at a character boundary).
+fn cut(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
 }
 
 /// An argument as JSON: NULL `null`, numbers, text, a BLOB as an array of bytes.

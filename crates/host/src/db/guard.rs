@@ -341,7 +341,9 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
             "PRAGMA {name} is not allowed: only read-only pragmas are"
         ));
     }
-    let arg = value.map(|v| v.trim().trim_matches(['"', '\'', '[', ']', '`']));
+    // SQLite hands the argument over already unquoted: compared as it is, since a table may
+    // be named `weird'` or `[x]`.
+    let arg = value;
     let hides = |table: &str| !access.can_read(table);
     let describes_hidden = match (pragma.as_str(), arg) {
         ("table_info" | "table_xinfo" | "index_list", Some(t)) => hides(t),

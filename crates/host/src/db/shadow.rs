@@ -97,6 +97,8 @@ fn build(
         .map_err(DbError::from_sqlite)?;
     let mut conn = Connection::open_in_memory().map_err(DbError::from_sqlite)?;
     functions(&conn).map_err(DbError::from_sqlite)?;
+    // One transaction for the whole schema: each statement on its own would rewrite it.
+    conn.execute_batch("begin").map_err(DbError::from_sqlite)?;
     for (kind, name, table, sql) in &entries {
         if !access.can_read(if kind == "index" { table } else { name }) {
             continue;
@@ -114,6 +116,7 @@ fn build(
             ));
         }
     }
+    conn.execute_batch("commit").map_err(DbError::from_sqlite)?;
     let guard = Guard::default();
     conn.authorizer(Some(guard.authorizer()))
         .map_err(DbError::from_sqlite)?;
