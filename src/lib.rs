@@ -378,6 +378,7 @@ const LOADED_PACKAGES: &[&str] = &[
     "datasette-auth0",
     "datasette-auth-tokens",
     "datasette-haversine",
+    "datasette-render-markdown",
     "datasette-test-hooks",
     "datasette-test-impostor",
 ];

@@ -709,3 +709,61 @@ fn haversine_adds_an_sql_function_to_every_connection() {
         sql("select count(*) as n from stations where haversine(0, 0, 0, 1) between 111 and 112");
     assert_eq!(rows.json(), json!([{"n": 12}]), "{}", rows.body);
 }
+
+#[test]
+fn render_markdown_renders_configured_columns_as_sanitised_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("blog.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "create table posts (id integer primary key, title text, body text);
+             insert into posts (title, body) values
+               ('**not markdown**', 'Hello **world** <script>alert(1)</script>'),
+               ('second', '[home](https://example.com)');",
+        )
+        .unwrap();
+    let metadata = dir.path().join("metadata.json");
+    std::fs::write(
+        &metadata,
+        json!({"plugins": {"datasette-render-markdown": {"columns": ["body"]}}}).to_string(),
+    )
+    .unwrap();
+    let server = serve_binary(&[
+        db.to_str().unwrap(),
+        "-m",
+        metadata.to_str().unwrap(),
+        "--plugins-dir",
+        plugin_library("datasette-render-markdown")
+            .parent()
+            .unwrap()
+            .to_str()
+            .unwrap(),
+    ])
+    .expect("starts");
+    let page = server.get("/blog/posts").body;
+    assert!(
+        page.contains("<div class=\"markdown\"><p>Hello <strong>world</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"https://example.com\" rel=\"noopener noreferrer\">home</a>"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"), "sanitised: {page}");
+    assert!(
+        page.contains("**not markdown**"),
+        "other columns as they were: {page}"
+    );
+    let row = server.get("/blog/posts/1").body;
+    assert!(row.contains("<strong>world</strong>"), "{row}");
+    let sql = server.get("/blog?sql=select+body+from+posts").body;
+    assert!(sql.contains("<strong>world</strong>"), "{sql}");
+    let query = server
+        .get("/blog.json?sql=select+body+from+posts&_shape=array")
+        .json();
+    assert_eq!(
+        query[0]["body"], "Hello **world** <script>alert(1)</script>",
+        "JSON keeps the data"
+    );
+}

@@ -164,24 +164,10 @@ impl AppState {
     /// The header and footer of a page at `page` (its path and query), for `actor`, with
     /// what plugins add to this kind of page.
     pub fn chrome(&self, actor: &Actor, page: &str, view: View<'_>) -> Chrome {
-        let (path, query) = page.split_once('?').unwrap_or((page, ""));
-        let request = datasette_plugin_api::Request {
-            method: "GET".into(),
-            path: path.into(),
-            query: query.into(),
-            actor: actor.clone(),
-            ..Default::default()
-        };
-        let extras = self.plugins.page_extras(&PageContext {
-            view: view.kind.into(),
-            database: view.database.map(str::to_string),
-            table: view.table.map(str::to_string),
-            row: view.row.map(str::to_string),
-            actor: actor.clone(),
-            request: request.clone(),
-        });
+        let context = page_context(actor, page, view);
+        let extras = self.plugins.page_extras(&context);
         Chrome {
-            menu_links: self.plugins.menu_links(actor, &request),
+            menu_links: self.plugins.menu_links(actor, &context.request),
             css_urls: extras.css_urls,
             js_urls: extras.js_urls,
             body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),
@@ -204,6 +190,25 @@ impl AppState {
                     .unwrap_or_else(|| a.to_string())
             }),
         }
+    }
+}
+
+/// A page as plugins' page hooks are told of it: `page` is its path and query.
+pub fn page_context(actor: &Actor, page: &str, view: View<'_>) -> PageContext {
+    let (path, query) = page.split_once('?').unwrap_or((page, ""));
+    PageContext {
+        view: view.kind.into(),
+        database: view.database.map(str::to_string),
+        table: view.table.map(str::to_string),
+        row: view.row.map(str::to_string),
+        actor: actor.clone(),
+        request: datasette_plugin_api::Request {
+            method: "GET".into(),
+            path: path.into(),
+            query: query.into(),
+            actor: actor.clone(),
+            ..Default::default()
+        },
     }
 }
 

@@ -146,6 +146,8 @@ macro_rules! with_hooks {
             prepare_connection: PrepareConnection,
             /// Input: a `FunctionCall`. Output: the result, or a message with `STATUS_ERROR`.
             call_function: CallFunction,
+            /// Input: a `RenderCells`. Output: a list of `RenderedCell`.
+            render_cell: RenderCell,
         }
     };
 }

@@ -48,7 +48,7 @@ pub mod urlencoded;
 
 pub use messages::{
     FetchRequest, FetchResponse, Forbidden, FunctionCall, MenuLink, MenuLinksRequest, PageContext,
-    PermissionCheck, Request, Resource, Response, SqlFunction,
+    PermissionCheck, RenderCells, RenderedCell, Request, Resource, Response, SqlFunction,
 };
 pub use sdk::{Host, Level, Plugin};
 pub use serde_json;
@@ -57,7 +57,7 @@ pub use serde_json;
 /// the hooks it implements besides `startup` (any of [`abi::HOOK_NAMES`]: `routes`, `handle`,
 /// `actor_from_request`, `permission_allowed`, `menu_links`, `extra_css_urls`,
 /// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
-/// `forbidden`, `prepare_connection`, `call_function`).
+/// `forbidden`, `prepare_connection`, `call_function`, `render_cell`).
 /// The plugin's name and version are its package's.
 #[macro_export]
 macro_rules! export_plugin {

@@ -205,6 +205,26 @@ pub struct PageContext {
     pub request: Request,
 }
 
+/// The cells of a page, for `render_cell`: its columns and rows, each cell as JSON (NULL
+/// `null`, a BLOB `{"$base64": true, "encoded": …}`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RenderCells {
+    pub page: PageContext,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A cell's HTML in place of the server's: by its row and column index on the page. The HTML
+/// goes into the page as it is: sanitise what comes from the data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RenderedCell {
+    pub row: usize,
+    pub column: usize,
+    pub html: String,
+}
+
 /// An SQL function a plugin adds to every connection (`prepare_connection`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

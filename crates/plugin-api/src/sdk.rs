@@ -106,6 +106,13 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         let _ = host;
         Err(format!("no function {}", call.name))
     }
+
+    /// HTML for some of a page's cells (table, row and query pages), all of the page's cells
+    /// given at once. Cells not answered keep the server's rendering.
+    fn render_cell(&self, cells: &RenderCells, host: &Host) -> Vec<RenderedCell> {
+        let _ = (cells, host);
+        vec![]
+    }
 }
 
 /// Log levels for [`Host::log`].
@@ -425,6 +432,16 @@ unsafe extern "C" fn call_function<S: Slot>(input: Bytes, out: *mut OwnedBuf) ->
     unsafe {
         run(input, out, |call: FunctionCall| {
             plugin::<S>()?.call_function(&call, &INLINE)
+        })
+    }
+}
+
+unsafe extern "C" fn render_cell<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |cells: RenderCells| {
+            Ok(plugin::<S>()?.render_cell(&cells, &INLINE))
         })
     }
 }

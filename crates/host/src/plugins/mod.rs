@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datasette_plugin_api::{
-    Forbidden, FunctionCall, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, Request,
-    Response, SqlFunction,
+    Forbidden, FunctionCall, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, RenderCells,
+    RenderedCell, Request, Response, SqlFunction,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -433,6 +433,25 @@ impl Plugins {
         let input = serde_json::to_vec(forbidden).unwrap_or_default();
         self.implementing(Hook::Forbidden)
             .find_map(|lib| answer::<Option<Response>>(lib, Hook::Forbidden, &input)?)
+    }
+
+    /// Every plugin's HTML for cells of a page, by (row, column); later plugins do not
+    /// replace what an earlier one rendered.
+    pub fn render_cells(&self, cells: &RenderCells) -> HashMap<(usize, usize), String> {
+        let mut out = HashMap::new();
+        let input = serde_json::to_vec(cells).unwrap_or_default();
+        for lib in self.implementing(Hook::RenderCell) {
+            for c in answer::<Vec<RenderedCell>>(lib, Hook::RenderCell, &input).unwrap_or_default()
+            {
+                out.entry((c.row, c.column)).or_insert(c.html);
+            }
+        }
+        out
+    }
+
+    /// Whether any plugin renders cells: only then are a page's cells encoded for them.
+    pub fn render_cell_plugins(&self) -> bool {
+        self.implementing(Hook::RenderCell).next().is_some()
     }
 
     /// What `/-/plugins.json` shows.

@@ -3,11 +3,34 @@
 
 use askama::Template;
 
-use crate::app::{AppState, View};
+use std::collections::HashMap;
+
+use datasette_plugin_api::RenderCells;
+
+use crate::app::{page_context, AppState, View};
 use crate::db::Cell;
 use crate::error::AppError;
 use crate::permissions::Actor;
 use crate::render::html::{escape, render, Chrome};
+
+/// Plugins' HTML for a page's cells (`render_cell`), by (row, column).
+fn rendered_cells(
+    state: &AppState,
+    ctx: &PageRequest,
+    view: View<'_>,
+    columns: &[String],
+    rows: &[Vec<Cell>],
+) -> HashMap<(usize, usize), String> {
+    if !state.plugins.render_cell_plugins() {
+        return HashMap::new();
+    }
+    let json = |c: &Cell| serde_json::to_value(c).unwrap_or(serde_json::Value::Null);
+    state.plugins.render_cells(&RenderCells {
+        page: page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view),
+        columns: columns.to_vec(),
+        rows: rows.iter().map(|r| r.iter().map(json).collect()).collect(),
+    })
+}
 
 /// A page's template rendered, or an internal error.
 fn page(t: &impl Template) -> Result<String, AppError> {
@@ -408,11 +431,19 @@ pub fn table_page(
             .iter()
             .any(|fk| fk.column == data.columns[extras.key_indexes[0]]);
     let link_column = !extras.key_indexes.is_empty() && !own_cell_link;
+    let view = View {
+        kind: "table",
+        database: Some(&data.database),
+        table: Some(&data.table),
+        row: None,
+    };
+    let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let rows = data
         .rows
         .rows
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(r, row)| {
             let row_href = (!extras.key_indexes.is_empty()).then(|| {
                 let pk: Vec<String> = extras
                     .key_indexes
@@ -439,6 +470,9 @@ pub fn table_page(
                 ));
             }
             cells.extend(row.iter().enumerate().map(|(i, cell)| {
+                if let Some(html) = rendered.get(&(r, i)) {
+                    return html.clone();
+                }
                 let column = &data.columns[i];
                 let text = cell_html(cell, truncate);
                 if let (Some(href), true) = (&row_href, own_cell_link && extras.key_indexes[0] == i)
@@ -591,18 +625,16 @@ struct RowTemplate<'a> {
 
 pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<String, AppError> {
     let row_key = data.primary_key_values.join(",");
-    let chrome = state.chrome(
-        &ctx.actor,
-        &ctx.path_with_replaced(&[]),
-        View {
-            kind: "row",
-            database: Some(&data.database),
-            table: Some(&data.table),
-            row: Some(&row_key),
-        },
-    );
+    let view = View {
+        kind: "row",
+        database: Some(&data.database),
+        table: Some(&data.table),
+        row: Some(&row_key),
+    };
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]), view);
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
+    let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let key_segment = data
         .primary_key_values
         .iter()
@@ -620,7 +652,14 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
             .columns
             .iter()
             .cloned()
-            .zip(row.iter().map(|c| cell_html(c, truncate)))
+            .zip(
+                row.iter()
+                    .enumerate()
+                    .map(|(i, c)| match rendered.get(&(0, i)) {
+                        Some(html) => html.clone(),
+                        None => cell_html(c, truncate),
+                    }),
+            )
             .collect(),
         incoming: data
             .incoming
@@ -678,17 +717,15 @@ pub fn query_page(
     ctx: &PageRequest,
     data: &QueryPage,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(
-        &ctx.actor,
-        &ctx.path_with_replaced(&[]),
-        View {
-            kind: "query",
-            database: Some(&data.database),
-            table: data.query_name.as_deref(),
-            ..View::default()
-        },
-    );
+    let view = View {
+        kind: "query",
+        database: Some(&data.database),
+        table: data.query_name.as_deref(),
+        ..View::default()
+    };
+    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]), view);
     let truncate = state.settings.truncate_cells_html as usize;
+    let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let canned = data.canned.as_ref();
     let with_ext = |ext: &str| {
         let base = match canned {
@@ -720,7 +757,14 @@ pub fn query_page(
             .rows
             .rows
             .iter()
-            .map(|r| r.iter().map(|c| cell_html(c, truncate)).collect())
+            .enumerate()
+            .map(|(r, row)| {
+                let cell = |(i, c): (usize, &Cell)| match rendered.get(&(r, i)) {
+                    Some(html) => html.clone(),
+                    None => cell_html(c, truncate),
+                };
+                row.iter().enumerate().map(cell).collect()
+            })
             .collect(),
         truncated: data.truncated,
         max_rows: state.settings.max_returned_rows,

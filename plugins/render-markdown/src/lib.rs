@@ -1,0 +1,92 @@
+//! `datasette-render-markdown`: the columns named in its config are shown on table, row and
+//! query pages as HTML rendered from Markdown, sanitised (ammonia's allow-list: no scripts,
+//! no event handlers, no `javascript:` links).
+//!
+//! ```json
+//! {"plugins": {"datasette-render-markdown": {"columns": ["body", "notes"]}}}
+//! ```
+
+use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// The columns whose text is Markdown.
+    columns: Vec<String>,
+}
+
+pub struct RenderMarkdown {
+    columns: Vec<String>,
+}
+
+/// Markdown to sanitised HTML.
+pub fn render(markdown: &str) -> String {
+    let mut html = String::new();
+    let options =
+        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH;
+    pulldown_cmark::html::push_html(
+        &mut html,
+        pulldown_cmark::Parser::new_ext(markdown, options),
+    );
+    format!("<div class=\"markdown\">{}</div>", ammonia::clean(&html))
+}
+
+impl Plugin for RenderMarkdown {
+    fn startup(config: Value, _host: &Host) -> Result<Self, String> {
+        let config: Config = serde_json::from_value(config)
+            .map_err(|e| format!("{e}; expected e.g. {{\"columns\": [\"body\"]}}"))?;
+        if config.columns.is_empty() {
+            return Err("\"columns\" is empty: name the columns that hold Markdown".into());
+        }
+        Ok(RenderMarkdown {
+            columns: config.columns,
+        })
+    }
+
+    fn render_cell(&self, cells: &RenderCells, _host: &Host) -> Vec<RenderedCell> {
+        let wanted: Vec<usize> = cells
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| self.columns.contains(c))
+            .map(|(i, _)| i)
+            .collect();
+        let mut out = Vec::new();
+        for (row, values) in cells.rows.iter().enumerate() {
+            for &column in &wanted {
+                if let Some(Value::String(text)) = values.get(column) {
+                    out.push(RenderedCell {
+                        row,
+                        column,
+                        html: render(text),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+export_plugin!(RenderMarkdown: render_cell);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_sanitises() {
+        assert_eq!(
+            render("**bold** and [a link](https://example.com)"),
+            "<div class=\"markdown\"><p><strong>bold</strong> and <a href=\"https://example.com\" rel=\"noopener noreferrer\">a link</a></p>\n</div>"
+        );
+        let link = render("[x](javascript:alert(1))");
+        assert!(!link.contains("href=\"javascript"), "{link}");
+        let html = render("<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>");
+        assert!(
+            !html.contains("<script") && !html.contains("onerror"),
+            "{html}"
+        );
+    }
+}
