@@ -375,6 +375,7 @@ pub fn target_debug() -> PathBuf {
 /// The packages the end-to-end tests run: the binary and the plugin libraries they load.
 const LOADED_PACKAGES: &[&str] = &[
     "datasette-rs",
+    "datasette-atom",
     "datasette-auth0",
     "datasette-auth-tokens",
     "datasette-haversine",

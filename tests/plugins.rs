@@ -767,3 +767,78 @@ fn render_markdown_renders_configured_columns_as_sanitised_html() {
         "JSON keeps the data"
     );
 }
+
+#[test]
+fn atom_renders_feeds_for_queries_with_atom_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("blog.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "create table posts (id integer primary key, title text, updated text, body text);
+             insert into posts (title, updated, body) values
+               ('First & <best>', '2026-11-01T10:00:00Z', 'Hello'),
+               ('Second', '2026-11-02T10:00:00Z', 'World');
+             create table private_posts (atom_id, atom_title, atom_updated);",
+        )
+        .unwrap();
+    let metadata = dir.path().join("metadata.json");
+    let feed_sql = "select 'urn:post:' || id as atom_id, title as atom_title, updated as atom_updated, body as atom_content, 'https://example.com/' || id as atom_link from posts order by id";
+    std::fs::write(
+        &metadata,
+        json!({
+            "databases": {"blog": {
+                "queries": {"feed": {"sql": feed_sql}},
+                "tables": {"private_posts": {"allow": false}}
+            }},
+            "plugins": {"datasette-atom": {}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let server = serve_binary(&[
+        db.to_str().unwrap(),
+        "-m",
+        metadata.to_str().unwrap(),
+        "--plugins-dir",
+        plugin_library("datasette-atom")
+            .parent()
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "--secret",
+        datasette_rs_tests::TEST_SECRET,
+    ])
+    .expect("starts");
+    for path in [
+        "/blog/feed.atom",
+        &format!("/blog.atom?sql={}", urlencode(feed_sql)),
+    ] {
+        let r = server.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_eq!(r.content_type, "application/atom+xml; charset=utf-8");
+        let feed = feed_rs::parser::parse(r.body.as_bytes()).expect("a valid Atom feed");
+        let titles: Vec<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.title.as_ref().unwrap().content.clone())
+            .collect();
+        assert_eq!(titles, ["First & <best>", "Second"], "{path}");
+        assert_eq!(feed.entries[0].id, "urn:post:1");
+        assert_eq!(feed.entries[1].links[0].href, "https://example.com/2");
+    }
+    let plain = server.get("/blog/posts.atom");
+    assert_eq!(plain.status, 400, "{}", plain.body);
+    assert!(
+        plain
+            .body
+            .contains("missing: atom_id, atom_title, atom_updated"),
+        "{}",
+        plain.body
+    );
+    // Permissions as for .json: nothing of a protected table as a feed.
+    assert_eq!(server.get("/blog/private_posts.atom").status, 403);
+    assert_eq!(server.get("/blog/private_posts.json").status, 403);
+    // An extension no plugin registered is no format.
+    assert_eq!(server.get("/blog/posts.rss").status, 404);
+}

@@ -40,6 +40,7 @@ fn ctx(path: &str, query: &str, format: Format) -> PageRequest {
         args: urls::parse_query(query),
         path: path.into(),
         origin: "http://127.0.0.1:8001".into(),
+        renderer: None,
         started: std::time::Instant::now(),
     }
 }

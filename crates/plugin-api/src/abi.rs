@@ -148,6 +148,10 @@ macro_rules! with_hooks {
             call_function: CallFunction,
             /// Input: a `RenderCells`. Output: a list of `RenderedCell`.
             render_cell: RenderCell,
+            /// Input: `null`. Output: a list of `OutputRenderer`, asked once at load.
+            register_output_renderer: RegisterOutputRenderer,
+            /// Input: an `OutputData`. Output: a `Response`.
+            render_output: RenderOutput,
         }
     };
 }

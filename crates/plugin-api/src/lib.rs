@@ -47,8 +47,9 @@ pub mod security;
 pub mod urlencoded;
 
 pub use messages::{
-    FetchRequest, FetchResponse, Forbidden, FunctionCall, MenuLink, MenuLinksRequest, PageContext,
-    PermissionCheck, RenderCells, RenderedCell, Request, Resource, Response, SqlFunction,
+    FetchRequest, FetchResponse, Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData,
+    OutputRenderer, PageContext, PermissionCheck, RenderCells, RenderedCell, Request, Resource,
+    Response, SqlFunction,
 };
 pub use sdk::{Host, Level, Plugin};
 pub use serde_json;
@@ -57,7 +58,8 @@ pub use serde_json;
 /// the hooks it implements besides `startup` (any of [`abi::HOOK_NAMES`]: `routes`, `handle`,
 /// `actor_from_request`, `permission_allowed`, `menu_links`, `extra_css_urls`,
 /// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
-/// `forbidden`, `prepare_connection`, `call_function`, `render_cell`).
+/// `forbidden`, `prepare_connection`, `call_function`, `render_cell`, `register_output_renderer`,
+/// `render_output`).
 /// The plugin's name and version are its package's.
 #[macro_export]
 macro_rules! export_plugin {

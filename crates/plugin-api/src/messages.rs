@@ -225,6 +225,26 @@ pub struct RenderedCell {
     pub html: String,
 }
 
+/// A format a plugin renders pages in: `/db/table.EXTENSION`, `/db.EXTENSION?sql=…`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputRenderer {
+    /// The URL extension, e.g. `atom`: lowercase letters and digits.
+    pub extension: String,
+}
+
+/// A page's data for an output renderer: what `.json` would give, and the page it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputData {
+    pub extension: String,
+    pub page: PageContext,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+    /// The SQL that produced the rows.
+    pub sql: String,
+}
+
 /// An SQL function a plugin adds to every connection (`prepare_connection`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

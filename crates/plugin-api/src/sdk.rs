@@ -113,6 +113,19 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         let _ = (cells, host);
         vec![]
     }
+
+    /// Formats this plugin renders table and query pages in (`/db/t.atom`). Asked once, after
+    /// `startup`.
+    fn register_output_renderer(&self) -> Vec<OutputRenderer> {
+        vec![]
+    }
+
+    /// A page in one of [`Plugin::register_output_renderer`]'s formats. The server has
+    /// already checked the actor may see it, as for `.json`.
+    fn render_output(&self, data: &OutputData, host: &Host) -> Response {
+        let _ = (data, host);
+        Response::text(404, "Not found")
+    }
 }
 
 /// Log levels for [`Host::log`].
@@ -442,6 +455,26 @@ unsafe extern "C" fn render_cell<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i
     unsafe {
         run(input, out, |cells: RenderCells| {
             Ok(plugin::<S>()?.render_cell(&cells, &INLINE))
+        })
+    }
+}
+
+unsafe extern "C" fn register_output_renderer<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |_: Value| {
+            Ok(plugin::<S>()?.register_output_renderer())
+        })
+    }
+}
+
+unsafe extern "C" fn render_output<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |data: OutputData| {
+            Ok(plugin::<S>()?.render_output(&data, &INLINE))
         })
     }
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datasette_plugin_api::{
-    Forbidden, FunctionCall, MenuLink, MenuLinksRequest, PageContext, PermissionCheck, RenderCells,
-    RenderedCell, Request, Response, SqlFunction,
+    Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData, OutputRenderer, PageContext,
+    PermissionCheck, RenderCells, RenderedCell, Request, Response, SqlFunction,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -76,6 +76,8 @@ pub struct Plugin {
     pub routes: Vec<String>,
     /// The SQL functions it adds to every connection.
     pub functions: Vec<SqlFunction>,
+    /// The URL extensions it renders pages in.
+    pub renderers: Vec<String>,
 }
 
 /// Every loaded plugin, in load order (which is the order their votes are asked in).
@@ -198,6 +200,7 @@ impl Plugins {
             self.routes.insert(route.clone(), index);
         }
         let functions = self.declared_functions(&library)?;
+        let renderers = self.declared_renderers(&library)?;
         tracing::info!(
             plugin = library.name,
             version = library.version,
@@ -208,6 +211,7 @@ impl Plugins {
             library,
             routes,
             functions,
+            renderers,
         });
         Ok(())
     }
@@ -256,6 +260,66 @@ impl Plugins {
             }
         }
         Ok(functions)
+    }
+
+    /// The extensions a plugin renders pages in, checked: lowercase letters and digits, not
+    /// one the server has (`json`, `csv`) or another plugin took.
+    fn declared_renderers(&self, library: &Library) -> Result<Vec<String>, PluginError> {
+        let failed = |message: String| PluginError::Startup {
+            name: library.name.into(),
+            path: library.path.clone(),
+            message,
+        };
+        let declared: Vec<OutputRenderer> =
+            match library.call(Hook::RegisterOutputRenderer, b"null") {
+                None => return Ok(vec![]),
+                Some(answer) => answer
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        serde_json::from_slice(&b).map_err(|e| {
+                            format!("register_output_renderer() answered with malformed JSON: {e}")
+                        })
+                    })
+                    .map_err(failed)?,
+            };
+        let mut out: Vec<String> = Vec::new();
+        for r in declared {
+            let ext = r.extension;
+            let plain = !ext.is_empty()
+                && ext.len() <= 16
+                && ext
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            let taken = ["json", "csv", "html"].contains(&ext.as_str())
+                || out.contains(&ext)
+                || self.renders(&ext);
+            if !plain || taken {
+                return Err(failed(format!(
+                    "registers the output extension {ext:?}: expected up to 16 lowercase letters and digits, not json, csv, html or one another plugin has"
+                )));
+            }
+            out.push(ext);
+        }
+        Ok(out)
+    }
+
+    /// Whether a plugin renders pages with this URL extension.
+    pub fn renders(&self, extension: &str) -> bool {
+        self.list
+            .iter()
+            .any(|p| p.renderers.iter().any(|e| e == extension))
+    }
+
+    /// A page in a plugin's format.
+    pub fn render_output(&self, data: &OutputData) -> Result<Response, String> {
+        let plugin = self
+            .list
+            .iter()
+            .find(|p| p.renderers.contains(&data.extension))
+            .ok_or_else(|| format!("no plugin renders .{}", data.extension))?;
+        let input = serde_json::to_vec(data).map_err(|e| e.to_string())?;
+        answer::<Response>(&plugin.library, Hook::RenderOutput, &input)
+            .ok_or_else(|| format!("the plugin {} failed", plugin.library.name))
     }
 
     /// Every plugin's SQL functions, ready for the connections.

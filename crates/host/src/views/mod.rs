@@ -33,6 +33,8 @@ pub struct PageRequest {
     pub path: String,
     /// `scheme://host`, for the absolute URLs in JSON.
     pub origin: String,
+    /// A plugin's output format the URL asks for (`/db/t.atom`), by its extension.
+    pub renderer: Option<String>,
     pub started: std::time::Instant,
 }
 
@@ -160,9 +162,18 @@ pub async fn dispatch(
             .insert_header(("Allow", "GET, HEAD"))
             .body("Method not allowed"));
     }
+    let format = Format::split(path.rsplit('/').next().unwrap_or("")).1;
+    let renderer = path
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.rsplit_once('.'))
+        .map(|(_, ext)| ext)
+        .filter(|ext| format == Format::Html && state.plugins.renders(ext))
+        .map(str::to_string);
     let ctx = PageRequest {
         actor: state.actor(&req),
-        format: Format::split(path.rsplit('/').next().unwrap_or("")).1,
+        format,
+        renderer,
         args: urls::parse_query(req.query_string()),
         path,
         origin: state.origin(&req),
@@ -215,7 +226,14 @@ impl Route {
 }
 
 async fn route(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
-    match Route::parse(&ctx.path)? {
+    let path = match &ctx.renderer {
+        Some(ext) => ctx
+            .path
+            .strip_suffix(&format!(".{ext}"))
+            .unwrap_or(&ctx.path),
+        None => &ctx.path,
+    };
+    match Route::parse(path)? {
         Route::Index => index::page(state, ctx).await,
         Route::Special(page) => special::page(state, ctx, &page).await,
         Route::Database(db) => {
@@ -277,6 +295,39 @@ pub fn table_missing(state: &AppState, ctx: &PageRequest, db: &str) -> AppError 
     } else {
         table_forbidden()
     }
+}
+
+/// A page's rows in a plugin's format (`ctx.renderer`), once the page has checked that the
+/// actor may see them, as for `.json`.
+pub fn plugin_output(
+    state: &AppState,
+    ctx: &PageRequest,
+    view: crate::app::View<'_>,
+    rows: &crate::render::json::JsonRows,
+    sql: &str,
+) -> Result<Reply, AppError> {
+    let extension = ctx.renderer.clone().unwrap_or_default();
+    let json = |c: &crate::db::Cell| serde_json::to_value(c).unwrap_or_default();
+    let mut page = crate::app::page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view);
+    page.request.origin = ctx.origin.clone();
+    let data = datasette_plugin_api::OutputData {
+        extension: extension.clone(),
+        page,
+        columns: rows.columns.clone(),
+        rows: rows
+            .rows
+            .iter()
+            .map(|r| r.iter().map(json).collect())
+            .collect(),
+        sql: sql.to_string(),
+    };
+    let failed = |problem: String| {
+        tracing::error!("render_output .{extension}: {problem}");
+        AppError::Internal(format!("The plugin rendering .{extension} failed"))
+    };
+    let answer = state.plugins.render_output(&data).map_err(failed)?;
+    let mut response = crate::plugins::http_response(&answer).map_err(failed)?;
+    Ok(response.body(answer.body).into())
 }
 
 /// Renders page data as JSON, or as HTML through `html_page`.

@@ -171,6 +171,15 @@ async fn run(
     } else {
         StatusCode::BAD_REQUEST
     };
+    if ctx.renderer.is_some() && data.ok {
+        let view = crate::app::View {
+            kind: "query",
+            database: Some(&db.name),
+            table: data.query_name.as_deref(),
+            row: None,
+        };
+        return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
+    }
     match (ctx.format, shape) {
         (_, _) if !data.ok && ctx.format != Format::Html => {
             Ok(json::response(status, &data).into())

@@ -641,6 +641,15 @@ pub async fn page(
             meta: meta.cloned(),
         },
     };
+    if ctx.renderer.is_some() {
+        let view = crate::app::View {
+            kind: "table",
+            database: Some(&db.name),
+            table: Some(name),
+            row: None,
+        };
+        return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
+    }
     match (ctx.format, req.shape) {
         (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {

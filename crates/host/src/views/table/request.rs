@@ -308,6 +308,7 @@ mod tests {
             args: crate::urls::parse_query(query),
             path: path.into(),
             origin: "http://127.0.0.1:8001".into(),
+            renderer: None,
             started: std::time::Instant::now(),
         }
     }

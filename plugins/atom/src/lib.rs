@@ -1,0 +1,128 @@
+//! `datasette-atom`: an `.atom` output renderer, as Datasette's plugin of the same name. A
+//! table, view or query whose rows have `atom_id`, `atom_title` and `atom_updated` (and
+//! optionally `atom_content`, `atom_content_html`, sanitised, and `atom_link`) is an Atom feed
+//! at the same URL with `.atom`.
+
+use datasette_plugin_api::{export_plugin, Host, OutputData, OutputRenderer, Plugin, Response};
+use serde_json::Value;
+
+pub struct Atom;
+
+const REQUIRED: [&str; 3] = ["atom_id", "atom_title", "atom_updated"];
+
+/// Text made safe for XML content and attributes.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The feed for rows that have the columns it needs.
+pub fn feed(data: &OutputData) -> Result<String, String> {
+    let at = |name: &str| data.columns.iter().position(|c| c == name);
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| at(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "An Atom feed needs the columns atom_id, atom_title and atom_updated; missing: {}",
+            missing.join(", ")
+        ));
+    }
+    let cell = |row: &[Value], name: &str| text(at(name).and_then(|i| row.get(i)));
+    let request = &data.page.request;
+    let url = format!("{}{}", request.origin, request.path_and_query());
+    let title = data
+        .page
+        .table
+        .clone()
+        .or_else(|| data.page.database.clone())
+        .unwrap_or_else(|| "datasette-rs".into());
+    let updated = data
+        .rows
+        .iter()
+        .map(|r| cell(r, "atom_updated"))
+        .max()
+        .unwrap_or_default();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<title>{}</title>\n<id>{}</id>\n<updated>{}</updated>\n<link href=\"{}\" rel=\"self\"/>\n",
+        xml(&title),
+        xml(&url),
+        xml(&updated),
+        xml(&url)
+    );
+    for row in &data.rows {
+        out.push_str(&format!(
+            "<entry>\n<id>{}</id>\n<title>{}</title>\n<updated>{}</updated>\n",
+            xml(&cell(row, "atom_id")),
+            xml(&cell(row, "atom_title")),
+            xml(&cell(row, "atom_updated"))
+        ));
+        if at("atom_content_html").is_some() {
+            let html = ammonia::clean(&cell(row, "atom_content_html"));
+            out.push_str(&format!(
+                "<content type=\"html\">{}</content>\n",
+                xml(&html)
+            ));
+        } else if at("atom_content").is_some() {
+            out.push_str(&format!(
+                "<content type=\"text\">{}</content>\n",
+                xml(&cell(row, "atom_content"))
+            ));
+        }
+        let link = cell(row, "atom_link");
+        if link.starts_with("https://") || link.starts_with("http://") {
+            out.push_str(&format!("<link href=\"{}\"/>\n", xml(&link)));
+        }
+        out.push_str("</entry>\n");
+    }
+    out.push_str("</feed>\n");
+    Ok(out)
+}
+
+impl Plugin for Atom {
+    fn startup(_config: Value, _host: &Host) -> Result<Self, String> {
+        Ok(Atom)
+    }
+
+    fn register_output_renderer(&self) -> Vec<OutputRenderer> {
+        vec![OutputRenderer {
+            extension: "atom".into(),
+        }]
+    }
+
+    fn render_output(&self, data: &OutputData, _host: &Host) -> Response {
+        match feed(data) {
+            Ok(body) => Response {
+                status: 200,
+                body,
+                ..Default::default()
+            }
+            .with_header("Content-Type", "application/atom+xml; charset=utf-8"),
+            Err(message) => Response::text(400, &message),
+        }
+    }
+}
+
+export_plugin!(Atom: register_output_renderer, render_output);
