@@ -152,25 +152,11 @@ impl Plugins {
     }
 
     fn start(&mut self, library: Library, config: &Value) -> Result<(), PluginError> {
-        let startup_failed = |message: String| PluginError::Startup {
-            name: library.name.into(),
-            path: library.path.clone(),
-            message,
-        };
         let input = serde_json::to_vec(config).unwrap_or_default();
         if let Some(Err(e)) = library.call(Hook::Startup, &input) {
-            return Err(startup_failed(e.to_string()));
+            return Err(startup_error(&library, e.to_string()));
         }
-        let routes: Vec<String> = match library.call(Hook::Routes, b"null") {
-            None => vec![],
-            Some(answer) => answer
-                .map_err(|e| e.to_string())
-                .and_then(|b| {
-                    serde_json::from_slice(&b)
-                        .map_err(|e| format!("routes() answered with malformed JSON: {e}"))
-                })
-                .map_err(startup_failed)?,
-        };
+        let routes: Vec<String> = ask_at_load(&library, Hook::Routes)?;
         let index = self.list.len();
         for route in &routes {
             let bad = |problem| PluginError::BadRoute {
@@ -219,22 +205,7 @@ impl Plugins {
     /// The SQL functions a plugin declares, checked: a name SQL can call without quotes, a
     /// sensible number of arguments, and no (name, count) declared twice.
     fn declared_functions(&self, library: &Library) -> Result<Vec<SqlFunction>, PluginError> {
-        let failed = |message: String| PluginError::Startup {
-            name: library.name.into(),
-            path: library.path.clone(),
-            message,
-        };
-        let functions: Vec<SqlFunction> = match library.call(Hook::PrepareConnection, b"null") {
-            None => return Ok(vec![]),
-            Some(answer) => answer
-                .map_err(|e| e.to_string())
-                .and_then(|b| {
-                    serde_json::from_slice(&b).map_err(|e| {
-                        format!("prepare_connection() answered with malformed JSON: {e}")
-                    })
-                })
-                .map_err(failed)?,
-        };
+        let functions: Vec<SqlFunction> = ask_at_load(library, Hook::PrepareConnection)?;
         let declared = self.list.iter().flat_map(|p| &p.functions);
         for (i, f) in functions.iter().enumerate() {
             let plain = f
@@ -246,17 +217,20 @@ impl Plugins {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !plain || !(-1..=32).contains(&f.args) {
-                return Err(failed(format!(
+                return Err(startup_error(library, format!(
                     "declares the SQL function {:?} with {} arguments: a name of letters, digits and _ and -1 to 32 arguments are expected",
                     f.name, f.args
                 )));
             }
             let same = |g: &SqlFunction| g.name.eq_ignore_ascii_case(&f.name) && g.args == f.args;
             if functions[..i].iter().any(same) || declared.clone().any(same) {
-                return Err(failed(format!(
-                    "declares the SQL function {}({} arguments) twice, or another plugin does",
-                    f.name, f.args
-                )));
+                return Err(startup_error(
+                    library,
+                    format!(
+                        "declares the SQL function {}({} arguments) twice, or another plugin does",
+                        f.name, f.args
+                    ),
+                ));
             }
         }
         Ok(functions)
@@ -265,23 +239,7 @@ impl Plugins {
     /// The extensions a plugin renders pages in, checked: lowercase letters and digits, not
     /// one the server has (`json`, `csv`) or another plugin took.
     fn declared_renderers(&self, library: &Library) -> Result<Vec<String>, PluginError> {
-        let failed = |message: String| PluginError::Startup {
-            name: library.name.into(),
-            path: library.path.clone(),
-            message,
-        };
-        let declared: Vec<OutputRenderer> =
-            match library.call(Hook::RegisterOutputRenderer, b"null") {
-                None => return Ok(vec![]),
-                Some(answer) => answer
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| {
-                        serde_json::from_slice(&b).map_err(|e| {
-                            format!("register_output_renderer() answered with malformed JSON: {e}")
-                        })
-                    })
-                    .map_err(failed)?,
-            };
+        let declared: Vec<OutputRenderer> = ask_at_load(library, Hook::RegisterOutputRenderer)?;
         let mut out: Vec<String> = Vec::new();
         for r in declared {
             let ext = r.extension;
@@ -294,7 +252,7 @@ impl Plugins {
                 || out.contains(&ext)
                 || self.renders(&ext);
             if !plain || taken {
-                return Err(failed(format!(
+                return Err(startup_error(library, format!(
                     "registers the output extension {ext:?}: expected up to 16 lowercase letters and digits, not json, csv, html or one another plugin has"
                 )));
             }
@@ -577,6 +535,33 @@ pub fn describe(req: &actix_web::HttpRequest, origin: String) -> Request {
         cookies,
         origin,
         ..Default::default()
+    }
+}
+
+/// What a plugin declares once, at load (`routes`, `prepare_connection`,
+/// `register_output_renderer`): nothing if it lacks the hook; a failure stops start-up.
+fn ask_at_load<T: serde::de::DeserializeOwned + Default>(
+    library: &Library,
+    hook: Hook,
+) -> Result<T, PluginError> {
+    let Some(answer) = library.call(hook, b"null") else {
+        return Ok(T::default());
+    };
+    answer
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            serde_json::from_slice(&b)
+                .map_err(|e| format!("{}() answered with malformed JSON: {e}", hook.name()))
+        })
+        .map_err(|message| startup_error(library, message))
+}
+
+/// Start-up stops: the plugin at `library` failed as `message` says.
+fn startup_error(library: &Library, message: String) -> PluginError {
+    PluginError::Startup {
+        name: library.name.into(),
+        path: library.path.clone(),
+        message,
     }
 }
 
