@@ -10,22 +10,11 @@ pub struct Atom;
 
 const REQUIRED: [&str; 3] = ["atom_id", "atom_title", "atom_updated"];
 
-/// Text made safe for XML content and attributes.
+/// Text made safe for XML content and attributes: escaped as for HTML, without the control
+/// characters XML 1.0 cannot carry at all.
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed = |c: &char| (*c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r');
+    datasette_plugin_api::html::escape(&s.chars().filter(allowed).collect::<String>())
 }
 
 fn text(v: Option<&Value>) -> String {
