@@ -100,20 +100,32 @@ pub fn select(
     }
 }
 
-/// The names of the parameters `sql` takes (`:name`, `@name`, `$name`), in order and each once,
-/// as SQLite reads them.
-pub fn parameter_names(c: &Conn, sql: &str) -> Result<Vec<String>, DbError> {
+/// Runs SQL from a request with its parameters (`:name`, `@name`, `$name`): `declared` names
+/// them, or else SQLite says which the SQL takes (in order, each once). Each gets `value(name)`.
+/// One prepare gives both.
+pub fn select_named(
+    c: &Conn,
+    sql: &str,
+    declared: Option<Vec<String>>,
+    value: impl Fn(&str) -> Cell,
+    max_rows: usize,
+) -> Result<(Vec<String>, Rows), DbError> {
     let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
-    let stmt = c.connection().prepare(sql).map_err(refused)?;
-    let mut names: Vec<String> = Vec::new();
-    for i in 1..=stmt.parameter_count() {
-        if let Some(name) = stmt.parameter_name(i).and_then(|n| n.get(1..)) {
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
+    let mut stmt = c.connection().prepare(sql).map_err(refused)?;
+    let names = declared.unwrap_or_else(|| {
+        let mut names: Vec<String> = Vec::new();
+        for i in 1..=stmt.parameter_count() {
+            if let Some(name) = stmt.parameter_name(i).and_then(|n| n.get(1..)) {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
             }
         }
-    }
-    Ok(names)
+        names
+    });
+    let params: Vec<(String, Cell)> = names.iter().map(|n| (n.clone(), value(n))).collect();
+    let rows = read_rows(&mut stmt, &params, max_rows)?;
+    Ok((names, rows))
 }
 
 /// The most text and BLOB bytes one answer may hold: a query such as

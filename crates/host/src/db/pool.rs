@@ -361,11 +361,14 @@ mod tests {
     #[test]
     fn sqlite_names_the_parameters() {
         let (_dir, conn) = conn_on("create table t (x);");
-        let names = conn
+        let (names, _) = conn
             .checked(Arc::new(Access::default()), |c| {
-                crate::db::parameter_names(
+                crate::db::select_named(
                     c,
                     "select :a, @b, $c, :a, ':no', time('12:30') from t -- :no\n where x = :d_2",
+                    None,
+                    |_| crate::db::Cell::Null,
+                    1,
                 )
             })
             .unwrap();

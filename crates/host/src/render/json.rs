@@ -151,3 +151,9 @@ pub fn bare_shape(
 fn internal(e: serde_json::Error) -> RenderError {
     RenderError::Encoding(format!("cannot encode JSON: {e}"))
 }
+
+/// Rows as JSON values, cell by cell, as plugins receive them.
+pub fn rows_as_values(rows: &[Vec<Cell>]) -> Vec<Vec<serde_json::Value>> {
+    let value = |c: &Cell| serde_json::to_value(c).unwrap_or_default();
+    rows.iter().map(|r| r.iter().map(value).collect()).collect()
+}

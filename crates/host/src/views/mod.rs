@@ -307,18 +307,13 @@ pub fn plugin_output(
     sql: &str,
 ) -> Result<Reply, AppError> {
     let extension = ctx.renderer.clone().unwrap_or_default();
-    let json = |c: &crate::db::Cell| serde_json::to_value(c).unwrap_or_default();
     let mut page = crate::app::page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view);
     page.request.origin = ctx.origin.clone();
     let data = datasette_plugin_api::OutputData {
         extension: extension.clone(),
         page,
         columns: rows.columns.clone(),
-        rows: rows
-            .rows
-            .iter()
-            .map(|r| r.iter().map(json).collect())
-            .collect(),
+        rows: crate::render::json::rows_as_values(&rows.rows),
         sql: sql.to_string(),
     };
     let failed = |problem: String| {

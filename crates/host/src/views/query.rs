@@ -107,20 +107,8 @@ async fn run(
             if from_request {
                 c.check_request_sql(&sql)?;
             }
-            let names = match declared {
-                Some(names) => names,
-                None => sqlite::parameter_names(c, &sql)?,
-            };
-            let bound: Vec<(String, Cell)> = names
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        Cell::Text(given.get(n).cloned().unwrap_or_default()),
-                    )
-                })
-                .collect();
-            Ok((names, sqlite::select(c, &sql, &bound, max, false)?))
+            let value = |name: &str| Cell::Text(given.get(name).cloned().unwrap_or_default());
+            sqlite::select_named(c, &sql, declared, value, max)
         })
         .await
     };

@@ -24,11 +24,10 @@ fn rendered_cells(
     if !state.plugins.render_cell_plugins() {
         return HashMap::new();
     }
-    let json = |c: &Cell| serde_json::to_value(c).unwrap_or(serde_json::Value::Null);
     state.plugins.render_cells(&RenderCells {
         page: page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view),
         columns: columns.to_vec(),
-        rows: rows.iter().map(|r| r.iter().map(json).collect()).collect(),
+        rows: crate::render::json::rows_as_values(rows),
     })
 }
 
