@@ -209,6 +209,7 @@ pub fn page_context(actor: &Actor, page: &str, view: View<'_>) -> PageContext {
             actor: actor.clone(),
             ..Default::default()
         },
+        config: serde_json::Value::Null,
     }
 }
 

@@ -141,7 +141,7 @@ fn plugins_forbidden(
         },
         message: message.clone(),
     };
-    let answer = state.plugins.forbidden(&forbidden)?;
+    let answer = state.plugins.forbidden(forbidden)?;
     match crate::plugins::http_response(&answer) {
         Ok(mut out) => Some(out.body(answer.body)),
         Err(problem) => {

@@ -15,6 +15,7 @@ pub mod plugins;
 pub mod render;
 pub mod sample;
 pub mod server;
+pub mod services;
 pub mod session;
 pub mod urls;
 pub mod views;

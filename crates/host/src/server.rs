@@ -39,6 +39,9 @@ pub fn app(
 /// Serves until the process is stopped.
 pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> {
     let state = web::Data::new(state);
+    let services: std::sync::Arc<dyn crate::plugins::host_services::Services> =
+        state.clone().into_inner();
+    state.plugins.attach(std::sync::Arc::downgrade(&services));
     let root_token = state
         .root_token
         .lock()

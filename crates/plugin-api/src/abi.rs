@@ -204,7 +204,17 @@ pub struct HostTable {
     pub free_buf: unsafe extern "C" fn(OwnedBuf),
     /// Reserved for the host; plugins pass it back untouched.
     pub context: *const c_void,
+    /// Input: a `QueryRequest`. Output: a `QueryResult`, or a message with `STATUS_ERROR`.
+    /// Only during a hook call (not in `startup`).
+    pub query: unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32,
+    /// Input: a `PermissionCheck`. Output: `true` or `false`, the host's whole answer (allow
+    /// blocks and every plugin's vote). Only during a hook call (not in `startup`).
+    pub permission_allowed: unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32,
 }
+
+/// The size of the host's first table (up to `context`): a plugin checks the host's
+/// `struct_size` before it calls a service added later, so it can run on an older host.
+pub const FIRST_HOST_TABLE_SIZE: usize = std::mem::offset_of!(HostTable, query);
 
 // SAFETY: the table is immutable; its functions may be called from any thread and `context`
 // is only handed back to the host.

@@ -48,8 +48,8 @@ pub mod urlencoded;
 
 pub use messages::{
     FetchRequest, FetchResponse, Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData,
-    OutputRenderer, PageContext, PermissionCheck, RenderCells, RenderedCell, Request, Resource,
-    Response, SqlFunction,
+    OutputRenderer, PageContext, PermissionCheck, QueryRequest, QueryResult, RenderCells,
+    RenderedCell, Request, Resource, Response, SqlFunction,
 };
 pub use sdk::{Host, Level, Plugin};
 pub use serde_json;

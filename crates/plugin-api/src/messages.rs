@@ -63,6 +63,10 @@ pub struct Response {
     pub clear_actor: bool,
     /// Replace this plugin's session values (`None`: leave them as they are).
     pub session: Option<Map<String, Value>>,
+    /// Serve `body` (HTML) inside the site's page under this title: its header, menu, the
+    /// plugins' CSS and scripts, its footer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_title: Option<String>,
 }
 
 impl Default for Response {
@@ -74,6 +78,7 @@ impl Default for Response {
             set_actor: None,
             clear_actor: false,
             session: None,
+            page_title: None,
         }
     }
 }
@@ -86,6 +91,16 @@ impl Response {
             ..Default::default()
         }
         .with_header("Content-Type", "text/html; charset=utf-8")
+    }
+
+    /// A page of the site: `html` inside its header, menu, CSS and footer, under `title`.
+    /// `html` goes into the page as it is: escape what comes from the request or the data
+    /// ([`crate::html::escape`]).
+    pub fn page(title: impl Into<String>, html: impl Into<String>) -> Response {
+        Response {
+            page_title: Some(title.into()),
+            ..Response::html(200, html)
+        }
     }
 
     pub fn text(status: u16, body: impl Into<String>) -> Response {
@@ -203,6 +218,9 @@ pub struct PageContext {
     pub row: Option<String>,
     pub actor: Option<Value>,
     pub request: Request,
+    /// This plugin's configuration for the page: the table's `plugins` block in metadata.json
+    /// if it has one, else its database's, else the instance's (`null` when there is none).
+    pub config: Value,
 }
 
 /// The cells of a page, for `render_cell`: its columns and rows, each cell as JSON (NULL
@@ -273,6 +291,49 @@ pub struct Forbidden {
     pub page: PageContext,
     /// What the 403 page would say.
     pub message: String,
+}
+
+/// SQL for the host to run ([`Host::query`](crate::Host::query)): read-only, with the time
+/// limit, its `:name` parameters from `params`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryRequest {
+    /// The database's name; `None`: the first database served.
+    pub database: Option<String>,
+    pub sql: String,
+    /// Values for the SQL's `:name` parameters; a name missing here is NULL.
+    pub params: Map<String, Value>,
+    /// Run as a visitor: under `actor`'s permissions (nothing hidden from them can be read),
+    /// rather than as the plugin, which may read every table.
+    pub as_actor: bool,
+    pub actor: Option<Value>,
+}
+
+/// What a query gave: its columns and rows (NULL `null`, a BLOB
+/// `{"$base64": true, "encoded": …}`), at most `max_returned_rows` of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+    /// More rows were left out.
+    pub truncated: bool,
+}
+
+impl QueryResult {
+    /// Each row as an object by column name.
+    pub fn objects(&self) -> Vec<Map<String, Value>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.columns
+                    .iter()
+                    .cloned()
+                    .zip(row.iter().cloned())
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// An outbound HTTP request, run by the host.

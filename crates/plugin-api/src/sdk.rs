@@ -157,20 +157,90 @@ impl Host {
         if !self.may_fetch {
             return Err("fetch is only allowed in handle(): other hooks must not block".into());
         }
-        let host = host_table().ok_or("the host did not provide its services")?;
-        let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        let mut out = OwnedBuf::EMPTY;
-        // SAFETY: `input` outlives the call and `out` is a valid place for the answer.
-        let status = unsafe { (host.fetch)(Bytes::from_slice(&input), &mut out) };
-        // SAFETY: `out` is empty or the host's buffer of `out.len` bytes, alive until freed.
-        let bytes = unsafe { out_bytes(&out) }.to_vec();
-        // SAFETY: the host's buffer goes back to the host's `free_buf`, once.
-        unsafe { (host.free_buf)(out) };
-        match status {
-            STATUS_OK => serde_json::from_slice(&bytes)
-                .map_err(|e| format!("the host's fetch answer could not be read: {e}")),
-            _ => Err(String::from_utf8_lossy(&bytes).into_owned()),
-        }
+        call_host("fetch", |h| Some(h.fetch), request)
+    }
+
+    /// Runs read-only SQL on `database` (`None`: the first one) as the plugin: every table can
+    /// be read, even those hidden from visitors (a permission plugin reads its grants). Within
+    /// the time limit and `max_returned_rows`; `params` (a JSON object) gives the SQL's
+    /// `:name` parameters. Do not show what it returns to a visitor: use [`Host::query_as`].
+    ///
+    /// Any hook may call it (not `startup`): the host runs it on connections of its own, so a
+    /// permission check that queries cannot wait behind the requests it is checking.
+    pub fn query(
+        &self,
+        database: Option<&str>,
+        sql: &str,
+        params: &Value,
+    ) -> Result<QueryResult, String> {
+        self.run_query(database, sql, params, None)
+    }
+
+    /// As [`Host::query`], but as `actor` (`None`: an anonymous visitor) would run it through
+    /// `?sql=`: a table hidden from them cannot be read, and SQL naming one fails as if it did
+    /// not exist.
+    pub fn query_as(
+        &self,
+        actor: Option<&Value>,
+        database: Option<&str>,
+        sql: &str,
+        params: &Value,
+    ) -> Result<QueryResult, String> {
+        self.run_query(database, sql, params, Some(actor.cloned()))
+    }
+
+    fn run_query(
+        &self,
+        database: Option<&str>,
+        sql: &str,
+        params: &Value,
+        as_actor: Option<Option<Value>>,
+    ) -> Result<QueryResult, String> {
+        let params = match params {
+            Value::Null => Default::default(),
+            Value::Object(map) => map.clone(),
+            other => {
+                return Err(format!(
+                    "query parameters must be a JSON object, not {other}"
+                ))
+            }
+        };
+        let request = QueryRequest {
+            database: database.map(str::to_string),
+            sql: sql.to_string(),
+            params,
+            as_actor: as_actor.is_some(),
+            actor: as_actor.flatten(),
+        };
+        call_host(
+            "query",
+            |h| Some(h.query).filter(|_| has_field(h, QUERY_END)),
+            &request,
+        )
+    }
+
+    /// Whether the host lets `actor` do `action` on `resource`: its whole answer, allow blocks
+    /// and every plugin's vote. `false` when the host cannot say.
+    pub fn permission_allowed(
+        &self,
+        actor: Option<&Value>,
+        action: &str,
+        resource: Resource,
+    ) -> bool {
+        let check = PermissionCheck {
+            actor: actor.cloned(),
+            action: action.to_string(),
+            resource,
+        };
+        let answer = call_host(
+            "permission_allowed",
+            |h| Some(h.permission_allowed).filter(|_| has_field(h, PERMISSION_END)),
+            &check,
+        );
+        answer.unwrap_or_else(|message: String| {
+            self.log(Level::Warn, &format!("permission_allowed: {message}"));
+            false
+        })
     }
 
     /// A line in the host's log, under this plugin's name.
@@ -179,6 +249,42 @@ impl Host {
             // SAFETY: `message` outlives the call; the host copies what it keeps.
             unsafe { (host.log)(level as u32, Bytes::from_slice(message.as_bytes())) }
         }
+    }
+}
+
+type ServiceFn = unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32;
+
+const QUERY_END: usize = std::mem::offset_of!(HostTable, query) + size_of::<ServiceFn>();
+const PERMISSION_END: usize =
+    std::mem::offset_of!(HostTable, permission_allowed) + size_of::<ServiceFn>();
+
+/// Whether the host's table reaches `end`: an older host's is shorter, and its missing fields
+/// must not be read.
+fn has_field(host: &HostTable, end: usize) -> bool {
+    host.header.struct_size as usize >= end
+}
+
+/// Calls one of the host's services with JSON in and out.
+fn call_host<I: Serialize, O: DeserializeOwned>(
+    name: &str,
+    service: impl FnOnce(&HostTable) -> Option<ServiceFn>,
+    input: &I,
+) -> Result<O, String> {
+    let host = host_table().ok_or("the host did not provide its services")?;
+    let f = service(host)
+        .ok_or_else(|| format!("this host does not offer {name}: it is older than the plugin"))?;
+    let input = serde_json::to_vec(input).map_err(|e| e.to_string())?;
+    let mut out = OwnedBuf::EMPTY;
+    // SAFETY: `input` outlives the call and `out` is a valid place for the answer.
+    let status = unsafe { f(Bytes::from_slice(&input), &mut out) };
+    // SAFETY: `out` is empty or the host's buffer of `out.len` bytes, alive until freed.
+    let bytes = unsafe { out_bytes(&out) }.to_vec();
+    // SAFETY: the host's buffer goes back to the host's `free_buf`, once.
+    unsafe { (host.free_buf)(out) };
+    match status {
+        STATUS_OK => serde_json::from_slice(&bytes)
+            .map_err(|e| format!("the host's {name} answer could not be read: {e}")),
+        _ => Err(String::from_utf8_lossy(&bytes).into_owned()),
     }
 }
 

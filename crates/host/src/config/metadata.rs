@@ -63,6 +63,9 @@ pub struct DatabaseMeta {
     pub queries: IndexMap<String, CannedQuery>,
     pub allow: Option<Value>,
     pub allow_sql: Option<Value>,
+    /// Plugins' configuration for this database, over the instance's.
+    #[serde(default)]
+    pub plugins: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -86,6 +89,9 @@ pub struct TableMeta {
     pub fts_table: Option<String>,
     pub fts_pk: Option<String>,
     pub allow: Option<Value>,
+    /// Plugins' configuration for this table, over its database's and the instance's.
+    #[serde(default)]
+    pub plugins: serde_json::Map<String, Value>,
 }
 
 /// `"column"`, `{"array": "column"}` or `{"date": "column"}`.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rusqlite::functions::{Context, FunctionFlags};
-use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
+use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -59,7 +59,9 @@ pub fn register(conn: &Connection, extra: &[ExtraFunction]) -> rusqlite::Result<
                 )));
             }
             let args: Vec<Value> = (0..ctx.len()).map(|i| argument(ctx, i)).collect();
-            call(&args).map(result).map_err(|e| fail(cut(e)))
+            call(&args)
+                .map(|v| super::Cell::from_json(&v))
+                .map_err(|e| fail(cut(e)))
         })?;
     }
     Ok(())
@@ -87,19 +89,4 @@ fn argument(ctx: &Context<'_>, i: usize) -> Value {
         ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
         ValueRef::Blob(b) => b.iter().map(|&x| Value::from(x)).collect(),
     }
-}
-
-/// A JSON answer as an SQL value: `null` NULL, a boolean 0 or 1, numbers and strings as they
-/// are, anything else as its JSON text.
-fn result(v: Value) -> ToSqlOutput<'static> {
-    ToSqlOutput::Owned(match v {
-        Value::Null => SqlValue::Null,
-        Value::Bool(b) => SqlValue::Integer(b.into()),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => SqlValue::Integer(i),
-            None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => SqlValue::Text(s),
-        other => SqlValue::Text(other.to_string()),
-    })
 }

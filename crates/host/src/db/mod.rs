@@ -317,6 +317,17 @@ impl Database {
         self.pool.run(limit, access, f).await
     }
 
+    /// Runs `f` for a plugin on this thread, on a connection apart from the requests' (see
+    /// `Pool::run_here`).
+    pub fn run_here<T>(
+        &self,
+        limit: Duration,
+        access: Arc<Access>,
+        f: impl FnOnce(&Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.pool.run_here(limit, access, f)
+    }
+
     /// The file's size in bytes, as `/-/databases.json` reports it.
     pub fn size(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)

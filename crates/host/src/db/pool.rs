@@ -227,7 +227,12 @@ pub struct Pool {
     immutable: bool,
     idle: Mutex<Vec<Conn>>,
     permits: Semaphore,
+    /// Connections for plugins' queries, apart from the requests' (see [`Pool::run_here`]).
+    plugin_idle: Mutex<Vec<Conn>>,
 }
+
+/// How many idle connections for plugins' queries are kept open per file.
+const PLUGIN_IDLE: usize = 2;
 
 impl Pool {
     pub fn new(
@@ -248,6 +253,7 @@ impl Pool {
             immutable,
             idle: Mutex::new(vec![first]),
             permits: Semaphore::new(size.max(1)),
+            plugin_idle: Mutex::new(vec![]),
         })
     }
 
@@ -292,15 +298,44 @@ impl Pool {
         })
     }
 
+    /// Runs `f` for a plugin now, on this thread, within `limit`, checked against `access`.
+    /// Its connection is not one of the requests': a plugin's permission check may query
+    /// while every pooled connection is held by a request waiting on that check, so it must
+    /// never wait for one. It waits for nothing: an idle one of its own, or a new one.
+    pub fn run_here<T>(
+        &self,
+        limit: Duration,
+        access: Arc<Access>,
+        f: impl FnOnce(&Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let started = Instant::now();
+        let conn = self.checkout_from(&self.plugin_idle)?;
+        conn.set_time_limit(limit);
+        let result = conn.checked(access, f);
+        conn.clear_time_limit();
+        let mut idle = self.plugin_idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < PLUGIN_IDLE {
+            idle.push(conn);
+        }
+        result.map_err(|e| match e {
+            DbError::Interrupted(_) => DbError::Interrupted(started.elapsed()),
+            other => other,
+        })
+    }
+
+    fn checkout(&self) -> Result<Conn, DbError> {
+        self.checkout_from(&self.idle)
+    }
+
     /// An idle connection to the file now at the path, or a new one. Connections to a file
     /// that was replaced or deleted are closed: they would go on reading the old one.
-    fn checkout(&self) -> Result<Conn, DbError> {
+    fn checkout_from(&self, idle: &Mutex<Vec<Conn>>) -> Result<Conn, DbError> {
         let current = if self.immutable {
             None
         } else {
             Some(file_id(&self.path)?)
         };
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.retain(|c| c.file == current);
         match idle.pop() {
             Some(c) => Ok(c),

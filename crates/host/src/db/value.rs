@@ -39,6 +39,23 @@ impl Cell {
         }
     }
 
+    /// A JSON value (a plugin's function answer, a plugin's query parameter) as an SQL
+    /// value: `null` NULL, a boolean 0 or 1, numbers and strings as they are, anything else as
+    /// its JSON text.
+    pub fn from_json(v: &serde_json::Value) -> Cell {
+        use serde_json::Value;
+        match v {
+            Value::Null => Cell::Null,
+            Value::Bool(b) => Cell::Int((*b).into()),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Cell::Int(i),
+                None => Cell::Real(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => Cell::Text(s.clone()),
+            other => Cell::Text(other.to_string()),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Cell::Null)
     }

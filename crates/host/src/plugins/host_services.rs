@@ -1,33 +1,82 @@
-//! The services the host offers plugins through the ABI: `fetch`, `log`, and freeing the
-//! buffers the host hands out. Each is an `extern "C"` function that must never unwind.
+//! The services the host offers plugins through the ABI: `fetch`, `log`, `query`,
+//! `permission_allowed`, and freeing the buffers the host hands out. Each is an `extern "C"`
+//! function that must never unwind.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock, Weak};
 
 use datasette_plugin_api::abi::*;
-use datasette_plugin_api::FetchRequest;
+use datasette_plugin_api::{FetchRequest, PermissionCheck, QueryRequest, QueryResult};
+
+/// What the running server does for plugins; the server implements it once its state is built
+/// (see `Plugins::attach`).
+pub trait Services: Send + Sync {
+    fn query(&self, request: QueryRequest) -> Result<QueryResult, String>;
+    fn permission_allowed(&self, check: &PermissionCheck) -> bool;
+}
+
+/// Where a set of plugins finds the server's services: empty during start-up.
+pub type ServicesCell = Arc<OnceLock<Weak<dyn Services>>>;
+
+/// How deeply services may call hooks that call services (a permission plugin asking the host
+/// a permission question): deeper is a loop.
+const MAX_DEPTH: u32 = 4;
 
 thread_local! {
     /// The plugin whose hook is running on this thread, for log lines.
     static CURRENT: Cell<&'static str> = const { Cell::new("") };
     /// Whether that hook is `handle`, the only one allowed to `fetch`.
     static IN_HANDLE: Cell<bool> = const { Cell::new(false) };
+    /// The services of the server whose plugin is running on this thread.
+    static SERVICES: RefCell<Option<ServicesCell>> = const { RefCell::new(None) };
+    /// How many services are running on this thread, one inside another.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Marks this thread as running a hook of `plugin` until dropped.
 pub struct Calling {
     previous: &'static str,
+    services: Option<ServicesCell>,
 }
 
-pub fn calling(plugin: &'static str) -> Calling {
+pub fn calling(plugin: &'static str, services: &ServicesCell) -> Calling {
     Calling {
         previous: CURRENT.with(|c| c.replace(plugin)),
+        services: SERVICES.with(|s| s.replace(Some(services.clone()))),
     }
 }
 
 impl Drop for Calling {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
+        SERVICES.with(|s| *s.borrow_mut() = self.services.take());
+    }
+}
+
+/// Runs `f` with the services of the plugin running on this thread, counting the depth.
+fn with_services<T>(f: impl FnOnce(&dyn Services) -> Result<T, String>) -> Result<T, String> {
+    let services = SERVICES
+        .with(|s| s.borrow().as_ref().and_then(|cell| cell.get()?.upgrade()))
+        .ok_or("the host's services are available during hook calls, not in startup")?;
+    let depth = DEPTH.with(|d| d.get());
+    if depth >= MAX_DEPTH {
+        return Err(format!(
+            "host services called each other {MAX_DEPTH} deep: a hook that calls a service \
+             that calls the hook again"
+        ));
+    }
+    DEPTH.with(|d| d.set(depth + 1));
+    let _restore = Depth(depth);
+    f(&*services)
+}
+
+/// Puts the depth back when a service ends, even by a panic.
+struct Depth(u32);
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(self.0));
     }
 }
 
@@ -54,6 +103,8 @@ static TABLE: HostTable = HostTable {
     log,
     free_buf,
     context: std::ptr::null(),
+    query,
+    permission_allowed,
 };
 
 pub fn table() -> *const HostTable {
@@ -88,20 +139,65 @@ unsafe extern "C" fn log(level: u32, message: Bytes) {
 /// `input` is readable for the call; `out` is null or valid for a write.
 unsafe extern "C" fn fetch(input: Bytes, out: *mut OwnedBuf) -> i32 {
     // SAFETY: the caller's promise above.
+    unsafe {
+        serve(input, out, "fetch", |request: FetchRequest| {
+            if !IN_HANDLE.with(Cell::get) {
+                return Err("fetch is only allowed in handle(): other hooks must not block".into());
+            }
+            super::fetch::run(request)
+        })
+    }
+}
+
+/// # Safety
+/// `input` is readable for the call; `out` is null or valid for a write.
+unsafe extern "C" fn query(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: the caller's promise above.
+    unsafe {
+        serve(input, out, "query", |request: QueryRequest| {
+            with_services(|s| s.query(request))
+        })
+    }
+}
+
+/// # Safety
+/// `input` is readable for the call; `out` is null or valid for a write.
+unsafe extern "C" fn permission_allowed(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: the caller's promise above.
+    unsafe {
+        serve(
+            input,
+            out,
+            "permission_allowed",
+            |check: PermissionCheck| with_services(|s| Ok(s.permission_allowed(&check))),
+        )
+    }
+}
+
+/// Runs one service: reads its JSON input, catches any panic, writes its answer to `out`.
+///
+/// # Safety
+/// `input` is readable for the call; `out` is null or valid for a write.
+unsafe fn serve<I: serde::de::DeserializeOwned, O: serde::Serialize>(
+    input: Bytes,
+    out: *mut OwnedBuf,
+    name: &str,
+    service: impl FnOnce(I) -> Result<O, String>,
+) -> i32 {
+    // SAFETY: the caller's promise above.
     let input = unsafe { input.as_slice() };
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<Vec<u8>, String> {
-        if !IN_HANDLE.with(Cell::get) {
-            return Err("fetch is only allowed in handle(): other hooks must not block".into());
-        }
-        let request: FetchRequest = serde_json::from_slice(input)
-            .map_err(|e| format!("the fetch request could not be read: {e}"))?;
-        let response = super::fetch::run(request)?;
-        serde_json::to_vec(&response).map_err(|e| e.to_string())
+        let request: I = serde_json::from_slice(input)
+            .map_err(|e| format!("the {name} request could not be read: {e}"))?;
+        serde_json::to_vec(&service(request)?).map_err(|e| e.to_string())
     }));
     let (status, bytes) = match result {
         Ok(Ok(json)) => (STATUS_OK, json),
         Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
-        Err(_) => (STATUS_ERROR, b"fetch failed inside the host".to_vec()),
+        Err(_) => (
+            STATUS_ERROR,
+            format!("{name} failed inside the host").into_bytes(),
+        ),
     };
     if !out.is_null() {
         // SAFETY: the caller's promise above; `out` is not null.

@@ -15,6 +15,8 @@ pub struct Library {
     pub version: &'static str,
     pub path: PathBuf,
     table: &'static PluginTable,
+    /// The services of the server the library was loaded for, once it is running.
+    pub(super) services: host_services::ServicesCell,
 }
 
 /// How a call into a plugin went wrong.
@@ -155,6 +157,7 @@ impl Library {
             version,
             path: path.to_path_buf(),
             table,
+            services: Default::default(),
         })
     }
 
@@ -166,7 +169,7 @@ impl Library {
     /// does not implement the hook.
     pub fn call(&self, hook: Hook, input: &[u8]) -> Option<Result<Vec<u8>, CallError>> {
         let f = self.hook_fn(hook)?;
-        let _current = host_services::calling(self.name);
+        let _current = host_services::calling(self.name, &self.services);
         let mut out = OwnedBuf::EMPTY;
         // SAFETY: `input` outlives the call and `out` is a valid place for the answer; the
         // plugin catches its own panics (it was checked to unwind) and fills `out` with a

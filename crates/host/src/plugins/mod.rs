@@ -3,7 +3,7 @@
 //! fails only the call: it is logged with the plugin's name and the host goes on.
 
 pub mod fetch;
-mod host_services;
+pub mod host_services;
 mod library;
 
 use std::collections::HashMap;
@@ -85,6 +85,75 @@ pub struct Plugin {
 pub struct Plugins {
     list: Vec<Plugin>,
     routes: HashMap<String, usize>,
+    /// The running server's services, shared by every library.
+    services: host_services::ServicesCell,
+    /// Each plugin's configuration blocks below the instance's, by plugin name.
+    scoped: HashMap<&'static str, ScopedConfig>,
+}
+
+/// A plugin's configuration at each level of metadata.json (`$env`/`$file` resolved): hooks
+/// about a table get the most specific block, as Datasette's `plugin_config()` gives.
+#[derive(Default)]
+struct ScopedConfig {
+    instance: Value,
+    databases: HashMap<String, Value>,
+    tables: HashMap<(String, String), Value>,
+}
+
+impl ScopedConfig {
+    fn read(name: &str, metadata: &Metadata) -> Result<ScopedConfig, PluginError> {
+        let resolve = |raw: &Value| {
+            crate::config::resolve_secrets(raw).map_err(|message| PluginError::Config {
+                name: name.into(),
+                message,
+            })
+        };
+        let mut scoped = ScopedConfig {
+            instance: match metadata.plugins.get(name) {
+                Some(raw) => resolve(raw)?,
+                None => Value::Object(Default::default()),
+            },
+            ..ScopedConfig::default()
+        };
+        for (db, meta) in &metadata.databases {
+            if let Some(raw) = meta.plugins.get(name) {
+                scoped.databases.insert(db.clone(), resolve(raw)?);
+            }
+            for (table, meta) in &meta.tables {
+                if let Some(raw) = meta.plugins.get(name) {
+                    scoped
+                        .tables
+                        .insert((db.clone(), table.clone()), resolve(raw)?);
+                }
+            }
+        }
+        Ok(scoped)
+    }
+
+    /// The block for a page about `database` and `table`: the table's, else the database's,
+    /// else the instance's.
+    fn for_page(&self, database: Option<&str>, table: Option<&str>) -> &Value {
+        let db = database.unwrap_or_default();
+        table
+            .and_then(|t| self.tables.get(&(db.to_string(), t.to_string())))
+            .or_else(|| self.databases.get(db))
+            .unwrap_or(&self.instance)
+    }
+}
+
+/// Every plugin a block of metadata.json names, at any level, in the order they appear.
+fn named_plugins(metadata: &Metadata) -> Vec<&str> {
+    let databases = metadata.databases.values();
+    let mut names: Vec<&str> = metadata.plugins.keys().map(String::as_str).collect();
+    for db in databases {
+        let tables = db.tables.values().flat_map(|t| t.plugins.keys());
+        for name in db.plugins.keys().chain(tables) {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// Paths the host serves itself; a plugin may not take them.
@@ -116,13 +185,19 @@ impl Plugins {
         Plugins::default()
     }
 
+    /// Gives the plugins the running server's services (`query`, `permission_allowed`);
+    /// until then (during `startup`) a call to one is refused.
+    pub fn attach(&self, services: std::sync::Weak<dyn host_services::Services>) {
+        let _ = self.services.set(services);
+    }
+
     /// Loads `--plugin` files, then every plugin metadata.json enables, and starts each.
     pub fn load(metadata: &Metadata, options: &LoadOptions) -> Result<Plugins, PluginError> {
         let mut libraries: Vec<Library> = Vec::new();
         for file in &options.files {
             libraries.push(Library::load(file)?);
         }
-        for name in metadata.plugins.keys() {
+        for name in named_plugins(metadata) {
             if libraries.iter().any(|l| l.name == name) {
                 continue;
             }
@@ -137,16 +212,12 @@ impl Plugins {
                     second: library.path,
                 });
             }
-            let config = match metadata.plugins.get(library.name) {
-                Some(raw) => {
-                    crate::config::resolve_secrets(raw).map_err(|message| PluginError::Config {
-                        name: library.name.into(),
-                        message,
-                    })?
-                }
-                None => Value::Object(Default::default()),
-            };
-            plugins.start(library, &config)?;
+            let scoped = ScopedConfig::read(library.name, metadata)?;
+            let mut library = library;
+            library.services = plugins.services.clone();
+            let name = library.name;
+            plugins.start(library, &scoped.instance)?;
+            plugins.scoped.insert(name, scoped);
         }
         Ok(plugins)
     }
@@ -269,13 +340,13 @@ impl Plugins {
     }
 
     /// A page in a plugin's format.
-    pub fn render_output(&self, data: &OutputData) -> Result<Response, String> {
+    pub fn render_output(&self, mut data: OutputData) -> Result<Response, String> {
         let plugin = self
             .list
             .iter()
             .find(|p| p.renderers.contains(&data.extension))
             .ok_or_else(|| format!("no plugin renders .{}", data.extension))?;
-        let input = serde_json::to_vec(data).map_err(|e| e.to_string())?;
+        let input = self.encode_for(&plugin.library, &mut data, |d| &mut d.page);
         answer::<Response>(&plugin.library, Hook::RenderOutput, &input)
             .ok_or_else(|| format!("the plugin {} failed", plugin.library.name))
     }
@@ -418,11 +489,20 @@ impl Plugins {
         {
             return PageExtras::default();
         }
-        let input = serde_json::to_vec(page).unwrap_or_default();
+        // Each plugin is told its own configuration for the page.
+        let mut page = page.clone();
+        let inputs: HashMap<&str, Vec<u8>> = self
+            .list
+            .iter()
+            .map(|p| &p.library)
+            .filter(|lib| hooks.iter().chain(&actions).any(|h| lib.has(*h)))
+            .map(|lib| (lib.name, self.encode_for(lib, &mut page, |p| p)))
+            .collect();
+        let input = |lib: &Library| inputs.get(lib.name).map_or(&[][..], Vec::as_slice);
         let links = |hook: Hook| -> Vec<MenuLink> {
             self.implementing(hook)
                 .flat_map(|lib| {
-                    let links = answer::<Vec<MenuLink>>(lib, hook, &input).unwrap_or_default();
+                    let links = answer::<Vec<MenuLink>>(lib, hook, input(lib)).unwrap_or_default();
                     links
                         .into_iter()
                         .filter(move |l| safe_link(lib, hook, &l.href))
@@ -432,7 +512,7 @@ impl Plugins {
         let urls = |hook: Hook| -> Vec<String> {
             self.implementing(hook)
                 .flat_map(|lib| {
-                    let urls = answer::<Vec<String>>(lib, hook, &input).unwrap_or_default();
+                    let urls = answer::<Vec<String>>(lib, hook, input(lib)).unwrap_or_default();
                     urls.into_iter().filter(move |u| safe_link(lib, hook, u))
                 })
                 .collect()
@@ -442,33 +522,47 @@ impl Plugins {
             js_urls: urls(Hook::ExtraJsUrls),
             body_scripts: self
                 .implementing(Hook::ExtraBodyScript)
-                .filter_map(|lib| answer::<Option<String>>(lib, Hook::ExtraBodyScript, &input)?)
+                .filter_map(|lib| answer::<Option<String>>(lib, Hook::ExtraBodyScript, input(lib))?)
                 .collect(),
             actions: actions.map(links).unwrap_or_default(),
         }
     }
 
     /// The first plugin's answer to a page the actor may not see, instead of the 403 page.
-    pub fn forbidden(&self, forbidden: &Forbidden) -> Option<Response> {
-        // Most servers have no such plugin: nothing to encode then.
-        self.implementing(Hook::Forbidden).next()?;
-        let input = serde_json::to_vec(forbidden).unwrap_or_default();
-        self.implementing(Hook::Forbidden)
-            .find_map(|lib| answer::<Option<Response>>(lib, Hook::Forbidden, &input)?)
+    pub fn forbidden(&self, mut forbidden: Forbidden) -> Option<Response> {
+        self.implementing(Hook::Forbidden).find_map(|lib| {
+            let input = self.encode_for(lib, &mut forbidden, |f| &mut f.page);
+            answer::<Option<Response>>(lib, Hook::Forbidden, &input)?
+        })
     }
 
     /// Every plugin's HTML for cells of a page, by (row, column); later plugins do not
     /// replace what an earlier one rendered.
-    pub fn render_cells(&self, cells: &RenderCells) -> HashMap<(usize, usize), String> {
+    pub fn render_cells(&self, mut cells: RenderCells) -> HashMap<(usize, usize), String> {
         let mut out = HashMap::new();
-        let input = serde_json::to_vec(cells).unwrap_or_default();
         for lib in self.implementing(Hook::RenderCell) {
+            let input = self.encode_for(lib, &mut cells, |c| &mut c.page);
             for c in answer::<Vec<RenderedCell>>(lib, Hook::RenderCell, &input).unwrap_or_default()
             {
                 out.entry((c.row, c.column)).or_insert(c.html);
             }
         }
         out
+    }
+
+    /// `message` as JSON for `lib`, its page carrying `lib`'s configuration for that page.
+    fn encode_for<M: serde::Serialize>(
+        &self,
+        lib: &Library,
+        message: &mut M,
+        page: impl FnOnce(&mut M) -> &mut PageContext,
+    ) -> Vec<u8> {
+        let page = page(message);
+        page.config = self.scoped.get(lib.name).map_or(Value::Null, |c| {
+            c.for_page(page.database.as_deref(), page.table.as_deref())
+                .clone()
+        });
+        serde_json::to_vec(message).unwrap_or_default()
     }
 
     /// Whether any plugin renders cells: only then are a page's cells encoded for them.

@@ -320,7 +320,7 @@ pub fn plugin_output(
         tracing::error!("render_output .{extension}: {problem}");
         AppError::Internal(format!("The plugin rendering .{extension} failed"))
     };
-    let answer = state.plugins.render_output(&data).map_err(failed)?;
+    let answer = state.plugins.render_output(data).map_err(failed)?;
     let mut response = crate::plugins::http_response(&answer).map_err(failed)?;
     Ok(response.body(answer.body).into())
 }

@@ -24,7 +24,7 @@ fn rendered_cells(
     if !state.plugins.render_cell_plugins() {
         return HashMap::new();
     }
-    state.plugins.render_cells(&RenderCells {
+    state.plugins.render_cells(RenderCells {
         page: page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view),
         columns: columns.to_vec(),
         rows: crate::render::json::rows_as_values(rows),
