@@ -379,6 +379,7 @@ const LOADED_PACKAGES: &[&str] = &[
     "datasette-auth0",
     "datasette-auth-tokens",
     "datasette-haversine",
+    "datasette-permissions-sql",
     "datasette-render-markdown",
     "datasette-test-hooks",
     "datasette-test-impostor",
@@ -431,6 +432,35 @@ pub fn serve_fixture_with_metadata(
     ];
     args.extend_from_slice(extra);
     serve_binary_with_env(&args, env)
+}
+
+/// Runs the binary on a new database `name` made by `sql`, with `metadata` as its metadata.json
+/// (plugins it names are found beside the binary), a session secret and `extra` arguments.
+/// The directory holds the files: keep it as long as the server.
+pub fn serve_sql(
+    name: &str,
+    sql: &str,
+    metadata: Value,
+    extra: &[&str],
+) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join(format!("{name}.db"));
+    rusqlite::Connection::open(&db)
+        .expect("open")
+        .execute_batch(sql)
+        .expect("fixture SQL");
+    let path = dir.path().join("metadata.json");
+    std::fs::write(&path, metadata.to_string()).expect("write metadata.json");
+    let mut args = vec![
+        db.to_str().expect("UTF-8 path"),
+        "-m",
+        path.to_str().expect("UTF-8 path"),
+        "--secret",
+        TEST_SECRET,
+    ];
+    args.extend_from_slice(extra);
+    let server = serve_binary(&args).expect("starts");
+    (dir, server)
 }
 
 /// How a run of the binary ended when it did not start serving.

@@ -712,12 +712,14 @@ fn haversine_adds_an_sql_function_to_every_connection() {
 
 #[test]
 fn render_markdown_renders_configured_columns_as_sanitised_html() {
-    let (_dir, server) = serve_blog(
+    let (_dir, server) = serve_sql(
+        "blog",
         "create table posts (id integer primary key, title text, body text);
          insert into posts (title, body) values
            ('**not markdown**', 'Hello **world** <script>alert(1)</script>'),
            ('second', '[home](https://example.com)');",
         json!({"plugins": {"datasette-render-markdown": {"columns": ["body"]}}}),
+        &[],
     );
     let page = server.get("/blog/posts").body;
     assert!(
@@ -749,7 +751,8 @@ fn render_markdown_renders_configured_columns_as_sanitised_html() {
 #[test]
 fn atom_renders_feeds_for_queries_with_atom_columns() {
     let feed_sql = "select 'urn:post:' || id as atom_id, title as atom_title, updated as atom_updated, body as atom_content, 'https://example.com/' || id as atom_link from posts order by id";
-    let (_dir, server) = serve_blog(
+    let (_dir, server) = serve_sql(
+        "blog",
         "create table posts (id integer primary key, title text, updated text, body text);
          insert into posts (title, updated, body) values
            ('First & <best>', '2026-11-01T10:00:00Z', 'Hello'),
@@ -762,6 +765,7 @@ fn atom_renders_feeds_for_queries_with_atom_columns() {
             }},
             "plugins": {"datasette-atom": {}}
         }),
+        &[],
     );
     for path in [
         "/blog/feed.atom",
@@ -794,29 +798,4 @@ fn atom_renders_feeds_for_queries_with_atom_columns() {
     assert_eq!(server.get("/blog/private_posts.json").status, 403);
     // An extension no plugin registered is no format.
     assert_eq!(server.get("/blog/posts.rss").status, 404);
-}
-
-/// A `blog` database made by `sql`, served by the binary with `metadata` and the workspace's
-/// plugins (the directory holding both goes with it).
-fn serve_blog(sql: &str, metadata: Value) -> (tempfile::TempDir, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("blog.db");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(sql)
-        .unwrap();
-    let path = dir.path().join("metadata.json");
-    std::fs::write(&path, metadata.to_string()).unwrap();
-    let plugins = plugin_library("datasette-atom");
-    let server = serve_binary(&[
-        db.to_str().unwrap(),
-        "-m",
-        path.to_str().unwrap(),
-        "--plugins-dir",
-        plugins.parent().unwrap().to_str().unwrap(),
-        "--secret",
-        datasette_rs_tests::TEST_SECRET,
-    ])
-    .expect("starts");
-    (dir, server)
 }

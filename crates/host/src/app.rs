@@ -216,7 +216,7 @@ pub fn page_context(actor: &Actor, page: &str, view: View<'_>) -> PageContext {
 /// Which page the chrome is for, as plugins' page hooks are told.
 #[derive(Clone, Copy, Default)]
 pub struct View<'a> {
-    /// `index`, `database`, `table`, `row`, `query`, `special`, `error`.
+    /// `index`, `database`, `table`, `row`, `query`, `special`, `error`, `plugin`.
     pub kind: &'static str,
     pub database: Option<&'a str>,
     pub table: Option<&'a str>,

@@ -130,6 +130,11 @@ impl Response {
         .with_header("Location", location)
     }
 
+    /// The first header of that name, ignoring case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Response {
         self.headers.push((name.into(), value.into()));
         self
@@ -209,7 +214,8 @@ pub struct MenuLinksRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageContext {
-    /// The kind of page: `index`, `database`, `table`, `row`, `query`, `special`, `error`.
+    /// The kind of page: `index`, `database`, `table`, `row`, `query`, `special`, `error`,
+    /// `plugin` (a plugin's `Response::page`).
     pub view: String,
     pub database: Option<String>,
     /// The table, view or canned query.

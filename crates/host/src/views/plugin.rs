@@ -31,13 +31,17 @@ pub async fn handle(
         .map_err(|_| AppError::BadRequest("The request body is not UTF-8 text".into()))?;
     let mut request = crate::plugins::describe(&req, state.origin(&req));
     request.body = body;
-    request.actor = actor;
+    request.actor = actor.clone();
     request.session = session
         .get::<Map<String, Value>>(&session_key(name))
         .ok()
         .flatten()
         .unwrap_or_default();
     let path = req.path().to_string();
+    let page = match req.query_string() {
+        "" => (actor.clone(), path.clone()),
+        query => (actor.clone(), format!("{path}?{query}")),
+    };
     let plugins = state.plugins.clone();
     web::block(move || match plugins.route(&path) {
         Some(p) => p.handle(&request),
@@ -46,6 +50,7 @@ pub async fn handle(
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r)
+    .and_then(|r| in_site_page(r, &state, &page))
     .and_then(|r| {
         respond(r, &session, &state, name)
             .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))
@@ -56,6 +61,24 @@ pub async fn handle(
             "The plugin {name} failed while handling this request"
         ))
     })
+}
+
+/// A response made with `Response::page`: its body put inside the site's page.
+fn in_site_page(
+    mut r: Response,
+    state: &AppState,
+    (actor, path_and_query): &(crate::permissions::Actor, String),
+) -> Result<Response, String> {
+    let Some(title) = r.page_title.take() else {
+        return Ok(r);
+    };
+    r.body = super::templates::plugin_page(state, actor, path_and_query, &title, &r.body)
+        .map_err(|e| e.to_string())?;
+    if r.header("content-type").is_none() {
+        r.headers
+            .push(("content-type".into(), "text/html; charset=utf-8".into()));
+    }
+    Ok(r)
 }
 
 /// Turns a plugin's response into an HTTP response and applies its session effects.

@@ -807,6 +807,33 @@ pub fn special_page(
 }
 
 #[derive(Template)]
+#[template(path = "plugin.html")]
+struct PluginTemplate<'a> {
+    chrome: &'a Chrome,
+    title: &'a str,
+    body: &'a str,
+}
+
+/// A plugin's page (`Response::page`): its HTML inside the site's header, menu and footer.
+pub fn plugin_page(
+    state: &AppState,
+    actor: &Actor,
+    path_and_query: &str,
+    title: &str,
+    body: &str,
+) -> Result<String, AppError> {
+    let view = View {
+        kind: "plugin",
+        ..View::default()
+    };
+    page(&PluginTemplate {
+        chrome: &state.chrome(actor, path_and_query, view),
+        title,
+        body,
+    })
+}
+
+#[derive(Template)]
 #[template(path = "logout.html")]
 struct LogoutTemplate<'a> {
     chrome: &'a Chrome,

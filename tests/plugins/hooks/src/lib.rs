@@ -34,6 +34,9 @@ impl Plugin for Hooks {
                 "/-/hooks/fetch",
                 "/-/hooks/session",
                 "/-/hooks/config",
+                "/-/hooks/query",
+                "/-/hooks/can",
+                "/-/hooks/page",
             ]
             .map(String::from)
             .to_vec(),
@@ -44,6 +47,17 @@ impl Plugin for Hooks {
         match request.path.as_str() {
             "/-/hooks/fetch" => fetch(&request, host),
             "/-/hooks/config" => Response::json(200, &self.config),
+            "/-/hooks/query" => query(&request, host),
+            "/-/hooks/can" => can(&request, host),
+            "/-/hooks/page" => Response::page(
+                "Hooks page",
+                format!(
+                    "<h1>Hooks page</h1><p>{}</p>",
+                    datasette_plugin_api::html::escape(
+                        &request.query_param("say").unwrap_or_default()
+                    )
+                ),
+            ),
             "/-/hooks/session" => {
                 let visits = request
                     .session
@@ -115,10 +129,15 @@ impl Plugin for Hooks {
     }
 
     fn extra_css_urls(&self, page: &PageContext, _host: &Host) -> Vec<String> {
-        vec![
+        let mut urls = vec![
             format!("/-/hooks/{}.css", page.view),
             "javascript:alert('css')".into(),
-        ]
+        ];
+        // The most specific configuration block metadata.json has for the page.
+        if let Some(css) = page.config["css"].as_str() {
+            urls.push(css.to_string());
+        }
+        urls
     }
 
     fn extra_js_urls(&self, page: &PageContext, _host: &Host) -> Vec<String> {
@@ -200,6 +219,35 @@ fn echo(request: Request) -> Response {
         }),
     )
     .with_header("X-Hooks", "yes")
+}
+
+/// `/-/hooks/query?sql=…[&db=…][&as=visitor]`: runs SQL through the host, as the plugin or as
+/// the visitor.
+fn query(request: &Request, host: &Host) -> Response {
+    let sql = request.query_param("sql").unwrap_or_default();
+    let db = request.query_param("db");
+    let params = json!({"id": request.query_param("id")});
+    let result = match request.query_param("as").as_deref() {
+        Some("visitor") => host.query_as(request.actor.as_ref(), db.as_deref(), &sql, &params),
+        _ => host.query(db.as_deref(), &sql, &params),
+    };
+    match result {
+        Ok(r) => Response::json(200, &json!({"rows": r.objects(), "truncated": r.truncated})),
+        Err(e) => Response::json(400, &json!({"error": e})),
+    }
+}
+
+/// `/-/hooks/can?action=…[&db=…[&table=…]]`: asks the host a permission question about the
+/// visitor.
+fn can(request: &Request, host: &Host) -> Response {
+    let action = request.query_param("action").unwrap_or_default();
+    let resource = match (request.query_param("db"), request.query_param("table")) {
+        (Some(db), Some(table)) => Resource::Child(db, table),
+        (Some(db), None) => Resource::Database(db),
+        _ => Resource::Instance,
+    };
+    let allowed = host.permission_allowed(request.actor.as_ref(), &action, resource);
+    Response::json(200, &json!({"allowed": allowed}))
 }
 
 /// `/-/hooks/fetch?url=…`: fetches through the host and reports what came back.

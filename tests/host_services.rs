@@ -1,0 +1,294 @@
+//! The host's services to plugins (`Host::query`, `Host::query_as`, `Host::permission_allowed`,
+//! `Response::page`, configuration per database and table) and `datasette-permissions-sql`,
+//! through the real binary and real plugin libraries.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use datasette_rs_tests::{serve_sql, Resp, Server};
+use serde_json::{json, Value};
+
+/// Staff, who may read the notes; grants of single tables; and tables of each kind.
+const STAFF_DB: &str = "
+    create table users (id integer primary key, username text, is_staff integer);
+    insert into users values (1, 'cleopaws', 0), (2, 'simon', 1), (3, 'mallory', 0);
+    create table grants (user_id integer, tbl text);
+    insert into grants values (1, 'cats');
+    create table notes (id integer primary key, note text);
+    insert into notes values (1, 'staff only');
+    create table cats (id integer primary key, name text);
+    insert into cats values (1, 'Cleo');
+    create table dogs (id integer primary key, name text);
+    insert into dogs values (1, 'Pancakes');
+    create table broken (id integer primary key);
+";
+
+fn rules() -> Value {
+    json!([
+        {"action": "view-table", "resource": ["staff", "notes"],
+         "sql": "select 1 from users where is_staff = 1 and id = :actor_id"},
+        {"action": "view-table", "resource": ["staff", "broken"],
+         "sql": "select * from no_such_table"},
+        {"action": "view-table", "fallback": true,
+         "sql": "select 1 from grants where user_id = :actor_id and tbl = :resource_2"},
+        {"action": "execute-sql", "resource": "staff",
+         "sql": "select case when :actor_id = 3 then -1 else 1 end"}
+    ])
+}
+
+fn serve_staff(extra: &[&str]) -> (tempfile::TempDir, Server) {
+    serve_sql(
+        "staff",
+        STAFF_DB,
+        json!({
+            "databases": {"staff": {
+                "plugins": {"datasette-test-hooks": {"css": "/database.css"}},
+                "tables": {
+                    "users": {"allow": false},
+                    "grants": {"allow": false},
+                    "cats": {"allow": false},
+                    "dogs": {"plugins": {"datasette-test-hooks": {"css": "/dogs.css"}}}
+                }
+            }},
+            "plugins": {
+                "datasette-test-hooks": {"css": "/instance.css"},
+                "datasette-permissions-sql": rules()
+            }
+        }),
+        extra,
+    )
+}
+
+fn as_user(server: &Server, id: i64, path: &str) -> Resp {
+    let cookie = server.cookie_for(&json!({"id": id}));
+    server.request("GET", path, &[("Cookie", &cookie)])
+}
+
+fn status_for(server: &Server, id: Option<i64>, path: &str) -> u16 {
+    match id {
+        Some(id) => as_user(server, id, path).status,
+        None => server.get(path).status,
+    }
+}
+
+#[test]
+fn permissions_sql_decides_checks_from_tables_visitors_cannot_read() {
+    let (_dir, server) = serve_staff(&[]);
+    let table = |t: &str| format!("/staff/{t}.json");
+    // The staff rule: any row allows, none denies, an anonymous visitor has none.
+    assert_eq!(status_for(&server, Some(2), &table("notes")), 200);
+    assert_eq!(status_for(&server, Some(1), &table("notes")), 403);
+    assert_eq!(status_for(&server, None, &table("notes")), 403);
+    // The grants rule falls back: no grant leaves the table to its allow block.
+    assert_eq!(status_for(&server, Some(1), &table("cats")), 200);
+    assert_eq!(status_for(&server, Some(2), &table("cats")), 403);
+    assert_eq!(status_for(&server, None, &table("cats")), 403);
+    assert_eq!(status_for(&server, Some(2), &table("dogs")), 200);
+    assert_eq!(status_for(&server, None, &table("dogs")), 200);
+    // The plugin read `users` and `grants`; visitors cannot, not even through SQL.
+    for t in ["users", "grants"] {
+        assert_eq!(status_for(&server, Some(2), &table(t)), 403);
+    }
+    let sql = "/staff.json?sql=select+count(*)+from+users";
+    let r = as_user(&server, 2, sql);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("no such table: users"), "{}", r.body);
+}
+
+#[test]
+fn permissions_sql_denies_on_minus_one_and_on_a_failing_rule() {
+    let (_dir, server) = serve_staff(&[]);
+    let sql = "/staff.json?sql=select+1+as+one&_shape=array";
+    assert_eq!(as_user(&server, 1, sql).json(), json!([{"one": 1}]));
+    // `select -1` denies actor 3; an anonymous visitor has no row, which denies too.
+    assert_eq!(as_user(&server, 3, sql).status, 403);
+    assert_eq!(server.get(sql).status, 403);
+    // A rule whose SQL fails denies (a broken rule must not open anything) and is logged.
+    assert_eq!(status_for(&server, Some(2), "/staff/broken.json"), 403);
+    assert!(
+        server.logged("rule failed, denying: no such table: no_such_table"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_plugin_queries_as_itself_or_as_the_visitor() {
+    let (_dir, server) = serve_staff(&[]);
+    let query = |id: Option<i64>, q: &str| -> Resp {
+        let path = format!("/-/hooks/query?{q}");
+        match id {
+            Some(id) => as_user(&server, id, &path),
+            None => server.get(&path),
+        }
+    };
+    // As the plugin: every table, with parameters.
+    let r = query(None, "sql=select+username+from+users+where+id+%3D+:id&id=2");
+    assert_eq!(
+        r.json(),
+        json!({"rows": [{"username": "simon"}], "truncated": false})
+    );
+    // As the visitor: what is hidden from them does not exist.
+    let r = query(None, "sql=select+count(*)+from+users&as=visitor");
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("no such table: users"));
+    let notes = "sql=select+note+from+notes&as=visitor";
+    assert_eq!(query(None, notes).status, 400);
+    assert_eq!(
+        query(Some(2), notes).json()["rows"],
+        json!([{"note": "staff only"}])
+    );
+    // Reads only, on a database that exists.
+    let write = query(None, "sql=delete+from+dogs");
+    assert_eq!(write.status, 400);
+    assert!(write.body.contains("read-only"), "{}", write.body);
+    let elsewhere = query(None, "sql=select+1&db=nowhere");
+    assert!(
+        elsewhere.body.contains("no database is named"),
+        "{}",
+        elsewhere.body
+    );
+    assert_eq!(
+        server
+            .json("/staff/dogs.json?_shape=array")
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_plugin_asks_the_host_permission_questions() {
+    let (_dir, server) = serve_staff(&[]);
+    let can = |id: Option<i64>, q: &str| -> Value {
+        let path = format!("/-/hooks/can?{q}");
+        match id {
+            Some(id) => as_user(&server, id, &path).json()["allowed"].clone(),
+            None => server.json(&path)["allowed"].clone(),
+        }
+    };
+    // The whole answer: permissions-sql's vote (which itself queries) and the allow blocks.
+    let notes = "action=view-table&db=staff&table=notes";
+    assert_eq!(can(Some(2), notes), json!(true));
+    assert_eq!(can(Some(1), notes), json!(false));
+    assert_eq!(
+        can(None, "action=view-table&db=staff&table=dogs"),
+        json!(true)
+    );
+    assert_eq!(
+        can(None, "action=view-table&db=staff&table=users"),
+        json!(false)
+    );
+    assert_eq!(can(Some(3), "action=execute-sql&db=staff"), json!(false));
+    assert_eq!(can(Some(1), "action=execute-sql&db=staff"), json!(true));
+    assert_eq!(can(None, "action=view-instance"), json!(true));
+}
+
+/// With one connection per database held by a slow query, a permission check that queries
+/// (through `Host::permission_allowed` and permissions-sql's `Host::query`) still answers:
+/// plugins' queries never wait for the requests' connections.
+#[test]
+fn permission_checks_that_query_answer_while_every_connection_is_busy() {
+    let (_dir, server) = serve_staff(&[
+        "--setting",
+        "num_sql_threads",
+        "1",
+        "--setting",
+        "sql_time_limit_ms",
+        "4000",
+    ]);
+    let server = Arc::new(server);
+    let slow_done = Arc::new(AtomicBool::new(false));
+    let slow = {
+        let (server, done) = (server.clone(), slow_done.clone());
+        std::thread::spawn(move || {
+            let endless = "/staff.json?sql=with+recursive+c(x)+as+(select+1+union+all+select+x%2B1+from+c)+select+count(*)+from+c";
+            let r = as_user(&server, 1, endless);
+            done.store(true, Ordering::SeqCst);
+            r
+        })
+    };
+    // Let the slow query take the only connection (it runs for seconds).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = as_user(
+        &server,
+        2,
+        "/-/hooks/can?action=view-table&db=staff&table=notes",
+    );
+    assert_eq!(r.json()["allowed"], json!(true));
+    let answered_first = !slow_done.load(Ordering::SeqCst);
+    let slow = slow.join().unwrap();
+    assert_eq!(slow.status, 400, "{}", slow.body);
+    assert!(slow.body.contains("interrupted"), "{}", slow.body);
+    assert!(
+        answered_first,
+        "the permission check waited for the busy connection"
+    );
+}
+
+/// Many requests at once on one connection, each with permission checks that query: none
+/// waits forever, none fails.
+#[test]
+fn concurrent_requests_with_querying_checks_all_answer() {
+    let (_dir, server) = serve_staff(&["--setting", "num_sql_threads", "1"]);
+    let server = Arc::new(server);
+    let threads: Vec<_> = (0..12)
+        .map(|i| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|_| {
+                        let (id, table, want) = match i % 3 {
+                            0 => (1, "cats", 200),
+                            1 => (2, "notes", 200),
+                            _ => (3, "notes", 403),
+                        };
+                        (
+                            as_user(&server, id, &format!("/staff/{table}.json")).status,
+                            want,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for t in threads {
+        for (got, want) in t.join().unwrap() {
+            assert_eq!(got, want);
+        }
+    }
+}
+
+#[test]
+fn a_plugin_page_is_served_inside_the_site() {
+    let (_dir, server) = serve_staff(&[]);
+    let r = server.get("/-/hooks/page?say=%3Cb%3Ehi%3C/b%3E");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.body.contains("<title>Hooks page</title>"), "{}", r.body);
+    assert!(r
+        .body
+        .contains("<h1>Hooks page</h1><p>&lt;b&gt;hi&lt;/b&gt;</p>"));
+    // The site's chrome, with what plugins add to a plugin page.
+    assert!(r.body.contains("/-/hooks/plugin.css"), "{}", r.body);
+    assert!(r.body.contains("window.hooksView = \"plugin\""));
+}
+
+#[test]
+fn hooks_about_a_page_get_the_most_specific_configuration() {
+    let (_dir, server) = serve_staff(&[]);
+    let page = |path: &str| server.get(path).body;
+    assert!(page("/staff/dogs").contains("/dogs.css"));
+    assert!(!page("/staff/dogs").contains("/database.css"));
+    // A table without a block of its own gets its database's.
+    assert!(as_user(&server, 1, "/staff/cats")
+        .body
+        .contains("/database.css"));
+    assert!(page("/staff").contains("/database.css"));
+    assert!(page("/").contains("/instance.css"));
+    assert!(!page("/").contains("/database.css"));
+}
