@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use datasette_rs_tests::stub::{Reply, Stub};
 use datasette_rs_tests::{
     fixture, plugin_library, serve_binary, serve_binary_with_env, serve_fixture_with_metadata,
-    Exit, Server,
+    serve_sql, Exit, Server,
 };
 use serde_json::{json, Value};
 
@@ -54,7 +54,7 @@ fn plugins_json_lists_name_version_hooks_and_routes() {
             "name": HOOKS,
             "version": "0.1.0",
             "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions"],
-            "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config"]
+            "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config", "/-/hooks/query", "/-/hooks/can", "/-/hooks/page"]
         }])
     );
     let html = server.get("/-/plugins");
@@ -757,7 +757,9 @@ fn atom_renders_feeds_for_queries_with_atom_columns() {
          insert into posts (title, updated, body) values
            ('First & <best>', '2026-11-01T10:00:00Z', 'Hello'),
            ('Second', '2026-11-02T10:00:00Z', 'World');
-         create table private_posts (atom_id, atom_title, atom_updated);",
+         create table private_posts (atom_id, atom_title, atom_updated);
+         create table entries (atom_id text primary key, atom_title, atom_updated);
+         insert into entries values ('urn:e:1', 'Entry one', '2026-11-03T10:00:00Z');",
         json!({
             "databases": {"blog": {
                 "queries": {"feed": {"sql": feed_sql}},
@@ -798,4 +800,44 @@ fn atom_renders_feeds_for_queries_with_atom_columns() {
     assert_eq!(server.get("/blog/private_posts.json").status, 403);
     // An extension no plugin registered is no format.
     assert_eq!(server.get("/blog/posts.rss").status, 404);
+    // A row is a feed of one entry.
+    let row = server.get("/blog/entries/urn~3Ae~3A1.atom");
+    assert_eq!(row.status, 200, "{}", row.body);
+    let feed = feed_rs::parser::parse(row.body.as_bytes()).expect("a valid Atom feed");
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(feed.entries[0].id, "urn:e:1");
+}
+
+#[test]
+fn pages_link_to_a_plugin_format_where_it_applies() {
+    let (_dir, server) = serve_sql(
+        "blog",
+        "create table entries (atom_id text primary key, atom_title, atom_updated);
+         insert into entries values ('e1', 'Entry one', '2026-11-03T10:00:00Z');
+         create table plain (id integer primary key, title);
+         insert into plain values (1, 'x');",
+        json!({
+            "databases": {"blog": {"queries": {
+                "feed": "select atom_id, atom_title, atom_updated from entries"
+            }}},
+            "plugins": {"datasette-atom": {}}
+        }),
+        &[],
+    );
+    let link = |href: &str| format!("<a href=\"{href}\">atom</a>");
+    assert!(server
+        .get("/blog/entries")
+        .body
+        .contains(&link("/blog/entries.atom")));
+    assert!(server
+        .get("/blog/entries/e1")
+        .body
+        .contains(&link("/blog/entries/e1.atom")));
+    assert!(server
+        .get("/blog/feed")
+        .body
+        .contains(&link("/blog/feed.atom")));
+    // Not where the page lacks the columns the format needs.
+    assert!(!server.get("/blog/plain").body.contains(">atom</a>"));
+    assert!(!server.get("/blog/plain/1").body.contains(">atom</a>"));
 }

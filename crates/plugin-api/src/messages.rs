@@ -255,6 +255,9 @@ pub struct RenderedCell {
 pub struct OutputRenderer {
     /// The URL extension, e.g. `atom`: lowercase letters and digits.
     pub extension: String,
+    /// Link to the format from table, row and query pages whose columns include all of these
+    /// (`Some(vec![])`: from every such page; `None`: from none).
+    pub link_columns: Option<Vec<String>>,
 }
 
 /// A page's data for an output renderer: what `.json` would give, and the page it is.

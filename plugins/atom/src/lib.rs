@@ -98,6 +98,7 @@ impl Plugin for Atom {
     fn register_output_renderer(&self) -> Vec<OutputRenderer> {
         vec![OutputRenderer {
             extension: "atom".into(),
+            link_columns: Some(REQUIRED.map(String::from).to_vec()),
         }]
     }
 

@@ -77,7 +77,7 @@ pub struct Plugin {
     /// The SQL functions it adds to every connection.
     pub functions: Vec<SqlFunction>,
     /// The URL extensions it renders pages in.
-    pub renderers: Vec<String>,
+    pub renderers: Vec<OutputRenderer>,
 }
 
 /// Every loaded plugin, in load order (which is the order their votes are asked in).
@@ -309,25 +309,25 @@ impl Plugins {
 
     /// The extensions a plugin renders pages in, checked: lowercase letters and digits, not
     /// one the server has (`json`, `csv`) or another plugin took.
-    fn declared_renderers(&self, library: &Library) -> Result<Vec<String>, PluginError> {
+    fn declared_renderers(&self, library: &Library) -> Result<Vec<OutputRenderer>, PluginError> {
         let declared: Vec<OutputRenderer> = ask_at_load(library, Hook::RegisterOutputRenderer)?;
-        let mut out: Vec<String> = Vec::new();
+        let mut out: Vec<OutputRenderer> = Vec::new();
         for r in declared {
-            let ext = r.extension;
+            let ext = &r.extension;
             let plain = !ext.is_empty()
                 && ext.len() <= 16
                 && ext
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             let taken = ["json", "csv", "html"].contains(&ext.as_str())
-                || out.contains(&ext)
-                || self.renders(&ext);
+                || out.iter().any(|o| o.extension == *ext)
+                || self.renders(ext);
             if !plain || taken {
                 return Err(startup_error(library, format!(
                     "registers the output extension {ext:?}: expected up to 16 lowercase letters and digits, not json, csv, html or one another plugin has"
                 )));
             }
-            out.push(ext);
+            out.push(r);
         }
         Ok(out)
     }
@@ -336,7 +336,21 @@ impl Plugins {
     pub fn renders(&self, extension: &str) -> bool {
         self.list
             .iter()
-            .any(|p| p.renderers.iter().any(|e| e == extension))
+            .any(|p| p.renderers.iter().any(|r| r.extension == extension))
+    }
+
+    /// The plugins' formats a page with these columns links to, by extension.
+    pub fn format_links(&self, columns: &[String]) -> Vec<&str> {
+        self.list
+            .iter()
+            .flat_map(|p| &p.renderers)
+            .filter(|r| {
+                r.link_columns
+                    .as_ref()
+                    .is_some_and(|needed| needed.iter().all(|c| columns.contains(c)))
+            })
+            .map(|r| r.extension.as_str())
+            .collect()
     }
 
     /// A page in a plugin's format.
@@ -344,7 +358,7 @@ impl Plugins {
         let plugin = self
             .list
             .iter()
-            .find(|p| p.renderers.contains(&data.extension))
+            .find(|p| p.renderers.iter().any(|r| r.extension == data.extension))
             .ok_or_else(|| format!("no plugin renders .{}", data.extension))?;
         let input = self.encode_for(&plugin.library, &mut data, |d| &mut d.page);
         answer::<Response>(&plugin.library, Hook::RenderOutput, &input)

@@ -101,9 +101,10 @@ pub async fn page(
         .map(|fk| columns.iter().position(|c| *c == fk.column))
         .collect();
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
+    let row_sql = sql.clone();
     let (rows, counts) = db
         .run(limit, access.clone(), move |c| {
-            let rows = sqlite::select(c, &sql, &params, 1, true)?;
+            let rows = sqlite::select(c, &row_sql, &params, 1, true)?;
             let mut counts = Vec::new();
             if let Some(row) = rows.rows.first() {
                 for (fk, pos) in incoming.into_iter().zip(column_positions) {
@@ -149,6 +150,15 @@ pub async fn page(
             .collect(),
         incoming: counts,
     };
+    if ctx.renderer.is_some() {
+        let view = crate::app::View {
+            kind: "row",
+            database: Some(&db.name),
+            table: Some(table),
+            row: Some(pk_segment),
+        };
+        return super::plugin_output(state, ctx, view, &data.rows, &sql);
+    }
     match (ctx.format, shape) {
         (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {

@@ -31,6 +31,19 @@ fn rendered_cells(
     })
 }
 
+/// Links to the plugins' formats that apply to a page with these columns: (extension, href).
+fn format_links(
+    state: &AppState,
+    columns: &[String],
+    href: impl Fn(&str) -> String,
+) -> Vec<(String, String)> {
+    let formats = state.plugins.format_links(columns);
+    formats
+        .into_iter()
+        .map(|ext| (ext.to_string(), href(ext)))
+        .collect()
+}
+
 /// A page's template rendered, or an internal error.
 fn page(t: &impl Template) -> Result<String, AppError> {
     Ok(render(t)?)
@@ -372,6 +385,8 @@ struct TableTemplate<'a> {
     search: String,
     hidden_args: Vec<(String, String)>,
     next_href: Option<String>,
+    /// Plugins' formats for the page: (extension, href).
+    formats: Vec<(String, String)>,
     json_href: String,
     csv_href: String,
     sql_href: Option<String>,
@@ -598,6 +613,9 @@ pub fn table_page(
         search: extras.search.clone().unwrap_or_default(),
         hidden_args,
         next_href: extras.next_path.clone(),
+        formats: format_links(state, &data.rows.columns, |ext| {
+            with_ext(&format!(".{ext}"))
+        }),
         json_href: with_ext(".json"),
         csv_href: with_ext(".csv"),
         sql_href,
@@ -618,6 +636,7 @@ struct RowTemplate<'a> {
     key: String,
     fields: Vec<(String, String)>,
     incoming: Vec<IncomingView>,
+    formats: Vec<(String, String)>,
     json_href: String,
     footer: Footer,
 }
@@ -678,6 +697,12 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
                 }
             })
             .collect(),
+        formats: format_links(state, &data.columns, |ext| {
+            format!(
+                "{}/{key_segment}.{ext}",
+                table_url(&data.database, &data.table)
+            )
+        }),
         json_href: format!(
             "{}/{}.json",
             table_url(&data.database, &data.table),
@@ -706,6 +731,7 @@ struct QueryTemplate<'a> {
     rows: Vec<Vec<String>>,
     truncated: bool,
     max_rows: u32,
+    formats: Vec<(String, String)>,
     json_href: String,
     csv_href: String,
     footer: Footer,
@@ -767,6 +793,7 @@ pub fn query_page(
             .collect(),
         truncated: data.truncated,
         max_rows: state.settings.max_returned_rows,
+        formats: format_links(state, &data.columns, |ext| with_ext(&format!(".{ext}"))),
         json_href: with_ext(".json"),
         csv_href: with_ext(".csv"),
         footer: footer(&data.links),
