@@ -749,6 +749,31 @@ fn render_markdown_renders_configured_columns_as_sanitised_html() {
 }
 
 #[test]
+fn render_markdown_follows_a_tables_own_configuration() {
+    let (_dir, server) = serve_sql(
+        "blog",
+        "create table posts (id integer primary key, body text);
+         insert into posts (body) values ('**bold**');
+         create table drafts (id integer primary key, body text);
+         insert into drafts (body) values ('**bold**');",
+        json!({
+            "databases": {"blog": {"tables": {"posts": {
+                "plugins": {"datasette-render-markdown": {"columns": ["body"]}}
+            }}}},
+            "plugins": {"datasette-render-markdown": {}}
+        }),
+        &[],
+    );
+    assert!(server
+        .get("/blog/posts")
+        .body
+        .contains("<strong>bold</strong>"));
+    let drafts = server.get("/blog/drafts").body;
+    assert!(!drafts.contains("<strong>"), "{drafts}");
+    assert!(drafts.contains("**bold**"));
+}
+
+#[test]
 fn atom_renders_feeds_for_queries_with_atom_columns() {
     let feed_sql = "select 'urn:post:' || id as atom_id, title as atom_title, updated as atom_updated, body as atom_content, 'https://example.com/' || id as atom_link from posts order by id";
     let (_dir, server) = serve_sql(

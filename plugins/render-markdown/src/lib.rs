@@ -5,6 +5,9 @@
 //! ```json
 //! {"plugins": {"datasette-render-markdown": {"columns": ["body", "notes"]}}}
 //! ```
+//!
+//! The block may also sit in a database's or a table's `plugins` (the most specific one
+//! counts): `"tables": {"posts": {"plugins": {"datasette-render-markdown": {"columns": ["body"]}}}}`.
 
 use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
 use serde::Deserialize;
@@ -14,6 +17,7 @@ use serde_json::Value;
 #[serde(deny_unknown_fields)]
 struct Config {
     /// The columns whose text is Markdown.
+    #[serde(default)]
     columns: Vec<String>,
 }
 
@@ -37,20 +41,25 @@ impl Plugin for RenderMarkdown {
     fn startup(config: Value, _host: &Host) -> Result<Self, String> {
         let config: Config = serde_json::from_value(config)
             .map_err(|e| format!("{e}; expected e.g. {{\"columns\": [\"body\"]}}"))?;
-        if config.columns.is_empty() {
-            return Err("\"columns\" is empty: name the columns that hold Markdown".into());
-        }
         Ok(RenderMarkdown {
             columns: config.columns,
         })
     }
 
     fn render_cell(&self, cells: &RenderCells, _host: &Host) -> Vec<RenderedCell> {
+        // The page's block (its table's, its database's, else the instance's); a host that
+        // sends none has only the instance's, given at startup.
+        let columns = match &cells.page.config {
+            Value::Null => self.columns.clone(),
+            block => Config::deserialize(block)
+                .map(|c| c.columns)
+                .unwrap_or_default(),
+        };
         let wanted: Vec<usize> = cells
             .columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| self.columns.contains(c))
+            .filter(|(_, c)| columns.contains(c))
             .map(|(i, _)| i)
             .collect();
         let mut out = Vec::new();
