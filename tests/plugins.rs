@@ -582,6 +582,29 @@ fn start_up_refuses_another_abi_version_and_panic_abort() {
     );
 }
 
+/// What a plugin in another language could get wrong in its table is refused at load, not
+/// taken as a table (which would be undefined behaviour in the host).
+#[test]
+fn start_up_refuses_a_table_with_a_null_function_or_a_bad_flag() {
+    let impostor = plugin_library(IMPOSTOR);
+    let path = impostor.to_str().unwrap();
+    let err = refused(
+        json!({}),
+        &["--plugin", path],
+        &[("DATASETTE_IMPOSTOR", "null-startup")],
+    );
+    assert!(
+        err.contains("has no `startup` function in its table") && err.contains(path),
+        "{err}"
+    );
+    let err = refused(
+        json!({}),
+        &["--plugin", path],
+        &[("DATASETTE_IMPOSTOR", "unwinds-2")],
+    );
+    assert!(err.contains("`unwinds` = 2"), "{err}");
+}
+
 #[test]
 fn start_up_refuses_two_plugins_claiming_one_route() {
     let impostor = plugin_library(IMPOSTOR);

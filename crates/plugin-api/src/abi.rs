@@ -12,7 +12,8 @@ use std::ffi::c_void;
 /// "DSRSPLUG": the first field of every table, so a stray symbol is not taken for a plugin.
 pub const MAGIC: u64 = u64::from_be_bytes(*b"DSRSPLUG");
 pub const ABI_VERSION: u32 = 1;
-/// The one symbol a plugin library exports: `fn() -> &'static PluginTable`.
+/// The one symbol a plugin library exports: `extern "C" fn() -> *const PluginTable`, a
+/// pointer to a table that lives as long as the library.
 pub const ENTRY_SYMBOL: &str = "datasette_plugin_entry_v1";
 
 /// A call went well: the output buffer holds the answer as JSON.
@@ -103,7 +104,8 @@ impl OwnedBuf {
     }
 }
 
-/// One hook: JSON in, JSON (or a message) out, a `STATUS_*` returned.
+/// One hook: JSON in, JSON (or a message) out, a `STATUS_*` returned. `out` is null or points
+/// at an empty buffer for the callee to replace with one of its own making.
 pub type HookFn = unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32;
 
 /// The optional hooks, in table order: the one list from which the table below, the SDK's
@@ -166,7 +168,8 @@ macro_rules! plugin_table {
             pub version: Bytes,
             /// Built with `panic = "unwind"`: panics can be caught at the boundary. A plugin
             /// built with `panic = "abort"` would take the host down with it, so the host
-            /// refuses it.
+            /// refuses it. A plugin in another language sets it when nothing it does unwinds
+            /// or aborts across the boundary.
             pub unwinds: bool,
             pub free_buf: unsafe extern "C" fn(OwnedBuf),
             /// Called once, before anything else, with the host's services.

@@ -129,15 +129,18 @@ impl Library {
         // SAFETY: the plugin's table has `size` readable bytes (its header says so) and the
         // copy takes at most as many as a `PluginTable` holds; every field not copied stays
         // zero, which is `None` for the optional hooks, the only fields past the first table.
-        // The library is never unloaded (leaked above), so what the table points to lives on.
-        let table: &'static PluginTable = unsafe {
+        unsafe {
             std::ptr::copy_nonoverlapping(
                 table.cast::<u8>(),
                 copy.as_mut_ptr().cast::<u8>(),
                 size.min(std::mem::size_of::<PluginTable>()),
             );
-            Box::leak(Box::new(copy.assume_init()))
-        };
+        }
+        check_raw_table(&copy).map_err(refuse)?;
+        // SAFETY: the copy holds a whole table whose required functions are not null, whose
+        // `unwinds` is 0 or 1 and whose strings point somewhere (checked just above). The
+        // library is never unloaded (leaked above), so what the table points to lives on.
+        let table: &'static PluginTable = Box::leak(Box::new(unsafe { copy.assume_init() }));
         if !table.unwinds {
             return Err(refuse(
                 "was built with panic = \"abort\": a panic in it would stop the whole server. Build it with panic = \"unwind\" (the default)".into(),
@@ -192,6 +195,45 @@ impl Library {
             _ => Err(CallError::Failed(lossy(bytes))),
         })
     }
+}
+
+/// What a plugin not written in Rust could get wrong, checked in the table's bytes before
+/// they are taken as a `PluginTable`: a null required function or a `bool` other than 0 or 1
+/// would be undefined behaviour in the host, not an error.
+fn check_raw_table(copy: &std::mem::MaybeUninit<PluginTable>) -> Result<(), String> {
+    use std::mem::{offset_of, size_of};
+    let raw = copy.as_ptr().cast::<u8>();
+    // SAFETY: every offset read is inside the table (`offset_of!` its fields), whose bytes are
+    // all initialised (zeroed, then copied over).
+    let word = |offset: usize| unsafe { raw.add(offset).cast::<usize>().read_unaligned() };
+    let required = [
+        ("free_buf", offset_of!(PluginTable, free_buf)),
+        ("set_host", offset_of!(PluginTable, set_host)),
+        ("startup", offset_of!(PluginTable, startup)),
+    ];
+    for (field, offset) in required {
+        if word(offset) == 0 {
+            return Err(format!(
+                "has no `{field}` function in its table (a null pointer)"
+            ));
+        }
+    }
+    // SAFETY: as above; one byte inside the table.
+    let unwinds = unsafe { *raw.add(offset_of!(PluginTable, unwinds)) };
+    if unwinds > 1 {
+        return Err(format!(
+            "has `unwinds` = {unwinds} in its table: it must be 0 or 1"
+        ));
+    }
+    for (field, offset) in [
+        ("name", offset_of!(PluginTable, name)),
+        ("version", offset_of!(PluginTable, version)),
+    ] {
+        if word(offset) == 0 && word(offset + size_of::<usize>()) != 0 {
+            return Err(format!("has a null `{field}` with a length in its table"));
+        }
+    }
+    Ok(())
 }
 
 fn lossy(b: Vec<u8>) -> String {

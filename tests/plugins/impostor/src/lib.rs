@@ -1,7 +1,9 @@
 //! A library for the start-up and fault tests. By default a small valid plugin serving the
 //! routes its config names; `DATASETTE_IMPOSTOR` makes its table wrong the way a foreign
 //! build would be: `magic` (not a plugin), `abi` (another ABI version), `abort` (built with
-//! panic = "abort"), `malformed` (every per-request hook answers bytes that are not JSON) or `malformed-routes`.
+//! panic = "abort"), `malformed` (every per-request hook answers bytes that are not JSON),
+//! `malformed-routes`, `first-table` (the first ABI's shorter table), or what a plugin in
+//! another language could get wrong: `null-startup` and `unwinds-2`.
 
 use std::sync::OnceLock;
 
@@ -57,7 +59,37 @@ unsafe extern "C" fn not_json(_input: Bytes, out: *mut OwnedBuf) -> i32 {
 }
 
 #[no_mangle]
-pub extern "C" fn datasette_plugin_entry_v1() -> &'static PluginTable {
+pub extern "C" fn datasette_plugin_entry_v1() -> *const PluginTable {
+    let table = table();
+    match std::env::var("DATASETTE_IMPOSTOR").as_deref() {
+        Ok(mode @ ("null-startup" | "unwinds-2")) => broken_copy(table, mode),
+        _ => table,
+    }
+}
+
+/// The table with what a plugin written in C could get wrong, which no Rust `PluginTable` can
+/// hold: a null `startup`, or `unwinds` neither 0 nor 1.
+fn broken_copy(table: &PluginTable, mode: &str) -> *const PluginTable {
+    use std::mem::{offset_of, size_of};
+    let size = size_of::<PluginTable>();
+    // u64s keep the copy aligned as the table is.
+    let mut words = vec![0u64; size.div_ceil(8)];
+    let raw = words.as_mut_ptr().cast::<u8>();
+    // SAFETY: both hold `size` bytes; the copy is only ever read as bytes by the host, which
+    // checks them before it takes them as a table.
+    unsafe {
+        std::ptr::copy_nonoverlapping((table as *const PluginTable).cast::<u8>(), raw, size);
+        match mode {
+            "null-startup" => raw
+                .add(offset_of!(PluginTable, startup))
+                .write_bytes(0, size_of::<usize>()),
+            _ => *raw.add(offset_of!(PluginTable, unwinds)) = 2,
+        }
+    }
+    Box::leak(words.into_boxed_slice()).as_ptr().cast()
+}
+
+fn table() -> &'static PluginTable {
     static TABLE: OnceLock<PluginTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut t = sdk::table::<Slot>(
