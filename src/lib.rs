@@ -326,6 +326,21 @@ impl Server {
         get_url(&format!("{}{path}", self.base))
     }
 
+    /// A line of the binary's `/proc/PID/status`, in KiB (`VmRSS`, `VmHWM`): `None` for a
+    /// server running in this process.
+    pub fn memory_kib(&self, field: &str) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// A request with extra headers (a `Cookie`, an `Origin`), whatever the status.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
         let url = format!("{}{path}", self.base);

@@ -112,20 +112,76 @@ pub fn select_named(
 ) -> Result<(Vec<String>, Rows), DbError> {
     let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
     let mut stmt = c.connection().prepare(sql).map_err(refused)?;
-    let names = declared.unwrap_or_else(|| {
-        let mut names: Vec<String> = Vec::new();
-        for i in 1..=stmt.parameter_count() {
-            if let Some(name) = stmt.parameter_name(i).and_then(|n| n.get(1..)) {
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names
-    });
+    let names = declared.unwrap_or_else(|| parameter_names(&stmt));
     let params: Vec<(String, Cell)> = names.iter().map(|n| (n.clone(), value(n))).collect();
     let rows = read_rows(&mut stmt, &params, max_rows)?;
     Ok((names, rows))
+}
+
+/// Runs SQL from a request as [`select_named`] does, handing its rows to `each` a chunk at a
+/// time (at most `chunk` rows or about [`CHUNK_BYTES`]) as SQLite produces them, until the
+/// rows end or `each` answers `false`. `each` is called at least once, with no rows when there
+/// are none.
+pub fn for_each_chunk(
+    c: &Conn,
+    sql: &str,
+    declared: Option<Vec<String>>,
+    value: impl Fn(&str) -> Cell,
+    chunk: usize,
+    mut each: impl FnMut(&[String], Vec<Vec<Cell>>) -> bool,
+) -> Result<(), DbError> {
+    let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
+    let mut stmt = c.connection().prepare(sql).map_err(refused)?;
+    if !stmt.readonly() {
+        return Err(DbError::Refused(
+            "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
+        ));
+    }
+    let names = declared.unwrap_or_else(|| parameter_names(&stmt));
+    let params: Vec<(String, Cell)> = names.iter().map(|n| (n.clone(), value(n))).collect();
+    bind_named(&mut stmt, &params)?;
+    let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let n = columns.len();
+    let (mut rows, mut bytes, mut called) = (Vec::new(), 0usize, false);
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next().map_err(DbError::from_sqlite)? {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let value = row.get_ref(i).map_err(DbError::from_sqlite)?;
+            if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
+                bytes += b.len();
+            }
+            out.push(Cell::from(value));
+        }
+        rows.push(out);
+        if rows.len() == chunk || bytes >= CHUNK_BYTES {
+            called = true;
+            bytes = 0;
+            if !each(&columns, std::mem::take(&mut rows)) {
+                return Ok(());
+            }
+        }
+    }
+    if !rows.is_empty() || !called {
+        each(&columns, rows);
+    }
+    Ok(())
+}
+
+/// About how many bytes of text and BLOBs a streamed chunk holds at most.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// The parameters SQL takes, in order, each once (`:name`, `@name`, `$name` alike).
+fn parameter_names(stmt: &rusqlite::Statement<'_>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for i in 1..=stmt.parameter_count() {
+        if let Some(name) = stmt.parameter_name(i).and_then(|n| n.get(1..)) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
 }
 
 /// The most text and BLOB bytes one answer may hold: a query such as

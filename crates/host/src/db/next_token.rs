@@ -15,6 +15,17 @@ pub struct Keyset {
     pub keys: Vec<Cell>,
 }
 
+impl Keyset {
+    /// Where the page after the one whose last row is `last` starts, its sort value and keys
+    /// at those positions of the row: the values themselves, not read back from a token.
+    pub fn after(last: &[Cell], sort_index: Option<usize>, key_indexes: &[usize]) -> Keyset {
+        Keyset {
+            sort_value: sort_index.map(|i| Some(last[i].clone()).filter(|c| !c.is_null())),
+            keys: key_indexes.iter().map(|&i| last[i].clone()).collect(),
+        }
+    }
+}
+
 fn encode_part(c: &Cell) -> String {
     match c {
         Cell::Null => NULL.into(),

@@ -14,28 +14,55 @@ fn push_field(out: &mut String, s: &str) {
     }
 }
 
+/// One CSV line of `fields`, ended by `\r\n`.
+pub fn push_line<S: AsRef<str>>(out: &mut String, fields: impl IntoIterator<Item = S>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_field(out, f.as_ref());
+    }
+    out.push_str("\r\n");
+}
+
 pub fn to_csv(columns: &[String], rows: &[Vec<Cell>]) -> String {
     let mut out = String::new();
-    let mut line = |fields: &mut dyn Iterator<Item = String>| {
-        for (i, f) in fields.enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_field(&mut out, &f);
-        }
-        out.push_str("\r\n");
-    };
-    line(&mut columns.iter().cloned());
+    push_line(&mut out, columns);
     for row in rows {
-        line(&mut row.iter().map(Cell::to_plain_string));
+        push_line(&mut out, row.iter().map(Cell::to_plain_string));
     }
     out
 }
 
-pub fn response(columns: &[String], rows: &[Vec<Cell>]) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(to_csv(columns, rows))
+/// A page's rows as CSV; with `download` (`_dl=1`), as a file of that name.
+pub fn response(columns: &[String], rows: &[Vec<Cell>], download: Option<&str>) -> HttpResponse {
+    let mut r = HttpResponse::Ok();
+    headers(&mut r, download);
+    r.body(to_csv(columns, rows))
+}
+
+/// Datasette's: plain text to read in the browser, or a `.csv` attachment to save.
+pub fn headers(r: &mut actix_web::HttpResponseBuilder, download: Option<&str>) {
+    match download {
+        None => r.content_type("text/plain; charset=utf-8"),
+        Some(name) => r
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", disposition(name))),
+    };
+}
+
+/// `attachment` with the file `NAME.csv`: a plain-ASCII fallback name, and the name itself
+/// percent-encoded (RFC 6266), so no quote or line break in a table's name reaches the header.
+fn disposition(name: &str) -> String {
+    let plain: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' | ' ' => c,
+            _ => '_',
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{plain}.csv\"; filename*=UTF-8''{encoded}.csv")
 }
 
 #[cfg(test)]
@@ -52,5 +79,19 @@ mod tests {
             ],
         );
         assert_eq!(csv, "a,b\r\n1,\"x,y\"\r\n,\"q\"\"\"\r\n");
+    }
+
+    #[test]
+    fn download_names_cannot_break_the_header() {
+        assert_eq!(
+            disposition("my table"),
+            "attachment; filename=\"my table.csv\"; filename*=UTF-8''my%20table.csv"
+        );
+        let d = disposition("a\"b\r\nc/ü");
+        assert!(
+            d.starts_with("attachment; filename=\"a_b__c__.csv\""),
+            "{d}"
+        );
+        assert!(!d.contains('\r') && !d.contains('\n'), "{d}");
     }
 }

@@ -55,9 +55,10 @@ pub struct JsonRows {
     pub as_objects: bool,
 }
 
-struct RowObject<'a> {
-    columns: &'a [String],
-    row: &'a [Cell],
+/// A row as a JSON object keyed by its columns.
+pub struct RowObject<'a> {
+    pub columns: &'a [String],
+    pub row: &'a [Cell],
 }
 
 impl Serialize for RowObject<'_> {

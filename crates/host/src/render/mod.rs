@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod stream;
 
 /// What can go wrong turning page data into bytes.
 #[derive(Debug, thiserror::Error)]

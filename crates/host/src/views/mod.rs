@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod database;
+mod export;
 pub mod index;
 pub mod plugin;
 pub mod query;

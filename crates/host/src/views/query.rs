@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::export::{self, Export, QueryRows};
 use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::config::CannedQuery;
@@ -95,6 +96,19 @@ async fn run(
     for (k, v) in &ctx.args {
         given.entry(k.clone()).or_insert_with(|| v.clone());
     }
+    let file_name = canned
+        .as_ref()
+        .map_or(db.name.as_str(), |q| q.name.as_str());
+    if let Some(export) = Export::requested(ctx, &state.settings, file_name)? {
+        let rows = QueryRows {
+            sql,
+            declared,
+            values: given,
+            from_request: canned.is_none(),
+        };
+        let response = export::query(db.clone(), access, limit, rows, export).await?;
+        return Ok(response.into());
+    }
     let result = if sql.trim().is_empty() {
         Ok((
             declared.clone().unwrap_or_default(),
@@ -172,7 +186,11 @@ async fn run(
         (_, _) if !data.ok && ctx.format != Format::Html => {
             Ok(json::response(status, &data).into())
         }
-        (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
+        (Format::Csv, _) => {
+            let name = data.query_name.as_deref().unwrap_or(&data.database);
+            let download = ctx.flag("_dl").then_some(name);
+            Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())
+        }
         (Format::Json, Shape::Array | Shape::ArrayFirst) => {
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())
         }

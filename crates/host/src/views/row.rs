@@ -160,7 +160,10 @@ pub async fn page(
         return super::plugin_output(state, ctx, view, &data.rows, &sql);
     }
     match (ctx.format, shape) {
-        (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
+        (Format::Csv, _) => {
+            let download = ctx.flag("_dl").then_some(table);
+            Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())
+        }
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys: Vec<usize> = data
                 .primary_keys

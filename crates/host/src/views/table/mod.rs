@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::export::{self, Export, TableRows};
 use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::config::TableMeta;
@@ -500,6 +501,20 @@ pub async fn page(
         }
         _ => None,
     };
+    if let Some(export) = Export::requested(ctx, &state.settings, name)? {
+        let rows = TableRows {
+            schema: schema.clone(),
+            table: name.to_string(),
+            columns: req.columns,
+            filters: req.filters,
+            search,
+            wheres: req.wheres,
+            sort: req.sort,
+        };
+        let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
+        let response = export::table(db.clone(), run_access, limit, rows, export).await?;
+        return Ok(response.into());
+    }
     let built = TableQuery {
         table: t,
         columns: req.columns.clone(),
@@ -651,7 +666,10 @@ pub async fn page(
         return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
     }
     match (ctx.format, req.shape) {
-        (Format::Csv, _) => Ok(csv::response(&data.rows.columns, &data.rows.rows).into()),
+        (Format::Csv, _) => {
+            let download = ctx.flag("_dl").then_some(name);
+            Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())
+        }
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
             Ok(bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into())

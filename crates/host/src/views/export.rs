@@ -1,0 +1,310 @@
+//! Streamed exports (`_stream=on`, Datasette's `allow_csv_stream` and `max_csv_mb`): every row
+//! of a table, view or query as CSV, or as newline-delimited JSON with `_shape=array&_nl=on`.
+//!
+//! A table or view is read a chunk at a time, each chunk its own statement within the SQL time
+//! limit (keyset pagination for tables, offsets for views), the connection given back between
+//! chunks, so a slow client holds no connection. A query has no key to page by: it is read
+//! by one statement, the time limit renewed for each chunk, on a connection it holds while it
+//! streams, and given up when the client stops reading for [`STALL`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::HttpResponse;
+use tokio::sync::mpsc;
+
+use super::PageRequest;
+use crate::config::Settings;
+use crate::db::filters::Filter;
+use crate::db::next_token::Keyset;
+use crate::db::table_query::{Sort, TableQuery};
+use crate::db::{self as sqlite, Access, Cell, Database, DbError, Schema};
+use crate::error::AppError;
+use crate::render::stream::{self, Encoder, Encoding};
+use crate::render::Format;
+
+/// Rows read and sent at a time.
+const CHUNK: usize = 1000;
+
+/// How long a streamed query waits for a client that has stopped reading before it gives up
+/// its connection.
+const STALL: Duration = Duration::from_secs(30);
+
+/// Chunks waiting to be sent: a little ahead of the client, never the whole export.
+const QUEUED: usize = 4;
+
+/// An export a request asks for.
+#[derive(Clone)]
+pub struct Export {
+    encoding: Encoding,
+    /// `_dl=1`: the file's name.
+    download: Option<String>,
+    limit: Option<usize>,
+}
+
+impl Export {
+    /// The export the request asks for (`None`: it does not stream), or why it cannot have it.
+    /// `name` names the file of a download.
+    pub fn requested(
+        ctx: &PageRequest,
+        settings: &Settings,
+        name: &str,
+    ) -> Result<Option<Export>, AppError> {
+        if !ctx.flag("_stream") || ctx.renderer.is_some() {
+            return Ok(None);
+        }
+        let bad = |m: &str| Err(AppError::BadRequest(m.into()));
+        let encoding = match ctx.format {
+            Format::Html => return Ok(None),
+            Format::Csv => Encoding::Csv {
+                header: ctx.arg("_header") != Some("off"),
+            },
+            Format::Json if ctx.arg("_shape") == Some("array") && ctx.flag("_nl") => {
+                Encoding::Ndjson
+            }
+            Format::Json => return bad("_stream=on streams CSV, or JSON with _shape=array&_nl=on"),
+        };
+        if !settings.allow_csv_stream {
+            return bad("CSV streaming is disabled");
+        }
+        if ctx.arg("_next").is_some_and(|n| !n.is_empty()) {
+            return bad("_next not allowed for CSV streaming");
+        }
+        Ok(Some(Export {
+            encoding,
+            download: ctx.flag("_dl").then(|| name.to_string()),
+            limit: (settings.max_csv_mb > 0).then(|| settings.max_csv_mb as usize * 1024 * 1024),
+        }))
+    }
+
+    fn encoder(&self, columns: Vec<String>) -> Encoder {
+        Encoder::new(self.encoding, columns, self.limit)
+    }
+
+    fn response(&self, chunks: mpsc::Receiver<Bytes>) -> HttpResponse {
+        stream::response(self.encoding, self.download.as_deref(), chunks)
+    }
+}
+
+/// What a table export selects: the page's query without its paging.
+pub struct TableRows {
+    pub schema: Arc<Schema>,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub filters: Vec<Filter>,
+    pub search: Option<(String, String)>,
+    pub wheres: Vec<String>,
+    pub sort: Option<Sort>,
+}
+
+/// Where the next chunk of a table or view starts.
+#[derive(Clone)]
+enum Start {
+    Key(Option<Keyset>),
+    Offset(u64),
+}
+
+impl TableRows {
+    /// One chunk from `from`: its rows (cut to the columns shown) and where the next starts.
+    fn chunk(
+        &self,
+        c: &sqlite::Conn,
+        from: &Start,
+    ) -> Result<(Vec<Vec<Cell>>, Option<Start>), DbError> {
+        let t = self
+            .schema
+            .get(&self.table)
+            .ok_or_else(|| DbError::Sql(format!("no such table: {}", self.table)))?;
+        let (keyset, offset) = match from {
+            Start::Key(k) => (k.clone(), 0),
+            Start::Offset(o) => (None, *o),
+        };
+        let built = TableQuery {
+            table: t,
+            columns: self.columns.clone(),
+            filters: self.filters.clone(),
+            search: self.search.clone(),
+            wheres: self.wheres.clone(),
+            sort: self.sort.clone(),
+            keyset,
+            offset,
+            size: CHUNK,
+        }
+        .build();
+        let cached = self.wheres.is_empty();
+        if !cached {
+            c.check_request_sql(&built.sql)?;
+        }
+        let mut rows = sqlite::select(c, &built.sql, &built.params, CHUNK + 1, cached)?.rows;
+        let next = (rows.len() > CHUNK).then(|| match from {
+            Start::Offset(o) => Start::Offset(o + CHUNK as u64),
+            Start::Key(_) => Start::Key(Some(Keyset::after(
+                &rows[CHUNK - 1],
+                built.sort_index,
+                &built.key_indexes,
+            ))),
+        });
+        rows.truncate(CHUNK);
+        for r in &mut rows {
+            r.truncate(self.columns.len());
+        }
+        Ok((rows, next))
+    }
+}
+
+/// Streams every row of a table or view. The first chunk is read before the answer starts,
+/// so a bad request is still a 4xx; a failure later ends the export with its message.
+pub async fn table(
+    db: Arc<Database>,
+    access: Arc<Access>,
+    limit: Duration,
+    rows: TableRows,
+    export: Export,
+) -> Result<HttpResponse, AppError> {
+    let rows = Arc::new(rows);
+    let is_view = rows.schema.get(&rows.table).is_some_and(|t| t.is_view);
+    let start = if is_view {
+        Start::Offset(0)
+    } else {
+        Start::Key(None)
+    };
+    let mut encoder = export.encoder(rows.columns.clone());
+    let read = move |from: Start| {
+        let (db, access, rows) = (db.clone(), access.clone(), rows.clone());
+        async move { db.run(limit, access, move |c| rows.chunk(c, &from)).await }
+    };
+    let (first, mut next) = read(start).await?;
+    let (tx, rx) = mpsc::channel(QUEUED);
+    actix_web::rt::spawn(async move {
+        let (bytes, mut go_on) = encoder.rows(&first);
+        let mut sent = tx.send(encoder.start()).await.is_ok() && tx.send(bytes).await.is_ok();
+        while let (Some(from), true, true) = (next.take(), go_on, sent) {
+            let bytes = match read(from).await {
+                Ok((rows, after)) => {
+                    next = after;
+                    let (bytes, more) = encoder.rows(&rows);
+                    go_on = more;
+                    bytes
+                }
+                Err(e) => {
+                    tracing::warn!("a streamed export stopped: {e}");
+                    go_on = false;
+                    encoder.failure(&e.to_string())
+                }
+            };
+            sent = tx.send(bytes).await.is_ok();
+        }
+    });
+    Ok(export.response(rx))
+}
+
+/// SQL from a request or a canned query, with its parameters' values.
+pub struct QueryRows {
+    pub sql: String,
+    pub declared: Option<Vec<String>>,
+    pub values: std::collections::HashMap<String, String>,
+    /// SQL from the request: checked against the schema the actor sees first.
+    pub from_request: bool,
+}
+
+/// Streams every row of a query, read by one statement on a connection held while it
+/// streams. Errors before the first row are a 4xx as without streaming.
+pub async fn query(
+    db: Arc<Database>,
+    access: Arc<Access>,
+    limit: Duration,
+    q: QueryRows,
+    export: Export,
+) -> Result<HttpResponse, AppError> {
+    let (tx, rx) = mpsc::channel::<Bytes>(QUEUED);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), DbError>>();
+    let runtime = tokio::runtime::Handle::current();
+    let for_thread = export.clone();
+    actix_web::rt::spawn(async move {
+        let result = db
+            .run(limit, access, move |c| {
+                let out = Sender { tx, runtime };
+                stream_query(c, &q, limit, &for_thread, &out, ready_tx)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::debug!("a streamed query ended: {e}");
+        }
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => Ok(export.response(rx)),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(AppError::Internal(
+            "the streamed query stopped before it began".into(),
+        )),
+    }
+}
+
+/// Sends from the blocking thread a query streams on, waiting at most [`STALL`] for room.
+struct Sender {
+    tx: mpsc::Sender<Bytes>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Sender {
+    fn send(&self, bytes: Bytes) -> bool {
+        let sent = self
+            .runtime
+            .block_on(tokio::time::timeout(STALL, self.tx.send(bytes)));
+        matches!(sent, Ok(Ok(())))
+    }
+}
+
+/// Reads the query's rows a chunk at a time and sends each encoded; `ready` hears once the
+/// first chunk was read (or why it could not be).
+fn stream_query(
+    c: &sqlite::Conn,
+    q: &QueryRows,
+    limit: Duration,
+    export: &Export,
+    out: &Sender,
+    ready: tokio::sync::oneshot::Sender<Result<(), DbError>>,
+) -> Result<(), DbError> {
+    let mut ready = Some(ready);
+    let mut encoder = export.encoder(vec![]);
+    let value = |name: &str| Cell::Text(q.values.get(name).cloned().unwrap_or_default());
+    let checked = if q.from_request {
+        c.check_request_sql(&q.sql)
+    } else {
+        Ok(())
+    };
+    let result = checked.and_then(|()| {
+        sqlite::for_each_chunk(
+            c,
+            &q.sql,
+            q.declared.clone(),
+            value,
+            CHUNK,
+            |columns, rows| {
+                if let Some(ready) = ready.take() {
+                    encoder = export.encoder(columns.to_vec());
+                    let _ = ready.send(Ok(()));
+                    if !out.send(encoder.start()) {
+                        return false;
+                    }
+                }
+                let (bytes, go_on) = encoder.rows(&rows);
+                // The client's reading time is not the query's: its limit starts again.
+                c.set_time_limit(limit);
+                out.send(bytes) && go_on
+            },
+        )
+    });
+    match (result, ready) {
+        (Err(e), Some(ready)) => {
+            let _ = ready.send(Err(e));
+            Ok(())
+        }
+        (Err(e), None) => {
+            out.send(encoder.failure(&e.to_string()));
+            Err(e)
+        }
+        (Ok(()), _) => Ok(()),
+    }
+}
