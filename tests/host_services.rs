@@ -161,6 +161,53 @@ fn a_plugin_queries_as_itself_or_as_the_visitor() {
     );
 }
 
+/// A plugin's SQL function runs inside any visitor's SQL: it may query as that visitor only,
+/// or it would read for them what they may not.
+#[test]
+fn an_sql_function_cannot_query_as_the_plugin() {
+    let (_dir, server) = serve_staff(&[]);
+    let sql = |q: &str| {
+        let path = format!("/staff.json?_shape=array&sql={}", q.replace(' ', "+"));
+        as_user(&server, 1, &path)
+    };
+    let r = sql("select hooks_query('select count(*) as n from users', 0) as r");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body
+            .contains("an SQL function may only query as the visitor"),
+        "{}",
+        r.body
+    );
+    let r = sql("select hooks_query('select name from dogs', 1) as r");
+    assert_eq!(r.json(), json!([{"r": "[[\"Pancakes\"]]"}]), "{}", r.body);
+}
+
+#[test]
+fn a_plugin_block_below_the_top_level_is_refused_where_it_would_not_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("staff.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(STAFF_DB)
+        .unwrap();
+    let metadata = dir.path().join("metadata.json");
+    let config =
+        json!({"databases": {"staff": {"plugins": {"datasette-permissions-sql": rules()}}}});
+    std::fs::write(&metadata, config.to_string()).unwrap();
+    let exit =
+        datasette_rs_tests::serve_binary(&[db.to_str().unwrap(), "-m", metadata.to_str().unwrap()])
+            .err()
+            .expect("start-up refused");
+    assert!(
+        exit.stderr.contains("datasette-permissions-sql")
+            && exit
+                .stderr
+                .contains("databases.staff.plugins would not be used"),
+        "{}",
+        exit.stderr
+    );
+}
+
 #[test]
 fn a_plugin_asks_the_host_permission_questions() {
     let (_dir, server) = serve_staff(&[]);

@@ -14,7 +14,8 @@ impl Services for AppState {
     fn query(&self, request: QueryRequest) -> Result<QueryResult, String> {
         let db = self.database_named(request.database.as_deref())?;
         let access = if request.as_actor {
-            self.access(&request.actor, &db.name, &db.current_schema())
+            let schema = db.schema_here().map_err(|e| e.to_string())?;
+            self.access(&request.actor, &db.name, &schema)
         } else {
             // The plugin itself reads everything; the authorizer still allows reads only.
             Arc::new(Access::default())
@@ -41,11 +42,7 @@ impl Services for AppState {
         match (check.action.as_str(), &check.resource) {
             ("view-instance", _) => p.can_view_instance(actor),
             ("view-database", Resource::Database(db)) => p.can_view_database(actor, db),
-            // As the table page answers: derived objects follow what they read.
-            ("view-table", Resource::Child(db, table)) => self
-                .databases
-                .get(db)
-                .is_some_and(|d| self.access(actor, db, &d.current_schema()).can_read(table)),
+            ("view-table", Resource::Child(db, table)) => self.can_view_table(actor, db, table),
             ("view-query", Resource::Child(db, query)) => p.can_view_query(actor, db, query),
             ("execute-sql", Resource::Database(db)) => p.can_execute_sql(actor, db),
             (action, resource) => p.vote(actor, action, resource).unwrap_or(false),
@@ -54,6 +51,27 @@ impl Services for AppState {
 }
 
 impl AppState {
+    /// As the table page answers: derived objects follow what they read; a name the schema
+    /// does not hold follows the allow blocks and votes about it (a missing table is not
+    /// thereby visible, and in a hidden database not even its absence shows).
+    fn can_view_table(&self, actor: &crate::permissions::Actor, db: &str, table: &str) -> bool {
+        let Some(d) = self.databases.get(db) else {
+            return false;
+        };
+        let Ok(schema) = d.schema_here() else {
+            return false;
+        };
+        if schema
+            .lineage
+            .objects
+            .contains_key(&crate::db::lineage::fold(table))
+        {
+            self.access(actor, db, &schema).can_read(table)
+        } else {
+            self.permissions.can_view_table(actor, db, table)
+        }
+    }
+
     /// The database of that name; `None`: the first one served.
     fn database_named(&self, name: Option<&str>) -> Result<&Arc<Database>, String> {
         match name {

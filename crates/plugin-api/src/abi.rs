@@ -58,7 +58,9 @@ impl Bytes {
     /// # Safety
     /// `ptr` must point at `len` readable bytes that outlive `'a`.
     pub unsafe fn as_slice<'a>(self) -> &'a [u8] {
-        if self.len == 0 {
+        // A null pointer is no bytes, whatever the length says (a foreign caller's mistake
+        // must not become a slice at address 0).
+        if self.len == 0 || self.ptr.is_null() {
             &[]
         } else {
             // SAFETY: the caller's promise above.

@@ -144,10 +144,29 @@ pub struct Host {
 
 static HOST: AtomicPtr<HostTable> = AtomicPtr::new(std::ptr::null_mut());
 
-fn host_table() -> Option<&'static HostTable> {
-    // SAFETY: the pointer is null or was set once by `set_host`, before any hook runs, to the
-    // host's table, which lives as long as the process.
-    unsafe { HOST.load(Ordering::Acquire).as_ref() }
+/// The function at `offset` of the host's table, if the host gave its table and the table
+/// reaches that far: an older host's table is shorter, and what lies past it is not the
+/// host's. A null function counts as absent. `F` is always an `extern "C"` function type.
+fn host_fn<F: Copy>(offset: usize) -> Option<F> {
+    let table = HOST.load(Ordering::Acquire);
+    if table.is_null() {
+        return None;
+    }
+    // SAFETY: the pointer was set once by `set_host`, before any hook runs, to the host's
+    // table, which lives as long as the process and starts with a header.
+    let size = unsafe { std::ptr::addr_of!((*table).header.struct_size).read_unaligned() };
+    if (size as usize) < offset + size_of::<F>() {
+        return None;
+    }
+    // SAFETY: the field lies inside the host's table (checked just above) and holds a function
+    // pointer or null, which `Option<fn>` reads as `None`.
+    unsafe {
+        table
+            .cast::<u8>()
+            .add(offset)
+            .cast::<Option<F>>()
+            .read_unaligned()
+    }
 }
 
 impl Host {
@@ -157,7 +176,7 @@ impl Host {
         if !self.may_fetch {
             return Err("fetch is only allowed in handle(): other hooks must not block".into());
         }
-        call_host("fetch", |h| Some(h.fetch), request)
+        call_host("fetch", std::mem::offset_of!(HostTable, fetch), request)
     }
 
     /// Runs read-only SQL on `database` (`None`: the first one) as the plugin: every table can
@@ -176,9 +195,11 @@ impl Host {
         self.run_query(database, sql, params, None)
     }
 
-    /// As [`Host::query`], but as `actor` (`None`: an anonymous visitor) would run it through
-    /// `?sql=`: a table hidden from them cannot be read, and SQL naming one fails as if it did
-    /// not exist.
+    /// As [`Host::query`], but reading as `actor` (`None`: an anonymous visitor) reads through
+    /// the site's pages: a table, view or index hidden from them cannot be read, and SQL
+    /// naming one fails as if it did not exist. It is not leave to run SQL: before running SQL
+    /// a visitor wrote, ask [`Host::permission_allowed`] for `execute-sql` on the database, as
+    /// `?sql=` does. The only way an SQL function (`call_function`) may query.
     pub fn query_as(
         &self,
         actor: Option<&Value>,
@@ -212,15 +233,13 @@ impl Host {
             as_actor: as_actor.is_some(),
             actor: as_actor.flatten(),
         };
-        call_host(
-            "query",
-            |h| Some(h.query).filter(|_| has_field(h, QUERY_END)),
-            &request,
-        )
+        call_host("query", std::mem::offset_of!(HostTable, query), &request)
     }
 
     /// Whether the host lets `actor` do `action` on `resource`: its whole answer, allow blocks
-    /// and every plugin's vote. `false` when the host cannot say.
+    /// and every plugin's vote. `false` when the host cannot say, which includes a question
+    /// asked from inside another host service (a vote that asks about votes would ask every
+    /// plugin again, without end): do not ask it for an action whose `true` closes something.
     pub fn permission_allowed(
         &self,
         actor: Option<&Value>,
@@ -232,11 +251,8 @@ impl Host {
             action: action.to_string(),
             resource,
         };
-        let answer = call_host(
-            "permission_allowed",
-            |h| Some(h.permission_allowed).filter(|_| has_field(h, PERMISSION_END)),
-            &check,
-        );
+        let offset = std::mem::offset_of!(HostTable, permission_allowed);
+        let answer = call_host("permission_allowed", offset, &check);
         answer.unwrap_or_else(|message: String| {
             self.log(Level::Warn, &format!("permission_allowed: {message}"));
             false
@@ -245,34 +261,27 @@ impl Host {
 
     /// A line in the host's log, under this plugin's name.
     pub fn log(&self, level: Level, message: &str) {
-        if let Some(host) = host_table() {
+        let offset = std::mem::offset_of!(HostTable, log);
+        if let Some(log) = host_fn::<unsafe extern "C" fn(u32, Bytes)>(offset) {
             // SAFETY: `message` outlives the call; the host copies what it keeps.
-            unsafe { (host.log)(level as u32, Bytes::from_slice(message.as_bytes())) }
+            unsafe { log(level as u32, Bytes::from_slice(message.as_bytes())) }
         }
     }
 }
 
 type ServiceFn = unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32;
 
-const QUERY_END: usize = std::mem::offset_of!(HostTable, query) + size_of::<ServiceFn>();
-const PERMISSION_END: usize =
-    std::mem::offset_of!(HostTable, permission_allowed) + size_of::<ServiceFn>();
-
-/// Whether the host's table reaches `end`: an older host's is shorter, and its missing fields
-/// must not be read.
-fn has_field(host: &HostTable, end: usize) -> bool {
-    host.header.struct_size as usize >= end
-}
-
 /// Calls one of the host's services with JSON in and out.
 fn call_host<I: Serialize, O: DeserializeOwned>(
     name: &str,
-    service: impl FnOnce(&HostTable) -> Option<ServiceFn>,
+    offset: usize,
     input: &I,
 ) -> Result<O, String> {
-    let host = host_table().ok_or("the host did not provide its services")?;
-    let f = service(host)
+    let f = host_fn::<ServiceFn>(offset)
         .ok_or_else(|| format!("this host does not offer {name}: it is older than the plugin"))?;
+    let free_buf =
+        host_fn::<unsafe extern "C" fn(OwnedBuf)>(std::mem::offset_of!(HostTable, free_buf))
+            .ok_or("the host did not provide its services")?;
     let input = serde_json::to_vec(input).map_err(|e| e.to_string())?;
     let mut out = OwnedBuf::EMPTY;
     // SAFETY: `input` outlives the call and `out` is a valid place for the answer.
@@ -280,7 +289,7 @@ fn call_host<I: Serialize, O: DeserializeOwned>(
     // SAFETY: `out` is empty or the host's buffer of `out.len` bytes, alive until freed.
     let bytes = unsafe { out_bytes(&out) }.to_vec();
     // SAFETY: the host's buffer goes back to the host's `free_buf`, once.
-    unsafe { (host.free_buf)(out) };
+    unsafe { free_buf(out) };
     match status {
         STATUS_OK => serde_json::from_slice(&bytes)
             .map_err(|e| format!("the host's {name} answer could not be read: {e}")),
@@ -291,7 +300,7 @@ fn call_host<I: Serialize, O: DeserializeOwned>(
 /// # Safety
 /// `out` is empty (null) or points at `out.len` readable bytes that outlive the borrow.
 unsafe fn out_bytes(out: &OwnedBuf) -> &[u8] {
-    if out.ptr.is_null() {
+    if out.ptr.is_null() || out.len == 0 {
         &[]
     } else {
         // SAFETY: the caller's promise above.

@@ -11,9 +11,10 @@
 //! The rules are tried in order; the first whose `action` and `resource` (both optional)
 //! match the check decides it: any row allows, no row denies (or, with `"fallback": true`,
 //! passes on to the next rule), and a single column holding `-1` denies. An anonymous actor
-//! has no row. The SQL gets `:action`, `:resource_1`, `:resource_2` and `:actor_KEY` for each
-//! key of the actor (objects and lists as JSON text), and runs as the plugin on `database`
-//! (else the first database): it may read tables visitors cannot, such as a grants table.
+//! has no row (nor has an actor with no fields). The SQL gets `:action`, `:resource_1`,
+//! `:resource_2` and `:actor_KEY` for each key of the actor (objects and lists as JSON text),
+//! and runs as the plugin on `database` (else the first database): it may read tables
+//! visitors cannot, such as a grants table.
 
 use datasette_plugin_api::{export_plugin, Host, Level, PermissionCheck, Plugin, Resource};
 use serde_json::{Map, Value};
@@ -50,7 +51,12 @@ impl Plugin for PermissionsSql {
     fn permission_allowed(&self, check: &PermissionCheck, host: &Host) -> Option<bool> {
         let mut params = None;
         for rule in self.rules.iter().filter(|r| r.matches(check)) {
-            let row = match &check.actor {
+            // As Python's `actor or {}`: an actor with no fields is no actor.
+            let actor = check
+                .actor
+                .as_ref()
+                .filter(|a| a.as_object().is_some_and(|o| !o.is_empty()));
+            let row = match actor {
                 Some(actor) => {
                     let params = params.get_or_insert_with(|| parameters(check, actor));
                     let query = host.query(rule.database.as_deref(), &rule.sql, params);
@@ -97,7 +103,6 @@ fn rule((i, value): (usize, &Value)) -> Result<Rule, String> {
         None | Some(Value::Null) => None,
         Some(Value::String(db)) => Some(Resource::Database(db.clone())),
         Some(Value::Array(parts)) => Some(match parts.as_slice() {
-            [Value::String(db)] => Resource::Database(db.clone()),
             [Value::String(db), Value::String(child)] => Resource::Child(db.clone(), child.clone()),
             _ => {
                 return Err(bad(
@@ -189,6 +194,8 @@ mod tests {
             "rule 2: `sql` is required"
         );
         assert!(rule((0, &json!({"sql": "x", "resource": [1]}))).is_err());
+        // As in Python, a database is named by a string; `["db"]` would never match.
+        assert!(rule((0, &json!({"sql": "x", "resource": ["db"]}))).is_err());
     }
 
     #[test]

@@ -118,6 +118,12 @@ pub fn select_named(
     Ok((names, rows))
 }
 
+fn schema_version(c: &Conn) -> Result<i64, DbError> {
+    c.connection()
+        .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+        .map_err(DbError::from_sqlite)
+}
+
 /// Runs SQL from a request as [`select_named`] does, handing its rows to `each` a chunk at a
 /// time (at most `chunk` rows or about [`CHUNK_BYTES`]) as SQLite produces them, until the
 /// rows end or `each` answers `false`. `each` is called at least once, with no rows when there
@@ -319,40 +325,53 @@ impl Database {
 
     /// The current schema, reloaded first if a mutable file's schema has changed.
     pub async fn schema(&self) -> Result<Arc<Schema>, DbError> {
-        let current = self
-            .schema
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if self.immutable {
+        let current = self.current_schema();
+        if !self.due_for_check() {
             return Ok(current);
-        }
-        {
-            let mut last = self
-                .last_schema_check
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() < SCHEMA_RECHECK {
-                return Ok(current);
-            }
-            *last = Instant::now();
         }
         let version = self
             .pool
-            .run_unchecked(Duration::from_secs(5), |c| {
-                c.connection()
-                    .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
-                    .map_err(DbError::from_sqlite)
-            })
+            .run_unchecked(Duration::from_secs(5), schema_version)
             .await?;
         if version != current.version {
             self.load_schema().await?;
         }
-        Ok(self
-            .schema
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone())
+        Ok(self.current_schema())
+    }
+
+    /// As [`Database::schema`], on this thread, for a plugin's query (see `Pool::run_here`).
+    pub fn schema_here(&self) -> Result<Arc<Schema>, DbError> {
+        let current = self.current_schema();
+        if !self.due_for_check() {
+            return Ok(current);
+        }
+        let fresh = self.pool.run_here_unchecked(Duration::from_secs(5), |c| {
+            if schema_version(c)? == current.version {
+                return Ok(None);
+            }
+            Schema::load(c.connection(), c.guard()).map(Some)
+        })?;
+        if let Some(schema) = fresh {
+            *self.schema.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(schema);
+        }
+        Ok(self.current_schema())
+    }
+
+    /// Whether to look for a schema change now: a mutable file's, at most once a
+    /// [`SCHEMA_RECHECK`].
+    fn due_for_check(&self) -> bool {
+        if self.immutable {
+            return false;
+        }
+        let mut last = self
+            .last_schema_check
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() < SCHEMA_RECHECK {
+            return false;
+        }
+        *last = Instant::now();
+        true
     }
 
     /// The schema as last loaded, without looking for changes.

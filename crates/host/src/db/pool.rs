@@ -229,10 +229,13 @@ pub struct Pool {
     permits: Semaphore,
     /// Connections for plugins' queries, apart from the requests' (see [`Pool::run_here`]).
     plugin_idle: Mutex<Vec<Conn>>,
+    /// How many of those are in use now.
+    plugin_busy: std::sync::atomic::AtomicUsize,
 }
 
-/// How many idle connections for plugins' queries are kept open per file.
-const PLUGIN_IDLE: usize = 2;
+/// The most connections plugins' queries hold at once per file: past it a query is refused
+/// at once (it never waits, so it cannot deadlock), and nothing opens files without end.
+const PLUGIN_CONNECTIONS: usize = 8;
 
 impl Pool {
     pub fn new(
@@ -254,6 +257,7 @@ impl Pool {
             idle: Mutex::new(vec![first]),
             permits: Semaphore::new(size.max(1)),
             plugin_idle: Mutex::new(vec![]),
+            plugin_busy: Default::default(),
         })
     }
 
@@ -301,22 +305,33 @@ impl Pool {
     /// Runs `f` for a plugin now, on this thread, within `limit`, checked against `access`.
     /// Its connection is not one of the requests': a plugin's permission check may query
     /// while every pooled connection is held by a request waiting on that check, so it must
-    /// never wait for one. It waits for nothing: an idle one of its own, or a new one.
+    /// never wait for one. It waits for nothing: an idle one of its own, a new one, or (past
+    /// [`PLUGIN_CONNECTIONS`] at once) a refusal.
     pub fn run_here<T>(
         &self,
         limit: Duration,
         access: Arc<Access>,
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
+        self.run_here_unchecked(limit, |c| c.checked(access, f))
+    }
+
+    /// As [`Pool::run_here`], for the host's own schema work.
+    pub fn run_here_unchecked<T>(
+        &self,
+        limit: Duration,
+        f: impl FnOnce(&Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let _slot = PluginSlot::take(&self.plugin_busy)?;
         let started = Instant::now();
         let conn = self.checkout_from(&self.plugin_idle)?;
         conn.set_time_limit(limit);
-        let result = conn.checked(access, f);
+        let result = f(&conn);
         conn.clear_time_limit();
-        let mut idle = self.plugin_idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < PLUGIN_IDLE {
-            idle.push(conn);
-        }
+        self.plugin_idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
         result.map_err(|e| match e {
             DbError::Interrupted(_) => DbError::Interrupted(started.elapsed()),
             other => other,
@@ -351,6 +366,29 @@ impl Pool {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conn);
+    }
+}
+
+/// One of the [`PLUGIN_CONNECTIONS`] in use, given back when dropped.
+struct PluginSlot<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> PluginSlot<'a> {
+    fn take(busy: &'a std::sync::atomic::AtomicUsize) -> Result<PluginSlot<'a>, DbError> {
+        let taken = busy.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < PLUGIN_CONNECTIONS).then_some(n + 1)
+        });
+        match taken {
+            Ok(_) => Ok(PluginSlot(busy)),
+            Err(_) => Err(DbError::Busy(format!(
+                "{PLUGIN_CONNECTIONS} plugin queries are running on this database"
+            ))),
+        }
+    }
+}
+
+impl Drop for PluginSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

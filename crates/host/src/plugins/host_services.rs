@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock, Weak};
 use datasette_plugin_api::abi::*;
 use datasette_plugin_api::{FetchRequest, PermissionCheck, QueryRequest, QueryResult};
 
+use super::Hook;
+
 /// What the running server does for plugins; the server implements it once its state is built
 /// (see `Plugins::attach`).
 pub trait Services: Send + Sync {
@@ -26,24 +28,29 @@ const MAX_DEPTH: u32 = 4;
 thread_local! {
     /// The plugin whose hook is running on this thread, for log lines.
     static CURRENT: Cell<&'static str> = const { Cell::new("") };
-    /// Whether that hook is `handle`, the only one allowed to `fetch`.
-    static IN_HANDLE: Cell<bool> = const { Cell::new(false) };
+    /// Which of its hooks: `handle` alone may `fetch`, and an SQL function may not query as
+    /// the plugin.
+    static HOOK: Cell<Option<Hook>> = const { Cell::new(None) };
     /// The services of the server whose plugin is running on this thread.
     static SERVICES: RefCell<Option<ServicesCell>> = const { RefCell::new(None) };
     /// How many services are running on this thread, one inside another.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Marks this thread as running a hook of `plugin` until dropped.
+/// Marks this thread as running `hook` of `plugin` until dropped. What a hook may ask depends
+/// on the hook, not on what led to it: another plugin's vote or SQL function reached from a
+/// `handle` may not `fetch`.
 pub struct Calling {
     previous: &'static str,
     services: Option<ServicesCell>,
+    hook: Option<Hook>,
 }
 
-pub fn calling(plugin: &'static str, services: &ServicesCell) -> Calling {
+pub fn calling(plugin: &'static str, services: &ServicesCell, hook: Hook) -> Calling {
     Calling {
         previous: CURRENT.with(|c| c.replace(plugin)),
         services: SERVICES.with(|s| s.replace(Some(services.clone()))),
+        hook: HOOK.with(|c| c.replace(Some(hook))),
     }
 }
 
@@ -51,6 +58,7 @@ impl Drop for Calling {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
         SERVICES.with(|s| *s.borrow_mut() = self.services.take());
+        HOOK.with(|c| c.set(self.hook));
     }
 }
 
@@ -77,19 +85,6 @@ struct Depth(u32);
 impl Drop for Depth {
     fn drop(&mut self) {
         DEPTH.with(|d| d.set(self.0));
-    }
-}
-
-/// Allows `fetch` on this thread until dropped: only around `handle`.
-pub struct Handling(bool);
-
-pub fn handling() -> Handling {
-    Handling(IN_HANDLE.with(|c| c.replace(true)))
-}
-
-impl Drop for Handling {
-    fn drop(&mut self) {
-        IN_HANDLE.with(|c| c.set(self.0));
     }
 }
 
@@ -141,7 +136,7 @@ unsafe extern "C" fn fetch(input: Bytes, out: *mut OwnedBuf) -> i32 {
     // SAFETY: the caller's promise above.
     unsafe {
         serve(input, out, "fetch", |request: FetchRequest| {
-            if !IN_HANDLE.with(Cell::get) {
+            if HOOK.with(Cell::get) != Some(Hook::Handle) {
                 return Err("fetch is only allowed in handle(): other hooks must not block".into());
             }
             super::fetch::run(request)
@@ -155,6 +150,10 @@ unsafe extern "C" fn query(input: Bytes, out: *mut OwnedBuf) -> i32 {
     // SAFETY: the caller's promise above.
     unsafe {
         serve(input, out, "query", |request: QueryRequest| {
+            // A function any visitor's SQL can call must not read what they may not.
+            if !request.as_actor && HOOK.with(Cell::get) == Some(Hook::CallFunction) {
+                return Err("an SQL function may only query as the visitor (query_as)".into());
+            }
             with_services(|s| s.query(request))
         })
     }

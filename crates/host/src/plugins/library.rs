@@ -103,8 +103,9 @@ impl Library {
             ));
         }
         // SAFETY: every table of every ABI version starts with the `#[repr(C)]` header; only
-        // the header is read until it says the rest is there.
-        let header = unsafe { std::ptr::read(table.cast::<Header>()) };
+        // the header is read until it says the rest is there (unaligned: a table from another
+        // language need not be aligned as Rust would align it).
+        let header = unsafe { std::ptr::read_unaligned(table.cast::<Header>()) };
         if header.magic != MAGIC {
             return Err(refuse(
                 "is not a datasette-rs plugin: its entry table has the wrong magic number".into(),
@@ -122,6 +123,10 @@ impl Library {
                 "has a plugin table of {size} bytes, smaller than the {FIRST_TABLE_SIZE} of ABI version {ABI_VERSION}"
             )));
         }
+        // Only whole hooks past the first table: a size cutting one in half would leave a
+        // pointer made of the plugin's bytes and zeros.
+        let hook = std::mem::size_of::<Option<HookFn>>();
+        let size = FIRST_TABLE_SIZE + (size - FIRST_TABLE_SIZE) / hook * hook;
         // A plugin built against an older datasette-plugin-api has a shorter table: the hooks
         // added since are absent (an all-zero `Option<fn>` is `None`). A newer one's extra
         // hooks are not read.
@@ -172,7 +177,7 @@ impl Library {
     /// does not implement the hook.
     pub fn call(&self, hook: Hook, input: &[u8]) -> Option<Result<Vec<u8>, CallError>> {
         let f = self.hook_fn(hook)?;
-        let _current = host_services::calling(self.name, &self.services);
+        let _current = host_services::calling(self.name, &self.services, hook);
         let mut out = OwnedBuf::EMPTY;
         // SAFETY: `input` outlives the call and `out` is a valid place for the answer; the
         // plugin catches its own panics (it was checked to unwind) and fills `out` with a

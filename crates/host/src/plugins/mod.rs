@@ -100,7 +100,34 @@ struct ScopedConfig {
     tables: HashMap<(String, String), Value>,
 }
 
+/// The hooks told a page's configuration (`PageContext::config`): a plugin with none of them
+/// reads only its top-level block.
+const PAGE_HOOKS: &[Hook] = &[
+    Hook::ExtraCssUrls,
+    Hook::ExtraJsUrls,
+    Hook::ExtraBodyScript,
+    Hook::TableActions,
+    Hook::DatabaseActions,
+    Hook::RowActions,
+    Hook::Forbidden,
+    Hook::RenderCell,
+    Hook::RenderOutput,
+];
+
 impl ScopedConfig {
+    /// Where in metadata.json a block below the top level sits, if there is one.
+    fn nested_path(&self) -> Option<String> {
+        let db = self
+            .databases
+            .keys()
+            .next()
+            .map(|db| format!("databases.{db}.plugins"));
+        db.or_else(|| {
+            let (db, table) = self.tables.keys().next()?;
+            Some(format!("databases.{db}.tables.{table}.plugins"))
+        })
+    }
+
     fn read(name: &str, metadata: &Metadata) -> Result<ScopedConfig, PluginError> {
         let resolve = |raw: &Value| {
             crate::config::resolve_secrets(raw).map_err(|message| PluginError::Config {
@@ -216,6 +243,16 @@ impl Plugins {
             let mut library = library;
             library.services = plugins.services.clone();
             let name = library.name;
+            if let Some(path) = scoped.nested_path() {
+                if !PAGE_HOOKS.iter().any(|h| library.has(*h)) {
+                    return Err(PluginError::Config {
+                        name: name.into(),
+                        message: format!(
+                            "its block at {path} would not be used: this plugin reads its configuration only from the top-level \"plugins\" block, so put it there"
+                        ),
+                    });
+                }
+            }
             plugins.start(library, &scoped.instance)?;
             plugins.scoped.insert(name, scoped);
         }
@@ -606,7 +643,6 @@ impl Plugin {
     /// Runs `handle`; call it off the async workers. `fetch` is allowed only in here.
     pub fn handle(&self, request: &Request) -> Result<Response, String> {
         let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-        let _fetch_allowed = host_services::handling();
         let result = match self.library.call(Hook::Handle, &input) {
             None => Err("the plugin declares routes but no handle hook".to_string()),
             Some(Err(e)) => Err(e.to_string()),

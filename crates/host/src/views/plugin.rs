@@ -72,7 +72,13 @@ fn in_site_page(
     let Some(title) = r.page_title.take() else {
         return Ok(r);
     };
-    r.body = super::templates::plugin_page(state, actor, path_and_query, &title, &r.body)
+    // The header shows who is signed in once the response is applied.
+    let actor = match (&r.set_actor, r.clear_actor) {
+        (Some(signed_in), _) => Some(signed_in.clone()),
+        (None, true) => None,
+        (None, false) => actor.clone(),
+    };
+    r.body = super::templates::plugin_page(state, &actor, path_and_query, &title, &r.body)
         .map_err(|e| e.to_string())?;
     if r.header("content-type").is_none() {
         r.headers

@@ -87,7 +87,7 @@ pub async fn page(
             .join(" and ")
     );
     // Links from other tables, counted only where this actor may see the other table.
-    let incoming: Vec<ForeignKey> = if ctx.format == Format::Html {
+    let incoming: Vec<ForeignKey> = if ctx.format == Format::Html && ctx.renderer.is_none() {
         t.incoming
             .iter()
             .filter(|fk| access.can_read(&fk.other_table))

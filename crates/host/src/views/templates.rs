@@ -642,7 +642,13 @@ struct RowTemplate<'a> {
 }
 
 pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<String, AppError> {
-    let row_key = data.primary_key_values.join(",");
+    // As the row's URL spells it, as plugins' hooks are told on every row page.
+    let row_key = data
+        .primary_key_values
+        .iter()
+        .map(|v| tilde_encode(v))
+        .collect::<Vec<_>>()
+        .join(",");
     let view = View {
         kind: "row",
         database: Some(&data.database),
@@ -653,12 +659,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
-    let key_segment = data
-        .primary_key_values
-        .iter()
-        .map(|v| tilde_encode(v))
-        .collect::<Vec<_>>()
-        .join(",");
+    let key_segment = &row_key;
     page(&RowTemplate {
         chrome: &chrome,
         db: data.database.clone(),

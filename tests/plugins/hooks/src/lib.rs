@@ -2,8 +2,8 @@
 //! it panics, fails, and tries to block where it must not.
 
 use datasette_plugin_api::{
-    export_plugin, FetchRequest, Host, Level, MenuLink, PageContext, PermissionCheck, Plugin,
-    Request, Resource, Response,
+    export_plugin, FetchRequest, FunctionCall, Host, Level, MenuLink, PageContext, PermissionCheck,
+    Plugin, Request, Resource, Response, SqlFunction,
 };
 use serde_json::{json, Value};
 
@@ -126,6 +126,24 @@ impl Plugin for Hooks {
             Some(_) => ("/-/hooks?sign_out=1".to_string(), "Hooks sign-out"),
         };
         vec![MenuLink::get(href, label)]
+    }
+
+    fn prepare_connection(&self) -> Vec<SqlFunction> {
+        vec![SqlFunction {
+            name: "hooks_query".into(),
+            args: 2,
+            deterministic: false,
+        }]
+    }
+
+    /// `hooks_query(sql, as_visitor)`: runs SQL through the host from inside an SQL function.
+    fn call_function(&self, call: &FunctionCall, host: &Host) -> Result<Value, String> {
+        let sql = call.args[0].as_str().unwrap_or_default();
+        let result = match call.args[1].as_i64() {
+            Some(1) => host.query_as(None, None, sql, &Value::Null),
+            _ => host.query(None, sql, &Value::Null),
+        };
+        result.map(|r| json!(r.rows))
     }
 
     fn extra_css_urls(&self, page: &PageContext, _host: &Host) -> Vec<String> {
@@ -270,5 +288,7 @@ export_plugin!(
     extra_body_script,
     table_actions,
     database_actions,
-    row_actions
+    row_actions,
+    prepare_connection,
+    call_function
 );
