@@ -50,3 +50,118 @@ fn a_changed_file_is_counted_and_suggested_afresh() {
     );
     assert_eq!(server.json("/live.json")["tables"][0]["count"], 7);
 }
+
+fn live_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("live.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("create table t (id integer primary key, v); insert into t (v) values (1);")
+        .unwrap();
+    path
+}
+
+fn serve_live(path: &std::path::Path, immutable: bool) -> datasette_rs_tests::Server {
+    TestApp::new()
+        .files(vec![DatabaseFile {
+            path: path.to_path_buf(),
+            immutable,
+        }])
+        .metadata(json!({}))
+        .secret(Some(datasette_rs_tests::TEST_SECRET))
+        .start()
+}
+
+/// A client holding a page is answered `304` without the database being read: here the
+/// file is locked against every reader, and the page itself cannot be served.
+#[test]
+fn an_unchanged_page_is_answered_304_before_any_sql_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = live_file(&dir);
+    let server = serve_live(&path, false);
+    let first = server.get("/live/t.json");
+    let etag = first.header("etag").expect("an ETag").to_string();
+    assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+    assert_eq!(
+        server.get("/live/t.json").header("etag"),
+        Some(etag.as_str())
+    );
+    let locker = rusqlite::Connection::open(&path).unwrap();
+    locker.execute_batch("begin exclusive").unwrap();
+    let cached = server.request("GET", "/live/t.json", &[("If-None-Match", &etag)]);
+    assert_eq!(cached.status, 304);
+    assert!(cached.body.is_empty());
+    assert_eq!(cached.header("etag"), Some(etag.as_str()));
+    let weak = format!("W/{etag}");
+    let listed = format!("\"other\", {weak}");
+    assert_eq!(
+        server
+            .request("GET", "/live/t.json", &[("If-None-Match", &listed)])
+            .status,
+        304
+    );
+    assert_ne!(server.get("/live/t.json").status, 200, "the file is locked");
+    locker.execute_batch("rollback").unwrap();
+}
+
+#[test]
+fn the_etag_changes_with_the_file_the_url_and_the_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = live_file(&dir);
+    let server = serve_live(&path, false);
+    let etag = |path: &str, headers: &[(&str, &str)]| {
+        let r = server.request("GET", path, headers);
+        assert_eq!(r.status, 200, "{path}");
+        r.header("etag").unwrap().to_string()
+    };
+    let first = etag("/live/t.json", &[]);
+    assert_ne!(etag("/live/t.json?_size=1", &[]), first);
+    assert_ne!(etag("/live/t", &[]), first);
+    let cookie = server.cookie_for(&json!({"id": "ana"}));
+    let ana = etag("/live/t.json", &[("Cookie", &cookie)]);
+    assert_ne!(ana, first);
+    let stale = server.request("GET", "/live/t.json", &[("If-None-Match", &first)]);
+    assert_eq!(stale.status, 304);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("insert into t (v) values (2);")
+        .unwrap();
+    let fresh = server.request("GET", "/live/t.json", &[("If-None-Match", &first)]);
+    assert_eq!(fresh.status, 200, "a changed file is served afresh");
+    assert_eq!(fresh.json()["rows"].as_array().unwrap().len(), 2);
+    assert_ne!(fresh.header("etag"), Some(first.as_str()));
+}
+
+#[test]
+fn cache_control_follows_the_ttl_the_actor_and_immutability() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = live_file(&dir);
+    let server = serve_live(&path, false);
+    let cc = |path: &str, headers: &[(&str, &str)]| {
+        let r = server.request("GET", path, headers);
+        r.header("cache-control").map(str::to_string)
+    };
+    assert_eq!(
+        cc("/live/t.json", &[]).as_deref(),
+        Some("public, max-age=5")
+    );
+    assert_eq!(
+        cc("/live/t.json?_ttl=60", &[]).as_deref(),
+        Some("public, max-age=60")
+    );
+    assert_eq!(cc("/live/t.json?_ttl=0", &[]).as_deref(), Some("no-cache"));
+    assert_eq!(
+        cc("/live/t.json?_ttl=x", &[]).as_deref(),
+        Some("public, max-age=5")
+    );
+    let cookie = server.cookie_for(&json!({"id": "ana"}));
+    assert_eq!(
+        cc("/live/t.json", &[("Cookie", &cookie)]).as_deref(),
+        Some("private, max-age=5")
+    );
+    assert_eq!(cc("/live/nowhere.json", &[]), None, "no caching of errors");
+    let vary = server.get("/live/t.json");
+    assert_eq!(vary.header("vary"), Some("Cookie, Authorization"));
+    let frozen = serve_live(&path, true);
+    let r = frozen.get("/live/t.json");
+    assert_eq!(r.header("cache-control"), Some("public, max-age=86400"));
+}

@@ -24,6 +24,9 @@ pub struct AppState {
     pub session: SessionConfig,
     /// The one-time token of `--root`, until it is used.
     pub root_token: Mutex<Option<String>>,
+    /// A digest of what pages depend on besides the files and the request: the version, the
+    /// metadata, the settings and the plugins (see `views::conditional`).
+    pub fingerprint: [u8; 32],
 }
 
 /// A database file to serve.
@@ -89,6 +92,7 @@ impl AppState {
         }
         sources.push(Box::new(AllowBlocks::new(metadata.clone())));
         let permissions = Permissions::new(sources, settings.default_allow_sql);
+        let fingerprint = fingerprint(&metadata, &settings, &plugins);
         Ok(AppState {
             settings,
             metadata,
@@ -98,8 +102,20 @@ impl AppState {
             started: Instant::now(),
             session,
             root_token: Mutex::new(None),
+            fingerprint,
         })
     }
+}
+
+/// What pages depend on besides the files and the request.
+fn fingerprint(metadata: &Metadata, settings: &Settings, plugins: &Plugins) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut d = Sha256::new();
+    d.update(env!("CARGO_PKG_VERSION"));
+    d.update(metadata.raw.to_string());
+    d.update(serde_json::to_string(settings).unwrap_or_default());
+    d.update(serde_json::to_string(&plugins.describe()).unwrap_or_default());
+    d.finalize().into()
 }
 
 impl AppState {

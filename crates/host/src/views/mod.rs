@@ -1,6 +1,7 @@
 //! The pages. Each view builds its page's data; `render` turns it into HTML, JSON or CSV.
 
 mod auth;
+mod conditional;
 pub mod database;
 mod export;
 pub mod index;
@@ -23,6 +24,7 @@ use crate::permissions::Actor;
 use crate::render::html;
 use crate::render::Format;
 use crate::urls;
+use conditional::Caching;
 
 /// What every view knows of its request.
 pub struct PageRequest {
@@ -180,8 +182,18 @@ pub async fn dispatch(
         origin: state.origin(&req),
         started: std::time::Instant::now(),
     };
-    Ok(match route(&state, &ctx).await? {
-        Reply::Response(r) => r,
+    let page = ctx.route()?;
+    let caching = Caching::of(&state, &req, &ctx, page.database());
+    if caching.not_modified(&req) {
+        return Ok(caching.unchanged());
+    }
+    Ok(match route(&state, &ctx, page).await? {
+        Reply::Response(mut r) => {
+            if r.status() == actix_web::http::StatusCode::OK {
+                caching.apply(&mut r);
+            }
+            r
+        }
         Reply::Redirect(to) => HttpResponse::Found()
             .insert_header(("Location", to))
             .finish(),
@@ -226,15 +238,32 @@ impl Route {
     }
 }
 
-async fn route(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
-    let path = match &ctx.renderer {
-        Some(ext) => ctx
-            .path
-            .strip_suffix(&format!(".{ext}"))
-            .unwrap_or(&ctx.path),
-        None => &ctx.path,
-    };
-    match Route::parse(path)? {
+impl Route {
+    /// The database a page is about, if it is about one.
+    fn database(&self) -> Option<&str> {
+        match self {
+            Route::Database(db) | Route::Child(db, _) | Route::Row { db, .. } => Some(db),
+            Route::Index | Route::Special(_) => None,
+        }
+    }
+}
+
+impl PageRequest {
+    /// The page the path names, a plugin format's extension taken off.
+    fn route(&self) -> Result<Route, AppError> {
+        let path = match &self.renderer {
+            Some(ext) => self
+                .path
+                .strip_suffix(&format!(".{ext}"))
+                .unwrap_or(&self.path),
+            None => &self.path,
+        };
+        Route::parse(path)
+    }
+}
+
+async fn route(state: &AppState, ctx: &PageRequest, page: Route) -> Result<Reply, AppError> {
+    match page {
         Route::Index => index::page(state, ctx).await,
         Route::Special(page) => special::page(state, ctx, &page).await,
         Route::Database(db) => {

@@ -1,0 +1,139 @@
+//! Conditional requests and caching headers for pages.
+//!
+//! A page's `ETag` is a digest of everything its bytes depend on: the server's configuration
+//! (metadata, settings, plugins, version), the state of every database file (so a changed file
+//! changes every tag), the site's origin, the full URL and the actor. It is computed before
+//! any SQL runs, so an `If-None-Match` that matches is answered `304` with no database work.
+//! Instances serving the same files with the same configuration give the same tags.
+//!
+//! `Cache-Control` follows Datasette's `default_cache_ttl` and `_ttl=`; `private` whenever an
+//! actor is signed in (the page may hold what only they may see), and a day for pages of
+//! immutable (`-i`) files unless `_ttl` says otherwise.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+
+use super::PageRequest;
+use crate::app::AppState;
+
+/// How long pages of immutable files may be reused without asking.
+const IMMUTABLE_TTL: u32 = 24 * 60 * 60;
+
+/// A page's validator and how it may be cached.
+pub struct Caching {
+    etag: String,
+    cache_control: String,
+}
+
+impl Caching {
+    /// For the page `ctx` asks for, about database `db` if it is about one.
+    pub fn of(state: &AppState, req: &HttpRequest, ctx: &PageRequest, db: Option<&str>) -> Caching {
+        let mut digest = Sha256::new();
+        digest.update(state.fingerprint);
+        for d in state.databases.values() {
+            digest.update(d.name.as_bytes());
+            digest.update(file_state(&d.path));
+            digest.update(file_state(&wal_path(&d.path)));
+        }
+        for part in [ctx.origin.as_str(), req.uri().path(), req.query_string()] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part.as_bytes());
+        }
+        match &ctx.actor {
+            Some(actor) => digest.update(actor.to_string()),
+            None => digest.update([0]),
+        }
+        let hash = digest.finalize();
+        let etag = format!("\"{}\"", hex(&hash[..16]));
+        Caching {
+            etag,
+            cache_control: cache_control(state, ctx, db),
+        }
+    }
+
+    /// Whether the client already holds this page (`If-None-Match`).
+    pub fn not_modified(&self, req: &HttpRequest) -> bool {
+        req.headers()
+            .get_all(header::IF_NONE_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim())
+            // If-None-Match compares weakly: `W/"x"` matches `"x"`.
+            .any(|t| t == "*" || t.trim_start_matches("W/") == self.etag)
+    }
+
+    /// The `304` for a client that holds the page.
+    pub fn unchanged(&self) -> HttpResponse {
+        let mut r = HttpResponse::NotModified().finish();
+        self.apply(&mut r);
+        r
+    }
+
+    /// Adds the headers to a page that was served in full.
+    pub fn apply(&self, r: &mut HttpResponse) {
+        let h = r.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&self.etag) {
+            h.insert(header::ETAG, v);
+        }
+        if !h.contains_key(header::CACHE_CONTROL) {
+            if let Ok(v) = HeaderValue::from_str(&self.cache_control) {
+                h.insert(header::CACHE_CONTROL, v);
+            }
+        }
+        // Who asks changes the page: caches must not hand one visitor's copy to another.
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Cookie, Authorization"),
+        );
+    }
+}
+
+fn cache_control(state: &AppState, ctx: &PageRequest, db: Option<&str>) -> String {
+    let immutable = db
+        .and_then(|name| state.databases.get(name))
+        .is_some_and(|d| d.immutable);
+    // Datasette ignores a `_ttl` that is not a number.
+    let ttl = ctx
+        .arg("_ttl")
+        .and_then(|t| t.parse::<u32>().ok())
+        .unwrap_or(if immutable {
+            IMMUTABLE_TTL
+        } else {
+            state.settings.default_cache_ttl
+        });
+    let scope = if ctx.actor.is_some() {
+        "private"
+    } else {
+        "public"
+    };
+    match ttl {
+        0 => "no-cache".to_string(),
+        n => format!("{scope}, max-age={n}"),
+    }
+}
+
+/// What identifies a file's contents without reading them: device, inode, size and the
+/// modification time in nanoseconds (zeros for a file that does not exist).
+fn file_state(path: &std::path::Path) -> [u8; 32] {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = [0u8; 32];
+    if let Ok(m) = std::fs::metadata(path) {
+        let mtime = (m.mtime() as u64).wrapping_mul(1_000_000_000) ^ m.mtime_nsec() as u64;
+        for (i, n) in [m.dev(), m.ino(), m.size(), mtime].into_iter().enumerate() {
+            out[i * 8..(i + 1) * 8].copy_from_slice(&n.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// A database's write-ahead log, where a change sits until it is checkpointed.
+fn wal_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
