@@ -165,3 +165,33 @@ fn cache_control_follows_the_ttl_the_actor_and_immutability() {
     let r = frozen.get("/live/t.json");
     assert_eq!(r.header("cache-control"), Some("public, max-age=86400"));
 }
+
+/// A count longer than the page waits for is shown as Datasette shows one it gave up on, and
+/// filled in from the cache once the background count is done.
+#[test]
+fn a_slow_count_is_finished_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "create view slow as with recursive c(x) as
+               (select 1 union all select x + 1 from c where x < 2000000) select x from c;",
+        )
+        .unwrap();
+    let server = serve_live(&path, false);
+    let first = server.json("/live/slow.json?_size=1");
+    assert_eq!(first["filtered_table_rows_count"], Value::Null);
+    assert_eq!(first["rows"], json!([[1]]));
+    assert!(server.get("/live/slow").body.contains("Many rows"));
+    let mut count = Value::Null;
+    for _ in 0..600 {
+        count = server.json("/live/slow.json?_size=1")["filtered_table_rows_count"].clone();
+        if !count.is_null() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(count, 2_000_000);
+    assert!(server.get("/live/slow").body.contains("2,000,000 rows"));
+}

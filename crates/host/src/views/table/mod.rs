@@ -233,6 +233,8 @@ struct Work {
 #[derive(Clone, Copy)]
 struct Limits {
     sql: Duration,
+    /// How long the page waits for its count; a longer one is finished in the background.
+    count: Duration,
     facet: Duration,
     suggest: Duration,
 }
@@ -260,7 +262,7 @@ fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
     let count = match w.count {
         Some(n) => Some(n),
         None => {
-            c.set_time_limit(w.limits.sql);
+            c.set_time_limit(w.limits.count);
             let sql = format!("select count(*) {}", b.from_where);
             match sqlite::count(c, &sql, &b.filter_params, w.cached) {
                 Ok(n) => Some(n),
@@ -373,6 +375,35 @@ fn published_page_access(
         ));
     }
     Ok(Arc::new(through))
+}
+
+/// How long a page waits for its count: a count that takes longer is shown as "many rows"
+/// (as Datasette shows one it gave up on) and finished by [`count_later`].
+const PAGE_COUNT_LIMIT: Duration = Duration::from_millis(100);
+
+/// How long a count in the background may take.
+const BACKGROUND_COUNT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Finishes a count the page gave up on, in the background on a connection apart from the
+/// requests', and caches it for the pages after (until the file changes). One at a time per
+/// count: a count under way or given up is not started again for the same file.
+fn count_later(db: &Arc<Database>, key: String, built: &Built, access: Arc<Access>, cached: bool) {
+    let pending = format!("pending\0{key}");
+    if db.derived::<()>(&pending).is_some() {
+        return;
+    }
+    db.store_derived(pending, ());
+    let (db, sql) = (db.clone(), format!("select count(*) {}", built.from_where));
+    let params = built.filter_params.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let counted = db.run_here(BACKGROUND_COUNT_LIMIT, access, |c| {
+            sqlite::count(c, &sql, &params, cached)
+        });
+        match counted {
+            Ok(n) => db.store_derived(key, n),
+            Err(e) => tracing::info!("a background count stopped: {e}"),
+        }
+    });
 }
 
 /// Where a count is cached: the whole table's for everyone; a filtered one by its SQL; none
@@ -541,8 +572,10 @@ pub async fn page(
     let cached_suggestions = suggest
         .then(|| CachedSuggestions::get(db, &suggest_key))
         .flatten();
+    let sql_limit = Duration::from_millis(settings.sql_time_limit_ms);
     let limits = Limits {
-        sql: Duration::from_millis(settings.sql_time_limit_ms),
+        sql: sql_limit,
+        count: sql_limit.min(PAGE_COUNT_LIMIT),
         facet: Duration::from_millis(settings.facet_time_limit_ms),
         suggest: Duration::from_millis(settings.facet_suggest_time_limit_ms),
     };
@@ -560,10 +593,12 @@ pub async fn page(
     };
     // The rows query runs within `limits.sql`; each later query sets its own limit.
     let fetched = db
-        .run(limits.sql, run_access, move |c| fetch(c, work))
+        .run(limits.sql, run_access.clone(), move |c| fetch(c, work))
         .await?;
-    if let (Some(key), None, Some(n)) = (count_key, cached_count, fetched.count) {
-        db.store_derived(key, n);
+    match (count_key, cached_count, fetched.count) {
+        (Some(key), None, Some(n)) => db.store_derived(key, n),
+        (Some(key), None, None) => count_later(db, key, &built, run_access, req.wheres.is_empty()),
+        _ => {}
     }
     let suggestions = match (cached_suggestions, fetched.suggested) {
         (Some(cached), _) => cached,
