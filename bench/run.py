@@ -1,12 +1,17 @@
 """datasette-rs against Datasette 0.65 on the same files, side by side in one run.
 
-    python3 bench/run.py [--duration SECONDS] [--large-rows N] [--only SCENARIO]
+    python3 bench/run.py [--duration SECONDS] [--large-rows N] [--huge-rows N] [--only SCENARIO]
 
 Builds the release binaries, makes the fixtures (bench/work/), installs Datasette 0.65 and
 datasette-auth-tokens in a virtualenv and wrk from Debian if missing, then drives each server
 with `wrk -t2 -c16` for DURATION seconds per scenario and prints one table: req/s, p50, p99
 and peak RSS for each server, and the ratios against Datasette with suggest_facets off. Latencies count only answered
 requests: where wrk gave up on requests (its 2 s timeout), the socket errors column says so.
+
+"If-None-Match" sends each server the ETag its own table page carried (Datasette gives none,
+so it serves the page). A streamed CSV export of the 1M-row table is timed once per server
+(MB/s, and how much the server's peak memory grew meanwhile). With --huge-rows, a third file
+of that many rows is served too ("huge" scenarios).
 """
 import argparse
 import json
@@ -33,7 +38,15 @@ SCENARIOS = [
     ("deep page (_next=50000)", "/items/items.json?_next=50000", {}),
     ("protected table via plugin", "/items/secrets.json", {"Authorization": f"Bearer {TOKEN}"}),
     ("1M-row table JSON", "/big/items.json", {}),
+    ("table JSON, If-None-Match", "/items/items.json", {"If-None-Match": "ETAG"}),
+    ("huge table JSON", "/huge/items.json", {}),
+    ("huge table HTML", "/huge/items", {}),
+    ("huge deep page (_next=9000000)", "/huge/items.json?_next=9000000", {}),
+    ("huge filtered count", "/huge/items.json?category=cat-03&_size=1", {}),
+    ("huge facet", "/huge/items.json?_facet=category&_size=1", {}),
 ]
+
+STREAM = "/big/items.csv?_stream=on&_size=max"
 
 
 def run(cmd, **kw):
@@ -41,10 +54,13 @@ def run(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def prepare(large_rows):
+def prepare(large_rows, huge_rows):
     os.makedirs(WORK, exist_ok=True)
     run(["cargo", "build", "--release", "--quiet", "--workspace"], cwd=ROOT)
-    for name, rows in [("items.db", 100_000), ("big.db", large_rows)]:
+    files = [("items.db", 100_000), ("big.db", large_rows)]
+    if huge_rows:
+        files.append(("huge.db", huge_rows))
+    for name, rows in files:
         path = os.path.join(WORK, name)
         stamp = path + f".{rows}"
         if not os.path.exists(stamp):
@@ -135,33 +151,71 @@ def wrk(port, path, headers, duration):
 
 def check(port, path, headers):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status, r.read()
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers
+
+
+def with_etag(port, path, headers):
+    """The scenario's headers, its ETAG placeholder replaced by the tag the server gives."""
+    if headers.get("If-None-Match") != "ETAG":
+        return headers
+    _, _, got = check(port, path, {})
+    return dict(headers, **{"If-None-Match": got.get("ETag") or '"none"'})
+
+
+def vm(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stream_export(server):
+    """Reads the streamed CSV export once: MB/s, rows, and the growth of peak memory (MiB)."""
+    pids = [server["proc"].pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(server["proc"].pid)], capture_output=True, text=True).stdout.split()]
+    before = {p: vm(p, "VmRSS") for p in pids}
+    started = time.monotonic()
+    size, lines = 0, 0
+    with urllib.request.urlopen(f"http://127.0.0.1:{server['port']}{STREAM}", timeout=600) as r:
+        while chunk := r.read(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    seconds = time.monotonic() - started
+    growth = max(vm(p, "VmHWM") - before[p] for p in pids)
+    return {"mb_s": size / seconds / 1e6, "mb": size / 1e6, "lines": lines, "seconds": seconds, "rss_growth": growth}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--large-rows", type=int, default=1_000_000)
+    ap.add_argument("--huge-rows", type=int, default=0, help="also serve huge.db of this many rows")
     ap.add_argument("--only", help="run only scenarios whose name contains this")
     args = ap.parse_args()
-    venv = prepare(args.large_rows)
+    venv = prepare(args.large_rows, args.huge_rows)
     release = os.path.join(ROOT, "target", "release")
     datasette = os.path.join(venv, "bin", "datasette")
-    files = ["items.db", "big.db", "-m", "metadata.json"]
+    files = ["items.db", "big.db", *(["huge.db"] if args.huge_rows else []), "-m", "metadata.json"]
     # The ceiling answers the bytes of our table JSON page from memory.
     servers_spec = [
         ("datasette-rs", [os.path.join(release, "datasette-rs"), "serve", *files, "-p", "8101"], 8101),
         ("Datasette 0.65", [datasette, "serve", *files, "-p", "8102"], 8102),
         ("Datasette, suggest_facets off", [datasette, "serve", *files, "-p", "8103", "--setting", "suggest_facets", "off"], 8103),
     ]
-    scenarios = [s for s in SCENARIOS if not args.only or args.only in s[0]]
+    scenarios = [
+        s for s in SCENARIOS
+        if (not args.only or args.only in s[0]) and (args.huge_rows or not s[0].startswith("huge"))
+    ]
     results = {}
     servers = []
     try:
         for name, cmd, port in servers_spec:
             servers.append(start(name, cmd, port))
-        status, body = check(8101, "/items/items.json", {})
+        status, body, _ = check(8101, "/items/items.json", {})
         with open(os.path.join(WORK, "table.json"), "wb") as f:
             f.write(body)
         servers.append(start("ceiling (bytes from memory)", [os.path.join(release, "datasette-rs-ceiling"), os.path.join(WORK, "table.json"), "8104"], 8104))
@@ -169,11 +223,15 @@ def main():
             for title, path, headers in scenarios:
                 if s["port"] == 8104 and title != "table JSON":
                     continue
-                status, _ = check(s["port"], path, headers)
-                assert status == 200, (s["name"], path, status)
+                headers = with_etag(s["port"], path, headers)
+                status, _, _ = check(s["port"], path, headers)
+                assert status in (200, 304), (s["name"], path, status)
                 results[(s["name"], title)] = wrk(s["port"], path, headers, args.duration)
                 print(f"{s['name']:32} {title:28} {results[(s['name'], title)]}", file=sys.stderr)
             s["rss"] = peak_rss_mb(s["proc"].pid)
+            if s["port"] != 8104 and (not args.only or args.only in "streamed CSV"):
+                s["stream"] = stream_export(s)
+                print(f"{s['name']:32} streamed CSV {s['stream']}", file=sys.stderr)
     finally:
         for s in servers:
             s["proc"].send_signal(signal.SIGTERM)
@@ -197,6 +255,20 @@ def report(servers, scenarios, results, args):
         a, b = results.get((ours, title)), results.get((base, title))
         if a and b:
             print(f"| {title} | {a['rps'] / b['rps']:.1f}× | {a['p99'] / b['p99']:.2f} |")
+    ceiling = results.get(("ceiling (bytes from memory)", "table JSON"))
+    cached = results.get((ours, "table JSON, If-None-Match"))
+    if ceiling and cached:
+        print(f"\nIf-None-Match (304) against the ceiling's table JSON: {cached['rps']:.0f} / {ceiling['rps']:.0f} req/s = {cached['rps'] / ceiling['rps']:.0%}")
+    small, huge = results.get((ours, "table JSON")), results.get((ours, "huge table JSON"))
+    if small and huge:
+        print(f"huge ({args.huge_rows:,} rows) table JSON against the 100,000-row one: p50 {huge['p50']:.2f} / {small['p50']:.2f} ms = {huge['p50'] / small['p50']:.2f}×; req/s {huge['rps'] / small['rps']:.0%}")
+    streams = [s for s in servers if "stream" in s]
+    if streams:
+        print(f"\n| streamed CSV ({STREAM}) | MB | rows | seconds | MB/s | peak RSS growth |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for s in streams:
+            x = s["stream"]
+            print(f"| {s['name']} | {x['mb']:.0f} | {x['lines'] - 1:,} | {x['seconds']:.1f} | {x['mb_s']:.1f} | {x['rss_growth']:.1f} MiB |")
     print("\n| server | start-up to first 200 | peak RSS |")
     print("| --- | ---: | ---: |")
     for s in servers:
