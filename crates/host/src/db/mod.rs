@@ -138,27 +138,14 @@ pub fn for_each_chunk(
 ) -> Result<(), DbError> {
     let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
     let mut stmt = c.connection().prepare(sql).map_err(refused)?;
-    if !stmt.readonly() {
-        return Err(DbError::Refused(
-            "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
-        ));
-    }
     let names = declared.unwrap_or_else(|| parameter_names(&stmt));
     let params: Vec<(String, Cell)> = names.iter().map(|n| (n.clone(), value(n))).collect();
-    bind_named(&mut stmt, &params)?;
+    bind_read_only(&mut stmt, &params)?;
     let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let n = columns.len();
     let (mut rows, mut bytes, mut called) = (Vec::new(), 0usize, false);
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next().map_err(DbError::from_sqlite)? {
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let value = row.get_ref(i).map_err(DbError::from_sqlite)?;
-            if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
-                bytes += b.len();
-            }
-            out.push(Cell::from(value));
-        }
+        let out = row_cells(row, columns.len(), &mut bytes)?;
         rows.push(out);
         if rows.len() == chunk || bytes >= CHUNK_BYTES {
             called = true;
@@ -199,12 +186,7 @@ fn read_rows(
     params: &[(String, Cell)],
     max_rows: usize,
 ) -> Result<Rows, DbError> {
-    if !stmt.readonly() {
-        return Err(DbError::Refused(
-            "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
-        ));
-    }
-    bind_named(stmt, params)?;
+    bind_read_only(stmt, params)?;
     let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
     let n = columns.len();
     let mut rows = Vec::new();
@@ -216,19 +198,12 @@ fn read_rows(
             truncated = true;
             break;
         }
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let value = row.get_ref(i).map_err(DbError::from_sqlite)?;
-            if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
-                bytes += b.len();
-            }
-            if bytes > MAX_RESULT_BYTES {
-                return Err(DbError::Refused(format!(
-                    "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
-                    MAX_RESULT_BYTES >> 20
-                )));
-            }
-            out.push(Cell::from(value));
+        let out = row_cells(row, n, &mut bytes)?;
+        if bytes > MAX_RESULT_BYTES {
+            return Err(DbError::Refused(format!(
+                "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
+                MAX_RESULT_BYTES >> 20
+            )));
         }
         rows.push(out);
     }
@@ -237,6 +212,32 @@ fn read_rows(
         rows,
         truncated,
     })
+}
+
+/// Refuses a statement that writes, then binds its parameters.
+fn bind_read_only(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[(String, Cell)],
+) -> Result<(), DbError> {
+    if !stmt.readonly() {
+        return Err(DbError::Refused(
+            "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
+        ));
+    }
+    bind_named(stmt, params)
+}
+
+/// A row's first `n` values, adding the bytes of its text and BLOBs to `bytes`.
+fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec<Cell>, DbError> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let value = row.get_ref(i).map_err(DbError::from_sqlite)?;
+        if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
+            *bytes += b.len();
+        }
+        out.push(Cell::from(value));
+    }
+    Ok(out)
 }
 
 /// Binds `:name` parameters; a parameter the SQL names but `params` lacks is NULL.
