@@ -326,6 +326,20 @@ impl Server {
         get_url(&format!("{}{path}", self.base))
     }
 
+    /// Sends the binary SIGTERM and waits for it to exit: its exit code (`None` for a server
+    /// running in this process, or one that a signal killed).
+    pub fn terminate(&mut self) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let exit = child.wait().expect("wait for the server");
+        self.child = None;
+        exit.code()
+    }
+
     /// A line of the binary's `/proc/PID/status`, in KiB (`VmRSS`, `VmHWM`): `None` for a
     /// server running in this process.
     pub fn memory_kib(&self, field: &str) -> Option<u64> {

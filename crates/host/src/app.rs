@@ -140,8 +140,19 @@ impl AppState {
         }
     }
 
-    /// Who is asking: the actor of the session cookie, else one a plugin recognises.
+    /// Who is asking: the actor of the session cookie, else one a plugin recognises. Its id
+    /// is kept with the request for the request's log line.
     pub fn actor(&self, req: &actix_web::HttpRequest) -> Actor {
+        let actor = self.find_actor(req);
+        if let Some(id) = actor.as_ref().and_then(|a| a.get("id")) {
+            use actix_web::HttpMessage;
+            let id = id.as_str().map_or_else(|| id.to_string(), str::to_string);
+            req.extensions_mut().insert(ActorId(id));
+        }
+        actor
+    }
+
+    fn find_actor(&self, req: &actix_web::HttpRequest) -> Actor {
         crate::session::actor(req).or_else(|| {
             self.plugins
                 .recognise_actors()
@@ -208,6 +219,10 @@ impl AppState {
         }
     }
 }
+
+/// The id of the actor a request was made by, for its log line.
+#[derive(Clone)]
+pub struct ActorId(pub String);
 
 /// A page as plugins' page hooks are told of it: `page` is its path and query.
 pub fn page_context(actor: &Actor, page: &str, view: View<'_>) -> PageContext {

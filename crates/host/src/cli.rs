@@ -22,6 +22,12 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// SQLite files to serve, opened read-only.
@@ -55,6 +61,10 @@ pub struct ServeArgs {
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,
+    /// How log lines are written: `text` for people, `json` (one object a line) for log
+    /// shippers.
+    #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,

@@ -2,20 +2,14 @@ use anyhow::Context;
 use clap::Parser;
 
 use datasette_rs::app::{AppState, DatabaseFile};
-use datasette_rs::cli::{Cli, Command};
+use datasette_rs::cli::{Cli, Command, LogFormat};
 use datasette_rs::config::{Metadata, Settings};
 use datasette_rs::plugins::{self, LoadOptions, Plugins};
 use datasette_rs::session::{self, SessionConfig};
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let Command::Serve(args) = Cli::parse().command;
+    init_logging(args.log_format);
     let mut settings = Settings::default();
     for (name, value) in args.setting_pairs() {
         settings.set(&name, &value)?;
@@ -86,4 +80,20 @@ fn main() -> anyhow::Result<()> {
         datasette_rs::server::run(state, &args.host, args.port).await?;
         Ok(())
     })
+}
+
+/// Log lines on stderr, filtered by `RUST_LOG` (default `info`): text, or one JSON object a
+/// line for log shippers.
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }

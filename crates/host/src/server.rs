@@ -3,7 +3,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpServer};
 
 use crate::app::AppState;
 use crate::views;
@@ -34,7 +34,37 @@ pub fn app(
                 .add(("Content-Security-Policy", "frame-ancestors 'none'")),
         )
         .configure(|cfg| views::configure(cfg, &routes))
+        .wrap(actix_web::middleware::from_fn(log_request))
 }
+
+/// One line per request (target `request`): method, path, status, duration and the actor's
+/// id. Never the query string, a cookie or a header: they may carry tokens.
+async fn log_request(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let (method, path) = (req.method().to_string(), req.path().to_string());
+    let res = next.call(req).await?;
+    let actor = res
+        .request()
+        .extensions()
+        .get::<crate::app::ActorId>()
+        .map(|a| a.0.clone())
+        .unwrap_or_default();
+    tracing::info!(
+        target: "request",
+        method,
+        path,
+        status = res.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        actor,
+    );
+    Ok(res)
+}
+
+/// How long requests in flight may take to finish once the server is told to stop.
+const SHUTDOWN_SECONDS: u64 = 10;
 
 /// Serves until the process is stopped.
 pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> {
@@ -48,7 +78,11 @@ pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> 
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     let app_state = state.clone();
-    let server = HttpServer::new(move || app(app_state.clone())).bind((host, port))?;
+    // SIGTERM or SIGINT: stop accepting, let requests in flight finish (at most
+    // SHUTDOWN_SECONDS), then return, and the process exits 0.
+    let server = HttpServer::new(move || app(app_state.clone()))
+        .shutdown_timeout(SHUTDOWN_SECONDS)
+        .bind((host, port))?;
     for addr in server.addrs() {
         // Tests read these lines to learn the port when started with -p 0.
         eprintln!("Serving at http://{addr}/");

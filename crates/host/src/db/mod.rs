@@ -118,6 +118,13 @@ pub fn select_named(
     Ok((names, rows))
 }
 
+/// The schema of the file `c` reads, marked with that file.
+fn load_schema(c: &Conn) -> Result<Schema, DbError> {
+    let mut schema = Schema::load(c.connection(), c.guard())?;
+    schema.file = c.file();
+    Ok(schema)
+}
+
 fn schema_version(c: &Conn) -> Result<i64, DbError> {
     c.connection()
         .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
@@ -316,9 +323,7 @@ impl Database {
     pub async fn load_schema(&self) -> Result<(), DbError> {
         let schema = self
             .pool
-            .run_unchecked(Duration::from_secs(30), |c| {
-                Schema::load(c.connection(), c.guard())
-            })
+            .run_unchecked(Duration::from_secs(30), load_schema)
             .await?;
         *self.schema.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(schema);
         Ok(())
@@ -327,14 +332,16 @@ impl Database {
     /// The current schema, reloaded first if a mutable file's schema has changed.
     pub async fn schema(&self) -> Result<Arc<Schema>, DbError> {
         let current = self.current_schema();
-        if !self.due_for_check() {
+        if !self.due_for_check(&current) {
             return Ok(current);
         }
-        let version = self
+        let now = self
             .pool
-            .run_unchecked(Duration::from_secs(5), schema_version)
+            .run_unchecked(Duration::from_secs(5), |c| {
+                Ok((schema_version(c)?, c.file()))
+            })
             .await?;
-        if version != current.version {
+        if now != (current.version, current.file) {
             self.load_schema().await?;
         }
         Ok(self.current_schema())
@@ -343,14 +350,14 @@ impl Database {
     /// As [`Database::schema`], on this thread, for a plugin's query (see `Pool::run_here`).
     pub fn schema_here(&self) -> Result<Arc<Schema>, DbError> {
         let current = self.current_schema();
-        if !self.due_for_check() {
+        if !self.due_for_check(&current) {
             return Ok(current);
         }
         let fresh = self.pool.run_here_unchecked(Duration::from_secs(5), |c| {
-            if schema_version(c)? == current.version {
+            if (schema_version(c)?, c.file()) == (current.version, current.file) {
                 return Ok(None);
             }
-            Schema::load(c.connection(), c.guard()).map(Some)
+            load_schema(c).map(Some)
         })?;
         if let Some(schema) = fresh {
             *self.schema.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(schema);
@@ -358,11 +365,14 @@ impl Database {
         Ok(self.current_schema())
     }
 
-    /// Whether to look for a schema change now: a mutable file's, at most once a
-    /// [`SCHEMA_RECHECK`].
-    fn due_for_check(&self) -> bool {
+    /// Whether to look for a schema change now: a mutable file's, at once when another file
+    /// has been put in its place, else at most once a [`SCHEMA_RECHECK`].
+    fn due_for_check(&self, current: &Schema) -> bool {
         if self.immutable {
             return false;
+        }
+        if pool::file_id(&self.path).ok() != current.file {
+            return true;
         }
         let mut last = self
             .last_schema_check

@@ -41,10 +41,10 @@ pub struct Conn {
     functions: Arc<Vec<ExtraFunction>>,
 }
 
-type FileId = (u64, u64);
+pub type FileId = (u64, u64);
 
 /// Which file is at `path` now.
-fn file_id(path: &Path) -> Result<FileId, DbError> {
+pub fn file_id(path: &Path) -> Result<FileId, DbError> {
     use std::os::unix::fs::MetadataExt;
     let m =
         std::fs::metadata(path).map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
@@ -112,6 +112,11 @@ impl Conn {
 
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The file this connection reads (device, inode); `None` for an immutable one.
+    pub fn file(&self) -> Option<FileId> {
+        self.file
     }
 
     pub(super) fn guard(&self) -> &Guard {

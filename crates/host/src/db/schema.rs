@@ -78,6 +78,9 @@ pub struct Schema {
     /// Views sorted by name.
     pub views: IndexMap<String, TableInfo>,
     pub version: i64,
+    /// The file it was read from (device, inode): a file renamed into place is another file,
+    /// whatever its schema version.
+    pub file: Option<(u64, u64)>,
     /// What each table and view derives from.
     pub lineage: Arc<Lineage>,
 }

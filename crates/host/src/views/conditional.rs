@@ -1,8 +1,8 @@
 //! Conditional requests and caching headers for pages.
 //!
 //! A page's `ETag` is a digest of everything its bytes depend on: the server's configuration
-//! (metadata, settings, plugins, version), the state of every database file (so a changed file
-//! changes every tag), the site's origin, the full URL and the actor. It is computed before
+//! (metadata, settings, plugins, version), the state of its database's file (of every file for
+//! pages about all of them), the site's origin, the full URL and the actor. It is computed before
 //! any SQL runs, so an `If-None-Match` that matches is answered `304` with no database work.
 //! Instances serving the same files with the same configuration give the same tags.
 //!
@@ -31,7 +31,12 @@ impl Caching {
     pub fn of(state: &AppState, req: &HttpRequest, ctx: &PageRequest, db: Option<&str>) -> Caching {
         let mut digest = Sha256::new();
         digest.update(state.fingerprint);
-        for d in state.databases.values() {
+        // A page about one database depends on that file alone; the others on every file.
+        let files = state
+            .databases
+            .values()
+            .filter(|d| db.is_none_or(|name| name == d.name));
+        for d in files {
             digest.update(d.name.as_bytes());
             digest.update(file_state(&d.path));
             digest.update(file_state(&wal_path(&d.path)));

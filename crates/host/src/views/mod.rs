@@ -4,6 +4,7 @@ mod auth;
 mod conditional;
 pub mod database;
 mod export;
+mod health;
 pub mod index;
 pub mod plugin;
 pub mod query;
@@ -126,7 +127,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     for path in state.plugins.routes() {
         cfg.route(path, web::route().to(plugin::handle));
     }
-    cfg.route("/-/auth-token", web::get().to(auth::root_token))
+    cfg.route("/-/health", web::get().to(health::page))
+        .route("/-/auth-token", web::get().to(auth::root_token))
         .route("/-/logout", web::get().to(auth::logout_page))
         .route("/-/logout", web::post().to(auth::logout))
         .default_service(web::to(dispatch));

@@ -1,0 +1,55 @@
+//! `/-/health`: for load balancers and probes. No permission is needed and no SQL runs: each
+//! file is opened and its header read. It does not name the databases (some may be hidden
+//! from whoever asks); the log names one that is unavailable.
+
+use std::io::Read;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::render::json;
+
+pub async fn page(state: web::Data<AppState>) -> HttpResponse {
+    let mut unavailable = 0;
+    for db in state.databases.values() {
+        if let Err(problem) = readable(&db.path) {
+            tracing::warn!(
+                database = db.name,
+                "health: {}: {problem}",
+                db.path.display()
+            );
+            unavailable += 1;
+        }
+    }
+    let databases = state.databases.len();
+    let (status, body) = if unavailable == 0 {
+        (
+            actix_web::http::StatusCode::OK,
+            json!({"status": "ok", "databases": databases}),
+        )
+    } else {
+        (
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "unavailable", "databases": databases, "unavailable": unavailable}),
+        )
+    };
+    let mut r = json::response(status, &body);
+    r.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+/// Whether the file at `path` can be opened and starts as an SQLite file does.
+fn readable(path: &std::path::Path) -> Result<(), String> {
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .map_err(|e| e.to_string())?;
+    if &header != b"SQLite format 3\0" {
+        return Err("not an SQLite file".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Running it in production: health checks, request logs, graceful shutdown, new files put
+//! in place while serving.
+
+use std::sync::Arc;
+
+use datasette_rs_tests::serve_sql;
+use serde_json::{json, Value};
+
+const DATA: &str =
+    "create table t (id integer primary key, v text); insert into t (v) values ('one');";
+
+#[test]
+fn health_answers_without_permission_and_503_when_a_file_is_unavailable() {
+    let (dir, server) = serve_sql("data", DATA, json!({"allow": {"id": "nobody"}}), &[]);
+    // The instance is closed to everyone; the probe still answers, and names nothing.
+    assert_eq!(server.get("/data/t.json").status, 403);
+    let ok = server.get("/-/health");
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json(), json!({"status": "ok", "databases": 1}));
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
+    std::fs::write(dir.path().join("garbage"), "not a database at all").unwrap();
+    std::fs::rename(dir.path().join("garbage"), dir.path().join("data.db")).unwrap();
+    let down = server.get("/-/health");
+    assert_eq!(down.status, 503);
+    assert_eq!(
+        down.json(),
+        json!({"status": "unavailable", "databases": 1, "unavailable": 1})
+    );
+    assert!(server.logged("health: "), "{}", server.log());
+}
+
+#[test]
+fn json_logs_have_one_line_per_request_without_query_strings() {
+    let (_dir, server) = serve_sql("data", DATA, json!({}), &["--log-format", "json"]);
+    let cookie = server.cookie_for(&json!({"id": "ana"}));
+    let r = server.request(
+        "GET",
+        "/data/t.json?_token=tok-12345",
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(server.get("/nowhere").status, 404);
+    let mut found = vec![];
+    for _ in 0..100 {
+        found = server
+            .log()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["target"] == "request")
+            .collect();
+        if found.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let table = found
+        .iter()
+        .find(|l| l["path"] == "/data/t.json")
+        .expect("a line for the page");
+    assert_eq!(table["method"], "GET");
+    assert_eq!(table["status"], 200);
+    assert_eq!(table["actor"], "ana");
+    assert!(table["duration_ms"].as_f64().unwrap() >= 0.0);
+    let missing = found.iter().find(|l| l["path"] == "/nowhere").unwrap();
+    assert_eq!(
+        (missing["status"].clone(), missing["actor"].clone()),
+        (json!(404), json!(""))
+    );
+    assert!(!server.log().contains("tok-12345"), "{}", server.log());
+    assert!(!server.log().contains("ds_session"), "{}", server.log());
+}
+
+/// SIGTERM during a request: the request is answered in full, then the process exits 0.
+#[test]
+fn sigterm_lets_requests_in_flight_finish_and_exits_0() {
+    let (_dir, server) = serve_sql(
+        "data",
+        DATA,
+        json!({}),
+        &["--setting", "sql_time_limit_ms", "20000"],
+    );
+    let base = server.base.clone();
+    let slow = std::thread::spawn(move || {
+        let sql = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000000) select count(*) as n from c";
+        let url = format!(
+            "{base}/data.json?_shape=array&sql={}",
+            sql.replace('+', "%2B")
+                .replace('<', "%3C")
+                .replace(' ', "+")
+        );
+        datasette_rs_tests::get_url(&url)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut server = server;
+    let code = server.terminate();
+    let answer = slow.join().unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json(), json!([{"n": 1000000}]));
+    assert_eq!(code, Some(0));
+}
+
+/// A new file renamed into place is served at once, with no failed request meanwhile.
+#[test]
+fn a_file_replaced_by_rename_is_served_without_a_failed_request() {
+    let (dir, server) = serve_sql("data", DATA, json!({}), &[]);
+    let server = Arc::new(server);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (server, stop) = (server.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut statuses = vec![];
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                statuses.push(server.get("/data/t.json?_shape=array").status);
+            }
+            statuses
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let next = dir.path().join("next.db");
+    rusqlite::Connection::open(&next)
+        .unwrap()
+        .execute_batch("create table t (id integer primary key, v text, w text); insert into t (v, w) values ('two', 'new');")
+        .unwrap();
+    std::fs::rename(&next, dir.path().join("data.db")).unwrap();
+    let mut served = Value::Null;
+    for _ in 0..100 {
+        served = server.json("/data/t.json?_shape=array");
+        if served[0]["w"] == "new" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let statuses = load.join().unwrap();
+    assert_eq!(served, json!([{"id": 1, "v": "two", "w": "new"}]));
+    assert!(statuses.len() > 10);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
