@@ -6,6 +6,7 @@ use super::table_query::ident;
 use super::{Cell, Conn, ForeignKey};
 
 /// One key column of the page whose values to label.
+#[derive(Clone)]
 pub struct Lookup {
     pub key: ForeignKey,
     /// The column of the other table that names its rows.

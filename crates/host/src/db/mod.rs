@@ -403,6 +403,21 @@ impl Database {
         self.pool.run(limit, access, f).await
     }
 
+    /// As [`Database::run`], on this thread when that is quicker (see `Pool::run_quick`): for
+    /// lookups by key. `f` must only read: it may run twice.
+    pub async fn run_quick<T, F>(
+        &self,
+        limit: Duration,
+        access: Arc<Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: Fn(&Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        self.pool.run_quick(limit, access, f).await
+    }
+
     /// Runs `f` for a plugin on this thread, on a connection apart from the requests' (see
     /// `Pool::run_here`).
     pub fn run_here<T>(

@@ -238,6 +238,10 @@ pub struct Pool {
     plugin_busy: std::sync::atomic::AtomicUsize,
 }
 
+/// How long [`Pool::run_quick`] may hold an async thread before the query goes to the
+/// blocking pool.
+const INLINE_LIMIT: Duration = Duration::from_millis(20);
+
 /// The most connections plugins' queries hold at once per file: past it a query is refused
 /// at once (it never waits, so it cannot deadlock), and nothing opens files without end.
 const PLUGIN_CONNECTIONS: usize = 8;
@@ -280,6 +284,34 @@ impl Pool {
     {
         self.run_unchecked(limit, move |c| c.checked(access, f))
             .await
+    }
+
+    /// Runs `f` on this (async) thread when a connection is free at once and `f` ends within
+    /// [`INLINE_LIMIT`]: for a lookup by primary key, the handoff to the blocking pool and
+    /// back costs more than the query. Otherwise (no connection free, or interrupted) it runs
+    /// as [`Pool::run`] does, within `limit`. `f` must only read: it may run twice.
+    pub async fn run_quick<T, F>(
+        self: &Arc<Self>,
+        limit: Duration,
+        access: Arc<Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: Fn(&Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        if let Ok(_permit) = self.permits.try_acquire() {
+            let conn = self.checkout()?;
+            conn.set_time_limit(INLINE_LIMIT.min(limit));
+            let result = conn.checked(access.clone(), &f);
+            conn.clear_time_limit();
+            self.checkin(conn);
+            match result {
+                Err(DbError::Interrupted(_)) => {}
+                done => return done,
+            }
+        }
+        self.run(limit, access, move |c| f(c)).await
     }
 
     /// Runs the host's own schema work, which no request's SQL reaches.

@@ -102,27 +102,33 @@ pub async fn page(
         .collect();
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let row_sql = sql.clone();
-    let (rows, counts) = db
-        .run(limit, access.clone(), move |c| {
-            let rows = sqlite::select(c, &row_sql, &params, 1, true)?;
-            let mut counts = Vec::new();
-            if let Some(row) = rows.rows.first() {
-                for (fk, pos) in incoming.into_iter().zip(column_positions) {
-                    let Some(value) = pos.and_then(|p| row.get(p)).cloned() else {
-                        continue;
-                    };
-                    let count_sql = format!(
-                        "select count(*) from {} where {} = :v",
-                        ident(&fk.other_table),
-                        ident(&fk.other_column)
-                    );
-                    let n = sqlite::count(c, &count_sql, &[("v".into(), value)], true).unwrap_or(0);
-                    counts.push((fk, n));
-                }
+    let by_key_alone = incoming.is_empty();
+    let read = move |c: &sqlite::Conn| {
+        let rows = sqlite::select(c, &row_sql, &params, 1, true)?;
+        let mut counts = Vec::new();
+        if let Some(row) = rows.rows.first() {
+            for (fk, pos) in incoming.iter().zip(&column_positions) {
+                let Some(value) = pos.and_then(|p| row.get(p)).cloned() else {
+                    continue;
+                };
+                let count_sql = format!(
+                    "select count(*) from {} where {} = :v",
+                    ident(&fk.other_table),
+                    ident(&fk.other_column)
+                );
+                let n = sqlite::count(c, &count_sql, &[("v".into(), value)], true).unwrap_or(0);
+                counts.push((fk.clone(), n));
             }
-            Ok((rows, counts))
-        })
-        .await?;
+        }
+        Ok((rows, counts))
+    };
+    // A lookup by key alone is quicker on this thread; counting links from other tables may
+    // take longer, so that goes to the blocking pool.
+    let (rows, counts) = if by_key_alone {
+        db.run_quick(limit, access.clone(), read).await?
+    } else {
+        db.run(limit, access.clone(), read).await?
+    };
     if rows.rows.is_empty() {
         return Err(AppError::NotFound("Record not found".into()));
     }
