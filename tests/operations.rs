@@ -136,3 +136,54 @@ fn a_file_replaced_by_rename_is_served_without_a_failed_request() {
     assert!(statuses.len() > 10);
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
+
+#[test]
+fn metrics_are_for_the_permitted_in_prometheus_text() {
+    let (_dir, server) = serve_sql(
+        "data",
+        DATA,
+        json!({
+            "permissions": {"metrics": {"id": "ops"}},
+            "plugins": {"datasette-test-hooks": {}}
+        }),
+        &[],
+    );
+    assert_eq!(server.get("/data/t.json").status, 200);
+    let panicking = [("x-hooks-panic", "actor_from_request")];
+    assert_eq!(
+        server.request("GET", "/data/t.json", &panicking).status,
+        200
+    );
+    assert_eq!(server.get("/-/metrics").status, 403);
+    let root = server.cookie_for(&json!({"id": "root"}));
+    assert_eq!(
+        server
+            .request("GET", "/-/metrics", &[("Cookie", &root)])
+            .status,
+        403
+    );
+    let ops = server.cookie_for(&json!({"id": "ops"}));
+    let r = server.request("GET", "/-/metrics", &[("Cookie", &ops)]);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type.starts_with("text/plain; version=0.0.4"),
+        "{}",
+        r.content_type
+    );
+    let text = r.body;
+    for line in [
+        r#"datasette_requests_total{kind="table",status="200"} 2"#,
+        r#"datasette_requests_total{kind="metrics",status="403"} 2"#,
+        r#"datasette_request_duration_seconds_bucket{kind="table",le="+Inf"} 2"#,
+        r#"datasette_plugin_hook_failures_total{plugin="datasette-test-hooks",hook="actor_from_request"} 1"#,
+    ] {
+        assert!(text.contains(line), "no {line} in\n{text}");
+    }
+    for name in [
+        "datasette_sql_duration_seconds_count",
+        "datasette_pool_wait_seconds_count",
+        r#"datasette_plugin_hook_calls_total{plugin="datasette-test-hooks",hook="menu_links"}"#,
+    ] {
+        assert!(text.contains(name), "no {name} in\n{text}");
+    }
+}

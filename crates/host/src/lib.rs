@@ -17,5 +17,6 @@ pub mod sample;
 pub mod server;
 pub mod services;
 pub mod session;
+pub mod telemetry;
 pub mod urls;
 pub mod views;

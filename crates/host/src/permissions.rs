@@ -16,6 +16,7 @@ pub const VIEW_DATABASE: &str = "view-database";
 pub const VIEW_TABLE: &str = "view-table";
 pub const VIEW_QUERY: &str = "view-query";
 pub const EXECUTE_SQL: &str = "execute-sql";
+pub const METRICS: &str = "metrics";
 
 /// What a permission check is about, as Datasette's hooks see it: the instance, a database,
 /// or a child of one (a table, a view or a canned query; the action says which).
@@ -93,6 +94,7 @@ impl PermissionSource for AllowBlocks {
                 .database(d)
                 .and_then(|db| db.allow_sql.as_ref())
                 .or(m.allow_sql.as_ref()),
+            (other, Resource::Instance) => m.permissions.get(other),
             _ => None,
         }?;
         Some(actor_matches_allow(actor, block))
@@ -166,6 +168,12 @@ impl Permissions {
             ],
             true,
         )
+    }
+
+    /// `/-/metrics`: its allow block (`permissions.metrics`) or a plugin's vote; else root only.
+    pub fn can_view_metrics(&self, actor: &Actor) -> bool {
+        self.vote(actor, METRICS, &Resource::Instance)
+            .unwrap_or_else(|| actor.as_ref().and_then(|a| a.get("id")) == Some(&"root".into()))
     }
 
     /// Arbitrary SQL needs the database to be visible as well as `execute-sql`.

@@ -6,7 +6,7 @@ use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpMessage, HttpServer};
 
 use crate::app::AppState;
-use crate::views;
+use crate::{telemetry, views};
 
 /// The application, for the server and for in-process tests.
 pub fn app(
@@ -52,10 +52,17 @@ async fn log_request(
         .get::<crate::app::ActorId>()
         .map(|a| a.0.clone())
         .unwrap_or_default();
+    let kind = res
+        .request()
+        .extensions()
+        .get::<telemetry::PageKind>()
+        .map_or("other", |k| k.0);
+    telemetry::request(kind, res.status().as_u16(), started.elapsed().as_secs_f64());
     tracing::info!(
         target: "request",
         method,
         path,
+        kind,
         status = res.status().as_u16(),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         actor,
@@ -68,6 +75,7 @@ const SHUTDOWN_SECONDS: u64 = 10;
 
 /// Serves until the process is stopped.
 pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> {
+    telemetry::install();
     let state = web::Data::new(state);
     let services: std::sync::Arc<dyn crate::plugins::host_services::Services> =
         state.clone().into_inner();

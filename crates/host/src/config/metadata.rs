@@ -48,6 +48,10 @@ pub struct Metadata {
     pub allow_sql: Option<Value>,
     #[serde(default)]
     pub plugins: serde_json::Map<String, Value>,
+    /// Allow blocks for instance-wide actions other than viewing, by action (as Datasette
+    /// 1.0's `permissions`), e.g. `{"metrics": {"id": "ops"}}`.
+    #[serde(default)]
+    pub permissions: serde_json::Map<String, Value>,
     /// The file as it was written, for `/-/metadata.json`: secrets stay unresolved.
     #[serde(skip)]
     pub raw: Value,

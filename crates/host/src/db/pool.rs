@@ -303,7 +303,9 @@ impl Pool {
         if let Ok(_permit) = self.permits.try_acquire() {
             let conn = self.checkout()?;
             conn.set_time_limit(INLINE_LIMIT.min(limit));
+            let running = Instant::now();
             let result = conn.checked(access.clone(), &f);
+            crate::telemetry::sql(running.elapsed().as_secs_f64());
             conn.clear_time_limit();
             self.checkin(conn);
             match result {
@@ -320,13 +322,17 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,
     {
+        let waiting = Instant::now();
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
+        crate::telemetry::pool_wait(waiting.elapsed().as_secs_f64());
         let pool = self.clone();
         let started = Instant::now();
         actix_web::rt::task::spawn_blocking(move || {
             let conn = pool.checkout()?;
             conn.set_time_limit(limit);
+            let running = Instant::now();
             let result = f(&conn);
+            crate::telemetry::sql(running.elapsed().as_secs_f64());
             conn.clear_time_limit();
             pool.checkin(conn);
             result
@@ -364,6 +370,7 @@ impl Pool {
         let conn = self.checkout_from(&self.plugin_idle)?;
         conn.set_time_limit(limit);
         let result = f(&conn);
+        crate::telemetry::sql(started.elapsed().as_secs_f64());
         conn.clear_time_limit();
         self.plugin_idle
             .lock()

@@ -194,6 +194,7 @@ impl Library {
         .to_vec();
         // SAFETY: the plugin's buffer goes back to the plugin's `free_buf`, once.
         unsafe { (self.table.free_buf)(out) };
+        crate::telemetry::hook(self.name, hook.name(), status != STATUS_OK);
         Some(match status {
             STATUS_OK => Ok(bytes),
             STATUS_PANIC => Err(CallError::Panicked(lossy(bytes))),

@@ -1,6 +1,8 @@
-//! `/-/health`: for load balancers and probes. No permission is needed and no SQL runs: each
-//! file is opened and its header read. It does not name the databases (some may be hidden
-//! from whoever asks); the log names one that is unavailable.
+//! For operators: `/-/health` for load balancers and probes, `/-/metrics` for Prometheus.
+//!
+//! Health needs no permission and runs no SQL: each file is opened and its header read. It
+//! does not name the databases (some may be hidden from whoever asks); the log names one that
+//! is unavailable.
 
 use std::io::Read;
 
@@ -10,7 +12,32 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::render::json;
 
-pub async fn page(state: web::Data<AppState>) -> HttpResponse {
+/// `/-/metrics`: Prometheus' text format, for actors the `metrics` permission lets in (its
+/// allow block in metadata.json's `permissions`, or a plugin's vote; else root only).
+pub async fn metrics(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    use actix_web::HttpMessage;
+    req.extensions_mut()
+        .insert(crate::telemetry::PageKind("metrics"));
+    let actor = state.actor(&req);
+    if !state.permissions.can_view_metrics(&actor) {
+        return Err(crate::error::AppError::Forbidden(
+            "You do not have permission to view the metrics".into(),
+        ));
+    }
+    let text = crate::telemetry::render().ok_or_else(|| {
+        crate::error::AppError::NotFound("Metrics are not recorded by this server".into())
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(text))
+}
+
+pub async fn page(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    actix_web::HttpMessage::extensions_mut(&req).insert(crate::telemetry::PageKind("health"));
     let mut unavailable = 0;
     for db in state.databases.values() {
         if let Err(problem) = readable(&db.path) {

@@ -15,7 +15,7 @@ pub mod templates;
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -128,6 +128,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         cfg.route(path, web::route().to(plugin::handle));
     }
     cfg.route("/-/health", web::get().to(health::page))
+        .route("/-/metrics", web::get().to(health::metrics))
         .route("/-/auth-token", web::get().to(auth::root_token))
         .route("/-/logout", web::get().to(auth::logout_page))
         .route("/-/logout", web::post().to(auth::logout))
@@ -185,6 +186,7 @@ pub async fn dispatch(
         started: std::time::Instant::now(),
     };
     let page = ctx.route()?;
+    req.extensions_mut().insert(page.kind(&ctx));
     let caching = Caching::of(&state, &req, &ctx, page.database());
     if caching.not_modified(&req) {
         return Ok(caching.unchanged());
@@ -241,6 +243,18 @@ impl Route {
 }
 
 impl Route {
+    /// What the request's metrics call this kind of page.
+    fn kind(&self, ctx: &PageRequest) -> crate::telemetry::PageKind {
+        crate::telemetry::PageKind(match self {
+            Route::Index => "index",
+            Route::Special(_) => "special",
+            Route::Database(_) if ctx.arg("sql").is_some() => "query",
+            Route::Database(_) => "database",
+            Route::Child(..) => "table",
+            Route::Row { .. } => "row",
+        })
+    }
+
     /// The database a page is about, if it is about one.
     fn database(&self) -> Option<&str> {
         match self {

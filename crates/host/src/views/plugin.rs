@@ -21,6 +21,7 @@ pub async fn handle(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
+    actix_web::HttpMessage::extensions_mut(&req).insert(crate::telemetry::PageKind("plugin"));
     let actor = state.actor(&req);
     let plugin = state
         .plugins
