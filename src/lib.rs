@@ -112,6 +112,23 @@ fn agent() -> ureq::Agent {
 }
 
 /// GETs `url`, whatever the status.
+/// A GET with extra headers to any URL (a proxy's), whatever the status.
+pub fn get_url_with(url: &str, headers: &[(&str, &str)]) -> Resp {
+    request_url("GET", url, headers)
+}
+
+fn request_url(method: &str, url: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(()).expect("request");
+    let mut r = agent()
+        .run(req)
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    Resp::from_response(&mut r)
+}
+
 pub fn get_url(url: &str) -> Resp {
     let mut r = agent()
         .get(url)
@@ -357,16 +374,7 @@ impl Server {
 
     /// A request with extra headers (a `Cookie`, an `Origin`), whatever the status.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
-        let url = format!("{}{path}", self.base);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req.body(()).expect("request");
-        let mut r = agent()
-            .run(req)
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        Resp::from_response(&mut r)
+        request_url(method, &format!("{}{path}", self.base), headers)
     }
 
     /// GETs a JSON URL that must answer 200.
@@ -499,8 +507,8 @@ pub struct Exit {
     pub stderr: String,
 }
 
-/// Runs `datasette-rs serve ARGS -p 0`: the server once it prints its address, or how it
-/// exited if it stopped first.
+/// Runs `datasette-rs serve ARGS -p 0` (or on the `-p` the arguments give): the server once
+/// it prints its address, or how it exited if it stopped first.
 pub fn serve_binary(args: &[&str]) -> Result<Server, Exit> {
     serve_binary_with_env(args, &[])
 }
@@ -510,7 +518,12 @@ pub fn serve_binary_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Serv
     let mut child = Command::new(binary())
         .arg("serve")
         .args(args)
-        .args(["-p", "0"])
+        // A free port unless the test names one.
+        .args(if args.contains(&"-p") {
+            &[][..]
+        } else {
+            &["-p", "0"][..]
+        })
         .envs(env.iter().copied())
         .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::null())
