@@ -86,7 +86,10 @@ pub struct Resp {
     pub status: u16,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
+    /// The body as text (invalid UTF-8 replaced).
     pub body: String,
+    /// The body as it came.
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -150,17 +153,18 @@ impl Resp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let body = r
+        let bytes = r
             .body_mut()
             .with_config()
             .limit(64 << 20)
-            .read_to_string()
+            .read_to_vec()
             .unwrap_or_default();
         Resp {
             status: r.status().as_u16(),
             content_type,
             headers,
-            body,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
         }
     }
 

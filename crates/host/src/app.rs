@@ -29,6 +29,10 @@ pub struct AppState {
     pub fingerprint: [u8; 32],
 }
 
+/// Each connection's page cache when `cache_size_kb` is 0: small, because pages come from the
+/// OS's cache cheaply and a server may hold many connections.
+const DEFAULT_CACHE_KIB: u32 = 512;
+
 /// A database file to serve.
 #[derive(Debug, Clone)]
 pub struct DatabaseFile {
@@ -80,6 +84,11 @@ impl AppState {
                 f.immutable,
                 settings.num_sql_threads as usize,
                 functions.clone(),
+                // Datasette's 0 is SQLite's default; ours keeps memory flat.
+                match settings.cache_size_kb {
+                    0 => DEFAULT_CACHE_KIB,
+                    n => n,
+                },
             )?;
             db.load_schema().await?;
             databases.insert(name, Arc::new(db));

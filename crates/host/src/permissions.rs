@@ -17,6 +17,7 @@ pub const VIEW_TABLE: &str = "view-table";
 pub const VIEW_QUERY: &str = "view-query";
 pub const EXECUTE_SQL: &str = "execute-sql";
 pub const METRICS: &str = "metrics";
+pub const VIEW_DATABASE_DOWNLOAD: &str = "view-database-download";
 
 /// What a permission check is about, as Datasette's hooks see it: the instance, a database,
 /// or a child of one (a table, a view or a canned query; the action says which).

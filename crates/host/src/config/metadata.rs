@@ -98,6 +98,61 @@ pub struct TableMeta {
     pub plugins: serde_json::Map<String, Value>,
 }
 
+/// The keys every level may have: title, description and the source/license/about links.
+const INFO_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "description_html",
+    "license",
+    "license_url",
+    "source",
+    "source_url",
+    "about",
+    "about_url",
+];
+
+/// Keys of metadata.json that nothing reads, by their path (`databases.db.tables.t.colour`):
+/// a misspelt `allow` must not pass unnoticed.
+pub fn unknown_keys(raw: &Value) -> Vec<String> {
+    const TOP: &[&str] = &["databases", "allow", "allow_sql", "plugins", "permissions"];
+    const DATABASE: &[&str] = &["tables", "queries", "allow", "allow_sql", "plugins"];
+    const TABLE: &[&str] = &[
+        "hidden",
+        "sort",
+        "sort_desc",
+        "size",
+        "sortable_columns",
+        "facets",
+        "label_column",
+        "columns",
+        "units",
+        "fts_table",
+        "fts_pk",
+        "allow",
+        "plugins",
+    ];
+    const QUERY: &[&str] = &["sql", "hide_sql", "params", "allow", "write"];
+    let mut out = Vec::new();
+    let mut check = |value: &Value, path: &str, known: &[&str]| {
+        for key in value.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !known.contains(&key.as_str()) && !INFO_KEYS.contains(&key.as_str()) {
+                out.push(format!("{path}{key}"));
+            }
+        }
+    };
+    check(raw, "", TOP);
+    for (db, d) in raw["databases"].as_object().into_iter().flatten() {
+        check(d, &format!("databases.{db}."), DATABASE);
+        for (t, table) in d["tables"].as_object().into_iter().flatten() {
+            check(table, &format!("databases.{db}.tables.{t}."), TABLE);
+        }
+        for (q, query) in d["queries"].as_object().into_iter().flatten() {
+            check(query, &format!("databases.{db}.queries.{q}."), QUERY);
+        }
+    }
+    out
+}
+
 /// `"column"`, `{"array": "column"}` or `{"date": "column"}`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
@@ -223,6 +278,12 @@ impl Metadata {
                 }
             }
         }
+        for key in unknown_keys(&raw) {
+            tracing::warn!(
+                "{}: {key} is not a metadata.json key datasette-rs knows: it is not used",
+                path.display()
+            );
+        }
         meta.raw = raw;
         Ok(meta)
     }
@@ -290,6 +351,27 @@ mod tests {
 
     fn parse(s: &str) -> Result<Metadata, MetadataError> {
         Metadata::parse(s, Path::new("metadata.json"))
+    }
+
+    #[test]
+    fn unknown_keys_are_named_by_their_path() {
+        let raw = serde_json::json!({
+            "title": "x", "alow": true, "plugins": {"p": {"anything": 1}},
+            "databases": {"db": {
+                "allow_sql": {}, "colour": "red",
+                "tables": {"t": {"allow": false, "sort_dsc": "a", "units": {}}},
+                "queries": {"q": {"sql": "select 1", "title": "Q", "fragment": "x"}, "bare": "select 2"}
+            }}
+        });
+        assert_eq!(
+            unknown_keys(&raw),
+            [
+                "alow",
+                "databases.db.colour",
+                "databases.db.tables.t.sort_dsc",
+                "databases.db.queries.q.fragment"
+            ]
+        );
     }
 
     #[test]

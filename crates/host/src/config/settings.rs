@@ -166,8 +166,22 @@ impl Settings {
             "max_csv_mb" => self.max_csv_mb = parse_u32(name, value, 0)?,
             "truncate_cells_html" => self.truncate_cells_html = parse_u32(name, value, 0)?,
             "force_https_urls" => self.force_https_urls = parse_bool(name, value)?,
-            "template_debug" => self.template_debug = parse_bool(name, value)?,
-            "trace_debug" => self.trace_debug = parse_bool(name, value)?,
+            // Datasette's debugging views of its Jinja context and SQL trace have no
+            // equivalent here: refused rather than accepted and ignored.
+            "template_debug" => {
+                self.template_debug = refuse_on(
+                    name,
+                    value,
+                    "off (templates are compiled in: a page's data is its .json)",
+                )?
+            }
+            "trace_debug" => {
+                self.trace_debug = refuse_on(
+                    name,
+                    value,
+                    "off (SQL traces are not recorded: /-/metrics has the SQL time)",
+                )?
+            }
             "base_url" => {
                 // Serving under a prefix is not implemented; refuse rather than half-work.
                 if value != "/" {
@@ -188,6 +202,18 @@ impl Settings {
     }
 }
 
+/// A boolean setting that can only be off.
+fn refuse_on(name: &str, value: &str, expected: &'static str) -> Result<bool, SettingError> {
+    match parse_bool(name, value)? {
+        false => Ok(false),
+        true => Err(SettingError::Invalid {
+            name: name.into(),
+            expected,
+            value: value.into(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +229,12 @@ mod tests {
         let e = s.set("default_page_size", "0").unwrap_err().to_string();
         assert!(e.contains("default_page_size"), "{e}");
         assert!(s.set("sql_time_limit_ms", "abc").is_err());
+        assert!(s.set("template_debug", "off").is_ok());
+        let e = s.set("trace_debug", "on").unwrap_err().to_string();
+        assert!(
+            e.contains("trace_debug") && e.contains("not recorded"),
+            "{e}"
+        );
         assert_eq!(
             serde_json::to_value(Settings::default())
                 .unwrap()

@@ -305,8 +305,15 @@ impl Database {
         immutable: bool,
         connections: usize,
         functions: Arc<Vec<functions::ExtraFunction>>,
+        cache_kib: u32,
     ) -> Result<Database, DbError> {
-        let pool = Arc::new(Pool::new(path, immutable, connections, functions)?);
+        let pool = Arc::new(Pool::new(
+            path,
+            immutable,
+            connections,
+            functions,
+            cache_kib,
+        )?);
         let db = Database {
             name: name.to_string(),
             path: path.to_path_buf(),

@@ -56,6 +56,7 @@ impl Conn {
         path: &Path,
         immutable: bool,
         extra: &Arc<Vec<ExtraFunction>>,
+        cache_kib: u32,
     ) -> Result<Conn, DbError> {
         let file = if immutable {
             None
@@ -71,7 +72,7 @@ impl Conn {
             .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
         // Pages are read from the OS's cache cheaply; a small cache per connection keeps the
         // server's memory flat however many connections and databases there are.
-        conn.pragma_update(None, "cache_size", -512)
+        conn.pragma_update(None, "cache_size", -i64::from(cache_kib))
             .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
         let deadline = Arc::new(AtomicU64::new(0));
         let d = deadline.clone();
@@ -236,6 +237,8 @@ pub struct Pool {
     plugin_idle: Mutex<Vec<Conn>>,
     /// How many of those are in use now.
     plugin_busy: std::sync::atomic::AtomicUsize,
+    /// Each connection's page cache.
+    cache_kib: u32,
 }
 
 /// How long [`Pool::run_quick`] may hold an async thread before the query goes to the
@@ -252,9 +255,10 @@ impl Pool {
         immutable: bool,
         size: usize,
         functions: Arc<Vec<ExtraFunction>>,
+        cache_kib: u32,
     ) -> Result<Pool, DbError> {
         // Open one now so a bad file fails start-up, not the first request.
-        let first = Conn::open(path, immutable, &functions)?;
+        let first = Conn::open(path, immutable, &functions, cache_kib)?;
         first
             .conn
             .query_row("select count(*) from sqlite_master", [], |_| Ok(()))
@@ -267,6 +271,7 @@ impl Pool {
             permits: Semaphore::new(size.max(1)),
             plugin_idle: Mutex::new(vec![]),
             plugin_busy: Default::default(),
+            cache_kib,
         })
     }
 
@@ -400,7 +405,7 @@ impl Pool {
             Some(c) => Ok(c),
             None => {
                 drop(idle);
-                Conn::open(&self.path, self.immutable, &self.functions)
+                Conn::open(&self.path, self.immutable, &self.functions, self.cache_kib)
             }
         }
     }
@@ -446,7 +451,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         Connection::open(&path).unwrap().execute_batch(sql).unwrap();
-        let conn = Conn::open(&path, false, &Arc::default()).unwrap();
+        let conn = Conn::open(&path, false, &Arc::default(), 512).unwrap();
         (dir, conn)
     }
 
@@ -473,6 +478,24 @@ mod tests {
             other => panic!("{:?}", other.map(|r| r.rows)),
         }
         assert!(read(&everyone).is_ok());
+    }
+
+    /// `cache_size_kb` sets each connection's page cache (a pragma requests may not read).
+    #[test]
+    fn connections_take_the_cache_size_they_are_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("create table t (x)")
+            .unwrap();
+        let conn = Conn::open(&path, false, &Arc::default(), 2048).unwrap();
+        let _schema_work = conn.guard.suspended();
+        let size: i64 = conn
+            .conn
+            .query_row("pragma cache_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(size, -2048);
     }
 
     #[test]

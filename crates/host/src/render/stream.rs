@@ -116,7 +116,7 @@ pub fn response(
 }
 
 /// A response body read from a channel: it ends when the sender is dropped.
-struct Chunks(mpsc::Receiver<Bytes>);
+pub struct Chunks(pub mpsc::Receiver<Bytes>);
 
 impl futures_util::Stream for Chunks {
     type Item = Result<Bytes, actix_web::Error>;

@@ -3,6 +3,7 @@
 mod auth;
 mod conditional;
 pub mod database;
+mod download;
 mod export;
 mod health;
 pub mod index;
@@ -282,8 +283,13 @@ async fn route(state: &AppState, ctx: &PageRequest, page: Route) -> Result<Reply
     match page {
         Route::Index => index::page(state, ctx).await,
         Route::Special(page) => special::page(state, ctx, &page).await,
-        Route::Database(db) => {
-            let db = database(state, &db)?;
+        Route::Database(name) => {
+            let db = match (state.databases.get(&name), name.strip_suffix(".db")) {
+                (None, Some(file)) => {
+                    return download::file(state, ctx, database(state, file)?).await
+                }
+                _ => database(state, &name)?,
+            };
             if !state.permissions.can_view_database(&ctx.actor, &db.name) {
                 return Err(AppError::Forbidden(
                     "You do not have permission to view this database".into(),

@@ -1,0 +1,69 @@
+//! `/DB.db`: the database file itself, as Datasette's `allow_download` offers it: only an
+//! immutable file (a mutable one could change while it is read), only with the
+//! `view-database-download` permission, and only to an actor who may see everything in it
+//! (the file holds every table, protected ones too).
+
+use std::io::Read;
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
+use actix_web::HttpResponse;
+use tokio::sync::mpsc;
+
+use super::{PageRequest, Reply};
+use crate::app::AppState;
+use crate::db::Database;
+use crate::error::AppError;
+use crate::permissions::VIEW_DATABASE_DOWNLOAD;
+
+/// Bytes read from the file at a time.
+const CHUNK: usize = 64 << 10;
+
+pub async fn file(
+    state: &AppState,
+    ctx: &PageRequest,
+    db: Arc<Database>,
+) -> Result<Reply, AppError> {
+    let forbidden = |m: &str| Err(AppError::Forbidden(m.into()));
+    if !state.settings.allow_download || !db.immutable {
+        return forbidden("Database download is forbidden");
+    }
+    let perms = &state.permissions;
+    let resource = datasette_plugin_api::Resource::Database(db.name.clone());
+    if !perms.can_view_database(&ctx.actor, &db.name)
+        || perms.vote(&ctx.actor, VIEW_DATABASE_DOWNLOAD, &resource) == Some(false)
+    {
+        return forbidden("You do not have permission to download this database");
+    }
+    let schema = db.schema().await?;
+    if !state
+        .access(&ctx.actor, &db.name, &schema)
+        .hidden
+        .is_empty()
+    {
+        return forbidden("The file holds tables you may not see");
+    }
+    let size = std::fs::metadata(&db.path)
+        .map_err(|e| AppError::Internal(format!("cannot read {}: {e}", db.path.display())))?
+        .len();
+    let (tx, rx) = mpsc::channel::<Bytes>(4);
+    let path = db.path.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            return;
+        };
+        let mut buf = vec![0u8; CHUNK];
+        while let Ok(n @ 1..) = f.read(&mut buf) {
+            if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                return;
+            }
+        }
+    });
+    let disposition = format!("attachment; filename=\"{}.db\"", db.name.replace('"', "_"));
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("Content-Disposition", disposition))
+        .no_chunking(size)
+        .streaming(crate::render::stream::Chunks(rx))
+        .into())
+}
