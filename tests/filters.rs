@@ -167,3 +167,18 @@ fn search_uses_the_fts_index() {
         assert_eq!(r.status, 200, "{q}: {}", r.body);
     }
 }
+
+/// Datasette's `_nocount` and `_nofacet`: the page skips that work and says so.
+#[test]
+fn nocount_and_nofacet_skip_their_work() {
+    let server = TestApp::new().start();
+    let plain = server.json("/fixture/cities.json?_facet=name");
+    assert!(plain["filtered_table_rows_count"].as_i64().unwrap() > 0);
+    assert!(!plain["facet_results"].as_object().unwrap().is_empty());
+    let uncounted = server.json("/fixture/cities.json?_nocount=1");
+    assert_eq!(uncounted["filtered_table_rows_count"], Value::Null);
+    assert!(!uncounted["rows"].as_array().unwrap().is_empty());
+    let unfaceted = server.json("/fixture/cities.json?_facet=name&_nofacet=1");
+    assert!(unfaceted["facet_results"].as_object().unwrap().is_empty());
+    assert!(unfaceted["suggested_facets"].as_array().unwrap().is_empty());
+}

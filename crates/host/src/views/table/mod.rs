@@ -223,6 +223,8 @@ struct Work {
     cached: bool,
     /// The filtered count, when the cache has it.
     count: Option<i64>,
+    /// Count when the cache has no count (not with `_nocount`).
+    want_count: bool,
     facets: Vec<FacetRequest>,
     facet_size: usize,
     labels: Vec<Lookup>,
@@ -262,6 +264,7 @@ fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
     let rows = sqlite::select(c, &b.sql, &b.params, w.size + 1, w.cached)?;
     let count = match w.count {
         Some(n) => Some(n),
+        None if !w.want_count => None,
         None => {
             c.set_time_limit(w.limits.count);
             let sql = format!("select count(*) {}", b.from_where);
@@ -353,6 +356,7 @@ fn wants_suggestions(state: &AppState, ctx: &PageRequest, req: &TableRequest) ->
         && req.first_page
         && req.wheres.is_empty()
         && !ctx.flag("_nosuggest")
+        && !ctx.flag("_nofacet")
 }
 
 /// The access the page's statements run under. A view published with its own allow block is
@@ -580,12 +584,21 @@ pub async fn page(
         facet: Duration::from_millis(settings.facet_time_limit_ms),
         suggest: Duration::from_millis(settings.facet_suggest_time_limit_ms),
     };
+    // Datasette's `_nocount` and `_nofacet`, which its CSV sets by itself.
+    let csv = ctx.format == Format::Csv;
+    let want_count = !(csv || ctx.flag("_nocount"));
+    let want_facets = !(csv || ctx.flag("_nofacet"));
     let work = Work {
         built: built.clone(),
         size: req.size,
         cached: req.wheres.is_empty(),
-        count: cached_count,
-        facets: req.facets.clone(),
+        count: cached_count.filter(|_| want_count),
+        want_count,
+        facets: if want_facets {
+            req.facets.clone()
+        } else {
+            vec![]
+        },
         facet_size: req.facet_size,
         labels: label_lookups,
         // Datasette looks at every column of the table, whatever `_col` shows.
@@ -595,7 +608,7 @@ pub async fn page(
     // The rows query runs within `limits.sql`; each later query sets its own limit. A page
     // with nothing to count, facet or suggest (all cached or not asked) and no filter reads
     // its rows by key order alone: quicker on this thread than through the blocking pool.
-    let quick = work.count.is_some()
+    let quick = (work.count.is_some() || !work.want_count)
         && work.facets.is_empty()
         && work.suggest.is_none()
         && req.unfiltered()
@@ -611,7 +624,9 @@ pub async fn page(
     };
     match (count_key, cached_count, fetched.count) {
         (Some(key), None, Some(n)) => db.store_derived(key, n),
-        (Some(key), None, None) => count_later(db, key, &built, run_access, req.wheres.is_empty()),
+        (Some(key), None, None) if want_count => {
+            count_later(db, key, &built, run_access, req.wheres.is_empty())
+        }
         _ => {}
     }
     let suggestions = match (cached_suggestions, fetched.suggested) {
