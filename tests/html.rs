@@ -156,3 +156,35 @@ fn errors_are_html_pages_without_an_extension() {
     assert!(r.content_type.starts_with("text/html"));
     assert!(r.body.contains("Table not found"));
 }
+
+/// Datasette's pointer from each HTML page to its JSON: a `Link` header and a `<link>`, in
+/// Datasette 0.65's form (the URL without angle brackets).
+#[test]
+fn html_pages_point_to_their_json() {
+    let base = &server().base;
+    for (path, json) in [
+        ("/", "/.json"),
+        ("/fixture", "/fixture.json"),
+        ("/fixture/cities", "/fixture/cities.json"),
+        (
+            "/fixture/cities?_sort=name",
+            "/fixture/cities.json?_sort=name",
+        ),
+        ("/fixture?sql=select+1", "/fixture.json?sql=select+1"),
+        ("/-/plugins", "/-/plugins.json"),
+    ] {
+        let r = server().get(path);
+        let url = format!("{base}{json}");
+        assert_eq!(
+            r.header("link"),
+            Some(format!("{url}; rel=\"alternate\"; type=\"application/json+datasette\"").as_str()),
+            "{path}"
+        );
+        let element = format!(
+            "<link rel=\"alternate\" type=\"application/json+datasette\" href=\"{}\">",
+            url.replace('&', "&amp;")
+        );
+        assert!(r.body.contains(&element), "{path}: no {element}");
+    }
+    assert_eq!(server().get("/fixture/cities.json").header("link"), None);
+}

@@ -41,6 +41,7 @@ fn ctx(path: &str, query: &str, format: Format) -> PageRequest {
         path: path.into(),
         origin: "http://127.0.0.1:8001".into(),
         renderer: None,
+        alternate_json: None,
         started: std::time::Instant::now(),
     }
 }

@@ -208,6 +208,7 @@ impl AppState {
             js_urls: extras.js_urls,
             body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),
             actions: extras.actions,
+            alternate_json: None,
             site_title: self
                 .metadata
                 .info

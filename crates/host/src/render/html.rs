@@ -27,6 +27,8 @@ pub struct Chrome {
     pub body_scripts: Vec<String>,
     /// Plugins' items for this page's actions menu (a table's, a database's, a row's).
     pub actions: Vec<datasette_plugin_api::MenuLink>,
+    /// The absolute URL of the page's JSON, for `<link rel="alternate">`.
+    pub alternate_json: Option<String>,
 }
 
 /// JavaScript made safe to stand inside `<script>…</script>`: nothing in it can close the

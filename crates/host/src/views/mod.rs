@@ -38,6 +38,8 @@ pub struct PageRequest {
     pub path: String,
     /// `scheme://host`, for the absolute URLs in JSON.
     pub origin: String,
+    /// The absolute URL of this HTML page's JSON (Datasette's `Link: …; rel="alternate"`).
+    pub alternate_json: Option<String>,
     /// A plugin's output format the URL asks for (`/db/t.atom`), by its extension.
     pub renderer: Option<String>,
     pub started: std::time::Instant,
@@ -177,13 +179,20 @@ pub async fn dispatch(
         .map(|(_, ext)| ext)
         .filter(|ext| format == Format::Html && state.plugins.renders(ext))
         .map(str::to_string);
+    let origin = state.origin(&req);
+    let alternate_json =
+        (format == Format::Html && renderer.is_none()).then(|| match req.query_string() {
+            "" => format!("{origin}{path}.json"),
+            query => format!("{origin}{path}.json?{query}"),
+        });
     let ctx = PageRequest {
         actor: state.actor(&req),
         format,
         renderer,
         args: urls::parse_query(req.query_string()),
         path,
-        origin: state.origin(&req),
+        origin,
+        alternate_json,
         started: std::time::Instant::now(),
     };
     let page = ctx.route()?;
@@ -196,6 +205,7 @@ pub async fn dispatch(
         Reply::Response(mut r) => {
             if r.status() == actix_web::http::StatusCode::OK {
                 caching.apply(&mut r);
+                alternate_link(&mut r, &ctx);
             }
             r
         }
@@ -203,6 +213,23 @@ pub async fn dispatch(
             .insert_header(("Location", to))
             .finish(),
     })
+}
+
+/// Datasette's `Link` header to the JSON of an HTML page.
+fn alternate_link(r: &mut HttpResponse, ctx: &PageRequest) {
+    let html = r
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let value = ctx
+        .alternate_json
+        .as_ref()
+        .filter(|_| html)
+        .map(|url| format!("{url}; rel=\"alternate\"; type=\"application/json+datasette\""))
+        .and_then(|v| actix_web::http::header::HeaderValue::from_str(&v).ok());
+    if let Some(v) = value {
+        r.headers_mut().insert(actix_web::http::header::LINK, v);
+    }
 }
 
 /// What a path asks for, its names decoded (tilde encoding) and its extension taken off.

@@ -44,6 +44,13 @@ fn format_links(
         .collect()
 }
 
+/// The header and footer of the page `ctx` asks for, with its JSON alternate.
+fn page_chrome(state: &AppState, ctx: &PageRequest, view: View<'_>) -> Chrome {
+    let mut chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]), view);
+    chrome.alternate_json = ctx.alternate_json.clone();
+    chrome
+}
+
 /// A page's template rendered, or an internal error.
 fn page(t: &impl Template) -> Result<String, AppError> {
     Ok(render(t)?)
@@ -161,9 +168,9 @@ pub fn index_page(
     ctx: &PageRequest,
     data: &indexmap::IndexMap<String, IndexDatabase>,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(
-        &ctx.actor,
-        &ctx.path_with_replaced(&[]),
+    let chrome = page_chrome(
+        state,
+        ctx,
         View {
             kind: "index",
             ..View::default()
@@ -269,9 +276,9 @@ pub fn database_page(
     ctx: &PageRequest,
     data: &DatabasePage,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(
-        &ctx.actor,
-        &ctx.path_with_replaced(&[]),
+    let chrome = page_chrome(
+        state,
+        ctx,
         View {
             kind: "database",
             database: Some(&data.database),
@@ -398,9 +405,9 @@ pub fn table_page(
     ctx: &PageRequest,
     data: &TablePage,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(
-        &ctx.actor,
-        &ctx.path_with_replaced(&[]),
+    let chrome = page_chrome(
+        state,
+        ctx,
         View {
             kind: "table",
             database: Some(&data.database),
@@ -655,7 +662,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
         table: Some(&data.table),
         row: Some(&row_key),
     };
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]), view);
+    let chrome = page_chrome(state, ctx, view);
     let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
@@ -749,7 +756,7 @@ pub fn query_page(
         table: data.query_name.as_deref(),
         ..View::default()
     };
-    let chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]), view);
+    let chrome = page_chrome(state, ctx, view);
     let truncate = state.settings.truncate_cells_html as usize;
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let canned = data.canned.as_ref();
@@ -818,9 +825,9 @@ pub fn special_page(
     name: &str,
     data: &serde_json::Value,
 ) -> Result<String, AppError> {
-    let chrome = state.chrome(
-        &ctx.actor,
-        &ctx.path_with_replaced(&[]),
+    let chrome = page_chrome(
+        state,
+        ctx,
         View {
             kind: "special",
             ..View::default()

@@ -303,6 +303,7 @@ mod tests {
 
     fn ctx(path: &str, query: &str) -> PageRequest {
         PageRequest {
+            alternate_json: None,
             actor: None,
             format: Format::Json,
             args: crate::urls::parse_query(query),
