@@ -131,7 +131,9 @@ impl AppState {
     /// What `actor` may read in database `db`, whose schema is `schema`: the access every
     /// statement run for the request is checked against.
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
-        Arc::new(self.permissions.access(actor, db, &schema.lineage))
+        let mut access = self.permissions.access(actor, db, &schema.lineage);
+        access.file = schema.file;
+        Arc::new(access)
     }
 
     /// What an anonymous visitor may read, given `access`, what `actor` may read: pages mark

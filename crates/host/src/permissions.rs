@@ -246,6 +246,7 @@ impl Permissions {
             hidden,
             published,
             lineage: lineage.clone(),
+            file: None,
         }
     }
 }

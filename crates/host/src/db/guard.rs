@@ -23,6 +23,10 @@ pub struct Access {
     /// read (SQLite cannot tell a view from a CTE named like it).
     pub published: HashSet<String>,
     pub lineage: Arc<Lineage>,
+    /// The file (device, inode) whose schema this access was worked out from: another file
+    /// renamed into place may hold tables this access does not know of, so it is not read
+    /// under it. `None`: any (immutable files, the plugin's own access).
+    pub file: Option<(u64, u64)>,
 }
 
 impl Access {
@@ -49,6 +53,7 @@ impl Access {
             hidden,
             published: self.published.clone(),
             lineage: self.lineage.clone(),
+            file: self.file,
         }
     }
 

@@ -152,8 +152,9 @@ pub fn for_each_chunk(
     let (mut rows, mut bytes, mut called) = (Vec::new(), 0usize, false);
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next().map_err(DbError::from_sqlite)? {
-        let out = row_cells(row, columns.len(), &mut bytes)?;
-        rows.push(out);
+        // The budget is a chunk's: a chunk is sent once it reaches `CHUNK_BYTES`, so only a
+        // single row larger than `MAX_RESULT_BYTES` is refused.
+        rows.push(row_cells(row, columns.len(), &mut bytes)?);
         if rows.len() == chunk || bytes >= CHUNK_BYTES {
             called = true;
             bytes = 0;
@@ -205,14 +206,7 @@ fn read_rows(
             truncated = true;
             break;
         }
-        let out = row_cells(row, n, &mut bytes)?;
-        if bytes > MAX_RESULT_BYTES {
-            return Err(DbError::Refused(format!(
-                "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
-                MAX_RESULT_BYTES >> 20
-            )));
-        }
-        rows.push(out);
+        rows.push(row_cells(row, n, &mut bytes)?);
     }
     Ok(Rows {
         columns,
@@ -234,7 +228,9 @@ fn bind_read_only(
     bind_named(stmt, params)
 }
 
-/// A row's first `n` values, adding the bytes of its text and BLOBs to `bytes`.
+/// A row's first `n` values, adding the bytes of its text and BLOBs to `bytes`; refused as
+/// soon as they pass `MAX_RESULT_BYTES`, before the next value is copied (one row of many
+/// large values must not exhaust memory).
 fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec<Cell>, DbError> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -242,9 +238,19 @@ fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec
         if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
             *bytes += b.len();
         }
+        if *bytes > MAX_RESULT_BYTES {
+            return Err(too_large());
+        }
         out.push(Cell::from(value));
     }
     Ok(out)
+}
+
+fn too_large() -> DbError {
+    DbError::Refused(format!(
+        "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
+        MAX_RESULT_BYTES >> 20
+    ))
 }
 
 /// Binds `:name` parameters; a parameter the SQL names but `params` lacks is NULL.
@@ -423,6 +429,21 @@ impl Database {
         F: Fn(&Conn) -> Result<T, DbError> + Send + 'static,
     {
         self.pool.run_quick(limit, access, f).await
+    }
+
+    /// Runs `f` in the background, one job at a time per file (see `Pool::run_background`).
+    pub fn run_background<T>(
+        &self,
+        limit: Duration,
+        access: Arc<Access>,
+        f: impl FnOnce(&Conn) -> Result<T, DbError>,
+    ) -> Option<Result<T, DbError>> {
+        self.pool.run_background(limit, access, f)
+    }
+
+    /// A place for a streamed query, if one is free now (see `Pool::stream_slot`).
+    pub fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
+        self.pool.stream_slot()
     }
 
     /// Runs `f` for a plugin on this thread, on a connection apart from the requests' (see

@@ -130,6 +130,11 @@ impl Conn {
         access: Arc<Access>,
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
+        if access.file.is_some_and(|f| self.file != Some(f)) {
+            return Err(DbError::Busy(
+                "the database file was replaced while the request was under way: try again".into(),
+            ));
+        }
         if self.guard.enter(access) {
             self.conn.flush_prepared_statement_cache();
         }
@@ -239,6 +244,11 @@ pub struct Pool {
     plugin_busy: std::sync::atomic::AtomicUsize,
     /// Each connection's page cache.
     cache_kib: u32,
+    /// Streamed queries, which hold a connection while they stream: fewer than the pool's
+    /// connections, so pages always have one.
+    streams: Arc<Semaphore>,
+    /// A background job (a long count) is running: one at a time per file.
+    background: std::sync::atomic::AtomicBool,
 }
 
 /// How long [`Pool::run_quick`] may hold an async thread before the query goes to the
@@ -272,6 +282,8 @@ impl Pool {
             plugin_idle: Mutex::new(vec![]),
             plugin_busy: Default::default(),
             cache_kib,
+            streams: Arc::new(Semaphore::new(size.saturating_sub(1).max(1))),
+            background: Default::default(),
         })
     }
 
@@ -308,17 +320,49 @@ impl Pool {
         if let Ok(_permit) = self.permits.try_acquire() {
             let conn = self.checkout()?;
             conn.set_time_limit(INLINE_LIMIT.min(limit));
+            // Never wait here for another process's lock: that goes to the blocking pool.
+            let _ = conn.conn.busy_timeout(Duration::ZERO);
             let running = Instant::now();
             let result = conn.checked(access.clone(), &f);
             crate::telemetry::sql(running.elapsed().as_secs_f64());
+            let _ = conn.conn.busy_timeout(BUSY_TIMEOUT);
             conn.clear_time_limit();
             self.checkin(conn);
             match result {
-                Err(DbError::Interrupted(_)) => {}
+                Err(DbError::Interrupted(_) | DbError::Busy(_)) => {}
                 done => return done,
             }
         }
         self.run(limit, access, move |c| f(c)).await
+    }
+
+    /// Runs `f` in the background on a connection of its own, within `limit`, checked
+    /// against `access`, unless another background job of this file is running (`None`).
+    /// Call it off the async workers.
+    pub fn run_background<T>(
+        &self,
+        limit: Duration,
+        access: Arc<Access>,
+        f: impl FnOnce(&Conn) -> Result<T, DbError>,
+    ) -> Option<Result<T, DbError>> {
+        if self.background.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let result = self.checkout_from(&self.plugin_idle).and_then(|conn| {
+            conn.set_time_limit(limit);
+            let result = conn.checked(access, f);
+            conn.clear_time_limit();
+            result
+        });
+        self.background.store(false, Ordering::Release);
+        Some(result)
+    }
+
+    /// A place for a streamed query, if one is free now (it is not waited for).
+    pub fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
+        self.streams.clone().try_acquire_owned().map_err(|_| {
+            DbError::Busy("as many streamed queries as this database allows are running".into())
+        })
     }
 
     /// Runs the host's own schema work, which no request's SQL reaches.

@@ -1,6 +1,6 @@
 //! Conditional requests and caching headers for pages.
 //!
-//! A page's `ETag` is a digest of everything its bytes depend on: the server's configuration
+//! A page's (weak) `ETag` is a digest of everything its bytes depend on: the server's configuration
 //! (metadata, settings, plugins, version), the state of its database's file (of every file for
 //! pages about all of them), the site's origin, the full URL and the actor. It is computed before
 //! any SQL runs, so an `If-None-Match` that matches is answered `304` with no database work.
@@ -24,6 +24,7 @@ const IMMUTABLE_TTL: u32 = 24 * 60 * 60;
 pub struct Caching {
     etag: String,
     cache_control: String,
+    vary: &'static str,
 }
 
 impl Caching {
@@ -31,7 +32,10 @@ impl Caching {
     pub fn of(state: &AppState, req: &HttpRequest, ctx: &PageRequest, db: Option<&str>) -> Caching {
         let mut digest = Sha256::new();
         digest.update(state.fingerprint);
-        // A page about one database depends on that file alone; the others on every file.
+        // A page about one database depends on that file alone, the others on every file,
+        // and so does any page when plugins are loaded (their votes and queries may read any
+        // database: a grant revoked in one must change the tags of pages of another).
+        let db = db.filter(|name| state.plugins.is_empty() && state.databases.contains_key(*name));
         let files = state
             .databases
             .values()
@@ -50,22 +54,29 @@ impl Caching {
             None => digest.update([0]),
         }
         let hash = digest.finalize();
-        let etag = format!("\"{}\"", hex(&hash[..16]));
+        // Weak: the same page's bytes differ in their timings (`query_ms`).
+        let etag = format!("W/\"{}\"", hex(&hash[..16]));
         Caching {
             etag,
             cache_control: cache_control(state, ctx, db),
+            vary: if state.settings.trust_forwarded_headers {
+                "Cookie, Authorization, Forwarded, X-Forwarded-Host, X-Forwarded-Proto"
+            } else {
+                "Cookie, Authorization"
+            },
         }
     }
 
-    /// Whether the client already holds this page (`If-None-Match`).
+    /// Whether the client already holds this page (`If-None-Match`). `*` is not taken: it
+    /// would answer 304 for a page that may not exist.
     pub fn not_modified(&self, req: &HttpRequest) -> bool {
+        let ours = self.etag.trim_start_matches("W/");
         req.headers()
             .get_all(header::IF_NONE_MATCH)
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .map(|t| t.trim())
             // If-None-Match compares weakly: `W/"x"` matches `"x"`.
-            .any(|t| t == "*" || t.trim_start_matches("W/") == self.etag)
+            .any(|t| t.trim().trim_start_matches("W/") == ours)
     }
 
     /// The `304` for a client that holds the page.
@@ -86,11 +97,9 @@ impl Caching {
                 h.insert(header::CACHE_CONTROL, v);
             }
         }
-        // Who asks changes the page: caches must not hand one visitor's copy to another.
-        h.insert(
-            header::VARY,
-            HeaderValue::from_static("Cookie, Authorization"),
-        );
+        // Who asks changes the page: caches must not hand one visitor's copy to another; nor,
+        // when a proxy's headers set the site's address, one address's copy to another.
+        h.insert(header::VARY, HeaderValue::from_static(self.vary));
     }
 }
 

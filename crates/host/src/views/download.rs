@@ -19,6 +19,9 @@ use crate::permissions::VIEW_DATABASE_DOWNLOAD;
 /// Bytes read from the file at a time.
 const CHUNK: usize = 64 << 10;
 
+/// How long a download waits for a client that has stopped reading.
+const STALL: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub async fn file(
     state: &AppState,
     ctx: &PageRequest,
@@ -48,15 +51,24 @@ pub async fn file(
         .len();
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let path = db.path.clone();
+    let runtime = tokio::runtime::Handle::current();
     actix_web::rt::task::spawn_blocking(move || {
-        let Ok(mut f) = std::fs::File::open(&path) else {
-            return;
+        // A client that stops reading frees this thread after STALL.
+        let send = |bytes: Bytes| {
+            let sent = runtime.block_on(tokio::time::timeout(STALL, tx.send(bytes)));
+            matches!(sent, Ok(Ok(())))
         };
         let mut buf = vec![0u8; CHUNK];
-        while let Ok(n @ 1..) = f.read(&mut buf) {
-            if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
-                return;
+        let read = std::fs::File::open(&path).and_then(|mut f| loop {
+            match f.read(&mut buf)? {
+                0 => return Ok(()),
+                n if !send(Bytes::copy_from_slice(&buf[..n])) => return Ok(()),
+                _ => {}
             }
+        });
+        // The answer falls short of its Content-Length: the client sees it failed.
+        if let Err(e) = read {
+            tracing::error!("download of {}: {e}", path.display());
         }
     });
     let disposition = format!("attachment; filename=\"{}.db\"", db.name.replace('"', "_"));

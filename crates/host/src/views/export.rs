@@ -5,7 +5,8 @@
 //! limit (keyset pagination for tables, offsets for views), the connection given back between
 //! chunks, so a slow client holds no connection. A query has no key to page by: it is read
 //! by one statement, the time limit renewed for each chunk, on a connection it holds while it
-//! streams, and given up when the client stops reading for [`STALL`].
+//! streams (fewer such streams than connections run at once; another is refused), and given
+//! up when the client stops reading for [`STALL`]. No export streams longer than [`LONGEST`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +28,12 @@ use crate::render::Format;
 /// Rows read and sent at a time.
 const CHUNK: usize = 1000;
 
-/// How long a streamed query waits for a client that has stopped reading before it gives up
-/// its connection.
-const STALL: Duration = Duration::from_secs(30);
+/// How long an export waits for a client that has stopped reading before it gives up (and,
+/// for a query, its connection).
+const STALL: Duration = Duration::from_secs(10);
+
+/// The longest an export may stream, whatever its size limit.
+const LONGEST: Duration = Duration::from_secs(10 * 60);
 
 /// Chunks waiting to be sent: a little ahead of the client, never the whole export.
 const QUEUED: usize = 4;
@@ -176,10 +180,24 @@ pub async fn table(
     };
     let (first, mut next) = read(start).await?;
     let (tx, rx) = mpsc::channel(QUEUED);
+    let started = std::time::Instant::now();
     actix_web::rt::spawn(async move {
+        let send = |bytes: Bytes| {
+            let tx = tx.clone();
+            async move {
+                matches!(
+                    tokio::time::timeout(STALL, tx.send(bytes)).await,
+                    Ok(Ok(()))
+                )
+            }
+        };
         let (bytes, mut go_on) = encoder.rows(&first);
-        let mut sent = tx.send(encoder.start()).await.is_ok() && tx.send(bytes).await.is_ok();
+        let mut sent = send(encoder.start()).await && send(bytes).await;
         while let (Some(from), true, true) = (next.take(), go_on, sent) {
+            if started.elapsed() > LONGEST {
+                let _ = send(encoder.failure(&too_long())).await;
+                return;
+            }
             let bytes = match read(from).await {
                 Ok((rows, after)) => {
                     next = after;
@@ -193,7 +211,7 @@ pub async fn table(
                     encoder.failure(&e.to_string())
                 }
             };
-            sent = tx.send(bytes).await.is_ok();
+            sent = send(bytes).await;
         }
     });
     Ok(export.response(rx))
@@ -217,6 +235,8 @@ pub async fn query(
     q: QueryRows,
     export: Export,
 ) -> Result<HttpResponse, AppError> {
+    // A streamed query holds a connection: only so many at once, never all of them.
+    let slot = db.stream_slot()?;
     let (tx, rx) = mpsc::channel::<Bytes>(QUEUED);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), DbError>>();
     let runtime = tokio::runtime::Handle::current();
@@ -228,6 +248,7 @@ pub async fn query(
                 stream_query(c, &q, limit, &for_thread, &out, ready_tx)
             })
             .await;
+        drop(slot);
         if let Err(e) = result {
             tracing::debug!("a streamed query ended: {e}");
         }
@@ -239,6 +260,13 @@ pub async fn query(
             "the streamed query stopped before it began".into(),
         )),
     }
+}
+
+fn too_long() -> String {
+    format!(
+        "the export stopped after {} minutes: export less at a time",
+        LONGEST.as_secs() / 60
+    )
 }
 
 /// Sends from the blocking thread a query streams on, waiting at most [`STALL`] for room.
@@ -268,6 +296,7 @@ fn stream_query(
 ) -> Result<(), DbError> {
     let mut ready = Some(ready);
     let mut encoder = export.encoder(vec![]);
+    let started = std::time::Instant::now();
     let value = |name: &str| Cell::Text(q.values.get(name).cloned().unwrap_or_default());
     let checked = if q.from_request {
         c.check_request_sql(&q.sql)
@@ -290,9 +319,14 @@ fn stream_query(
                     }
                 }
                 let (bytes, go_on) = encoder.rows(&rows);
-                // The client's reading time is not the query's: its limit starts again.
+                let sent = out.send(bytes);
+                // The client's reading time is not the query's: its limit starts after it.
                 c.set_time_limit(limit);
-                out.send(bytes) && go_on
+                if started.elapsed() > LONGEST {
+                    out.send(encoder.failure(&too_long()));
+                    return false;
+                }
+                sent && go_on
             },
         )
     });

@@ -197,14 +197,19 @@ pub async fn dispatch(
     };
     let page = ctx.route()?;
     req.extensions_mut().insert(page.kind(&ctx));
-    let caching = Caching::of(&state, &req, &ctx, page.database());
-    if caching.not_modified(&req) {
-        return Ok(caching.unchanged());
+    // Not for SQL (it may not give the same answer twice: `random()`, `datetime('now')`), nor
+    // for a streamed export (a failure part-way still ends as a 200).
+    let caching = (!page.runs_sql(&state, &ctx) && !ctx.flag("_stream"))
+        .then(|| Caching::of(&state, &req, &ctx, page.database()));
+    if let Some(c) = caching.as_ref().filter(|c| c.not_modified(&req)) {
+        return Ok(c.unchanged());
     }
     Ok(match route(&state, &ctx, page).await? {
         Reply::Response(mut r) => {
             if r.status() == actix_web::http::StatusCode::OK {
-                caching.apply(&mut r);
+                if let Some(c) = &caching {
+                    c.apply(&mut r);
+                }
                 alternate_link(&mut r, &ctx);
             }
             r
@@ -281,6 +286,18 @@ impl Route {
             Route::Child(..) => "table",
             Route::Row { .. } => "row",
         })
+    }
+
+    /// Whether the page runs SQL from the request or a canned query.
+    fn runs_sql(&self, state: &AppState, ctx: &PageRequest) -> bool {
+        match self {
+            Route::Database(_) => ctx.arg("sql").is_some(),
+            Route::Child(db, name) => state
+                .metadata
+                .database(db)
+                .is_some_and(|d| d.queries.contains_key(name)),
+            _ => false,
+        }
     }
 
     /// The database a page is about, if it is about one.

@@ -390,23 +390,27 @@ const PAGE_COUNT_LIMIT: Duration = Duration::from_millis(100);
 const BACKGROUND_COUNT_LIMIT: Duration = Duration::from_secs(60);
 
 /// Finishes a count the page gave up on, in the background on a connection apart from the
-/// requests', and caches it for the pages after (until the file changes). One at a time per
-/// count: a count under way or given up is not started again for the same file.
+/// requests', and caches it for the pages after (until the file changes). One background count
+/// at a time per file; a count that ran out of time is not started again for the same file.
 fn count_later(db: &Arc<Database>, key: String, built: &Built, access: Arc<Access>, cached: bool) {
     let pending = format!("pending\0{key}");
     if db.derived::<()>(&pending).is_some() {
         return;
     }
-    db.store_derived(pending, ());
     let (db, sql) = (db.clone(), format!("select count(*) {}", built.from_where));
     let params = built.filter_params.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let counted = db.run_here(BACKGROUND_COUNT_LIMIT, access, |c| {
+        let counted = db.run_background(BACKGROUND_COUNT_LIMIT, access, |c| {
             sqlite::count(c, &sql, &params, cached)
         });
         match counted {
-            Ok(n) => db.store_derived(key, n),
-            Err(e) => tracing::info!("a background count stopped: {e}"),
+            // Another count is running: a later page asks again.
+            None => {}
+            Some(Ok(n)) => db.store_derived(key, n),
+            Some(Err(e)) => {
+                tracing::info!("a background count stopped: {e}");
+                db.store_derived(pending, ());
+            }
         }
     });
 }
