@@ -70,7 +70,7 @@ impl From<DbError> for AppError {
             DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_) => {
                 AppError::BadRequest(e.to_string())
             }
-            DbError::Open(_) | DbError::Busy(_) => {
+            DbError::Open(_) | DbError::Busy(_) | DbError::Full(_) => {
                 tracing::warn!("database unavailable: {e}");
                 AppError::Unavailable(e.to_string())
             }

@@ -39,6 +39,9 @@ pub enum DbError {
     Open(String),
     #[error("the database is locked by another process ({0}): try again shortly")]
     Busy(String),
+    /// The server has no room for this now (its own limits, not another process's lock).
+    #[error("{0}: try again shortly")]
+    Full(String),
     #[error("the database is shutting down")]
     Closed,
     #[error("{0}")]

@@ -131,8 +131,8 @@ impl Conn {
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         if access.file.is_some_and(|f| self.file != Some(f)) {
-            return Err(DbError::Busy(
-                "the database file was replaced while the request was under way: try again".into(),
+            return Err(DbError::Full(
+                "the database file was replaced while the request was under way".into(),
             ));
         }
         if self.guard.enter(access) {
@@ -361,7 +361,7 @@ impl Pool {
     /// A place for a streamed query, if one is free now (it is not waited for).
     pub fn stream_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
         self.streams.clone().try_acquire_owned().map_err(|_| {
-            DbError::Busy("as many streamed queries as this database allows are running".into())
+            DbError::Full("as many streamed queries as this database allows are running".into())
         })
     }
 
@@ -472,7 +472,7 @@ impl<'a> PluginSlot<'a> {
         });
         match taken {
             Ok(_) => Ok(PluginSlot(busy)),
-            Err(_) => Err(DbError::Busy(format!(
+            Err(_) => Err(DbError::Full(format!(
                 "{PLUGIN_CONNECTIONS} plugin queries are running on this database"
             ))),
         }
