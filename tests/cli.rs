@@ -142,3 +142,22 @@ fn version_and_help() {
         "{help}"
     );
 }
+
+/// `serve --get PATH`, as Datasette's: the answer on stdout, exit status 1 for a 4xx or 5xx.
+#[test]
+fn get_prints_one_answer_and_fails_on_errors() {
+    let f = fixture();
+    let get = |path: &str| {
+        std::process::Command::new(datasette_rs_tests::binary())
+            .args(["serve", f.fixture_db.to_str().unwrap(), "--get", path])
+            .output()
+            .expect("run the binary")
+    };
+    let ok = get("/fixture/cities.json?_size=1&_shape=array&_col=name");
+    assert!(ok.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    let missing = get("/fixture/nowhere.json");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("Table not found"));
+}

@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,
+    /// Answer one GET of this path (e.g. `/db/table.json`) on stdout and exit, instead of
+    /// serving: exit status 1 for a 4xx or 5xx answer.
+    #[arg(long, value_name = "PATH")]
+    pub get: Option<String>,
     /// How log lines are written: `text` for people, `json` (one object a line) for log
     /// shippers.
     #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]

@@ -77,6 +77,15 @@ fn main() -> anyhow::Result<()> {
             let token = session::new_token();
             *state.root_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
         }
+        if let Some(path) = &args.get {
+            let (status, body) = datasette_rs::server::get_once(state, path).await?;
+            std::io::Write::write_all(&mut std::io::stdout(), &body)?;
+            // As Datasette's `--get`: a 4xx or 5xx answer is a failure.
+            if status >= 400 {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
         datasette_rs::server::run(state, &args.host, args.port).await?;
         Ok(())
     })

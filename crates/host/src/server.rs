@@ -70,6 +70,45 @@ async fn log_request(
     Ok(res)
 }
 
+/// Answers one GET of `path` (`serve --get`): its status and body, through the whole app on a
+/// loopback port of its own, as a client would get them.
+pub async fn get_once(state: AppState, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    if !path.starts_with('/') {
+        return Err(std::io::Error::other(format!(
+            "{path}: a path starts with /"
+        )));
+    }
+    let state = web::Data::new(state);
+    let services: std::sync::Arc<dyn crate::plugins::host_services::Services> =
+        state.clone().into_inner();
+    state.plugins.attach(std::sync::Arc::downgrade(&services));
+    let app_state = state.clone();
+    let server = HttpServer::new(move || app(app_state.clone()))
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))?;
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let answer = async {
+        let mut r = awc::Client::default()
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let body = r
+            .body()
+            .limit(1 << 30)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok((r.status().as_u16(), body.to_vec()))
+    }
+    .await;
+    handle.stop(true).await;
+    answer
+}
+
 /// How long requests in flight may take to finish once the server is told to stop.
 const SHUTDOWN_SECONDS: u64 = 10;
 
