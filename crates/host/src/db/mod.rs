@@ -466,22 +466,26 @@ impl Database {
     }
 }
 
-/// (modified, length) of the file, and of its WAL when there is one.
+/// (device, inode, modified, length) of the file, and (modified, length) of its WAL when
+/// there is one.
 type Stamp = Option<(
+    (u64, u64),
     std::time::SystemTime,
     u64,
     Option<(std::time::SystemTime, u64)>,
 )>;
 
-/// Identifies the file's contents: changes whenever the file or its WAL is written.
+/// Identifies the file's contents: changes whenever the file or its WAL is written, or
+/// another file is renamed into its place.
 fn change_stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     let w = std::fs::metadata(PathBuf::from(wal))
         .ok()
         .and_then(|m| Some((m.modified().ok()?, m.len())));
-    Some((m.modified().ok()?, m.len(), w))
+    Some(((m.dev(), m.ino()), m.modified().ok()?, m.len(), w))
 }
 
 /// Results derived from the file's contents (row counts, facet suggestions), kept until the

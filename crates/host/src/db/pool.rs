@@ -348,14 +348,20 @@ impl Pool {
         if self.background.swap(true, Ordering::AcqRel) {
             return None;
         }
-        let result = self.checkout_from(&self.plugin_idle).and_then(|conn| {
+        // Free again when this ends, even by a panic.
+        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _done = Done(&self.background);
+        Some(self.checkout_from(&self.plugin_idle).and_then(|conn| {
             conn.set_time_limit(limit);
             let result = conn.checked(access, f);
             conn.clear_time_limit();
             result
-        });
-        self.background.store(false, Ordering::Release);
-        Some(result)
+        }))
     }
 
     /// A place for a streamed query, if one is free now (it is not waited for).

@@ -149,6 +149,15 @@ impl TableRows {
                 &built.key_indexes,
             ))),
         });
+        // A NULL key (possible in a table keyed by a column that is not INTEGER PRIMARY
+        // KEY) has no "after": say so rather than end the export as if it were complete.
+        if let Some(Start::Key(Some(k))) = &next {
+            if k.keys.iter().any(Cell::is_null) {
+                return Err(DbError::Sql(
+                    "a row with a NULL primary key ends the export: the rows after it cannot be paged".into(),
+                ));
+            }
+        }
         rows.truncate(CHUNK);
         for r in &mut rows {
             r.truncate(self.columns.len());

@@ -614,6 +614,7 @@ pub async fn page(
     // its rows by key order alone: quicker on this thread than through the blocking pool.
     let quick = (work.count.is_some() || !work.want_count)
         && work.facets.is_empty()
+        && work.labels.is_empty()
         && work.suggest.is_none()
         && req.unfiltered()
         && req.sort.is_none();
