@@ -86,3 +86,41 @@ fn debugging_settings_without_an_equivalent_are_refused() {
         assert_ne!(err.code, Some(0));
     }
 }
+
+/// Datasette's magic parameters in canned queries, from the request and the clock, never from
+/// the query string.
+#[test]
+fn canned_queries_take_magic_parameters_from_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir);
+    let sql = "select :_actor_id as id, :_actor_name as name, :_header_x_team as team, \
+               :_cookie_flavour as flavour, :_now_epoch > 1700000000 as recent, \
+               length(:_now_date_utc) as date_len, length(:_now_datetime_utc) as dt_len, \
+               length(:_random_chars_7) as random_len, :q as q";
+    let server = serve(
+        &path,
+        false,
+        json!({"databases": {"data": {"queries": {"me": sql}}}}),
+        &[],
+    );
+    let session = server.cookie_for(&json!({"id": "ana", "name": "Ana"}));
+    let cookies = format!("{session}; flavour=lemon");
+    let r = server.request(
+        "GET",
+        "/data/me.json?_shape=array&q=given&_actor_id=root",
+        &[("Cookie", &cookies), ("X-Team", "blue")],
+    );
+    assert_eq!(
+        r.json(),
+        json!([{"id": "ana", "name": "Ana", "team": "blue", "flavour": "lemon", "recent": 1,
+                "date_len": 10, "dt_len": 20, "random_len": 7, "q": "given"}]),
+        "{}",
+        r.body
+    );
+    // Anonymous: no actor, and the query string cannot stand in for one.
+    let anonymous = server.get("/data/me.json?_shape=array&_actor_id=root");
+    assert_eq!(anonymous.json()[0]["id"], serde_json::Value::Null);
+    // The page offers only the visitor's own parameter in its form.
+    let page = server.json("/data/me.json");
+    assert_eq!(page["query"]["params"], json!({"q": ""}));
+}

@@ -42,6 +42,7 @@ fn ctx(path: &str, query: &str, format: Format) -> PageRequest {
         origin: "http://127.0.0.1:8001".into(),
         renderer: None,
         alternate_json: None,
+        request: None,
         started: std::time::Instant::now(),
     }
 }

@@ -230,7 +230,7 @@ pub async fn table(
 pub struct QueryRows {
     pub sql: String,
     pub declared: Option<Vec<String>>,
-    pub values: std::collections::HashMap<String, String>,
+    pub values: std::collections::HashMap<String, Cell>,
     /// SQL from the request: checked against the schema the actor sees first.
     pub from_request: bool,
 }
@@ -306,7 +306,12 @@ fn stream_query(
     let mut ready = Some(ready);
     let mut encoder = export.encoder(vec![]);
     let started = std::time::Instant::now();
-    let value = |name: &str| Cell::Text(q.values.get(name).cloned().unwrap_or_default());
+    let value = |name: &str| {
+        q.values
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Cell::Text(String::new()))
+    };
     let checked = if q.from_request {
         c.check_request_sql(&q.sql)
     } else {

@@ -7,6 +7,7 @@ mod download;
 mod export;
 mod health;
 pub mod index;
+mod magic;
 pub mod plugin;
 pub mod query;
 pub mod row;
@@ -43,6 +44,9 @@ pub struct PageRequest {
     /// A plugin's output format the URL asks for (`/db/t.atom`), by its extension.
     pub renderer: Option<String>,
     pub started: std::time::Instant,
+    /// The request itself, for what a page reads of it beyond the URL (canned queries' magic
+    /// parameters); `None` where a page is built without one.
+    pub request: Option<HttpRequest>,
 }
 
 impl PageRequest {
@@ -194,6 +198,7 @@ pub async fn dispatch(
         origin,
         alternate_json,
         started: std::time::Instant::now(),
+        request: Some(req.clone()),
     };
     let page = ctx.route()?;
     req.extensions_mut().insert(page.kind(&ctx));

@@ -92,10 +92,18 @@ async fn run(
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     // A canned query may list its parameters; otherwise SQLite says which the SQL takes.
     let declared = canned.as_ref().and_then(|c| c.params.clone());
-    let mut given: HashMap<String, String> = HashMap::new();
+    let mut given: HashMap<String, Cell> = HashMap::new();
     for (k, v) in &ctx.args {
-        given.entry(k.clone()).or_insert_with(|| v.clone());
+        given
+            .entry(k.clone())
+            .or_insert_with(|| Cell::Text(v.clone()));
     }
+    // A canned query's magic parameters come from the request, never the query string.
+    let magic = match &canned {
+        Some(_) => super::magic::parameters(&sql, ctx),
+        None => HashMap::new(),
+    };
+    given.extend(magic.clone());
     let file_name = canned
         .as_ref()
         .map_or(db.name.as_str(), |q| q.name.as_str());
@@ -121,7 +129,12 @@ async fn run(
             if from_request {
                 c.check_request_sql(&sql)?;
             }
-            let value = |name: &str| Cell::Text(given.get(name).cloned().unwrap_or_default());
+            let value = |name: &str| {
+                given
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| Cell::Text(String::new()))
+            };
             sqlite::select_named(c, &sql, declared, value, max)
         })
         .await
@@ -137,6 +150,8 @@ async fn run(
     };
     let params: IndexMap<String, String> = names
         .into_iter()
+        // Magic parameters are not the visitor's to fill in.
+        .filter(|n| !magic.contains_key(n))
         .map(|n| {
             let v = ctx.arg(&n).unwrap_or("").to_string();
             (n, v)

@@ -304,6 +304,7 @@ mod tests {
     fn ctx(path: &str, query: &str) -> PageRequest {
         PageRequest {
             alternate_json: None,
+            request: None,
             actor: None,
             format: Format::Json,
             args: crate::urls::parse_query(query),
