@@ -182,3 +182,42 @@ fn nocount_and_nofacet_skip_their_work() {
     assert!(unfaceted["facet_results"].as_object().unwrap().is_empty());
     assert!(unfaceted["suggested_facets"].as_array().unwrap().is_empty());
 }
+
+/// `_searchmode=raw`: the search text is FTS syntax (`OR`, prefixes, column filters), as in
+/// Datasette; a syntax error is a 400 with SQLite's message.
+#[test]
+fn raw_search_mode_takes_fts_syntax() {
+    let s = server();
+    let raw = ids(s, "_searchmode=raw&_search=hafen+OR+ber*");
+    let want = sql_ids(
+        "rowid in (select rowid from cities_fts where cities_fts match 'hafen OR ber*')",
+        None,
+    );
+    assert!(raw.len() > 36, "{}", raw.len());
+    assert_eq!(raw, want);
+    // Escaped (the default), the same text finds only rows holding all three words.
+    assert!(ids(s, "_search=hafen+OR+ber*").len() < raw.len());
+    let bad = s.get("/fixture/cities.json?_searchmode=raw&_search=%22unbalanced");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+/// A table's `facet_size` in metadata sets how many values its facets show.
+#[test]
+fn a_tables_facet_size_comes_from_metadata() {
+    let server = TestApp::new()
+        .metadata(serde_json::json!({
+            "databases": {"fixture": {"tables": {"cities": {"facet_size": 3}}}}
+        }))
+        .start();
+    let page = server.json("/fixture/cities.json?_facet=country&_size=0");
+    let facet = &page["facet_results"]["country"];
+    assert_eq!(facet["results"].as_array().unwrap().len(), 3, "{facet}");
+    let asked = server.json("/fixture/cities.json?_facet=country&_size=0&_facet_size=5");
+    assert_eq!(
+        asked["facet_results"]["country"]["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}

@@ -92,6 +92,10 @@ pub struct TableMeta {
     pub units: IndexMap<String, String>,
     pub fts_table: Option<String>,
     pub fts_pk: Option<String>,
+    /// `"raw"`: searches take FTS query syntax as it is.
+    pub searchmode: Option<String>,
+    /// Facet values shown for this table: a number or `"max"`.
+    pub facet_size: Option<Value>,
     pub allow: Option<Value>,
     /// Plugins' configuration for this table, over its database's and the instance's.
     #[serde(default)]
@@ -128,6 +132,8 @@ pub fn unknown_keys(raw: &Value) -> Vec<String> {
         "units",
         "fts_table",
         "fts_pk",
+        "searchmode",
+        "facet_size",
         "allow",
         "plugins",
     ];

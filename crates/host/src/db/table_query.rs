@@ -185,6 +185,9 @@ pub struct TableQuery<'a> {
     pub filters: Vec<Filter>,
     /// (FTS table, search text).
     pub search: Option<(String, String)>,
+    /// The search text is FTS query syntax, used as it is (`_searchmode=raw`); otherwise
+    /// each word is searched for literally.
+    pub search_raw: bool,
     /// `_where` clauses, as written by the client.
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
@@ -216,8 +219,13 @@ impl TableQuery<'_> {
         let mut conditions: Vec<String> =
             self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
         if let Some((fts, _)) = &self.search {
+            let query = if self.search_raw {
+                ":search"
+            } else {
+                "escape_fts(:search)"
+            };
             conditions.push(format!(
-                "rowid in (select rowid from {} where {} match escape_fts(:search))",
+                "rowid in (select rowid from {} where {} match {query})",
                 ident(fts),
                 ident(fts)
             ));
@@ -376,6 +384,7 @@ mod tests {
             columns: vec!["rowid".into(), "population".into()],
             filters: vec![],
             search: None,
+            search_raw: false,
             wheres: vec![],
             sort: Some(Sort {
                 column: "population".into(),
@@ -408,6 +417,7 @@ mod tests {
             columns: vec!["c".into()],
             filters: vec![],
             search: None,
+            search_raw: false,
             wheres: vec![],
             sort: None,
             keyset: Some(next_token::decode("1,x", 2, false).unwrap()),

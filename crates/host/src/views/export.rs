@@ -98,6 +98,7 @@ pub struct TableRows {
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
     pub search: Option<(String, String)>,
+    pub search_raw: bool,
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
 }
@@ -129,6 +130,7 @@ impl TableRows {
             columns: self.columns.clone(),
             filters: self.filters.clone(),
             search: self.search.clone(),
+            search_raw: self.search_raw,
             wheres: self.wheres.clone(),
             sort: self.sort.clone(),
             keyset,

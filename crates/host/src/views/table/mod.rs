@@ -548,6 +548,7 @@ pub async fn page(
             columns: req.columns,
             filters: req.filters,
             search,
+            search_raw: req.search_raw,
             wheres: req.wheres,
             sort: req.sort,
         };
@@ -560,6 +561,7 @@ pub async fn page(
         columns: req.columns.clone(),
         filters: req.filters.clone(),
         search,
+        search_raw: req.search_raw,
         wheres: req.wheres.clone(),
         sort: req.sort.clone(),
         keyset: req.keyset.clone(),

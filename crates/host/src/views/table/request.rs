@@ -33,6 +33,8 @@ pub struct TableRequest {
     pub filters: Vec<Filter>,
     /// `_search`'s text.
     pub search: Option<String>,
+    /// `_searchmode=raw` (or the table's `searchmode` in metadata): the text is FTS syntax.
+    pub search_raw: bool,
     /// `_where` clauses, as written.
     pub wheres: Vec<String>,
     /// Where a table's page starts (`_next`); views page by `offset`.
@@ -80,6 +82,10 @@ impl TableRequest {
             sort,
             columns: selected_columns(ctx, t)?,
             filters: filters::parse(&ctx.args, t).map_err(AppError::BadRequest)?,
+            search_raw: ctx
+                .arg("_searchmode")
+                .or(meta.and_then(|m| m.searchmode.as_deref()))
+                == Some("raw"),
             search: ctx
                 .arg("_search")
                 .filter(|s| !s.trim().is_empty())
@@ -93,7 +99,7 @@ impl TableRequest {
             keyset,
             offset,
             facets: facet_requests(ctx, settings, t, meta)?,
-            facet_size: facet_size(ctx, settings)?,
+            facet_size: facet_size(ctx, settings, meta)?,
             first_page: next.is_none(),
         })
     }
@@ -165,10 +171,20 @@ fn page_size(
     }
 }
 
-fn facet_size(ctx: &PageRequest, settings: &Settings) -> Result<usize, AppError> {
+fn facet_size(
+    ctx: &PageRequest,
+    settings: &Settings,
+    meta: Option<&TableMeta>,
+) -> Result<usize, AppError> {
     let max = settings.max_returned_rows as usize;
+    // The table's own `facet_size` in metadata (a number or "max"), else the setting.
+    let default = match meta.and_then(|m| m.facet_size.as_ref()) {
+        Some(serde_json::Value::String(s)) if s == "max" => max,
+        Some(serde_json::Value::Number(n)) => n.as_u64().map_or(max, |n| (n as usize).min(max)),
+        _ => settings.default_facet_size as usize,
+    };
     match ctx.arg("_facet_size") {
-        None | Some("") => Ok(settings.default_facet_size as usize),
+        None | Some("") => Ok(default),
         Some("max") => Ok(max),
         Some(s) => Ok(s
             .parse::<usize>()
