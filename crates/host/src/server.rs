@@ -78,10 +78,7 @@ pub async fn get_once(state: AppState, path: &str) -> std::io::Result<(u16, Vec<
             "{path}: a path starts with /"
         )));
     }
-    let state = web::Data::new(state);
-    let services: std::sync::Arc<dyn crate::plugins::host_services::Services> =
-        state.clone().into_inner();
-    state.plugins.attach(std::sync::Arc::downgrade(&services));
+    let state = serving(state);
     let app_state = state.clone();
     let server = HttpServer::new(move || app(app_state.clone()))
         .workers(1)
@@ -109,16 +106,22 @@ pub async fn get_once(state: AppState, path: &str) -> std::io::Result<(u16, Vec<
     answer
 }
 
+/// The state as the app holds it, its plugins given the services it offers them.
+fn serving(state: AppState) -> web::Data<AppState> {
+    let state = web::Data::new(state);
+    let services: std::sync::Arc<dyn crate::plugins::host_services::Services> =
+        state.clone().into_inner();
+    state.plugins.attach(std::sync::Arc::downgrade(&services));
+    state
+}
+
 /// How long requests in flight may take to finish once the server is told to stop.
 const SHUTDOWN_SECONDS: u64 = 10;
 
 /// Serves until the process is stopped.
 pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> {
     telemetry::install();
-    let state = web::Data::new(state);
-    let services: std::sync::Arc<dyn crate::plugins::host_services::Services> =
-        state.clone().into_inner();
-    state.plugins.attach(std::sync::Arc::downgrade(&services));
+    let state = serving(state);
     let root_token = state
         .root_token
         .lock()

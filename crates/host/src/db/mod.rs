@@ -466,26 +466,45 @@ impl Database {
     }
 }
 
-/// (device, inode, modified, length) of the file, and (modified, length) of its WAL when
-/// there is one.
-type Stamp = Option<(
-    (u64, u64),
-    std::time::SystemTime,
-    u64,
-    Option<(std::time::SystemTime, u64)>,
-)>;
+/// What identifies a file's contents without reading them: device, inode, length and
+/// modification time (in nanoseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileState {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+    pub mtime_ns: i128,
+}
 
-/// Identifies the file's contents: changes whenever the file or its WAL is written, or
-/// another file is renamed into its place.
-fn change_stamp(path: &Path) -> Stamp {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
+impl FileState {
+    pub fn of(path: &Path) -> Option<FileState> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileState {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
+}
+
+/// The state of a database file and of its WAL, where a change sits until it is
+/// checkpointed: changes whenever either is written, or another file is renamed into place.
+pub fn file_stamp(path: &Path) -> (Option<FileState>, Option<FileState>) {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    let w = std::fs::metadata(PathBuf::from(wal))
-        .ok()
-        .and_then(|m| Some((m.modified().ok()?, m.len())));
-    Some(((m.dev(), m.ino()), m.modified().ok()?, m.len(), w))
+    (FileState::of(path), FileState::of(Path::new(&wal)))
+}
+
+type Stamp = Option<(FileState, Option<FileState>)>;
+
+/// The stamp of a file's contents; `None` when it cannot be read.
+fn change_stamp(path: &Path) -> Stamp {
+    match file_stamp(path) {
+        (Some(file), wal) => Some((file, wal)),
+        (None, _) => None,
+    }
 }
 
 /// Results derived from the file's contents (row counts, facet suggestions), kept until the

@@ -42,8 +42,7 @@ impl Caching {
             .filter(|d| db.is_none_or(|name| name == d.name));
         for d in files {
             digest.update(d.name.as_bytes());
-            digest.update(file_state(&d.path));
-            digest.update(file_state(&wal_path(&d.path)));
+            digest.update(format!("{:?}", crate::db::file_stamp(&d.path)));
         }
         for part in [ctx.origin.as_str(), req.uri().path(), req.query_string()] {
             digest.update((part.len() as u64).to_le_bytes());
@@ -125,27 +124,6 @@ fn cache_control(state: &AppState, ctx: &PageRequest, db: Option<&str>) -> Strin
         0 => "no-cache".to_string(),
         n => format!("{scope}, max-age={n}"),
     }
-}
-
-/// What identifies a file's contents without reading them: device, inode, size and the
-/// modification time in nanoseconds (zeros for a file that does not exist).
-fn file_state(path: &std::path::Path) -> [u8; 32] {
-    use std::os::unix::fs::MetadataExt;
-    let mut out = [0u8; 32];
-    if let Ok(m) = std::fs::metadata(path) {
-        let mtime = (m.mtime() as u64).wrapping_mul(1_000_000_000) ^ m.mtime_nsec() as u64;
-        for (i, n) in [m.dev(), m.ino(), m.size(), mtime].into_iter().enumerate() {
-            out[i * 8..(i + 1) * 8].copy_from_slice(&n.to_le_bytes());
-        }
-    }
-    out
-}
-
-/// A database's write-ahead log, where a change sits until it is checkpointed.
-fn wal_path(path: &std::path::Path) -> std::path::PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    wal.into()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -19,9 +19,6 @@ use crate::permissions::VIEW_DATABASE_DOWNLOAD;
 /// Bytes read from the file at a time.
 const CHUNK: usize = 64 << 10;
 
-/// How long a download waits for a client that has stopped reading.
-const STALL: std::time::Duration = std::time::Duration::from_secs(10);
-
 pub async fn file(
     state: &AppState,
     ctx: &PageRequest,
@@ -51,18 +48,14 @@ pub async fn file(
         .len();
     let (tx, rx) = mpsc::channel::<Bytes>(4);
     let path = db.path.clone();
-    let runtime = tokio::runtime::Handle::current();
+    // A client that stops reading frees the reading thread (see `export::Sender`).
+    let out = super::export::Sender::new(tx);
     actix_web::rt::task::spawn_blocking(move || {
-        // A client that stops reading frees this thread after STALL.
-        let send = |bytes: Bytes| {
-            let sent = runtime.block_on(tokio::time::timeout(STALL, tx.send(bytes)));
-            matches!(sent, Ok(Ok(())))
-        };
         let mut buf = vec![0u8; CHUNK];
         let read = std::fs::File::open(&path).and_then(|mut f| loop {
             match f.read(&mut buf)? {
                 0 => return Ok(()),
-                n if !send(Bytes::copy_from_slice(&buf[..n])) => return Ok(()),
+                n if !out.send(Bytes::copy_from_slice(&buf[..n])) => return Ok(()),
                 _ => {}
             }
         });

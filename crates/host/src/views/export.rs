@@ -250,12 +250,11 @@ pub async fn query(
     let slot = db.stream_slot()?;
     let (tx, rx) = mpsc::channel::<Bytes>(QUEUED);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), DbError>>();
-    let runtime = tokio::runtime::Handle::current();
+    let out = Sender::new(tx);
     let for_thread = export.clone();
     actix_web::rt::spawn(async move {
         let result = db
             .run(limit, access, move |c| {
-                let out = Sender { tx, runtime };
                 stream_query(c, &q, limit, &for_thread, &out, ready_tx)
             })
             .await;
@@ -280,14 +279,23 @@ fn too_long() -> String {
     )
 }
 
-/// Sends from the blocking thread a query streams on, waiting at most [`STALL`] for room.
-struct Sender {
+/// Sends chunks of a response body from a blocking thread (a streamed query, a download),
+/// waiting at most [`STALL`] for the client to make room: `false` once it is gone or stalled.
+pub struct Sender {
     tx: mpsc::Sender<Bytes>,
     runtime: tokio::runtime::Handle,
 }
 
 impl Sender {
-    fn send(&self, bytes: Bytes) -> bool {
+    /// Made on the async thread that answers the request, for use on a blocking one.
+    pub fn new(tx: mpsc::Sender<Bytes>) -> Sender {
+        Sender {
+            tx,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    pub fn send(&self, bytes: Bytes) -> bool {
         let sent = self
             .runtime
             .block_on(tokio::time::timeout(STALL, self.tx.send(bytes)));
