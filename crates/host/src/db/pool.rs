@@ -172,6 +172,16 @@ impl Conn {
             .store(now_micros() + limit.as_micros() as u64, Ordering::Relaxed);
     }
 
+    /// Runs `f` within `limit` (then without one again), its time counted as SQL time.
+    fn within<T>(&self, limit: Duration, f: impl FnOnce(&Conn) -> T) -> T {
+        self.set_time_limit(limit);
+        let running = Instant::now();
+        let result = f(self);
+        crate::telemetry::sql(running.elapsed().as_secs_f64());
+        self.clear_time_limit();
+        result
+    }
+
     fn clear_time_limit(&self) {
         self.deadline.store(0, Ordering::Relaxed);
     }
@@ -319,14 +329,10 @@ impl Pool {
     {
         if let Ok(_permit) = self.permits.try_acquire() {
             let conn = self.checkout()?;
-            conn.set_time_limit(INLINE_LIMIT.min(limit));
             // Never wait here for another process's lock: that goes to the blocking pool.
             let _ = conn.conn.busy_timeout(Duration::ZERO);
-            let running = Instant::now();
-            let result = conn.checked(access.clone(), &f);
-            crate::telemetry::sql(running.elapsed().as_secs_f64());
+            let result = conn.within(INLINE_LIMIT.min(limit), |c| c.checked(access.clone(), &f));
             let _ = conn.conn.busy_timeout(BUSY_TIMEOUT);
-            conn.clear_time_limit();
             self.checkin(conn);
             match result {
                 Err(DbError::Interrupted(_) | DbError::Busy(_)) => {}
@@ -356,12 +362,10 @@ impl Pool {
             }
         }
         let _done = Done(&self.background);
-        Some(self.checkout_from(&self.plugin_idle).and_then(|conn| {
-            conn.set_time_limit(limit);
-            let result = conn.checked(access, f);
-            conn.clear_time_limit();
-            result
-        }))
+        Some(
+            self.checkout_from(&self.plugin_idle)
+                .and_then(|conn| conn.within(limit, |c| c.checked(access, f))),
+        )
     }
 
     /// A place for a streamed query, if one is free now (it is not waited for).
@@ -384,11 +388,7 @@ impl Pool {
         let started = Instant::now();
         actix_web::rt::task::spawn_blocking(move || {
             let conn = pool.checkout()?;
-            conn.set_time_limit(limit);
-            let running = Instant::now();
-            let result = f(&conn);
-            crate::telemetry::sql(running.elapsed().as_secs_f64());
-            conn.clear_time_limit();
+            let result = conn.within(limit, f);
             pool.checkin(conn);
             result
         })
@@ -423,10 +423,7 @@ impl Pool {
         let _slot = PluginSlot::take(&self.plugin_busy)?;
         let started = Instant::now();
         let conn = self.checkout_from(&self.plugin_idle)?;
-        conn.set_time_limit(limit);
-        let result = f(&conn);
-        crate::telemetry::sql(started.elapsed().as_secs_f64());
-        conn.clear_time_limit();
+        let result = conn.within(limit, f);
         self.plugin_idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
