@@ -1,6 +1,7 @@
 //! Test support for the end-to-end tests in `tests/`: the shared fixture databases, a server
 //! per test (in-process, or the real binary), and an HTTP client that reads every answer.
 
+pub mod nginx;
 pub mod stub;
 pub mod webdriver;
 
@@ -114,13 +115,13 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// GETs `url`, whatever the status.
 /// A GET with extra headers to any URL (a proxy's), whatever the status.
 pub fn get_url_with(url: &str, headers: &[(&str, &str)]) -> Resp {
     request_url("GET", url, headers)
 }
 
-fn request_url(method: &str, url: &str, headers: &[(&str, &str)]) -> Resp {
+/// A request with extra headers, whatever the status.
+pub fn request_url(method: &str, url: &str, headers: &[(&str, &str)]) -> Resp {
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -132,6 +133,7 @@ fn request_url(method: &str, url: &str, headers: &[(&str, &str)]) -> Resp {
     Resp::from_response(&mut r)
 }
 
+/// GETs `url`, whatever the status.
 pub fn get_url(url: &str) -> Resp {
     let mut r = agent()
         .get(url)

@@ -8,8 +8,9 @@ use std::time::Duration;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use datasette_plugin_api::urlencoded::{encode, parse};
+use datasette_rs_tests::nginx::{free_port, Nginx, Proxying};
 use datasette_rs_tests::stub::{Recorded, Reply, Stub};
-use datasette_rs_tests::{get_url, serve_fixture_with_metadata, Resp, Server};
+use datasette_rs_tests::{get_url, request_url, serve_fixture_with_metadata, Resp, Server};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -280,40 +281,41 @@ fn token(req: &Recorded, mode: Mode, state: &mut FakeState, profile: &Value) -> 
 }
 
 /// A browser: keeps the session cookie, follows nothing by itself.
-struct Browser<'a> {
-    server: &'a Server,
+struct Browser {
+    /// The site as the browser reaches it: an instance's address, or a proxy's.
+    base: String,
     cookie: String,
 }
 
-impl<'a> Browser<'a> {
-    fn new(server: &'a Server) -> Self {
+impl Browser {
+    fn new(server: &Server) -> Self {
+        Browser::at(&server.base)
+    }
+
+    fn at(base: &str) -> Self {
         Browser {
-            server,
+            base: base.to_string(),
             cookie: String::new(),
         }
     }
 
-    fn get(&mut self, path: &str) -> Resp {
-        let r = self
-            .server
-            .request("GET", path, &[("Cookie", &self.cookie)]);
+    fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut all = vec![("Cookie", self.cookie.as_str())];
+        all.extend_from_slice(headers);
+        let r = request_url(method, &format!("{}{path}", self.base), &all);
         if let Some(c) = r.cookie() {
             self.cookie = c;
         }
         r
     }
 
+    fn get(&mut self, path: &str) -> Resp {
+        self.request("GET", path, &[])
+    }
+
     /// A POST with an `Origin` header (a browser sends one with every form it posts).
     fn post(&mut self, path: &str, origin: &str) -> Resp {
-        let r = self.server.request(
-            "POST",
-            path,
-            &[("Cookie", &self.cookie), ("Origin", origin)],
-        );
-        if let Some(c) = r.cookie() {
-            self.cookie = c;
-        }
-        r
+        self.request("POST", path, &[("Origin", origin)])
     }
 
     /// Starts a sign-in: the URL Auth0 is sent to.
@@ -329,7 +331,7 @@ impl<'a> Browser<'a> {
         assert_eq!(r.status, 302, "{}", r.body);
         let callback = r.header("location").unwrap();
         callback
-            .strip_prefix(&self.server.base)
+            .strip_prefix(&self.base)
             .expect("back to this site")
             .to_string()
     }
@@ -1077,4 +1079,90 @@ fn redirect_anonymous_sends_visitors_of_protected_pages_to_sign_in() {
     // Off by default.
     let (_fake, plain) = setup();
     assert_eq!(plain.get("/fixture/secrets").status, 403);
+}
+
+/// Three instances sharing the secret behind nginx under `/data/`, trusting its forwarded
+/// headers: the sign-in starts on one instance and comes back to another, the pages after it
+/// land on every one, and every link, redirect and cookie stays under `/data/`.
+#[test]
+fn signing_in_through_a_proxy_under_a_path() {
+    let fake = FakeAuth0::start();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let servers: Vec<Server> = ports
+        .iter()
+        .map(|p| {
+            let p = p.to_string();
+            let settings = [
+                "-p",
+                &p,
+                "--setting",
+                "base_url",
+                "/data/",
+                "--setting",
+                "trust_forwarded_headers",
+                "on",
+            ];
+            serve(&fake.stub.base, json!({}), &settings)
+        })
+        .collect();
+    let nginx = Nginx::start(
+        &ports,
+        &Proxying {
+            prefix: "/data/",
+            forwarded: true,
+        },
+    );
+    let site = format!("{}/data", nginx.base);
+    let mut browser = Browser::at(&site);
+
+    let before = browser.get("/fixture/secrets");
+    assert_eq!(before.status, 403);
+    assert!(
+        before
+            .body
+            .contains("href=\"/data/-/auth0-login?next=%2Fdata%2Ffixture%2Fsecrets\""),
+        "{}",
+        before.body
+    );
+    let done = browser.sign_in("/data/fixture/secrets?_size=2");
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(
+        done.header("location"),
+        Some("/data/fixture/secrets?_size=2")
+    );
+    let set_cookie = done.header("set-cookie").expect("signed in");
+    assert!(set_cookie.contains("Path=/data;"), "{set_cookie}");
+    assert_eq!(fake.problems(), Vec::<String>::new());
+    let authorize = &fake.requests_to("/authorize")[0];
+    assert_eq!(
+        query_of(&authorize.target)["redirect_uri"],
+        format!("{site}/-/auth0-callback"),
+        "the callback is the proxy's address, from the forwarded headers"
+    );
+    let login = servers.iter().position(|s| s.logged("/data/-/auth0-login"));
+    let callback = servers
+        .iter()
+        .position(|s| s.logged("/data/-/auth0-callback"));
+    assert!(login.is_some() && callback.is_some() && login != callback);
+
+    for _ in 0..6 {
+        let page = browser.get("/fixture/secrets?_size=1");
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page
+            .body
+            .contains("action=\"/data/-/auth0-logout\"><button class=\"menu-link\">Sign out"));
+    }
+    for s in &servers {
+        assert!(
+            s.logged("/data/fixture/secrets"),
+            "every instance served a page"
+        );
+    }
+
+    let out = browser.post("/-/auth0-logout", &nginx.base);
+    assert_eq!(out.status, 302, "{}", out.body);
+    let location = out.header("location").unwrap().to_string();
+    assert_eq!(query_of(&location)["returnTo"], format!("{site}/"));
+    assert_eq!(browser.get("/fixture/secrets.json").status, 403);
+    assert_eq!(browser.actor(), Value::Null);
 }

@@ -39,6 +39,7 @@ fn ctx(path: &str, query: &str, format: Format) -> PageRequest {
         format,
         args: urls::parse_query(query),
         path: path.into(),
+        base: String::new(),
         origin: "http://127.0.0.1:8001".into(),
         renderer: None,
         alternate_json: None,

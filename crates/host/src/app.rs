@@ -168,7 +168,7 @@ impl AppState {
             self.plugins
                 .recognise_actors()
                 .then(|| {
-                    let request = crate::plugins::describe(req, self.origin(req));
+                    let request = self.describe(req);
                     self.plugins.actor_from_request(&request)
                 })
                 .flatten()
@@ -202,7 +202,7 @@ impl AppState {
     /// The header and footer of a page at `page` (its path and query), for `actor`, with
     /// what plugins add to this kind of page.
     pub fn chrome(&self, actor: &Actor, page: &str, view: View<'_>) -> Chrome {
-        let context = page_context(actor, page, view);
+        let context = self.page_context(actor, page, view);
         let extras = self.plugins.page_extras(&context);
         Chrome {
             menu_links: self.plugins.menu_links(actor, &context.request),
@@ -211,6 +211,7 @@ impl AppState {
             body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),
             actions: extras.actions,
             alternate_json: None,
+            home: self.settings.base_url.clone(),
             site_title: self
                 .metadata
                 .info
@@ -236,23 +237,33 @@ impl AppState {
 #[derive(Clone)]
 pub struct ActorId(pub String);
 
-/// A page as plugins' page hooks are told of it: `page` is its path and query.
-pub fn page_context(actor: &Actor, page: &str, view: View<'_>) -> PageContext {
-    let (path, query) = page.split_once('?').unwrap_or((page, ""));
-    PageContext {
-        view: view.kind.into(),
-        database: view.database.map(str::to_string),
-        table: view.table.map(str::to_string),
-        row: view.row.map(str::to_string),
-        actor: actor.clone(),
-        request: datasette_plugin_api::Request {
-            method: "GET".into(),
-            path: path.into(),
-            query: query.into(),
+impl AppState {
+    /// A page as plugins' page hooks are told of it: `page` is its route path and query.
+    pub fn page_context(&self, actor: &Actor, page: &str, view: View<'_>) -> PageContext {
+        let (path, query) = page.split_once('?').unwrap_or((page, ""));
+        PageContext {
+            view: view.kind.into(),
+            database: view.database.map(str::to_string),
+            table: view.table.map(str::to_string),
+            row: view.row.map(str::to_string),
             actor: actor.clone(),
-            ..Default::default()
-        },
-        config: serde_json::Value::Null,
+            request: datasette_plugin_api::Request {
+                method: "GET".into(),
+                path: path.into(),
+                query: query.into(),
+                actor: actor.clone(),
+                base_url: self.settings.base_url.clone(),
+                ..Default::default()
+            },
+            config: serde_json::Value::Null,
+        }
+    }
+
+    /// The request as plugins see it (see [`crate::plugins::describe`]).
+    pub fn describe(&self, req: &actix_web::HttpRequest) -> datasette_plugin_api::Request {
+        let mut request = crate::plugins::describe(req, self.origin(req));
+        request.base_url = self.settings.base_url.clone();
+        request
     }
 }
 

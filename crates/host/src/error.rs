@@ -136,7 +136,7 @@ fn plugins_forbidden(
         page: datasette_plugin_api::PageContext {
             view: "forbidden".into(),
             actor: actor.clone(),
-            request: crate::plugins::describe(req, state.origin(req)),
+            request: state.describe(req),
             ..Default::default()
         },
         message: message.clone(),

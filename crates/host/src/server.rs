@@ -34,7 +34,43 @@ pub fn app(
                 .add(("Content-Security-Policy", "frame-ancestors 'none'")),
         )
         .configure(|cfg| views::configure(cfg, &routes))
+        .wrap(actix_web::middleware::from_fn(strip_base_url))
         .wrap(actix_web::middleware::from_fn(log_request))
+}
+
+/// Under a `base_url` such as `/data/`, `/data/fixtures` is routed as `/fixtures`. A path
+/// outside the prefix is routed as it is, as Datasette does: a proxy may strip the prefix
+/// itself, and probes reach an instance directly.
+async fn strip_base_url(
+    mut req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let prefix = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.prefix().to_string())
+        .unwrap_or_default();
+    let inside = (!prefix.is_empty())
+        .then(|| req.path().strip_prefix(prefix.as_str()))
+        .flatten()
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    if let Some(rest) = inside {
+        let path = if rest.is_empty() { "/" } else { rest };
+        let path_and_query = match req.query_string() {
+            "" => path.to_string(),
+            q => format!("{path}?{q}"),
+        };
+        let mut parts = req.head().uri.clone().into_parts();
+        parts.path_and_query = Some(
+            path_and_query
+                .parse()
+                .map_err(actix_web::error::ErrorBadRequest)?,
+        );
+        let uri =
+            actix_web::http::Uri::from_parts(parts).map_err(actix_web::error::ErrorBadRequest)?;
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+    next.call(req).await
 }
 
 /// One line per request (target `request`): method, path, status, duration and the actor's
@@ -135,9 +171,10 @@ pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> 
         .bind((host, port))?;
     for addr in server.addrs() {
         // Tests read these lines to learn the port when started with -p 0.
-        eprintln!("Serving at http://{addr}/");
+        eprintln!("Serving at http://{addr}{}", state.settings.base_url);
         if let Some(token) = &root_token {
-            eprintln!("Sign in as root (once): http://{addr}/-/auth-token?token={token}");
+            let link = state.settings.url("/-/auth-token");
+            eprintln!("Sign in as root (once): http://{addr}{link}?token={token}");
         }
     }
     server.run().await

@@ -50,6 +50,9 @@ pub struct SessionConfig {
     /// Set the Secure flag: the site is served over https (directly or behind a proxy).
     pub secure: bool,
     pub ttl_hours: u32,
+    /// The cookie's path: the site's `base_url`, so that other sites under the same host do
+    /// not receive it.
+    pub path: String,
 }
 
 impl SessionConfig {
@@ -62,6 +65,10 @@ impl SessionConfig {
             key: key_from_secret(secret)?,
             secure: settings.secure_cookies,
             ttl_hours: settings.session_ttl_hours,
+            path: match settings.prefix() {
+                "" => "/".into(),
+                prefix => prefix.into(),
+            },
         })
     }
 }
@@ -73,6 +80,7 @@ pub fn middleware(c: &SessionConfig) -> SessionMiddleware<CookieSessionStore> {
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
         .cookie_secure(c.secure)
+        .cookie_path(c.path.clone())
         .session_lifecycle(
             PersistentSession::default().session_ttl(time::Duration::hours(c.ttl_hours.into())),
         )

@@ -24,6 +24,9 @@ pub struct Request {
     pub session: Map<String, Value>,
     /// The site's origin as the host sees it (`http://host:port`), for absolute URLs.
     pub origin: String,
+    /// The path the site is served under (`/`, or `/data/` behind a proxy): `path` is the
+    /// route inside it. Links and redirects go through [`Request::url`].
+    pub base_url: String,
 }
 
 impl Request {
@@ -40,12 +43,19 @@ impl Request {
             .map(|(_, v)| v)
     }
 
-    /// The path and query, as a `next=` link back to this page.
+    /// The link to `path` (a route such as `/-/login`, starting with `/`) on this site, under
+    /// its `base_url`: what hrefs, form actions and redirects must use.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url.trim_end_matches('/'))
+    }
+
+    /// The link back to this page (path and query, under `base_url`), as a `next=` value.
     pub fn path_and_query(&self) -> String {
+        let path = self.url(&self.path);
         if self.query.is_empty() {
-            self.path.clone()
+            path
         } else {
-            format!("{}?{}", self.path, self.query)
+            format!("{path}?{}", self.query)
         }
     }
 }

@@ -10,7 +10,7 @@ struct Raw {
     client_secret: String,
     #[serde(default = "default_scope")]
     scope: String,
-    /// The site's public URL (`https://data.example.com`), when it is behind a proxy.
+    /// The site's scheme and host (`https://data.example.com`), when it is behind a proxy.
     #[serde(default)]
     public_url: Option<String>,
     /// Only addresses of these domains may sign in.
@@ -95,7 +95,18 @@ impl Config {
         }
         let public_url = match raw.public_url {
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
-                Some(u.trim_end_matches('/').to_string())
+                let origin = u.trim_end_matches('/');
+                // The path the site lives under is the host's base_url, added to every link.
+                if origin
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.contains(['/', '?', '#']))
+                {
+                    return Err(format!(
+                        "\"public_url\" is the site's scheme and host only, not '{u}': \
+                         a path prefix is the base_url setting"
+                    ));
+                }
+                Some(origin.to_string())
             }
             Some(u) => {
                 return Err(format!(
@@ -228,6 +239,19 @@ mod tests {
         assert!(c("x.auth0.com/path").is_err());
         assert!(c("user@x.auth0.com").is_err());
         assert!(c("").is_err());
+    }
+
+    #[test]
+    fn public_url_is_an_origin() {
+        let c = |u: &str| {
+            parse(json!({"domain": "d", "client_id": "i", "client_secret": "s", "public_url": u}))
+        };
+        let ok = c("https://example.org/").unwrap();
+        assert_eq!(ok.public_url.as_deref(), Some("https://example.org"));
+        assert!(c("https://example.org/data")
+            .unwrap_err()
+            .contains("base_url"));
+        assert!(c("example.org").unwrap_err().contains("https://"));
     }
 
     #[test]

@@ -60,17 +60,21 @@ impl Plugin for Auth0 {
             LOGIN => self.login(&request),
             CALLBACK => self.callback(&request, host),
             _ if request.method == "POST" => self.logout(&request),
-            _ => pages::logout_page(request.actor.is_some()),
+            _ => pages::logout_page(&request),
         }
     }
 
     fn menu_links(&self, actor: Option<&Value>, request: &Request, _host: &Host) -> Vec<MenuLink> {
         let link = match actor {
             None => MenuLink::get(
-                format!("{LOGIN}?next={}", encode(&request.path_and_query())),
+                format!(
+                    "{}?next={}",
+                    request.url(LOGIN),
+                    encode(&request.path_and_query())
+                ),
                 "Sign in with Auth0",
             ),
-            Some(_) => MenuLink::post(LOGOUT, "Sign out"),
+            Some(_) => MenuLink::post(request.url(LOGOUT), "Sign out"),
         };
         vec![link]
     }
@@ -79,14 +83,14 @@ impl Plugin for Auth0 {
         let page = &forbidden.page;
         (self.config.redirect_anonymous && page.actor.is_none()).then(|| {
             let next = encode(&page.request.path_and_query());
-            Response::redirect(format!("{LOGIN}?next={next}"))
+            Response::redirect(format!("{}?next={next}", page.request.url(LOGIN)))
                 .with_header("Cache-Control", "no-store")
         })
     }
 }
 
 impl Auth0 {
-    /// This site's address as Auth0 must see it.
+    /// This site's origin as Auth0 must see it (`scheme://host`).
     fn site(&self, request: &Request) -> String {
         self.config
             .public_url
@@ -94,12 +98,18 @@ impl Auth0 {
             .unwrap_or_else(|| request.origin.clone())
     }
 
+    /// The absolute URL of `path` on this site, under its `base_url`.
+    fn absolute(&self, request: &Request, path: &str) -> String {
+        format!("{}{}", self.site(request), request.url(path))
+    }
+
     fn redirect_uri(&self, request: &Request) -> String {
-        format!("{}{CALLBACK}", self.site(request))
+        self.absolute(request, CALLBACK)
     }
 
     fn login(&self, request: &Request) -> Response {
-        let next = same_site_path(request.query_param("next").as_deref());
+        let next = same_site_path(request.query_param("next").as_deref())
+            .unwrap_or_else(|| request.url("/"));
         let verifier = flows::random_token();
         let challenge = flows::challenge(&verifier);
         let mut pending = Pending::from_session(&request.session);
@@ -152,7 +162,7 @@ impl Auth0 {
             pending.keep_within(SESSION_BYTES.saturating_sub(actor));
         }
         outcome
-            .unwrap_or_else(|f| f.page())
+            .unwrap_or_else(|f| f.page(request))
             .with_session(pending.to_session())
     }
 
@@ -403,7 +413,7 @@ impl Auth0 {
                 "Sign-out refused",
                 "Signing out is only possible from this site's own pages.",
             )
-            .page();
+            .page(request);
         }
         let c = &self.config;
         let location = format!(
@@ -411,7 +421,7 @@ impl Auth0 {
             c.base,
             encode_pairs(&[
                 ("client_id", &c.client_id),
-                ("returnTo", &format!("{site}/")),
+                ("returnTo", &self.absolute(request, "/")),
             ])
         );
         Response::redirect(location)

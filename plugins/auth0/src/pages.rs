@@ -1,7 +1,7 @@
 //! What the visitor sees when a sign-in cannot go on, and where they may be sent back to.
 
 use datasette_plugin_api::html::escape;
-use datasette_plugin_api::Response;
+use datasette_plugin_api::{Request, Response};
 
 /// Why a sign-in cannot go on.
 #[derive(Debug)]
@@ -21,28 +21,32 @@ pub fn failure(status: u16, title: &'static str, message: &str) -> Failure {
 
 impl Failure {
     /// A page saying why signing in failed, with a way to try again.
-    pub fn page(&self) -> Response {
-        page(self.status, self.title, &self.message)
+    pub fn page(&self, request: &Request) -> Response {
+        let content = format!(
+            "<p class=\"error\">{}</p>\
+<p><a href=\"{}\">Try signing in again</a> · <a href=\"{}\">Back to the start</a></p>",
+            escape(&self.message),
+            escape(&request.url(crate::LOGIN)),
+            escape(&request.url("/")),
+        );
+        document(self.status, self.title, &content)
     }
 }
 
-fn page(status: u16, title: &str, message: &str) -> Response {
-    let content = format!(
-        "<p class=\"error\">{}</p>\
-<p><a href=\"/-/auth0-login\">Try signing in again</a> · <a href=\"/\">Back to the start</a></p>",
-        escape(message)
-    );
-    document(status, title, &content)
-}
-
 /// `GET /-/auth0-logout`: the button that signs out (a link could be followed from anywhere).
-pub fn logout_page(signed_in: bool) -> Response {
-    let content = if signed_in {
-        "<form method=\"post\" action=\"/-/auth0-logout\"><button>Sign out</button></form>"
+pub fn logout_page(request: &Request) -> Response {
+    let content = if request.actor.is_some() {
+        format!(
+            "<form method=\"post\" action=\"{}\"><button>Sign out</button></form>",
+            escape(&request.url(crate::LOGOUT))
+        )
     } else {
-        "<p>You are not signed in. <a href=\"/\">Back to the start</a></p>"
+        format!(
+            "<p>You are not signed in. <a href=\"{}\">Back to the start</a></p>",
+            escape(&request.url("/"))
+        )
     };
-    document(200, "Sign out", content)
+    document(200, "Sign out", &content)
 }
 
 /// A small page of its own: `content` is HTML, `title` text.
@@ -60,10 +64,10 @@ fn document(status: u16, title: &str, content: &str) -> Response {
 /// The longest `next` kept: it waits in the session cookie, which browsers cap at 4 KiB.
 pub const MAX_NEXT_BYTES: usize = 1024;
 
-/// `next` if it is a path on this site, else `/`. Refuses scheme-relative (`//host`,
+/// `next` if it is a path on this site. Refuses scheme-relative (`//host`,
 /// `/\host`) and absolute URLs, anything a browser might read as one, and anything longer
 /// than [`MAX_NEXT_BYTES`] (cut, it would be another URL).
-pub fn same_site_path(next: Option<&str>) -> String {
+pub fn same_site_path(next: Option<&str>) -> Option<String> {
     match next {
         Some(n)
             if n.len() <= MAX_NEXT_BYTES
@@ -72,9 +76,9 @@ pub fn same_site_path(next: Option<&str>) -> String {
                 && !n.contains('\\')
                 && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
         {
-            n.to_string()
+            Some(n.to_string())
         }
-        _ => "/".into(),
+        _ => None,
     }
 }
 
@@ -85,7 +89,7 @@ mod tests {
     #[test]
     fn only_same_site_paths() {
         for ok in ["/", "/fixture/secrets?_size=5", "/a/b#c"] {
-            assert_eq!(same_site_path(Some(ok)), ok);
+            assert_eq!(same_site_path(Some(ok)).as_deref(), Some(ok));
         }
         for bad in [
             "//evil.example",
@@ -98,14 +102,14 @@ mod tests {
             "javascript:alert(1)",
             "",
         ] {
-            assert_eq!(same_site_path(Some(bad)), "/", "{bad:?}");
+            assert_eq!(same_site_path(Some(bad)), None, "{bad:?}");
         }
-        assert_eq!(same_site_path(None), "/");
+        assert_eq!(same_site_path(None), None);
     }
 
     #[test]
     fn pages_escape_what_they_show() {
-        let r = failure(400, "T<", "<script>alert(1)</script>").page();
+        let r = failure(400, "T<", "<script>alert(1)</script>").page(&Request::default());
         assert!(r.body.contains("&lt;script&gt;"));
         assert!(!r.body.contains("<script>"));
     }

@@ -117,6 +117,16 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, SettingError> {
 }
 
 impl Settings {
+    /// `base_url` without its last slash (empty at the root): what site paths go after.
+    pub fn prefix(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+
+    /// The link to a site path (`/fixtures`, starting with `/`) under `base_url`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix())
+    }
+
     pub const NAMES: &'static [&'static str] = &[
         "default_page_size",
         "max_returned_rows",
@@ -182,16 +192,7 @@ impl Settings {
                     "off (SQL traces are not recorded: /-/metrics has the SQL time)",
                 )?
             }
-            "base_url" => {
-                // Serving under a prefix is not implemented; refuse rather than half-work.
-                if value != "/" {
-                    return Err(SettingError::Invalid {
-                        name: name.into(),
-                        expected: "\"/\" (serving under a path prefix is not supported)",
-                        value: value.into(),
-                    });
-                }
-            }
+            "base_url" => self.base_url = parse_base_url(name, value)?,
             "secure_cookies" => self.secure_cookies = parse_bool(name, value)?,
             "trust_forwarded_headers" => self.trust_forwarded_headers = parse_bool(name, value)?,
             "session_ttl_hours" => self.session_ttl_hours = parse_u32(name, value, 1)?,
@@ -199,6 +200,31 @@ impl Settings {
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())
+    }
+}
+
+/// A path prefix such as `/data/`: segments of URL-safe characters between slashes, so that it
+/// goes into links, redirects and the cookie path as it is. The last slash may be left out.
+fn parse_base_url(name: &str, value: &str) -> Result<String, SettingError> {
+    let inner = value
+        .strip_prefix('/')
+        .map(|v| v.strip_suffix('/').unwrap_or(v));
+    let fine = inner.is_some_and(|inner| {
+        inner.split('/').all(|segment| {
+            !matches!(segment, "" | "." | "..")
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        })
+    });
+    match inner {
+        Some("") if value == "/" => Ok("/".into()),
+        Some(inner) if fine => Ok(format!("/{inner}/")),
+        _ => Err(SettingError::Invalid {
+            name: name.into(),
+            expected: "a path such as /data/ (letters, digits and -_.~ between slashes)",
+            value: value.into(),
+        }),
     }
 }
 
@@ -235,6 +261,24 @@ mod tests {
             e.contains("trace_debug") && e.contains("not recorded"),
             "{e}"
         );
+        for (given, kept) in [("/", "/"), ("/data/", "/data/"), ("/a/b-1", "/a/b-1/")] {
+            s.set("base_url", given).unwrap();
+            assert_eq!(s.base_url, kept);
+        }
+        for bad in [
+            "",
+            "data/",
+            "//",
+            "/a//b/",
+            "/../",
+            "/a b/",
+            "/a?b/",
+            "/%2e/",
+            "https://x/",
+        ] {
+            let e = s.set("base_url", bad).unwrap_err().to_string();
+            assert!(e.contains("base_url"), "{bad}: {e}");
+        }
         assert_eq!(
             serde_json::to_value(Settings::default())
                 .unwrap()

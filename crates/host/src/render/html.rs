@@ -29,6 +29,8 @@ pub struct Chrome {
     pub actions: Vec<datasette_plugin_api::MenuLink>,
     /// The absolute URL of the page's JSON, for `<link rel="alternate">`.
     pub alternate_json: Option<String>,
+    /// The site's front page: `base_url`, which other site links in templates start with.
+    pub home: String,
 }
 
 /// JavaScript made safe to stand inside `<script>…</script>`: nothing in it can close the

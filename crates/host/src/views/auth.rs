@@ -40,7 +40,7 @@ pub async fn root_token(
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(HttpResponse::Found()
-        .insert_header(("Location", "/"))
+        .insert_header(("Location", state.settings.url("/")))
         .finish())
 }
 
@@ -77,6 +77,6 @@ pub async fn logout(
     }
     session::clear(&session);
     Ok(HttpResponse::Found()
-        .insert_header(("Location", "/"))
+        .insert_header(("Location", state.settings.url("/")))
         .finish())
 }

@@ -153,7 +153,7 @@ pub async fn page(state: &AppState, ctx: &PageRequest, db: &Database) -> Result<
     let data = DatabasePage {
         database: db.name.clone(),
         private: !state.permissions.can_view_database(&None, &db.name),
-        path: format!("/{}", crate::urls::tilde_encode(&db.name)),
+        path: ctx.db_url(&db.name),
         size: db.size(),
         hidden_count: listing.tables.iter().filter(|t| t.hidden).count(),
         tables: listing.tables,

@@ -101,7 +101,7 @@ pub async fn page(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError
                 name: name.clone(),
                 hash: None,
                 color: color(name),
-                path: format!("/{}", crate::urls::tilde_encode(name)),
+                path: ctx.db_url(name),
                 tables_and_views_truncated: shown,
                 tables_and_views_more: more,
                 tables_count,

@@ -35,8 +35,11 @@ pub struct PageRequest {
     pub format: Format,
     /// The query string's pairs, in order.
     pub args: Vec<(String, String)>,
-    /// The path as requested, still percent-encoded.
+    /// The path as routed (without `base_url`), still percent-encoded.
     pub path: String,
+    /// `base_url` without its last slash (empty at the root): every link to a site path
+    /// starts with it.
+    pub base: String,
     /// `scheme://host`, for the absolute URLs in JSON.
     pub origin: String,
     /// The absolute URL of this HTML page's JSON (Datasette's `Link: …; rel="alternate"`).
@@ -71,8 +74,31 @@ impl PageRequest {
             .is_some_and(|v| !matches!(v, "" | "0" | "off" | "false"))
     }
 
-    pub fn absolute(&self, path_and_query: &str) -> String {
-        format!("{}{}", self.origin, path_and_query)
+    /// The absolute URL of a link made by [`PageRequest::link`] or the `path_with_` methods.
+    pub fn absolute(&self, link: &str) -> String {
+        format!("{}{}", self.origin, link)
+    }
+
+    /// The link to a site path (`/db/table?x=1`), under `base_url`.
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    /// The link to a table, view or canned query.
+    pub fn table_url(&self, db: &str, table: &str) -> String {
+        let (db, table) = (urls::tilde_encode(db), urls::tilde_encode(table));
+        format!("{}/{db}/{table}", self.base)
+    }
+
+    /// The link to a database.
+    pub fn db_url(&self, db: &str) -> String {
+        format!("{}/{}", self.base, urls::tilde_encode(db))
+    }
+
+    /// This page's route path and query, as plugins' hooks are told of it.
+    pub fn here(&self) -> String {
+        let pairs: Vec<(String, String)> = self.current_pairs().cloned().collect();
+        urls::path_with_query(&self.path, &pairs)
     }
 
     /// The query's pairs as Datasette's URL helpers see them: blank values dropped.
@@ -92,7 +118,7 @@ impl PageRequest {
                 .iter()
                 .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))),
         );
-        urls::path_with_query(&self.path, &pairs)
+        self.link(&urls::path_with_query(&self.path, &pairs))
     }
 
     /// This page's path with exactly these pairs removed.
@@ -102,14 +128,14 @@ impl PageRequest {
             .filter(|(k, v)| !remove.iter().any(|(rk, rv)| rk == k && rv == v))
             .cloned()
             .collect();
-        urls::path_with_query(&self.path, &pairs)
+        self.link(&urls::path_with_query(&self.path, &pairs))
     }
 
     /// This page's path with these pairs appended.
     pub fn path_with_added(&self, add: &[(&str, &str)]) -> String {
         let mut pairs: Vec<(String, String)> = self.current_pairs().cloned().collect();
         pairs.extend(add.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        urls::path_with_query(&self.path, &pairs)
+        self.link(&urls::path_with_query(&self.path, &pairs))
     }
 
     pub fn elapsed_ms(&self) -> f64 {
@@ -184,10 +210,11 @@ pub async fn dispatch(
         .filter(|ext| format == Format::Html && state.plugins.renders(ext))
         .map(str::to_string);
     let origin = state.origin(&req);
+    let base = state.settings.prefix().to_string();
     let alternate_json =
         (format == Format::Html && renderer.is_none()).then(|| match req.query_string() {
-            "" => format!("{origin}{path}.json"),
-            query => format!("{origin}{path}.json?{query}"),
+            "" => format!("{origin}{base}{path}.json"),
+            query => format!("{origin}{base}{path}.json?{query}"),
         });
     let ctx = PageRequest {
         actor: state.actor(&req),
@@ -195,6 +222,7 @@ pub async fn dispatch(
         renderer,
         args: urls::parse_query(req.query_string()),
         path,
+        base,
         origin,
         alternate_json,
         started: std::time::Instant::now(),
@@ -408,7 +436,7 @@ pub fn plugin_output(
     sql: &str,
 ) -> Result<Reply, AppError> {
     let extension = ctx.renderer.clone().unwrap_or_default();
-    let mut page = crate::app::page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view);
+    let mut page = state.page_context(&ctx.actor, &ctx.here(), view);
     page.request.origin = ctx.origin.clone();
     let data = datasette_plugin_api::OutputData {
         extension: extension.clone(),

@@ -30,7 +30,7 @@ pub async fn handle(
     let name = plugin.library.name;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| AppError::BadRequest("The request body is not UTF-8 text".into()))?;
-    let mut request = crate::plugins::describe(&req, state.origin(&req));
+    let mut request = state.describe(&req);
     request.body = body;
     request.actor = actor.clone();
     request.session = session

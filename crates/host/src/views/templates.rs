@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use datasette_plugin_api::RenderCells;
 
-use crate::app::{page_context, AppState, View};
+use crate::app::{AppState, View};
 use crate::db::Cell;
 use crate::error::AppError;
 use crate::permissions::Actor;
@@ -25,7 +25,7 @@ fn rendered_cells(
         return HashMap::new();
     }
     state.plugins.render_cells(RenderCells {
-        page: page_context(&ctx.actor, &ctx.path_with_replaced(&[]), view),
+        page: state.page_context(&ctx.actor, &ctx.here(), view),
         columns: columns.to_vec(),
         rows: crate::render::json::rows_as_values(rows),
     })
@@ -46,7 +46,7 @@ fn format_links(
 
 /// The header and footer of the page `ctx` asks for, with its JSON alternate.
 fn page_chrome(state: &AppState, ctx: &PageRequest, view: View<'_>) -> Chrome {
-    let mut chrome = state.chrome(&ctx.actor, &ctx.path_with_replaced(&[]), view);
+    let mut chrome = state.chrome(&ctx.actor, &ctx.here(), view);
     chrome.alternate_json = ctx.alternate_json.clone();
     chrome
 }
@@ -79,14 +79,6 @@ fn cell_html(c: &Cell, truncate: usize) -> String {
         }
         other => escape(&other.to_plain_string()),
     }
-}
-
-pub fn table_url(db: &str, table: &str) -> String {
-    format!("/{}/{}", tilde_encode(db), tilde_encode(table))
-}
-
-pub fn db_url(db: &str) -> String {
-    format!("/{}", tilde_encode(db))
 }
 
 /// One link in the header or footer.
@@ -180,7 +172,7 @@ pub fn index_page(
         .values()
         .map(|d| IndexEntry {
             name: d.name.clone(),
-            url: db_url(&d.name),
+            url: ctx.db_url(&d.name),
             private: d.private,
             summary: format!(
                 "{} rows in {} table{}{}",
@@ -206,7 +198,7 @@ pub fn index_page(
                         TableOrView::View(v) => &v.name,
                     };
                     Link {
-                        href: table_url(&d.name, name),
+                        href: ctx.table_url(&d.name, name),
                         label: name.clone(),
                     }
                 })
@@ -289,7 +281,7 @@ pub fn database_page(
         .tables
         .iter()
         .map(|t| TableEntry {
-            href: table_url(&data.database, &t.name),
+            href: ctx.table_url(&data.database, &t.name),
             name: t.name.clone(),
             private: t.private,
             hidden: t.hidden,
@@ -303,14 +295,14 @@ pub fn database_page(
     page(&DatabaseTemplate {
         chrome: &chrome,
         name: data.database.clone(),
-        db_href: db_url(&data.database),
+        db_href: ctx.db_url(&data.database),
         private: data.private,
         tables,
         views: data
             .views
             .iter()
             .map(|v| Link {
-                href: table_url(&data.database, &v.name),
+                href: ctx.table_url(&data.database, &v.name),
                 label: v.name.clone(),
             })
             .collect(),
@@ -318,7 +310,7 @@ pub fn database_page(
             .queries
             .iter()
             .map(|q| Link {
-                href: table_url(&data.database, &q.name),
+                href: ctx.table_url(&data.database, &q.name),
                 label: q.title.clone().unwrap_or_else(|| q.name.clone()),
             })
             .collect(),
@@ -375,6 +367,7 @@ struct TableTemplate<'a> {
     chrome: &'a Chrome,
     db: String,
     db_href: String,
+    table_href: String,
     table: String,
     title: String,
     description: Option<String>,
@@ -473,7 +466,7 @@ pub fn table_page(
                     .collect();
                 format!(
                     "{}/{}",
-                    table_url(&data.database, &data.table),
+                    ctx.table_url(&data.database, &data.table),
                     pk.join(",")
                 )
             });
@@ -509,7 +502,7 @@ pub fn table_page(
                     let v = cell.to_plain_string();
                     let href = format!(
                         "{}/{}",
-                        table_url(&data.database, &fk.other_table),
+                        ctx.table_url(&data.database, &fk.other_table),
                         tilde_encode(&v)
                     );
                     return match extras.labels.get(&(column.clone(), v)) {
@@ -581,18 +574,17 @@ pub fn table_page(
     };
     let sql_href = data.allow_execute_sql.then(|| {
         path_with_query(
-            &db_url(&data.database),
+            &ctx.db_url(&data.database),
             &[("sql".into(), data.query.sql.clone())],
         )
     });
-    let with_ext = |ext: &str| {
-        let base = table_url(&data.database, &data.table);
-        path_with_query(&format!("{base}{ext}"), &ctx.args)
-    };
+    let table_href = ctx.table_url(&data.database, &data.table);
+    let with_ext = |ext: &str| path_with_query(&format!("{table_href}{ext}"), &ctx.args);
     page(&TableTemplate {
         chrome: &chrome,
         db: data.database.clone(),
-        db_href: db_url(&data.database),
+        db_href: ctx.db_url(&data.database),
+        table_href: table_href.clone(),
         title: extras
             .meta
             .as_ref()
@@ -670,9 +662,9 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
     page(&RowTemplate {
         chrome: &chrome,
         db: data.database.clone(),
-        db_href: db_url(&data.database),
+        db_href: ctx.db_url(&data.database),
         table: data.table.clone(),
-        table_href: table_url(&data.database, &data.table),
+        table_href: ctx.table_url(&data.database, &data.table),
         key: data.primary_key_values.join(", "),
         fields: data
             .columns
@@ -694,7 +686,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
                 let value = data.primary_key_values.first().cloned().unwrap_or_default();
                 let href = format!(
                     "{}?{}={}",
-                    table_url(&data.database, &fk.other_table),
+                    ctx.table_url(&data.database, &fk.other_table),
                     quote_plus(&fk.other_column),
                     quote_plus(&value)
                 );
@@ -708,12 +700,12 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
         formats: format_links(state, &data.columns, |ext| {
             format!(
                 "{}/{key_segment}.{ext}",
-                table_url(&data.database, &data.table)
+                ctx.table_url(&data.database, &data.table)
             )
         }),
         json_href: format!(
             "{}/{}.json",
-            table_url(&data.database, &data.table),
+            ctx.table_url(&data.database, &data.table),
             key_segment
         ),
         footer: footer(&data.links),
@@ -728,6 +720,8 @@ struct QueryTemplate<'a> {
     chrome: &'a Chrome,
     db: String,
     db_href: String,
+    /// Where the SQL form goes: the canned query, else the database.
+    action: String,
     title: String,
     description: Option<String>,
     show_sql: bool,
@@ -760,17 +754,16 @@ pub fn query_page(
     let truncate = state.settings.truncate_cells_html as usize;
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let canned = data.canned.as_ref();
-    let with_ext = |ext: &str| {
-        let base = match canned {
-            Some(q) => table_url(&data.database, &q.name),
-            None => db_url(&data.database),
-        };
-        path_with_query(&format!("{base}{ext}"), &ctx.args)
+    let action = match canned {
+        Some(q) => ctx.table_url(&data.database, &q.name),
+        None => ctx.db_url(&data.database),
     };
+    let with_ext = |ext: &str| path_with_query(&format!("{action}{ext}"), &ctx.args);
     page(&QueryTemplate {
         chrome: &chrome,
         db: data.database.clone(),
-        db_href: db_url(&data.database),
+        db_href: ctx.db_url(&data.database),
+        action: action.clone(),
         title: canned
             .map(|q| q.title.clone().unwrap_or_else(|| q.name.clone()))
             .unwrap_or_else(|| data.database.clone()),
@@ -837,7 +830,7 @@ pub fn special_page(
         chrome: &chrome,
         title: capitalize(name),
         json: serde_json::to_string_pretty(data).unwrap_or_default(),
-        json_href: format!("/-/{name}.json"),
+        json_href: ctx.link(&format!("/-/{name}.json")),
     })
 }
 

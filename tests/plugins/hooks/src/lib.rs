@@ -118,12 +118,13 @@ impl Plugin for Hooks {
         let (href, label) = match actor {
             None => (
                 format!(
-                    "/-/hooks?sign_in_as=menu&next={}",
+                    "{}?sign_in_as=menu&next={}",
+                    request.url("/-/hooks"),
                     datasette_plugin_api::urlencoded::encode(&request.path_and_query())
                 ),
                 "Hooks sign-in",
             ),
-            Some(_) => ("/-/hooks?sign_out=1".to_string(), "Hooks sign-out"),
+            Some(_) => (request.url("/-/hooks?sign_out=1"), "Hooks sign-out"),
         };
         vec![MenuLink::get(href, label)]
     }
@@ -148,7 +149,7 @@ impl Plugin for Hooks {
 
     fn extra_css_urls(&self, page: &PageContext, _host: &Host) -> Vec<String> {
         let mut urls = vec![
-            format!("/-/hooks/{}.css", page.view),
+            page.request.url(&format!("/-/hooks/{}.css", page.view)),
             "javascript:alert('css')".into(),
         ];
         // The most specific configuration block metadata.json has for the page.
@@ -175,11 +176,14 @@ impl Plugin for Hooks {
     fn table_actions(&self, page: &PageContext, _host: &Host) -> Vec<MenuLink> {
         let table = page.table.clone().unwrap_or_default();
         let mut links = vec![MenuLink::get(
-            format!("/-/hooks?table={table}"),
+            page.request.url(&format!("/-/hooks?table={table}")),
             format!("Hooks table action on {table}"),
         )];
         if page.actor.as_ref().and_then(|a| a.get("id")) == Some(&json!("hooks-admin")) {
-            links.push(MenuLink::post("/-/hooks?drop=1", "Hooks admin action"));
+            links.push(MenuLink::post(
+                page.request.url("/-/hooks?drop=1"),
+                "Hooks admin action",
+            ));
         }
         links
     }
@@ -187,7 +191,7 @@ impl Plugin for Hooks {
     fn database_actions(&self, page: &PageContext, _host: &Host) -> Vec<MenuLink> {
         let db = page.database.clone().unwrap_or_default();
         vec![MenuLink::get(
-            format!("/-/hooks?database={db}"),
+            page.request.url(&format!("/-/hooks?database={db}")),
             format!("Hooks database action on {db}"),
         )]
     }
@@ -200,7 +204,7 @@ impl Plugin for Hooks {
         vec![
             MenuLink::get("//evil.example/row", "Unsafe row action"),
             MenuLink::get(
-                format!("/-/hooks?row={row}"),
+                page.request.url(&format!("/-/hooks?row={row}")),
                 format!("Hooks row action on {table} {row}"),
             ),
         ]
@@ -214,10 +218,10 @@ fn echo(request: Request) -> Response {
     }
     if let Some(actor) = request.query_param("sign_in_as") {
         let actor: Value = serde_json::from_str(&actor).unwrap_or(json!({"id": actor}));
-        return Response::redirect("/").with_actor(actor);
+        return Response::redirect(request.url("/")).with_actor(actor);
     }
     if request.query_param("sign_out").is_some() {
-        return Response::redirect("/").clearing_actor();
+        return Response::redirect(request.url("/")).clearing_actor();
     }
     if let Some(cookie) = request.query_param("set_cookie") {
         return Response::json(200, &json!({"set": cookie})).with_header("Set-Cookie", &cookie);
@@ -234,6 +238,7 @@ fn echo(request: Request) -> Response {
             "cookies": request.cookies,
             "headers": header_names,
             "origin": request.origin,
+            "base_url": request.base_url,
         }),
     )
     .with_header("X-Hooks", "yes")

@@ -325,6 +325,7 @@ mod tests {
             format: Format::Json,
             args: crate::urls::parse_query(query),
             path: path.into(),
+            base: String::new(),
             origin: "http://127.0.0.1:8001".into(),
             renderer: None,
             started: std::time::Instant::now(),
