@@ -122,11 +122,16 @@ pub fn get_url_with(url: &str, headers: &[(&str, &str)]) -> Resp {
 
 /// A request with extra headers, whatever the status.
 pub fn request_url(method: &str, url: &str, headers: &[(&str, &str)]) -> Resp {
+    send(method, url, headers, "")
+}
+
+/// A request with extra headers and a body, whatever the status.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let req = req.body(()).expect("request");
+    let req = req.body(body.to_string()).expect("request");
     let mut r = agent()
         .run(req)
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
@@ -168,6 +173,18 @@ impl Resp {
             body: String::from_utf8_lossy(&bytes).into_owned(),
             bytes,
         }
+    }
+
+    /// The value every `Set-Cookie` header gives, by cookie name.
+    pub fn set_cookies(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, v)| {
+                let (name, value) = v.split(';').next()?.split_once('=')?;
+                Some((name.to_string(), value.to_string()))
+            })
+            .collect()
     }
 
     /// `name=value` of the first Set-Cookie header, for sending back.
@@ -381,6 +398,13 @@ impl Server {
     /// A request with extra headers (a `Cookie`, an `Origin`), whatever the status.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
         request_url(method, &format!("{}{path}", self.base), headers)
+    }
+
+    /// A POST of `body` (a form unless the headers say otherwise), whatever the status.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        send("POST", &format!("{}{path}", self.base), &all, body)
     }
 
     /// GETs a JSON URL that must answer 200.

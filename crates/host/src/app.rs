@@ -89,6 +89,9 @@ impl AppState {
                     0 => DEFAULT_CACHE_KIB,
                     n => n,
                 },
+                metadata
+                    .database(&name)
+                    .is_some_and(|d| d.queries.values().any(|q| q.write)),
             )?;
             db.load_schema().await?;
             databases.insert(name, Arc::new(db));
@@ -212,6 +215,7 @@ impl AppState {
             actions: extras.actions,
             alternate_json: None,
             home: self.settings.base_url.clone(),
+            messages: vec![],
             site_title: self
                 .metadata
                 .info

@@ -50,8 +50,8 @@ pub struct SessionConfig {
     /// Set the Secure flag: the site is served over https (directly or behind a proxy).
     pub secure: bool,
     pub ttl_hours: u32,
-    /// The cookie's path: the site's `base_url`, so that other sites under the same host do
-    /// not receive it.
+    /// The cookie's path: the site's `base_url`, so that other applications under the same
+    /// host name are not sent it (it does not shield the site from their pages: same origin).
     pub path: String,
 }
 
@@ -65,10 +65,7 @@ impl SessionConfig {
             key: key_from_secret(secret)?,
             secure: settings.secure_cookies,
             ttl_hours: settings.session_ttl_hours,
-            path: match settings.prefix() {
-                "" => "/".into(),
-                prefix => prefix.into(),
-            },
+            path: settings.cookie_path(),
         })
     }
 }

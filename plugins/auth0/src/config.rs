@@ -97,13 +97,18 @@ impl Config {
             Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
                 let origin = u.trim_end_matches('/');
                 // The path the site lives under is the host's base_url, added to every link.
-                if origin
-                    .split_once("://")
-                    .is_some_and(|(_, rest)| rest.contains(['/', '?', '#']))
-                {
+                let host_only = origin.split_once("://").is_some_and(|(_, host)| {
+                    !host.is_empty()
+                        && !host.chars().any(|c| {
+                            matches!(c, '/' | '?' | '#' | '@' | '\\')
+                                || c.is_whitespace()
+                                || c.is_control()
+                        })
+                });
+                if !host_only {
                     return Err(format!(
-                        "\"public_url\" is the site's scheme and host only, not '{u}': \
-                         a path prefix is the base_url setting"
+                        "\"public_url\" is the site's scheme and host only (https://example.org), \
+                         not '{u}': a path prefix is the base_url setting"
                     ));
                 }
                 Some(origin.to_string())
@@ -252,6 +257,14 @@ mod tests {
             .unwrap_err()
             .contains("base_url"));
         assert!(c("example.org").unwrap_err().contains("https://"));
+        for bad in [
+            "https://a@evil.example",
+            "https://",
+            "https://x\\y",
+            "https://x y",
+        ] {
+            assert!(c(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl Auth0 {
     }
 
     fn login(&self, request: &Request) -> Response {
-        let next = same_site_path(request.query_param("next").as_deref())
+        let next = same_site_path(request.query_param("next").as_deref(), &request.url("/"))
             .unwrap_or_else(|| request.url("/"));
         let verifier = flows::random_token();
         let challenge = flows::challenge(&verifier);

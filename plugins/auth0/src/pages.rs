@@ -64,22 +64,28 @@ fn document(status: u16, title: &str, content: &str) -> Response {
 /// The longest `next` kept: it waits in the session cookie, which browsers cap at 4 KiB.
 pub const MAX_NEXT_BYTES: usize = 1024;
 
-/// `next` if it is a path on this site. Refuses scheme-relative (`//host`,
-/// `/\host`) and absolute URLs, anything a browser might read as one, and anything longer
-/// than [`MAX_NEXT_BYTES`] (cut, it would be another URL).
-pub fn same_site_path(next: Option<&str>) -> Option<String> {
-    match next {
-        Some(n)
-            if n.len() <= MAX_NEXT_BYTES
-                && n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
-        {
-            Some(n.to_string())
-        }
-        _ => None,
-    }
+/// `next` if it is a path of this site: under `home` (its `base_url`, such as `/` or
+/// `/data/`), since other applications may share the host name. Refuses scheme-relative
+/// (`//host`, `/\host`) and absolute URLs, anything a browser might read as one, dot segments
+/// (`/data/../admin`, which a browser resolves out of the site, encoded or not), and anything
+/// longer than [`MAX_NEXT_BYTES`] (cut, it would be another URL).
+pub fn same_site_path(next: Option<&str>, home: &str) -> Option<String> {
+    let n = next?;
+    let path = n.split(['?', '#']).next().unwrap_or("");
+    let dot_segment = path.split('/').any(|segment| {
+        matches!(
+            segment.to_ascii_lowercase().replace("%2e", ".").as_str(),
+            "." | ".."
+        )
+    });
+    let fine = n.len() <= MAX_NEXT_BYTES
+        && (n.starts_with(home) || path == home.trim_end_matches('/'))
+        && n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.contains('\\')
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !dot_segment;
+    fine.then(|| n.to_string())
 }
 
 #[cfg(test)]
@@ -88,8 +94,8 @@ mod tests {
 
     #[test]
     fn only_same_site_paths() {
-        for ok in ["/", "/fixture/secrets?_size=5", "/a/b#c"] {
-            assert_eq!(same_site_path(Some(ok)).as_deref(), Some(ok));
+        for ok in ["/", "/fixture/secrets?_size=5", "/a/b#c", "/a/..b"] {
+            assert_eq!(same_site_path(Some(ok), "/").as_deref(), Some(ok));
         }
         for bad in [
             "//evil.example",
@@ -100,11 +106,21 @@ mod tests {
             "/\tevil",
             "/ /evil",
             "javascript:alert(1)",
+            "/a/../b",
+            "/a/%2E%2e/b",
+            "/.",
             "",
         ] {
-            assert_eq!(same_site_path(Some(bad)), None, "{bad:?}");
+            assert_eq!(same_site_path(Some(bad), "/"), None, "{bad:?}");
         }
-        assert_eq!(same_site_path(None), None);
+        assert_eq!(same_site_path(None, "/"), None);
+        // Under a base_url, only paths under it: the host may serve other applications.
+        for ok in ["/data/", "/data", "/data/fixture?x=1"] {
+            assert_eq!(same_site_path(Some(ok), "/data/").as_deref(), Some(ok));
+        }
+        for bad in ["/", "/other-app/x", "/database", "/data/%2e%2e/admin"] {
+            assert_eq!(same_site_path(Some(bad), "/data/"), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -137,7 +137,17 @@ pub fn unknown_keys(raw: &Value) -> Vec<String> {
         "allow",
         "plugins",
     ];
-    const QUERY: &[&str] = &["sql", "hide_sql", "params", "allow", "write"];
+    const QUERY: &[&str] = &[
+        "sql",
+        "hide_sql",
+        "params",
+        "allow",
+        "write",
+        "on_success_message",
+        "on_success_redirect",
+        "on_error_message",
+        "on_error_redirect",
+    ];
     let mut out = Vec::new();
     let mut check = |value: &Value, path: &str, known: &[&str]| {
         for key in value.as_object().into_iter().flat_map(|o| o.keys()) {
@@ -177,6 +187,20 @@ pub struct CannedQuery {
     pub hide_sql: bool,
     pub params: Option<Vec<String>>,
     pub allow: Option<Value>,
+    /// Run by a POST on the database's read-write connection (`"write": true`).
+    pub write: bool,
+    /// What a write says and where it sends the browser after it.
+    #[serde(skip)]
+    pub outcome: WriteOutcome,
+}
+
+/// A writable canned query's messages and redirects, for success and failure.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WriteOutcome {
+    pub on_success_message: Option<String>,
+    pub on_success_redirect: Option<String>,
+    pub on_error_message: Option<String>,
+    pub on_error_redirect: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for CannedQuery {
@@ -192,12 +216,14 @@ impl<'de> Deserialize<'de> for CannedQuery {
             allow: Option<Value>,
             #[serde(default)]
             write: bool,
+            #[serde(flatten)]
+            outcome: WriteOutcome,
         }
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Form {
             Sql(String),
-            Full(Full),
+            Full(Box<Full>),
         }
         let full = match Form::deserialize(d)? {
             Form::Sql(sql) => Full {
@@ -208,14 +234,10 @@ impl<'de> Deserialize<'de> for CannedQuery {
                 params: None,
                 allow: None,
                 write: false,
+                outcome: WriteOutcome::default(),
             },
-            Form::Full(f) => f,
+            Form::Full(f) => *f,
         };
-        if full.write {
-            return Err(serde::de::Error::custom(
-                "writable canned queries (\"write\": true) are not supported: databases are served read-only",
-            ));
-        }
         Ok(CannedQuery {
             name: String::new(),
             sql: full.sql,
@@ -224,6 +246,8 @@ impl<'de> Deserialize<'de> for CannedQuery {
             hide_sql: full.hide_sql,
             params: full.params,
             allow: full.allow,
+            write: full.write,
+            outcome: full.outcome,
         })
     }
 }
@@ -404,10 +428,15 @@ mod tests {
         assert_eq!(q["a"].sql, "select 1");
         assert_eq!(q["a"].name, "a");
         assert_eq!(q["b"].title.as_deref(), Some("B"));
-        assert!(parse(
-            r#"{"databases": {"d": {"queries": {"w": {"sql": "insert", "write": true}}}}}"#
+        assert!(!q["a"].write);
+        let m = parse(
+            r#"{"databases": {"d": {"queries": {"w": {"sql": "insert", "write": true,
+                "on_success_redirect": "/d/w?ok"}}}}}"#,
         )
-        .is_err());
+        .unwrap();
+        let w = &m.databases["d"].queries["w"];
+        assert!(w.write);
+        assert_eq!(w.outcome.on_success_redirect.as_deref(), Some("/d/w?ok"));
     }
 
     #[test]

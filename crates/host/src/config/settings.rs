@@ -122,6 +122,14 @@ impl Settings {
         self.base_url.trim_end_matches('/')
     }
 
+    /// The path of the server's cookies: `base_url` without its last slash, or `/`.
+    pub fn cookie_path(&self) -> String {
+        match self.prefix() {
+            "" => "/".into(),
+            prefix => prefix.into(),
+        }
+    }
+
     /// The link to a site path (`/fixtures`, starting with `/`) under `base_url`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.prefix())

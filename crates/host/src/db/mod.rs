@@ -12,6 +12,7 @@ pub mod schema;
 mod shadow;
 pub mod table_query;
 pub mod value;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -302,6 +303,8 @@ pub struct Database {
     schema: RwLock<Arc<Schema>>,
     last_schema_check: Mutex<Instant>,
     derived: Mutex<Derived>,
+    /// The read-write connection of a mutable file with writable canned queries.
+    writer: Option<writes::Writer>,
 }
 
 /// Schema changes in a mutable file are noticed within this long.
@@ -315,7 +318,9 @@ impl Database {
         connections: usize,
         functions: Arc<Vec<functions::ExtraFunction>>,
         cache_kib: u32,
+        writable: bool,
     ) -> Result<Database, DbError> {
+        let writer = (writable && !immutable).then(|| writes::Writer::new(path, functions.clone()));
         let pool = Arc::new(Pool::new(
             path,
             immutable,
@@ -331,6 +336,7 @@ impl Database {
             schema: RwLock::new(Arc::new(Schema::default())),
             last_schema_check: Mutex::new(Instant::now()),
             derived: Mutex::new(Derived::default()),
+            writer,
         };
         Ok(db)
     }
@@ -460,6 +466,57 @@ impl Database {
         self.pool.run_here(limit, access, f)
     }
 
+    /// Whether writable canned queries can run here: the file is mutable and has some.
+    pub fn writable(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Runs a writable canned query's one statement with `values` bound to its named
+    /// parameters, within `limit`: the number of rows it changed. A schema it changed is
+    /// loaded at once.
+    pub async fn write(
+        self: &Arc<Self>,
+        sql: String,
+        values: std::collections::HashMap<String, Cell>,
+        limit: Duration,
+    ) -> Result<usize, DbError> {
+        let db = self.clone();
+        let (changed, version) = actix_web::rt::task::spawn_blocking(move || {
+            let writer = db
+                .writer
+                .as_ref()
+                .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
+            writer.execute(&sql, &values, limit)
+        })
+        .await
+        .map_err(|e| DbError::Internal(format!("write task failed: {e}")))??;
+        if version != self.current_schema().version {
+            self.load_schema().await?;
+        }
+        Ok(changed)
+    }
+
+    /// The named parameters of `sql` (the host's own: a canned query's), as SQLite reads them,
+    /// without running it.
+    pub async fn parameters(&self, sql: String) -> Result<Vec<String>, DbError> {
+        self.pool
+            .run_unchecked(Duration::from_secs(5), move |c| {
+                let stmt = c.connection().prepare(&sql).map_err(DbError::from_sqlite)?;
+                Ok(parameter_names(&stmt))
+            })
+            .await
+    }
+
+    /// What identifies the file's contents now, for ETags: its state and this server's
+    /// writes to it.
+    pub fn content_stamp(&self) -> impl std::fmt::Debug {
+        (file_stamp(&self.path), self.writes())
+    }
+
+    fn writes(&self) -> u64 {
+        self.writer.as_ref().map_or(0, writes::Writer::generation)
+    }
+
     /// The file's size in bytes, as `/-/databases.json` reports it.
     pub fn size(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
@@ -497,15 +554,8 @@ pub fn file_stamp(path: &Path) -> (Option<FileState>, Option<FileState>) {
     (FileState::of(path), FileState::of(Path::new(&wal)))
 }
 
-type Stamp = Option<(FileState, Option<FileState>)>;
-
-/// The stamp of a file's contents; `None` when it cannot be read.
-fn change_stamp(path: &Path) -> Stamp {
-    match file_stamp(path) {
-        (Some(file), wal) => Some((file, wal)),
-        (None, _) => None,
-    }
-}
+/// A file's state, its WAL's and this server's writes to it; `None` when it cannot be read.
+type Stamp = Option<(FileState, Option<FileState>, u64)>;
 
 /// Results derived from the file's contents (row counts, facet suggestions), kept until the
 /// file changes. Only results that do not depend on who asks belong here.
@@ -521,9 +571,11 @@ const MAX_DERIVED: usize = 4096;
 impl Database {
     fn stamp(&self) -> Stamp {
         if self.immutable {
-            None
-        } else {
-            change_stamp(&self.path)
+            return None;
+        }
+        match file_stamp(&self.path) {
+            (Some(file), wal) => Some((file, wal, self.writes())),
+            (None, _) => None,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Chrome {
     pub alternate_json: Option<String>,
     /// The site's front page: `base_url`, which other site links in templates start with.
     pub home: String,
+    /// What the visitor's last form did, shown once.
+    pub messages: Vec<crate::views::messages::Message>,
 }
 
 /// JavaScript made safe to stand inside `<script>…</script>`: nothing in it can close the

@@ -42,7 +42,7 @@ impl Caching {
             .filter(|d| db.is_none_or(|name| name == d.name));
         for d in files {
             digest.update(d.name.as_bytes());
-            digest.update(format!("{:?}", crate::db::file_stamp(&d.path)));
+            digest.update(format!("{:?}", d.content_stamp()));
         }
         for part in [ctx.origin.as_str(), req.uri().path(), req.query_string()] {
             digest.update((part.len() as u64).to_le_bytes());

@@ -2,18 +2,21 @@
 
 mod auth;
 mod conditional;
+mod csrf;
 pub mod database;
 mod download;
 mod export;
 mod health;
 pub mod index;
 mod magic;
+pub mod messages;
 pub mod plugin;
 pub mod query;
 pub mod row;
 mod special;
 pub mod table;
 pub mod templates;
+mod write;
 
 use std::sync::Arc;
 
@@ -183,6 +186,7 @@ const MAX_URL_BYTES: usize = 32 << 10;
 pub async fn dispatch(
     req: HttpRequest,
     state: web::Data<AppState>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     // One leading slash: every URL built from the path stays on this site (`//host/…` in a
     // Location header would send the browser to another one).
@@ -193,13 +197,10 @@ pub async fn dispatch(
             MAX_URL_BYTES >> 10
         )));
     }
-    if !matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    ) {
-        return Ok(HttpResponse::MethodNotAllowed()
-            .insert_header(("Allow", "GET, HEAD"))
-            .body("Method not allowed"));
+    use actix_web::http::Method;
+    let posted = *req.method() == Method::POST;
+    if !posted && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(not_allowed());
     }
     let format = Format::split(path.rsplit('/').next().unwrap_or("")).1;
     let renderer = path
@@ -230,6 +231,12 @@ pub async fn dispatch(
     };
     let page = ctx.route()?;
     req.extensions_mut().insert(page.kind(&ctx));
+    if posted {
+        return Ok(match writable_query(&state, &page) {
+            Some((db, q)) => reply(write::post(&state, &ctx, &db, q, &body).await?),
+            None => not_allowed(),
+        });
+    }
     // Not for SQL (it may not give the same answer twice: `random()`, `datetime('now')`), nor
     // for a streamed export (a failure part-way still ends as a 200).
     let caching = (!page.runs_sql(&state, &ctx) && !ctx.flag("_stream"))
@@ -237,20 +244,56 @@ pub async fn dispatch(
     if let Some(c) = caching.as_ref().filter(|c| c.not_modified(&req)) {
         return Ok(c.unchanged());
     }
-    Ok(match route(&state, &ctx, page).await? {
-        Reply::Response(mut r) => {
-            if r.status() == actix_web::http::StatusCode::OK {
-                if let Some(c) = &caching {
-                    c.apply(&mut r);
-                }
-                alternate_link(&mut r, &ctx);
-            }
-            r
+    let mut r = reply(route(&state, &ctx, page).await?);
+    if r.status() == actix_web::http::StatusCode::OK {
+        if let Some(c) = &caching {
+            c.apply(&mut r);
         }
+        alternate_link(&mut r, &ctx);
+    }
+    if req.extensions().contains::<messages::Shown>() {
+        private_to_visitor(&mut r);
+    }
+    Ok(r)
+}
+
+fn reply(r: Reply) -> HttpResponse {
+    match r {
+        Reply::Response(r) => r,
         Reply::Redirect(to) => HttpResponse::Found()
             .insert_header(("Location", to))
             .finish(),
-    })
+    }
+}
+
+fn not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "GET, HEAD"))
+        .body("Method not allowed: only writable canned queries take a POST")
+}
+
+/// The writable canned query a path names, with its database.
+fn writable_query<'a>(
+    state: &'a AppState,
+    page: &Route,
+) -> Option<(Arc<Database>, &'a crate::config::CannedQuery)> {
+    let Route::Child(db, name) = page else {
+        return None;
+    };
+    let q = state.metadata.database(db)?.queries.get(name)?;
+    Some((state.databases.get(db)?.clone(), q)).filter(|_| q.write)
+}
+
+/// An answer meant for one visitor alone (it shows their messages, or holds their form's
+/// token): no shared cache may keep it, nor answer another request with it.
+pub fn private_to_visitor(r: &mut HttpResponse) {
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, ETAG, VARY};
+    let headers = r.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.remove(ETAG);
+    if !headers.contains_key(VARY) {
+        headers.insert(VARY, HeaderValue::from_static("Cookie"));
+    }
 }
 
 /// Datasette's `Link` header to the JSON of an HTML page.

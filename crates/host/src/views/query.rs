@@ -40,6 +40,9 @@ pub struct QueryPage {
     pub links: IndexMap<&'static str, String>,
     #[serde(skip)]
     pub canned: Option<CannedQuery>,
+    /// For a writable canned query: its form's CSRF token, `None` when it cannot run here.
+    #[serde(skip)]
+    pub write_token: Option<String>,
 }
 
 pub async fn sql_page(
@@ -70,7 +73,82 @@ pub async fn canned_page(
             "You do not have permission to view this query".into(),
         ));
     }
+    if q.write {
+        return write_form(state, ctx, db, q).await;
+    }
     run(state, ctx, db, q.sql.clone(), Some(q.clone())).await
+}
+
+/// A writable canned query's page: its form, never its SQL run (that takes a POST).
+async fn write_form(
+    state: &AppState,
+    ctx: &PageRequest,
+    db: &Arc<Database>,
+    q: &CannedQuery,
+) -> Result<Reply, AppError> {
+    if ctx.format == Format::Csv || ctx.renderer.is_some() || ctx.flag("_stream") {
+        return Err(AppError::BadRequest(
+            "This query writes: it runs from its form, as a POST".into(),
+        ));
+    }
+    let magic = super::magic::parameters(&q.sql, ctx);
+    let (names, error) = match &q.params {
+        Some(declared) => (declared.clone(), None),
+        None => match db.parameters(q.sql.clone()).await {
+            Ok(names) => (names, None),
+            Err(e @ (DbError::Sql(_) | DbError::Refused(_))) => (vec![], Some(e.to_string())),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let params = names
+        .into_iter()
+        .filter(|n| !magic.contains_key(n))
+        .map(|n| {
+            let v = ctx.arg(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
+    let request = ctx.request.as_ref();
+    let (write_token, cookie) = match request.filter(|_| db.writable()) {
+        Some(req) => {
+            let (token, cookie) = super::csrf::token(state, req);
+            (Some(token), cookie)
+        }
+        None => (None, None),
+    };
+    let data = QueryPage {
+        ok: error.is_none(),
+        database: db.name.clone(),
+        query_name: Some(q.name.clone()),
+        rows: JsonRows::default(),
+        truncated: false,
+        columns: vec![],
+        query: QueryInfo {
+            sql: q.sql.clone(),
+            params,
+        },
+        error,
+        private: !state.permissions.can_view_query(&None, &db.name, &q.name),
+        allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
+        query_ms: ctx.elapsed_ms(),
+        links: state
+            .metadata
+            .inherited_links(Some(&db.name), None)
+            .into_iter()
+            .collect(),
+        canned: Some(q.clone()),
+        write_token,
+    };
+    if ctx.format == Format::Json {
+        return Ok(json::response(StatusCode::OK, &data).into());
+    }
+    let mut r = html::ok(super::templates::query_page(state, ctx, &data)?);
+    if let Some(cookie) = cookie {
+        r.add_cookie(&cookie)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    super::private_to_visitor(&mut r);
+    Ok(r.into())
 }
 
 async fn run(
@@ -182,6 +260,7 @@ async fn run(
             .into_iter()
             .collect(),
         canned,
+        write_token: None,
     };
     let status = if data.ok {
         StatusCode::OK

@@ -48,6 +48,9 @@ fn format_links(
 fn page_chrome(state: &AppState, ctx: &PageRequest, view: View<'_>) -> Chrome {
     let mut chrome = state.chrome(&ctx.actor, &ctx.here(), view);
     chrome.alternate_json = ctx.alternate_json.clone();
+    if let Some(req) = &ctx.request {
+        chrome.messages = crate::views::messages::take(req);
+    }
     chrome
 }
 
@@ -722,6 +725,9 @@ struct QueryTemplate<'a> {
     db_href: String,
     /// Where the SQL form goes: the canned query, else the database.
     action: String,
+    /// A writable canned query's form: a POST with this CSRF token, or disabled (`None`)
+    /// where the database cannot be written.
+    write: Option<Option<String>>,
     title: String,
     description: Option<String>,
     show_sql: bool,
@@ -764,6 +770,7 @@ pub fn query_page(
         db: data.database.clone(),
         db_href: ctx.db_url(&data.database),
         action: action.clone(),
+        write: canned.filter(|q| q.write).map(|_| data.write_token.clone()),
         title: canned
             .map(|q| q.title.clone().unwrap_or_else(|| q.name.clone()))
             .unwrap_or_else(|| data.database.clone()),

@@ -1,0 +1,166 @@
+//! Writable canned queries: one read-write connection per database that has them, used for
+//! nothing else. Their SQL is the administrator's, from metadata.json; a visitor gives only
+//! parameter values, which are bound, never spliced into the SQL.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::functions::ExtraFunction;
+use super::{Cell, DbError};
+
+/// How long a write waits for another writer (this server's or another process's).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Writer {
+    path: PathBuf,
+    /// Opened at the first write: a database nobody writes to is never opened read-write.
+    conn: Mutex<Option<Connection>>,
+    functions: Arc<Vec<ExtraFunction>>,
+    /// Counts this server's writes. The file's size and modification time may not change
+    /// between two quick writes, so caches and ETags include this as well.
+    generation: AtomicU64,
+}
+
+impl Writer {
+    pub fn new(path: &Path, functions: Arc<Vec<ExtraFunction>>) -> Writer {
+        Writer {
+            path: path.to_path_buf(),
+            conn: Mutex::new(None),
+            functions,
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Runs one statement with `values` bound to its parameters, within `limit`: the number
+    /// of rows it changed, and the schema version after it. Blocks: call it off the async
+    /// workers.
+    pub fn execute(
+        &self,
+        sql: &str,
+        values: &HashMap<String, Cell>,
+        limit: Duration,
+    ) -> Result<(usize, i64), DbError> {
+        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(self.open()?);
+        }
+        let conn = slot.as_mut().expect("opened above");
+        let deadline = Instant::now() + limit;
+        conn.progress_handler(1000, Some(move || Instant::now() > deadline))
+            .map_err(DbError::from_sqlite)?;
+        let result = run(conn, sql, values);
+        conn.progress_handler(0, None::<fn() -> bool>)
+            .map_err(DbError::from_sqlite)?;
+        // Counted even for a failed statement: it may have changed something before failing.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let changed = result.map_err(|e| match e {
+            DbError::Interrupted(_) => DbError::Interrupted(limit),
+            other => other,
+        })?;
+        let version = conn
+            .query_row("PRAGMA schema_version", [], |r| r.get(0))
+            .map_err(DbError::from_sqlite)?;
+        Ok((changed, version))
+    }
+
+    fn open(&self) -> Result<Connection, DbError> {
+        let open = |e: rusqlite::Error| DbError::Open(format!("{}: {e}", self.path.display()));
+        // Never creates a file: the database must already be there.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(open)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+        // No other database file can be reached from here either.
+        conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
+            .map_err(open)?;
+        super::functions::register(&conn, &self.functions).map_err(open)?;
+        Ok(conn)
+    }
+}
+
+/// One statement, each parameter SQLite reports bound from `values`.
+fn run(conn: &Connection, sql: &str, values: &HashMap<String, Cell>) -> Result<usize, DbError> {
+    let mut stmt = conn.prepare(sql).map_err(DbError::from_sqlite)?;
+    for i in 1..=stmt.parameter_count() {
+        let Some(name) = stmt.parameter_name(i).map(str::to_string) else {
+            return Err(DbError::Sql(
+                "writable canned queries take named parameters only (:name)".into(),
+            ));
+        };
+        let value = values.get(&name[1..]).ok_or_else(|| {
+            DbError::Sql(format!(
+                "You did not supply a value for binding parameter {name}."
+            ))
+        })?;
+        stmt.raw_bind_parameter(i, value)
+            .map_err(DbError::from_sqlite)?;
+    }
+    stmt.raw_execute().map_err(DbError::from_sqlite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (tempfile::TempDir, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("create table names (name text unique)")
+            .unwrap();
+        let w = Writer::new(&path, Arc::new(vec![]));
+        (dir, w)
+    }
+
+    #[test]
+    fn binds_named_values_and_counts_changes() {
+        let (_dir, w) = writer();
+        let values = HashMap::from([("name".to_string(), Cell::Text("ana".into()))]);
+        let limit = Duration::from_secs(1);
+        let (n, _) = w
+            .execute("insert into names values (:name)", &values, limit)
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(w.generation(), 1);
+        let e = w
+            .execute("insert into names values (:name)", &values, limit)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "UNIQUE constraint failed: names.name");
+        let e = w
+            .execute("insert into names values (:other)", &values, limit)
+            .unwrap_err();
+        assert!(e.to_string().contains(":other"), "{e}");
+        let e = w
+            .execute("insert into names values (?)", &values, limit)
+            .unwrap_err();
+        assert!(e.to_string().contains("named parameters"), "{e}");
+    }
+
+    #[test]
+    fn a_long_write_is_interrupted() {
+        let (_dir, w) = writer();
+        let sql = "insert into names with recursive c(x) as (select 1 union all select x + 1 \
+                   from c) select x from c";
+        let e = w
+            .execute(sql, &HashMap::new(), Duration::from_millis(50))
+            .unwrap_err();
+        assert!(matches!(e, DbError::Interrupted(_)), "{e}");
+        let e = w
+            .execute(
+                "attach 'x.db' as x",
+                &HashMap::new(),
+                Duration::from_secs(1),
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("too many attached"), "{e}");
+    }
+}
