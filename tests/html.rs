@@ -186,5 +186,39 @@ fn html_pages_point_to_their_json() {
         );
         assert!(r.body.contains(&element), "{path}: no {element}");
     }
-    assert_eq!(server().get("/fixture/cities.json").header("link"), None);
+    // A JSON page points to its next page only.
+    let json = server().get("/fixture/cities.json");
+    assert!(json
+        .header("link")
+        .is_some_and(|l| l.ends_with(">; rel=\"next\"")));
+}
+
+#[test]
+fn the_stylesheet_and_icon_are_served_and_linked() {
+    let page = html("/fixture");
+    let css_link = page
+        .split("<link rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a stylesheet link");
+    assert!(css_link.starts_with("/-/static/app.css?"), "{css_link}");
+    assert!(page.contains("<link rel=\"icon\" href=\"/favicon.ico\">"));
+    assert!(!page.contains("<style>"), "styles live in the stylesheet");
+
+    let css = server().get(css_link);
+    assert_eq!(css.status, 200);
+    assert_eq!(css.content_type, "text/css; charset=utf-8");
+    assert!(css.body.contains("table.rows"));
+    let icon = server().get("/favicon.ico");
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.content_type, "image/png");
+    assert!(icon.bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    for r in [&css, &icon] {
+        assert_eq!(
+            r.header("cache-control"),
+            Some("max-age=3600, immutable, public")
+        );
+    }
+    assert_eq!(server().get("/-/static/app2.css").status, 404);
+    assert_eq!(server().get("/-/static/..%2Fapp.css").status, 404);
 }

@@ -142,3 +142,52 @@ fn html_next_link_walks_too() {
     assert!(first.body.contains("rel=\"next\""), "no next link");
     assert!(first.body.contains("_next=5"), "{}", first.body);
 }
+
+/// Datasette's `Link: <URL>; rel="next"` header pages through every JSON shape alike, the bare
+/// shapes included (they have no `next_url` in their body), and ends on the last page.
+#[test]
+fn link_header_walks_every_shape() {
+    let server = TestApp::new().start();
+    let want = expected(
+        &fixture().fixture_db,
+        "select * from measurements order by station_id, ts",
+    )
+    .len();
+    for shape in [
+        "",
+        "&_shape=objects",
+        "&_shape=array",
+        "&_shape=arrayfirst",
+        "&_shape=object",
+    ] {
+        let mut url = format!("{}/fixture/measurements.json?_size=50{shape}", server.base);
+        let (mut pages, mut rows) = (0, 0);
+        loop {
+            pages += 1;
+            assert!(pages < 1_000, "{shape}: the Link header never ends");
+            let page = datasette_rs_tests::get_url(&url);
+            assert_eq!(page.status, 200, "{url}: {}", page.body);
+            let v = page.json();
+            rows += match &v {
+                Value::Array(a) => a.len(),
+                Value::Object(o) if o.contains_key("rows") => v["rows"].as_array().unwrap().len(),
+                Value::Object(o) => o.len(),
+                _ => panic!("{shape}: {v}"),
+            };
+            let Some(link) = page.header("link") else {
+                break;
+            };
+            let next = link
+                .strip_prefix('<')
+                .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+                .unwrap_or_else(|| panic!("{shape}: Link header {link:?}"));
+            assert!(next.starts_with("http://"), "{next}");
+            url = next.to_string();
+        }
+        assert_eq!(rows, want, "{shape}: rows over {pages} pages");
+        assert!(pages > 1, "{shape}: one page only");
+    }
+    // HTML pages keep their `rel="alternate"` Link and get no `rel="next"` one.
+    let html = server.get("/fixture/measurements?_size=50");
+    assert!(!html.header("link").unwrap_or("").contains("rel=\"next\""));
+}

@@ -124,3 +124,19 @@ fn canned_queries_take_magic_parameters_from_the_request() {
     let page = server.json("/data/me.json");
     assert_eq!(page["query"]["params"], json!({"q": ""}));
 }
+
+#[test]
+fn the_old_config_page_moves_to_settings() {
+    let server = TestApp::new().start();
+    for (old, new) in [
+        ("/-/config", "/-/settings"),
+        ("/-/config.json", "/-/settings.json"),
+    ] {
+        let r = server.get(old);
+        assert_eq!(r.status, 301, "{old}");
+        assert_eq!(r.header("location"), Some(new), "{old}");
+    }
+    let prefixed = TestApp::new().setting("base_url", "/data/").start();
+    let r = prefixed.get("/data/-/config.json");
+    assert_eq!(r.header("location"), Some("/data/-/settings.json"));
+}

@@ -35,6 +35,13 @@ pub struct Chrome {
     pub messages: Vec<crate::views::messages::Message>,
 }
 
+impl Chrome {
+    /// For the stylesheet's link: see [`super::assets::css_version`].
+    pub fn css_version(&self) -> &'static str {
+        super::assets::css_version()
+    }
+}
+
 /// JavaScript made safe to stand inside `<script>…</script>`: nothing in it can close the
 /// element (`</script`, `<!--`).
 pub fn script_text(js: &str) -> String {

@@ -1,5 +1,6 @@
 //! Turns a page's data into the format its URL asks for.
 
+pub mod assets;
 pub mod csv;
 pub mod html;
 pub mod json;

@@ -165,6 +165,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     }
     cfg.route("/-/health", web::get().to(health::page))
         .route("/-/metrics", web::get().to(health::metrics))
+        .route(
+            "/favicon.ico",
+            web::get().to(crate::render::assets::favicon),
+        )
+        .route(
+            "/-/static/{name}",
+            web::get().to(crate::render::assets::static_file),
+        )
         .route("/-/auth-token", web::get().to(auth::root_token))
         .route("/-/logout", web::get().to(auth::logout_page))
         .route("/-/logout", web::post().to(auth::logout))

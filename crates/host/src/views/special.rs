@@ -7,6 +7,9 @@ use crate::app::AppState;
 use crate::error::AppError;
 
 pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Reply, AppError> {
+    if name == "config" {
+        return Ok(settings_moved(ctx));
+    }
     // The actor page is for finding out who you are: it needs no permission.
     if name != "actor" && !state.permissions.can_view_instance(&ctx.actor) {
         return Err(AppError::Forbidden(
@@ -42,6 +45,19 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
     respond(ctx, &data, || {
         super::templates::special_page(state, ctx, name, &data)
     })
+}
+
+/// `/-/config` is Datasette's old name of `/-/settings`: a permanent redirect, as it answers.
+fn settings_moved(ctx: &PageRequest) -> Reply {
+    let extension = if ctx.format == crate::render::Format::Json {
+        ".json"
+    } else {
+        ""
+    };
+    actix_web::HttpResponse::MovedPermanently()
+        .insert_header(("Location", ctx.link(&format!("/-/settings{extension}"))))
+        .finish()
+        .into()
 }
 
 /// metadata.json as written (secrets unresolved), less every database, table and query this

@@ -736,17 +736,27 @@ pub async fn page(
         };
         return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
     }
-    match (ctx.format, req.shape) {
+    let mut reply: Reply = match (ctx.format, req.shape) {
         (Format::Csv, _) => {
             let download = ctx.flag("_dl").then_some(name);
-            Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())
+            csv::response(&data.rows.columns, &data.rows.rows, download).into()
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
-            Ok(bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into())
+            bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into()
         }
         _ => super::respond(ctx, &data, || {
             super::templates::table_page(state, ctx, &data)
-        }),
+        })?,
+    };
+    // Datasette's `Link: <URL>; rel="next"`: clients page through any `_shape` by headers.
+    if let (Format::Json, Reply::Response(r), Some(url)) = (ctx.format, &mut reply, &data.next_url)
+    {
+        if let Ok(v) =
+            actix_web::http::header::HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
+        {
+            r.headers_mut().insert(actix_web::http::header::LINK, v);
+        }
     }
+    Ok(reply)
 }
