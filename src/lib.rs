@@ -346,20 +346,12 @@ impl Server {
 
     /// As [`Server::cookie_for`], trusted until `expires` (Unix seconds).
     pub fn cookie_expiring(&self, actor: &Value, expires: i64) -> String {
-        use actix_web::cookie::{Cookie, CookieJar};
-        use datasette_rs::session;
-        let key = session::key_from_secret(Some(self.secret.as_deref().expect("a --secret")))
-            .expect("the server's own secret");
-        // actix-session's cookie store: a JSON map of keys to JSON-encoded values.
-        let state = serde_json::json!({
-            session::ACTOR_KEY: actor.to_string(),
-            session::EXPIRES_KEY: expires.to_string(),
-        });
-        let mut jar = CookieJar::new();
-        jar.private_mut(&key)
-            .add(Cookie::new(session::COOKIE_NAME, state.to_string()));
-        let cookie = jar.get(session::COOKIE_NAME).expect("cookie");
-        format!("{}={}", cookie.name(), cookie.value())
+        let secret = self.secret.as_deref().expect("a --secret");
+        format!(
+            "{}={}",
+            datasette_rs::session::COOKIE_NAME,
+            session_cookie_value(secret, actor, expires)
+        )
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -619,4 +611,22 @@ pub fn without_timing(body: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The value of a session cookie signing `actor` in until `expires` (Unix seconds), encrypted
+/// with `secret` exactly as any instance sharing that secret would encrypt it.
+pub fn session_cookie_value(secret: &str, actor: &Value, expires: i64) -> String {
+    use actix_web::cookie::{Cookie, CookieJar};
+    use datasette_rs::session;
+    let key = session::key_from_secret(Some(secret)).expect("a valid secret");
+    // actix-session's cookie store: a JSON map of keys to JSON-encoded values.
+    let state = serde_json::json!({
+        session::ACTOR_KEY: actor.to_string(),
+        session::EXPIRES_KEY: expires.to_string(),
+    });
+    let mut jar = CookieJar::new();
+    jar.private_mut(&key)
+        .add(Cookie::new(session::COOKIE_NAME, state.to_string()));
+    let cookie = jar.get(session::COOKIE_NAME).expect("cookie");
+    cookie.value().to_string()
 }

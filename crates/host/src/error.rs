@@ -16,6 +16,12 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// SQL that SQLite or the guard refused (a 400, titled as Datasette titles it).
+    #[error("{0}")]
+    InvalidSql(String),
+    /// SQL stopped at its time limit (a 400).
+    #[error("{0}")]
+    Interrupted(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -31,7 +37,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::InvalidSql(_) | AppError::Interrupted(_) => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -42,6 +50,8 @@ impl AppError {
     pub fn title(&self) -> Option<&'static str> {
         match self {
             AppError::Forbidden(_) => Some("Forbidden"),
+            AppError::InvalidSql(_) => Some("Invalid SQL"),
+            AppError::Interrupted(_) => Some("SQL Interrupted"),
             AppError::Internal(_) => Some("Internal error"),
             AppError::Unavailable(_) => Some("Service unavailable"),
             _ => None,
@@ -67,9 +77,8 @@ impl From<askama::Error> for AppError {
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Sql(_) | DbError::Refused(_) | DbError::Interrupted(_) => {
-                AppError::BadRequest(e.to_string())
-            }
+            DbError::Sql(_) | DbError::Refused(_) => AppError::InvalidSql(e.to_string()),
+            DbError::Interrupted(_) => AppError::Interrupted(e.to_string()),
             DbError::Open(_) | DbError::Busy(_) | DbError::Full(_) => {
                 tracing::warn!("database unavailable: {e}");
                 AppError::Unavailable(e.to_string())
@@ -99,6 +108,8 @@ impl AppError {
             error: match self {
                 AppError::NotFound(m)
                 | AppError::BadRequest(m)
+                | AppError::InvalidSql(m)
+                | AppError::Interrupted(m)
                 | AppError::Forbidden(m)
                 | AppError::UriTooLong(m)
                 | AppError::Internal(m)

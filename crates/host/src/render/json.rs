@@ -127,9 +127,11 @@ pub fn bare_shape(
             })?;
             let mut map = serde_json::Map::new();
             for row in &rows.rows {
+                // The row's path segment, as Datasette keys it: each key tilde-encoded.
                 let key = keys
                     .iter()
                     .map(|&i| row.get(i).map(Cell::to_plain_string).unwrap_or_default())
+                    .map(|k| crate::urls::tilde_encode(&k))
                     .collect::<Vec<_>>()
                     .join(",");
                 let obj = serde_json::to_value(RowObject {

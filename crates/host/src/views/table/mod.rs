@@ -523,9 +523,7 @@ pub async fn page(
     let req = TableRequest::parse(ctx, &state.settings, t, meta)?;
     let perms = &state.permissions;
     if !req.wheres.is_empty() && !perms.can_execute_sql(&ctx.actor, &db.name) {
-        return Err(AppError::Forbidden(
-            "_where= needs permission to execute SQL".into(),
-        ));
+        return Err(AppError::Forbidden("_where= is not allowed".into()));
     }
     let run_access = published_page_access(&access, name, &req)?;
     let fts_table = meta

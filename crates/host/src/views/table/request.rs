@@ -224,7 +224,7 @@ fn sort_order(
     };
     if !t.has_column(&chosen.column) {
         return Err(bad_request(format!(
-            "Cannot sort table by {}: no such column",
+            "Cannot sort table by {}",
             chosen.column
         )));
     }
@@ -248,26 +248,36 @@ fn selected_columns(ctx: &PageRequest, t: &TableInfo) -> Result<Vec<String>, App
     } else {
         t.columns.clone()
     };
+    // Datasette's rules: `_col` names any column (keys come first anyway, each column once),
+    // `_nocol` any column but a key; a bad name is a 400 listing every bad one.
+    let invalid = |param: &str, bad: Vec<&str>| match bad.as_slice() {
+        [] => Ok(()),
+        _ => Err(bad_request(format!(
+            "{param}={} - invalid columns",
+            bad.join(", ")
+        ))),
+    };
+    let known = |c: &&str| all.iter().any(|a| a == c);
     let cols = ctx.args_named("_col");
+    invalid("_col", cols.iter().copied().filter(|c| !known(c)).collect())?;
     let nocols = ctx.args_named("_nocol");
-    for c in cols.iter().chain(nocols.iter()) {
-        if !all.iter().any(|a| a == c) {
-            return Err(bad_request(format!("_col={c} - invalid column")));
+    let bad_nocols = nocols
+        .iter()
+        .copied()
+        .filter(|c| !known(c) || keys.iter().any(|k| k == c))
+        .collect();
+    invalid("_nocol", bad_nocols)?;
+    let mut out = match cols.is_empty() {
+        true => all.clone(),
+        false => keys,
+    };
+    for c in cols {
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
         }
     }
-    if !cols.is_empty() {
-        let mut out = keys.clone();
-        out.extend(
-            cols.iter()
-                .filter(|c| !keys.iter().any(|k| k == *c))
-                .map(|c| c.to_string()),
-        );
-        return Ok(out);
-    }
-    Ok(all
-        .into_iter()
-        .filter(|c| keys.contains(c) || !nocols.contains(&c.as_str()))
-        .collect())
+    out.retain(|c| !nocols.contains(&c.as_str()));
+    Ok(out)
 }
 
 /// The facets of metadata (those on columns that exist), then those of the URL; each once.
@@ -365,12 +375,17 @@ mod tests {
         for (query, message) in [
             ("_size=1001", "_size must be <= 1000"),
             ("_size=-1", "_size must be a positive integer"),
-            ("_sort=nope", "Cannot sort table by nope: no such column"),
+            ("_sort=nope", "Cannot sort table by nope"),
             (
                 "_sort=id&_sort_desc=id",
                 "Cannot use _sort and _sort_desc at the same time",
             ),
-            ("_col=nope", "_col=nope - invalid column"),
+            (
+                "_col=nope&_col=id&_col=bad",
+                "_col=nope, bad - invalid columns",
+            ),
+            ("_nocol=nope", "_nocol=nope - invalid columns"),
+            ("_nocol=id", "_nocol=id - invalid columns"),
             ("_facet=nope", "Cannot facet on nope: no such column"),
             (
                 "_facet_size=x",
@@ -402,9 +417,13 @@ mod tests {
         );
         assert_eq!(r.facet_size, 1000, "capped at max_returned_rows");
         assert!(r.explicit_sort && r.sort.as_ref().unwrap().desc);
+        assert_eq!(parse("_nocol=tags").unwrap().columns, ["id", "name", "day"]);
         assert_eq!(
-            parse("_nocol=tags&_nocol=id").unwrap().columns,
-            ["id", "name", "day"]
+            parse("_col=tags&_col=name&_col=tags&_nocol=name")
+                .unwrap()
+                .columns,
+            ["id", "tags"],
+            "each column once, _nocol taking out a _col column"
         );
     }
 
