@@ -30,6 +30,9 @@ pub struct RowPage {
     /// Rows in other tables that point here: (key, count), for the HTML page.
     #[serde(skip)]
     pub incoming: Vec<(ForeignKey, i64)>,
+    /// Hidden from anonymous visitors: the HTML page shows a padlock.
+    #[serde(skip)]
+    pub private: bool,
 }
 
 pub async fn page(
@@ -133,6 +136,9 @@ pub async fn page(
         return Err(AppError::NotFound("Record not found".into()));
     }
     let data = RowPage {
+        private: !state
+            .public_access(&ctx.actor, &access, &db.name, &schema)
+            .can_read(table),
         database: db.name.clone(),
         table: table.to_string(),
         rows: JsonRows {

@@ -139,12 +139,21 @@ fn capitalize(s: &str) -> String {
 
 // ---- index ----
 
+/// A table, view or query in a list: its link, a tooltip, and whether it is private (hidden
+/// from anonymous visitors: a padlock follows it).
+pub struct Listed {
+    pub href: String,
+    pub label: String,
+    pub title: Option<String>,
+    pub private: bool,
+}
+
 pub struct IndexEntry {
     pub name: String,
     pub url: String,
     pub private: bool,
     pub summary: String,
-    pub tables: Vec<Link>,
+    pub tables: Vec<Listed>,
     pub more: bool,
 }
 
@@ -152,6 +161,8 @@ pub struct IndexEntry {
 #[template(path = "index.html")]
 struct IndexTemplate<'a> {
     chrome: &'a Chrome,
+    /// Hidden from anonymous visitors.
+    private: bool,
     title: String,
     description: Option<String>,
     databases: Vec<IndexEntry>,
@@ -196,13 +207,15 @@ pub fn index_page(
                 .tables_and_views_truncated
                 .iter()
                 .map(|t| {
-                    let name = match t {
-                        TableOrView::Table(t) => &t.name,
-                        TableOrView::View(v) => &v.name,
+                    let (name, private) = match t {
+                        TableOrView::Table(t) => (&t.name, t.private),
+                        TableOrView::View(v) => (&v.name, v.private),
                     };
-                    Link {
+                    Listed {
                         href: ctx.table_url(&d.name, name),
                         label: name.clone(),
+                        title: None,
+                        private,
                     }
                 })
                 .collect(),
@@ -210,6 +223,7 @@ pub fn index_page(
         })
         .collect();
     page(&IndexTemplate {
+        private: !state.permissions.can_view_instance(&None),
         title: chrome.site_title.clone(),
         description: state.metadata.info.description.clone(),
         chrome: &chrome,
@@ -259,8 +273,8 @@ struct DatabaseTemplate<'a> {
     db_href: String,
     private: bool,
     tables: Vec<TableEntry>,
-    views: Vec<Link>,
-    queries: Vec<Link>,
+    views: Vec<Listed>,
+    queries: Vec<Listed>,
     allow_sql: bool,
     hidden_count: usize,
     footer: Footer,
@@ -304,17 +318,21 @@ pub fn database_page(
         views: data
             .views
             .iter()
-            .map(|v| Link {
+            .map(|v| Listed {
                 href: ctx.table_url(&data.database, &v.name),
                 label: v.name.clone(),
+                title: None,
+                private: v.private,
             })
             .collect(),
         queries: data
             .queries
             .iter()
-            .map(|q| Link {
+            .map(|q| Listed {
                 href: ctx.table_url(&data.database, &q.name),
                 label: q.title.clone().unwrap_or_else(|| q.name.clone()),
+                title: Some(q.sql.clone()),
+                private: q.private,
             })
             .collect(),
         allow_sql: data.allow_execute_sql,
@@ -631,6 +649,7 @@ pub fn table_page(
 #[template(path = "row.html")]
 struct RowTemplate<'a> {
     chrome: &'a Chrome,
+    private: bool,
     db: String,
     db_href: String,
     table: String,
@@ -664,6 +683,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
     let key_segment = &row_key;
     page(&RowTemplate {
         chrome: &chrome,
+        private: data.private,
         db: data.database.clone(),
         db_href: ctx.db_url(&data.database),
         table: data.table.clone(),
@@ -721,6 +741,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
 #[template(path = "query.html")]
 struct QueryTemplate<'a> {
     chrome: &'a Chrome,
+    private: bool,
     db: String,
     db_href: String,
     /// Where the SQL form goes: the canned query, else the database.
@@ -771,8 +792,14 @@ pub fn query_page(
         db_href: ctx.db_url(&data.database),
         action: action.clone(),
         write: canned.filter(|q| q.write).map(|_| data.write_token.clone()),
+        private: data.private,
+        // As Datasette heads it: the query's title, or the database and the query's name.
         title: canned
-            .map(|q| q.title.clone().unwrap_or_else(|| q.name.clone()))
+            .map(|q| {
+                q.title
+                    .clone()
+                    .unwrap_or_else(|| format!("{}: {}", data.database, q.name))
+            })
             .unwrap_or_else(|| data.database.clone()),
         description: canned.and_then(|q| q.description.clone()),
         show_sql: canned.is_none_or(|q| !q.hide_sql),
