@@ -221,3 +221,53 @@ fn a_tables_facet_size_comes_from_metadata() {
         5
     );
 }
+
+/// `_labels` as Datasette: a key into a table without a label column is its own label, a NULL
+/// or a value with no row stays plain, and a key into a table the actor may not see is never
+/// labelled (its label would be a read of that table).
+#[test]
+fn labels_follow_datasettes_rules_and_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("labels.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "pragma foreign_keys = off;
+             create table plain (id integer primary key);
+             create table named (id integer primary key, name text);
+             create table vault (id integer primary key, name text);
+             create table child (id integer primary key,
+                 p integer references plain(id), n integer references named(id),
+                 v integer references vault(id));
+             insert into plain values (1); insert into named values (1, 'one');
+             insert into vault values (1, 'classified');
+             insert into child values (1, 1, 1, 1), (2, null, 7, null);",
+        )
+        .unwrap();
+    let server = TestApp::new()
+        .files(vec![datasette_rs::app::DatabaseFile {
+            path: path.clone(),
+            immutable: false,
+        }])
+        .metadata(serde_json::json!({
+            "databases": {"labels": {"tables": {"vault": {"allow": {"id": "root"}}}}}
+        }))
+        .start();
+    let v = server.json("/labels/child.json?_labels=on&_shape=array");
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"id": 1, "p": {"value": 1, "label": "1"}, "n": {"value": 1, "label": "one"}, "v": 1},
+            {"id": 2, "p": null, "n": 7, "v": null}
+        ])
+    );
+    let csv = server.get("/labels/child.csv?_labels=on").body;
+    assert_eq!(
+        csv,
+        "id,p,p_label,n,n_label,v\r\n1,1,1,1,one,1\r\n2,,,7,,\r\n"
+    );
+    assert!(!server
+        .get("/labels/child.json?_label=v")
+        .body
+        .contains("classified"));
+}

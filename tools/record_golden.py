@@ -40,6 +40,12 @@ PATHS = [
     # The Link header to the next page, on the bare shapes too.
     "/fixture/stations.json?_size=5&_shape=array",
     "/fixture/stations.json?_size=5&_shape=arrays&_next=10",
+    # _labels / _label: foreign key values with the labels of the rows they point to.
+    "/fixture/measurements.json?_labels=on&_size=3",
+    "/fixture/measurements.json?_label=station_id&_shape=array&_size=2",
+    "/fixture/measurements.json?_shape=object&_labels=1&_size=2",
+    "/fixture/measurements.json?_label=temp_c&_size=1",
+    "/fixture/measurements.csv?_labels=on&_size=3",
     # Old names that moved.
     "/-/config.json",
     "/-/config",

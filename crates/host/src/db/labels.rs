@@ -9,8 +9,9 @@ use super::{Cell, Conn, ForeignKey};
 #[derive(Clone)]
 pub struct Lookup {
     pub key: ForeignKey,
-    /// The column of the other table that names its rows.
-    pub label: String,
+    /// The column of the other table that names its rows; without one, a value is its own
+    /// label (as Datasette labels it).
+    pub label: Option<String>,
     /// Where the key's values are in each row.
     pub index: usize,
 }
@@ -38,6 +39,14 @@ pub fn fetch(
         if values.is_empty() {
             continue;
         }
+        let Some(label) = label else {
+            out.extend(
+                values
+                    .into_iter()
+                    .map(|v| ((fk.column.clone(), v.clone()), v)),
+            );
+            continue;
+        };
         let params: Vec<(String, Cell)> = values
             .iter()
             .enumerate()

@@ -65,6 +65,36 @@ fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{plain}.csv\"; filename*=UTF-8''{encoded}.csv")
 }
 
+/// Datasette's CSV with `_labels`: each labelled column followed by `COLUMN_label`.
+pub fn with_label_columns(rows: &super::json::JsonRows) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let labels = &rows.labels.by_column;
+    let mut columns = Vec::with_capacity(rows.columns.len() + labels.len());
+    for (i, c) in rows.columns.iter().enumerate() {
+        columns.push(c.clone());
+        if labels.contains_key(&i) {
+            columns.push(format!("{c}_label"));
+        }
+    }
+    let out = rows
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells = Vec::with_capacity(columns.len());
+            for (i, value) in row.iter().enumerate() {
+                cells.push(value.clone());
+                if let Some(found) = labels.get(&i) {
+                    let label = (!value.is_null())
+                        .then(|| found.get(&value.to_plain_string()))
+                        .flatten();
+                    cells.push(label.map_or(Cell::Null, |l| Cell::Text(l.clone())));
+                }
+            }
+            cells
+        })
+        .collect();
+    (columns, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

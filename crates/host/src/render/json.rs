@@ -2,6 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+use std::collections::HashMap;
+
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -53,35 +55,99 @@ pub struct JsonRows {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
     pub as_objects: bool,
+    /// Datasette's `_labels`: the foreign key columns whose values are written as
+    /// `{"value": …, "label": …}`, with the labels found.
+    pub labels: Labels,
+}
+
+/// Labels of foreign key values, for the columns they are shown in.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    /// Position of each labelled column → (value as text → label).
+    pub by_column: HashMap<usize, HashMap<String, String>>,
+}
+
+impl Labels {
+    /// A value with its label, where the column is labelled and a label was found.
+    fn cell<'a>(&'a self, i: usize, value: &'a Cell) -> JsonCell<'a> {
+        let label = match self.by_column.get(&i) {
+            Some(found) if !value.is_null() => found.get(&value.to_plain_string()),
+            _ => None,
+        };
+        match label {
+            Some(label) => JsonCell::Labelled { value, label },
+            None => JsonCell::Plain(value),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum JsonCell<'a> {
+    Plain(&'a Cell),
+    Labelled { value: &'a Cell, label: &'a str },
 }
 
 /// A row as a JSON object keyed by its columns.
 pub struct RowObject<'a> {
     pub columns: &'a [String],
     pub row: &'a [Cell],
+    pub labels: &'a Labels,
 }
 
 impl Serialize for RowObject<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.columns.len()))?;
-        for (c, v) in self.columns.iter().zip(self.row) {
-            m.serialize_entry(c, v)?;
+        for (i, (c, v)) in self.columns.iter().zip(self.row).enumerate() {
+            m.serialize_entry(c, &self.labels.cell(i, v))?;
         }
         m.end()
     }
 }
 
+/// A row as a JSON array.
+struct RowArray<'a> {
+    row: &'a [Cell],
+    labels: &'a Labels,
+}
+
+impl Serialize for RowArray<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.row.len()))?;
+        for (i, v) in self.row.iter().enumerate() {
+            seq.serialize_element(&self.labels.cell(i, v))?;
+        }
+        seq.end()
+    }
+}
+
+impl JsonRows {
+    fn objects(&self) -> impl Iterator<Item = RowObject<'_>> {
+        self.rows.iter().map(|row| RowObject {
+            columns: &self.columns,
+            row,
+            labels: &self.labels,
+        })
+    }
+}
+
 impl Serialize for JsonRows {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if !self.as_objects {
+        if !self.as_objects && self.labels.by_column.is_empty() {
             return self.rows.serialize(s);
         }
         let mut seq = s.serialize_seq(Some(self.rows.len()))?;
-        for row in &self.rows {
-            seq.serialize_element(&RowObject {
-                columns: &self.columns,
-                row,
-            })?;
+        if self.as_objects {
+            for o in self.objects() {
+                seq.serialize_element(&o)?;
+            }
+        } else {
+            for row in &self.rows {
+                seq.serialize_element(&RowArray {
+                    row,
+                    labels: &self.labels,
+                })?;
+            }
         }
         seq.end()
     }
@@ -95,12 +161,7 @@ pub fn bare_shape(
     rows: &JsonRows,
     keys: Option<&[usize]>,
 ) -> Result<HttpResponse, RenderError> {
-    let objects = || {
-        rows.rows.iter().map(|row| RowObject {
-            columns: &rows.columns,
-            row,
-        })
-    };
+    let objects = || rows.objects();
     let bytes = match shape {
         Shape::Array if nl => {
             // Newline-delimited JSON, one object a line, as Datasette serves it.
@@ -137,6 +198,7 @@ pub fn bare_shape(
                 let obj = serde_json::to_value(RowObject {
                     columns: &rows.columns,
                     row,
+                    labels: &rows.labels,
                 })
                 .map_err(internal)?;
                 map.insert(key, obj);

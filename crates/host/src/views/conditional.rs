@@ -115,14 +115,11 @@ fn cache_control(state: &AppState, ctx: &PageRequest, db: Option<&str>) -> Strin
         } else {
             state.settings.default_cache_ttl
         });
-    let scope = if ctx.actor.is_some() {
-        "private"
-    } else {
-        "public"
-    };
-    match ttl {
-        0 => "no-cache".to_string(),
-        n => format!("{scope}, max-age={n}"),
+    // Datasette's `max-age=N` for everyone's pages; a signed-in actor's are theirs alone.
+    match (ttl, &ctx.actor) {
+        (0, _) => "no-cache".to_string(),
+        (n, Some(_)) => format!("private, max-age={n}"),
+        (n, None) => format!("max-age={n}"),
     }
 }
 

@@ -245,6 +245,7 @@ async fn run(
             columns: rows.columns,
             rows: rows.rows,
             as_objects: shape == Shape::Objects,
+            labels: Default::default(),
         },
         query: QueryInfo { sql, params },
         error,

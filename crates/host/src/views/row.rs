@@ -145,6 +145,7 @@ pub async fn page(
             columns: columns.clone(),
             rows: rows.rows,
             as_objects: shape == Shape::Objects,
+            labels: Default::default(),
         },
         columns,
         primary_keys: keys,

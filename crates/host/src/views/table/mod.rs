@@ -121,7 +121,7 @@ pub struct TablePage {
     pub truncated: bool,
     pub filtered_table_rows_count: Option<i64>,
     pub expanded_columns: Vec<String>,
-    pub expandable_columns: Vec<(ExpandableKey, String)>,
+    pub expandable_columns: Vec<(ExpandableKey, Option<String>)>,
     pub columns: Vec<String>,
     pub primary_keys: Vec<String>,
     pub units: IndexMap<String, String>,
@@ -311,32 +311,45 @@ fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
 }
 
 /// Foreign keys to tables this actor may see, with the column that labels the other table's
-/// rows.
+/// rows, if it has one.
 fn expandable_keys(
     state: &AppState,
     db: &str,
     schema: &Schema,
     t: &TableInfo,
     access: &Access,
-) -> Vec<(ForeignKey, String)> {
+) -> Vec<(ForeignKey, Option<String>)> {
     t.outgoing
         .iter()
         .filter(|fk| access.can_read(&fk.other_table))
-        .filter_map(|fk| {
+        .map(|fk| {
             let label = state
                 .metadata
                 .table(db, &fk.other_table)
                 .and_then(|m| m.label_column.clone())
-                .or_else(|| schema.get(&fk.other_table).and_then(|o| o.label_column()))?;
-            Some((fk.clone(), label))
+                .or_else(|| schema.get(&fk.other_table).and_then(|o| o.label_column()));
+            (fk.clone(), label)
         })
         .collect()
 }
 
-/// The key columns shown on the page whose values get the labels of the rows they point to.
-fn label_lookups(req: &TableRequest, expandable: &[(ForeignKey, String)]) -> Vec<Lookup> {
+/// The key columns shown on the page whose values get the labels of the rows they point to:
+/// on HTML pages those with a label column; elsewhere Datasette's `_labels=on` (all) or
+/// `_label=COLUMN` (those named).
+fn label_lookups(
+    ctx: &PageRequest,
+    req: &TableRequest,
+    expandable: &[(ForeignKey, Option<String>)],
+) -> Vec<Lookup> {
+    let named = ctx.args_named("_label");
+    let wanted = |fk: &ForeignKey, label: &Option<String>| match ctx.format {
+        Format::Html => label.is_some(),
+        _ if !named.is_empty() => named.contains(&fk.column.as_str()),
+        _ => ctx.flag("_labels"),
+    };
     expandable
         .iter()
+        .filter(|(fk, label)| wanted(fk, label))
         .filter_map(|(fk, label)| {
             Some(Lookup {
                 index: req.columns.iter().position(|c| *c == fk.column)?,
@@ -345,6 +358,23 @@ fn label_lookups(req: &TableRequest, expandable: &[(ForeignKey, String)]) -> Vec
             })
         })
         .collect()
+}
+
+/// The labels found for the columns shown with theirs, by column position.
+fn expanded_labels(
+    expanded: &[(usize, String)],
+    found: &HashMap<(String, String), String>,
+) -> crate::render::json::Labels {
+    let mut labels = crate::render::json::Labels::default();
+    for (index, column) in expanded {
+        let of_column = found
+            .iter()
+            .filter(|((c, _), _)| c == column)
+            .map(|((_, value), label)| (value.clone(), label.clone()))
+            .collect();
+        labels.by_column.insert(*index, of_column);
+    }
+    labels
 }
 
 /// Datasette suggests facets on the first page only, and never for SQL from `_where`.
@@ -572,9 +602,14 @@ pub async fn page(
     let count_key = count_key(t, &req, &built);
     let cached_count = count_key.as_deref().and_then(|k| db.derived::<i64>(k));
     let expandable = expandable_keys(state, &db.name, &schema, t, &access);
-    let label_lookups = match ctx.format {
-        Format::Html => label_lookups(&req, &expandable),
-        _ => vec![],
+    let label_lookups = label_lookups(ctx, &req, &expandable);
+    // Labels shown in the data itself (JSON values, CSV columns), not only beside HTML cells.
+    let expanded: Vec<(usize, String)> = match ctx.format {
+        Format::Html => vec![],
+        _ => label_lookups
+            .iter()
+            .map(|l| (l.index, l.key.column.clone()))
+            .collect(),
     };
     let suggest = wants_suggestions(state, ctx, &req);
     let suggest_key = CachedSuggestions::key(&req, &built);
@@ -657,6 +692,7 @@ pub async fn page(
             .filter_map(|k| req.columns.iter().position(|c| c == k))
             .collect()
     };
+    let labels = expanded_labels(&expanded, &fetched.labels);
     let data = TablePage {
         database: db.name.clone(),
         table: name.to_string(),
@@ -670,11 +706,14 @@ pub async fn page(
         rows: JsonRows {
             columns: req.columns.clone(),
             rows,
-            as_objects: req.shape == Shape::Objects,
+            // Datasette writes rows with labels in them as objects, whatever the shape.
+            as_objects: req.shape == Shape::Objects
+                || labels.by_column.values().any(|l| !l.is_empty()),
+            labels,
         },
         truncated: false,
         filtered_table_rows_count: fetched.count,
-        expanded_columns: vec![],
+        expanded_columns: expanded.into_iter().map(|(_, c)| c).collect(),
         expandable_columns: expandable
             .into_iter()
             .map(|(fk, label)| (ExpandableKey::from(fk), label))
@@ -737,7 +776,14 @@ pub async fn page(
     let mut reply: Reply = match (ctx.format, req.shape) {
         (Format::Csv, _) => {
             let download = ctx.flag("_dl").then_some(name);
-            csv::response(&data.rows.columns, &data.rows.rows, download).into()
+            match data.rows.labels.by_column.is_empty() {
+                true => csv::response(&data.rows.columns, &data.rows.rows, download),
+                false => {
+                    let (columns, rows) = csv::with_label_columns(&data.rows);
+                    csv::response(&columns, &rows, download)
+                }
+            }
+            .into()
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
