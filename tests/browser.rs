@@ -92,7 +92,7 @@ fn browse_filter_sort_sign_in_and_out_in_chromium() {
     at(&browser, &server, "/", "01-index");
     browser.click("main h2 a[href='/fixture']");
     at(&browser, &server, "/fixture", "02-database");
-    browser.click("main h2 a[href='/fixture/cities']");
+    browser.click("main .db-table h3 a[href='/fixture/cities']");
     at(&browser, &server, "/fixture/cities", "03-table");
     assert!(browser.source().contains("Ciudad Stadt 0"));
     assert!(!browser.source().contains("href=\"/fixture/cities/21\""));
