@@ -278,6 +278,19 @@ fn other_methods_are_405() {
         .send("x")
         .unwrap();
     assert_eq!(r.status().as_u16(), 405);
+    for method in ["PUT", "DELETE", "PATCH"] {
+        let r = s.request(method, "/fixture/stations.json", &[]);
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header("allow"), Some("GET, HEAD"), "{method}");
+    }
+    // OPTIONS answers as Datasette does, and grants no cross-origin access.
+    let r = s.request(
+        "OPTIONS",
+        "/fixture",
+        &[("Origin", "https://elsewhere.example")],
+    );
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    assert_eq!(r.header("access-control-allow-origin"), None);
 }
 
 #[test]

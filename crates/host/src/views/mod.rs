@@ -207,6 +207,13 @@ pub async fn dispatch(
     }
     use actix_web::http::Method;
     let posted = *req.method() == Method::POST;
+    if *req.method() == Method::OPTIONS {
+        // As Datasette answers it; no CORS headers are granted here.
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Allow", "GET, HEAD, POST, OPTIONS"))
+            .content_type("text/plain; charset=utf-8")
+            .body("ok"));
+    }
     if !posted && !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Ok(not_allowed());
     }
