@@ -107,7 +107,7 @@ fn browse_filter_sort_sign_in_and_out_in_chromium() {
         browser.source().contains("href=\"/fixture/cities/21\""),
         "the second page starts at row 21"
     );
-    browser.click("table.rows tbody tr td a");
+    browser.click("table.rows-and-columns tbody tr td a");
     at(&browser, &server, "/fixture/cities/21", "05-row");
 
     // The filter form: column, operator and value, submitted.

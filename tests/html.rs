@@ -86,7 +86,8 @@ fn sort_headers_and_facets() {
         page.contains("_sort_desc=population"),
         "clicking the sorted column flips it"
     );
-    assert!(page.contains("population \u{25b2}"));
+    // Datasette's arrows: ▼ on the ascending column (its link sorts descending).
+    assert!(page.contains("population\u{a0}\u{25bc}</a>"), "{page}");
     assert!(page.contains("country=Polska"), "facet links");
     // metadata limits sorting: no link on tags
     assert!(!page.contains("_sort=tags"));
@@ -208,7 +209,7 @@ fn the_stylesheet_and_icon_are_served_and_linked() {
     let css = server().get(css_link);
     assert_eq!(css.status, 200);
     assert_eq!(css.content_type, "text/css; charset=utf-8");
-    assert!(css.body.contains("table.rows"));
+    assert!(css.body.contains("table.rows-and-columns"));
     let icon = server().get("/favicon.ico");
     assert_eq!(icon.status, 200);
     assert_eq!(icon.content_type, "image/png");
@@ -221,4 +222,61 @@ fn the_stylesheet_and_icon_are_served_and_linked() {
     }
     assert_eq!(server().get("/-/static/app2.css").status, 404);
     assert_eq!(server().get("/-/static/..%2Fapp.css").status, 404);
+}
+
+/// Datasette's table markup, which its CSS, JavaScript plugins and scrapers rely on.
+#[test]
+fn table_markup_is_datasettes() {
+    // One integer key: it heads the table, links to the row, sorts ascending by default.
+    let stations = html("/fixture/stations?_size=2");
+    assert!(stations.contains("<table class=\"rows-and-columns\">"));
+    assert!(stations.contains(
+        "<th class=\"col-id\" scope=\"col\" data-column=\"id\" data-column-type=\"integer\" \
+         data-column-not-null=\"0\" data-is-pk=\"1\"><a href=\"/fixture/stations?_size=2&#38;_sort_desc=id\" \
+         rel=\"nofollow\">id\u{a0}\u{25bc}</a></th>"
+    ), "{stations}");
+    assert!(
+        stations.contains(
+            "<td class=\"col-id type-pk\"><a href=\"/fixture/stations/1\">1</a></td>\
+         <td class=\"col-name type-str\">Zürich Fluntern</td>\
+         <td class=\"col-elevation_m type-float\">959.1</td>"
+        ),
+        "{stations}"
+    );
+    // A compound key: a Link column first; a foreign key with its label.
+    let measurements = html("/fixture/measurements?_size=1");
+    assert!(measurements.contains(
+        "<th class=\"col-Link\" scope=\"col\" data-column=\"Link\" data-column-type=\"\" \
+         data-column-not-null=\"0\" data-is-pk=\"0\">Link</th>"
+    ));
+    assert!(measurements.contains(
+        "<td class=\"col-Link type-pk\"><a href=\"/fixture/measurements/1,2024-01-01T12~3A00~3A00\">\
+         1,2024-01-01T12:00:00</a></td>\
+         <td class=\"col-station_id type-int\"><a href=\"/fixture/stations/1\">Zürich Fluntern</a>\
+         &nbsp;<em>1</em></td>"
+    ), "{measurements}");
+    assert!(measurements.contains("<td class=\"col-note type-none\">&nbsp;</td>"));
+    // _labels=off shows the plain key.
+    let plain = html("/fixture/measurements?_size=1&_labels=off");
+    assert!(
+        plain.contains("<td class=\"col-station_id type-int\">1</td>"),
+        "{plain}"
+    );
+    // A rowid table: a Link column, and rowid as a column of its own.
+    let cities = html("/fixture/cities?_size=1");
+    assert!(
+        cities.contains(
+            "<td class=\"col-Link type-pk\"><a href=\"/fixture/cities/1\">1</a></td>\
+         <td class=\"col-rowid type-int\">1</td>"
+        ),
+        "{cities}"
+    );
+    // No rows: Datasette's sentence instead of an empty table.
+    let none = html("/fixture/stations?id=-1");
+    assert!(none.contains("<p class=\"zero-results\">0 records</p>"));
+    assert!(!none.contains("<table"));
+    // SQL results: the column classes.
+    let query = html("/fixture?sql=select+1+as+%22a+b%22,+null+as+n");
+    assert!(query.contains("<td class=\"col-n\">&nbsp;</td>"), "{query}");
+    assert!(query.contains("<th class=\"col-a-b-"), "{query}");
 }

@@ -23,7 +23,7 @@ use rusqlite::ToSql;
 pub use guard::Access;
 pub use lineage::Lineage;
 pub use pool::{escape_fts, Conn};
-pub use schema::{ForeignKey, Schema, TableInfo};
+pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 
 use pool::Pool;

@@ -4,6 +4,7 @@ use indexmap::IndexMap;
 use rusqlite::Connection;
 use serde::Serialize;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::guard::Guard;
@@ -30,6 +31,16 @@ pub struct TableInfo {
     pub outgoing: Vec<ForeignKey>,
     pub incoming: Vec<ForeignKey>,
     pub without_rowid: bool,
+    /// Each column's declared type and NOT NULL, as `PRAGMA table_xinfo` gives them.
+    pub declared: HashMap<String, Declared>,
+}
+
+/// What a column's definition declares.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Declared {
+    /// The type as written (`varchar(30)`), empty when none is.
+    pub kind: String,
+    pub not_null: bool,
 }
 
 impl TableInfo {
@@ -115,7 +126,7 @@ impl Schema {
             ..Schema::default()
         };
         for (kind, name, sql) in &entries {
-            let (columns, primary_keys) = table_columns(conn, name);
+            let (columns, primary_keys, declared) = table_columns(conn, name);
             let hidden = name.starts_with("sqlite_")
                 || name.starts_with('_')
                 || fts_indexes
@@ -148,6 +159,7 @@ impl Schema {
                 },
                 incoming: vec![],
                 without_rowid: sql.to_ascii_lowercase().contains("without rowid"),
+                declared,
             };
             if info.is_view {
                 schema.views.insert(name.clone(), info);
@@ -191,26 +203,45 @@ fn is_fts_sql(sql: &str) -> bool {
     s.contains("virtual table") && s.contains("using fts")
 }
 
-/// Column names (hidden columns of virtual tables included, as Datasette lists them) and the
-/// declared primary key. A table whose module is missing has neither.
-fn table_columns(conn: &Connection, table: &str) -> (Vec<String>, Vec<String>) {
+/// Column names (hidden columns of virtual tables included, as Datasette lists them), the
+/// declared primary key and what each column declares. A table whose module is missing has
+/// none of them.
+fn table_columns(
+    conn: &Connection,
+    table: &str,
+) -> (Vec<String>, Vec<String>, HashMap<String, Declared>) {
     let sql = format!("PRAGMA table_xinfo({})", quote_ident(table));
-    let rows: rusqlite::Result<Vec<(String, i64)>> = conn.prepare(&sql).and_then(|mut s| {
-        s.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)?)))?
+    type XInfo = (String, Option<String>, bool, i64);
+    let rows: rusqlite::Result<Vec<XInfo>> = conn.prepare(&sql).and_then(|mut s| {
+        s.query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(5)?)))?
             .collect()
     });
     let Ok(rows) = rows else {
-        return (vec![], vec![]);
+        return Default::default();
     };
     let mut pks: Vec<(i64, String)> = rows
         .iter()
-        .filter(|(_, pk)| *pk > 0)
-        .map(|(n, pk)| (*pk, n.clone()))
+        .filter(|(_, _, _, pk)| *pk > 0)
+        .map(|(n, _, _, pk)| (*pk, n.clone()))
         .collect();
     pks.sort();
+    let declared = rows
+        .iter()
+        .map(|(n, kind, not_null, _)| {
+            let kind = kind.clone().unwrap_or_default();
+            (
+                n.clone(),
+                Declared {
+                    kind,
+                    not_null: *not_null,
+                },
+            )
+        })
+        .collect();
     (
-        rows.into_iter().map(|(n, _)| n).collect(),
+        rows.into_iter().map(|(n, ..)| n).collect(),
         pks.into_iter().map(|(_, n)| n).collect(),
+        declared,
     )
 }
 

@@ -1,6 +1,7 @@
 //! The pages. Each view builds its page's data; `render` turns it into HTML, JSON or CSV.
 
 mod auth;
+pub mod cells;
 mod conditional;
 mod csrf;
 pub mod database;

@@ -12,6 +12,7 @@ use crate::db::Cell;
 use crate::error::AppError;
 use crate::permissions::Actor;
 use crate::render::html::{escape, render, Chrome};
+use crate::views::cells::CellView;
 
 /// Plugins' HTML for a page's cells (`render_cell`), by (row, column).
 fn rendered_cells(
@@ -65,24 +66,6 @@ use crate::views::query::QueryPage;
 use crate::views::row::RowPage;
 use crate::views::table::TablePage;
 use crate::views::PageRequest;
-
-/// A cell as HTML, already escaped.
-fn cell_html(c: &Cell, truncate: usize) -> String {
-    match c {
-        Cell::Null => "<span class=\"null\">&nbsp;</span>".into(),
-        Cell::Blob(b) => format!(
-            "<span class=\"blob\">&lt;Binary:&nbsp;{}&nbsp;bytes&gt;</span>",
-            b.len()
-        ),
-        Cell::Text(s) if truncate > 0 && s.chars().count() > truncate => {
-            format!(
-                "{}\u{2026}",
-                escape(&s.chars().take(truncate).collect::<String>())
-            )
-        }
-        other => escape(&other.to_plain_string()),
-    }
-}
 
 /// One link in the header or footer.
 pub struct Link {
@@ -343,11 +326,18 @@ pub fn database_page(
 
 // ---- table ----
 
+/// A column heading, with Datasette's attributes.
 pub struct Header {
     pub name: String,
+    pub css: String,
+    /// The declared type, lower-cased (`data-column-type`).
+    pub kind: String,
+    pub not_null: bool,
+    pub is_pk: bool,
     /// Link that sorts by this column, when it is sortable.
     pub sort_href: Option<String>,
-    /// "▼" or "▲" for the current sort.
+    /// " ▼" on the column sorted ascending (its link sorts descending), " ▲" on the one
+    /// sorted descending (with a no-break space).
     pub arrow: &'static str,
     /// The column's description from metadata.json.
     pub description: Option<String>,
@@ -396,8 +386,7 @@ struct TableTemplate<'a> {
     private: bool,
     count_text: String,
     headers: Vec<Header>,
-    rows: Vec<Vec<String>>,
-    link_column: bool,
+    rows: Vec<Vec<CellView>>,
     facets: Vec<FacetView>,
     filters: Vec<FilterView>,
     columns: Vec<String>,
@@ -412,6 +401,169 @@ struct TableTemplate<'a> {
     csv_href: String,
     sql_href: Option<String>,
     footer: Footer,
+}
+
+/// How a table page lays out its columns, as Datasette does: a table's first column links
+/// to each row, showing its single primary key in place of that column, or a "Link" column
+/// for rowid and compound keys; views have no link column.
+struct TableGrid {
+    /// Positions of the key columns among the page's columns.
+    key_indexes: Vec<usize>,
+    /// Whether a "Link" column comes first (rowid and compound keys).
+    link_column: bool,
+    /// The single declared key that heads the table in place of its own column.
+    lead_key: Option<usize>,
+}
+
+impl TableGrid {
+    fn of(data: &TablePage) -> TableGrid {
+        let keyed = !data.html.key_columns.is_empty();
+        let single = data.primary_keys.len() == 1;
+        let key_indexes = data.html.key_indexes.clone();
+        TableGrid {
+            link_column: keyed && !single,
+            lead_key: key_indexes.first().copied().filter(|_| keyed && single),
+            key_indexes,
+        }
+    }
+
+    /// The page's columns in display order: the lead key first, if any.
+    fn order(&self, n: usize) -> Vec<usize> {
+        let rest = (0..n).filter(|i| Some(*i) != self.lead_key);
+        self.lead_key.into_iter().chain(rest).collect()
+    }
+
+    fn headers(&self, ctx: &PageRequest, data: &TablePage) -> Vec<Header> {
+        let extras = &data.html;
+        // Without a sort of its own, a table with one key is in that key's order.
+        let sort = extras
+            .sort
+            .clone()
+            .or_else(|| match extras.key_columns.as_slice() {
+                [key] => Some(crate::db::table_query::Sort {
+                    column: key.clone(),
+                    desc: false,
+                }),
+                _ => None,
+            });
+        let link = self.link_column.then(|| Header {
+            name: "Link".into(),
+            css: "Link".into(),
+            kind: String::new(),
+            not_null: false,
+            is_pk: false,
+            sort_href: None,
+            arrow: "",
+            description: None,
+        });
+        let columns = self.order(data.columns.len()).into_iter().map(|i| {
+            let c = &data.columns[i];
+            let sortable = extras.sortable.contains(c) || c == "rowid";
+            // Datasette's links: the ascending column's sorts descending, others ascending.
+            let (param, other, arrow) = match sort.as_ref().filter(|s| s.column == *c) {
+                Some(s) if !s.desc => ("_sort_desc", "_sort", "\u{a0}\u{25bc}"),
+                Some(_) => ("_sort", "_sort_desc", "\u{a0}\u{25b2}"),
+                None => ("_sort", "_sort_desc", ""),
+            };
+            let declared = extras.declared.get(c);
+            Header {
+                name: c.clone(),
+                css: super::cells::css_class(c),
+                kind: match declared {
+                    Some(d) => d.kind.to_lowercase(),
+                    None if c == "rowid" => "integer".into(),
+                    None => String::new(),
+                },
+                not_null: declared.is_some_and(|d| d.not_null),
+                is_pk: extras.key_columns.contains(c),
+                sort_href: sortable.then(|| {
+                    ctx.path_with_replaced(&[
+                        (param, Some(c.clone())),
+                        (other, None),
+                        ("_next", None),
+                    ])
+                }),
+                arrow: if sortable { arrow } else { "" },
+                description: extras.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
+            }
+        });
+        link.into_iter().chain(columns).collect()
+    }
+
+    fn row(
+        &self,
+        ctx: &PageRequest,
+        data: &TablePage,
+        row: &[Cell],
+        plugin_html: impl Fn(usize) -> Option<String>,
+        truncate: usize,
+    ) -> Vec<CellView> {
+        let extras = &data.html;
+        let row_href = (!self.key_indexes.is_empty()).then(|| {
+            let pk: Vec<String> = self
+                .key_indexes
+                .iter()
+                .map(|&i| tilde_encode(&row[i].to_plain_string()))
+                .collect();
+            format!(
+                "{}/{}",
+                ctx.table_url(&data.database, &data.table),
+                pk.join(",")
+            )
+        });
+        let row_link = |text: &str| match &row_href {
+            Some(href) => format!("<a href=\"{}\">{}</a>", escape(href), escape(text)),
+            None => escape(text),
+        };
+        let mut cells = Vec::with_capacity(row.len() + 1);
+        if self.link_column {
+            let label: Vec<String> = self
+                .key_indexes
+                .iter()
+                .map(|&i| row[i].to_plain_string())
+                .collect();
+            cells.push(CellView {
+                css: "Link".into(),
+                kind: "pk",
+                html: row_link(&label.join(",")),
+            });
+        }
+        for i in self.order(row.len()) {
+            let (column, cell) = (&data.columns[i], &row[i]);
+            let css = super::cells::css_class(column);
+            if Some(i) == self.lead_key {
+                let html = row_link(&cell.to_plain_string());
+                cells.push(CellView {
+                    css,
+                    kind: "pk",
+                    html,
+                });
+                continue;
+            }
+            let html = plugin_html(i).unwrap_or_else(|| {
+                let value = cell.to_plain_string();
+                let fk = extras.outgoing.iter().find(|fk| fk.column == *column);
+                let label = extras.labels.get(&(column.clone(), value.clone()));
+                match fk.zip(label).filter(|_| !cell.is_null()) {
+                    Some((fk, label)) => {
+                        let href = format!(
+                            "{}/{}",
+                            ctx.table_url(&data.database, &fk.other_table),
+                            tilde_encode(&value)
+                        );
+                        super::cells::foreign_key_html(&href, &value, label)
+                    }
+                    None => super::cells::plain_html(cell, truncate),
+                }
+            });
+            cells.push(CellView {
+                css,
+                kind: super::cells::type_name(cell),
+                html,
+            });
+        }
+        cells
+    }
 }
 
 pub fn table_page(
@@ -430,42 +582,6 @@ pub fn table_page(
         },
     );
     let extras = &data.html;
-    let headers = data
-        .columns
-        .iter()
-        .map(|c| {
-            let current = extras.sort.as_ref().filter(|s| s.column == *c);
-            let sortable = extras.sortable.contains(c) || c == "rowid";
-            // Clicking the sorted column flips its direction.
-            let sort_href = sortable.then(|| {
-                let (key, other) = match current {
-                    Some(s) if !s.desc => ("_sort_desc", "_sort"),
-                    _ => ("_sort", "_sort_desc"),
-                };
-                ctx.path_with_replaced(&[(key, Some(c.clone())), (other, None), ("_next", None)])
-            });
-            Header {
-                description: extras.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
-                name: c.clone(),
-                sort_href,
-                arrow: match current {
-                    Some(s) if s.desc => " \u{25bc}",
-                    Some(_) => " \u{25b2}",
-                    None => "",
-                },
-            }
-        })
-        .collect();
-    let truncate = state.settings.truncate_cells_html as usize;
-    // One declared key that is not also a foreign key links from its own cell; otherwise
-    // (rowid, compound keys) a first "Link" column does, as in Datasette.
-    let own_cell_link = extras.key_indexes.len() == 1
-        && data.primary_keys.len() == 1
-        && !extras
-            .outgoing
-            .iter()
-            .any(|fk| fk.column == data.columns[extras.key_indexes[0]]);
-    let link_column = !extras.key_indexes.is_empty() && !own_cell_link;
     let view = View {
         kind: "table",
         database: Some(&data.database),
@@ -473,73 +589,16 @@ pub fn table_page(
         row: None,
     };
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
+    let grid = TableGrid::of(data);
+    let truncate = state.settings.truncate_cells_html as usize;
     let rows = data
         .rows
         .rows
         .iter()
         .enumerate()
-        .map(|(r, row)| {
-            let row_href = (!extras.key_indexes.is_empty()).then(|| {
-                let pk: Vec<String> = extras
-                    .key_indexes
-                    .iter()
-                    .map(|&i| tilde_encode(&row[i].to_plain_string()))
-                    .collect();
-                format!(
-                    "{}/{}",
-                    ctx.table_url(&data.database, &data.table),
-                    pk.join(",")
-                )
-            });
-            let mut cells: Vec<String> = Vec::with_capacity(row.len() + 1);
-            if let (true, Some(href)) = (link_column, &row_href) {
-                let label: Vec<String> = extras
-                    .key_indexes
-                    .iter()
-                    .map(|&i| row[i].to_plain_string())
-                    .collect();
-                cells.push(format!(
-                    "<a href=\"{}\">{}</a>",
-                    escape(href),
-                    escape(&label.join(","))
-                ));
-            }
-            cells.extend(row.iter().enumerate().map(|(i, cell)| {
-                if let Some(html) = rendered.get(&(r, i)) {
-                    return html.clone();
-                }
-                let column = &data.columns[i];
-                let text = cell_html(cell, truncate);
-                if let (Some(href), true) = (&row_href, own_cell_link && extras.key_indexes[0] == i)
-                {
-                    return format!("<a href=\"{}\">{text}</a>", escape(href));
-                }
-                if let Some(fk) = extras
-                    .outgoing
-                    .iter()
-                    .find(|fk| fk.column == *column)
-                    .filter(|_| !cell.is_null())
-                {
-                    let v = cell.to_plain_string();
-                    let href = format!(
-                        "{}/{}",
-                        ctx.table_url(&data.database, &fk.other_table),
-                        tilde_encode(&v)
-                    );
-                    return match extras.labels.get(&(column.clone(), v)) {
-                        Some(label) => format!(
-                            "<a href=\"{}\">{}</a>&nbsp;<em>{text}</em>",
-                            escape(&href),
-                            escape(label)
-                        ),
-                        None => format!("<a href=\"{}\">{text}</a>", escape(&href)),
-                    };
-                }
-                text
-            }));
-            cells
-        })
+        .map(|(r, row)| grid.row(ctx, data, row, |i| rendered.get(&(r, i)).cloned(), truncate))
         .collect();
+    let headers = grid.headers(ctx, data);
     let facets = data
         .facet_results
         .values()
@@ -621,7 +680,6 @@ pub fn table_page(
         count_text,
         headers,
         rows,
-        link_column,
         facets,
         filters,
         columns: extras.all_columns.clone(),
@@ -698,7 +756,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
                     .enumerate()
                     .map(|(i, c)| match rendered.get(&(0, i)) {
                         Some(html) => html.clone(),
-                        None => cell_html(c, truncate),
+                        None => super::cells::plain_html(c, truncate),
                     }),
             )
             .collect(),
@@ -756,8 +814,9 @@ struct QueryTemplate<'a> {
     sql: String,
     params: Vec<(String, String)>,
     error: Option<String>,
-    columns: Vec<String>,
-    rows: Vec<Vec<String>>,
+    /// (CSS class, name) of each column.
+    columns: Vec<(String, String)>,
+    rows: Vec<Vec<(String, String)>>,
     truncated: bool,
     max_rows: u32,
     formats: Vec<(String, String)>,
@@ -780,6 +839,11 @@ pub fn query_page(
     let chrome = page_chrome(state, ctx, view);
     let truncate = state.settings.truncate_cells_html as usize;
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
+    let css_columns: Vec<(String, String)> = data
+        .columns
+        .iter()
+        .map(|c| (super::cells::css_class(c), c.clone()))
+        .collect();
     let canned = data.canned.as_ref();
     let action = match canned {
         Some(q) => ctx.table_url(&data.database, &q.name),
@@ -812,16 +876,19 @@ pub fn query_page(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         error: data.error.clone(),
-        columns: data.columns.clone(),
+        columns: css_columns.clone(),
         rows: data
             .rows
             .rows
             .iter()
             .enumerate()
             .map(|(r, row)| {
-                let cell = |(i, c): (usize, &Cell)| match rendered.get(&(r, i)) {
-                    Some(html) => html.clone(),
-                    None => cell_html(c, truncate),
+                let cell = |(i, c): (usize, &Cell)| {
+                    let html = match rendered.get(&(r, i)) {
+                        Some(html) => html.clone(),
+                        None => super::cells::plain_html(c, truncate),
+                    };
+                    (css_columns[i].0.clone(), html)
                 };
                 row.iter().enumerate().map(cell).collect()
             })

@@ -106,6 +106,10 @@ pub struct HtmlExtras {
     pub outgoing: Vec<ForeignKey>,
     /// (column, value) → label of the row it points to.
     pub labels: HashMap<(String, String), String>,
+    /// Each column's declared type and NOT NULL, for the column headings.
+    pub declared: HashMap<String, crate::db::Declared>,
+    /// The columns that key a row (`rowid` where none is declared); none for views.
+    pub key_columns: Vec<String>,
     /// The next page's path and query, when there is one.
     pub next_path: Option<String>,
     pub meta: Option<TableMeta>,
@@ -333,23 +337,26 @@ fn expandable_keys(
         .collect()
 }
 
-/// The key columns shown on the page whose values get the labels of the rows they point to:
-/// on HTML pages those with a label column; elsewhere Datasette's `_labels=on` (all) or
-/// `_label=COLUMN` (those named).
+/// The key columns shown on the page whose values get the labels of the rows they point to,
+/// as Datasette chooses them: `_label=COLUMN` names some, `_labels` all or none; without
+/// either, all on HTML pages and none elsewhere.
 fn label_lookups(
     ctx: &PageRequest,
     req: &TableRequest,
     expandable: &[(ForeignKey, Option<String>)],
 ) -> Vec<Lookup> {
     let named = ctx.args_named("_label");
-    let wanted = |fk: &ForeignKey, label: &Option<String>| match ctx.format {
-        Format::Html => label.is_some(),
-        _ if !named.is_empty() => named.contains(&fk.column.as_str()),
-        _ => ctx.flag("_labels"),
+    let all = match ctx.arg("_labels") {
+        Some(v) => ctx.flag("_labels") || v.is_empty() && ctx.format == Format::Html,
+        None => ctx.format == Format::Html,
+    };
+    let wanted = |fk: &ForeignKey| match named.is_empty() {
+        false => named.contains(&fk.column.as_str()),
+        true => all,
     };
     expandable
         .iter()
-        .filter(|(fk, label)| wanted(fk, label))
+        .filter(|(fk, _)| wanted(fk))
         .filter_map(|(fk, label)| {
             Some(Lookup {
                 index: req.columns.iter().position(|c| *c == fk.column)?,
@@ -760,6 +767,8 @@ pub async fn page(
                 .cloned()
                 .collect(),
             labels: fetched.labels,
+            declared: t.declared.clone(),
+            key_columns: if t.is_view { vec![] } else { t.key_columns() },
             next_path,
             meta: meta.cloned(),
         },

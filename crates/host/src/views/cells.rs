@@ -1,0 +1,169 @@
+//! Cells and column headings as Datasette marks them up, the markup its CSS, its JavaScript
+//! plugins and people's scrapers rely on: `col-NAME` and `type-TYPE` classes, `&nbsp;` for
+//! empty values, links for URLs and foreign keys.
+
+use md5::{Digest, Md5};
+
+use crate::db::Cell;
+use crate::render::html::escape;
+
+/// One cell of a rendered table: its classes' parts and its HTML, already escaped.
+pub struct CellView {
+    /// The column as a CSS class (`col-…`).
+    pub css: String,
+    /// Datasette's type name (`type-…`): pk, none, int, float, str, bytes.
+    pub kind: &'static str,
+    pub html: String,
+}
+
+/// Datasette's `to_css_class`: a name that is a valid class stays as it is; any other is
+/// stripped to one and given the first 6 hex digits of its MD5, so two names never collide.
+pub fn css_class(name: &str) -> String {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        return name.to_string();
+    }
+    let digest = Md5::digest(name.as_bytes());
+    let suffix: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let stripped = name.trim_start_matches('_').trim_start_matches('-');
+    let joined = stripped.split_whitespace().collect::<Vec<_>>().join("-");
+    let kept: String = joined
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    match kept.is_empty() {
+        true => suffix,
+        false => format!("{kept}-{suffix}"),
+    }
+}
+
+/// The Python type name Datasette gives a value's cell.
+pub fn type_name(cell: &Cell) -> &'static str {
+    match cell {
+        Cell::Null => "none",
+        Cell::Int(_) => "int",
+        Cell::Real(_) => "float",
+        Cell::Text(_) => "str",
+        Cell::Blob(_) => "bytes",
+    }
+}
+
+/// A value with nothing to link: empty values as `&nbsp;`, URLs as links, long text cut at
+/// `truncate` characters (0: never) with an ellipsis.
+pub fn plain_html(cell: &Cell, truncate: usize) -> String {
+    match cell {
+        Cell::Null => "&nbsp;".into(),
+        Cell::Text(s) if s.is_empty() => "&nbsp;".into(),
+        Cell::Blob(b) => format!(
+            "<span class=\"blob\">&lt;Binary:&nbsp;{}&nbsp;byte{}&gt;</span>",
+            b.len(),
+            if b.len() == 1 { "" } else { "s" }
+        ),
+        Cell::Text(s) if is_url(s.trim()) => {
+            let url = s.trim();
+            format!(
+                "<a href=\"{}\">{}</a>",
+                escape(url),
+                escape(&truncate_url(url, truncate))
+            )
+        }
+        other => escape(&truncated(&other.to_plain_string(), truncate)),
+    }
+}
+
+/// A foreign key value linked to the row it points to: with its label beside it when the
+/// label differs from the value (an empty label shows as `-`).
+pub fn foreign_key_html(href: &str, value: &str, label: &str) -> String {
+    if label == value {
+        return format!("<a href=\"{}\">{}</a>", escape(href), escape(value));
+    }
+    let label = if label.is_empty() { "-" } else { label };
+    format!(
+        "<a href=\"{}\">{}</a>&nbsp;<em>{}</em>",
+        escape(href),
+        escape(label),
+        escape(value)
+    )
+}
+
+fn truncated(s: &str, limit: usize) -> String {
+    match limit > 0 && s.chars().count() > limit {
+        true => s.chars().take(limit).chain(['\u{2026}']).collect(),
+        false => s.to_string(),
+    }
+}
+
+/// Datasette's rule: `http://` or `https://` and no whitespace anywhere.
+fn is_url(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://")) && !s.chars().any(char::is_whitespace)
+}
+
+/// A long URL cut to `limit` characters, keeping a short file extension visible.
+fn truncate_url(url: &str, limit: usize) -> String {
+    if limit == 0 || url.chars().count() <= limit {
+        return url.to_string();
+    }
+    if let Some((rest, ext)) = url.rsplit_once('.') {
+        let ext_len = ext.chars().count();
+        if (1..=4).contains(&ext_len) && !ext.contains('/') {
+            let keep = limit.saturating_sub(1 + ext_len);
+            return format!(
+                "{}\u{2026}.{ext}",
+                rest.chars().take(keep).collect::<String>()
+            );
+        }
+    }
+    url.chars().take(limit - 1).chain(['\u{2026}']).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn css_classes_as_datasette_makes_them() {
+        assert_eq!(css_class("content"), "content");
+        assert_eq!(css_class("col-1_x"), "col-1_x");
+        // Not valid as they are: stripped, with an MD5 suffix.
+        let spaced = css_class("name with . and spaces");
+        assert!(spaced.starts_with("name-with--and-spaces-"), "{spaced}");
+        assert_eq!(spaced.len(), "name-with--and-spaces-".len() + 6);
+        assert!(css_class("_city_id").starts_with("city_id-"));
+        assert_ne!(css_class("a b"), css_class("a-b"));
+        assert_eq!(css_class("é").len(), 6, "nothing left but the suffix");
+    }
+
+    #[test]
+    fn cells_as_datasette_shows_them() {
+        assert_eq!(plain_html(&Cell::Null, 0), "&nbsp;");
+        assert_eq!(plain_html(&Cell::Text(String::new()), 0), "&nbsp;");
+        assert_eq!(plain_html(&Cell::Text("<b>".into()), 0), "&#60;b&#62;");
+        assert_eq!(plain_html(&Cell::Text("abcdef".into()), 3), "abc\u{2026}");
+        assert_eq!(
+            plain_html(&Cell::Text("https://example.com/a\"b".into()), 0),
+            "<a href=\"https://example.com/a&#34;b\">https://example.com/a&#34;b</a>"
+        );
+        assert_eq!(
+            plain_html(&Cell::Text("javascript:alert(1)".into()), 0),
+            "javascript:alert(1)"
+        );
+        assert_eq!(
+            plain_html(&Cell::Text("https://e.com/a b".into()), 0),
+            "https://e.com/a b"
+        );
+        assert_eq!(
+            truncate_url("https://example.com/long/path/file.png", 20),
+            "https://example.\u{2026}.png"
+        );
+        assert_eq!(
+            foreign_key_html("/d/t/1", "1", "1"),
+            "<a href=\"/d/t/1\">1</a>"
+        );
+        assert_eq!(
+            foreign_key_html("/d/t/3", "3", ""),
+            "<a href=\"/d/t/3\">-</a>&nbsp;<em>3</em>"
+        );
+    }
+}
