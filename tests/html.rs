@@ -280,3 +280,69 @@ fn table_markup_is_datasettes() {
     assert!(query.contains("<td class=\"col-n\">&nbsp;</td>"), "{query}");
     assert!(query.contains("<th class=\"col-a-b-"), "{query}");
 }
+
+/// Binary values download from their row (`.blob?_blob_column=`) or from a query's results
+/// (with the value's SHA-256, so a stale link fails instead of giving other bytes).
+#[test]
+fn binary_values_download_as_datasette_serves_them() {
+    let page = html("/sample/files?id=file-01.bin");
+    let link = "<a class=\"blob-download\" href=\"/sample/files/file-01~2Ebin.blob?_blob_column=content\">\
+                &lt;Binary:&nbsp;3&nbsp;bytes&gt;</a>";
+    assert!(page.contains(link), "{page}");
+    let r = server().get("/sample/files/file-01~2Ebin.blob?_blob_column=content");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.bytes, [0x00, 0x25, 0x4a]);
+    assert_eq!(r.content_type, "application/binary");
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        r.header("content-disposition"),
+        Some("attachment; filename=\"files-file-01~2Ebin-content.blob\"")
+    );
+    for (path, message) in [
+        (
+            "/sample/files/file-01~2Ebin.blob",
+            "?_blob_column= is required",
+        ),
+        (
+            "/sample/files/file-01~2Ebin.blob?_blob_column=nope",
+            "nope is not a valid column",
+        ),
+        (
+            "/sample/files/file-01~2Ebin.blob?_blob_column=content&_blob_hash=x",
+            "Link has expired",
+        ),
+    ] {
+        let r = server().get(path);
+        assert_eq!(r.status, 400, "{path}");
+        assert!(r.body.contains(message), "{path}: {}", r.body);
+    }
+    // From a query's results: the link carries the value's hash and finds it again.
+    let query = html("/sample?sql=select+content+from+files+order+by+id+limit+3");
+    let href = query
+        .split("class=\"blob-download\" href=\"")
+        .nth(2)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a second blob link")
+        .replace("&#38;", "&");
+    assert!(href.starts_with("/sample.blob?sql="), "{href}");
+    assert!(href.contains("&_blob_column=content&_blob_hash="), "{href}");
+    let second = server().get(&href);
+    assert_eq!(second.status, 200, "{href}: {}", second.body);
+    let row = server().json("/sample/files.json?_size=3&_shape=array");
+    let encoded = row[2]["content"]["encoded"].as_str().unwrap();
+    let expected =
+        base64::engine::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+            .unwrap();
+    assert_eq!(second.bytes, expected);
+    // CSV has no bytes: a value is the absolute URL that downloads it.
+    let csv = server()
+        .get("/sample/files.csv?id=file-01.bin&_col=content")
+        .body;
+    let base = &server().base;
+    assert_eq!(
+        csv,
+        format!("id,content\r\nfile-01.bin,{base}/sample/files/file-01~2Ebin.blob?_blob_column=content\r\n")
+    );
+    // Pages without rows to download from say so.
+    assert_eq!(server().get("/sample.blob").status, 404);
+}

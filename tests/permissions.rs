@@ -93,6 +93,16 @@ const ROUTES: &[Route] = &[
     Route("/fixture/secrets/api_key", Guard::Table, 200),
     Route("/fixture/secrets/api_key.json", Guard::Table, 200),
     Route(
+        "/fixture/secrets/api_key.blob?_blob_column=value",
+        Guard::Table,
+        200,
+    ),
+    Route(
+        "/fixture.blob?sql=select+value+from+secrets&_blob_column=value",
+        Guard::ReadsTable,
+        200,
+    ),
+    Route(
         "/fixture.json?sql=select+*+from+secrets",
         Guard::ReadsTable,
         200,

@@ -66,20 +66,23 @@ fn disposition(name: &str) -> String {
 }
 
 /// Datasette's CSV with `_labels`: each labelled column followed by `COLUMN_label`.
-pub fn with_label_columns(rows: &super::json::JsonRows) -> (Vec<String>, Vec<Vec<Cell>>) {
-    let labels = &rows.labels.by_column;
-    let mut columns = Vec::with_capacity(rows.columns.len() + labels.len());
-    for (i, c) in rows.columns.iter().enumerate() {
-        columns.push(c.clone());
+pub fn with_label_columns(
+    columns: &[String],
+    rows: &[Vec<Cell>],
+    labels: &super::json::Labels,
+) -> (Vec<String>, Vec<Vec<Cell>>) {
+    let labels = &labels.by_column;
+    let mut out_columns = Vec::with_capacity(columns.len() + labels.len());
+    for (i, c) in columns.iter().enumerate() {
+        out_columns.push(c.clone());
         if labels.contains_key(&i) {
-            columns.push(format!("{c}_label"));
+            out_columns.push(format!("{c}_label"));
         }
     }
     let out = rows
-        .rows
         .iter()
         .map(|row| {
-            let mut cells = Vec::with_capacity(columns.len());
+            let mut cells = Vec::with_capacity(out_columns.len());
             for (i, value) in row.iter().enumerate() {
                 cells.push(value.clone());
                 if let Some(found) = labels.get(&i) {
@@ -92,7 +95,7 @@ pub fn with_label_columns(rows: &super::json::JsonRows) -> (Vec<String>, Vec<Vec
             cells
         })
         .collect();
-    (columns, out)
+    (out_columns, out)
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub enum Format {
     Html,
     Json,
     Csv,
+    /// One binary value, downloaded (`.blob`).
+    Blob,
 }
 
 impl Format {
@@ -31,6 +33,8 @@ impl Format {
             (s, Format::Json)
         } else if let Some(s) = segment.strip_suffix(".csv") {
             (s, Format::Csv)
+        } else if let Some(s) = segment.strip_suffix(".blob") {
+            (s, Format::Blob)
         } else {
             (segment, Format::Html)
         }
@@ -41,6 +45,7 @@ impl Format {
             Format::Html => "",
             Format::Json => ".json",
             Format::Csv => ".csv",
+            Format::Blob => ".blob",
         }
     }
 }

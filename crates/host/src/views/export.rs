@@ -60,7 +60,7 @@ impl Export {
         }
         let bad = |m: &str| Err(AppError::BadRequest(m.into()));
         let encoding = match ctx.format {
-            Format::Html => return Ok(None),
+            Format::Html | Format::Blob => return Ok(None),
             Format::Csv => Encoding::Csv {
                 header: ctx.arg("_header") != Some("off"),
             },

@@ -1,6 +1,7 @@
 //! The pages. Each view builds its page's data; `render` turns it into HTML, JSON or CSV.
 
 mod auth;
+mod blob;
 pub mod cells;
 mod conditional;
 mod csrf;
@@ -526,6 +527,9 @@ pub fn respond<T: Serialize>(
         Format::Html => Ok(html::ok(html_page()?).into()),
         Format::Csv => Err(AppError::NotFound(
             "CSV is available for tables and queries only".into(),
+        )),
+        Format::Blob => Err(AppError::NotFound(
+            "Binary values download from rows and queries only".into(),
         )),
     }
 }

@@ -86,7 +86,10 @@ async fn write_form(
     db: &Arc<Database>,
     q: &CannedQuery,
 ) -> Result<Reply, AppError> {
-    if ctx.format == Format::Csv || ctx.renderer.is_some() || ctx.flag("_stream") {
+    if matches!(ctx.format, Format::Csv | Format::Blob)
+        || ctx.renderer.is_some()
+        || ctx.flag("_stream")
+    {
         return Err(AppError::BadRequest(
             "This query writes: it runs from its form, as a POST".into(),
         ));
@@ -281,10 +284,18 @@ async fn run(
         (_, _) if !data.ok && ctx.format != Format::Html => {
             Ok(json::response(status, &data).into())
         }
+        (Format::Blob, _) => Ok(super::blob::download(ctx, &data.rows, None, None)?.into()),
         (Format::Csv, _) => {
             let name = data.query_name.as_deref().unwrap_or(&data.database);
             let download = ctx.flag("_dl").then_some(name);
-            Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())
+            let page_url = match &data.query_name {
+                Some(q) => ctx.table_url(&data.database, q),
+                None => ctx.db_url(&data.database),
+            };
+            let rows = super::blob::csv_rows(ctx, &data.rows, |_, column, value| {
+                Some(super::blob::query_href(ctx, &page_url, column, value))
+            });
+            Ok(csv::response(&data.rows.columns, &rows, download).into())
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst) => {
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())

@@ -173,6 +173,9 @@ pub async fn page(
         return super::plugin_output(state, ctx, view, &data.rows, &sql);
     }
     match (ctx.format, shape) {
+        (Format::Blob, _) => {
+            Ok(super::blob::download(ctx, &data.rows, Some(table), Some(pk_segment))?.into())
+        }
         (Format::Csv, _) => {
             let download = ctx.flag("_dl").then_some(table);
             Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())

@@ -544,6 +544,9 @@ impl TableGrid {
                 let value = cell.to_plain_string();
                 let fk = extras.outgoing.iter().find(|fk| fk.column == *column);
                 let label = extras.labels.get(&(column.clone(), value.clone()));
+                if let (Cell::Blob(b), Some(href)) = (cell, &row_href) {
+                    return super::blob::link_html(&super::blob::row_href(href, column), b.len());
+                }
                 match fk.zip(label).filter(|_| !cell.is_null()) {
                     Some((fk, label)) => {
                         let href = format!(
@@ -739,6 +742,10 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
     let row = data.rows.rows.first().cloned().unwrap_or_default();
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let key_segment = &row_key;
+    let row_url = format!(
+        "{}/{key_segment}",
+        ctx.table_url(&data.database, &data.table)
+    );
     page(&RowTemplate {
         chrome: &chrome,
         private: data.private,
@@ -754,9 +761,13 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
             .zip(
                 row.iter()
                     .enumerate()
-                    .map(|(i, c)| match rendered.get(&(0, i)) {
-                        Some(html) => html.clone(),
-                        None => super::cells::plain_html(c, truncate),
+                    .map(|(i, c)| match (rendered.get(&(0, i)), c) {
+                        (Some(html), _) => html.clone(),
+                        (None, Cell::Blob(b)) => super::blob::link_html(
+                            &super::blob::row_href(&row_url, &data.columns[i]),
+                            b.len(),
+                        ),
+                        (None, _) => super::cells::plain_html(c, truncate),
                     }),
             )
             .collect(),
@@ -884,9 +895,13 @@ pub fn query_page(
             .enumerate()
             .map(|(r, row)| {
                 let cell = |(i, c): (usize, &Cell)| {
-                    let html = match rendered.get(&(r, i)) {
-                        Some(html) => html.clone(),
-                        None => super::cells::plain_html(c, truncate),
+                    let html = match (rendered.get(&(r, i)), c) {
+                        (Some(html), _) => html.clone(),
+                        (None, Cell::Blob(b)) => super::blob::link_html(
+                            &super::blob::query_href(ctx, &action, &data.columns[i], c),
+                            b.len(),
+                        ),
+                        (None, _) => super::cells::plain_html(c, truncate),
                     };
                     (css_columns[i].0.clone(), html)
                 };

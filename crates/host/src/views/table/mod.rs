@@ -367,6 +367,28 @@ fn label_lookups(
         .collect()
 }
 
+/// The page as CSV: a binary value as the URL that downloads it, each labelled column
+/// followed by its labels, as Datasette writes them.
+fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_web::HttpResponse {
+    let download = ctx.flag("_dl").then_some(name);
+    let table_url = ctx.table_url(db, name);
+    let keys = &data.html.key_indexes;
+    let rows = super::blob::csv_rows(ctx, &data.rows, |row, column, _| {
+        let key: Vec<String> = keys
+            .iter()
+            .map(|&i| crate::urls::tilde_encode(&row[i].to_plain_string()))
+            .collect();
+        let row_url = format!("{table_url}/{}", key.join(","));
+        (!keys.is_empty()).then(|| super::blob::row_href(&row_url, column))
+    });
+    let labels = &data.rows.labels;
+    if labels.by_column.is_empty() {
+        return csv::response(&data.rows.columns, &rows, download);
+    }
+    let (columns, rows) = csv::with_label_columns(&data.rows.columns, &rows, labels);
+    csv::response(&columns, &rows, download)
+}
+
 /// The labels found for the columns shown with theirs, by column position.
 fn expanded_labels(
     expanded: &[(usize, String)],
@@ -783,17 +805,7 @@ pub async fn page(
         return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
     }
     let mut reply: Reply = match (ctx.format, req.shape) {
-        (Format::Csv, _) => {
-            let download = ctx.flag("_dl").then_some(name);
-            match data.rows.labels.by_column.is_empty() {
-                true => csv::response(&data.rows.columns, &data.rows.rows, download),
-                false => {
-                    let (columns, rows) = csv::with_label_columns(&data.rows);
-                    csv::response(&columns, &rows, download)
-                }
-            }
-            .into()
-        }
+        (Format::Csv, _) => csv_page(ctx, &db.name, name, &data).into(),
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
             bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into()
