@@ -346,3 +346,54 @@ fn binary_values_download_as_datasette_serves_them() {
     // Pages without rows to download from say so.
     assert_eq!(server().get("/sample.blob").status, 404);
 }
+
+/// Datasette's filter form: each filter in force is a row of its own that can be changed or
+/// emptied, a new one is added, the sort controls and the page's other `_` arguments come
+/// along, and the submission redirects to the filter URL it stands for.
+#[test]
+fn the_filter_form_edits_filters_and_sort_as_datasette() {
+    let location = |query: &str| {
+        let r = server().get(&format!("/fixture/stations?{query}"));
+        assert_eq!(r.status, 302, "{query}: {}", r.body);
+        r.header("location").unwrap().to_string()
+    };
+    assert_eq!(
+        location(
+            "_filter_column_1=name&_filter_op_1=contains&_filter_value_1=o\
+             &_filter_column_2=&_filter_op_2=gt&_filter_value_2=5\
+             &_filter_column=id&_filter_op=gt&_filter_value=3&_search=&_sort=&_size=5"
+        ),
+        "/fixture/stations?_size=5&name__contains=o&id__gt=3"
+    );
+    // An operator may carry its value; a lone operator is dropped.
+    assert_eq!(
+        location("_filter_column=name&_filter_op=isnull__5&_filter_value=x"),
+        "/fixture/stations?name__isnull=5"
+    );
+    assert_eq!(location("_filter_op=exact"), "/fixture/stations");
+    // The sort checkbox turns the chosen sort into a descending one.
+    assert_eq!(
+        location("_sort=name&_sort_by_desc=on"),
+        "/fixture/stations?_sort_desc=name"
+    );
+
+    let page = html("/fixture/stations?name__contains=o&_sort=name&_size=5&_where=id+%3E+1");
+    let form = &page[page.find("<form class=\"filters\"").unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains("<select name=\"_filter_column_1\""), "{form}");
+    assert!(form.contains("<option selected>name</option>"), "{form}");
+    assert!(form.contains("<option value=\"contains\" selected>contains</option>"));
+    assert!(form.contains("name=\"_filter_value_1\" class=\"filter-value\" value=\"o\""));
+    assert!(form.contains("<option value=\"name\" selected>Sort by name</option>"));
+    assert!(
+        form.contains("<option value=\"isnull__1\">is null</option>"),
+        "{form}"
+    );
+    // Hidden: the page's `_` arguments, never the filters, sort or search the form sets.
+    let hidden: Vec<&str> = form
+        .match_indices("<input type=\"hidden\" name=\"")
+        .map(|(i, _)| form[i + 27..].split('"').next().unwrap())
+        .collect();
+    assert_eq!(hidden, ["_size", "_where"]);
+    assert!(page.contains("<div class=\"extra-wheres\">\n<h3>1 extra where clause</h3>"));
+}

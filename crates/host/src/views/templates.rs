@@ -345,24 +345,119 @@ pub struct Header {
 
 pub struct FacetView {
     pub name: String,
+    /// Its column as a CSS class.
+    pub css: String,
+    /// " (array)" or " (date)" after the name; nothing for a column facet.
+    pub kind: String,
     pub hide_href: Option<String>,
     pub values: Vec<FacetValueView>,
     pub truncated: bool,
+    /// Where a truncated facet shows all its values (none when it already does).
+    pub more_href: Option<String>,
 }
 
-/// One value of a facet: its label, the link that toggles it, its count, and whether it is
-/// selected now.
+/// One value of a facet: its label (`-` for an empty one), the link that toggles it, its
+/// count, and whether it is selected now.
 pub struct FacetValueView {
     pub label: String,
     pub href: String,
-    pub count: i64,
+    pub count: String,
     pub selected: bool,
 }
 
-/// A filter in force: how it reads, and the link that removes it.
-pub struct FilterView {
-    pub text: String,
-    pub remove_href: String,
+/// Datasette's filter form: the search box, a row for each filter in force (each editable;
+/// emptying its column drops it), a row to add one, the sort controls, and the page's other
+/// `_` arguments carried along. It submits to a redirect to the filter URL it stands for.
+pub struct FilterForm {
+    pub searchable: bool,
+    pub search: String,
+    /// The table's columns: those shown, then the others.
+    pub columns: Vec<String>,
+    pub rows: Vec<FilterRow>,
+    /// The operators of the row that adds a filter.
+    pub new_ops: Vec<OpOption>,
+    /// Sortable columns: (name, the current sort).
+    pub sorts: Vec<(String, bool)>,
+    pub sort_desc: bool,
+    pub hidden: Vec<(String, String)>,
+}
+
+pub struct FilterRow {
+    pub column: String,
+    pub ops: Vec<OpOption>,
+    pub value: String,
+}
+
+pub struct OpOption {
+    /// The operator's key; `KEY__1` for those that take no value.
+    pub value: String,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+impl FilterForm {
+    fn of(ctx: &PageRequest, data: &TablePage, grid: &TableGrid) -> FilterForm {
+        let extras = &data.html;
+        let ops = |selected: Option<&str>| {
+            crate::db::filters::OPS
+                .iter()
+                .map(|o| OpOption {
+                    value: match o.no_arg {
+                        true => format!("{}__1", o.key),
+                        false => o.key.to_string(),
+                    },
+                    label: o.label,
+                    selected: Some(o.key) == selected,
+                })
+                .collect()
+        };
+        let rows = extras
+            .filters
+            .iter()
+            .map(|f| FilterRow {
+                column: f.column.clone(),
+                ops: ops(Some(f.op.key)),
+                value: f.value.clone(),
+            })
+            .collect();
+        let mut columns = data.columns.clone();
+        columns.extend(
+            extras
+                .all_columns
+                .iter()
+                .filter(|c| !data.columns.contains(c))
+                .cloned(),
+        );
+        let current = extras.sort.as_ref();
+        let sorts = grid
+            .order(data.columns.len())
+            .into_iter()
+            .map(|i| &data.columns[i])
+            .filter(|c| extras.sortable.contains(c) || *c == "rowid")
+            .map(|c| (c.clone(), current.is_some_and(|s| s.column == *c)))
+            .collect();
+        // Datasette carries the page's `_` arguments along, but not those the form sets.
+        let hidden = ctx
+            .args
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with('_')
+                    && !k.contains("__")
+                    && !matches!(k.as_str(), "_sort" | "_sort_desc" | "_search" | "_next")
+            })
+            .cloned()
+            .collect();
+        FilterForm {
+            searchable: extras.searchable,
+            search: extras.search.clone().unwrap_or_default(),
+            columns,
+            rows,
+            new_ops: ops(None),
+            sorts,
+            sort_desc: current.is_some_and(|s| s.desc),
+            hidden,
+        }
+    }
 }
 
 /// Rows of another table that point to this row: which key, the link to them, how many.
@@ -388,19 +483,35 @@ struct TableTemplate<'a> {
     headers: Vec<Header>,
     rows: Vec<Vec<CellView>>,
     facets: Vec<FacetView>,
-    filters: Vec<FilterView>,
-    columns: Vec<String>,
-    ops: Vec<(&'static str, &'static str)>,
-    searchable: bool,
-    search: String,
-    hidden_args: Vec<(String, String)>,
+    form: FilterForm,
+    /// `_where` clauses in force: (SQL, the link that removes it).
+    extra_wheres: Vec<(String, String)>,
     next_href: Option<String>,
     /// Plugins' formats for the page: (extension, href).
     formats: Vec<(String, String)>,
     json_href: String,
     csv_href: String,
     sql_href: Option<String>,
+    /// The facet boxes' classes: `facet-DB-TABLE-COLUMN`.
+    db_css: String,
+    table_css: String,
+    /// metadata.json's descriptions of the columns.
+    column_descriptions: Vec<(String, String)>,
+    export: ExportBox,
     footer: Footer,
+}
+
+/// Datasette's "Advanced export" box: JSON shapes, and a CSV form.
+pub struct ExportBox {
+    /// (shape name, href) of each JSON shape the table has.
+    json_shapes: Vec<(&'static str, String)>,
+    /// The CSV form's action and the page's arguments it carries.
+    csv_path: String,
+    csv_hidden: Vec<(String, String)>,
+    /// Offer `_labels`: the table has foreign keys to expand.
+    labels: bool,
+    /// Offer `_stream`: there is more than one page and streaming is allowed.
+    stream: bool,
 }
 
 /// How a table page lays out its columns, as Datasette does: a table's first column links
@@ -607,45 +718,34 @@ pub fn table_page(
         .values()
         .map(|f| FacetView {
             name: f.name.clone(),
+            css: super::cells::css_class(&f.name),
+            kind: match f.kind {
+                crate::db::facets::FacetKind::Column => String::new(),
+                other => format!(" ({})", other.name()),
+            },
             hide_href: f.hideable.then(|| f.toggle_url.clone()),
             values: f
                 .results
                 .iter()
                 .map(|v| FacetValueView {
-                    label: v.label.to_plain_string(),
+                    label: match v.label.to_plain_string() {
+                        l if l.is_empty() => "-".into(),
+                        l => l,
+                    },
                     href: v.toggle_url.clone(),
-                    count: v.count,
+                    count: format_count(v.count),
                     selected: v.selected,
                 })
                 .collect(),
             truncated: f.truncated,
+            more_href: (ctx.arg("_facet_size") != Some("max"))
+                .then(|| ctx.path_with_replaced(&[("_facet_size", Some("max".into()))])),
         })
         .collect();
-    let filters = extras
-        .filters
+    let extra_wheres = extras
+        .wheres
         .iter()
-        .map(|f| {
-            let (k, _) = f.arg();
-            FilterView {
-                text: f.human(),
-                remove_href: ctx.path_with_replaced(&[
-                    (&k, None),
-                    (&f.column, None),
-                    ("_next", None),
-                ]),
-            }
-        })
-        .collect();
-    let hidden_args = ctx
-        .args
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "_search" | "_next" | "_filter_column" | "_filter_op" | "_filter_value"
-            )
-        })
-        .cloned()
+        .map(|w| (w.clone(), ctx.path_with_removed(&[("_where", w)])))
         .collect();
     let count_text = match data.filtered_table_rows_count {
         Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
@@ -663,6 +763,46 @@ pub fn table_page(
     });
     let table_href = ctx.table_url(&data.database, &data.table);
     let with_ext = |ext: &str| path_with_query(&format!("{table_href}{ext}"), &ctx.args);
+    let json_href = with_ext(".json");
+    let shape = |s: &str| match json_href.contains('?') {
+        true => format!("{json_href}&{s}"),
+        false => format!("{json_href}?{s}"),
+    };
+    let mut json_shapes = vec![
+        ("default", json_href.clone()),
+        ("array", shape("_shape=array")),
+        ("newline-delimited", shape("_shape=array&_nl=on")),
+    ];
+    if !data.primary_keys.is_empty() {
+        json_shapes.push(("object", shape("_shape=object")));
+    }
+    // Datasette's CSV link: every row (`_size=max`), with labels where there are keys.
+    let labels = !data.expandable_columns.is_empty();
+    let mut csv_extra: Vec<(String, String)> = vec![("_size".into(), "max".into())];
+    if labels {
+        csv_extra.push(("_labels".into(), "on".into()));
+    }
+    let csv_args: Vec<(String, String)> = ctx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "_size" | "_labels"))
+        .cloned()
+        .chain(csv_extra)
+        .collect();
+    let csv_hidden = ctx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "_labels" | "_facet" | "_size"))
+        .cloned()
+        .chain([("_size".to_string(), "max".to_string())])
+        .collect();
+    let export = ExportBox {
+        json_shapes,
+        csv_path: format!("{table_href}.csv"),
+        csv_hidden,
+        labels,
+        stream: extras.next_path.is_some() && state.settings.allow_csv_stream,
+    };
     page(&TableTemplate {
         chrome: &chrome,
         db: data.database.clone(),
@@ -684,22 +824,23 @@ pub fn table_page(
         headers,
         rows,
         facets,
-        filters,
-        columns: extras.all_columns.clone(),
-        ops: crate::db::filters::OPS
-            .iter()
-            .map(|o| (o.key, o.label))
-            .collect(),
-        searchable: extras.searchable,
-        search: extras.search.clone().unwrap_or_default(),
-        hidden_args,
+        form: FilterForm::of(ctx, data, &grid),
+        extra_wheres,
         next_href: extras.next_path.clone(),
         formats: format_links(state, &data.rows.columns, |ext| {
             with_ext(&format!(".{ext}"))
         }),
-        json_href: with_ext(".json"),
-        csv_href: with_ext(".csv"),
+        json_href,
+        csv_href: path_with_query(&format!("{table_href}.csv"), &csv_args),
         sql_href,
+        db_css: super::cells::css_class(&data.database),
+        table_css: super::cells::css_class(&data.table),
+        column_descriptions: extras
+            .meta
+            .as_ref()
+            .map(|m| m.columns.clone().into_iter().collect())
+            .unwrap_or_default(),
+        export,
         footer: footer(&data.links),
     })
 }

@@ -110,6 +110,8 @@ pub struct HtmlExtras {
     pub declared: HashMap<String, crate::db::Declared>,
     /// The columns that key a row (`rowid` where none is declared); none for views.
     pub key_columns: Vec<String>,
+    /// The `_where` clauses in force.
+    pub wheres: Vec<String>,
     /// The next page's path and query, when there is one.
     pub next_path: Option<String>,
     pub meta: Option<TableMeta>,
@@ -791,6 +793,7 @@ pub async fn page(
             labels: fetched.labels,
             declared: t.declared.clone(),
             key_columns: if t.is_view { vec![] } else { t.key_columns() },
+            wheres: req.wheres.clone(),
             next_path,
             meta: meta.cloned(),
         },

@@ -110,25 +110,73 @@ impl TableRequest {
     }
 }
 
-/// The filter form's fields (`_filter_column`, `_filter_op`, `_filter_value`) as the filter
-/// URL they stand for, when the form was submitted.
+/// Datasette's filter form submits fields that stand for a filter URL: `_filter_column`,
+/// `_filter_op` and `_filter_value` add a filter; the same with `_N` are the filters in force,
+/// each editable (an empty column drops it); an operator may carry its value (`isnull__1`);
+/// `_sort_by_desc` turns the chosen `_sort` into `_sort_desc`. The answer is the filter URL,
+/// without the form's fields, empty `_search`/`_sort` and the page token, when the form was
+/// submitted.
 pub fn filter_form_redirect(ctx: &PageRequest) -> Option<String> {
-    let (col, op) = (ctx.arg("_filter_column")?, ctx.arg("_filter_op")?);
-    let value = ctx.arg("_filter_value").unwrap_or("").to_string();
-    let mut replace: Vec<(&str, Option<String>)> = vec![
-        ("_filter_column", None),
-        ("_filter_op", None),
-        ("_filter_value", None),
-        ("_next", None),
-    ];
-    let key = format!("{col}__{op}");
-    if !col.is_empty() {
-        replace.push((
-            &key,
-            Some(if value.is_empty() { "1".into() } else { value }),
-        ));
+    let form_field = |k: &str| {
+        k.starts_with("_filter_column")
+            || k.starts_with("_filter_op")
+            || k.starts_with("_filter_value")
+            || k == "_sort_by_desc"
+    };
+    if !ctx.args.iter().any(|(k, _)| form_field(k)) {
+        return None;
     }
-    Some(ctx.path_with_replaced(&replace))
+    let blank_control =
+        |k: &str, v: &str| v.is_empty() && matches!(k, "_search" | "_sort" | "_sort_desc");
+    let mut pairs: Vec<(String, String)> = ctx
+        .args
+        .iter()
+        .filter(|(k, v)| !form_field(k) && !blank_control(k, v) && k != "_next")
+        .cloned()
+        .collect();
+    let mut add = |column: &str, op: &str, value: &str| {
+        if column.is_empty() {
+            return;
+        }
+        let (op, value) = match op.split_once("__") {
+            Some((op, value)) => (op, value.to_string()),
+            None => (if op.is_empty() { "exact" } else { op }, value.to_string()),
+        };
+        let no_arg = crate::db::filters::OPS
+            .iter()
+            .any(|o| o.key == op && o.no_arg);
+        let value = if no_arg && value.is_empty() {
+            "1".into()
+        } else {
+            value
+        };
+        pairs.push((format!("{column}__{op}"), value));
+    };
+    let arg = |k: String| ctx.arg(&k).unwrap_or("");
+    for (key, column) in &ctx.args {
+        if let Some(n) = key.strip_prefix("_filter_column_") {
+            add(
+                column,
+                arg(format!("_filter_op_{n}")),
+                arg(format!("_filter_value_{n}")),
+            );
+        }
+    }
+    if let Some(column) = ctx.arg("_filter_column") {
+        add(
+            column,
+            arg("_filter_op".into()),
+            arg("_filter_value".into()),
+        );
+    }
+    if ctx.arg("_sort_by_desc").is_some() {
+        if let Some(i) = pairs.iter().position(|(k, _)| k == "_sort") {
+            let (_, column) = pairs.remove(i);
+            pairs.retain(|(k, _)| k != "_sort_desc");
+            pairs.push(("_sort_desc".into(), column));
+        }
+    }
+    Some(ctx.link(&crate::urls::path_with_query(&ctx.path, &pairs)))
 }
 
 /// The path of the page after this one, whose token is `next`: this page's parameters, the
