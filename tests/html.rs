@@ -208,7 +208,7 @@ fn the_stylesheet_and_icon_are_served_and_linked() {
 
     let css = server().get(css_link);
     assert_eq!(css.status, 200);
-    assert_eq!(css.content_type, "text/css; charset=utf-8");
+    assert_eq!(css.content_type, "text/css");
     assert!(css.body.contains("table.rows-and-columns"));
     let icon = server().get("/favicon.ico");
     assert_eq!(icon.status, 200);
@@ -396,4 +396,43 @@ fn the_filter_form_edits_filters_and_sort_as_datasette() {
         .collect();
     assert_eq!(hidden, ["_size", "_where"]);
     assert!(page.contains("<div class=\"extra-wheres\">\n<h3>1 extra where clause</h3>"));
+}
+
+/// Datasette's second chances: a trailing slash or percent-encoding that names nothing is
+/// redirected to the form that does, always on this site.
+#[test]
+fn near_miss_paths_redirect_as_datasette() {
+    for (path, to) in [
+        ("/fixture/", "/fixture"),
+        ("/fixture/cities/?_size=2", "/fixture/cities?_size=2"),
+        ("/fixture/nope%2Fx", "/fixture/nope~2Fx"),
+        ("/sample/nope%20x.json?x=1", "/sample/nope~20x~2Ejson?x=1"),
+        ("/%2F%2Fevil.example/", "/~2F~2Fevil~2Eexample/"),
+    ] {
+        let r = server().get(path);
+        assert_eq!((r.status, r.header("location")), (302, Some(to)), "{path}");
+    }
+    // Percent-encoding that names something is served as it is.
+    assert_eq!(server().get("/sample/odd%20names").status, 200);
+    assert_eq!(server().get("/fixture/nope").status, 404);
+}
+
+#[test]
+fn body_classes_name_the_page_as_datasette() {
+    for (path, class) in [
+        ("/", "index"),
+        ("/fixture", "db db-fixture"),
+        ("/fixture?sql=select+1", "query db-fixture"),
+        (
+            "/fixture/cities_in_country?country=Polska",
+            "query db-fixture query-cities_in_country",
+        ),
+        ("/fixture/cities", "table db-fixture table-cities"),
+        ("/fixture/stations/1", "row db-fixture table-stations"),
+    ] {
+        assert!(
+            html(path).contains(&format!("<body class=\"{class}\">")),
+            "{path}"
+        );
+    }
 }

@@ -214,6 +214,7 @@ impl AppState {
             body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),
             actions: extras.actions,
             alternate_json: None,
+            body_class: body_class(view),
             home: self.settings.base_url.clone(),
             messages: vec![],
             site_title: self
@@ -235,6 +236,31 @@ impl AppState {
             }),
         }
     }
+}
+
+/// Datasette's `<body>` classes for a kind of page: `table db-NAME table-NAME` and the like,
+/// which stylesheets use to style one database's or table's pages.
+fn body_class(view: View<'_>) -> String {
+    use crate::render::html::css_class;
+    let db = view.database.map(|d| format!("db-{}", css_class(d)));
+    let (kind, child) = match view.kind {
+        "index" => ("index", None),
+        "database" => ("db", None),
+        "query" => (
+            "query",
+            view.table.map(|q| format!("query-{}", css_class(q))),
+        ),
+        "table" | "row" => (
+            view.kind,
+            view.table.map(|t| format!("table-{}", css_class(t))),
+        ),
+        _ => return String::new(),
+    };
+    [Some(kind.to_string()), db, child]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The id of the actor a request was made by, for its log line.

@@ -30,7 +30,7 @@ pub async fn favicon() -> HttpResponse {
 /// `/-/static/NAME`: 404 for a name not compiled in.
 pub async fn static_file(name: web::Path<String>) -> HttpResponse {
     match name.as_str() {
-        "app.css" => file("text/css; charset=utf-8", APP_CSS.as_bytes()),
+        "app.css" => file("text/css", APP_CSS.as_bytes()),
         _ => HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("Static file not found"),

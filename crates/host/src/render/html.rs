@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
+use md5::{Digest, Md5};
 
 /// Text escaped exactly as askama escapes template values, so every page escapes alike.
 pub fn escape(s: &str) -> String {
@@ -33,12 +34,37 @@ pub struct Chrome {
     pub home: String,
     /// What the visitor's last form did, shown once.
     pub messages: Vec<crate::views::messages::Message>,
+    /// Datasette's `<body>` classes: the kind of page, its database and table or query.
+    pub body_class: String,
 }
 
 impl Chrome {
     /// For the stylesheet's link: see [`super::assets::css_version`].
     pub fn css_version(&self) -> &'static str {
         super::assets::css_version()
+    }
+}
+
+/// Datasette's `to_css_class`: a name that is a valid class stays as it is; any other is
+/// stripped to one and given the first 6 hex digits of its MD5, so two names never collide.
+pub fn css_class(name: &str) -> String {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        return name.to_string();
+    }
+    let digest = Md5::digest(name.as_bytes());
+    let suffix: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let stripped = name.trim_start_matches('_').trim_start_matches('-');
+    let joined = stripped.split_whitespace().collect::<Vec<_>>().join("-");
+    let kept: String = joined
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    match kept.is_empty() {
+        true => suffix,
+        false => format!("{kept}-{suffix}"),
     }
 }
 
@@ -95,5 +121,23 @@ pub fn error_page(
                 .content_type("text/plain; charset=utf-8")
                 .body(message.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn css_classes_as_datasette_makes_them() {
+        assert_eq!(css_class("content"), "content");
+        assert_eq!(css_class("col-1_x"), "col-1_x");
+        // Not valid as they are: stripped, with an MD5 suffix.
+        let spaced = css_class("name with . and spaces");
+        assert!(spaced.starts_with("name-with--and-spaces-"), "{spaced}");
+        assert_eq!(spaced.len(), "name-with--and-spaces-".len() + 6);
+        assert!(css_class("_city_id").starts_with("city_id-"));
+        assert_ne!(css_class("a b"), css_class("a-b"));
+        assert_eq!(css_class("é").len(), 6, "nothing left but the suffix");
     }
 }

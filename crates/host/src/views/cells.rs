@@ -2,9 +2,8 @@
 //! plugins and people's scrapers rely on: `col-NAME` and `type-TYPE` classes, `&nbsp;` for
 //! empty values, links for URLs and foreign keys.
 
-use md5::{Digest, Md5};
-
 use crate::db::Cell;
+pub use crate::render::html::css_class;
 use crate::render::html::escape;
 
 /// One cell of a rendered table: its classes' parts and its HTML, already escaped.
@@ -14,29 +13,6 @@ pub struct CellView {
     /// Datasette's type name (`type-…`): pk, none, int, float, str, bytes.
     pub kind: &'static str,
     pub html: String,
-}
-
-/// Datasette's `to_css_class`: a name that is a valid class stays as it is; any other is
-/// stripped to one and given the first 6 hex digits of its MD5, so two names never collide.
-pub fn css_class(name: &str) -> String {
-    let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if valid {
-        return name.to_string();
-    }
-    let digest = Md5::digest(name.as_bytes());
-    let suffix: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
-    let stripped = name.trim_start_matches('_').trim_start_matches('-');
-    let joined = stripped.split_whitespace().collect::<Vec<_>>().join("-");
-    let kept: String = joined
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    match kept.is_empty() {
-        true => suffix,
-        false => format!("{kept}-{suffix}"),
-    }
 }
 
 /// The Python type name Datasette gives a value's cell.
@@ -121,19 +97,6 @@ fn truncate_url(url: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn css_classes_as_datasette_makes_them() {
-        assert_eq!(css_class("content"), "content");
-        assert_eq!(css_class("col-1_x"), "col-1_x");
-        // Not valid as they are: stripped, with an MD5 suffix.
-        let spaced = css_class("name with . and spaces");
-        assert!(spaced.starts_with("name-with--and-spaces-"), "{spaced}");
-        assert_eq!(spaced.len(), "name-with--and-spaces-".len() + 6);
-        assert!(css_class("_city_id").starts_with("city_id-"));
-        assert_ne!(css_class("a b"), css_class("a-b"));
-        assert_eq!(css_class("é").len(), 6, "nothing left but the suffix");
-    }
 
     #[test]
     fn cells_as_datasette_shows_them() {

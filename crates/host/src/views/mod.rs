@@ -246,7 +246,12 @@ pub async fn dispatch(
         started: std::time::Instant::now(),
         request: Some(req.clone()),
     };
-    let page = ctx.route()?;
+    let page = match ctx.route() {
+        Err(AppError::NotFound(m)) => {
+            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
+        }
+        page => page?,
+    };
     req.extensions_mut().insert(page.kind(&ctx));
     if posted {
         return Ok(match writable_query(&state, &page) {
@@ -261,7 +266,12 @@ pub async fn dispatch(
     if let Some(c) = caching.as_ref().filter(|c| c.not_modified(&req)) {
         return Ok(c.unchanged());
     }
-    let mut r = reply(route(&state, &ctx, page).await?);
+    let mut r = match route(&state, &ctx, page).await {
+        Err(AppError::NotFound(m)) => {
+            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
+        }
+        answer => reply(answer?),
+    };
     if r.status() == actix_web::http::StatusCode::OK {
         if let Some(c) = &caching {
             c.apply(&mut r);
@@ -272,6 +282,31 @@ pub async fn dispatch(
         private_to_visitor(&mut r);
     }
     Ok(r)
+}
+
+/// Datasette's second chances for a path that names nothing: one with percent-encoding is
+/// tried again tilde-encoded (`table%2Fname` → `table~2Fname`), one with a trailing slash
+/// without it. The new path comes from this one alone, so it stays on this site.
+fn not_found_redirect(req: &HttpRequest, ctx: &PageRequest) -> Option<HttpResponse> {
+    let raw = format!("/{}", req.uri().path().trim_start_matches('/'));
+    let path = if raw.contains('%') {
+        raw.replace('~', "~7E")
+            .replace('%', "~")
+            .replace('.', "~2E")
+    } else if raw.len() > 1 && raw.ends_with('/') {
+        format!("/{}", raw.trim_matches('/'))
+    } else {
+        return None;
+    };
+    let to = match req.query_string() {
+        "" => ctx.link(&path),
+        q => ctx.link(&format!("{path}?{q}")),
+    };
+    Some(
+        HttpResponse::Found()
+            .insert_header(("Location", to))
+            .finish(),
+    )
 }
 
 fn reply(r: Reply) -> HttpResponse {
