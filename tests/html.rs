@@ -436,3 +436,36 @@ fn body_classes_name_the_page_as_datasette() {
         );
     }
 }
+
+/// The query page as Datasette marks it up: the SQL's show/hide link and the field that keeps
+/// the choice, errors as message-error, export links, Datasette's sentence for no rows, and a
+/// canned query's "Edit SQL" link for those who may run SQL.
+#[test]
+fn query_pages_as_datasette() {
+    let page = html("/fixture?sql=select+1+as+one");
+    assert!(page.contains("<h3>Custom SQL query returning 1 row <span class=\"show-hide-sql\">(<a href=\"/fixture?sql=select+1+as+one&#38;_hide_sql=1\">hide</a>)</span></h3>"), "{page}");
+    assert!(page.contains("<textarea id=\"sql-editor\" name=\"sql\""));
+    assert!(page.contains("<p class=\"export-links\">This data as <a href=\"/fixture.json?sql=select+1+as+one\">json</a>, <a href=\"/fixture.csv?sql=select+1+as+one\">CSV</a></p>"), "{page}");
+    let hidden = html("/fixture?sql=select+1&_hide_sql=1");
+    assert!(!hidden.contains("<textarea"));
+    assert!(hidden.contains("<input type=\"hidden\" name=\"sql\" value=\"select 1\">"));
+    assert!(hidden.contains("<input type=\"hidden\" name=\"_hide_sql\" value=\"1\">"));
+    assert!(hidden.contains(">show</a>)"));
+    let none = html("/fixture?sql=select+1+where+0");
+    assert!(none.contains("<p class=\"zero-results\">0 results</p>") && !none.contains("<table"));
+    let error = server().get("/fixture?sql=select+*+from+nope");
+    assert!(
+        error
+            .body
+            .contains("<p class=\"message-error\">no such table: nope</p>"),
+        "{}",
+        error.body
+    );
+    let canned = html("/fixture/cities_in_country?country=Polska");
+    assert!(canned.contains("<pre id=\"sql-query\">"), "{canned}");
+    assert!(canned.contains("class=\"canned-query-edit-sql\">Edit SQL</a>"));
+    assert!(
+        canned.contains("href=\"/fixture?sql=select+rowid"),
+        "{canned}"
+    );
+}

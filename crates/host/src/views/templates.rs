@@ -55,6 +55,14 @@ fn page_chrome(state: &AppState, ctx: &PageRequest, view: View<'_>) -> Chrome {
     chrome
 }
 
+/// metadata.json's description as HTML: its `description_html` as written (the operator's
+/// own markup, as Datasette shows it), else its `description` escaped.
+fn description_html(info: &crate::config::SourceInfo) -> Option<String> {
+    info.description_html
+        .clone()
+        .or_else(|| info.description.as_deref().map(escape))
+}
+
 /// A page's template rendered, or an internal error.
 fn page(t: &impl Template) -> Result<String, AppError> {
     Ok(render(t)?)
@@ -208,7 +216,7 @@ pub fn index_page(
     page(&IndexTemplate {
         private: !state.permissions.can_view_instance(&None),
         title: chrome.site_title.clone(),
-        description: state.metadata.info.description.clone(),
+        description: description_html(&state.metadata.info),
         chrome: &chrome,
         databases,
         footer: footer(
@@ -253,6 +261,7 @@ pub struct TableEntry {
 struct DatabaseTemplate<'a> {
     chrome: &'a Chrome,
     name: String,
+    description: Option<String>,
     db_href: String,
     private: bool,
     tables: Vec<TableEntry>,
@@ -295,6 +304,10 @@ pub fn database_page(
     page(&DatabaseTemplate {
         chrome: &chrome,
         name: data.database.clone(),
+        description: state
+            .metadata
+            .database(&data.database)
+            .and_then(|m| description_html(&m.info)),
         db_href: ctx.db_url(&data.database),
         private: data.private,
         tables,
@@ -813,10 +826,7 @@ pub fn table_page(
             .as_ref()
             .and_then(|m| m.info.title.clone())
             .unwrap_or_else(|| data.table.clone()),
-        description: extras
-            .meta
-            .as_ref()
-            .and_then(|m| m.info.description.clone()),
+        description: extras.meta.as_ref().and_then(|m| description_html(&m.info)),
         table: data.table.clone(),
         is_view: data.is_view,
         private: data.private,
@@ -962,6 +972,12 @@ struct QueryTemplate<'a> {
     title: String,
     description: Option<String>,
     show_sql: bool,
+    /// Datasette's show/hide link for the SQL: its href and text, and the hidden field that
+    /// keeps the choice when the form is sent.
+    show_hide: (String, &'static str),
+    show_hide_field: Option<&'static str>,
+    /// For a canned query the actor could run as SQL of their own: the page that edits it.
+    edit_sql_href: Option<String>,
     editable: bool,
     sql: String,
     params: Vec<(String, String)>,
@@ -1002,6 +1018,40 @@ pub fn query_page(
         None => ctx.db_url(&data.database),
     };
     let with_ext = |ext: &str| path_with_query(&format!("{action}{ext}"), &ctx.args);
+    // Datasette's rules: metadata's hide_sql is undone by `_show_sql`, SQL shown otherwise
+    // is hidden by `_hide_sql`; the link flips it, a hidden field keeps it.
+    let flip = |key: &'static str, on: bool| match on {
+        true => ctx.path_with_replaced(&[(key, None)]),
+        false => ctx.path_with_replaced(&[(key, Some("1".into()))]),
+    };
+    let (show_sql, show_hide, show_hide_field) = match canned.is_some_and(|q| q.hide_sql) {
+        true => {
+            let on = ctx.flag("_show_sql");
+            let text = if on { "hide" } else { "show" };
+            (on, (flip("_show_sql", on), text), on.then_some("_show_sql"))
+        }
+        false => {
+            let on = ctx.flag("_hide_sql");
+            let text = if on { "show" } else { "hide" };
+            (
+                !on,
+                (flip("_hide_sql", on), text),
+                on.then_some("_hide_sql"),
+            )
+        }
+    };
+    let edit_sql_href = canned
+        .filter(|q| !q.write && data.allow_execute_sql && !q.sql.contains(":_"))
+        .map(|q| {
+            let mut pairs = vec![("sql".to_string(), q.sql.clone())];
+            pairs.extend(
+                data.query
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            path_with_query(&ctx.db_url(&data.database), &pairs)
+        });
     page(&QueryTemplate {
         chrome: &chrome,
         db: data.database.clone(),
@@ -1017,8 +1067,11 @@ pub fn query_page(
                     .unwrap_or_else(|| format!("{}: {}", data.database, q.name))
             })
             .unwrap_or_else(|| data.database.clone()),
-        description: canned.and_then(|q| q.description.clone()),
-        show_sql: canned.is_none_or(|q| !q.hide_sql),
+        description: canned.and_then(|q| q.description.as_deref().map(escape)),
+        show_sql,
+        show_hide,
+        show_hide_field,
+        edit_sql_href,
         editable: canned.is_none() && data.allow_execute_sql,
         sql: data.query.sql.clone(),
         params: data
