@@ -445,7 +445,7 @@ fn query_pages_as_datasette() {
     let page = html("/fixture?sql=select+1+as+one");
     assert!(page.contains("<h3>Custom SQL query returning 1 row <span class=\"show-hide-sql\">(<a href=\"/fixture?sql=select+1+as+one&#38;_hide_sql=1\">hide</a>)</span></h3>"), "{page}");
     assert!(page.contains("<textarea id=\"sql-editor\" name=\"sql\""));
-    assert!(page.contains("<p class=\"export-links\">This data as <a href=\"/fixture.json?sql=select+1+as+one\">json</a>, <a href=\"/fixture.csv?sql=select+1+as+one\">CSV</a></p>"), "{page}");
+    assert!(page.contains("<p class=\"export-links\">This data as <a href=\"/fixture.json?sql=select+1+as+one\">json</a>, <a href=\"/fixture.csv?sql=select+1+as+one&#38;_size=max\">CSV</a></p>"), "{page}");
     let hidden = html("/fixture?sql=select+1&_hide_sql=1");
     assert!(!hidden.contains("<textarea"));
     assert!(hidden.contains("<input type=\"hidden\" name=\"sql\" value=\"select 1\">"));
@@ -468,4 +468,26 @@ fn query_pages_as_datasette() {
         canned.contains("href=\"/fixture?sql=select+rowid"),
         "{canned}"
     );
+}
+
+/// A row's page shows the row as the table page does (Datasette's classes, no truncation),
+/// and the rows elsewhere that point to it.
+#[test]
+fn row_pages_as_datasette() {
+    let page = html("/fixture/stations/1");
+    assert!(page.contains(
+        "<p class=\"export-links\">This data as <a href=\"/fixture/stations/1.json\">json</a></p>"
+    ));
+    assert!(
+        page.contains(
+            "<th class=\"col-id\" scope=\"col\" data-column=\"id\" data-column-type=\"integer\" \
+         data-column-not-null=\"0\" data-is-pk=\"1\">id</th>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(
+        "<tr><td class=\"col-id type-int\">1</td><td class=\"col-name type-str\">Zürich Fluntern</td>"
+    ), "{page}");
+    assert!(page.contains("<h2>Links from other tables</h2>"));
+    assert!(page.contains("<a href=\"/fixture/measurements?station_id=1\">25 rows</a> from station_id in measurements</li>"), "{page}");
 }

@@ -33,6 +33,9 @@ pub struct RowPage {
     /// Hidden from anonymous visitors: the HTML page shows a padlock.
     #[serde(skip)]
     pub private: bool,
+    /// Each column's declared type, for the HTML page's headings.
+    #[serde(skip)]
+    pub declared: std::collections::HashMap<String, crate::db::Declared>,
 }
 
 pub async fn page(
@@ -136,6 +139,7 @@ pub async fn page(
         return Err(AppError::NotFound("Record not found".into()));
     }
     let data = RowPage {
+        declared: t.declared.clone(),
         private: !state
             .public_access(&ctx.actor, &access, &db.name, &schema)
             .can_read(table),

@@ -473,11 +473,14 @@ impl FilterForm {
     }
 }
 
-/// Rows of another table that point to this row: which key, the link to them, how many.
+/// Rows of another table that point to this row: their table and column, the link to them,
+/// how many.
 pub struct IncomingView {
-    pub key: String,
+    pub table: String,
+    pub column: String,
     pub href: String,
-    pub count: i64,
+    pub count: String,
+    pub plural: bool,
 }
 
 #[derive(Template)]
@@ -867,7 +870,8 @@ struct RowTemplate<'a> {
     table: String,
     table_href: String,
     key: String,
-    fields: Vec<(String, String)>,
+    headers: Vec<Header>,
+    cells: Vec<CellView>,
     incoming: Vec<IncomingView>,
     formats: Vec<(String, String)>,
     json_href: String,
@@ -889,7 +893,6 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
         row: Some(&row_key),
     };
     let chrome = page_chrome(state, ctx, view);
-    let truncate = state.settings.truncate_cells_html as usize;
     let row = data.rows.rows.first().cloned().unwrap_or_default();
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let key_segment = &row_key;
@@ -905,38 +908,65 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
         table: data.table.clone(),
         table_href: ctx.table_url(&data.database, &data.table),
         key: data.primary_key_values.join(", "),
-        fields: data
+        headers: data
             .columns
             .iter()
-            .cloned()
-            .zip(
-                row.iter()
-                    .enumerate()
-                    .map(|(i, c)| match (rendered.get(&(0, i)), c) {
-                        (Some(html), _) => html.clone(),
-                        (None, Cell::Blob(b)) => super::blob::link_html(
-                            &super::blob::row_href(&row_url, &data.columns[i]),
-                            b.len(),
-                        ),
-                        (None, _) => super::cells::plain_html(c, truncate),
-                    }),
-            )
+            .map(|c| {
+                let declared = data.declared.get(c);
+                Header {
+                    name: c.clone(),
+                    css: super::cells::css_class(c),
+                    kind: match declared {
+                        Some(d) => d.kind.to_lowercase(),
+                        None if c == "rowid" => "integer".into(),
+                        None => String::new(),
+                    },
+                    not_null: declared.is_some_and(|d| d.not_null),
+                    is_pk: data.primary_keys.contains(c),
+                    sort_href: None,
+                    arrow: "",
+                    description: None,
+                }
+            })
+            .collect(),
+        cells: row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CellView {
+                css: super::cells::css_class(&data.columns[i]),
+                kind: super::cells::type_name(c),
+                html: match (rendered.get(&(0, i)), c) {
+                    (Some(html), _) => html.clone(),
+                    (None, Cell::Blob(b)) => super::blob::link_html(
+                        &super::blob::row_href(&row_url, &data.columns[i]),
+                        b.len(),
+                    ),
+                    (None, _) => super::cells::plain_html(c, 0),
+                },
+            })
             .collect(),
         incoming: data
             .incoming
             .iter()
             .map(|(fk, n)| {
                 let value = data.primary_key_values.first().cloned().unwrap_or_default();
+                // A column starting with `_` reads as an option unless spelled as a filter.
+                let column = match fk.other_column.starts_with('_') {
+                    true => format!("{}__exact", fk.other_column),
+                    false => fk.other_column.clone(),
+                };
                 let href = format!(
                     "{}?{}={}",
                     ctx.table_url(&data.database, &fk.other_table),
-                    quote_plus(&fk.other_column),
+                    quote_plus(&column),
                     quote_plus(&value)
                 );
                 IncomingView {
-                    key: format!("{}.{}", fk.other_table, fk.other_column),
+                    table: fk.other_table.clone(),
+                    column: fk.other_column.clone(),
                     href,
-                    count: *n,
+                    count: format_count(*n),
+                    plural: *n != 1,
                 }
             })
             .collect(),
@@ -1106,7 +1136,17 @@ pub fn query_page(
         max_rows: state.settings.max_returned_rows,
         formats: format_links(state, &data.columns, |ext| with_ext(&format!(".{ext}"))),
         json_href: with_ext(".json"),
-        csv_href: with_ext(".csv"),
+        // Datasette's CSV link asks for every row.
+        csv_href: {
+            let mut args: Vec<(String, String)> = ctx
+                .args
+                .iter()
+                .filter(|(k, _)| k != "_size")
+                .cloned()
+                .collect();
+            args.push(("_size".into(), "max".into()));
+            path_with_query(&format!("{action}.csv"), &args)
+        },
         footer: footer(&data.links),
     })
 }
