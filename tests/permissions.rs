@@ -570,3 +570,32 @@ fn cookies_past_their_expiry_are_anonymous() {
     );
     assert_eq!(get(&server, "/fixture.json", &expired).status, 403);
 }
+
+/// `/-/allow-debug` tries an allow block on an actor, both typed into the page.
+#[test]
+fn allow_debug_tries_allow_blocks() {
+    let server = serve(json!({}));
+    let ask = |actor: &str, allow: &str| {
+        let query = format!(
+            "/-/allow-debug?actor={}&allow={}",
+            datasette_rs::urls::quote_plus(actor),
+            datasette_rs::urls::quote_plus(allow)
+        );
+        let r = get(&server, &query, "");
+        assert_eq!(r.status, 200, "{query}");
+        r.body
+    };
+    assert!(ask(r#"{"id":"root"}"#, "{}").contains("Result: deny"));
+    assert!(ask(r#"{"id":"root"}"#, r#"{"id": "*"}"#).contains("Result: allow"));
+    assert!(
+        ask(r#"{"id":"bob","teams":["ops"]}"#, r#"{"teams": ["ops"]}"#).contains("Result: allow")
+    );
+    assert!(ask("null", r#"{"unauthenticated": true}"#).contains("Result: allow"));
+    let bad = ask(r#"{""#, r#"{"id": "*"}"#);
+    assert!(bad.contains("Actor JSON error") && !bad.contains("Result:"));
+    assert!(ask(r#"{"id":"root"}"#, r#""*"}"#).contains("Allow JSON error"));
+    // Typed-in text comes back escaped.
+    assert!(ask("<script>", "{}").contains("&#60;script&#62;"));
+    let v = get(&server, "/-/allow-debug.json?actor=%7B%7D&allow=%7B%7D", "").json();
+    assert_eq!(v["result"], "deny");
+}

@@ -40,10 +40,42 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
         "settings" => serde_json::to_value(&state.settings).unwrap_or_default(),
         "versions" => versions(),
         "plugins" => json!(state.plugins.describe()),
+        "allow-debug" => return allow_debug(state, ctx),
         _ => return Err(AppError::NotFound("Page not found".into())),
     };
     respond(ctx, &data, || {
         super::templates::special_page(state, ctx, name, &data)
+    })
+}
+
+/// `/-/allow-debug`: does this allow block let this actor in? Both are typed into the page
+/// (Datasette's tool for writing allow blocks); it reads nothing of the site.
+fn allow_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
+    let actor_text = ctx.arg("actor").unwrap_or("{\"id\": \"root\"}").to_string();
+    let allow_text = ctx.arg("allow").unwrap_or("{\"id\": \"*\"}").to_string();
+    let parse = |what: &str, text: &str| {
+        serde_json::from_str::<Value>(text).map_err(|e| format!("{what} JSON error: {e}"))
+    };
+    let (actor, allow) = (parse("Actor", &actor_text), parse("Allow", &allow_text));
+    let errors: Vec<String> = [&actor, &allow]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err().cloned())
+        .collect();
+    let result = match (&actor, &allow) {
+        (Ok(actor), Ok(allow)) => {
+            let actor = Some(actor.clone()).filter(|a| !a.is_null());
+            Some(crate::permissions::actor_matches_allow(&actor, allow))
+        }
+        _ => None,
+    };
+    let data = json!({
+        "actor": actor_text,
+        "allow": allow_text,
+        "errors": errors,
+        "result": result.map(|allowed| if allowed { "allow" } else { "deny" }),
+    });
+    respond(ctx, &data, || {
+        super::templates::allow_debug_page(state, ctx, &actor_text, &allow_text, &errors, result)
     })
 }
 

@@ -1185,6 +1185,38 @@ pub fn special_page(
 }
 
 #[derive(Template)]
+#[template(path = "allow_debug.html")]
+struct AllowDebugTemplate<'a> {
+    chrome: &'a Chrome,
+    actor: &'a str,
+    allow: &'a str,
+    errors: &'a [String],
+    result: Option<bool>,
+}
+
+/// `/-/allow-debug`'s form and answer.
+pub fn allow_debug_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    actor: &str,
+    allow: &str,
+    errors: &[String],
+    result: Option<bool>,
+) -> Result<String, AppError> {
+    let view = View {
+        kind: "special",
+        ..View::default()
+    };
+    page(&AllowDebugTemplate {
+        chrome: &page_chrome(state, ctx, view),
+        actor,
+        allow,
+        errors,
+        result,
+    })
+}
+
+#[derive(Template)]
 #[template(path = "plugin.html")]
 struct PluginTemplate<'a> {
     chrome: &'a Chrome,
