@@ -261,6 +261,14 @@ fn labels_follow_datasettes_rules_and_permissions() {
             {"id": 2, "p": null, "n": 7, "v": null}
         ])
     );
+    // Keys in SQLite's order (the last declared first), as Datasette lists them.
+    let keys: Vec<Value> = server.json("/labels/child.json")["expandable_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k[0]["column"].clone())
+        .collect();
+    assert_eq!(keys, ["n", "p"]);
     let csv = server.get("/labels/child.csv?_labels=on").body;
     assert_eq!(
         csv,

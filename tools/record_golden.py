@@ -46,6 +46,8 @@ PATHS = [
     "/fixture/measurements.json?_shape=object&_labels=1&_size=2",
     "/fixture/measurements.json?_label=temp_c&_size=1",
     "/fixture/measurements.csv?_labels=on&_size=3",
+    # The front page by relationships; foreign keys in SQLite's order.
+    "/.json?_sort=relationships",
     # Old names that moved.
     "/-/config.json",
     "/-/config",

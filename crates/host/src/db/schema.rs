@@ -108,7 +108,7 @@ impl Schema {
             .query_row("PRAGMA schema_version", [], |r| r.get(0))
             .map_err(DbError::from_sqlite)?;
         let mut stmt = conn
-            .prepare("select type, name, coalesce(sql, '') from sqlite_master where type in ('table', 'view') order by name")
+            .prepare("select type, name, coalesce(sql, '') from sqlite_master where type in ('table', 'view') order by rowid")
             .map_err(DbError::from_sqlite)?;
         let entries: Vec<(String, String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -180,6 +180,7 @@ impl Schema {
                 }
             }
         }
+        // Incoming keys in the order Datasette lists them: tables as they were created.
         let all_fks: Vec<(String, ForeignKey)> = schema
             .tables
             .values()
@@ -194,6 +195,9 @@ impl Schema {
                 });
             }
         }
+        // Listed by name.
+        schema.tables.sort_keys();
+        schema.views.sort_keys();
         Ok(schema)
     }
 }
@@ -268,7 +272,7 @@ fn foreign_keys(conn: &Connection, table: &str) -> Vec<ForeignKey> {
             });
         }
     }
-    out.sort_by(|a, b| a.column.cmp(&b.column));
+    // As SQLite lists them, which is the order Datasette shows them in.
     out
 }
 

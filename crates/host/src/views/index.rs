@@ -53,7 +53,7 @@ fn color(name: &str) -> String {
     digest.iter().take(3).map(|b| format!("{b:02x}")).collect()
 }
 
-fn summary(t: TableSummary) -> IndexTable {
+fn summary(t: TableSummary, num_relationships_for_sorting: usize) -> IndexTable {
     IndexTable {
         name: t.name,
         columns: t.columns,
@@ -61,7 +61,7 @@ fn summary(t: TableSummary) -> IndexTable {
         count: t.count,
         hidden: t.hidden,
         fts_table: t.fts_table,
-        num_relationships_for_sorting: 0,
+        num_relationships_for_sorting,
         private: t.private,
     }
 }
@@ -84,14 +84,31 @@ pub async fn page(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError
         let sum = |ts: &[TableSummary]| ts.iter().filter_map(|t| t.count).sum::<i64>();
         let (table_rows_sum, hidden_table_rows_sum) = (sum(&visible), sum(&hidden));
         let tables_count = visible.len();
-        visible
-            .sort_by(|a, b| (b.count.unwrap_or(0), &b.name).cmp(&(a.count.unwrap_or(0), &a.name)));
+        // Datasette's `_sort=relationships`: the tables with the most foreign keys (to and
+        // from tables this actor may see) first; otherwise the largest.
+        let by_relationships = ctx.arg("_sort") == Some("relationships");
+        let access = state.access(&ctx.actor, name, &schema);
+        let relationships = |t: &TableSummary| match (by_relationships, schema.tables.get(&t.name))
+        {
+            (true, Some(info)) => info
+                .outgoing
+                .iter()
+                .chain(&info.incoming)
+                .filter(|fk| access.can_read(&fk.other_table))
+                .count(),
+            _ => 0,
+        };
+        let mut visible: Vec<(usize, TableSummary)> =
+            visible.drain(..).map(|t| (relationships(&t), t)).collect();
+        visible.sort_by(|(ra, a), (rb, b)| {
+            (rb, b.count.unwrap_or(0), &b.name).cmp(&(ra, a.count.unwrap_or(0), &a.name))
+        });
         let more = visible.len() + l.views.len() > TRUNCATE_AT;
         let views_count = l.views.len();
         let mut shown: Vec<TableOrView> = visible
             .into_iter()
             .take(TRUNCATE_AT)
-            .map(|t| TableOrView::Table(summary(t)))
+            .map(|(relationships, t)| TableOrView::Table(summary(t, relationships)))
             .collect();
         let room = TRUNCATE_AT.saturating_sub(shown.len());
         shown.extend(l.views.into_iter().take(room).map(TableOrView::View));
