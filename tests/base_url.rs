@@ -84,7 +84,7 @@ fn every_link_of_every_page_is_under_the_prefix() {
     }
     // Plugins build their links with the SDK's Request::url.
     let index = server.get("/").body;
-    assert!(index.contains("href=\"/data/-/hooks?sign_in_as=menu&#38;next=%2Fdata%2F\""));
+    assert!(index.contains("href=\"/data/-/hooks?sign_in_as=menu&amp;next=%2Fdata%2F\""));
     assert!(index.contains("href=\"/data/-/hooks/index.css\""));
     assert!(
         index.contains(&format!(

@@ -65,7 +65,7 @@ fn column_descriptions_from_metadata() {
         .start();
     let page = server.get("/fixture/stations").body;
     assert!(
-        page.contains("title=\"Metres above &#60;sea&#62; level\""),
+        page.contains("title=\"Metres above &lt;sea&gt; level\""),
         "{page}"
     );
 }
@@ -119,9 +119,7 @@ fn values_and_names_are_escaped_everywhere() {
         assert!(!page.contains("<script>alert(1)</script>"), "{path}");
         assert!(!page.contains("<b>html</b>"), "{path}");
     }
-    let page = html("/sample/odd+names")
-        .replace("&#60;", "&lt;")
-        .replace("&#62;", "&gt;");
+    let page = html("/sample/odd+names");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains("&lt;b&gt;html&lt;/b&gt;"));
 }
@@ -232,7 +230,7 @@ fn table_markup_is_datasettes() {
     assert!(stations.contains("<table class=\"rows-and-columns\">"));
     assert!(stations.contains(
         "<th class=\"col-id\" scope=\"col\" data-column=\"id\" data-column-type=\"integer\" \
-         data-column-not-null=\"0\" data-is-pk=\"1\"><a href=\"/fixture/stations?_size=2&#38;_sort_desc=id\" \
+         data-column-not-null=\"0\" data-is-pk=\"1\"><a href=\"/fixture/stations?_size=2&amp;_sort_desc=id\" \
          rel=\"nofollow\">id\u{a0}\u{25bc}</a></th>"
     ), "{stations}");
     assert!(
@@ -323,7 +321,7 @@ fn binary_values_download_as_datasette_serves_them() {
         .nth(2)
         .and_then(|rest| rest.split('"').next())
         .expect("a second blob link")
-        .replace("&#38;", "&");
+        .replace("&amp;", "&");
     assert!(href.starts_with("/sample.blob?sql="), "{href}");
     assert!(href.contains("&_blob_column=content&_blob_hash="), "{href}");
     let second = server().get(&href);
@@ -443,9 +441,9 @@ fn body_classes_name_the_page_as_datasette() {
 #[test]
 fn query_pages_as_datasette() {
     let page = html("/fixture?sql=select+1+as+one");
-    assert!(page.contains("<h3>Custom SQL query returning 1 row <span class=\"show-hide-sql\">(<a href=\"/fixture?sql=select+1+as+one&#38;_hide_sql=1\">hide</a>)</span></h3>"), "{page}");
+    assert!(page.contains("<h3>Custom SQL query returning 1 row <span class=\"show-hide-sql\">(<a href=\"/fixture?sql=select+1+as+one&amp;_hide_sql=1\">hide</a>)</span></h3>"), "{page}");
     assert!(page.contains("<textarea id=\"sql-editor\" name=\"sql\""));
-    assert!(page.contains("<p class=\"export-links\">This data as <a href=\"/fixture.json?sql=select+1+as+one\">json</a>, <a href=\"/fixture.csv?sql=select+1+as+one&#38;_size=max\">CSV</a></p>"), "{page}");
+    assert!(page.contains("<p class=\"export-links\">This data as <a href=\"/fixture.json?sql=select+1+as+one\">json</a>, <a href=\"/fixture.csv?sql=select+1+as+one&amp;_size=max\">CSV</a></p>"), "{page}");
     let hidden = html("/fixture?sql=select+1&_hide_sql=1");
     assert!(!hidden.contains("<textarea"));
     assert!(hidden.contains("<input type=\"hidden\" name=\"sql\" value=\"select 1\">"));
