@@ -5,7 +5,7 @@ Usage: python3 tools/record_golden.py PATH/TO/datasette   (a Datasette 0.65 exec
 
 It builds the golden fixture (tests/golden/build_fixture.py), serves it with
 tests/golden/metadata.json on a free loopback port as the anonymous actor, and stores for each
-path in PATHS its status, content type, `Link` and `Location` headers (null when absent) and body (parsed JSON,
+path in PATHS its status, content type, `Link`, `Location` and `Content-Disposition` headers (null when absent) and body (parsed JSON,
 or text). tests/compat.rs compares our answers with these, value by value.
 """
 import json
@@ -48,6 +48,9 @@ PATHS = [
     "/fixture/measurements.csv?_labels=on&_size=3",
     # The front page by relationships; foreign keys in SQLite's order.
     "/.json?_sort=relationships",
+    # CSV options on a page: no header line, a file to save.
+    "/fixture/stations.csv?_size=2&_header=off",
+    "/fixture/stations.csv?_size=2&_dl=1",
     # Old names that moved.
     "/-/config.json",
     "/-/config",
@@ -75,7 +78,7 @@ def fetch(opener, base, path):
     ctype = r.headers.get("content-type", "")
     headers = {
         h: r.headers[h].replace(base, "http://127.0.0.1:8001") if r.headers.get(h) else None
-        for h in ("link", "location")
+        for h in ("link", "location", "content-disposition")
     }
     return {
         "path": path,

@@ -25,20 +25,28 @@ pub fn push_line<S: AsRef<str>>(out: &mut String, fields: impl IntoIterator<Item
     out.push_str("\r\n");
 }
 
-pub fn to_csv(columns: &[String], rows: &[Vec<Cell>]) -> String {
+pub fn to_csv(columns: &[String], rows: &[Vec<Cell>], header: bool) -> String {
     let mut out = String::new();
-    push_line(&mut out, columns);
+    if header {
+        push_line(&mut out, columns);
+    }
     for row in rows {
         push_line(&mut out, row.iter().map(Cell::to_plain_string));
     }
     out
 }
 
-/// A page's rows as CSV; with `download` (`_dl=1`), as a file of that name.
-pub fn response(columns: &[String], rows: &[Vec<Cell>], download: Option<&str>) -> HttpResponse {
+/// Datasette's CSV options: `_dl` (a file of this name to save) and `_header=off`.
+pub struct Options<'a> {
+    pub download: Option<&'a str>,
+    pub header: bool,
+}
+
+/// A page's rows as CSV.
+pub fn response(columns: &[String], rows: &[Vec<Cell>], options: Options<'_>) -> HttpResponse {
     let mut r = HttpResponse::Ok();
-    headers(&mut r, download);
-    r.body(to_csv(columns, rows))
+    headers(&mut r, options.download);
+    r.body(to_csv(columns, rows, options.header))
 }
 
 /// Datasette's: plain text to read in the browser, or a `.csv` attachment to save.
@@ -51,9 +59,14 @@ pub fn headers(r: &mut actix_web::HttpResponseBuilder, download: Option<&str>) {
     };
 }
 
-/// `attachment` with the file `NAME.csv`: a plain-ASCII fallback name, and the name itself
-/// percent-encoded (RFC 6266), so no quote or line break in a table's name reaches the header.
+/// `attachment` with the file `NAME.csv`, as Datasette names it; a name with anything but
+/// plain characters gets a plain fallback and itself percent-encoded (RFC 6266), so no quote
+/// or line break in a table's name reaches the header.
 fn disposition(name: &str) -> String {
+    let plain_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ');
+    if name.chars().all(plain_name) {
+        return format!("attachment; filename=\"{name}.csv\"");
+    }
     let plain: String = name
         .chars()
         .map(|c| match c {
@@ -110,6 +123,7 @@ mod tests {
                 vec![Cell::Int(1), Cell::Text("x,y".into())],
                 vec![Cell::Null, Cell::Text("q\"".into())],
             ],
+            true,
         );
         assert_eq!(csv, "a,b\r\n1,\"x,y\"\r\n,\"q\"\"\"\r\n");
     }
@@ -117,8 +131,9 @@ mod tests {
     #[test]
     fn download_names_cannot_break_the_header() {
         assert_eq!(
-            disposition("my table"),
-            "attachment; filename=\"my table.csv\"; filename*=UTF-8''my%20table.csv"
+            disposition("my_table 2"),
+            "attachment; filename=\"my_table 2.csv\"",
+            "plain names as Datasette writes them"
         );
         let d = disposition("a\"b\r\nc/ü");
         assert!(

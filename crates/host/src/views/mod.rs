@@ -549,6 +549,14 @@ pub fn plugin_output(
     Ok(response.body(answer.body).into())
 }
 
+/// Datasette's CSV options as this request asks for them, for a file named `name`.
+pub fn csv_options<'a>(ctx: &PageRequest, name: &'a str) -> crate::render::csv::Options<'a> {
+    crate::render::csv::Options {
+        download: ctx.flag("_dl").then_some(name),
+        header: ctx.arg("_header") != Some("off"),
+    }
+}
+
 /// Renders page data as JSON, or as HTML through `html_page`.
 pub fn respond<T: Serialize>(
     ctx: &PageRequest,

@@ -287,7 +287,7 @@ async fn run(
         (Format::Blob, _) => Ok(super::blob::download(ctx, &data.rows, None, None)?.into()),
         (Format::Csv, _) => {
             let name = data.query_name.as_deref().unwrap_or(&data.database);
-            let download = ctx.flag("_dl").then_some(name);
+            let options = super::csv_options(ctx, name);
             let page_url = match &data.query_name {
                 Some(q) => ctx.table_url(&data.database, q),
                 None => ctx.db_url(&data.database),
@@ -295,7 +295,7 @@ async fn run(
             let rows = super::blob::csv_rows(ctx, &data.rows, |_, column, value| {
                 Some(super::blob::query_href(ctx, &page_url, column, value))
             });
-            Ok(csv::response(&data.rows.columns, &rows, download).into())
+            Ok(csv::response(&data.rows.columns, &rows, options).into())
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst) => {
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())

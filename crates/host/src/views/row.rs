@@ -181,8 +181,8 @@ pub async fn page(
             Ok(super::blob::download(ctx, &data.rows, Some(table), Some(pk_segment))?.into())
         }
         (Format::Csv, _) => {
-            let download = ctx.flag("_dl").then_some(table);
-            Ok(csv::response(&data.rows.columns, &data.rows.rows, download).into())
+            let options = super::csv_options(ctx, table);
+            Ok(csv::response(&data.rows.columns, &data.rows.rows, options).into())
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys: Vec<usize> = data

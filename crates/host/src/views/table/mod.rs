@@ -372,7 +372,7 @@ fn label_lookups(
 /// The page as CSV: a binary value as the URL that downloads it, each labelled column
 /// followed by its labels, as Datasette writes them.
 fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_web::HttpResponse {
-    let download = ctx.flag("_dl").then_some(name);
+    let options = super::csv_options(ctx, name);
     let table_url = ctx.table_url(db, name);
     let keys = &data.html.key_indexes;
     let rows = super::blob::csv_rows(ctx, &data.rows, |row, column, _| {
@@ -385,10 +385,10 @@ fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_
     });
     let labels = &data.rows.labels;
     if labels.by_column.is_empty() {
-        return csv::response(&data.rows.columns, &rows, download);
+        return csv::response(&data.rows.columns, &rows, options);
     }
     let (columns, rows) = csv::with_label_columns(&data.rows.columns, &rows, labels);
-    csv::response(&columns, &rows, download)
+    csv::response(&columns, &rows, options)
 }
 
 /// The labels found for the columns shown with theirs, by column position.
