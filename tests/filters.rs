@@ -279,3 +279,45 @@ fn labels_follow_datasettes_rules_and_permissions() {
         .body
         .contains("classified"));
 }
+
+/// A column whose name starts with `_` filters and facets with an operator spelled out, as in
+/// Datasette; the bare name stays an option.
+#[test]
+fn columns_starting_with_an_underscore_can_be_filtered_and_faceted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "create table t (id integer primary key, _kind text);
+             insert into t values (1, 'a'), (2, 'b'), (3, 'a');",
+        )
+        .unwrap();
+    let server = TestApp::new()
+        .files(vec![datasette_rs::app::DatabaseFile {
+            path: path.clone(),
+            immutable: false,
+        }])
+        .start();
+    let v = server.json("/u/t.json?_kind__exact=a&_facet=_kind&_shape=objects");
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    let toggle = v["facet_results"]["_kind"]["results"][0]["toggle_url"]
+        .as_str()
+        .unwrap();
+    assert!(
+        !toggle.contains("_kind__exact"),
+        "{toggle}: the selected value's link removes it"
+    );
+    let v = server.json("/u/t.json?_facet=_kind");
+    let toggle = v["facet_results"]["_kind"]["results"][0]["toggle_url"]
+        .as_str()
+        .unwrap();
+    assert!(toggle.ends_with("_facet=_kind&_kind__exact=a"), "{toggle}");
+    assert_eq!(
+        server.json(toggle.trim_start_matches(&server.base))["rows"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -20,6 +20,11 @@ fn every_kind_of_page_renders() {
     assert!(index.contains("Datasette research fixture"));
     assert!(index.contains("href=\"/fixture\""));
     assert!(index.contains("632 rows in 3 tables"), "{index}");
+    // Hidden tables (full-text indexes) are counted apart, as Datasette counts them.
+    assert!(
+        index.contains(" rows in 5 hidden tables, 1 view</p>"),
+        "{index}"
+    );
     let db = html("/fixture");
     assert!(db.contains("href=\"/fixture/cities\""));
     assert!(db.contains("Top cities in a country"));

@@ -49,6 +49,8 @@ impl FacetKind {
     /// The filter argument a value of this facet on `column` toggles.
     pub fn filter_arg(self, column: &str) -> String {
         match self {
+            // `_col=v` would read as an option: spelled as a filter, as Datasette does.
+            FacetKind::Column if column.starts_with('_') => format!("{column}__exact"),
             FacetKind::Column => column.to_string(),
             FacetKind::Array => format!("{column}__arraycontains"),
             FacetKind::Date => format!("{column}__date"),

@@ -168,12 +168,13 @@ impl std::fmt::Debug for Filter {
 }
 
 /// Reads the filters among a table page's arguments. Arguments starting with `_` are the
-/// page's own and are skipped. A column that does not exist, or an unknown operator, is an
-/// error that says which.
+/// page's own and are skipped, unless they name an operator (`_city_id__exact=1`: a column
+/// starting with `_`), as Datasette reads them. A column that does not exist, or an unknown
+/// operator, is an error that says which.
 pub fn parse(args: &[(String, String)], table: &TableInfo) -> Result<Vec<Filter>, String> {
     let mut out = Vec::new();
     for (key, value) in args {
-        if key.starts_with('_') {
+        if key.starts_with('_') && !key.contains("__") {
             continue;
         }
         let (column, op) = match key.rsplit_once("__") {
@@ -295,7 +296,7 @@ mod tests {
     fn table() -> TableInfo {
         TableInfo {
             name: "t".into(),
-            columns: vec!["a".into(), "b".into(), "odd__name".into()],
+            columns: vec!["a".into(), "b".into(), "odd__name".into(), "_c".into()],
             ..Default::default()
         }
     }
@@ -326,6 +327,20 @@ mod tests {
         let mut params = vec![];
         assert_eq!(f[1].to_sql(&mut params), "\"b\" > :p0");
         assert_eq!(params[0].1, Cell::Int(2));
+    }
+
+    #[test]
+    fn columns_starting_with_an_underscore_filter_with_an_operator() {
+        let f = parse(
+            &args(&[("_c__exact", "1"), ("_c", "2"), ("_size", "3")]),
+            &table(),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{f:?}"),
+            r#"[_c__exact="1"]"#,
+            "bare `_c` is an option"
+        );
     }
 
     #[test]

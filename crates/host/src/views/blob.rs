@@ -79,17 +79,19 @@ pub fn row_href(row_url: &str, column: &str) -> String {
     format!("{row_url}.blob?{COLUMN}={}", urls::quote_plus(column))
 }
 
-/// The link to one value of a query's results: this page's query string, its column and hash.
+/// The link to one value of a query's results: this page's query string as it came (as
+/// Datasette links it), its column and hash.
 pub fn query_href(ctx: &PageRequest, page_url: &str, column: &str, value: &Cell) -> String {
-    let mut pairs: Vec<(String, String)> = ctx
-        .args
-        .iter()
-        .filter(|(k, v)| !v.is_empty() && k != COLUMN && k != HASH)
-        .cloned()
+    let raw = ctx.request.as_ref().map_or("", |r| r.query_string());
+    let mut query: Vec<String> = raw
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| !p.starts_with(&format!("{COLUMN}=")) && !p.starts_with(&format!("{HASH}=")))
+        .map(str::to_string)
         .collect();
-    pairs.push((COLUMN.into(), column.into()));
-    pairs.push((HASH.into(), sha256_hex(value)));
-    urls::path_with_query(&format!("{page_url}.blob"), &pairs)
+    query.push(format!("{COLUMN}={}", urls::quote_plus(column)));
+    query.push(format!("{HASH}={}", sha256_hex(value)));
+    format!("{page_url}.blob?{}", query.join("&"))
 }
 
 /// Rows for CSV, which has no bytes: each binary value becomes the absolute URL that

@@ -179,21 +179,7 @@ pub fn index_page(
             name: d.name.clone(),
             url: ctx.db_url(&d.name),
             private: d.private,
-            summary: format!(
-                "{} rows in {} table{}{}",
-                format_count(d.table_rows_sum),
-                d.tables_count,
-                if d.tables_count == 1 { "" } else { "s" },
-                if d.views_count > 0 {
-                    format!(
-                        ", {} view{}",
-                        d.views_count,
-                        if d.views_count == 1 { "" } else { "s" }
-                    )
-                } else {
-                    String::new()
-                }
-            ),
+            summary: database_summary(d),
             tables: d
                 .tables_and_views_truncated
                 .iter()
@@ -227,6 +213,27 @@ pub fn index_page(
                 .collect(),
         ),
     })
+}
+
+/// "2 rows in 1 table, 5 rows in 4 hidden tables, 1 view", as Datasette counts a database.
+fn database_summary(d: &IndexDatabase) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut parts = vec![format!(
+        "{} rows in {}",
+        format_count(d.table_rows_sum),
+        plural(d.tables_count, "table")
+    )];
+    if d.hidden_tables_count > 0 {
+        parts.push(format!(
+            "{} rows in {}",
+            format_count(d.hidden_table_rows_sum),
+            plural(d.hidden_tables_count, "hidden table")
+        ));
+    }
+    if d.views_count > 0 {
+        parts.push(plural(d.views_count, "view"));
+    }
+    parts.join(", ")
 }
 
 fn format_count(n: i64) -> String {
