@@ -76,6 +76,11 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "/trust_forwarded_headers",
         "a setting Datasette does not have",
     ),
+    (
+        "/fixture/big_cities.json?_search=hafen&_fts_table=cities_fts&_fts_pk=id&_size=3",
+        "/query/sql",
+        "no double space in generated SQL",
+    ),
     // Parentheses in generated SQL.
     (
         "/fixture/stations.json?_where=id+%3E+10&_col=name",

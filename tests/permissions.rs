@@ -599,3 +599,35 @@ fn allow_debug_tries_allow_blocks() {
     let v = get(&server, "/-/allow-debug.json?actor=%7B%7D&allow=%7B%7D", "").json();
     assert_eq!(v["result"], "deny");
 }
+
+/// `_fts_table` naming a protected table answers as naming one that does not exist.
+#[test]
+fn fts_table_cannot_reach_a_protected_table() {
+    let s = &scenarios()[2];
+    let server = serve(metadata(&s.allow));
+    let hidden = get(
+        &server,
+        "/fixture/cities.json?_search=x&_fts_table=secrets",
+        "",
+    );
+    let missing = get(
+        &server,
+        "/fixture/cities.json?_search=x&_fts_table=nope",
+        "",
+    );
+    assert_eq!(hidden.status, 400);
+    assert_eq!(
+        (hidden.status, &hidden.body),
+        (missing.status, &missing.body)
+    );
+    let bob = Who::Bob.cookie(&server);
+    let allowed = get(
+        &server,
+        "/fixture/cities.json?_search=x&_fts_table=secrets",
+        &bob,
+    );
+    assert_ne!(
+        allowed.body, missing.body,
+        "Bob may read it, so it is searched"
+    );
+}

@@ -51,6 +51,11 @@ PATHS = [
     # CSV options on a page: no header line, a file to save.
     "/fixture/stations.csv?_size=2&_header=off",
     "/fixture/stations.csv?_size=2&_dl=1",
+    # Full-text search of one column, several columns, a view through _fts_table/_fts_pk.
+    "/fixture/cities.json?_search_name=hafen&_size=2&_col=name",
+    "/fixture/cities.json?_search_country=polska&_search_name=k*&_searchmode=raw&_size=3&_col=name",
+    "/fixture/cities.json?_search_nope=x",
+    "/fixture/big_cities.json?_search=hafen&_fts_table=cities_fts&_fts_pk=id&_size=3",
     # Old names that moved.
     "/-/config.json",
     "/-/config",

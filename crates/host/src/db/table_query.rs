@@ -183,17 +183,56 @@ pub struct TableQuery<'a> {
     /// The columns shown, key columns (or `rowid`) first.
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
-    /// (FTS table, search text).
-    pub search: Option<(String, String)>,
-    /// The search text is FTS query syntax, used as it is (`_searchmode=raw`); otherwise
-    /// each word is searched for literally.
-    pub search_raw: bool,
+    pub search: Option<Search>,
     /// `_where` clauses, as written by the client.
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
     pub keyset: Option<Keyset>,
     pub offset: u64,
     pub size: usize,
+}
+
+/// A page's full-text search, as Datasette's: `_search` over the whole index, matched to the
+/// table by `fts_pk`, or `_search_COLUMN` terms, each over one column of the index.
+#[derive(Clone, Debug)]
+pub struct Search {
+    pub fts_table: String,
+    /// The table's column holding the index's rowid (`rowid` unless metadata says).
+    pub fts_pk: String,
+    /// (column of the index, or none for all of it; the text searched for).
+    pub terms: Vec<(Option<String>, String)>,
+    /// The text is FTS query syntax, used as it is (`_searchmode=raw`); otherwise each word
+    /// is searched for literally.
+    pub raw: bool,
+}
+
+impl Search {
+    fn conditions(&self, params: &mut Vec<(String, Cell)>) -> Vec<String> {
+        let fts = ident(&self.fts_table);
+        let mut out = Vec::new();
+        for (i, (column, text)) in self.terms.iter().enumerate() {
+            let name = match column {
+                None => "search".to_string(),
+                Some(_) => format!("search_{i}"),
+            };
+            let matched = match self.raw {
+                true => format!(":{name}"),
+                false => format!("escape_fts(:{name})"),
+            };
+            out.push(match column {
+                None => format!(
+                    "{} in (select rowid from {fts} where {fts} match {matched})",
+                    ident(&self.fts_pk)
+                ),
+                Some(c) => format!(
+                    "rowid in (select rowid from {fts} where {} match {matched})",
+                    ident(c)
+                ),
+            });
+            params.push((name, Cell::Text(text.clone())));
+        }
+        out
+    }
 }
 
 /// The SQL of a page and of its count.
@@ -218,26 +257,8 @@ impl TableQuery<'_> {
         let mut params = Vec::new();
         let mut conditions: Vec<String> =
             self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
-        if let Some((fts, _)) = &self.search {
-            let query = if self.search_raw {
-                ":search"
-            } else {
-                "escape_fts(:search)"
-            };
-            conditions.push(format!(
-                "rowid in (select rowid from {} where {} match {query})",
-                ident(fts),
-                ident(fts)
-            ));
-            params.push((
-                "search".into(),
-                Cell::Text(
-                    self.search
-                        .as_ref()
-                        .map(|s| s.1.clone())
-                        .unwrap_or_default(),
-                ),
-            ));
+        if let Some(search) = &self.search {
+            conditions.extend(search.conditions(&mut params));
         }
         conditions.extend(self.wheres.iter().map(|w| format!("({w})")));
         let from_where = format!("from {}{}", ident(&t.name), where_sql(&conditions));
@@ -384,7 +405,6 @@ mod tests {
             columns: vec!["rowid".into(), "population".into()],
             filters: vec![],
             search: None,
-            search_raw: false,
             wheres: vec![],
             sort: Some(Sort {
                 column: "population".into(),
@@ -417,7 +437,6 @@ mod tests {
             columns: vec!["c".into()],
             filters: vec![],
             search: None,
-            search_raw: false,
             wheres: vec![],
             sort: None,
             keyset: Some(next_token::decode("1,x", 2, false).unwrap()),

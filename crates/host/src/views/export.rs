@@ -97,8 +97,7 @@ pub struct TableRows {
     pub table: String,
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
-    pub search: Option<(String, String)>,
-    pub search_raw: bool,
+    pub search: Option<crate::db::table_query::Search>,
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
 }
@@ -130,7 +129,6 @@ impl TableRows {
             columns: self.columns.clone(),
             filters: self.filters.clone(),
             search: self.search.clone(),
-            search_raw: self.search_raw,
             wheres: self.wheres.clone(),
             sort: self.sort.clone(),
             keyset,

@@ -18,7 +18,7 @@ use crate::config::TableMeta;
 use crate::db::facets::{self, FacetCounts, FacetKind, Suggestion};
 use crate::db::filters::Filter;
 use crate::db::labels::{self, Lookup};
-use crate::db::table_query::{Built, Sort, TableQuery};
+use crate::db::table_query::{Built, Search, Sort, TableQuery};
 use crate::db::{
     self as sqlite, next_token, Access, Cell, Database, DbError, ForeignKey, Schema, TableInfo,
 };
@@ -152,16 +152,67 @@ pub struct SuggestedFacet {
     pub toggle_url: String,
 }
 
+/// The page's full-text search, if it asks for one: on `fts_table` (the index this actor may
+/// read that metadata, `_fts_table` or the schema names), keyed by `_fts_pk` or metadata's
+/// `fts_pk`; a column searched must be one of the index's.
+fn search(
+    ctx: &PageRequest,
+    req: &TableRequest,
+    meta: Option<&TableMeta>,
+    schema: &Schema,
+    fts_table: Option<&str>,
+) -> Result<Option<Search>, AppError> {
+    let terms: Vec<(Option<String>, String)> = match &req.search {
+        Some(q) => vec![(None, q.clone())],
+        None => req
+            .column_searches
+            .iter()
+            .map(|(c, q)| (Some(c.clone()), q.clone()))
+            .collect(),
+    };
+    if terms.is_empty() {
+        return Ok(None);
+    }
+    let Some(fts) = fts_table else {
+        return Err(AppError::BadRequest(
+            "Full-text search is not available for this table".into(),
+        ));
+    };
+    let index_columns = schema
+        .get(fts)
+        .map(|i| i.columns.as_slice())
+        .unwrap_or_default();
+    if terms
+        .iter()
+        .any(|(c, _)| c.as_ref().is_some_and(|c| !index_columns.contains(c)))
+    {
+        return Err(AppError::BadRequest("Cannot search by that column".into()));
+    }
+    Ok(Some(Search {
+        fts_table: fts.to_string(),
+        fts_pk: ctx
+            .arg("_fts_pk")
+            .map(str::to_string)
+            .or_else(|| meta.and_then(|m| m.fts_pk.clone()))
+            .unwrap_or_else(|| "rowid".into()),
+        terms,
+        raw: req.search_raw,
+    }))
+}
+
 /// "where a = 1, b > 2 and search matches "x" sorted by c descending".
 fn human_description(
     filters: &[Filter],
-    search: Option<&str>,
+    search: Option<&Search>,
     sort: Option<&Sort>,
     explicit_sort: bool,
 ) -> String {
     let mut bits: Vec<String> = filters.iter().map(Filter::human).collect();
-    if let Some(q) = search {
-        bits.push(format!("search matches \"{q}\""));
+    for (column, q) in search.map(|s| s.terms.as_slice()).unwrap_or_default() {
+        bits.push(match column {
+            None => format!("search matches \"{q}\""),
+            Some(c) => format!("search column \"{c}\" matches \"{q}\""),
+        });
     }
     let mut s = match bits.split_last() {
         None => String::new(),
@@ -587,27 +638,21 @@ pub async fn page(
         return Err(AppError::Forbidden("_where= is not allowed".into()));
     }
     let run_access = published_page_access(&access, name, &req)?;
-    let fts_table = meta
-        .and_then(|m| m.fts_table.clone())
+    let fts_table = ctx
+        .arg("_fts_table")
+        .map(str::to_string)
+        .or_else(|| meta.and_then(|m| m.fts_table.clone()))
         .or_else(|| t.fts_table.clone())
-        .filter(|f| access.can_read(f));
-    let search = match (&req.search, &fts_table) {
-        (Some(q), Some(fts)) => Some((fts.clone(), q.clone())),
-        (Some(_), None) => {
-            return Err(AppError::BadRequest(
-                "Full-text search is not available for this table".into(),
-            ))
-        }
-        _ => None,
-    };
+        // One that is not there and one this actor may not read answer alike.
+        .filter(|f| schema.get(f).is_some() && access.can_read(f));
+    let search = search(ctx, &req, meta, &schema, fts_table.as_deref())?;
     if let Some(export) = Export::requested(ctx, &state.settings, name)? {
         let rows = TableRows {
             schema: schema.clone(),
             table: name.to_string(),
             columns: req.columns,
             filters: req.filters,
-            search,
-            search_raw: req.search_raw,
+            search: search.clone(),
             wheres: req.wheres,
             sort: req.sort,
         };
@@ -619,8 +664,7 @@ pub async fn page(
         table: t,
         columns: req.columns.clone(),
         filters: req.filters.clone(),
-        search,
-        search_raw: req.search_raw,
+        search: search.clone(),
         wheres: req.wheres.clone(),
         sort: req.sort.clone(),
         keyset: req.keyset.clone(),
@@ -730,7 +774,7 @@ pub async fn page(
         is_view: t.is_view,
         human_description_en: human_description(
             &req.filters,
-            req.search.as_deref(),
+            search.as_ref(),
             req.sort.as_ref(),
             req.explicit_sort,
         ),

@@ -33,6 +33,8 @@ pub struct TableRequest {
     pub filters: Vec<Filter>,
     /// `_search`'s text.
     pub search: Option<String>,
+    /// `_search_COLUMN`: (column of the full-text index, text).
+    pub column_searches: Vec<(String, String)>,
     /// `_searchmode=raw` (or the table's `searchmode` in metadata): the text is FTS syntax.
     pub search_raw: bool,
     /// `_where` clauses, as written.
@@ -90,6 +92,7 @@ impl TableRequest {
                 .arg("_search")
                 .filter(|s| !s.trim().is_empty())
                 .map(str::to_string),
+            column_searches: column_searches(ctx),
             wheres: ctx
                 .args_named("_where")
                 .into_iter()
@@ -106,8 +109,24 @@ impl TableRequest {
 
     /// No filter, search or `_where`: the whole table.
     pub fn unfiltered(&self) -> bool {
-        self.filters.is_empty() && self.search.is_none() && self.wheres.is_empty()
+        self.filters.is_empty()
+            && self.search.is_none()
+            && self.column_searches.is_empty()
+            && self.wheres.is_empty()
     }
+}
+
+/// Datasette's `_search_COLUMN=text`: searches of one column of the full-text index each,
+/// when there is no `_search` (which searches all of it and wins).
+fn column_searches(ctx: &PageRequest) -> Vec<(String, String)> {
+    if ctx.arg("_search").is_some() {
+        return vec![];
+    }
+    ctx.args
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("_search_")?.to_string(), v.clone())))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect()
 }
 
 /// Datasette's filter form submits fields that stand for a filter URL: `_filter_column`,
