@@ -122,6 +122,13 @@ const CASES: &[(&str, u16, &str)] = &[
     ("/fixture/stations/~FF.json", 400, "tilde-encoding"),
     ("/%FF.json", 400, "not valid UTF-8"),
     // Answers too large to build in memory.
+    // Names starting with `_` are never bound in SQL from the request: not from the page's
+    // own options, and magic parameters are canned queries' alone.
+    (
+        "/fixture.json?sql=select+:_size&_size=1",
+        400,
+        "You did not supply a value for binding parameter :_size",
+    ),
     (
         "/fixture.json?sql=select+zeroblob(1000000000)",
         400,

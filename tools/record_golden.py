@@ -56,6 +56,11 @@ PATHS = [
     "/fixture/cities.json?_search_country=polska&_search_name=k*&_searchmode=raw&_size=3&_col=name",
     "/fixture/cities.json?_search_nope=x",
     "/fixture/big_cities.json?_search=hafen&_fts_table=cities_fts&_fts_pk=id&_size=3",
+    # _json=COLUMN: text holding JSON written as JSON (what does not parse stays text).
+    "/fixture/cities.json?_json=tags&_json=name&_size=2&_col=tags",
+    "/fixture.json?sql=select+%27%5B1%2C2%5D%27+as+j%2C+%27x%27+as+k&_json=j&_json=k&_shape=array",
+    # Two facets on one column.
+    "/fixture/cities.json?_facet=tags&_facet_array=tags&_facet_size=2&_size=0",
     # Old names that moved.
     "/-/config.json",
     "/-/config",

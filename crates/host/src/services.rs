@@ -26,7 +26,7 @@ impl Services for AppState {
         let (_, rows) = db
             .run_here(limit, access, |c| {
                 c.check_request_sql(&request.sql)?;
-                let value = |name: &str| params.get(name).map_or(Cell::Null, Cell::from_json);
+                let value = |name: &str| Some(params.get(name).map_or(Cell::Null, Cell::from_json));
                 db::select_named(c, &request.sql, None, value, max_rows)
             })
             .map_err(|e| e.to_string())?;

@@ -107,17 +107,33 @@ pub fn select(
 /// Runs SQL from a request with its parameters (`:name`, `@name`, `$name`): `declared` names
 /// them, or else SQLite says which the SQL takes (in order, each once). Each gets `value(name)`.
 /// One prepare gives both.
+/// Each parameter's value; one `value` has none for is SQLite's error, in its words.
+fn bound_values(
+    names: &[String],
+    value: impl Fn(&str) -> Option<Cell>,
+) -> Result<Vec<(String, Cell)>, DbError> {
+    names
+        .iter()
+        .map(|n| match value(n) {
+            Some(v) => Ok((n.clone(), v)),
+            None => Err(DbError::Sql(format!(
+                "You did not supply a value for binding parameter :{n}."
+            ))),
+        })
+        .collect()
+}
+
 pub fn select_named(
     c: &Conn,
     sql: &str,
     declared: Option<Vec<String>>,
-    value: impl Fn(&str) -> Cell,
+    value: impl Fn(&str) -> Option<Cell>,
     max_rows: usize,
 ) -> Result<(Vec<String>, Rows), DbError> {
     let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
     let mut stmt = c.connection().prepare(sql).map_err(refused)?;
     let names = declared.unwrap_or_else(|| parameter_names(&stmt));
-    let params: Vec<(String, Cell)> = names.iter().map(|n| (n.clone(), value(n))).collect();
+    let params = bound_values(&names, value)?;
     let rows = read_rows(&mut stmt, &params, max_rows)?;
     Ok((names, rows))
 }
@@ -143,14 +159,14 @@ pub fn for_each_chunk(
     c: &Conn,
     sql: &str,
     declared: Option<Vec<String>>,
-    value: impl Fn(&str) -> Cell,
+    value: impl Fn(&str) -> Option<Cell>,
     chunk: usize,
     mut each: impl FnMut(&[String], Vec<Vec<Cell>>) -> bool,
 ) -> Result<(), DbError> {
     let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
     let mut stmt = c.connection().prepare(sql).map_err(refused)?;
     let names = declared.unwrap_or_else(|| parameter_names(&stmt));
-    let params: Vec<(String, Cell)> = names.iter().map(|n| (n.clone(), value(n))).collect();
+    let params = bound_values(&names, value)?;
     bind_read_only(&mut stmt, &params)?;
     let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
     let (mut rows, mut bytes, mut called) = (Vec::new(), 0usize, false);

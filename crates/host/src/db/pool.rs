@@ -554,7 +554,7 @@ mod tests {
                     c,
                     "select :a, @b, $c, :a, ':no', time('12:30') from t -- :no\n where x = :d_2",
                     None,
-                    |_| crate::db::Cell::Null,
+                    |_| Some(crate::db::Cell::Null),
                     1,
                 )
             })

@@ -82,9 +82,9 @@ fn disposition(name: &str) -> String {
 pub fn with_label_columns(
     columns: &[String],
     rows: &[Vec<Cell>],
-    labels: &super::json::Labels,
+    forms: &super::json::CellForms,
 ) -> (Vec<String>, Vec<Vec<Cell>>) {
-    let labels = &labels.by_column;
+    let labels = &forms.by_column;
     let mut out_columns = Vec::with_capacity(columns.len() + labels.len());
     for (i, c) in columns.iter().enumerate() {
         out_columns.push(c.clone());

@@ -55,21 +55,30 @@ pub struct JsonRows {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
     pub as_objects: bool,
-    /// Datasette's `_labels`: the foreign key columns whose values are written as
-    /// `{"value": …, "label": …}`, with the labels found.
-    pub labels: Labels,
+    /// Cells written otherwise than as their plain values (`_labels`, `_json`).
+    pub forms: CellForms,
 }
 
-/// Labels of foreign key values, for the columns they are shown in.
+/// How some cells are written: Datasette's `_labels` (a foreign key value with the label of
+/// the row it points to, `{"value": …, "label": …}`) and `_json=COLUMN` (text that is JSON,
+/// written as the JSON it holds).
 #[derive(Debug, Clone, Default)]
-pub struct Labels {
+pub struct CellForms {
     /// Position of each labelled column → (value as text → label).
     pub by_column: HashMap<usize, HashMap<String, String>>,
+    /// Positions of the columns whose text is decoded as JSON.
+    pub json_columns: Vec<usize>,
 }
 
-impl Labels {
-    /// A value with its label, where the column is labelled and a label was found.
+impl CellForms {
+    /// A value with its label, where the column is labelled and a label was found; decoded,
+    /// where the column is JSON and its text parses.
     fn cell<'a>(&'a self, i: usize, value: &'a Cell) -> JsonCell<'a> {
+        if let (true, Cell::Text(text)) = (self.json_columns.contains(&i), value) {
+            if let Ok(decoded) = serde_json::from_str(text) {
+                return JsonCell::Decoded(decoded);
+            }
+        }
         let label = match self.by_column.get(&i) {
             Some(found) if !value.is_null() => found.get(&value.to_plain_string()),
             _ => None,
@@ -85,6 +94,7 @@ impl Labels {
 #[serde(untagged)]
 enum JsonCell<'a> {
     Plain(&'a Cell),
+    Decoded(serde_json::Value),
     Labelled { value: &'a Cell, label: &'a str },
 }
 
@@ -92,14 +102,14 @@ enum JsonCell<'a> {
 pub struct RowObject<'a> {
     pub columns: &'a [String],
     pub row: &'a [Cell],
-    pub labels: &'a Labels,
+    pub forms: &'a CellForms,
 }
 
 impl Serialize for RowObject<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.columns.len()))?;
         for (i, (c, v)) in self.columns.iter().zip(self.row).enumerate() {
-            m.serialize_entry(c, &self.labels.cell(i, v))?;
+            m.serialize_entry(c, &self.forms.cell(i, v))?;
         }
         m.end()
     }
@@ -108,14 +118,14 @@ impl Serialize for RowObject<'_> {
 /// A row as a JSON array.
 struct RowArray<'a> {
     row: &'a [Cell],
-    labels: &'a Labels,
+    forms: &'a CellForms,
 }
 
 impl Serialize for RowArray<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.row.len()))?;
         for (i, v) in self.row.iter().enumerate() {
-            seq.serialize_element(&self.labels.cell(i, v))?;
+            seq.serialize_element(&self.forms.cell(i, v))?;
         }
         seq.end()
     }
@@ -126,14 +136,15 @@ impl JsonRows {
         self.rows.iter().map(|row| RowObject {
             columns: &self.columns,
             row,
-            labels: &self.labels,
+            forms: &self.forms,
         })
     }
 }
 
 impl Serialize for JsonRows {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if !self.as_objects && self.labels.by_column.is_empty() {
+        if !self.as_objects && self.forms.by_column.is_empty() && self.forms.json_columns.is_empty()
+        {
             return self.rows.serialize(s);
         }
         let mut seq = s.serialize_seq(Some(self.rows.len()))?;
@@ -145,7 +156,7 @@ impl Serialize for JsonRows {
             for row in &self.rows {
                 seq.serialize_element(&RowArray {
                     row,
-                    labels: &self.labels,
+                    forms: &self.forms,
                 })?;
             }
         }
@@ -198,7 +209,7 @@ pub fn bare_shape(
                 let obj = serde_json::to_value(RowObject {
                     columns: &rows.columns,
                     row,
-                    labels: &rows.labels,
+                    forms: &rows.forms,
                 })
                 .map_err(internal)?;
                 map.insert(key, obj);

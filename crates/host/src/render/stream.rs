@@ -91,7 +91,7 @@ impl Encoder {
                 let object = super::json::RowObject {
                     columns: &self.columns,
                     row,
-                    labels: &super::json::Labels::default(),
+                    forms: &super::json::CellForms::default(),
                 };
                 out.push_str(&serde_json::to_string(&object).unwrap_or_default());
             }

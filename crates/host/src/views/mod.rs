@@ -549,6 +549,15 @@ pub fn plugin_output(
     Ok(response.body(answer.body).into())
 }
 
+/// Datasette's `_json=COLUMN`: the positions among `columns` of those whose text the JSON
+/// writes as the JSON it holds.
+pub fn json_columns(ctx: &PageRequest, columns: &[String]) -> Vec<usize> {
+    let named = ctx.args_named("_json");
+    (0..columns.len())
+        .filter(|&i| named.contains(&columns[i].as_str()))
+        .collect()
+}
+
 /// Datasette's CSV options as this request asks for them, for a file named `name`.
 pub fn csv_options<'a>(ctx: &PageRequest, name: &'a str) -> crate::render::csv::Options<'a> {
     crate::render::csv::Options {

@@ -154,6 +154,25 @@ async fn write_form(
     Ok(r.into())
 }
 
+/// A parameter's value: the query string's, or empty. In SQL from the request, names starting
+/// with `_` are never bound (as Datasette: they are canned queries' magic parameters, and the
+/// page's own options would otherwise flow into the SQL), so SQLite's missing-value error.
+pub fn parameter_value(
+    given: &HashMap<String, Cell>,
+    name: &str,
+    from_request: bool,
+) -> Option<Cell> {
+    if from_request && name.starts_with('_') {
+        return None;
+    }
+    Some(
+        given
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Cell::Text(String::new())),
+    )
+}
+
 async fn run(
     state: &AppState,
     ctx: &PageRequest,
@@ -210,12 +229,7 @@ async fn run(
             if from_request {
                 c.check_request_sql(&sql)?;
             }
-            let value = |name: &str| {
-                given
-                    .get(name)
-                    .cloned()
-                    .unwrap_or_else(|| Cell::Text(String::new()))
-            };
+            let value = |name: &str| parameter_value(&given, name, from_request);
             sqlite::select_named(c, &sql, declared, value, max)
         })
         .await
@@ -238,6 +252,7 @@ async fn run(
             (n, v)
         })
         .collect();
+    let json_columns = super::json_columns(ctx, &rows.columns);
     let data = QueryPage {
         ok: error.is_none(),
         database: db.name.clone(),
@@ -248,7 +263,10 @@ async fn run(
             columns: rows.columns,
             rows: rows.rows,
             as_objects: shape == Shape::Objects,
-            labels: Default::default(),
+            forms: crate::render::json::CellForms {
+                json_columns,
+                ..Default::default()
+            },
         },
         query: QueryInfo { sql, params },
         error,

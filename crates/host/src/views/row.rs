@@ -149,7 +149,10 @@ pub async fn page(
             columns: columns.clone(),
             rows: rows.rows,
             as_objects: shape == Shape::Objects,
-            labels: Default::default(),
+            forms: crate::render::json::CellForms {
+                json_columns: super::json_columns(ctx, &columns),
+                ..Default::default()
+            },
         },
         columns,
         primary_keys: keys,

@@ -434,7 +434,7 @@ fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_
         let row_url = format!("{table_url}/{}", key.join(","));
         (!keys.is_empty()).then(|| super::blob::row_href(&row_url, column))
     });
-    let labels = &data.rows.labels;
+    let labels = &data.rows.forms;
     if labels.by_column.is_empty() {
         return csv::response(&data.rows.columns, &rows, options);
     }
@@ -446,8 +446,8 @@ fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_
 fn expanded_labels(
     expanded: &[(usize, String)],
     found: &HashMap<(String, String), String>,
-) -> crate::render::json::Labels {
-    let mut labels = crate::render::json::Labels::default();
+) -> crate::render::json::CellForms {
+    let mut labels = crate::render::json::CellForms::default();
     for (index, column) in expanded {
         let of_column = found
             .iter()
@@ -593,11 +593,13 @@ fn facet_results(
                 }
             })
             .collect();
-        let key = if out.contains_key(&f.column) {
-            format!("{}_{}", f.column, f.kind.name())
-        } else {
-            f.column.clone()
-        };
+        // A second facet on a column is `COLUMN_2`, then `_3`, as Datasette names them.
+        let mut key = f.column.clone();
+        let mut n = 2;
+        while out.contains_key(&key) {
+            key = format!("{}_{n}", f.column);
+            n += 1;
+        }
         out.insert(
             key,
             FacetResult {
@@ -767,7 +769,10 @@ pub async fn page(
             .filter_map(|k| req.columns.iter().position(|c| c == k))
             .collect()
     };
-    let labels = expanded_labels(&expanded, &fetched.labels);
+    let forms = crate::render::json::CellForms {
+        json_columns: super::json_columns(ctx, &req.columns),
+        ..expanded_labels(&expanded, &fetched.labels)
+    };
     let data = TablePage {
         database: db.name.clone(),
         table: name.to_string(),
@@ -783,8 +788,8 @@ pub async fn page(
             rows,
             // Datasette writes rows with labels in them as objects, whatever the shape.
             as_objects: req.shape == Shape::Objects
-                || labels.by_column.values().any(|l| !l.is_empty()),
-            labels,
+                || forms.by_column.values().any(|l| !l.is_empty()),
+            forms,
         },
         truncated: false,
         filtered_table_rows_count: fetched.count,
