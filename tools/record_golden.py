@@ -61,6 +61,8 @@ PATHS = [
     "/fixture.json?sql=select+%27%5B1%2C2%5D%27+as+j%2C+%27x%27+as+k&_json=j&_json=k&_shape=array",
     # Two facets on one column.
     "/fixture/cities.json?_facet=tags&_facet_array=tags&_facet_size=2&_size=0",
+    # A facet on a foreign key: its values labelled with the rows they point to.
+    "/fixture/measurements.json?_facet=station_id&_size=0&_facet_size=3",
     # Old names that moved.
     "/-/config.json",
     "/-/config",

@@ -285,6 +285,8 @@ struct Work {
     facets: Vec<FacetRequest>,
     facet_size: usize,
     labels: Vec<Lookup>,
+    /// Column facets on foreign keys: their values get the labels of the rows they point to.
+    facet_labels: Vec<Lookup>,
     /// The columns to suggest facets on, when suggestions are to be computed.
     suggest: Option<Vec<String>>,
     limits: Limits,
@@ -306,6 +308,7 @@ struct Fetched {
     /// Each facet's counts, `None` where it ran out of time.
     facets: Vec<Option<FacetCounts>>,
     labels: HashMap<(String, String), String>,
+    facet_labels: HashMap<(String, String), String>,
     /// Computed this time (none when cached or not wanted).
     suggested: Option<facets::Suggested>,
 }
@@ -343,6 +346,12 @@ fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
         .map(|f| facets::count(c, f.kind, &f.column, &over, w.facet_size, w.limits.facet))
         .collect::<Result<Vec<_>, _>>()?;
     let labels = labels::fetch(c, &w.labels, &rows.rows);
+    let facet_values: Vec<Vec<Cell>> = facet_counts
+        .iter()
+        .flatten()
+        .flat_map(|counts| counts.values.iter().map(|(v, _)| vec![v.clone()]))
+        .collect();
+    let facet_labels = labels::fetch(c, &w.facet_labels, &facet_values);
     let suggested = w.suggest.as_ref().map(|columns| {
         let enabled: Vec<String> = w.facets.iter().map(|f| f.column.clone()).collect();
         facets::suggest(
@@ -363,6 +372,7 @@ fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
         count,
         facets: facet_counts,
         labels,
+        facet_labels,
         suggested,
     })
 }
@@ -440,6 +450,28 @@ fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_
     }
     let (columns, rows) = csv::with_label_columns(&data.rows.columns, &rows, labels);
     csv::response(&columns, &rows, options)
+}
+
+/// Datasette labels a column facet's values on a foreign key with the rows they point to.
+fn facet_label_lookups(
+    req: &TableRequest,
+    expandable: &[(ForeignKey, Option<String>)],
+) -> Vec<Lookup> {
+    expandable
+        .iter()
+        .filter(|(fk, _)| {
+            req.facets
+                .iter()
+                .any(|f| f.kind == FacetKind::Column && f.column == fk.column)
+        })
+        .filter_map(|(fk, label)| {
+            Some(Lookup {
+                key: fk.clone(),
+                label: Some(label.clone()?),
+                index: 0,
+            })
+        })
+        .collect()
 }
 
 /// The labels found for the columns shown with theirs, by column position.
@@ -566,6 +598,7 @@ fn facet_results(
     ctx: &PageRequest,
     requests: &[FacetRequest],
     counts: Vec<Option<FacetCounts>>,
+    labels: &HashMap<(String, String), String>,
 ) -> IndexMap<String, FacetResult> {
     let mut out: IndexMap<String, FacetResult> = IndexMap::new();
     for (f, counts) in requests.iter().zip(counts) {
@@ -584,8 +617,12 @@ fn facet_results(
                 } else {
                     ctx.path_with_added(&[(&arg, &v)])
                 };
+                let label = match labels.get(&(f.column.clone(), v.clone())) {
+                    Some(l) if f.kind == FacetKind::Column => Cell::Text(l.clone()),
+                    _ => value.clone(),
+                };
                 FacetValue {
-                    label: value.clone(),
+                    label,
                     value,
                     count,
                     toggle_url: ctx.absolute(&toggle),
@@ -717,6 +754,7 @@ pub async fn page(
         },
         facet_size: req.facet_size,
         labels: label_lookups,
+        facet_labels: facet_label_lookups(&req, &expandable),
         // Datasette looks at every column of the table, whatever `_col` shows.
         suggest: (suggest && cached_suggestions.is_none()).then(|| t.columns.clone()),
         limits,
@@ -802,7 +840,7 @@ pub async fn page(
         primary_keys: t.primary_keys.clone(),
         units: meta.map(|m| m.units.clone()).unwrap_or_default(),
         query: QueryInfo::of(&built),
-        facet_results: facet_results(ctx, &req.facets, fetched.facets),
+        facet_results: facet_results(ctx, &req.facets, fetched.facets, &fetched.facet_labels),
         suggested_facets: suggestions
             .into_iter()
             .map(|s| SuggestedFacet {
