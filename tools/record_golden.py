@@ -63,6 +63,8 @@ PATHS = [
     "/fixture/cities.json?_facet=tags&_facet_array=tags&_facet_size=2&_size=0",
     # A facet on a foreign key: its values labelled with the rows they point to.
     "/fixture/measurements.json?_facet=station_id&_size=0&_facet_size=3",
+    # A row's incoming keys with counts and links.
+    "/fixture/stations/1.json?_extras=foreign_key_tables",
     # Old names that moved.
     "/-/config.json",
     "/-/config",

@@ -27,15 +27,48 @@ pub struct RowPage {
     pub query_ms: f64,
     #[serde(flatten)]
     pub links: IndexMap<&'static str, String>,
-    /// Rows in other tables that point here: (key, count), for the HTML page.
-    #[serde(skip)]
-    pub incoming: Vec<(ForeignKey, i64)>,
+    /// Rows in other tables that point here: for the HTML page, and the JSON with
+    /// Datasette's `_extras=foreign_key_tables`.
+    #[serde(rename = "foreign_key_tables", skip_serializing_if = "Option::is_none")]
+    pub incoming: Option<Vec<Incoming>>,
     /// Hidden from anonymous visitors: the HTML page shows a padlock.
     #[serde(skip)]
     pub private: bool,
     /// Each column's declared type, for the HTML page's headings.
     #[serde(skip)]
     pub declared: std::collections::HashMap<String, crate::db::Declared>,
+}
+
+/// Rows of another table that point to this row: which key, how many, and the page of them.
+#[derive(Serialize)]
+pub struct Incoming {
+    pub other_table: String,
+    pub column: String,
+    pub other_column: String,
+    pub count: i64,
+    pub link: String,
+}
+
+impl Incoming {
+    fn new(ctx: &PageRequest, db: &str, fk: &ForeignKey, count: i64, value: &str) -> Incoming {
+        // A column starting with `_` reads as an option unless spelled as a filter.
+        let key = match fk.other_column.starts_with('_') {
+            true => format!("{}__exact", fk.other_column),
+            false => fk.other_column.clone(),
+        };
+        Incoming {
+            link: format!(
+                "{}?{}={}",
+                ctx.table_url(db, &fk.other_table),
+                crate::urls::quote_plus(&key),
+                crate::urls::quote_plus(value)
+            ),
+            other_table: fk.other_table.clone(),
+            column: fk.column.clone(),
+            other_column: fk.other_column.clone(),
+            count,
+        }
+    }
 }
 
 pub async fn page(
@@ -93,7 +126,11 @@ pub async fn page(
             .join(" and ")
     );
     // Links from other tables, counted only where this actor may see the other table.
-    let incoming: Vec<ForeignKey> = if ctx.format == Format::Html && ctx.renderer.is_none() {
+    let wanted = (ctx.format == Format::Html && ctx.renderer.is_none())
+        || ctx
+            .arg("_extras")
+            .is_some_and(|e| e.split(',').any(|x| x == "foreign_key_tables"));
+    let incoming: Vec<ForeignKey> = if wanted {
         t.incoming
             .iter()
             .filter(|fk| access.can_read(&fk.other_table))
@@ -138,6 +175,13 @@ pub async fn page(
     if rows.rows.is_empty() {
         return Err(AppError::NotFound("Record not found".into()));
     }
+    let incoming = wanted.then(|| {
+        let value = values.join(",");
+        counts
+            .iter()
+            .map(|(fk, n)| Incoming::new(ctx, &db.name, fk, *n, &value))
+            .collect()
+    });
     let data = RowPage {
         declared: t.declared.clone(),
         private: !state
@@ -168,7 +212,7 @@ pub async fn page(
             .inherited_links(Some(&db.name), Some(table))
             .into_iter()
             .collect(),
-        incoming: counts,
+        incoming,
     };
     if ctx.renderer.is_some() {
         let view = crate::app::View {

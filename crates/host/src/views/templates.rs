@@ -67,7 +67,7 @@ fn description_html(info: &crate::config::SourceInfo) -> Option<String> {
 fn page(t: &impl Template) -> Result<String, AppError> {
     Ok(render(t)?)
 }
-use crate::urls::{path_with_query, quote_plus, tilde_encode};
+use crate::urls::{path_with_query, tilde_encode};
 use crate::views::database::DatabasePage;
 use crate::views::index::{IndexDatabase, TableOrView};
 use crate::views::query::QueryPage;
@@ -955,26 +955,13 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
         incoming: data
             .incoming
             .iter()
-            .map(|(fk, n)| {
-                let value = data.primary_key_values.first().cloned().unwrap_or_default();
-                // A column starting with `_` reads as an option unless spelled as a filter.
-                let column = match fk.other_column.starts_with('_') {
-                    true => format!("{}__exact", fk.other_column),
-                    false => fk.other_column.clone(),
-                };
-                let href = format!(
-                    "{}?{}={}",
-                    ctx.table_url(&data.database, &fk.other_table),
-                    quote_plus(&column),
-                    quote_plus(&value)
-                );
-                IncomingView {
-                    table: fk.other_table.clone(),
-                    column: fk.other_column.clone(),
-                    href,
-                    count: format_count(*n),
-                    plural: *n != 1,
-                }
+            .flatten()
+            .map(|i| IncomingView {
+                table: i.other_table.clone(),
+                column: i.other_column.clone(),
+                href: i.link.clone(),
+                count: format_count(i.count),
+                plural: i.count != 1,
             })
             .collect(),
         formats: format_links(state, &data.columns, |ext| {
