@@ -161,3 +161,34 @@ fn get_prints_one_answer_and_fails_on_errors() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("Table not found"));
 }
+
+/// `--cors` lets other sites read the answers (Datasette's headers), errors included; without
+/// it no page says so.
+#[test]
+fn cors_opens_answers_to_other_sites_only_when_asked() {
+    let f = fixture();
+    let db = f.fixture_db.to_str().unwrap();
+    let open = serve_binary(&[db, "--cors"]).expect("starts");
+    for (path, status) in [
+        ("/fixture.json", 200),
+        ("/fixture/stations.csv", 200),
+        ("/fixture.json?sql=select+blah", 400),
+    ] {
+        let r = open.get(path);
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{path}");
+        assert_eq!(
+            r.header("access-control-allow-headers"),
+            Some("Authorization")
+        );
+        assert_eq!(r.header("access-control-expose-headers"), Some("Link"));
+        assert_eq!(r.header("access-control-allow-credentials"), None);
+    }
+    let closed = serve_binary(&[db]).expect("starts");
+    assert_eq!(
+        closed
+            .get("/fixture.json")
+            .header("access-control-allow-origin"),
+        None
+    );
+}

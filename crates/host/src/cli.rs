@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Load this plugin library (repeatable), whether or not metadata.json enables it.
     #[arg(long = "plugin", value_name = "FILE")]
     pub plugin_files: Vec<PathBuf>,
+    /// Let pages on other sites read the JSON, CSV and downloads (Access-Control-Allow-Origin:
+    /// *), as Datasette's --cors. Browsers send no cookies with such reads.
+    #[arg(long)]
+    pub cors: bool,
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,

@@ -14,6 +14,7 @@ fn main() -> anyhow::Result<()> {
     for (name, value) in args.setting_pairs() {
         settings.set(&name, &value)?;
     }
+    settings.cors = args.cors;
     let metadata = match &args.metadata {
         Some(path) => Metadata::load(path)?,
         None => Metadata::default(),

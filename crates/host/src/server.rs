@@ -22,7 +22,15 @@ pub fn app(
 > {
     let sessions = crate::session::middleware(&state.session);
     let routes = state.clone();
+    let cors = DefaultHeaders::new()
+        .add(("Access-Control-Allow-Origin", "*"))
+        .add(("Access-Control-Allow-Headers", "Authorization"))
+        .add(("Access-Control-Expose-Headers", "Link"));
     App::new()
+        .wrap(actix_web::middleware::Condition::new(
+            state.settings.cors,
+            cors,
+        ))
         .app_data(state)
         .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
         .wrap(sessions)

@@ -45,6 +45,11 @@ pub struct Settings {
     /// `X-Forwarded-*` headers. Only behind a proxy that sets them: otherwise any client could
     /// rewrite the URLs the server hands out.
     pub trust_forwarded_headers: bool,
+    /// Datasette's `--cors` (a command-line option, not a setting): pages on other sites may
+    /// read the answers. Browsers send no cookies with such reads, so only what anyone may
+    /// see is readable that way.
+    #[serde(skip)]
+    pub cors: bool,
     /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
     pub plugin_fetch_timeout_ms: u64,
 }
@@ -75,6 +80,7 @@ impl Default for Settings {
             secure_cookies: false,
             session_ttl_hours: 24,
             trust_forwarded_headers: false,
+            cors: false,
             plugin_fetch_timeout_ms: 10_000,
         }
     }
