@@ -105,6 +105,15 @@ fn sign_out_needs_a_same_site_post() {
     let cookie = sign_in_as_root(&server);
     let page = server.request("GET", "/-/logout", &[("Cookie", &cookie)]);
     assert!(page.body.contains("method=\"post\""), "{}", page.body);
+    // Every page offers the signed-in actor a way out, as Datasette's header does.
+    let logout_button = "<form action=\"/-/logout\" method=\"post\"";
+    let home = server.request("GET", "/fixture", &[("Cookie", &cookie)]);
+    assert!(home.body.contains(logout_button), "{}", home.body);
+    assert!(home.body.contains("<strong>root</strong>"));
+    assert!(
+        !server.get("/fixture").body.contains(logout_button),
+        "not for visitors"
+    );
     let forged = server.request(
         "POST",
         "/-/logout",

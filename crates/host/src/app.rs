@@ -215,6 +215,7 @@ impl AppState {
             actions: extras.actions,
             alternate_json: None,
             body_class: body_class(view),
+            show_logout: false,
             home: self.settings.base_url.clone(),
             messages: vec![],
             site_title: self

@@ -61,6 +61,9 @@ pub struct Chrome {
     pub messages: Vec<crate::views::messages::Message>,
     /// Datasette's `<body>` classes: the kind of page, its database and table or query.
     pub body_class: String,
+    /// A "Log out" button: the actor signed in through this server's session, and no plugin
+    /// offers a sign-out of its own.
+    pub show_logout: bool,
 }
 
 impl Chrome {

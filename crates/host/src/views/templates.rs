@@ -51,6 +51,8 @@ fn page_chrome(state: &AppState, ctx: &PageRequest, view: View<'_>) -> Chrome {
     chrome.alternate_json = ctx.alternate_json.clone();
     if let Some(req) = &ctx.request {
         chrome.messages = crate::views::messages::take(req);
+        chrome.show_logout =
+            crate::session::actor(req).is_some() && !chrome.menu_links.iter().any(|l| l.post);
     }
     chrome
 }
