@@ -40,6 +40,14 @@ impl askama::filters::Escaper for Markupsafe {
     }
 }
 
+/// A message for the visitor, shown once on the next page (a form's outcome).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Message {
+    pub text: String,
+    /// `info`, `warning` or `error`: the page styles it with `message-KIND`.
+    pub kind: String,
+}
+
 /// What every page shows around its content.
 pub struct Chrome {
     pub site_title: String,
@@ -58,7 +66,7 @@ pub struct Chrome {
     /// The site's front page: `base_url`, which other site links in templates start with.
     pub home: String,
     /// What the visitor's last form did, shown once.
-    pub messages: Vec<crate::views::messages::Message>,
+    pub messages: Vec<Message>,
     /// Datasette's `<body>` classes: the kind of page, its database and table or query.
     pub body_class: String,
     /// A "Log out" button: the actor signed in through this server's session, and no plugin

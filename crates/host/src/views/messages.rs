@@ -3,19 +3,13 @@
 
 use actix_session::SessionExt;
 use actix_web::{HttpMessage, HttpRequest};
-use serde::{Deserialize, Serialize};
 
 const KEY: &str = "messages";
 
 /// At most this many wait in the session cookie, the newest kept.
 const MAX_WAITING: usize = 5;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Message {
-    pub text: String,
-    /// `info`, `warning` or `error`: the page styles it with `message-KIND`.
-    pub kind: String,
-}
+pub use crate::render::html::Message;
 
 /// Marks a request whose page showed messages: its answer is the visitor's alone.
 pub struct Shown;

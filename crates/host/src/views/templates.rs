@@ -365,6 +365,32 @@ pub struct Header {
     pub description: Option<String>,
 }
 
+impl Header {
+    /// A column's heading without a sort link: its declared type and NOT NULL, whether it keys
+    /// the row (`rowid`, undeclared, is an integer).
+    fn plain(
+        name: &str,
+        declared: &HashMap<String, crate::db::Declared>,
+        keys: &[String],
+    ) -> Header {
+        let d = declared.get(name);
+        Header {
+            name: name.to_string(),
+            css: super::cells::css_class(name),
+            kind: match d {
+                Some(d) => d.kind.to_lowercase(),
+                None if name == "rowid" => "integer".into(),
+                None => String::new(),
+            },
+            not_null: d.is_some_and(|d| d.not_null),
+            is_pk: keys.iter().any(|k| k == name),
+            sort_href: None,
+            arrow: "",
+            description: None,
+        }
+    }
+}
+
 pub struct FacetView {
     pub name: String,
     /// Its column as a CSS class.
@@ -582,16 +608,9 @@ impl TableGrid {
                 }),
                 _ => None,
             });
-        let link = self.link_column.then(|| Header {
-            name: "Link".into(),
-            css: "Link".into(),
-            kind: String::new(),
-            not_null: false,
-            is_pk: false,
-            sort_href: None,
-            arrow: "",
-            description: None,
-        });
+        let link = self
+            .link_column
+            .then(|| Header::plain("Link", &HashMap::new(), &[]));
         let columns = self.order(data.columns.len()).into_iter().map(|i| {
             let c = &data.columns[i];
             let sortable = extras.sortable.contains(c) || c == "rowid";
@@ -601,17 +620,7 @@ impl TableGrid {
                 Some(_) => ("_sort", "_sort_desc", "\u{a0}\u{25b2}"),
                 None => ("_sort", "_sort_desc", ""),
             };
-            let declared = extras.declared.get(c);
             Header {
-                name: c.clone(),
-                css: super::cells::css_class(c),
-                kind: match declared {
-                    Some(d) => d.kind.to_lowercase(),
-                    None if c == "rowid" => "integer".into(),
-                    None => String::new(),
-                },
-                not_null: declared.is_some_and(|d| d.not_null),
-                is_pk: extras.key_columns.contains(c),
                 sort_href: sortable.then(|| {
                     ctx.path_with_replaced(&[
                         (param, Some(c.clone())),
@@ -621,6 +630,7 @@ impl TableGrid {
                 }),
                 arrow: if sortable { arrow } else { "" },
                 description: extras.meta.as_ref().and_then(|m| m.columns.get(c).cloned()),
+                ..Header::plain(c, &extras.declared, &extras.key_columns)
             }
         });
         link.into_iter().chain(columns).collect()
@@ -920,23 +930,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
         headers: data
             .columns
             .iter()
-            .map(|c| {
-                let declared = data.declared.get(c);
-                Header {
-                    name: c.clone(),
-                    css: super::cells::css_class(c),
-                    kind: match declared {
-                        Some(d) => d.kind.to_lowercase(),
-                        None if c == "rowid" => "integer".into(),
-                        None => String::new(),
-                    },
-                    not_null: declared.is_some_and(|d| d.not_null),
-                    is_pk: data.primary_keys.contains(c),
-                    sort_href: None,
-                    arrow: "",
-                    description: None,
-                }
-            })
+            .map(|c| Header::plain(c, &data.declared, &data.primary_keys))
             .collect(),
         cells: row
             .iter()
