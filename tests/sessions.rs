@@ -106,7 +106,7 @@ fn sign_out_needs_a_same_site_post() {
     let page = server.request("GET", "/-/logout", &[("Cookie", &cookie)]);
     assert!(page.body.contains("method=\"post\""), "{}", page.body);
     // Every page offers the signed-in actor a way out, as Datasette's header does.
-    let logout_button = "<form action=\"/-/logout\" method=\"post\"";
+    let logout_button = "<form action=\"/-/logout\" method=\"post\">";
     let home = server.request("GET", "/fixture", &[("Cookie", &cookie)]);
     assert!(home.body.contains(logout_button), "{}", home.body);
     assert!(home.body.contains("<strong>root</strong>"));
