@@ -384,7 +384,12 @@ fn a_view_with_its_own_allow_block_is_governed_by_it() {
         assert_eq!(page.status, 200, "{}", page.body);
         assert_eq!(page.json(), json!([{"how_many": 3}]));
     }
-    assert_eq!(get(&server, "/vault/published_count", "").status, 200);
+    let page = get(&server, "/vault/published_count", "");
+    assert_eq!(page.status, 200);
+    // Its definition names the protected table: shown only to who may read that too.
+    assert!(!page.body.contains("wrapped-sql") && !page.body.contains("secrets"));
+    let root_page = get(&server, "/vault/published_count", &root(&server)).body;
+    assert!(root_page.contains("<pre class=\"wrapped-sql\">CREATE VIEW published_count"));
     assert_eq!(get(&server, "/vault/published_count.csv", "").status, 200);
     for sql in [
         "select how_many from published_count",

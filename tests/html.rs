@@ -494,3 +494,34 @@ fn row_pages_as_datasette() {
     assert!(page.contains("<h2>Links from other tables</h2>"));
     assert!(page.contains("<a href=\"/fixture/measurements?station_id=1\">25 rows</a> from station_id in measurements</li>"), "{page}");
 }
+
+/// A table's page ends with its `CREATE` statement and its indexes', as SQLite keeps them.
+#[test]
+fn table_pages_show_their_definition() {
+    let conn = rusqlite::Connection::open(&datasette_rs_tests::fixture().fixture_db).unwrap();
+    let sql: String = conn
+        .query_row(
+            "select sql from sqlite_master where name = 'measurements'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let indexes: Vec<String> = conn
+        .prepare("select sql from sqlite_master where type = 'index' and tbl_name = 'measurements' and sql is not null order by rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected = std::iter::once(sql)
+        .chain(indexes)
+        .map(|s| format!("{s};"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let page = html("/fixture/measurements?_size=1");
+    let shown = format!(
+        "<pre class=\"wrapped-sql\">{}</pre>",
+        datasette_rs::render::html::escape(&expected)
+    );
+    assert!(page.contains(&shown), "{page}");
+}

@@ -33,6 +33,8 @@ pub struct TableInfo {
     pub without_rowid: bool,
     /// Each column's declared type and NOT NULL, as `PRAGMA table_xinfo` gives them.
     pub declared: HashMap<String, Declared>,
+    /// Its `CREATE` statement and its indexes', as Datasette shows them under a table.
+    pub definition: String,
 }
 
 /// What a column's definition declares.
@@ -120,6 +122,17 @@ impl Schema {
             .filter(|(t, _, sql)| t == "table" && is_fts_sql(sql))
             .collect();
 
+        let mut index_sql: HashMap<String, Vec<String>> = HashMap::new();
+        let mut stmt = conn
+            .prepare("select tbl_name, sql from sqlite_master where type = 'index' and sql is not null order by rowid")
+            .map_err(DbError::from_sqlite)?;
+        let indexes = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(DbError::from_sqlite)?;
+        for (table, sql) in indexes {
+            index_sql.entry(table).or_default().push(sql);
+        }
         let mut schema = Schema {
             version,
             lineage: Arc::new(Lineage::load(conn, guard).map_err(DbError::from_sqlite)?),
@@ -160,6 +173,12 @@ impl Schema {
                 incoming: vec![],
                 without_rowid: sql.to_ascii_lowercase().contains("without rowid"),
                 declared,
+                definition: std::iter::once(sql)
+                    .chain(index_sql.get(name).into_iter().flatten())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| format!("{s};"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             };
             if info.is_view {
                 schema.views.insert(name.clone(), info);

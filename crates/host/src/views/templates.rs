@@ -549,6 +549,8 @@ struct TableTemplate<'a> {
     /// metadata.json's descriptions of the columns.
     column_descriptions: Vec<(String, String)>,
     export: ExportBox,
+    /// The `CREATE` statements, where they name nothing hidden from this actor.
+    definition: Option<String>,
     footer: Footer,
 }
 
@@ -873,6 +875,7 @@ pub fn table_page(
             .map(|m| m.columns.clone().into_iter().collect())
             .unwrap_or_default(),
         export,
+        definition: extras.definition.clone(),
         footer: footer(&data.links),
     })
 }

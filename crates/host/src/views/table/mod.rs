@@ -112,6 +112,8 @@ pub struct HtmlExtras {
     pub key_columns: Vec<String>,
     /// The `_where` clauses in force.
     pub wheres: Vec<String>,
+    /// The table's or view's `CREATE` statements, where they name nothing hidden.
+    pub definition: Option<String>,
     /// The next page's path and query, when there is one.
     pub next_path: Option<String>,
     pub meta: Option<TableMeta>,
@@ -472,6 +474,40 @@ fn facet_label_lookups(
             })
         })
         .collect()
+}
+
+/// Whether everything `name` reads or names (a view's tables, an index's content table, a
+/// trigger's sources, the tables its foreign keys point to, and so on down) is readable by
+/// this actor: only then may its `CREATE` statement, which names them, be shown. A view
+/// published with an allow block of its own over a protected table keeps its definition to
+/// itself.
+fn reads_only_visible(schema: &Schema, access: &Access, name: &str) -> bool {
+    let lineage = &schema.lineage;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![crate::db::lineage::fold(name)];
+    while let Some(next) = todo.pop() {
+        let Some(object) = lineage.object(&next) else {
+            continue;
+        };
+        if object.reads_everything {
+            return false;
+        }
+        if !lineage.references(&next).iter().all(|r| access.can_read(r)) {
+            return false;
+        }
+        for read in &object.reads {
+            let readable = lineage
+                .object(read)
+                .is_some_and(|o| access.can_read(&o.name));
+            if !readable {
+                return false;
+            }
+            if seen.insert(read.clone()) {
+                todo.push(read.clone());
+            }
+        }
+    }
+    true
 }
 
 /// The labels found for the columns shown with theirs, by column position.
@@ -881,6 +917,7 @@ pub async fn page(
             declared: t.declared.clone(),
             key_columns: if t.is_view { vec![] } else { t.key_columns() },
             wheres: req.wheres.clone(),
+            definition: reads_only_visible(&schema, &access, name).then(|| t.definition.clone()),
             next_path,
             meta: meta.cloned(),
         },
