@@ -570,21 +570,35 @@ pub struct ExportBox {
 /// How a table page lays out its columns, as Datasette does: a table's first column links
 /// to each row, showing its single primary key in place of that column, or a "Link" column
 /// for rowid and compound keys; views have no link column.
-struct TableGrid {
+struct TableGrid<'a> {
     /// Positions of the key columns among the page's columns.
     key_indexes: Vec<usize>,
+    /// Each column's CSS class, and the foreign key it holds (one to a table this actor may
+    /// see), worked out once for the page rather than for every cell.
+    css: Vec<String>,
+    keys: Vec<Option<&'a crate::db::ForeignKey>>,
     /// Whether a "Link" column comes first (rowid and compound keys).
     link_column: bool,
     /// The single declared key that heads the table in place of its own column.
     lead_key: Option<usize>,
 }
 
-impl TableGrid {
-    fn of(data: &TablePage) -> TableGrid {
+impl<'a> TableGrid<'a> {
+    fn of(data: &'a TablePage) -> TableGrid<'a> {
         let keyed = !data.html.key_columns.is_empty();
         let single = data.primary_keys.len() == 1;
         let key_indexes = data.html.key_indexes.clone();
         TableGrid {
+            css: data
+                .columns
+                .iter()
+                .map(|c| super::cells::css_class(c))
+                .collect(),
+            keys: data
+                .columns
+                .iter()
+                .map(|c| data.html.outgoing.iter().find(|fk| fk.column == *c))
+                .collect(),
             link_column: keyed && !single,
             lead_key: key_indexes.first().copied().filter(|_| keyed && single),
             key_indexes,
@@ -678,7 +692,7 @@ impl TableGrid {
         }
         for i in self.order(row.len()) {
             let (column, cell) = (&data.columns[i], &row[i]);
-            let css = super::cells::css_class(column);
+            let css = self.css[i].clone();
             if Some(i) == self.lead_key {
                 let html = row_link(&cell.to_plain_string());
                 cells.push(CellView {
@@ -689,14 +703,15 @@ impl TableGrid {
                 continue;
             }
             let html = plugin_html(i).unwrap_or_else(|| {
-                let value = cell.to_plain_string();
-                let fk = extras.outgoing.iter().find(|fk| fk.column == *column);
-                let label = extras.labels.get(&(column.clone(), value.clone()));
                 if let (Cell::Blob(b), Some(href)) = (cell, &row_href) {
                     return super::blob::link_html(&super::blob::row_href(href, column), b.len());
                 }
-                match fk.zip(label).filter(|_| !cell.is_null()) {
-                    Some((fk, label)) => {
+                let Some(fk) = self.keys[i].filter(|_| !cell.is_null()) else {
+                    return super::cells::plain_html(cell, truncate);
+                };
+                let value = cell.to_plain_string();
+                match extras.labels.get(&(column.clone(), value.clone())) {
+                    Some(label) => {
                         let href = format!(
                             "{}/{}",
                             ctx.table_url(&data.database, &fk.other_table),
