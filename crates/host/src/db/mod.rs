@@ -22,7 +22,7 @@ use rusqlite::ToSql;
 
 pub use guard::Access;
 pub use lineage::Lineage;
-pub use pool::{escape_fts, Conn};
+pub use pool::{escape_fts, Conn, FILE_REPLACED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 

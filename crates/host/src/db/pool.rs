@@ -27,6 +27,10 @@ fn now_micros() -> u64 {
     epoch().elapsed().as_micros() as u64
 }
 
+/// Why a request's statement was refused when the file it was checked against has been
+/// replaced by another under the same name while it ran (the request may simply be tried again).
+pub const FILE_REPLACED: &str = "the database file was replaced while the request was under way";
+
 /// One open connection with its deadline and guard.
 pub struct Conn {
     pub(crate) conn: Connection,
@@ -131,9 +135,7 @@ impl Conn {
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         if access.file.is_some_and(|f| self.file != Some(f)) {
-            return Err(DbError::Full(
-                "the database file was replaced while the request was under way".into(),
-            ));
+            return Err(DbError::Full(FILE_REPLACED.into()));
         }
         if self.guard.enter(access) {
             self.conn.flush_prepared_statement_cache();

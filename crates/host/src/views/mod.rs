@@ -266,7 +266,13 @@ pub async fn dispatch(
     if let Some(c) = caching.as_ref().filter(|c| c.not_modified(&req)) {
         return Ok(c.unchanged());
     }
-    let mut r = match route(&state, &ctx, page).await {
+    let mut answer = route(&state, &ctx, page.clone()).await;
+    // A file renamed into place while the request ran: the schema is the new file's by now,
+    // so the page is worked out once more rather than failed.
+    if matches!(&answer, Err(AppError::Unavailable(m)) if m.starts_with(crate::db::FILE_REPLACED)) {
+        answer = route(&state, &ctx, page).await;
+    }
+    let mut r = match answer {
         Err(AppError::NotFound(m)) => {
             return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
         }
@@ -366,7 +372,7 @@ fn alternate_link(r: &mut HttpResponse, ctx: &PageRequest) {
 }
 
 /// What a path asks for, its names decoded (tilde encoding) and its extension taken off.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Route {
     Index,
     Special(String),
