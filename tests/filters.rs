@@ -1,6 +1,6 @@
 //! Every filter operator returns exactly the rows of the same condition written by hand in SQL.
 
-use datasette_rs_tests::{fixture, Server, TestApp};
+use datasette_rs_tests::{fixture, serve_sql, Server, TestApp};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -227,12 +227,9 @@ fn a_tables_facet_size_comes_from_metadata() {
 /// labelled (its label would be a read of that table).
 #[test]
 fn labels_follow_datasettes_rules_and_permissions() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("labels.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "pragma foreign_keys = off;
+    let (_dir, server) = serve_sql(
+        "labels",
+        "pragma foreign_keys = off;
              create table plain (id integer primary key);
              create table named (id integer primary key, name text);
              create table vault (id integer primary key, name text);
@@ -242,17 +239,11 @@ fn labels_follow_datasettes_rules_and_permissions() {
              insert into plain values (1); insert into named values (1, 'one');
              insert into vault values (1, 'classified');
              insert into child values (1, 1, 1, 1), (2, null, 7, null);",
-        )
-        .unwrap();
-    let server = TestApp::new()
-        .files(vec![datasette_rs::app::DatabaseFile {
-            path: path.clone(),
-            immutable: false,
-        }])
-        .metadata(serde_json::json!({
+        serde_json::json!({
             "databases": {"labels": {"tables": {"vault": {"allow": {"id": "root"}}}}}
-        }))
-        .start();
+        }),
+        &[],
+    );
     let v = server.json("/labels/child.json?_labels=on&_shape=array");
     assert_eq!(
         v,
@@ -284,21 +275,13 @@ fn labels_follow_datasettes_rules_and_permissions() {
 /// Datasette; the bare name stays an option.
 #[test]
 fn columns_starting_with_an_underscore_can_be_filtered_and_faceted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("u.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "create table t (id integer primary key, _kind text);
+    let (_dir, server) = serve_sql(
+        "u",
+        "create table t (id integer primary key, _kind text);
              insert into t values (1, 'a'), (2, 'b'), (3, 'a');",
-        )
-        .unwrap();
-    let server = TestApp::new()
-        .files(vec![datasette_rs::app::DatabaseFile {
-            path: path.clone(),
-            immutable: false,
-        }])
-        .start();
+        serde_json::json!({}),
+        &[],
+    );
     let v = server.json("/u/t.json?_kind__exact=a&_facet=_kind&_shape=objects");
     assert_eq!(v["rows"].as_array().unwrap().len(), 2);
     let toggle = v["facet_results"]["_kind"]["results"][0]["toggle_url"]

@@ -98,11 +98,9 @@ pub fn with_label_columns(
             let mut cells = Vec::with_capacity(out_columns.len());
             for (i, value) in row.iter().enumerate() {
                 cells.push(value.clone());
-                if let Some(found) = labels.get(&i) {
-                    let label = (!value.is_null())
-                        .then(|| found.get(&value.to_plain_string()))
-                        .flatten();
-                    cells.push(label.map_or(Cell::Null, |l| Cell::Text(l.clone())));
+                if labels.contains_key(&i) {
+                    let label = forms.label(i, value);
+                    cells.push(label.map_or(Cell::Null, |l| Cell::Text(l.to_string())));
                 }
             }
             cells

@@ -79,13 +79,19 @@ impl CellForms {
                 return JsonCell::Decoded(decoded);
             }
         }
-        let label = match self.by_column.get(&i) {
-            Some(found) if !value.is_null() => found.get(&value.to_plain_string()),
-            _ => None,
-        };
-        match label {
+        match self.label(i, value) {
             Some(label) => JsonCell::Labelled { value, label },
             None => JsonCell::Plain(value),
+        }
+    }
+
+    /// The label found for `value` in column `i`, where that column is labelled.
+    pub fn label(&self, i: usize, value: &Cell) -> Option<&str> {
+        match self.by_column.get(&i) {
+            Some(found) if !value.is_null() => {
+                found.get(&value.to_plain_string()).map(String::as_str)
+            }
+            _ => None,
         }
     }
 }

@@ -83,10 +83,11 @@ pub fn row_href(row_url: &str, column: &str) -> String {
 /// Datasette links it), its column and hash.
 pub fn query_href(ctx: &PageRequest, page_url: &str, column: &str, value: &Cell) -> String {
     let raw = ctx.request.as_ref().map_or("", |r| r.query_string());
+    let ours = [format!("{COLUMN}="), format!("{HASH}=")];
     let mut query: Vec<String> = raw
         .split('&')
         .filter(|p| !p.is_empty())
-        .filter(|p| !p.starts_with(&format!("{COLUMN}=")) && !p.starts_with(&format!("{HASH}=")))
+        .filter(|p| !ours.iter().any(|o| p.starts_with(o.as_str())))
         .map(str::to_string)
         .collect();
     query.push(format!("{COLUMN}={}", urls::quote_plus(column)));
