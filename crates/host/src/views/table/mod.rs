@@ -917,7 +917,9 @@ pub async fn page(
             declared: t.declared.clone(),
             key_columns: if t.is_view { vec![] } else { t.key_columns() },
             wheres: req.wheres.clone(),
-            definition: reads_only_visible(&schema, &access, name).then(|| t.definition.clone()),
+            // Only the HTML page shows it: JSON pages skip the walk through the lineage.
+            definition: (ctx.format == Format::Html && reads_only_visible(&schema, &access, name))
+                .then(|| t.definition.clone()),
             next_path,
             meta: meta.cloned(),
         },
