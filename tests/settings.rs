@@ -77,14 +77,59 @@ fn an_immutable_file_downloads_whole_for_who_may_see_all_of_it() {
 }
 
 #[test]
-fn debugging_settings_without_an_equivalent_are_refused() {
-    for name in ["template_debug", "trace_debug"] {
-        let err = serve_binary(&["--setting", name, "on"])
-            .err()
-            .expect("refused");
-        assert!(err.stderr.contains(name), "{}", err.stderr);
-        assert_ne!(err.code, Some(0));
+fn a_debugging_setting_without_an_equivalent_is_refused() {
+    let err = serve_binary(&["--setting", "template_debug", "on"])
+        .err()
+        .expect("refused");
+    assert!(err.stderr.contains("template_debug"), "{}", err.stderr);
+    assert_ne!(err.code, Some(0));
+}
+
+/// `trace_debug` on: `?_trace=1` adds the SQL a page ran, where Datasette puts it, and never a
+/// statement about what the actor may not read.
+#[test]
+fn traced_pages_list_the_sql_they_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir);
+    let guarded =
+        json!({"databases": {"data": {"tables": {"secrets": {"allow": {"id": "root"}}}}}});
+    let server = serve(&path, false, guarded.clone(), &[("trace_debug", "on")]);
+    let json = server.json("/data/t.json?_trace=1");
+    let traces = json["_trace"]["traces"].as_array().expect("traces");
+    assert_eq!(json["_trace"]["num_traces"], traces.len());
+    assert!(traces
+        .iter()
+        .any(|t| t["sql"] == "select id from t order by id limit 101" && t["database"] == "data"));
+    // Counts and facets are skipped for bare rows, as Datasette does.
+    let object = server.get("/data/t.json?_trace=1&_shape=object");
+    assert!(object.body.contains("select id from t") && !object.body.contains("count(*)"));
+    // CSV becomes a page with the CSV and the trace, both escaped.
+    let csv = server.get("/data/t.csv?_trace=1");
+    assert_eq!(csv.content_type, "text/html; charset=utf-8");
+    assert!(
+        csv.body
+            .contains("<textarea style=\"width: 90%; height: 70vh\">id\r\n1\r\n</textarea>"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains("<pre>") && csv.body.contains("select id from t"));
+    // HTML pages get a <pre> before </body>; the database page names nothing hidden.
+    for page in [
+        "/data/t?_trace=1",
+        "/data?_trace=1",
+        "/?_trace=1",
+        "/data?sql=select+1&_trace=1",
+    ] {
+        let r = server.get(page);
+        assert_eq!(r.status, 200, "{page}");
+        assert!(r.body.contains("&#34;traces&#34;:"), "{page}: {}", r.body);
+        assert!(r.body.contains("</pre></body>"), "{page}");
+        assert!(!r.body.contains("secrets"), "{page}");
     }
+    // Without the setting, or without `_trace=1`, nothing is added.
+    assert!(server.json("/data/t.json?_trace=0").get("_trace").is_none());
+    let off = serve(&path, false, guarded, &[]);
+    assert!(off.json("/data/t.json?_trace=1").get("_trace").is_none());
 }
 
 /// Datasette's magic parameters in canned queries, from the request and the clock, never from

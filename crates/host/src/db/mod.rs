@@ -11,6 +11,7 @@ mod pool;
 pub mod schema;
 mod shadow;
 pub mod table_query;
+pub mod trace;
 pub mod value;
 mod writes;
 
@@ -94,13 +95,27 @@ pub fn select(
     max_rows: usize,
     cached: bool,
 ) -> Result<Rows, DbError> {
+    let began = Instant::now();
     let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
-    if cached {
-        let mut stmt = c.connection().prepare_cached(sql).map_err(refused)?;
-        read_rows(&mut stmt, params, max_rows)
+    let result = if cached {
+        c.connection()
+            .prepare_cached(sql)
+            .map_err(refused)
+            .and_then(|mut stmt| read_rows(&mut stmt, params, max_rows))
     } else {
-        let mut stmt = c.connection().prepare(sql).map_err(refused)?;
-        read_rows(&mut stmt, params, max_rows)
+        c.connection()
+            .prepare(sql)
+            .map_err(refused)
+            .and_then(|mut stmt| read_rows(&mut stmt, params, max_rows))
+    };
+    traced(sql, params, began, &result);
+    result
+}
+
+/// Adds a statement that ran to the request's trace, when it is traced (`?_trace=1`).
+fn traced<T>(sql: &str, params: &[(String, Cell)], began: Instant, result: &Result<T, DbError>) {
+    if trace::active() {
+        trace::record(sql, params, began, result.as_ref().err());
     }
 }
 
@@ -130,12 +145,18 @@ pub fn select_named(
     value: impl Fn(&str) -> Option<Cell>,
     max_rows: usize,
 ) -> Result<(Vec<String>, Rows), DbError> {
-    let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
-    let mut stmt = c.connection().prepare(sql).map_err(refused)?;
-    let names = declared.unwrap_or_else(|| parameter_names(&stmt));
-    let params = bound_values(&names, value)?;
-    let rows = read_rows(&mut stmt, &params, max_rows)?;
-    Ok((names, rows))
+    let began = Instant::now();
+    let mut params = Vec::new();
+    let result = (|| {
+        let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
+        let mut stmt = c.connection().prepare(sql).map_err(refused)?;
+        let names = declared.unwrap_or_else(|| parameter_names(&stmt));
+        params = bound_values(&names, value)?;
+        let rows = read_rows(&mut stmt, &params, max_rows)?;
+        Ok((names, rows))
+    })();
+    traced(sql, &params, began, &result);
+    result
 }
 
 /// The schema of the file `c` reads, marked with that file.
@@ -161,13 +182,28 @@ pub fn for_each_chunk(
     declared: Option<Vec<String>>,
     value: impl Fn(&str) -> Option<Cell>,
     chunk: usize,
+    each: impl FnMut(&[String], Vec<Vec<Cell>>) -> bool,
+) -> Result<(), DbError> {
+    let began = Instant::now();
+    let mut params = Vec::new();
+    let result = (|| {
+        let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
+        let mut stmt = c.connection().prepare(sql).map_err(refused)?;
+        let names = declared.unwrap_or_else(|| parameter_names(&stmt));
+        params = bound_values(&names, value)?;
+        bind_read_only(&mut stmt, &params)?;
+        send_chunks(&mut stmt, chunk, each)
+    })();
+    traced(sql, &params, began, &result);
+    result
+}
+
+/// Hands a bound statement's rows to `each` as [`for_each_chunk`] says.
+fn send_chunks(
+    stmt: &mut rusqlite::Statement<'_>,
+    chunk: usize,
     mut each: impl FnMut(&[String], Vec<Vec<Cell>>) -> bool,
 ) -> Result<(), DbError> {
-    let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
-    let mut stmt = c.connection().prepare(sql).map_err(refused)?;
-    let names = declared.unwrap_or_else(|| parameter_names(&stmt));
-    let params = bound_values(&names, value)?;
-    bind_read_only(&mut stmt, &params)?;
     let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
     let (mut rows, mut bytes, mut called) = (Vec::new(), 0usize, false);
     let mut cursor = stmt.raw_query();
@@ -438,7 +474,9 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&Conn) -> Result<T, DbError> + Send + 'static,
     {
-        self.pool.run(limit, access, f).await
+        self.pool
+            .run(limit, access, trace::Tracer::within(&self.name, f))
+            .await
     }
 
     /// As [`Database::run`], on this thread when that is quicker (see `Pool::run_quick`): for
@@ -453,7 +491,9 @@ impl Database {
         T: Send + 'static,
         F: Fn(&Conn) -> Result<T, DbError> + Send + 'static,
     {
-        self.pool.run_quick(limit, access, f).await
+        self.pool
+            .run_quick(limit, access, trace::Tracer::within_each(&self.name, f))
+            .await
     }
 
     /// Runs `f` in the background, one job at a time per file (see `Pool::run_background`).
@@ -479,7 +519,8 @@ impl Database {
         access: Arc<Access>,
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        self.pool.run_here(limit, access, f)
+        self.pool
+            .run_here(limit, access, trace::Tracer::within(&self.name, f))
     }
 
     /// Whether writable canned queries can run here: the file is mutable and has some.

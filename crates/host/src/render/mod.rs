@@ -5,6 +5,7 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod stream;
+pub mod trace;
 
 /// What can go wrong turning page data into bytes.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::db::filters::Filter;
 use crate::db::next_token::Keyset;
 use crate::db::table_query::{Sort, TableQuery};
+use crate::db::trace::Tracer;
 use crate::db::{self as sqlite, Access, Cell, Database, DbError, Schema};
 use crate::error::AppError;
 use crate::render::stream::{self, Encoder, Encoding};
@@ -190,7 +191,7 @@ pub async fn table(
     let (first, mut next) = read(start).await?;
     let (tx, rx) = mpsc::channel(QUEUED);
     let started = std::time::Instant::now();
-    actix_web::rt::spawn(async move {
+    actix_web::rt::spawn(Tracer::carry(async move {
         let send = |bytes: Bytes| {
             let tx = tx.clone();
             async move {
@@ -222,7 +223,7 @@ pub async fn table(
             };
             sent = send(bytes).await;
         }
-    });
+    }));
     Ok(export.response(rx))
 }
 
@@ -250,7 +251,7 @@ pub async fn query(
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), DbError>>();
     let out = Sender::new(tx);
     let for_thread = export.clone();
-    actix_web::rt::spawn(async move {
+    actix_web::rt::spawn(Tracer::carry(async move {
         let result = db
             .run(limit, access, move |c| {
                 stream_query(c, &q, limit, &for_thread, &out, ready_tx)
@@ -260,7 +261,7 @@ pub async fn query(
         if let Err(e) = result {
             tracing::debug!("a streamed query ended: {e}");
         }
-    });
+    }));
     match ready_rx.await {
         Ok(Ok(())) => Ok(export.response(rx)),
         Ok(Err(e)) => Err(e.into()),

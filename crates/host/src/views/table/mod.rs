@@ -532,11 +532,21 @@ fn wants_suggestions(state: &AppState, ctx: &PageRequest, req: &TableRequest) ->
     let settings = &state.settings;
     settings.suggest_facets
         && settings.allow_facet
-        && ctx.format != Format::Csv
+        && !rows_only(ctx)
         && req.first_page
         && req.wheres.is_empty()
         && !ctx.flag("_nosuggest")
         && !ctx.flag("_nofacet")
+}
+
+/// Datasette's `_nocount` and `_nofacet`, which it sets by itself for CSV and for JSON shaped
+/// as a bare array or object: those answers have nowhere to put a count or facets.
+fn rows_only(ctx: &PageRequest) -> bool {
+    match ctx.format {
+        Format::Csv => true,
+        Format::Json => matches!(ctx.arg("_shape"), Some("array" | "object")),
+        _ => false,
+    }
 }
 
 /// The access the page's statements run under. A view published with its own allow block is
@@ -773,10 +783,8 @@ pub async fn page(
         facet: Duration::from_millis(settings.facet_time_limit_ms),
         suggest: Duration::from_millis(settings.facet_suggest_time_limit_ms),
     };
-    // Datasette's `_nocount` and `_nofacet`, which its CSV sets by itself.
-    let csv = ctx.format == Format::Csv;
-    let want_count = !(csv || ctx.flag("_nocount"));
-    let want_facets = !(csv || ctx.flag("_nofacet"));
+    let want_count = !(rows_only(ctx) || ctx.flag("_nocount"));
+    let want_facets = !(rows_only(ctx) || ctx.flag("_nofacet"));
     let work = Work {
         built: built.clone(),
         size: req.size,
