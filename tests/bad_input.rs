@@ -192,10 +192,9 @@ const REFUSED: &[(&str, &str)] = &[
     ("drop table stations", "only read-only SQL"),
     ("create table t (x)", "only read-only SQL"),
     ("attach database '/tmp/x.db' as x", "ATTACH"),
-    (
-        "pragma user_version = 5",
-        "PRAGMA user_version is not allowed",
-    ),
+    ("pragma user_version = 5", "PRAGMA user_version cannot be set"),
+    ("pragma cache_size = 100000", "PRAGMA cache_size cannot be set"),
+    ("pragma journal_mode = delete", "not allowed"),
     ("pragma writable_schema = 1", "not allowed"),
     ("select load_extension('/tmp/evil')", "load_extension"),
     ("vacuum into '/tmp/copy.db'", "only read-only SQL"),
@@ -220,6 +219,8 @@ fn sql_that_writes_is_refused() {
     // Read-only pragmas still work.
     let v = s.json("/fixture.json?sql=select+*+from+pragma_table_info(%27stations%27)");
     assert_eq!(v["rows"].as_array().unwrap().len(), 3);
+    let v = s.json("/fixture.json?sql=PRAGMA+cache_size&_shape=arrays");
+    assert_eq!(v["rows"], serde_json::json!([[-512]]), "{v}");
     // The stations table is untouched.
     assert_eq!(
         s.json("/fixture/stations.json")["filtered_table_rows_count"],

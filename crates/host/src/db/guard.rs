@@ -261,7 +261,31 @@ const READ_PRAGMAS: &[&str] = &[
     // Full-text indexes ask these of the database on their own behalf.
     "data_version",
     "page_size",
+    // Read, never set (see `check_pragma`).
+    "cache_size",
+    "max_page_count",
+    "user_version",
+    "application_id",
+    "encoding",
+    "page_count",
+    "freelist_count",
+    "schema_version",
 ];
+
+/// Pragmas that set a value when given one: a pooled connection (or the file) must not change.
+const SETTABLE_PRAGMAS: &[&str] = &[
+    "data_version",
+    "page_size",
+    "cache_size",
+    "max_page_count",
+    "user_version",
+    "application_id",
+    "encoding",
+    "schema_version",
+];
+
+/// Figures of the whole file, which move with what is written to tables the actor may not see.
+const FILE_PRAGMAS: &[&str] = &["page_count", "freelist_count", "schema_version"];
 
 /// Table-valued functions anyone may read: they read what their arguments give them.
 fn is_table_function(name: &str) -> bool {
@@ -363,10 +387,11 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
         ("foreign_key_list", Some(t)) => {
             hides(t) || access.lineage.references(t).iter().any(|r| hides(r))
         }
-        ("data_version" | "page_size", Some(_)) => {
+        (p, Some(_)) if SETTABLE_PRAGMAS.contains(&p) => {
             return Verdict::Deny(format!("PRAGMA {name} cannot be set"))
         }
         ("table_list", _) => !access.hidden.is_empty(),
+        (p, _) if FILE_PRAGMAS.contains(&p) => !access.hidden.is_empty(),
         _ => false,
     };
     if describes_hidden {

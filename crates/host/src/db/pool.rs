@@ -529,7 +529,7 @@ mod tests {
         assert!(read(&everyone).is_ok());
     }
 
-    /// `cache_size_kb` sets each connection's page cache (a pragma requests may not read).
+    /// `cache_size_kb` sets each connection's page cache.
     #[test]
     fn connections_take_the_cache_size_they_are_given() {
         let dir = tempfile::tempdir().unwrap();
