@@ -192,8 +192,14 @@ const REFUSED: &[(&str, &str)] = &[
     ("drop table stations", "only read-only SQL"),
     ("create table t (x)", "only read-only SQL"),
     ("attach database '/tmp/x.db' as x", "ATTACH"),
-    ("pragma user_version = 5", "PRAGMA user_version cannot be set"),
-    ("pragma cache_size = 100000", "PRAGMA cache_size cannot be set"),
+    (
+        "pragma user_version = 5",
+        "PRAGMA user_version cannot be set",
+    ),
+    (
+        "pragma cache_size = 100000",
+        "PRAGMA cache_size cannot be set",
+    ),
     ("pragma journal_mode = delete", "not allowed"),
     ("pragma writable_schema = 1", "not allowed"),
     ("select load_extension('/tmp/evil')", "load_extension"),

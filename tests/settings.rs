@@ -185,3 +185,34 @@ fn the_old_config_page_moves_to_settings() {
     let r = prefixed.get("/data/-/config.json");
     assert_eq!(r.header("location"), Some("/data/-/settings.json"));
 }
+
+/// `/-/databases.json` gives an immutable file's SHA-256 as Datasette's `hash`, to an actor who
+/// may see everything in it: it fingerprints the protected tables too.
+#[test]
+fn an_immutable_files_hash_is_shown_to_who_may_see_all_of_it() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir);
+    let expected: String = Sha256::digest(std::fs::read(&path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hash = |server: &datasette_rs_tests::Server, cookie: &str| {
+        let r = server.request("GET", "/-/databases.json", &[("Cookie", cookie)]);
+        r.json()[0]["hash"].clone()
+    };
+    assert_eq!(
+        hash(&serve(&path, true, json!({}), &[]), ""),
+        json!(expected)
+    );
+    assert_eq!(hash(&serve(&path, false, json!({}), &[]), ""), json!(null));
+    let guarded = serve(
+        &path,
+        true,
+        json!({"databases": {"data": {"tables": {"secrets": {"allow": {"id": "root"}}}}}}),
+        &[],
+    );
+    assert_eq!(hash(&guarded, ""), json!(null));
+    let root = guarded.cookie_for(&json!({"id": "root"}));
+    assert_eq!(hash(&guarded, &root), json!(expected));
+}

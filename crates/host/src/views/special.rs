@@ -19,24 +19,7 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
     let data = match name {
         "actor" => json!({ "actor": ctx.actor }),
         "metadata" => visible_metadata(state, ctx),
-        "databases" => Value::Array(
-            state
-                .databases
-                .values()
-                .filter(|db| state.permissions.can_view_database(&ctx.actor, &db.name))
-                .map(|db| {
-                    json!({
-                        "name": db.name,
-                        "route": crate::urls::tilde_encode(&db.name),
-                        "path": db.path.file_name().map(|f| f.to_string_lossy().into_owned()),
-                        "size": db.size(),
-                        "is_mutable": !db.immutable,
-                        "is_memory": false,
-                        "hash": null,
-                    })
-                })
-                .collect(),
-        ),
+        "databases" => databases(state, ctx).await?,
         "settings" => serde_json::to_value(&state.settings).unwrap_or_default(),
         "versions" => versions(),
         "plugins" => json!(state.plugins.describe()),
@@ -46,6 +29,38 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
     respond(ctx, &data, || {
         super::templates::special_page(state, ctx, name, &data)
     })
+}
+
+/// `/-/databases`: the files the actor may see. An immutable file's hash only for an actor who
+/// may see everything in it (it fingerprints the protected tables too).
+async fn databases(state: &AppState, ctx: &PageRequest) -> Result<Value, AppError> {
+    let mut out = Vec::new();
+    for db in state.databases.values() {
+        if !state.permissions.can_view_database(&ctx.actor, &db.name) {
+            continue;
+        }
+        let hash = match &db.hash {
+            Some(hash) => {
+                let schema = db.schema().await?;
+                let sees_all = state
+                    .access(&ctx.actor, &db.name, &schema)
+                    .hidden
+                    .is_empty();
+                sees_all.then(|| hash.clone())
+            }
+            None => None,
+        };
+        out.push(json!({
+            "name": db.name,
+            "route": crate::urls::tilde_encode(&db.name),
+            "path": db.path.file_name().map(|f| f.to_string_lossy().into_owned()),
+            "size": db.size(),
+            "is_mutable": !db.immutable,
+            "is_memory": false,
+            "hash": hash,
+        }));
+    }
+    Ok(Value::Array(out))
 }
 
 /// `/-/allow-debug`: does this allow block let this actor in? Both are typed into the page
