@@ -304,3 +304,44 @@ fn columns_starting_with_an_underscore_can_be_filtered_and_faceted() {
         2
     );
 }
+
+/// A column with a unit in metadata compares in that unit: `75km` is 75000 metres, as
+/// Datasette reads it; its cells are shown with the prefix that suits them; a value of another
+/// kind is a 400 that says so.
+#[test]
+fn filters_on_columns_with_units_convert_the_value() {
+    let (_dir, server) = serve_sql(
+        "u",
+        "create table units (pk integer primary key, distance int, frequency int);
+         insert into units values (1, 1, 100), (2, 5000, 2500), (3, 100000, 75000);",
+        serde_json::json!({"databases": {"u": {"tables": {"units":
+            {"units": {"distance": "m", "frequency": "Hz"}}}}}}),
+        &[],
+    );
+    let pks = |query: &str| -> Vec<i64> {
+        let v = server.json(&format!("/u/units.json?_shape=array&{query}"));
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["pk"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(pks("distance__lt=75km&frequency__gt=1kHz"), [2]);
+    assert_eq!(pks("distance__gte=5000"), [2, 3]);
+    assert_eq!(pks("distance=5%20km"), [2]);
+    assert_eq!(pks("frequency__lte=0.1kHz"), [1]);
+    let json = server.json("/u/units.json?distance__lt=75km");
+    assert_eq!(json["units"]["distance"], "m");
+    let bad = server.get("/u/units.json?distance__lt=5kg");
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("'5kg' cannot be converted to m"));
+    let html = server.get("/u/units").body;
+    assert!(
+        html.contains(">5\u{a0}km</td>") && html.contains(">2.5\u{a0}kHz</td>"),
+        "{html}"
+    );
+    assert!(server.get("/u/units/2").body.contains(">5\u{a0}km</td>"));
+}

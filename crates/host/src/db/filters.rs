@@ -159,6 +159,9 @@ pub struct Filter {
     pub column: String,
     pub op: &'static Op,
     pub value: String,
+    /// The value in the column's unit (`75km` for a column in metres: 75000), bound instead of
+    /// `value` (see [`with_units`]).
+    pub in_unit: Option<f64>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -202,9 +205,29 @@ pub fn parse(args: &[(String, String)], table: &TableInfo) -> Result<Vec<Filter>
             column: column.to_string(),
             op,
             value: value.clone(),
+            in_unit: None,
         });
     }
     Ok(out)
+}
+
+/// Converts the values of comparisons (`=`, `!=`, `>`, …) on columns with a unit in metadata
+/// to that unit: `distance__lt=75km` compares with 75000 when distances are in metres.
+pub fn with_units(
+    mut filters: Vec<Filter>,
+    units: &indexmap::IndexMap<String, String>,
+) -> Result<Vec<Filter>, String> {
+    for f in &mut filters {
+        let Some(unit) = units.get(&f.column) else {
+            continue;
+        };
+        if f.op.no_arg || f.op.list || f.op.like != Like::No || f.value.trim().is_empty() {
+            continue;
+        }
+        f.in_unit = super::units::convert(&f.value, unit)
+            .map_err(|e| format!("Cannot filter {} by {}: {e}", f.column, f.value))?;
+    }
+    Ok(filters)
 }
 
 /// A value as it is bound: numbers as numbers for numeric operators.
@@ -262,7 +285,11 @@ impl Filter {
                 .join(", ")
         } else {
             let name = format!("p{}", params.len());
-            params.push((name.clone(), bind_value(self.op, &self.value)));
+            let value = match self.in_unit {
+                Some(v) => Cell::Real(v),
+                None => bind_value(self.op, &self.value),
+            };
+            params.push((name.clone(), value));
             name
         };
         self.op.sql.replace("{c}", &c).replace("{p}", &p)

@@ -12,6 +12,7 @@ pub mod schema;
 mod shadow;
 pub mod table_query;
 pub mod trace;
+pub mod units;
 pub mod value;
 mod writes;
 

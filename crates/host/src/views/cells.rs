@@ -49,6 +49,21 @@ pub fn plain_html(cell: &Cell, truncate: usize) -> String {
     }
 }
 
+/// A value with nothing to link in a column with a unit in metadata: numbers with the SI
+/// prefix that suits them (`5000` metres as `5 km`), as Datasette shows them.
+pub fn value_html(cell: &Cell, unit: Option<&str>, truncate: usize) -> String {
+    let number = match cell {
+        Cell::Int(i) => Some(*i as f64),
+        Cell::Real(f) => Some(*f),
+        _ => None,
+    };
+    number
+        .zip(unit)
+        .and_then(|(v, unit)| crate::db::units::display(v, unit))
+        .map(|shown| escape(&shown))
+        .unwrap_or_else(|| plain_html(cell, truncate))
+}
+
 /// A foreign key value linked to the row it points to: with its label beside it when the
 /// label differs from the value (an empty label shows as `-`).
 pub fn foreign_key_html(href: &str, value: &str, label: &str) -> String {
@@ -120,6 +135,9 @@ mod tests {
             truncate_url("https://example.com/long/path/file.png", 20),
             "https://example.\u{2026}.png"
         );
+        assert_eq!(value_html(&Cell::Int(5000), Some("m"), 0), "5\u{a0}km");
+        assert_eq!(value_html(&Cell::Int(5000), None, 0), "5000");
+        assert_eq!(value_html(&Cell::Text("far".into()), Some("m"), 0), "far");
         assert_eq!(
             foreign_key_html("/d/t/1", "1", "1"),
             "<a href=\"/d/t/1\">1</a>"

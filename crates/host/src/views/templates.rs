@@ -577,6 +577,8 @@ struct TableGrid<'a> {
     /// see), worked out once for the page rather than for every cell.
     css: Vec<String>,
     keys: Vec<Option<&'a crate::db::ForeignKey>>,
+    /// Each column's unit in metadata.
+    units: Vec<Option<&'a str>>,
     /// Whether a "Link" column comes first (rowid and compound keys).
     link_column: bool,
     /// The single declared key that heads the table in place of its own column.
@@ -598,6 +600,11 @@ impl<'a> TableGrid<'a> {
                 .columns
                 .iter()
                 .map(|c| data.html.outgoing.iter().find(|fk| fk.column == *c))
+                .collect(),
+            units: data
+                .columns
+                .iter()
+                .map(|c| data.units.get(c).map(String::as_str))
                 .collect(),
             link_column: keyed && !single,
             lead_key: key_indexes.first().copied().filter(|_| keyed && single),
@@ -707,7 +714,7 @@ impl<'a> TableGrid<'a> {
                     return super::blob::link_html(&super::blob::row_href(href, column), b.len());
                 }
                 let Some(fk) = self.keys[i].filter(|_| !cell.is_null()) else {
-                    return super::cells::plain_html(cell, truncate);
+                    return super::cells::value_html(cell, self.units[i], truncate);
                 };
                 let value = cell.to_plain_string();
                 match extras.labels.get(&(column.clone(), value.clone())) {
@@ -962,7 +969,11 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
                         &super::blob::row_href(&row_url, &data.columns[i]),
                         b.len(),
                     ),
-                    (None, _) => super::cells::plain_html(c, 0),
+                    (None, _) => super::cells::value_html(
+                        c,
+                        data.units.get(&data.columns[i]).map(String::as_str),
+                        0,
+                    ),
                 },
             })
             .collect(),

@@ -83,7 +83,12 @@ impl TableRequest {
                 .any(|k| ctx.arg(k).is_some_and(|s| !s.is_empty())),
             sort,
             columns: selected_columns(ctx, t)?,
-            filters: filters::parse(&ctx.args, t).map_err(AppError::BadRequest)?,
+            filters: filters::parse(&ctx.args, t)
+                .and_then(|f| match meta {
+                    Some(m) => filters::with_units(f, &m.units),
+                    None => Ok(f),
+                })
+                .map_err(AppError::BadRequest)?,
             search_raw: ctx
                 .arg("_searchmode")
                 .or(meta.and_then(|m| m.searchmode.as_deref()))
