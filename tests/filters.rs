@@ -345,3 +345,86 @@ fn filters_on_columns_with_units_convert_the_value() {
     );
     assert!(server.get("/u/units/2").body.contains(">5\u{a0}km</td>"));
 }
+
+/// `_through` filters a table by a link table's column (many-to-many), as Datasette does; a
+/// link table the actor may not read answers as one that is not there.
+#[test]
+fn through_filters_by_a_link_table() {
+    let (_dir, server) = serve_sql(
+        "m",
+        "create table places (id integer primary key, name text);
+         create table tags (id integer primary key, tag text);
+         create table place_tags (place_id integer references places(id),
+                                  tag_id integer references tags(id));
+         create table secret_tags (place_id integer references places(id), tag_id integer);
+         insert into places values (1, 'pier'), (2, 'museum'), (3, 'zoo');
+         insert into tags values (1, 'indoor'), (2, 'outdoor');
+         insert into place_tags values (2, 1), (1, 2), (3, 2);
+         insert into secret_tags values (1, 7);",
+        serde_json::json!({"databases": {"m": {"tables": {"secret_tags":
+            {"allow": {"id": "root"}}}}}}),
+        &[],
+    );
+    let through = |json: &str| {
+        format!(
+            "/m/places.json?_shape=array&_through={}",
+            datasette_rs::urls::quote_plus(json)
+        )
+    };
+    let names = |path: &str| -> Vec<String> {
+        let v = server.json(path);
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&through(
+            r#"{"table":"place_tags","column":"tag_id","value":"2"}"#
+        )),
+        ["pier", "zoo"]
+    );
+    assert_eq!(
+        names(&through(
+            r#"{"table":"place_tags","column":"tag_id","value":1}"#
+        )),
+        ["museum"]
+    );
+    let page = server.json(&format!(
+        "/m/places.json?_through={}",
+        datasette_rs::urls::quote_plus(r#"{"table":"place_tags","column":"tag_id","value":"1"}"#)
+    ));
+    assert_eq!(
+        page["human_description_en"],
+        "where place_tags.tag_id = \"1\""
+    );
+    assert_eq!(page["filtered_table_rows_count"], 1);
+    // A protected link table, one that is not there, one with no key to us: the same answer.
+    let refusal = |json: &str| server.get(&through(json));
+    let hidden = refusal(r#"{"table":"secret_tags","column":"tag_id","value":"7"}"#);
+    let missing = refusal(r#"{"table":"nope","column":"tag_id","value":"7"}"#);
+    let unlinked = refusal(r#"{"table":"tags","column":"tag","value":"x"}"#);
+    assert_eq!(hidden.status, 400);
+    assert_eq!(hidden.body, missing.body);
+    assert_eq!(hidden.body, unlinked.body);
+    assert!(hidden
+        .body
+        .contains("could not find corresponding foreign key"));
+    let bad_column = refusal(r#"{"table":"place_tags","column":"nope","value":"1"}"#);
+    assert_eq!(bad_column.status, 400);
+    assert!(bad_column.body.contains("place_tags has no column nope"));
+    let bad_json = server.get("/m/places.json?_through=tags");
+    assert_eq!(bad_json.status, 400);
+    assert!(
+        bad_json.body.contains("_through must be JSON"),
+        "{}",
+        bad_json.body
+    );
+    // The CSV export streams the same rows.
+    let csv = server.get(
+        &through(r#"{"table":"place_tags","column":"tag_id","value":"2"}"#)
+            .replace(".json?_shape=array&", ".csv?"),
+    );
+    assert_eq!(csv.body, "id,name\r\n1,pier\r\n3,zoo\r\n");
+}

@@ -184,12 +184,44 @@ pub struct TableQuery<'a> {
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
     pub search: Option<Search>,
+    pub throughs: Vec<Through>,
     /// `_where` clauses, as written by the client.
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
     pub keyset: Option<Keyset>,
     pub offset: u64,
     pub size: usize,
+}
+
+/// Datasette's `_through`: the rows that a link table (one with a foreign key to this table)
+/// pairs with the value `value` of its column `column`: many-to-many in one filter.
+#[derive(Clone, Debug)]
+pub struct Through {
+    pub table: String,
+    /// The link table's column that points at this table, and the column it points at.
+    pub link_column: String,
+    pub our_column: String,
+    pub column: String,
+    pub value: String,
+}
+
+impl Through {
+    fn condition(&self, params: &mut Vec<(String, Cell)>) -> String {
+        let name = format!("p{}", params.len());
+        params.push((name.clone(), Cell::Text(self.value.clone())));
+        format!(
+            "{} in (select {} from {} where {} = :{name})",
+            ident(&self.our_column),
+            ident(&self.link_column),
+            ident(&self.table),
+            ident(&self.column)
+        )
+    }
+
+    /// As Datasette describes it: `table.column = "value"`.
+    pub fn human(&self) -> String {
+        format!("{}.{} = \"{}\"", self.table, self.column, self.value)
+    }
 }
 
 /// A page's full-text search, as Datasette's: `_search` over the whole index, matched to the
@@ -259,6 +291,9 @@ impl TableQuery<'_> {
             self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
         if let Some(search) = &self.search {
             conditions.extend(search.conditions(&mut params));
+        }
+        for through in &self.throughs {
+            conditions.push(through.condition(&mut params));
         }
         conditions.extend(self.wheres.iter().map(|w| format!("({w})")));
         let from_where = format!("from {}{}", ident(&t.name), where_sql(&conditions));
@@ -405,6 +440,7 @@ mod tests {
             columns: vec!["rowid".into(), "population".into()],
             filters: vec![],
             search: None,
+            throughs: vec![],
             wheres: vec![],
             sort: Some(Sort {
                 column: "population".into(),
@@ -437,6 +473,7 @@ mod tests {
             columns: vec!["c".into()],
             filters: vec![],
             search: None,
+            throughs: vec![],
             wheres: vec![],
             sort: None,
             keyset: Some(next_token::decode("1,x", 2, false).unwrap()),

@@ -99,6 +99,7 @@ pub struct TableRows {
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
     pub search: Option<crate::db::table_query::Search>,
+    pub throughs: Vec<crate::db::table_query::Through>,
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
 }
@@ -130,6 +131,7 @@ impl TableRows {
             columns: self.columns.clone(),
             filters: self.filters.clone(),
             search: self.search.clone(),
+            throughs: self.throughs.clone(),
             wheres: self.wheres.clone(),
             sort: self.sort.clone(),
             keyset,

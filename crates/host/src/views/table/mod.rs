@@ -18,7 +18,7 @@ use crate::config::TableMeta;
 use crate::db::facets::{self, FacetCounts, FacetKind, Suggestion};
 use crate::db::filters::Filter;
 use crate::db::labels::{self, Lookup};
-use crate::db::table_query::{Built, Search, Sort, TableQuery};
+use crate::db::table_query::{Built, Search, Sort, TableQuery, Through};
 use crate::db::{
     self as sqlite, next_token, Access, Cell, Database, DbError, ForeignKey, Schema, TableInfo,
 };
@@ -202,14 +202,52 @@ fn search(
     }))
 }
 
+/// Each `_through` as the condition it stands for. A link table this actor may not read, or
+/// one without a foreign key to this table, answers alike: as one that is not there.
+fn throughs(
+    req: &TableRequest,
+    schema: &Schema,
+    access: &Access,
+    table: &str,
+) -> Result<Vec<Through>, AppError> {
+    req.throughs
+        .iter()
+        .map(|arg| {
+            let link = schema.get(&arg.table).filter(|l| access.can_read(&l.name));
+            let fk = link
+                .and_then(|l| l.outgoing.iter().find(|fk| fk.other_table == table))
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "Invalid _through - could not find corresponding foreign key".into(),
+                    )
+                })?;
+            if !link.is_some_and(|l| l.has_column(&arg.column)) {
+                return Err(AppError::BadRequest(format!(
+                    "Invalid _through - {} has no column {}",
+                    arg.table, arg.column
+                )));
+            }
+            Ok(Through {
+                table: arg.table.clone(),
+                link_column: fk.column.clone(),
+                our_column: fk.other_column.clone(),
+                column: arg.column.clone(),
+                value: arg.value.clone(),
+            })
+        })
+        .collect()
+}
+
 /// "where a = 1, b > 2 and search matches "x" sorted by c descending".
 fn human_description(
     filters: &[Filter],
+    throughs: &[Through],
     search: Option<&Search>,
     sort: Option<&Sort>,
     explicit_sort: bool,
 ) -> String {
     let mut bits: Vec<String> = filters.iter().map(Filter::human).collect();
+    bits.extend(throughs.iter().map(Through::human));
     for (column, q) in search.map(|s| s.terms.as_slice()).unwrap_or_default() {
         bits.push(match column {
             None => format!("search matches \"{q}\""),
@@ -731,6 +769,7 @@ pub async fn page(
         // One that is not there and one this actor may not read answer alike.
         .filter(|f| schema.get(f).is_some() && access.can_read(f));
     let search = search(ctx, &req, meta, &schema, fts_table.as_deref())?;
+    let throughs = throughs(&req, &schema, &access, name)?;
     if let Some(export) = Export::requested(ctx, &state.settings, name)? {
         let rows = TableRows {
             schema: schema.clone(),
@@ -738,6 +777,7 @@ pub async fn page(
             columns: req.columns,
             filters: req.filters,
             search: search.clone(),
+            throughs,
             wheres: req.wheres,
             sort: req.sort,
         };
@@ -750,6 +790,7 @@ pub async fn page(
         columns: req.columns.clone(),
         filters: req.filters.clone(),
         search: search.clone(),
+        throughs: throughs.clone(),
         wheres: req.wheres.clone(),
         sort: req.sort.clone(),
         keyset: req.keyset.clone(),
@@ -861,6 +902,7 @@ pub async fn page(
         is_view: t.is_view,
         human_description_en: human_description(
             &req.filters,
+            &throughs,
             search.as_ref(),
             req.sort.as_ref(),
             req.explicit_sort,

@@ -35,6 +35,8 @@ pub struct TableRequest {
     pub search: Option<String>,
     /// `_search_COLUMN`: (column of the full-text index, text).
     pub column_searches: Vec<(String, String)>,
+    /// `_through={"table": …, "column": …, "value": …}`, as given.
+    pub throughs: Vec<ThroughArg>,
     /// `_searchmode=raw` (or the table's `searchmode` in metadata): the text is FTS syntax.
     pub search_raw: bool,
     /// `_where` clauses, as written.
@@ -46,6 +48,37 @@ pub struct TableRequest {
     pub facet_size: usize,
     /// This is the first page (Datasette suggests facets there only).
     pub first_page: bool,
+}
+
+/// One `_through` argument: rows linked to `value` of `column` in the link table `table`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ThroughArg {
+    pub table: String,
+    pub column: String,
+    #[serde(deserialize_with = "text_or_number")]
+    pub value: String,
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        n @ serde_json::Value::Number(_) => Ok(n.to_string()),
+        _ => Err(serde::de::Error::custom("value must be text or a number")),
+    }
+}
+
+fn throughs(ctx: &PageRequest) -> Result<Vec<ThroughArg>, AppError> {
+    ctx.args_named("_through")
+        .into_iter()
+        .map(|arg| {
+            serde_json::from_str(arg).map_err(|e| {
+                bad_request(format!(
+                    "_through must be JSON such as {{\"table\": \"links\", \"column\": \"tag_id\", \"value\": \"1\"}}: {e}"
+                ))
+            })
+        })
+        .collect()
 }
 
 fn bad_request(msg: impl Into<String>) -> AppError {
@@ -98,6 +131,7 @@ impl TableRequest {
                 .filter(|s| !s.trim().is_empty())
                 .map(str::to_string),
             column_searches: column_searches(ctx),
+            throughs: throughs(ctx)?,
             wheres: ctx
                 .args_named("_where")
                 .into_iter()
@@ -117,6 +151,7 @@ impl TableRequest {
         self.filters.is_empty()
             && self.search.is_none()
             && self.column_searches.is_empty()
+            && self.throughs.is_empty()
             && self.wheres.is_empty()
     }
 }
