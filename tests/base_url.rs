@@ -64,7 +64,7 @@ fn every_link_of_every_page_is_under_the_prefix() {
         "/-/metadata",
         "/fixture/nope",
         "/fixture/secrets",
-        "/-/logout",
+        "/-/settings",
         "/-/hooks/page",
     ];
     for page in pages {

@@ -162,7 +162,7 @@ fn actor_from_request_and_permission_votes() {
 #[test]
 fn menu_links_appear_in_every_html_page_and_on_403_pages() {
     let server = hooks_server();
-    for path in ["/", "/fixture", "/fixture/cities", "/-/logout"] {
+    for path in ["/", "/fixture", "/fixture/cities", "/-/settings"] {
         let page = server.get(path);
         assert!(page.body.contains("Hooks sign-in"), "{path}: {}", page.body);
     }

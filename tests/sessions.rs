@@ -105,6 +105,13 @@ fn sign_out_needs_a_same_site_post() {
     let cookie = sign_in_as_root(&server);
     let page = server.request("GET", "/-/logout", &[("Cookie", &cookie)]);
     assert!(page.body.contains("method=\"post\""), "{}", page.body);
+    assert!(page
+        .body
+        .contains("<p>You are logged in as <strong>root</strong></p>"));
+    // Nobody to log out: home, as Datasette does.
+    let anonymous = server.get("/-/logout");
+    assert_eq!(anonymous.status, 302);
+    assert_eq!(anonymous.header("location"), Some("/"));
     // Every page offers the signed-in actor a way out, as Datasette's header does.
     let logout_button = "<form action=\"/-/logout\" method=\"post\">";
     let home = server.request("GET", "/fixture", &[("Cookie", &cookie)]);

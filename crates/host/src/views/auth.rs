@@ -44,15 +44,17 @@ pub async fn root_token(
         .finish())
 }
 
-/// `GET /-/logout`: a page with the sign-out button.
+/// `GET /-/logout`: a page with the log-out button; nobody to log out goes home.
 pub async fn logout_page(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(html::ok(super::templates::logout_page(
-        &state,
-        &state.actor(&req),
-    )?))
+    match state.actor(&req) {
+        Some(actor) => Ok(html::ok(super::templates::logout_page(&state, &actor)?)),
+        None => Ok(HttpResponse::Found()
+            .insert_header(("Location", state.settings.url("/")))
+            .finish()),
+    }
 }
 
 /// Whether a POST came from one of our own pages. Browsers send `Sec-Fetch-Site` and `Origin`

@@ -1266,17 +1266,29 @@ pub fn plugin_page(
 #[template(path = "logout.html")]
 struct LogoutTemplate<'a> {
     chrome: &'a Chrome,
+    shown: String,
 }
 
-pub fn logout_page(state: &AppState, actor: &Actor) -> Result<String, AppError> {
+/// The log-out page of a signed-in actor, named as Datasette names them: by the first of
+/// `display`, `name`, `username`, `login` and `id` they have, or else in full.
+pub fn logout_page(state: &AppState, actor: &serde_json::Value) -> Result<String, AppError> {
+    let shown = ["display", "name", "username", "login", "id"]
+        .iter()
+        .find_map(|k| match actor.get(k) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(v @ serde_json::Value::Number(_)) => Some(v.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| actor.to_string());
     page(&LogoutTemplate {
         chrome: &state.chrome(
-            actor,
+            &Some(actor.clone()),
             "/-/logout",
             View {
                 kind: "special",
                 ..View::default()
             },
         ),
+        shown,
     })
 }
