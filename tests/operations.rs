@@ -184,3 +184,29 @@ fn metrics_are_for_the_permitted_in_prometheus_text() {
         assert!(text.contains(name), "no {name} in\n{text}");
     }
 }
+
+/// `/-/threads.json` has Datasette's keys: the process's threads, and as tasks the requests
+/// under way, without their paths (another actor's request may name a protected table).
+#[test]
+fn threads_lists_threads_and_requests_under_way_without_paths() {
+    let (_dir, server) = serve_sql("data", DATA, json!({}), &[]);
+    let v = server.json("/-/threads.json");
+    let threads = v["threads"].as_array().unwrap();
+    assert_eq!(v["num_threads"], threads.len());
+    assert!(threads.len() > 1, "{v}");
+    assert!(threads
+        .iter()
+        .all(|t| t["ident"].is_u64() && t["name"].is_string()));
+    // This request is under way while the page is made.
+    let tasks = v["tasks"].as_array().unwrap();
+    assert_eq!(v["num_tasks"], tasks.len());
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.as_str().unwrap().starts_with("GET request")),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("threads.json"));
+    let closed = serve_sql("data", DATA, json!({"allow": {"id": "root"}}), &[]).1;
+    assert_eq!(closed.get("/-/threads.json").status, 403);
+}

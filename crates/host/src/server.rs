@@ -163,7 +163,9 @@ async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let (method, path) = (req.method().to_string(), req.path().to_string());
+    let under_way = telemetry::begin(&method);
     let res = next.call(req).await?;
+    drop(under_way);
     let actor = res
         .request()
         .extensions()

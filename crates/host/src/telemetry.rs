@@ -3,7 +3,10 @@
 //! failures. Recorded with the `metrics` crate wherever the work happens; rendered by
 //! `metrics-exporter-prometheus`.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -60,4 +63,53 @@ pub fn hook(plugin: &'static str, hook: &'static str, failed: bool) {
         )
         .increment(1);
     }
+}
+
+/// Requests under way, for `/-/threads`: when each began and its method. Never its path: it
+/// may name what the actor reading the page may not see.
+static UNDER_WAY: Mutex<BTreeMap<u64, (Instant, String)>> = Mutex::new(BTreeMap::new());
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(0);
+
+/// A request under way until this is dropped.
+pub struct UnderWay(u64);
+
+pub fn begin(method: &str) -> UnderWay {
+    let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+    under_way_map().insert(id, (Instant::now(), method.to_string()));
+    UnderWay(id)
+}
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        under_way_map().remove(&self.0);
+    }
+}
+
+fn under_way_map() -> std::sync::MutexGuard<'static, BTreeMap<u64, (Instant, String)>> {
+    UNDER_WAY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The requests under way: method and milliseconds so far, oldest first.
+pub fn under_way() -> Vec<(String, f64)> {
+    under_way_map()
+        .values()
+        .map(|(began, method)| (method.clone(), began.elapsed().as_secs_f64() * 1000.0))
+        .collect()
+}
+
+/// This process's threads (Linux's `/proc/self/task`): id and name; empty elsewhere.
+pub fn threads() -> Vec<(u64, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/task") else {
+        return vec![];
+    };
+    let mut out: Vec<(u64, String)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let id = e.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            Some((id, name.trim_end().to_string()))
+        })
+        .collect();
+    out.sort();
+    out
 }

@@ -1,4 +1,4 @@
-//! The `/-/…` pages: actor, metadata, databases, settings, versions, plugins.
+//! The `/-/…` pages: actor, metadata, databases, settings, versions, threads, plugins.
 
 use serde_json::{json, Value};
 
@@ -22,6 +22,7 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
         "databases" => databases(state, ctx).await?,
         "settings" => serde_json::to_value(&state.settings).unwrap_or_default(),
         "versions" => versions(),
+        "threads" => threads(),
         "plugins" => json!(state.plugins.describe()),
         "allow-debug" => return allow_debug(state, ctx),
         _ => return Err(AppError::NotFound("Page not found".into())),
@@ -155,6 +156,26 @@ fn visible_metadata(state: &AppState, ctx: &PageRequest) -> Value {
         }
     }
     raw
+}
+
+/// `/-/threads`: Datasette's keys for what the process is doing. Its threads by id and name;
+/// as tasks, the requests under way (method and time so far: their paths may name what this
+/// actor may not see).
+fn threads() -> Value {
+    let threads: Vec<Value> = crate::telemetry::threads()
+        .into_iter()
+        .map(|(id, name)| json!({"name": name, "ident": id}))
+        .collect();
+    let tasks: Vec<String> = crate::telemetry::under_way()
+        .into_iter()
+        .map(|(method, ms)| format!("{method} request, {ms:.1} ms so far"))
+        .collect();
+    json!({
+        "num_threads": threads.len(),
+        "threads": threads,
+        "num_tasks": tasks.len(),
+        "tasks": tasks,
+    })
 }
 
 fn versions() -> Value {
