@@ -305,6 +305,15 @@ fn other_methods_are_405() {
     );
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     assert_eq!(r.header("access-control-allow-origin"), None);
+    // Only its data pages take OPTIONS.
+    for path in ["/", "/-/metadata"] {
+        let r = s.request("OPTIONS", path, &[]);
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (405, "Method not allowed"),
+            "{path}"
+        );
+    }
 }
 
 #[test]

@@ -190,6 +190,12 @@ fn html_pages_point_to_their_json() {
         );
         assert!(r.body.contains(&element), "{path}: no {element}");
     }
+    // The debugging tools have no JSON to point to.
+    for path in ["/-/allow-debug", "/-/messages"] {
+        let r = server().get(path);
+        assert_eq!(r.header("link"), None, "{path}");
+        assert!(!r.body.contains("rel=\"alternate\""), "{path}");
+    }
     // A JSON page points to its next page only.
     let json = server().get("/fixture/cities.json");
     assert!(json

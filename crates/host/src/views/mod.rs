@@ -209,14 +209,8 @@ pub async fn dispatch(
     }
     use actix_web::http::Method;
     let posted = *req.method() == Method::POST;
-    if *req.method() == Method::OPTIONS {
-        // As Datasette answers it; no CORS headers are granted here.
-        return Ok(HttpResponse::Ok()
-            .insert_header(("Allow", "GET, HEAD, POST, OPTIONS"))
-            .content_type("text/plain; charset=utf-8")
-            .body("ok"));
-    }
-    if !posted && !matches!(*req.method(), Method::GET | Method::HEAD) {
+    let options = *req.method() == Method::OPTIONS;
+    if !posted && !options && !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Ok(not_allowed());
     }
     let format = Format::split(path.rsplit('/').next().unwrap_or("")).1;
@@ -234,7 +228,7 @@ pub async fn dispatch(
             "" => format!("{origin}{base}{path}.json"),
             query => format!("{origin}{base}{path}.json?{query}"),
         });
-    let ctx = PageRequest {
+    let mut ctx = PageRequest {
         actor: state.actor(&req),
         format,
         renderer,
@@ -252,6 +246,12 @@ pub async fn dispatch(
         }
         page => page?,
     };
+    if options {
+        return Ok(page.options());
+    }
+    if !page.has_json() {
+        ctx.alternate_json = None;
+    }
     req.extensions_mut().insert(page.kind(&ctx));
     if posted {
         return Ok(match writable_query(&state, &page) {
@@ -420,6 +420,26 @@ impl Route {
             Route::Child(..) => "table",
             Route::Row { .. } => "row",
         })
+    }
+
+    /// As Datasette answers OPTIONS: "ok" from its data pages (no CORS headers are granted
+    /// here), 405 from the others.
+    fn options(&self) -> HttpResponse {
+        match self {
+            Route::Index | Route::Special(_) => HttpResponse::MethodNotAllowed()
+                .insert_header(("Allow", "GET, HEAD"))
+                .content_type("text/plain; charset=utf-8")
+                .body("Method not allowed"),
+            _ => HttpResponse::Ok()
+                .insert_header(("Allow", "GET, HEAD, POST, OPTIONS"))
+                .content_type("text/plain; charset=utf-8")
+                .body("ok"),
+        }
+    }
+
+    /// Whether the page has a JSON form to point at: the debugging tools do not.
+    fn has_json(&self) -> bool {
+        !matches!(self, Route::Special(p) if p == "allow-debug" || p == "messages")
     }
 
     /// Whether the page runs SQL from the request or a canned query.
