@@ -239,6 +239,7 @@ fn table_markup_is_datasettes() {
     // One integer key: it heads the table, links to the row, sorts ascending by default.
     let stations = html("/fixture/stations?_size=2");
     assert!(stations.contains("<table class=\"rows-and-columns\">"));
+    assert!(stations.contains("<script>DATASETTE_ALLOW_FACET = true;</script>"));
     assert!(stations.contains(
         "<th class=\"col-id\" scope=\"col\" data-column=\"id\" data-column-type=\"integer\" \
          data-column-not-null=\"0\" data-is-pk=\"1\"><a href=\"/fixture/stations?_size=2&amp;_sort_desc=id\" \
@@ -453,7 +454,9 @@ fn body_classes_name_the_page_as_datasette() {
 fn query_pages_as_datasette() {
     let page = html("/fixture?sql=select+1+as+one");
     assert!(page.contains("<h3>Custom SQL query returning 1 row <span class=\"show-hide-sql\">(<a href=\"/fixture?sql=select+1+as+one&amp;_hide_sql=1\">hide</a>)</span></h3>"), "{page}");
-    assert!(page.contains("<textarea id=\"sql-editor\" name=\"sql\""));
+    assert!(page.contains("<textarea id=\"sql-editor\" name=\"sql\" style=\"height: 3em\""));
+    assert!(html("/fixture?sql=select+1%0Afrom+cities")
+        .contains("<textarea id=\"sql-editor\" name=\"sql\" style=\"height: 4em\""));
     assert!(page.contains("<p class=\"export-links\">This data as <a href=\"/fixture.json?sql=select+1+as+one\">json</a>, <a href=\"/fixture.csv?sql=select+1+as+one&amp;_size=max\">CSV</a></p>"), "{page}");
     let hidden = html("/fixture?sql=select+1&_hide_sql=1");
     assert!(!hidden.contains("<textarea"));

@@ -744,7 +744,7 @@ pub fn table_page(
     ctx: &PageRequest,
     data: &TablePage,
 ) -> Result<String, AppError> {
-    let chrome = page_chrome(
+    let mut chrome = page_chrome(
         state,
         ctx,
         View {
@@ -753,6 +753,11 @@ pub fn table_page(
             table: Some(&data.table),
             ..View::default()
         },
+    );
+    // Datasette's table.js (and plugins' scripts) read this to offer "Facet by this".
+    chrome.body_scripts.insert(
+        0,
+        format!("DATASETTE_ALLOW_FACET = {};", state.settings.allow_facet),
     );
     let extras = &data.html;
     let view = View {
@@ -1040,6 +1045,13 @@ struct QueryTemplate<'a> {
     json_href: String,
     csv_href: String,
     footer: Footer,
+}
+
+impl QueryTemplate<'_> {
+    /// The SQL box's height in lines, as Datasette sizes it: two more than the SQL has.
+    fn sql_height(&self) -> usize {
+        self.sql.split('\n').count() + 2
+    }
 }
 
 pub fn query_page(
