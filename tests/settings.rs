@@ -50,6 +50,14 @@ fn an_immutable_file_downloads_whole_for_who_may_see_all_of_it() {
         Some("attachment; filename=\"data.db\"")
     );
     assert_eq!(r.bytes, bytes);
+    // A client holding this version gets a 304.
+    let etag = r.header("etag").expect("an ETag").to_string();
+    let again = open.request("GET", "/data.db", &[("If-None-Match", &etag)]);
+    assert_eq!((again.status, again.bytes.len()), (304, 0));
+    // The database page links to it.
+    assert!(open.get("/data").body.contains(
+        "<p class=\"download-sqlite\">Download SQLite DB: <a href=\"/data.db\">data.db</a>"
+    ));
     // Not a mutable file, not with allow_download off.
     assert_eq!(
         serve(&path, false, json!({}), &[]).get("/data.db").status,
@@ -67,6 +75,7 @@ fn an_immutable_file_downloads_whole_for_who_may_see_all_of_it() {
     let anonymous = guarded.get("/data.db");
     assert_eq!(anonymous.status, 403);
     assert!(!anonymous.body.contains("hidden"));
+    assert!(!guarded.get("/data").body.contains("download-sqlite"));
     let root = guarded.cookie_for(&json!({"id": "root"}));
     assert_eq!(
         guarded

@@ -131,7 +131,7 @@ pub fn csv_rows<'a>(
 /// tooltip from a kilobyte up.
 pub fn link_html(href: &str, len: usize) -> String {
     let title = match len >= 1024 {
-        true => format!(" title=\"{}\"", format_bytes(len)),
+        true => format!(" title=\"{}\"", format_bytes(len as u64)),
         false => String::new(),
     };
     format!(
@@ -141,7 +141,8 @@ pub fn link_html(href: &str, len: usize) -> String {
     )
 }
 
-fn format_bytes(len: usize) -> String {
+/// A size as Datasette writes it: `812 bytes`, `1.5 KB`, `2.0 MB`.
+pub fn format_bytes(len: u64) -> String {
     let mut size = len as f64;
     for unit in ["bytes", "KB", "MB", "GB"] {
         if size < 1024.0 {

@@ -143,6 +143,9 @@ pub struct DatabasePage {
     pub queries: Vec<QuerySummary>,
     pub allow_execute_sql: bool,
     pub query_ms: f64,
+    /// The file's download link, for an actor who may download it (HTML only).
+    #[serde(skip)]
+    pub download: Option<String>,
     #[serde(flatten)]
     pub links: indexmap::IndexMap<&'static str, String>,
 }
@@ -161,6 +164,10 @@ pub async fn page(state: &AppState, ctx: &PageRequest, db: &Database) -> Result<
         queries: queries(state, ctx, &db.name),
         allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
         query_ms: ctx.elapsed_ms(),
+        download: super::download::refusal(state, &ctx.actor, db)
+            .await?
+            .is_none()
+            .then(|| format!("{}.db", ctx.db_url(&db.name))),
         links: state
             .metadata
             .inherited_links(Some(&db.name), None)

@@ -19,29 +19,36 @@ use crate::permissions::VIEW_DATABASE_DOWNLOAD;
 /// Bytes read from the file at a time.
 const CHUNK: usize = 64 << 10;
 
+/// Why `actor` may not download `db`'s file, or `None` when they may.
+pub async fn refusal(
+    state: &AppState,
+    actor: &crate::permissions::Actor,
+    db: &Database,
+) -> Result<Option<&'static str>, AppError> {
+    if !state.settings.allow_download || !db.immutable {
+        return Ok(Some("Database download is forbidden"));
+    }
+    let perms = &state.permissions;
+    let resource = datasette_plugin_api::Resource::Database(db.name.clone());
+    if !perms.can_view_database(actor, &db.name)
+        || perms.vote(actor, VIEW_DATABASE_DOWNLOAD, &resource) == Some(false)
+    {
+        return Ok(Some("You do not have permission to download this database"));
+    }
+    let schema = db.schema().await?;
+    if !state.access(actor, &db.name, &schema).hidden.is_empty() {
+        return Ok(Some("The file holds tables you may not see"));
+    }
+    Ok(None)
+}
+
 pub async fn file(
     state: &AppState,
     ctx: &PageRequest,
     db: Arc<Database>,
 ) -> Result<Reply, AppError> {
-    let forbidden = |m: &str| Err(AppError::Forbidden(m.into()));
-    if !state.settings.allow_download || !db.immutable {
-        return forbidden("Database download is forbidden");
-    }
-    let perms = &state.permissions;
-    let resource = datasette_plugin_api::Resource::Database(db.name.clone());
-    if !perms.can_view_database(&ctx.actor, &db.name)
-        || perms.vote(&ctx.actor, VIEW_DATABASE_DOWNLOAD, &resource) == Some(false)
-    {
-        return forbidden("You do not have permission to download this database");
-    }
-    let schema = db.schema().await?;
-    if !state
-        .access(&ctx.actor, &db.name, &schema)
-        .hidden
-        .is_empty()
-    {
-        return forbidden("The file holds tables you may not see");
+    if let Some(why) = refusal(state, &ctx.actor, &db).await? {
+        return Err(AppError::Forbidden(why.into()));
     }
     let size = std::fs::metadata(&db.path)
         .map_err(|e| AppError::Internal(format!("cannot read {}: {e}", db.path.display())))?

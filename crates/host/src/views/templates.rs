@@ -278,6 +278,8 @@ struct DatabaseTemplate<'a> {
     queries: Vec<Listed>,
     allow_sql: bool,
     hidden_count: usize,
+    /// The file's download link and size, for an actor who may download it.
+    download: Option<(String, String)>,
     footer: Footer,
 }
 
@@ -319,6 +321,10 @@ pub fn database_page(
             .and_then(|m| description_html(&m.info)),
         db_href: ctx.db_url(&data.database),
         private: data.private,
+        download: data
+            .download
+            .as_ref()
+            .map(|href| (href.clone(), super::blob::format_bytes(data.size))),
         tables,
         views: data
             .views
