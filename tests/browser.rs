@@ -158,9 +158,12 @@ fn browse_filter_sort_sign_in_and_out_in_chromium() {
         "the actor's name"
     );
 
-    // Sign out: through Auth0's logout, back home, and the table is closed again.
+    // Sign out from the header's menu: through Auth0's logout, back home, and the table is
+    // closed again.
+    browser.click("header.top details.nav-menu summary");
+    browser.screenshot("11-menu");
     browser.click("header.top form[action='/-/auth0-logout'] button");
-    at(&browser, &server, "/", "11-signed-out");
+    at(&browser, &server, "/", "12-signed-out");
     browser.goto(&format!("{}/fixture/secrets", server.base));
     assert!(browser.source().contains("Forbidden"));
     assert!(browser.source().contains("Sign in with Auth0"));

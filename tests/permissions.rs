@@ -631,3 +631,65 @@ fn fts_table_cannot_reach_a_protected_table() {
         "Bob may read it, so it is searched"
     );
 }
+
+/// `/-/permissions` lists recent checks, newest first, to root alone (or whoever an allow block
+/// lets in); the header's menu offers the debugging pages to the same actors, and a way out to
+/// anyone signed in.
+#[test]
+fn recent_checks_and_the_debug_menu_are_roots() {
+    let server = TestApp::new()
+        .metadata(
+            json!({"databases": {"fixture": {"tables": {"secrets": {"allow": {"id": "root"}}}}}}),
+        )
+        .start();
+    let get =
+        |path: &str, who: Who| server.request("GET", path, &[("Cookie", &who.cookie(&server))]);
+    assert_eq!(get("/fixture/secrets", Who::Alice).status, 403);
+    assert_eq!(get("/-/permissions", Who::Anonymous).status, 403);
+    assert_eq!(get("/-/permissions", Who::Alice).status, 403);
+    let page = get("/-/permissions", Who::Root);
+    assert_eq!(page.status, 200);
+    let first = page.body.find("<div class=\"check\">").expect("checks");
+    assert!(
+        page.body[first..].starts_with(
+            "<div class=\"check\">\n  <h2><span class=\"check-action\">permissions-debug</span>"
+        ),
+        "{}",
+        page.body
+    );
+    let json = get("/-/permissions.json", Who::Root).json();
+    let checks = json["permission_checks"].as_array().unwrap();
+    // Alice's refusal of the protected table is there, decided by its allow block.
+    assert!(
+        checks.iter().any(|c| c["action"] == "view-table"
+            && c["resource"] == json!(["fixture", "secrets"])
+            && c["actor"]["id"] == "alice"
+            && c["result"] == false
+            && c["used_default"] == false),
+        "{json}"
+    );
+    assert!(checks.iter().any(|c| c["action"] == "permissions-debug"
+        && c["actor"]["id"] == "alice"
+        && c["result"] == false
+        && c["used_default"] == true));
+    // The menu: root's has the debugging pages and a way out; Alice's a way out alone.
+    let menu = |who: Who| {
+        let body = get("/", who).body;
+        body.find("<details class=\"nav-menu")
+            .map(|at| body[at..body.find("</details>").unwrap()].to_string())
+    };
+    let root = menu(Who::Root).expect("a menu for root");
+    for link in [
+        "/-/permissions",
+        "/-/allow-debug",
+        "/-/metadata",
+        "/-/threads",
+    ] {
+        assert!(root.contains(&format!("href=\"{link}\"")), "{link}: {root}");
+    }
+    assert!(root.contains("<form action=\"/-/logout\" method=\"post\">"));
+    let alice = menu(Who::Alice).expect("a menu for Alice");
+    assert!(alice.contains("<form action=\"/-/logout\" method=\"post\">"));
+    assert!(!alice.contains("/-/permissions"), "{alice}");
+    assert_eq!(menu(Who::Anonymous), None);
+}

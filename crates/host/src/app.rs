@@ -202,13 +202,36 @@ impl AppState {
         format!("{scheme}://{host}")
     }
 
+    /// The instance's own pages about itself, for the header's menu of who may debug it.
+    fn debug_menu(&self) -> impl Iterator<Item = datasette_plugin_api::MenuLink> + '_ {
+        [
+            ("/-/databases", "Databases"),
+            ("/-/plugins", "Installed plugins"),
+            ("/-/versions", "Version info"),
+            ("/-/metadata", "Metadata"),
+            ("/-/settings", "Settings"),
+            ("/-/permissions", "Debug permissions"),
+            ("/-/messages", "Debug messages"),
+            ("/-/allow-debug", "Debug allow rules"),
+            ("/-/threads", "Debug threads"),
+            ("/-/actor", "Debug actor"),
+            ("/-/metrics", "Metrics"),
+        ]
+        .into_iter()
+        .map(|(path, label)| datasette_plugin_api::MenuLink::get(self.settings.url(path), label))
+    }
+
     /// The header and footer of a page at `page` (its path and query), for `actor`, with
     /// what plugins add to this kind of page.
     pub fn chrome(&self, actor: &Actor, page: &str, view: View<'_>) -> Chrome {
         let context = self.page_context(actor, page, view);
         let extras = self.plugins.page_extras(&context);
+        let mut menu_links = self.plugins.menu_links(actor, &context.request);
+        if self.permissions.can_see_debug_menu(actor) {
+            menu_links.extend(self.debug_menu());
+        }
         Chrome {
-            menu_links: self.plugins.menu_links(actor, &context.request),
+            menu_links,
             css_urls: extras.css_urls,
             js_urls: extras.js_urls,
             body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),

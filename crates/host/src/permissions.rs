@@ -1,8 +1,9 @@
 //! Who may do what: actions on resources, voted on by sources (plugins, then the allow blocks
 //! of metadata.json), the most specific explicit answer winning.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
@@ -18,6 +19,23 @@ pub const VIEW_QUERY: &str = "view-query";
 pub const EXECUTE_SQL: &str = "execute-sql";
 pub const METRICS: &str = "metrics";
 pub const VIEW_DATABASE_DOWNLOAD: &str = "view-database-download";
+pub const PERMISSIONS_DEBUG: &str = "permissions-debug";
+pub const DEBUG_MENU: &str = "debug-menu";
+
+/// How many recent checks `/-/permissions` shows.
+const RECENT_CHECKS: usize = 200;
+
+/// One permission check as `/-/permissions` lists it.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub when: SystemTime,
+    pub actor: Actor,
+    pub action: &'static str,
+    pub resource: Resource,
+    pub allowed: bool,
+    /// No source had an opinion: the default decided.
+    pub used_default: bool,
+}
 
 /// What a permission check is about, as Datasette's hooks see it: the instance, a database,
 /// or a child of one (a table, a view or a canned query; the action says which).
@@ -102,10 +120,16 @@ impl PermissionSource for AllowBlocks {
     }
 }
 
+fn is_root(actor: &Actor) -> bool {
+    actor.as_ref().and_then(|a| a.get("id")) == Some(&"root".into())
+}
+
 /// The one service every route asks.
 pub struct Permissions {
     sources: Vec<Box<dyn PermissionSource>>,
     default_allow_sql: bool,
+    /// The most recent checks, newest first.
+    recent: Mutex<VecDeque<Check>>,
 }
 
 impl Permissions {
@@ -114,7 +138,37 @@ impl Permissions {
         Permissions {
             sources,
             default_allow_sql,
+            recent: Mutex::new(VecDeque::with_capacity(RECENT_CHECKS)),
         }
+    }
+
+    /// The most recent checks, newest first (`/-/permissions`).
+    pub fn recent(&self) -> Vec<Check> {
+        self.recent_checks().iter().cloned().collect()
+    }
+
+    fn recent_checks(&self) -> std::sync::MutexGuard<'_, VecDeque<Check>> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        resource: &Resource,
+        vote: Option<bool>,
+        default: bool,
+    ) {
+        let mut recent = self.recent_checks();
+        recent.truncate(RECENT_CHECKS - 1);
+        recent.push_front(Check {
+            when: SystemTime::now(),
+            actor: actor.clone(),
+            action,
+            resource: resource.clone(),
+            allowed: vote.unwrap_or(default),
+            used_default: vote.is_none(),
+        });
     }
 
     /// The first explicit vote, if any source has one.
@@ -124,12 +178,16 @@ impl Permissions {
             .find_map(|s| s.vote(actor, action, resource))
     }
 
-    /// Walks from the most specific check to the least; the first explicit answer wins.
-    fn cascade(&self, actor: &Actor, checks: &[(&str, Resource)], default: bool) -> bool {
-        checks
+    /// Walks from the most specific check to the least; the first explicit answer wins. The
+    /// check is recorded as the most specific one.
+    fn cascade(&self, actor: &Actor, checks: &[(&'static str, Resource)], default: bool) -> bool {
+        let vote = checks
             .iter()
-            .find_map(|(action, resource)| self.vote(actor, action, resource))
-            .unwrap_or(default)
+            .find_map(|(action, resource)| self.vote(actor, action, resource));
+        if let Some((action, resource)) = checks.first() {
+            self.record(actor, action, resource, vote, default);
+        }
+        vote.unwrap_or(default)
     }
 
     pub fn can_view_instance(&self, actor: &Actor) -> bool {
@@ -173,16 +231,31 @@ impl Permissions {
 
     /// `/-/metrics`: its allow block (`permissions.metrics`) or a plugin's vote; else root only.
     pub fn can_view_metrics(&self, actor: &Actor) -> bool {
-        self.vote(actor, METRICS, &Resource::Instance)
-            .unwrap_or_else(|| actor.as_ref().and_then(|a| a.get("id")) == Some(&"root".into()))
+        self.cascade(actor, &[(METRICS, Resource::Instance)], is_root(actor))
+    }
+
+    /// `/-/permissions`, this log of checks: root's unless an allow block or plugin says.
+    pub fn can_debug_permissions(&self, actor: &Actor) -> bool {
+        self.cascade(
+            actor,
+            &[(PERMISSIONS_DEBUG, Resource::Instance)],
+            is_root(actor),
+        )
+    }
+
+    /// The menu of debugging pages in the header: root's unless an allow block or plugin says.
+    pub fn can_see_debug_menu(&self, actor: &Actor) -> bool {
+        self.cascade(actor, &[(DEBUG_MENU, Resource::Instance)], is_root(actor))
     }
 
     /// Arbitrary SQL needs the database to be visible as well as `execute-sql`.
     pub fn can_execute_sql(&self, actor: &Actor, db: &str) -> bool {
         self.can_view_database(actor, db)
-            && self
-                .vote(actor, EXECUTE_SQL, &Resource::Database(db.into()))
-                .unwrap_or(self.default_allow_sql)
+            && self.cascade(
+                actor,
+                &[(EXECUTE_SQL, Resource::Database(db.into()))],
+                self.default_allow_sql,
+            )
     }
 
     /// What this actor may read in `db`: every table and view, derived ones included.
@@ -210,6 +283,10 @@ impl Permissions {
             .map(|(folded, o)| {
                 let resource = Resource::Child(db.into(), o.name.clone());
                 let vote = self.vote(actor, VIEW_TABLE, &resource);
+                // An object's own answer is worth listing; the others follow the database's.
+                if vote.is_some() {
+                    self.record(actor, VIEW_TABLE, &resource, vote, database);
+                }
                 if vote == Some(true) && o.is_view {
                     published.insert(folded.clone());
                 }

@@ -71,23 +71,31 @@ fn value(name: &str, ctx: &PageRequest) -> Option<Cell> {
 
 /// `epoch`, `date_utc` (2026-11-27) or `datetime_utc` (2026-11-27T18:05:09Z).
 fn now(key: &str) -> Option<Cell> {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    let (y, m, d) = civil_date(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
+    let now = std::time::SystemTime::now();
     Some(match key {
-        "epoch" => Cell::Int(secs),
-        "date_utc" => Cell::Text(format!("{y:04}-{m:02}-{d:02}")),
-        "datetime_utc" => Cell::Text(format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        )),
+        "epoch" => Cell::Int(epoch_seconds(now)),
+        "date_utc" => Cell::Text(datetime_utc(now)[..10].to_string()),
+        "datetime_utc" => Cell::Text(datetime_utc(now)),
         _ => return None,
     })
+}
+
+fn epoch_seconds(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `t` as 2026-11-27T18:05:09Z.
+pub fn datetime_utc(t: std::time::SystemTime) -> String {
+    let secs = epoch_seconds(t);
+    let (y, m, d) = civil_date(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 /// The (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's algorithm).

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::permissions::Resource;
 
 pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Reply, AppError> {
     if name == "config" {
@@ -25,6 +26,7 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
         "threads" => threads(),
         "plugins" => json!(state.plugins.describe()),
         "allow-debug" => return allow_debug(state, ctx),
+        "permissions" => return permissions_debug(state, ctx),
         _ => return Err(AppError::NotFound("Page not found".into())),
     };
     respond(ctx, &data, || {
@@ -92,6 +94,37 @@ fn allow_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
     });
     respond(ctx, &data, || {
         super::templates::allow_debug_page(state, ctx, &actor_text, &allow_text, &errors, result)
+    })
+}
+
+/// `/-/permissions`: the recent permission checks, for who may debug them (root by default).
+/// It shows other actors as they were checked: never to anyone else.
+fn permissions_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
+    if !state.permissions.can_debug_permissions(&ctx.actor) {
+        return Err(AppError::Forbidden("Permission denied".into()));
+    }
+    let checks: Vec<Value> = state
+        .permissions
+        .recent()
+        .into_iter()
+        .map(|c| {
+            json!({
+                "when": super::magic::datetime_utc(c.when),
+                "actor": c.actor,
+                "action": c.action,
+                "resource": match c.resource {
+                    Resource::Instance => Value::Null,
+                    Resource::Database(db) => json!(db),
+                    Resource::Child(db, child) => json!([db, child]),
+                },
+                "result": c.allowed,
+                "used_default": c.used_default,
+            })
+        })
+        .collect();
+    let data = json!({ "permission_checks": checks });
+    respond(ctx, &data, || {
+        super::templates::permissions_page(state, ctx, &checks)
     })
 }
 

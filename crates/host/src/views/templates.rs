@@ -1254,6 +1254,52 @@ pub fn allow_debug_page(
 }
 
 #[derive(Template)]
+#[template(path = "permissions.html")]
+struct PermissionsTemplate<'a> {
+    chrome: &'a Chrome,
+    checks: Vec<CheckView>,
+}
+
+struct CheckView {
+    action: String,
+    when: String,
+    allowed: bool,
+    used_default: bool,
+    actor: String,
+    resource: Option<String>,
+}
+
+/// `/-/permissions`: the recent checks (`checks` as its JSON lists them).
+pub fn permissions_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    checks: &[serde_json::Value],
+) -> Result<String, AppError> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let view = View {
+        kind: "special",
+        ..View::default()
+    };
+    page(&PermissionsTemplate {
+        chrome: &page_chrome(state, ctx, view),
+        checks: checks
+            .iter()
+            .map(|c| CheckView {
+                action: text(&c["action"]),
+                when: text(&c["when"]),
+                allowed: c["result"] == true,
+                used_default: c["used_default"] == true,
+                actor: c["actor"].to_string(),
+                resource: (!c["resource"].is_null()).then(|| match &c["resource"] {
+                    serde_json::Value::String(db) => db.clone(),
+                    other => other.to_string(),
+                }),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Template)]
 #[template(path = "plugin.html")]
 struct PluginTemplate<'a> {
     chrome: &'a Chrome,
@@ -1284,20 +1330,10 @@ pub fn plugin_page(
 #[template(path = "logout.html")]
 struct LogoutTemplate<'a> {
     chrome: &'a Chrome,
-    shown: String,
 }
 
-/// The log-out page of a signed-in actor, named as Datasette names them: by the first of
-/// `display`, `name`, `username`, `login` and `id` they have, or else in full.
+/// The log-out page of a signed-in actor (named in the chrome as every page names them).
 pub fn logout_page(state: &AppState, actor: &serde_json::Value) -> Result<String, AppError> {
-    let shown = ["display", "name", "username", "login", "id"]
-        .iter()
-        .find_map(|k| match actor.get(k) {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(v @ serde_json::Value::Number(_)) => Some(v.to_string()),
-            _ => None,
-        })
-        .unwrap_or_else(|| actor.to_string());
     page(&LogoutTemplate {
         chrome: &state.chrome(
             &Some(actor.clone()),
@@ -1307,6 +1343,5 @@ pub fn logout_page(state: &AppState, actor: &serde_json::Value) -> Result<String
                 ..View::default()
             },
         ),
-        shown,
     })
 }
