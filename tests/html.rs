@@ -96,6 +96,13 @@ fn sort_headers_and_facets() {
     assert!(page.contains("country=Polska"), "facet links");
     // metadata limits sorting: no link on tags
     assert!(!page.contains("_sort=tags"));
+    // Facets with the most values come first, as on Datasette's page.
+    let page = html("/fixture/cities?_facet=country&_facet=name&_facet_size=5");
+    let (name, country) = (
+        page.find("id=\"facet-name\"").expect("name facet"),
+        page.find("id=\"facet-country\"").expect("country facet"),
+    );
+    assert!(name < country, "{page}");
 }
 
 #[test]

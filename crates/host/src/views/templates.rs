@@ -783,9 +783,11 @@ pub fn table_page(
         .map(|(r, row)| grid.row(ctx, data, row, |i| rendered.get(&(r, i)).cloned(), truncate))
         .collect();
     let headers = grid.headers(ctx, data);
-    let facets = data
-        .facet_results
-        .values()
+    // Datasette's order on the page: most values first, then by name, both descending.
+    let mut by_size: Vec<_> = data.facet_results.values().collect();
+    by_size.sort_by(|a, b| (b.results.len(), &b.name).cmp(&(a.results.len(), &a.name)));
+    let facets = by_size
+        .into_iter()
         .map(|f| FacetView {
             name: f.name.clone(),
             css: super::cells::css_class(&f.name),
