@@ -135,6 +135,12 @@ fn traced_pages_list_the_sql_they_ran() {
         assert!(r.body.contains("</pre></body>"), "{page}");
         assert!(!r.body.contains("secrets"), "{page}");
     }
+    // An answer past 256 KiB is sent whole, without its trace.
+    let big = server.get("/data.json?sql=select+hex(randomblob(200000))+as+h&_trace=1");
+    assert_eq!(big.status, 200);
+    let big = big.json();
+    assert_eq!(big["rows"][0][0].as_str().map(str::len), Some(400_000));
+    assert!(big.get("_trace").is_none());
     // Without the setting, or without `_trace=1`, nothing is added.
     assert!(server.json("/data/t.json?_trace=0").get("_trace").is_none());
     let off = serve(&path, false, guarded, &[]);

@@ -1,15 +1,11 @@
 //! The HTTP server: routes and the headers every response carries.
 
-use actix_web::body::{BodyStream, BoxBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
-use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, App, HttpMessage, HttpServer};
 
 use crate::app::AppState;
-use crate::db::trace::Tracer;
-use crate::render::trace;
 use crate::{telemetry, views};
 
 /// The application, for the server and for in-process tests.
@@ -47,7 +43,7 @@ pub fn app(
         )
         .wrap(actix_web::middleware::Condition::new(
             routes.settings.trace_debug,
-            actix_web::middleware::from_fn(trace_sql),
+            actix_web::middleware::from_fn(crate::render::trace::middleware),
         ))
         .configure(|cfg| views::configure(cfg, &routes))
         .wrap(actix_web::middleware::from_fn(strip_base_url))
@@ -87,72 +83,6 @@ async fn strip_base_url(
         req.head_mut().uri = uri;
     }
     next.call(req).await
-}
-
-/// With `trace_debug` on, a request with `_trace=1` in its query string gets the SQL it ran
-/// added to its answer (see `render::trace`). Answers past `render::trace::MAX_BODY` are sent as
-/// they are.
-async fn trace_sql(
-    req: ServiceRequest,
-    next: actix_web::middleware::Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !req.query_string().split('&').any(|p| p == "_trace=1") {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    }
-    let tracer = Tracer::new();
-    let path = req.path().to_string();
-    let res = tracer.clone().scope(next.call(req)).await?;
-    let content_type = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let kind = trace::Kind::of(content_type, &path);
-    if kind == trace::Kind::Other {
-        return Ok(res.map_into_boxed_body());
-    }
-    let (req, res) = res.into_parts();
-    let (mut head, body) = res.into_parts();
-    let body = match collect(body.boxed(), trace::MAX_BODY).await? {
-        Collected::Whole(bytes) => match trace::attach(kind, &bytes, &trace::summary(&tracer)) {
-            Some((traced, content_type)) => {
-                let headers = head.headers_mut();
-                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-                headers.remove(header::CONTENT_DISPOSITION);
-                BoxBody::new(traced)
-            }
-            None => BoxBody::new(bytes),
-        },
-        Collected::Partial(body) => body,
-    };
-    Ok(ServiceResponse::new(req, head.set_body(body)))
-}
-
-/// A body read whole, or (past the limit) put back together as it was.
-enum Collected {
-    Whole(Bytes),
-    Partial(BoxBody),
-}
-
-/// Reads `body` up to `limit` bytes.
-async fn collect(mut body: BoxBody, limit: usize) -> Result<Collected, actix_web::Error> {
-    use futures_util::StreamExt;
-    let mut read = BytesMut::new();
-    while let Some(chunk) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_next(cx)).await
-    {
-        let chunk = chunk.map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
-        read.extend_from_slice(&chunk);
-        if read.len() > limit {
-            let rest = futures_util::stream::poll_fn(move |cx| {
-                std::pin::Pin::new(&mut body).poll_next(cx)
-            });
-            let whole =
-                futures_util::stream::once(std::future::ready(Ok(read.freeze()))).chain(rest);
-            return Ok(Collected::Partial(BoxBody::new(BodyStream::new(whole))));
-        }
-    }
-    Ok(Collected::Whole(read.freeze()))
 }
 
 /// One line per request (target `request`): method, path, status, duration and the actor's

@@ -2,7 +2,10 @@
 //! where Datasette puts it: a `<pre>` before an HTML page's `</body>`, a `_trace` key in a JSON
 //! object, and for CSV an HTML page with the CSV in a `<textarea>` above the trace.
 
-use actix_web::web::Bytes;
+use actix_web::body::{BodyStream, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::{Bytes, BytesMut};
 
 use super::html::escape;
 use crate::db::trace::Tracer;
@@ -82,6 +85,71 @@ pub fn attach(kind: Kind, body: &[u8], trace: &serde_json::Value) -> Option<(Byt
         }
         Kind::Other => None,
     }
+}
+
+/// With `trace_debug` on, a request with `_trace=1` in its query string gets the SQL it ran
+/// added to its answer where Datasette puts it. Answers past [`MAX_BODY`] are sent as they are.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !req.query_string().split('&').any(|p| p == "_trace=1") {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let tracer = Tracer::new();
+    let path = req.path().to_string();
+    let res = tracer.clone().scope(next.call(req)).await?;
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let kind = Kind::of(content_type, &path);
+    if kind == Kind::Other {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let body = match collect(body.boxed(), MAX_BODY).await? {
+        Collected::Whole(bytes) => match attach(kind, &bytes, &summary(&tracer)) {
+            Some((traced, content_type)) => {
+                let headers = head.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                headers.remove(header::CONTENT_DISPOSITION);
+                BoxBody::new(traced)
+            }
+            None => BoxBody::new(bytes),
+        },
+        Collected::Partial(body) => body,
+    };
+    Ok(ServiceResponse::new(req, head.set_body(body)))
+}
+
+/// A body read whole, or (past the limit) put back together as it was.
+enum Collected {
+    Whole(Bytes),
+    Partial(BoxBody),
+}
+
+/// Reads `body` up to `limit` bytes.
+async fn collect(mut body: BoxBody, limit: usize) -> Result<Collected, actix_web::Error> {
+    use futures_util::StreamExt;
+    let mut read = BytesMut::new();
+    while let Some(chunk) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_next(cx)).await
+    {
+        let chunk = chunk.map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
+        read.extend_from_slice(&chunk);
+        if read.len() > limit {
+            let rest = futures_util::stream::poll_fn(move |cx| {
+                std::pin::Pin::new(&mut body).poll_next(cx)
+            });
+            let whole =
+                futures_util::stream::once(std::future::ready(Ok(read.freeze()))).chain(rest);
+            return Ok(Collected::Partial(BoxBody::new(BodyStream::new(whole))));
+        }
+    }
+    Ok(Collected::Whole(read.freeze()))
 }
 
 #[cfg(test)]
