@@ -7,9 +7,9 @@ pub use crate::render::html::css_class;
 use crate::render::html::escape;
 
 /// One cell of a rendered table: its classes' parts and its HTML, already escaped.
-pub struct CellView {
-    /// The column as a CSS class (`col-…`).
-    pub css: String,
+pub struct CellView<'a> {
+    /// The column as a CSS class (`col-…`): one per column, borrowed by each of its cells.
+    pub css: std::borrow::Cow<'a, str>,
     /// Datasette's type name (`type-…`): pk, none, int, float, str, bytes.
     pub kind: &'static str,
     pub html: String,
@@ -45,7 +45,13 @@ pub fn plain_html(cell: &Cell, truncate: usize) -> String {
                 escape(&truncate_url(url, truncate))
             )
         }
-        other => escape(&truncated(&other.to_plain_string(), truncate)),
+        // Numbers need no escaping.
+        Cell::Int(i) => i.to_string(),
+        Cell::Real(_) => cell.to_plain_string(),
+        Cell::Text(s) if truncate > 0 && s.chars().nth(truncate).is_some() => {
+            escape(&truncated(s, truncate))
+        }
+        Cell::Text(s) => escape(s),
     }
 }
 

@@ -484,9 +484,9 @@ impl FilterForm {
         );
         let current = extras.sort.as_ref();
         let sorts = grid
-            .order(data.columns.len())
-            .into_iter()
-            .map(|i| &data.columns[i])
+            .order
+            .iter()
+            .map(|&i| &data.columns[i])
             .filter(|c| extras.sortable.contains(c) || *c == "rowid")
             .map(|c| (c.clone(), current.is_some_and(|s| s.column == *c)))
             .collect();
@@ -538,7 +538,7 @@ struct TableTemplate<'a> {
     private: bool,
     count_text: String,
     headers: Vec<Header>,
-    rows: Vec<Vec<CellView>>,
+    rows: Vec<Vec<CellView<'a>>>,
     facets: Vec<FacetView>,
     form: FilterForm,
     /// `_where` clauses in force: (SQL, the link that removes it).
@@ -589,13 +589,19 @@ struct TableGrid<'a> {
     link_column: bool,
     /// The single declared key that heads the table in place of its own column.
     lead_key: Option<usize>,
+    /// The page's columns in display order: the lead key first, if any.
+    order: Vec<usize>,
+    /// The table's URL, which each row's link extends.
+    table_url: String,
 }
 
 impl<'a> TableGrid<'a> {
-    fn of(data: &'a TablePage) -> TableGrid<'a> {
+    fn of(ctx: &PageRequest, data: &'a TablePage) -> TableGrid<'a> {
         let keyed = !data.html.key_columns.is_empty();
         let single = data.primary_keys.len() == 1;
         let key_indexes = data.html.key_indexes.clone();
+        let lead_key = key_indexes.first().copied().filter(|_| keyed && single);
+        let rest = (0..data.columns.len()).filter(|i| Some(*i) != lead_key);
         TableGrid {
             css: data
                 .columns
@@ -613,15 +619,11 @@ impl<'a> TableGrid<'a> {
                 .map(|c| data.units.get(c).map(String::as_str))
                 .collect(),
             link_column: keyed && !single,
-            lead_key: key_indexes.first().copied().filter(|_| keyed && single),
+            order: lead_key.into_iter().chain(rest).collect(),
+            lead_key,
             key_indexes,
+            table_url: ctx.table_url(&data.database, &data.table),
         }
-    }
-
-    /// The page's columns in display order: the lead key first, if any.
-    fn order(&self, n: usize) -> Vec<usize> {
-        let rest = (0..n).filter(|i| Some(*i) != self.lead_key);
-        self.lead_key.into_iter().chain(rest).collect()
     }
 
     fn headers(&self, ctx: &PageRequest, data: &TablePage) -> Vec<Header> {
@@ -640,7 +642,7 @@ impl<'a> TableGrid<'a> {
         let link = self
             .link_column
             .then(|| Header::plain("Link", &HashMap::new(), &[]));
-        let columns = self.order(data.columns.len()).into_iter().map(|i| {
+        let columns = self.order.iter().map(|&i| {
             let c = &data.columns[i];
             let sortable = extras.sortable.contains(c) || c == "rowid";
             // Datasette's links: the ascending column's sorts descending, others ascending.
@@ -672,7 +674,7 @@ impl<'a> TableGrid<'a> {
         row: &[Cell],
         plugin_html: impl Fn(usize) -> Option<String>,
         truncate: usize,
-    ) -> Vec<CellView> {
+    ) -> Vec<CellView<'_>> {
         let extras = &data.html;
         let row_href = (!self.key_indexes.is_empty()).then(|| {
             let pk: Vec<String> = self
@@ -680,11 +682,7 @@ impl<'a> TableGrid<'a> {
                 .iter()
                 .map(|&i| tilde_encode(&row[i].to_plain_string()))
                 .collect();
-            format!(
-                "{}/{}",
-                ctx.table_url(&data.database, &data.table),
-                pk.join(",")
-            )
+            format!("{}/{}", self.table_url, pk.join(","))
         });
         let row_link = |text: &str| match &row_href {
             Some(href) => format!("<a href=\"{}\">{}</a>", escape(href), escape(text)),
@@ -703,9 +701,9 @@ impl<'a> TableGrid<'a> {
                 html: row_link(&label.join(",")),
             });
         }
-        for i in self.order(row.len()) {
+        for &i in &self.order {
             let (column, cell) = (&data.columns[i], &row[i]);
-            let css = self.css[i].clone();
+            let css = std::borrow::Cow::Borrowed(self.css[i].as_str());
             if Some(i) == self.lead_key {
                 let html = row_link(&cell.to_plain_string());
                 cells.push(CellView {
@@ -773,7 +771,7 @@ pub fn table_page(
         row: None,
     };
     let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
-    let grid = TableGrid::of(data);
+    let grid = TableGrid::of(ctx, data);
     let truncate = state.settings.truncate_cells_html as usize;
     let rows = data
         .rows
@@ -928,7 +926,7 @@ struct RowTemplate<'a> {
     table_href: String,
     key: String,
     headers: Vec<Header>,
-    cells: Vec<CellView>,
+    cells: Vec<CellView<'a>>,
     incoming: Vec<IncomingView>,
     formats: Vec<(String, String)>,
     json_href: String,
@@ -974,7 +972,7 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
             .iter()
             .enumerate()
             .map(|(i, c)| CellView {
-                css: super::cells::css_class(&data.columns[i]),
+                css: super::cells::css_class(&data.columns[i]).into(),
                 kind: super::cells::type_name(c),
                 html: match (rendered.get(&(0, i)), c) {
                     (Some(html), _) => html.clone(),
