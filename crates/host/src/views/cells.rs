@@ -4,15 +4,39 @@
 
 use crate::db::Cell;
 pub use crate::render::html::css_class;
-use crate::render::html::escape;
+use crate::render::html::{escape, Markupsafe};
 
-/// One cell of a rendered table: its classes' parts and its HTML, already escaped.
+/// One cell of a rendered table: its classes' parts and its HTML.
 pub struct CellView<'a> {
     /// The column as a CSS class (`col-…`): one per column, borrowed by each of its cells.
     pub css: std::borrow::Cow<'a, str>,
     /// Datasette's type name (`type-…`): pk, none, int, float, str, bytes.
     pub kind: &'static str,
-    pub html: String,
+    pub html: CellHtml<'a>,
+}
+
+/// A cell's HTML. Most cells are plain values: those are written straight into the page,
+/// escaped on the way, rather than built as a string of their own first.
+pub enum CellHtml<'a> {
+    /// HTML already made (links, a plugin's rendering), escaped.
+    Built(String),
+    /// A value with nothing to link, cut at `truncate` characters (0: never).
+    Plain { cell: &'a Cell, truncate: usize },
+}
+
+impl From<String> for CellHtml<'_> {
+    fn from(html: String) -> Self {
+        CellHtml::Built(html)
+    }
+}
+
+impl std::fmt::Display for CellHtml<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CellHtml::Built(html) => f.write_str(html),
+            CellHtml::Plain { cell, truncate } => write_plain(f, cell, *truncate),
+        }
+    }
 }
 
 /// The Python type name Datasette gives a value's cell.
@@ -29,45 +53,54 @@ pub fn type_name(cell: &Cell) -> &'static str {
 /// A value with nothing to link: empty values as `&nbsp;`, URLs as links, long text cut at
 /// `truncate` characters (0: never) with an ellipsis.
 pub fn plain_html(cell: &Cell, truncate: usize) -> String {
+    CellHtml::Plain { cell, truncate }.to_string()
+}
+
+fn write_plain(f: &mut impl std::fmt::Write, cell: &Cell, truncate: usize) -> std::fmt::Result {
+    use askama::filters::Escaper;
+    let escaped = |f: &mut dyn std::fmt::Write, s: &str| Markupsafe.write_escaped_str(f, s);
     match cell {
-        Cell::Null => "&nbsp;".into(),
-        Cell::Text(s) if s.is_empty() => "&nbsp;".into(),
-        Cell::Blob(b) => format!(
+        Cell::Null => f.write_str("&nbsp;"),
+        Cell::Text(s) if s.is_empty() => f.write_str("&nbsp;"),
+        Cell::Blob(b) => write!(
+            f,
             "<span class=\"blob\">&lt;Binary:&nbsp;{}&nbsp;byte{}&gt;</span>",
             b.len(),
             if b.len() == 1 { "" } else { "s" }
         ),
         Cell::Text(s) if is_url(s.trim()) => {
             let url = s.trim();
-            format!(
-                "<a href=\"{}\">{}</a>",
-                escape(url),
-                escape(&truncate_url(url, truncate))
-            )
+            f.write_str("<a href=\"")?;
+            escaped(f, url)?;
+            f.write_str("\">")?;
+            escaped(f, &truncate_url(url, truncate))?;
+            f.write_str("</a>")
         }
         // Numbers need no escaping.
-        Cell::Int(i) => i.to_string(),
-        Cell::Real(_) => cell.to_plain_string(),
+        Cell::Int(i) => write!(f, "{i}"),
+        Cell::Real(_) => f.write_str(&cell.to_plain_string()),
         Cell::Text(s) if truncate > 0 && s.chars().nth(truncate).is_some() => {
-            escape(&truncated(s, truncate))
+            escaped(f, &truncated(s, truncate))
         }
-        Cell::Text(s) => escape(s),
+        Cell::Text(s) => escaped(f, s),
     }
 }
 
 /// A value with nothing to link in a column with a unit in metadata: numbers with the SI
 /// prefix that suits them (`5000` metres as `5 km`), as Datasette shows them.
-pub fn value_html(cell: &Cell, unit: Option<&str>, truncate: usize) -> String {
+pub fn value_html<'a>(cell: &'a Cell, unit: Option<&str>, truncate: usize) -> CellHtml<'a> {
     let number = match cell {
         Cell::Int(i) => Some(*i as f64),
         Cell::Real(f) => Some(*f),
         _ => None,
     };
-    number
+    match number
         .zip(unit)
         .and_then(|(v, unit)| crate::db::units::display(v, unit))
-        .map(|shown| escape(&shown))
-        .unwrap_or_else(|| plain_html(cell, truncate))
+    {
+        Some(shown) => CellHtml::Built(escape(&shown)),
+        None => CellHtml::Plain { cell, truncate },
+    }
 }
 
 /// A foreign key value linked to the row it points to: with its label beside it when the
@@ -141,9 +174,10 @@ mod tests {
             truncate_url("https://example.com/long/path/file.png", 20),
             "https://example.\u{2026}.png"
         );
-        assert_eq!(value_html(&Cell::Int(5000), Some("m"), 0), "5\u{a0}km");
-        assert_eq!(value_html(&Cell::Int(5000), None, 0), "5000");
-        assert_eq!(value_html(&Cell::Text("far".into()), Some("m"), 0), "far");
+        let shown = |cell: &Cell, unit| value_html(cell, unit, 0).to_string();
+        assert_eq!(shown(&Cell::Int(5000), Some("m")), "5\u{a0}km");
+        assert_eq!(shown(&Cell::Int(5000), None), "5000");
+        assert_eq!(shown(&Cell::Text("far".into()), Some("m")), "far");
         assert_eq!(
             foreign_key_html("/d/t/1", "1", "1"),
             "<a href=\"/d/t/1\">1</a>"

@@ -12,7 +12,7 @@ use crate::db::Cell;
 use crate::error::AppError;
 use crate::permissions::Actor;
 use crate::render::html::{escape, render, Chrome};
-use crate::views::cells::CellView;
+use crate::views::cells::{CellHtml, CellView};
 
 /// Plugins' HTML for a page's cells (`render_cell`), by (row, column).
 fn rendered_cells(
@@ -667,14 +667,14 @@ impl<'a> TableGrid<'a> {
         link.into_iter().chain(columns).collect()
     }
 
-    fn row(
-        &self,
+    fn row<'r>(
+        &'r self,
         ctx: &PageRequest,
         data: &TablePage,
-        row: &[Cell],
+        row: &'r [Cell],
         plugin_html: impl Fn(usize) -> Option<String>,
         truncate: usize,
-    ) -> Vec<CellView<'_>> {
+    ) -> Vec<CellView<'r>> {
         let extras = &data.html;
         let row_href = (!self.key_indexes.is_empty()).then(|| {
             let pk: Vec<String> = self
@@ -698,14 +698,14 @@ impl<'a> TableGrid<'a> {
             cells.push(CellView {
                 css: "Link".into(),
                 kind: "pk",
-                html: row_link(&label.join(",")),
+                html: row_link(&label.join(",")).into(),
             });
         }
         for &i in &self.order {
             let (column, cell) = (&data.columns[i], &row[i]);
             let css = std::borrow::Cow::Borrowed(self.css[i].as_str());
             if Some(i) == self.lead_key {
-                let html = row_link(&cell.to_plain_string());
+                let html = row_link(&cell.to_plain_string()).into();
                 cells.push(CellView {
                     css,
                     kind: "pk",
@@ -713,9 +713,10 @@ impl<'a> TableGrid<'a> {
                 });
                 continue;
             }
-            let html = plugin_html(i).unwrap_or_else(|| {
+            let html = plugin_html(i).map(CellHtml::from).unwrap_or_else(|| {
                 if let (Cell::Blob(b), Some(href)) = (cell, &row_href) {
-                    return super::blob::link_html(&super::blob::row_href(href, column), b.len());
+                    return super::blob::link_html(&super::blob::row_href(href, column), b.len())
+                        .into();
                 }
                 let Some(fk) = self.keys[i].filter(|_| !cell.is_null()) else {
                     return super::cells::value_html(cell, self.units[i], truncate);
@@ -728,9 +729,9 @@ impl<'a> TableGrid<'a> {
                             ctx.table_url(&data.database, &fk.other_table),
                             tilde_encode(&value)
                         );
-                        super::cells::foreign_key_html(&href, &value, label)
+                        super::cells::foreign_key_html(&href, &value, label).into()
                     }
-                    None => super::cells::plain_html(cell, truncate),
+                    None => CellHtml::Plain { cell, truncate },
                 }
             });
             cells.push(CellView {
@@ -975,11 +976,12 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
                 css: super::cells::css_class(&data.columns[i]).into(),
                 kind: super::cells::type_name(c),
                 html: match (rendered.get(&(0, i)), c) {
-                    (Some(html), _) => html.clone(),
+                    (Some(html), _) => html.clone().into(),
                     (None, Cell::Blob(b)) => super::blob::link_html(
                         &super::blob::row_href(&row_url, &data.columns[i]),
                         b.len(),
-                    ),
+                    )
+                    .into(),
                     (None, _) => super::cells::value_html(
                         c,
                         data.units.get(&data.columns[i]).map(String::as_str),
