@@ -2,6 +2,7 @@
 //! request is parsed in `request`, the queries run in `fetch` (SQL from `db`), and `page`
 //! builds the page's data from the two.
 
+mod html;
 pub mod request;
 
 use std::collections::HashMap;
@@ -989,9 +990,7 @@ pub async fn page(
             let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
             bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into()
         }
-        _ => super::respond(ctx, &data, || {
-            super::templates::table_page(state, ctx, &data)
-        })?,
+        _ => super::respond(ctx, &data, || html::table_page(state, ctx, &data))?,
     };
     // Datasette's `Link: <URL>; rel="next"`: clients page through any `_shape` by headers.
     if let (Format::Json, Reply::Response(r), Some(url)) = (ctx.format, &mut reply, &data.next_url)
