@@ -737,6 +737,31 @@ fn facet_results(
     out
 }
 
+/// One table page being worked out: the request, resolved against the schema and the actor.
+struct Page<'a> {
+    state: &'a AppState,
+    ctx: &'a PageRequest,
+    db: &'a Arc<Database>,
+    schema: &'a Schema,
+    t: &'a TableInfo,
+    meta: Option<&'a TableMeta>,
+    req: TableRequest,
+    access: Arc<Access>,
+    /// The full-text index searched, if the table has one this actor may read.
+    fts_table: Option<String>,
+    search: Option<Search>,
+    throughs: Vec<Through>,
+}
+
+/// What the page's queries found, with the foreign keys the actor may follow.
+struct Found {
+    fetched: Fetched,
+    suggestions: Vec<Suggestion>,
+    /// Label columns shown in the data itself (JSON values, CSV columns): (index, column).
+    expanded: Vec<(usize, String)>,
+    expandable: Vec<(ForeignKey, Option<String>)>,
+}
+
 pub async fn page(
     state: &AppState,
     ctx: &PageRequest,
@@ -757,8 +782,7 @@ pub async fn page(
     }
     let meta = state.metadata.table(&db.name, name);
     let req = TableRequest::parse(ctx, &state.settings, t, meta)?;
-    let perms = &state.permissions;
-    if !req.wheres.is_empty() && !perms.can_execute_sql(&ctx.actor, &db.name) {
+    if !req.wheres.is_empty() && !state.permissions.can_execute_sql(&ctx.actor, &db.name) {
         return Err(AppError::Forbidden("_where= is not allowed".into()));
     }
     let run_access = published_page_access(&access, name, &req)?;
@@ -777,7 +801,7 @@ pub async fn page(
             table: name.to_string(),
             columns: req.columns,
             filters: req.filters,
-            search: search.clone(),
+            search,
             throughs,
             wheres: req.wheres,
             sort: req.sort,
@@ -786,220 +810,278 @@ pub async fn page(
         let response = export::table(db.clone(), run_access, limit, rows, export).await?;
         return Ok(response.into());
     }
-    let built = TableQuery {
-        table: t,
-        columns: req.columns.clone(),
-        filters: req.filters.clone(),
-        search: search.clone(),
-        throughs: throughs.clone(),
-        wheres: req.wheres.clone(),
-        sort: req.sort.clone(),
-        keyset: req.keyset.clone(),
-        offset: req.offset,
-        size: req.size,
-    }
-    .build();
+    let page = Page {
+        state,
+        ctx,
+        db,
+        schema: &schema,
+        t,
+        meta,
+        req,
+        access,
+        fts_table,
+        search,
+        throughs,
+    };
+    let built = page.query().build();
+    let found = page.fetch(&built, run_access).await?;
+    let data = page.data(built, found);
+    page.reply(data)
+}
 
-    let settings = &state.settings;
-    let count_key = count_key(t, &req, &built);
-    let cached_count = count_key.as_deref().and_then(|k| db.derived::<i64>(k));
-    let expandable = expandable_keys(state, &db.name, &schema, t, &access);
-    let label_lookups = label_lookups(ctx, &req, &expandable);
-    // Labels shown in the data itself (JSON values, CSV columns), not only beside HTML cells.
-    let expanded: Vec<(usize, String)> = match ctx.format {
-        Format::Html => vec![],
-        _ => label_lookups
-            .iter()
-            .map(|l| (l.index, l.key.column.clone()))
-            .collect(),
-    };
-    let suggest = wants_suggestions(state, ctx, &req);
-    let suggest_key = CachedSuggestions::key(&req, &built);
-    let cached_suggestions = suggest
-        .then(|| CachedSuggestions::get(db, &suggest_key))
-        .flatten();
-    let sql_limit = Duration::from_millis(settings.sql_time_limit_ms);
-    let limits = Limits {
-        sql: sql_limit,
-        count: sql_limit.min(PAGE_COUNT_LIMIT),
-        facet: Duration::from_millis(settings.facet_time_limit_ms),
-        suggest: Duration::from_millis(settings.facet_suggest_time_limit_ms),
-    };
-    let want_count = !(rows_only(ctx) || ctx.flag("_nocount"));
-    let want_facets = !(rows_only(ctx) || ctx.flag("_nofacet"));
-    let work = Work {
-        built: built.clone(),
-        size: req.size,
-        cached: req.wheres.is_empty(),
-        count: cached_count.filter(|_| want_count),
-        want_count,
-        facets: if want_facets {
-            req.facets.clone()
-        } else {
-            vec![]
-        },
-        facet_size: req.facet_size,
-        labels: label_lookups,
-        facet_labels: facet_label_lookups(&req, &expandable),
-        // Datasette looks at every column of the table, whatever `_col` shows.
-        suggest: (suggest && cached_suggestions.is_none()).then(|| t.columns.clone()),
-        limits,
-    };
-    // The rows query runs within `limits.sql`; each later query sets its own limit. A page
-    // with nothing to count, facet or suggest (all cached or not asked) and no filter reads
-    // its rows by key order alone: quicker on this thread than through the blocking pool.
-    let quick = (work.count.is_some() || !work.want_count)
-        && work.facets.is_empty()
-        && work.labels.is_empty()
-        && work.suggest.is_none()
-        && req.unfiltered()
-        && req.sort.is_none();
-    let fetched = if quick {
-        db.run_quick(limits.sql, run_access.clone(), move |c| {
-            fetch(c, work.clone())
-        })
-        .await?
-    } else {
-        db.run(limits.sql, run_access.clone(), move |c| fetch(c, work))
-            .await?
-    };
-    match (count_key, cached_count, fetched.count) {
-        (Some(key), None, Some(n)) => db.store_derived(key, n),
-        (Some(key), None, None) if want_count => {
-            count_later(db, key, &built, run_access, req.wheres.is_empty())
-        }
-        _ => {}
-    }
-    let suggestions = match (cached_suggestions, fetched.suggested) {
-        (Some(cached), _) => cached,
-        (None, Some(s)) => CachedSuggestions::store(db, suggest_key, s),
-        (None, None) => vec![],
-    };
-
-    let next = next_token_of(t, &req, &built, &fetched.rows.rows);
-    let next_path = next
-        .as_deref()
-        .map(|n| request::next_path(ctx, t, req.sort.as_ref(), n));
-    let mut rows = fetched.rows.rows;
-    rows.truncate(req.size);
-    for r in &mut rows {
-        r.truncate(req.columns.len());
-    }
-    let key_indexes: Vec<usize> = if t.is_view {
-        vec![]
-    } else {
-        t.key_columns()
-            .iter()
-            .filter_map(|k| req.columns.iter().position(|c| c == k))
-            .collect()
-    };
-    let forms = crate::render::json::CellForms {
-        json_columns: super::json_columns(ctx, &req.columns),
-        ..expanded_labels(&expanded, &fetched.labels)
-    };
-    let data = TablePage {
-        database: db.name.clone(),
-        table: name.to_string(),
-        is_view: t.is_view,
-        human_description_en: human_description(
-            &req.filters,
-            &throughs,
-            search.as_ref(),
-            req.sort.as_ref(),
-            req.explicit_sort,
-        ),
-        rows: JsonRows {
+impl Page<'_> {
+    fn query(&self) -> TableQuery<'_> {
+        let req = &self.req;
+        TableQuery {
+            table: self.t,
             columns: req.columns.clone(),
-            rows,
-            // Datasette writes rows with labels in them as objects, whatever the shape.
-            as_objects: req.shape == Shape::Objects
-                || forms.by_column.values().any(|l| !l.is_empty()),
-            forms,
-        },
-        truncated: false,
-        filtered_table_rows_count: fetched.count,
-        expanded_columns: expanded.into_iter().map(|(_, c)| c).collect(),
-        expandable_columns: expandable
-            .into_iter()
-            .map(|(fk, label)| (ExpandableKey::from(fk), label))
-            .collect(),
-        columns: req.columns.clone(),
-        primary_keys: t.primary_keys.clone(),
-        units: meta.map(|m| m.units.clone()).unwrap_or_default(),
-        query: QueryInfo::of(&built),
-        facet_results: facet_results(ctx, &req.facets, fetched.facets, &fetched.facet_labels),
-        suggested_facets: suggestions
-            .into_iter()
-            .map(|s| SuggestedFacet {
-                toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.kind.param(), &s.name)])),
-                facet: s,
+            filters: req.filters.clone(),
+            search: self.search.clone(),
+            throughs: self.throughs.clone(),
+            wheres: req.wheres.clone(),
+            sort: req.sort.clone(),
+            keyset: req.keyset.clone(),
+            offset: req.offset,
+            size: req.size,
+        }
+    }
+
+    /// Runs the page's queries (rows, count, facets, labels, suggestions), reusing what is
+    /// cached and caching what was worked out.
+    async fn fetch(&self, built: &Built, run_access: Arc<Access>) -> Result<Found, AppError> {
+        let (state, ctx, db, req, t) = (self.state, self.ctx, self.db, &self.req, self.t);
+        let settings = &state.settings;
+        let count_key = count_key(t, req, built);
+        let cached_count = count_key.as_deref().and_then(|k| db.derived::<i64>(k));
+        let expandable = expandable_keys(state, &db.name, self.schema, t, &self.access);
+        let label_lookups = label_lookups(ctx, req, &expandable);
+        let expanded: Vec<(usize, String)> = match ctx.format {
+            Format::Html => vec![],
+            _ => label_lookups
+                .iter()
+                .map(|l| (l.index, l.key.column.clone()))
+                .collect(),
+        };
+        let suggest = wants_suggestions(state, ctx, req);
+        let suggest_key = CachedSuggestions::key(req, built);
+        let cached_suggestions = suggest
+            .then(|| CachedSuggestions::get(db, &suggest_key))
+            .flatten();
+        let sql_limit = Duration::from_millis(settings.sql_time_limit_ms);
+        let limits = Limits {
+            sql: sql_limit,
+            count: sql_limit.min(PAGE_COUNT_LIMIT),
+            facet: Duration::from_millis(settings.facet_time_limit_ms),
+            suggest: Duration::from_millis(settings.facet_suggest_time_limit_ms),
+        };
+        let want_count = !(rows_only(ctx) || ctx.flag("_nocount"));
+        let want_facets = !(rows_only(ctx) || ctx.flag("_nofacet"));
+        let work = Work {
+            built: built.clone(),
+            size: req.size,
+            cached: req.wheres.is_empty(),
+            count: cached_count.filter(|_| want_count),
+            want_count,
+            facets: if want_facets {
+                req.facets.clone()
+            } else {
+                vec![]
+            },
+            facet_size: req.facet_size,
+            labels: label_lookups,
+            facet_labels: facet_label_lookups(req, &expandable),
+            // Datasette looks at every column of the table, whatever `_col` shows.
+            suggest: (suggest && cached_suggestions.is_none()).then(|| t.columns.clone()),
+            limits,
+        };
+        // The rows query runs within `limits.sql`; each later query sets its own limit. A
+        // page with nothing to count, facet or suggest (all cached or not asked) and no filter
+        // reads its rows by key order alone: quicker on this thread than through the pool.
+        let quick = (work.count.is_some() || !work.want_count)
+            && work.facets.is_empty()
+            && work.labels.is_empty()
+            && work.suggest.is_none()
+            && req.unfiltered()
+            && req.sort.is_none();
+        let mut fetched = if quick {
+            db.run_quick(limits.sql, run_access.clone(), move |c| {
+                fetch(c, work.clone())
             })
-            .collect(),
-        next,
-        next_url: next_path.as_deref().map(|p| ctx.absolute(p)),
-        private: !state
-            .public_access(&ctx.actor, &access, &db.name, &schema)
-            .can_read(name),
-        allow_execute_sql: perms.can_execute_sql(&ctx.actor, &db.name),
-        query_ms: ctx.elapsed_ms(),
-        links: state
-            .metadata
-            .inherited_links(Some(&db.name), Some(name))
-            .into_iter()
-            .collect(),
-        html: HtmlExtras {
+            .await?
+        } else {
+            db.run(limits.sql, run_access.clone(), move |c| fetch(c, work))
+                .await?
+        };
+        match (count_key, cached_count, fetched.count) {
+            (Some(key), None, Some(n)) => db.store_derived(key, n),
+            (Some(key), None, None) if want_count => {
+                count_later(db, key, built, run_access, req.wheres.is_empty())
+            }
+            _ => {}
+        }
+        let suggestions = match (cached_suggestions, fetched.suggested.take()) {
+            (Some(cached), _) => cached,
+            (None, Some(s)) => CachedSuggestions::store(db, suggest_key, s),
+            (None, None) => vec![],
+        };
+        Ok(Found {
+            fetched,
+            suggestions,
+            expanded,
+            expandable,
+        })
+    }
+
+    /// The page's data, as every format takes it.
+    fn data(&self, built: Built, found: Found) -> TablePage {
+        let (state, ctx, db, req, t) = (self.state, self.ctx, self.db, &self.req, self.t);
+        let Found {
+            fetched,
+            suggestions,
+            expanded,
+            expandable,
+        } = found;
+        let next = next_token_of(t, req, &built, &fetched.rows.rows);
+        let next_path = next
+            .as_deref()
+            .map(|n| request::next_path(ctx, t, req.sort.as_ref(), n));
+        let mut rows = fetched.rows.rows;
+        rows.truncate(req.size);
+        for r in &mut rows {
+            r.truncate(req.columns.len());
+        }
+        let forms = crate::render::json::CellForms {
+            json_columns: super::json_columns(ctx, &req.columns),
+            ..expanded_labels(&expanded, &fetched.labels)
+        };
+        TablePage {
+            database: db.name.clone(),
+            table: t.name.clone(),
+            is_view: t.is_view,
+            human_description_en: human_description(
+                &req.filters,
+                &self.throughs,
+                self.search.as_ref(),
+                req.sort.as_ref(),
+                req.explicit_sort,
+            ),
+            rows: JsonRows {
+                columns: req.columns.clone(),
+                rows,
+                // Datasette writes rows with labels in them as objects, whatever the shape.
+                as_objects: req.shape == Shape::Objects
+                    || forms.by_column.values().any(|l| !l.is_empty()),
+                forms,
+            },
+            truncated: false,
+            filtered_table_rows_count: fetched.count,
+            expanded_columns: expanded.into_iter().map(|(_, c)| c).collect(),
+            expandable_columns: expandable
+                .into_iter()
+                .map(|(fk, label)| (ExpandableKey::from(fk), label))
+                .collect(),
+            columns: req.columns.clone(),
+            primary_keys: t.primary_keys.clone(),
+            units: self.meta.map(|m| m.units.clone()).unwrap_or_default(),
+            query: QueryInfo::of(&built),
+            facet_results: facet_results(ctx, &req.facets, fetched.facets, &fetched.facet_labels),
+            suggested_facets: suggestions
+                .into_iter()
+                .map(|s| SuggestedFacet {
+                    toggle_url: ctx.absolute(&ctx.path_with_added(&[(s.kind.param(), &s.name)])),
+                    facet: s,
+                })
+                .collect(),
+            next,
+            next_url: next_path.as_deref().map(|p| ctx.absolute(p)),
+            private: !state
+                .public_access(&ctx.actor, &self.access, &db.name, self.schema)
+                .can_read(&t.name),
+            allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
+            query_ms: ctx.elapsed_ms(),
+            links: state
+                .metadata
+                .inherited_links(Some(&db.name), Some(&t.name))
+                .into_iter()
+                .collect(),
+            html: self.html_extras(fetched.labels, next_path),
+        }
+    }
+
+    /// What only the HTML page shows.
+    fn html_extras(
+        &self,
+        labels: HashMap<(String, String), String>,
+        next_path: Option<String>,
+    ) -> HtmlExtras {
+        let (req, t, access) = (&self.req, self.t, &self.access);
+        HtmlExtras {
             all_columns: t.columns.clone(),
-            sortable: match meta.and_then(|m| m.sortable_columns.clone()) {
+            sortable: match self.meta.and_then(|m| m.sortable_columns.clone()) {
                 Some(s) => s,
                 None => req.columns.clone(),
             },
             sort: req.sort.clone(),
             filters: req.filters.clone(),
             search: req.search.clone(),
-            searchable: fts_table.is_some(),
-            key_indexes,
+            searchable: self.fts_table.is_some(),
+            key_indexes: if t.is_view {
+                vec![]
+            } else {
+                t.key_columns()
+                    .iter()
+                    .filter_map(|k| req.columns.iter().position(|c| c == k))
+                    .collect()
+            },
             outgoing: t
                 .outgoing
                 .iter()
                 .filter(|fk| access.can_read(&fk.other_table))
                 .cloned()
                 .collect(),
-            labels: fetched.labels,
+            labels,
             declared: t.declared.clone(),
             key_columns: if t.is_view { vec![] } else { t.key_columns() },
             wheres: req.wheres.clone(),
             // Only the HTML page shows it: JSON pages skip the walk through the lineage.
-            definition: (ctx.format == Format::Html && reads_only_visible(&schema, &access, name))
-                .then(|| t.definition.clone()),
+            definition: (self.ctx.format == Format::Html
+                && reads_only_visible(self.schema, access, &t.name))
+            .then(|| t.definition.clone()),
             next_path,
-            meta: meta.cloned(),
-        },
-    };
-    if ctx.renderer.is_some() {
-        let view = crate::app::View {
-            kind: "table",
-            database: Some(&db.name),
-            table: Some(name),
-            row: None,
+            meta: self.meta.cloned(),
+        }
+    }
+
+    /// The page in the format asked for.
+    fn reply(&self, data: TablePage) -> Result<Reply, AppError> {
+        let (state, ctx, req) = (self.state, self.ctx, &self.req);
+        if ctx.renderer.is_some() {
+            let view = crate::app::View {
+                kind: "table",
+                database: Some(&data.database),
+                table: Some(&data.table),
+                row: None,
+            };
+            return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
+        }
+        let mut reply: Reply = match (ctx.format, req.shape) {
+            (Format::Csv, _) => csv_page(ctx, &data.database, &data.table, &data).into(),
+            (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
+                let keys = (!self.t.is_view).then_some(data.html.key_indexes.as_slice());
+                bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into()
+            }
+            _ => super::respond(ctx, &data, || html::table_page(state, ctx, &data))?,
         };
-        return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
-    }
-    let mut reply: Reply = match (ctx.format, req.shape) {
-        (Format::Csv, _) => csv_page(ctx, &db.name, name, &data).into(),
-        (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
-            let keys = (!t.is_view).then_some(data.html.key_indexes.as_slice());
-            bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into()
-        }
-        _ => super::respond(ctx, &data, || html::table_page(state, ctx, &data))?,
-    };
-    // Datasette's `Link: <URL>; rel="next"`: clients page through any `_shape` by headers.
-    if let (Format::Json, Reply::Response(r), Some(url)) = (ctx.format, &mut reply, &data.next_url)
-    {
-        if let Ok(v) =
-            actix_web::http::header::HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
+        // Datasette's `Link: <URL>; rel="next"`: clients page through any `_shape` by headers.
+        if let (Format::Json, Reply::Response(r), Some(url)) =
+            (ctx.format, &mut reply, &data.next_url)
         {
-            r.headers_mut().insert(actix_web::http::header::LINK, v);
+            if let Ok(v) =
+                actix_web::http::header::HeaderValue::from_str(&format!("<{url}>; rel=\"next\""))
+            {
+                r.headers_mut().insert(actix_web::http::header::LINK, v);
+            }
         }
+        Ok(reply)
     }
-    Ok(reply)
 }
