@@ -243,49 +243,46 @@ enum Verdict {
     Deny(String),
 }
 
-/// Pragmas that only read, given no value. Each may name a table or index as its argument.
-const READ_PRAGMAS: &[&str] = &[
-    "table_info",
-    "table_xinfo",
-    "index_list",
-    "index_info",
-    "index_xinfo",
-    "foreign_key_list",
-    "function_list",
-    "collation_list",
-    "module_list",
-    "pragma_list",
-    "compile_options",
-    "database_list",
-    "table_list",
-    // Full-text indexes ask these of the database on their own behalf.
-    "data_version",
-    "page_size",
-    // Read, never set (see `check_pragma`).
-    "cache_size",
-    "max_page_count",
-    "user_version",
-    "application_id",
-    "encoding",
-    "page_count",
-    "freelist_count",
-    "schema_version",
-];
+/// What a pragma that may be read is.
+#[derive(Clone, Copy, PartialEq)]
+enum Pragma {
+    /// Describes the table or index its argument names, or lists what the file holds.
+    Describes,
+    /// A setting of the connection or the file: read, never set (a pooled connection must not
+    /// change for the next request, nor the file).
+    Setting,
+    /// A figure of the whole file, never set, that moves with what is written to tables the
+    /// actor may not see: only for an actor from whom nothing is hidden.
+    FileFigure,
+}
 
-/// Pragmas that set a value when given one: a pooled connection (or the file) must not change.
-const SETTABLE_PRAGMAS: &[&str] = &[
-    "data_version",
-    "page_size",
-    "cache_size",
-    "max_page_count",
-    "user_version",
-    "application_id",
-    "encoding",
-    "schema_version",
+/// The pragmas that may be read; any other is refused.
+const READ_PRAGMAS: &[(&str, Pragma)] = &[
+    ("table_info", Pragma::Describes),
+    ("table_xinfo", Pragma::Describes),
+    ("index_list", Pragma::Describes),
+    ("index_info", Pragma::Describes),
+    ("index_xinfo", Pragma::Describes),
+    ("foreign_key_list", Pragma::Describes),
+    ("function_list", Pragma::Describes),
+    ("collation_list", Pragma::Describes),
+    ("module_list", Pragma::Describes),
+    ("pragma_list", Pragma::Describes),
+    ("compile_options", Pragma::Describes),
+    ("database_list", Pragma::Describes),
+    ("table_list", Pragma::Describes),
+    // Full-text indexes ask the first two of the database on their own behalf.
+    ("data_version", Pragma::Setting),
+    ("page_size", Pragma::Setting),
+    ("cache_size", Pragma::Setting),
+    ("max_page_count", Pragma::Setting),
+    ("user_version", Pragma::Setting),
+    ("application_id", Pragma::Setting),
+    ("encoding", Pragma::Setting),
+    ("page_count", Pragma::FileFigure),
+    ("freelist_count", Pragma::FileFigure),
+    ("schema_version", Pragma::FileFigure),
 ];
-
-/// Figures of the whole file, which move with what is written to tables the actor may not see.
-const FILE_PRAGMAS: &[&str] = &["page_count", "freelist_count", "schema_version"];
 
 /// Table-valued functions anyone may read: they read what their arguments give them.
 fn is_table_function(name: &str) -> bool {
@@ -365,10 +362,13 @@ fn autoindex_table(index: &str) -> Option<&str> {
 /// name that does not exist. Names compare as SQLite compares them: without regard to case.
 fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
     let pragma = fold(name);
-    if !READ_PRAGMAS.contains(&pragma.as_str()) {
+    let Some(&(_, kind)) = READ_PRAGMAS.iter().find(|(p, _)| *p == pragma) else {
         return Verdict::Deny(format!(
             "PRAGMA {name} is not allowed: only read-only pragmas are"
         ));
+    };
+    if kind != Pragma::Describes && value.is_some() {
+        return Verdict::Deny(format!("PRAGMA {name} cannot be set"));
     }
     // SQLite hands the argument over already unquoted: compared as it is, since a table may
     // be named `weird'` or `[x]`.
@@ -387,12 +387,8 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
         ("foreign_key_list", Some(t)) => {
             hides(t) || access.lineage.references(t).iter().any(|r| hides(r))
         }
-        (p, Some(_)) if SETTABLE_PRAGMAS.contains(&p) => {
-            return Verdict::Deny(format!("PRAGMA {name} cannot be set"))
-        }
         ("table_list", _) => !access.hidden.is_empty(),
-        (p, _) if FILE_PRAGMAS.contains(&p) => !access.hidden.is_empty(),
-        _ => false,
+        _ => kind == Pragma::FileFigure && !access.hidden.is_empty(),
     };
     if describes_hidden {
         Verdict::Ignore

@@ -146,6 +146,24 @@ pub fn select_named(
     value: impl Fn(&str) -> Option<Cell>,
     max_rows: usize,
 ) -> Result<(Vec<String>, Rows), DbError> {
+    run_named(c, sql, declared, value, |stmt, params, names| {
+        Ok((names, read_rows(stmt, params, max_rows)?))
+    })
+}
+
+/// Prepares SQL from a request, gives its parameters their values and hands all three to
+/// `read`; the statement is traced when the request is.
+fn run_named<T>(
+    c: &Conn,
+    sql: &str,
+    declared: Option<Vec<String>>,
+    value: impl Fn(&str) -> Option<Cell>,
+    read: impl FnOnce(
+        &mut rusqlite::Statement<'_>,
+        &[(String, Cell)],
+        Vec<String>,
+    ) -> Result<T, DbError>,
+) -> Result<T, DbError> {
     let began = Instant::now();
     let mut params = Vec::new();
     let result = (|| {
@@ -153,8 +171,7 @@ pub fn select_named(
         let mut stmt = c.connection().prepare(sql).map_err(refused)?;
         let names = declared.unwrap_or_else(|| parameter_names(&stmt));
         params = bound_values(&names, value)?;
-        let rows = read_rows(&mut stmt, &params, max_rows)?;
-        Ok((names, rows))
+        read(&mut stmt, &params, names)
     })();
     traced(sql, &params, began, &result);
     result
@@ -185,18 +202,10 @@ pub fn for_each_chunk(
     chunk: usize,
     each: impl FnMut(&[String], Vec<Vec<Cell>>) -> bool,
 ) -> Result<(), DbError> {
-    let began = Instant::now();
-    let mut params = Vec::new();
-    let result = (|| {
-        let refused = |e| c.refusal(sql).unwrap_or_else(|| DbError::from_sqlite(e));
-        let mut stmt = c.connection().prepare(sql).map_err(refused)?;
-        let names = declared.unwrap_or_else(|| parameter_names(&stmt));
-        params = bound_values(&names, value)?;
-        bind_read_only(&mut stmt, &params)?;
-        send_chunks(&mut stmt, chunk, each)
-    })();
-    traced(sql, &params, began, &result);
-    result
+    run_named(c, sql, declared, value, |stmt, params, _| {
+        bind_read_only(stmt, params)?;
+        send_chunks(stmt, chunk, each)
+    })
 }
 
 /// Hands a bound statement's rows to `each` as [`for_each_chunk`] says.
