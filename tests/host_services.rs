@@ -95,6 +95,29 @@ fn permissions_sql_decides_checks_from_tables_visitors_cannot_read() {
     assert!(r.body.contains("no such table: users"), "{}", r.body);
 }
 
+/// A plugin's own queries (here the permission rules reading `grants` and `users`) are never
+/// part of a visitor's SQL trace: they name tables the visitor may not read.
+#[test]
+fn a_trace_leaves_out_the_plugins_own_queries() {
+    let (_dir, server) = serve_staff(&["--setting", "trace_debug", "on"]);
+    for path in [
+        "/staff.json?_trace=1",
+        "/staff/dogs.json?_trace=1",
+        "/staff?_trace=1",
+    ] {
+        let r = as_user(&server, 1, path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.body.contains("traces"), "{path}: {}", r.body);
+        for hidden in ["grants", "users", "is_staff", "resource_2"] {
+            assert!(
+                !r.body.contains(hidden),
+                "{path} names {hidden}: {}",
+                r.body
+            );
+        }
+    }
+}
+
 #[test]
 fn permissions_sql_denies_on_minus_one_and_on_a_failing_rule() {
     let (_dir, server) = serve_staff(&[]);

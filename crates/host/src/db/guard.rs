@@ -271,7 +271,10 @@ const READ_PRAGMAS: &[(&str, Pragma)] = &[
     ("compile_options", Pragma::Describes),
     ("database_list", Pragma::Describes),
     ("table_list", Pragma::Describes),
-    // Full-text indexes ask the first two of the database on their own behalf.
+    // Full-text indexes ask the first two of the database on their own behalf, through this
+    // authorizer, so they cannot be refused. `data_version` moves with every write by another
+    // connection, to hidden tables too: an actor can tell that something was written, not
+    // what or where.
     ("data_version", Pragma::Setting),
     ("page_size", Pragma::Setting),
     ("cache_size", Pragma::Setting),

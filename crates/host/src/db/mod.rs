@@ -549,8 +549,9 @@ impl Database {
         access: Arc<Access>,
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        self.pool
-            .run_here(limit, access, trace::Tracer::within(&self.name, f))
+        // A plugin's queries are its own (it may read as itself, beyond the actor): they are
+        // never part of a request's trace.
+        trace::untraced(|| self.pool.run_here(limit, access, f))
     }
 
     /// Whether writable canned queries can run here: the file is mutable and has some.

@@ -3,8 +3,9 @@
 //!
 //! A request being traced carries a [`Tracer`] in a task-local; [`Tracer::within`] hands it to
 //! the thread that runs the request's SQL, and the statement runners in this module's parent
-//! [`record`] into it. Only statements run under the actor's access are recorded (the host's
-//! own schema work is not), so a trace names nothing the actor may not read.
+//! [`record`] into it. Only statements run under the actor's access are recorded (not the
+//! host's own schema work, nor plugins' queries, which may read as the plugin), so a trace
+//! names nothing the actor may not read.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -84,7 +85,7 @@ impl Tracer {
         let active = Tracer::current().map(|t| (t, database.to_string()));
         move |c| match active {
             None => f(c),
-            Some(active) => recording(active, || f(c)),
+            Some(active) => recording(Some(active), || f(c)),
         }
     }
 
@@ -93,7 +94,7 @@ impl Tracer {
         let active = Tracer::current().map(|t| (t, database.to_string()));
         move |c| match &active {
             None => f(c),
-            Some(active) => recording(active.clone(), || f(c)),
+            Some(active) => recording(Some(active.clone()), || f(c)),
         }
     }
 
@@ -111,12 +112,23 @@ impl Tracer {
     }
 }
 
-/// Runs `f` with this thread recording into `active`.
-fn recording<T>(active: (Tracer, String), f: impl FnOnce() -> T) -> T {
-    let before = ACTIVE.with(|a| a.replace(Some(active)));
-    let result = f();
-    ACTIVE.with(|a| *a.borrow_mut() = before);
-    result
+/// Runs `f` with this thread recording into `active`, or into nothing when `None`.
+fn recording<T>(active: Option<(Tracer, String)>, f: impl FnOnce() -> T) -> T {
+    // Put back what was there even if `f` panics: the thread is reused for other requests.
+    struct Restore(Option<(Tracer, String)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            ACTIVE.with(|a| *a.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(ACTIVE.with(|a| a.replace(active)));
+    f()
+}
+
+/// Runs `f` (a plugin's own queries) with nothing recorded, whatever this thread is tracing.
+pub fn untraced<T>(f: impl FnOnce() -> T) -> T {
+    recording(None, f)
 }
 
 impl Default for Tracer {

@@ -7,7 +7,13 @@
 //! column's (`5kg` for metres), is an error that says so: it is never compared as text.
 
 /// Exponents of metre, kilogram, second, ampere and byte.
-type Dimension = [i8; 5];
+type Dimension = [i32; 5];
+
+/// The longest filter value read as a quantity: longer ones are not (and cost nothing).
+const MAX_QUANTITY: usize = 64;
+
+/// The largest exponent a unit may carry (`m^3`, `s^-2`).
+const MAX_POWER: i32 = 12;
 
 const LENGTH: Dimension = [1, 0, 0, 0, 0];
 const MASS: Dimension = [0, 1, 0, 0, 0];
@@ -158,12 +164,15 @@ pub fn parse_unit(text: &str) -> Result<Unit, String> {
         divide = i > 0 || divide;
         for term in part.split(['*', ' ']).filter(|t| !t.is_empty()) {
             let (name, power) = match term.split_once('^') {
-                Some((n, p)) => (n, p.parse::<i8>().map_err(|_| unknown(term))?),
+                Some((n, p)) => match p.parse::<i32>() {
+                    Ok(p) if p.abs() <= MAX_POWER => (n, p),
+                    _ => return Err(unknown(term)),
+                },
                 None => (term, 1),
             };
             let unit = named(name).ok_or_else(|| unknown(name))?;
             let power = if divide { -power } else { power };
-            out.factor *= unit.factor.powi(power.into());
+            out.factor *= unit.factor.powi(power);
             for (d, u) in out.dimension.iter_mut().zip(unit.dimension) {
                 *d += u * power;
             }
@@ -187,15 +196,22 @@ pub fn convert(value: &str, column_unit: &str) -> Result<Option<f64>, String> {
     if value.parse::<f64>().is_ok() {
         return Ok(None);
     }
-    let (number, unit) = split_quantity(value)
-        .ok_or_else(|| format!("'{value}' is not a number with a unit, such as 75km"))?;
+    let not_a_quantity = || format!("'{value}' is not a number with a unit, such as 75km");
+    if value.len() > MAX_QUANTITY {
+        return Err(not_a_quantity());
+    }
+    let (number, unit) = split_quantity(value).ok_or_else(not_a_quantity)?;
     let given = parse_unit(unit)?;
     let column =
         parse_unit(column_unit).map_err(|e| format!("the column's unit in metadata: {e}"))?;
     if given.dimension != column.dimension {
         return Err(format!("'{value}' cannot be converted to {column_unit}"));
     }
-    Ok(Some(number * given.factor / column.factor))
+    let converted = number * given.factor / column.factor;
+    if !converted.is_finite() {
+        return Err(format!("'{value}' is out of range"));
+    }
+    Ok(Some(converted))
 }
 
 /// `75km` → (75, "km"): the longest leading number, then the rest.
@@ -289,6 +305,19 @@ mod tests {
             .unwrap_err()
             .contains("not a number with a unit"));
         assert!(convert("5 km", "furlong").unwrap_err().contains("metadata"));
+        // Long values and huge exponents are refused, not worked through.
+        let long = format!("{}x", "9".repeat(32_000));
+        assert!(convert(&long, "m")
+            .unwrap_err()
+            .contains("not a number with a unit"));
+        assert!(convert("1 m/m^-128", "m").is_err());
+        assert!(convert("1 m^12*m^12", "m")
+            .unwrap_err()
+            .contains("cannot be converted"));
+        assert_eq!(
+            convert("1e300 Ym^2", "m^2").unwrap_err(),
+            "'1e300 Ym^2' is out of range"
+        );
     }
 
     #[test]
