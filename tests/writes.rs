@@ -338,8 +338,19 @@ fn an_immutable_database_shows_the_form_disabled_and_refuses_the_post() {
     assert!(form
         .body
         .contains("<input type=\"submit\" value=\"Run SQL\" disabled>"));
-    assert!(!form.body.contains("csrftoken"));
+    assert!(!form.body.contains("name=\"csrftoken\""));
     let r = server.post("/data/add_name", &[], "name=x");
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("Database is immutable"), "{}", r.body);
+    // A browser holding the token's cookie (set as Datasette sets it) meets the same refusal.
+    let cookie = form.cookie().expect("the token's cookie");
+    assert!(cookie.starts_with("ds_csrftoken="), "{cookie}");
+    let token = cookie.trim_start_matches("ds_csrftoken=");
+    let r = server.post(
+        "/data/add_name",
+        &[("Cookie", &cookie)],
+        &format!("name=x&csrftoken={}", datasette_rs::urls::quote_plus(token)),
+    );
     assert_eq!(r.status, 403);
     assert!(r.body.contains("Database is immutable"), "{}", r.body);
     assert!(names(&dir).is_empty());

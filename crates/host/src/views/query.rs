@@ -112,13 +112,16 @@ async fn write_form(
         })
         .collect();
     let request = ctx.request.as_ref();
-    let (write_token, cookie) = match request.filter(|_| db.writable()) {
+    // The token's cookie is set even where the form is disabled (an immutable file), as
+    // Datasette does: a POST then meets the immutable file's refusal, not a missing token's.
+    let (token, cookie) = match request {
         Some(req) => {
             let (token, cookie) = super::csrf::token(state, req);
             (Some(token), cookie)
         }
         None => (None, None),
     };
+    let write_token = token.filter(|_| db.writable());
     let data = QueryPage {
         ok: error.is_none(),
         database: db.name.clone(),
