@@ -96,6 +96,17 @@ fn sort_headers_and_facets() {
     assert!(page.contains("country=Polska"), "facet links");
     // metadata limits sorting: no link on tags
     assert!(!page.contains("_sort=tags"));
+    // Facets worth adding are offered, each a link that adds it.
+    let page = html("/fixture/cities");
+    let at = page
+        .find("<p class=\"suggested-facets\">Suggested facets: ")
+        .expect("suggestions");
+    let line = &page[at..at + page[at..].find("</p>").unwrap()];
+    assert!(
+        line.contains("?_facet_array=tags#facet-tags\">tags</a> (array)"),
+        "{line}"
+    );
+    assert!(!html("/fixture/cities?_facet_array=tags").contains("#facet-tags\">tags</a> (array)"));
     // Facets with the most values come first, as on Datasette's page.
     let page = html("/fixture/cities?_facet=country&_facet=name&_facet_size=5");
     let (name, country) = (

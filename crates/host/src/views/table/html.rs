@@ -152,6 +152,8 @@ struct TableTemplate<'a> {
     headers: Vec<Header>,
     rows: Vec<Vec<CellView<'a>>>,
     facets: Vec<FacetView>,
+    /// Facets worth adding: (name, " (type)" unless a column's, the link that adds it).
+    suggested: Vec<(String, String, String)>,
     form: FilterForm,
     /// `_where` clauses in force: (SQL, the link that removes it).
     extra_wheres: Vec<(String, String)>,
@@ -397,10 +399,7 @@ pub fn table_page(
         .map(|f| FacetView {
             name: f.name.clone(),
             css: cells::css_class(&f.name),
-            kind: match f.kind {
-                crate::db::facets::FacetKind::Column => String::new(),
-                other => format!(" ({})", other.name()),
-            },
+            kind: kind_suffix(f.kind),
             hide_href: f.hideable.then(|| f.toggle_url.clone()),
             values: f
                 .results
@@ -499,6 +498,14 @@ pub fn table_page(
         headers,
         rows,
         facets,
+        suggested: data
+            .suggested_facets
+            .iter()
+            .map(|s| {
+                let href = format!("{}#facet-{}", s.toggle_url, cells::css_class(&s.facet.name));
+                (s.facet.name.clone(), kind_suffix(s.facet.kind), href)
+            })
+            .collect(),
         form: FilterForm::of(ctx, data, &grid),
         extra_wheres,
         next_href: extras.next_path.clone(),
@@ -519,4 +526,12 @@ pub fn table_page(
         definition: extras.definition.clone(),
         footer: footer(&data.links),
     })
+}
+
+/// How a facet's kind follows its name: nothing for a column's, " (array)", " (date)".
+fn kind_suffix(kind: crate::db::facets::FacetKind) -> String {
+    match kind {
+        crate::db::facets::FacetKind::Column => String::new(),
+        other => format!(" ({})", other.name()),
+    }
 }
