@@ -111,20 +111,7 @@ pub async fn page(
     } else {
         t.columns.clone()
     };
-    let sql = format!(
-        "select {} from {} where {}",
-        columns
-            .iter()
-            .map(|c| ident(c))
-            .collect::<Vec<_>>()
-            .join(", "),
-        ident(table),
-        keys.iter()
-            .enumerate()
-            .map(|(i, k)| format!("{} = :p{i}", ident(k)))
-            .collect::<Vec<_>>()
-            .join(" and ")
-    );
+    let sql = key_lookup_sql(&columns, table, &keys);
     // Links from other tables, counted only where this actor may see the other table.
     let wanted = (ctx.format == Format::Html && ctx.renderer.is_none())
         || ctx
@@ -214,14 +201,45 @@ pub async fn page(
             .collect(),
         incoming,
     };
+    reply(state, ctx, &data, shape, pk_segment, &sql)
+}
+
+/// `select COLUMNS from TABLE where KEY1 = :p0 and …`.
+fn key_lookup_sql(columns: &[String], table: &str, keys: &[String]) -> String {
+    format!(
+        "select {} from {} where {}",
+        columns
+            .iter()
+            .map(|c| ident(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ident(table),
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| format!("{} = :p{i}", ident(k)))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    )
+}
+
+/// The row in the format asked for.
+fn reply(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &RowPage,
+    shape: Shape,
+    pk_segment: &str,
+    sql: &str,
+) -> Result<Reply, AppError> {
+    let table = data.table.as_str();
     if ctx.renderer.is_some() {
         let view = crate::app::View {
             kind: "row",
-            database: Some(&db.name),
+            database: Some(&data.database),
             table: Some(table),
             row: Some(pk_segment),
         };
-        return super::plugin_output(state, ctx, view, &data.rows, &sql);
+        return super::plugin_output(state, ctx, view, &data.rows, sql);
     }
     match (ctx.format, shape) {
         (Format::Blob, _) => {
@@ -239,6 +257,6 @@ pub async fn page(
                 .collect();
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, Some(&keys))?.into())
         }
-        _ => super::respond(ctx, &data, || super::templates::row_page(state, ctx, &data)),
+        _ => super::respond(ctx, data, || super::templates::row_page(state, ctx, data)),
     }
 }
