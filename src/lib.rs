@@ -277,6 +277,7 @@ impl TestApp {
                 let state = actix_web::web::Data::new(
                     AppState::build(
                         &self.files,
+                        &Default::default(),
                         metadata,
                         settings,
                         session,

@@ -192,3 +192,65 @@ fn cors_opens_answers_to_other_sites_only_when_asked() {
         None
     );
 }
+
+/// `inspect` writes each file's hash, size and counts; `serve --inspect-file` takes them for
+/// immutable files as they are (the file is neither hashed nor counted), as Datasette does.
+#[test]
+fn inspect_data_is_written_and_served_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("create table t (x); insert into t values (1), (2), (3);")
+        .unwrap();
+    let json = dir.path().join("inspect.json");
+    let run = std::process::Command::new(datasette_rs_tests::binary())
+        .args([
+            "inspect",
+            db.to_str().unwrap(),
+            "--inspect-file",
+            json.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run the binary");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(data["data"]["tables"]["t"]["count"], 3);
+    assert_eq!(data["data"]["hash"].as_str().map(str::len), Some(64));
+    // What the file says is what is served, for an immutable file.
+    data["data"]["hash"] = "feedface".into();
+    data["data"]["tables"]["t"]["count"] = 1000.into();
+    std::fs::write(&json, data.to_string()).unwrap();
+    let server = serve_binary(&[
+        "-i",
+        db.to_str().unwrap(),
+        "--inspect-file",
+        json.to_str().unwrap(),
+    ])
+    .expect("starts");
+    assert_eq!(server.json("/-/databases.json")[0]["hash"], "feedface");
+    assert_eq!(
+        server.json("/data/t.json")["filtered_table_rows_count"],
+        1000
+    );
+    // A file that is not inspect data stops start-up, naming it.
+    std::fs::write(&json, "[1, 2]").unwrap();
+    let err = serve_binary(&[
+        "-i",
+        db.to_str().unwrap(),
+        "--inspect-file",
+        json.to_str().unwrap(),
+    ])
+    .err()
+    .expect("refused");
+    assert!(
+        err.stderr.contains("inspect.json") && err.stderr.contains("not inspect data"),
+        "{}",
+        err.stderr
+    );
+}

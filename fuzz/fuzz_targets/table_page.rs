@@ -41,6 +41,7 @@ fn fixture() -> Fixture {
         let state = system
             .block_on(AppState::build(
                 &[DatabaseFile { path, immutable: true }],
+                &Default::default(),
                 Metadata::default(),
                 settings,
                 session,

@@ -61,6 +61,7 @@ fn table_pages(c: &mut Criterion) {
     let state = system
         .block_on(AppState::build(
             &[file],
+            &Default::default(),
             Metadata::default(),
             settings,
             session,
@@ -118,6 +119,7 @@ fn access(c: &mut Criterion) {
     let state = system
         .block_on(AppState::build(
             &[file],
+            &Default::default(),
             metadata,
             settings,
             session,

@@ -48,6 +48,29 @@ pub enum StartError {
     DuplicateName(String),
     #[error("{path}: no such file")]
     Missing { path: PathBuf },
+    #[error("{0}")]
+    Inspect(String),
+}
+
+/// An immutable file's hash and table counts: from its inspect data when there is some (a
+/// large file is then neither hashed nor counted at start-up), else its hash worked out now.
+fn take_inspected(
+    db: &mut Database,
+    inspected: Option<&crate::inspect::Inspected>,
+) -> Result<(), StartError> {
+    let hash = match inspected.and_then(|i| i.hash.clone()) {
+        Some(hash) => hash,
+        None => crate::inspect::file_hash(&db.path)
+            .map_err(|e| StartError::Inspect(format!("{}: {e}", db.path.display())))?,
+    };
+    db.hash = Some(hash);
+    let schema = db.current_schema();
+    for (table, counted) in inspected.map(|i| &i.tables).into_iter().flatten() {
+        if let (Some(n), true) = (counted.count, schema.get(table).is_some()) {
+            db.store_count(table, n);
+        }
+    }
+    Ok(())
 }
 
 /// The URL name of a database file: its file name without the extension.
@@ -61,6 +84,7 @@ impl AppState {
     /// Opens every file and reads its schema. Plugins vote before the allow blocks.
     pub async fn build(
         files: &[DatabaseFile],
+        inspected: &crate::inspect::InspectData,
         metadata: Metadata,
         settings: Settings,
         session: SessionConfig,
@@ -78,7 +102,7 @@ impl AppState {
             if databases.contains_key(&name) {
                 return Err(StartError::DuplicateName(name));
             }
-            let db = Database::open(
+            let mut db = Database::open(
                 &name,
                 &f.path,
                 f.immutable,
@@ -94,6 +118,11 @@ impl AppState {
                     .is_some_and(|d| d.queries.values().any(|q| q.write)),
             )?;
             db.load_schema().await?;
+            if f.immutable {
+                take_inspected(&mut db, inspected.get(&name))?;
+            } else if inspected.contains_key(&name) {
+                tracing::warn!("inspect data for {name} is not used: the file is not immutable");
+            }
             databases.insert(name, Arc::new(db));
         }
         let metadata = Arc::new(metadata);

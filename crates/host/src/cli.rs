@@ -20,6 +20,19 @@ pub enum Command {
     /// Serve SQLite files (a sample database when none are given).
     #[command(disable_help_flag = true)]
     Serve(ServeArgs),
+    /// Write each file's hash, size and table counts as JSON, for `serve --inspect-file`: a
+    /// large immutable file is then neither hashed nor counted at start-up.
+    Inspect(InspectArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct InspectArgs {
+    /// SQLite files to inspect, opened read-only.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the JSON (`-`: standard output).
+    #[arg(long = "inspect-file", value_name = "FILE", default_value = "-")]
+    pub inspect_file: String,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +51,10 @@ pub struct ServeArgs {
     /// A Datasette-style metadata.json.
     #[arg(short = 'm', long = "metadata", value_name = "FILE")]
     pub metadata: Option<PathBuf>,
+    /// Inspect data written by `datasette-rs inspect`: the hashes and table counts of the
+    /// immutable files (`-i`), taken as they are.
+    #[arg(long = "inspect-file", value_name = "FILE")]
+    pub inspect_file: Option<PathBuf>,
     /// Address to listen on.
     #[arg(short = 'h', long, default_value = "127.0.0.1")]
     pub host: String,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod inspect;
 pub mod permissions;
 pub mod plugins;
 pub mod render;

@@ -2,13 +2,16 @@ use anyhow::Context;
 use clap::Parser;
 
 use datasette_rs::app::{AppState, DatabaseFile};
-use datasette_rs::cli::{Cli, Command, LogFormat};
+use datasette_rs::cli::{Cli, Command, InspectArgs, LogFormat};
 use datasette_rs::config::{Metadata, Settings};
 use datasette_rs::plugins::{self, LoadOptions, Plugins};
 use datasette_rs::session::{self, SessionConfig};
 
 fn main() -> anyhow::Result<()> {
-    let Command::Serve(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Serve(args) => args,
+        Command::Inspect(args) => return inspect(&args),
+    };
     init_logging(args.log_format);
     let mut settings = Settings::default();
     for (name, value) in args.setting_pairs() {
@@ -66,6 +69,10 @@ fn main() -> anyhow::Result<()> {
             immutable: false,
         });
     }
+    let inspected = match &args.inspect_file {
+        Some(path) => datasette_rs::inspect::load(path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
     let session = SessionConfig::new(args.secret.as_deref(), &settings)?;
     actix_web::rt::System::new().block_on(async move {
         if args.secret.is_none() {
@@ -73,7 +80,8 @@ fn main() -> anyhow::Result<()> {
                 "no --secret or DATASETTE_SECRET: sign-ins last until this process stops"
             );
         }
-        let state = AppState::build(&files, metadata, settings, session, plugins).await?;
+        let state =
+            AppState::build(&files, &inspected, metadata, settings, session, plugins).await?;
         if args.root {
             let token = session::new_token();
             *state.root_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
@@ -90,6 +98,17 @@ fn main() -> anyhow::Result<()> {
         datasette_rs::server::run(state, &args.host, args.port).await?;
         Ok(())
     })
+}
+
+/// `datasette-rs inspect`: the files' inspect data, on stdout or into `--inspect-file`.
+fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
+    let data = datasette_rs::inspect::inspect(&args.files).map_err(anyhow::Error::msg)?;
+    let json = serde_json::to_string_pretty(&data)? + "\n";
+    match args.inspect_file.as_str() {
+        "-" => std::io::Write::write_all(&mut std::io::stdout(), json.as_bytes())?,
+        path => std::fs::write(path, json).with_context(|| format!("cannot write {path}"))?,
+    }
+    Ok(())
 }
 
 /// Log lines on stderr, filtered by `RUST_LOG` (default `info`): text, or one JSON object a

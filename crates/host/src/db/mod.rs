@@ -362,6 +362,7 @@ pub struct Database {
     pub path: PathBuf,
     pub immutable: bool,
     /// An immutable file's SHA-256, hex (Datasette's `hash`): it cannot change while served.
+    /// Set at start-up, from inspect data when given.
     pub hash: Option<String>,
     pool: Arc<Pool>,
     schema: RwLock<Arc<Schema>>,
@@ -369,18 +370,6 @@ pub struct Database {
     derived: Mutex<Derived>,
     /// The read-write connection of a mutable file with writable canned queries.
     writer: Option<writes::Writer>,
-}
-
-/// The SHA-256 of a file's bytes, in hex.
-fn file_hash(path: &Path) -> std::io::Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut digest = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut digest)?;
-    Ok(digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// Schema changes in a mutable file are noticed within this long.
@@ -404,16 +393,11 @@ impl Database {
             functions,
             cache_kib,
         )?);
-        let hash = if immutable {
-            Some(file_hash(path).map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?)
-        } else {
-            None
-        };
         let db = Database {
             name: name.to_string(),
             path: path.to_path_buf(),
             immutable,
-            hash,
+            hash: None,
             pool,
             schema: RwLock::new(Arc::new(Schema::default())),
             last_schema_check: Mutex::new(Instant::now()),
