@@ -255,6 +255,35 @@ fn a_runaway_query_is_interrupted_and_the_server_stays_up() {
     assert_eq!(s.get("/fixture/stations.json").status, 200);
 }
 
+/// Datasette's `_timelimit=MS` lowers the SQL time limit for one request, never raises it.
+#[test]
+fn timelimit_lowers_the_limit_for_one_request() {
+    let s = server();
+    let sql = datasette_rs::urls::quote_plus(
+        "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c",
+    );
+    let interrupted_after = |timelimit: &str| -> u64 {
+        let r = s.get(&format!("/fixture.json?sql={sql}&_timelimit={timelimit}"));
+        assert_eq!(r.status, 400, "{}", r.body);
+        let error = r.json()["error"].as_str().unwrap().to_string();
+        let ms = error.trim_end_matches(" ms").rsplit(' ').next().unwrap();
+        ms.parse().unwrap_or_else(|_| panic!("{error}"))
+    };
+    // The server's limit is 300 ms: asked for 20, the query stops long before it.
+    assert!(interrupted_after("20") < 250);
+    // Asked for more than the server allows, it still stops (at about 300 ms, not 100 s).
+    assert!(interrupted_after("100000") >= 300);
+    for bad in ["abc", "0", "-5"] {
+        let r = s.get(&format!("/fixture/stations.json?_timelimit={bad}"));
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(
+            r.json()["error"].as_str().unwrap().contains("_timelimit"),
+            "{bad}"
+        );
+    }
+    assert_eq!(s.get("/fixture/stations.json?_timelimit=50").status, 200);
+}
+
 #[test]
 fn quotes_and_brackets_in_names_and_values() {
     let s = server();

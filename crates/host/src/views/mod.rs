@@ -73,6 +73,27 @@ impl PageRequest {
             .collect()
     }
 
+    /// How long this request's SQL may run: `sql_time_limit_ms`, or less when Datasette's
+    /// `_timelimit=MS` asks (never more).
+    pub fn sql_limit(
+        &self,
+        settings: &crate::config::Settings,
+    ) -> Result<std::time::Duration, AppError> {
+        let most = settings.sql_time_limit_ms;
+        let ms = match self.arg("_timelimit").filter(|t| !t.is_empty()) {
+            None => most,
+            Some(t) => match t.parse::<u64>() {
+                Ok(ms) if ms > 0 => ms.min(most),
+                _ => {
+                    return Err(AppError::BadRequest(format!(
+                        "_timelimit must be a number of milliseconds above 0, not '{t}'"
+                    )))
+                }
+            },
+        };
+        Ok(std::time::Duration::from_millis(ms))
+    }
+
     /// Whether `key` is set to something other than an off value.
     pub fn flag(&self, key: &str) -> bool {
         self.arg(key)

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use indexmap::IndexMap;
@@ -192,7 +191,7 @@ async fn run(
     let schema = db.schema().await?;
     let access = state.access(&ctx.actor, &db.name, &schema);
     let max = state.settings.max_returned_rows as usize;
-    let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
+    let limit = ctx.sql_limit(&state.settings)?;
     // A canned query may list its parameters; otherwise SQLite says which the SQL takes.
     let declared = canned.as_ref().and_then(|c| c.params.clone());
     let mut given: HashMap<String, Cell> = HashMap::new();

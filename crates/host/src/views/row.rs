@@ -1,7 +1,6 @@
 //! `/DB/TABLE/PK`: one row, found by its primary key (or rowid).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -130,7 +129,7 @@ pub async fn page(
         .iter()
         .map(|fk| columns.iter().position(|c| *c == fk.column))
         .collect();
-    let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
+    let limit = ctx.sql_limit(&state.settings)?;
     let row_sql = sql.clone();
     let by_key_alone = incoming.is_empty();
     let read = move |c: &sqlite::Conn| {

@@ -806,7 +806,7 @@ pub async fn page(
             wheres: req.wheres,
             sort: req.sort,
         };
-        let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
+        let limit = ctx.sql_limit(&state.settings)?;
         let response = export::table(db.clone(), run_access, limit, rows, export).await?;
         return Ok(response.into());
     }
@@ -867,7 +867,7 @@ impl Page<'_> {
         let cached_suggestions = suggest
             .then(|| CachedSuggestions::get(db, &suggest_key))
             .flatten();
-        let sql_limit = Duration::from_millis(settings.sql_time_limit_ms);
+        let sql_limit = ctx.sql_limit(settings)?;
         let limits = Limits {
             sql: sql_limit,
             count: sql_limit.min(PAGE_COUNT_LIMIT),
