@@ -73,13 +73,6 @@ fn take_inspected(
     Ok(())
 }
 
-/// The URL name of a database file: its file name without the extension.
-pub fn database_name(path: &std::path::Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "db".into())
-}
-
 impl AppState {
     /// Opens every file and reads its schema. Plugins vote before the allow blocks.
     pub async fn build(
@@ -98,7 +91,7 @@ impl AppState {
                     path: f.path.clone(),
                 });
             }
-            let name = database_name(&f.path);
+            let name = crate::db::database_name(&f.path);
             if databases.contains_key(&name) {
                 return Err(StartError::DuplicateName(name));
             }

@@ -48,7 +48,7 @@ pub fn inspect(files: &[PathBuf]) -> Result<InspectData, String> {
     let mut out = InspectData::new();
     for path in files {
         let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-        let name = crate::app::database_name(path);
+        let name = crate::db::database_name(path);
         let mut conn = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,

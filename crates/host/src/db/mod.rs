@@ -355,6 +355,13 @@ pub fn count(
     }
 }
 
+/// The URL name of a database file: its file name without the extension.
+pub fn database_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into())
+}
+
 /// One SQLite file being served.
 pub struct Database {
     /// The name in URLs: the file name without its extension.
