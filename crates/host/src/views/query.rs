@@ -194,18 +194,7 @@ async fn run(
     let limit = ctx.sql_limit(&state.settings)?;
     // A canned query may list its parameters; otherwise SQLite says which the SQL takes.
     let declared = canned.as_ref().and_then(|c| c.params.clone());
-    let mut given: HashMap<String, Cell> = HashMap::new();
-    for (k, v) in &ctx.args {
-        given
-            .entry(k.clone())
-            .or_insert_with(|| Cell::Text(v.clone()));
-    }
-    // A canned query's magic parameters come from the request, never the query string.
-    let magic = match &canned {
-        Some(_) => super::magic::parameters(&sql, ctx),
-        None => HashMap::new(),
-    };
-    given.extend(magic.clone());
+    let (given, magic) = given_values(ctx, &sql, canned.is_some());
     let file_name = canned
         .as_ref()
         .map_or(db.name.as_str(), |q| q.name.as_str());
@@ -286,6 +275,37 @@ async fn run(
         canned,
         write_token: None,
     };
+    reply(state, ctx, &data, shape)
+}
+
+/// The values the query string gives, and a canned query's magic parameters (which come from
+/// the request, never the query string), the latter winning.
+fn given_values(
+    ctx: &PageRequest,
+    sql: &str,
+    canned: bool,
+) -> (HashMap<String, Cell>, HashMap<String, Cell>) {
+    let mut given: HashMap<String, Cell> = HashMap::new();
+    for (k, v) in &ctx.args {
+        given
+            .entry(k.clone())
+            .or_insert_with(|| Cell::Text(v.clone()));
+    }
+    let magic = match canned {
+        true => super::magic::parameters(sql, ctx),
+        false => HashMap::new(),
+    };
+    given.extend(magic.clone());
+    (given, magic)
+}
+
+/// The query's page in the format asked for; a failed query is a 400 in every format.
+fn reply(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &QueryPage,
+    shape: Shape,
+) -> Result<Reply, AppError> {
     let status = if data.ok {
         StatusCode::OK
     } else {
@@ -294,16 +314,14 @@ async fn run(
     if ctx.renderer.is_some() && data.ok {
         let view = crate::app::View {
             kind: "query",
-            database: Some(&db.name),
+            database: Some(&data.database),
             table: data.query_name.as_deref(),
             row: None,
         };
         return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
     }
     match (ctx.format, shape) {
-        (_, _) if !data.ok && ctx.format != Format::Html => {
-            Ok(json::response(status, &data).into())
-        }
+        (_, _) if !data.ok && ctx.format != Format::Html => Ok(json::response(status, data).into()),
         (Format::Blob, _) => Ok(super::blob::download(ctx, &data.rows, None, None)?.into()),
         (Format::Csv, _) => {
             let name = data.query_name.as_deref().unwrap_or(&data.database);
@@ -320,9 +338,9 @@ async fn run(
         (Format::Json, Shape::Array | Shape::ArrayFirst) => {
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())
         }
-        (Format::Json, _) => Ok(json::response(status, &data).into()),
+        (Format::Json, _) => Ok(json::response(status, data).into()),
         (Format::Html, _) => {
-            Ok(html::with_status(status, super::templates::query_page(state, ctx, &data)?).into())
+            Ok(html::with_status(status, super::templates::query_page(state, ctx, data)?).into())
         }
     }
 }
