@@ -672,6 +672,52 @@ fn recent_checks_and_the_debug_menu_are_roots() {
         && c["actor"]["id"] == "alice"
         && c["result"] == false
         && c["used_default"] == true));
+    // The page answers a question as the routes would.
+    let ask = |actor: &str, permission: &str, r1: &str, r2: &str| {
+        let q = datasette_rs::urls::quote_plus;
+        get(
+            &format!(
+                "/-/permissions.json?actor={}&permission={permission}&resource_1={r1}&resource_2={r2}",
+                q(actor)
+            ),
+            Who::Root,
+        )
+    };
+    let answer = ask(r#"{"id": "alice"}"#, "view-table", "fixture", "secrets").json();
+    assert_eq!(answer["question"]["allowed"], false, "{answer}");
+    assert_eq!(answer["question"]["explicit"], true);
+    let answer = ask(r#"{"id": "alice"}"#, "view-table", "fixture", "cities").json();
+    assert_eq!(
+        (
+            answer["question"]["allowed"].clone(),
+            answer["question"]["explicit"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        ask(r#"{"id": "root"}"#, "view-table", "fixture", "secrets").json()["question"]["allowed"],
+        true
+    );
+    let html = get(
+        "/-/permissions?actor=null&permission=view-table&resource_1=fixture&resource_2=secrets",
+        Who::Root,
+    )
+    .body;
+    assert!(
+        html.contains("Denied: an allow block or plugin answered for this resource"),
+        "{html}"
+    );
+    assert_eq!(ask("{not json", "view-table", "fixture", "").status, 400);
+    assert_eq!(ask("null", "view-table", "", "secrets").status, 400);
+    // Only who may debug permissions may ask.
+    assert_eq!(
+        get(
+            "/-/permissions.json?actor=null&permission=view-instance",
+            Who::Alice
+        )
+        .status,
+        403
+    );
     // The menu: root's has the debugging pages and a way out; Alice's a way out alone.
     let menu = |who: Who| {
         let body = get("/", who).body;

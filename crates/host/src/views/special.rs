@@ -112,20 +112,64 @@ fn permissions_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppEr
                 "when": super::magic::datetime_utc(c.when),
                 "actor": c.actor,
                 "action": c.action,
-                "resource": match c.resource {
-                    Resource::Instance => Value::Null,
-                    Resource::Database(db) => json!(db),
-                    Resource::Child(db, child) => json!([db, child]),
-                },
+                "resource": resource_json(&c.resource),
                 "result": c.allowed,
                 "used_default": c.used_default,
             })
         })
         .collect();
-    let data = json!({ "permission_checks": checks });
+    let question = permission_question(state, ctx)?;
+    let data = json!({ "permission_checks": checks, "question": question });
     respond(ctx, &data, || {
-        super::templates::permissions_page(state, ctx, &checks)
+        super::templates::permissions_page(state, ctx, &checks, &question)
     })
+}
+
+/// The question the page's form asks (`?actor=JSON&permission=ACTION&resource_1=DB&
+/// resource_2=TABLE`), answered as the routes answer it: whether the actor may, and whether an
+/// allow block or plugin answered for that very resource (else its database, the instance or
+/// the default decided). `null` when nothing is asked.
+fn permission_question(state: &AppState, ctx: &PageRequest) -> Result<Value, AppError> {
+    let Some(action) = ctx.arg("permission").filter(|p| !p.is_empty()) else {
+        return Ok(Value::Null);
+    };
+    let actor_text = ctx.arg("actor").unwrap_or("null");
+    let actor: Value = serde_json::from_str(actor_text)
+        .map_err(|e| AppError::BadRequest(format!("actor must be JSON: {e}")))?;
+    let actor = Some(actor).filter(|a| !a.is_null());
+    let arg = |k: &str| ctx.arg(k).filter(|v| !v.is_empty()).map(str::to_string);
+    let resource = match (arg("resource_1"), arg("resource_2")) {
+        (None, None) => Resource::Instance,
+        (Some(db), None) => Resource::Database(db),
+        (Some(db), Some(child)) => Resource::Child(db, child),
+        (None, Some(_)) => {
+            return Err(AppError::BadRequest(
+                "resource_2 (a table or query) needs resource_1 (its database)".into(),
+            ))
+        }
+    };
+    let explicit = state.permissions.vote(&actor, action, &resource);
+    let check = datasette_plugin_api::PermissionCheck {
+        actor: actor.clone(),
+        action: action.to_string(),
+        resource: resource.clone(),
+    };
+    let allowed = crate::plugins::host_services::Services::permission_allowed(state, &check);
+    Ok(json!({
+        "actor": actor,
+        "permission": action,
+        "resource": resource_json(&resource),
+        "allowed": allowed,
+        "explicit": explicit.is_some(),
+    }))
+}
+
+fn resource_json(resource: &Resource) -> Value {
+    match resource {
+        Resource::Instance => Value::Null,
+        Resource::Database(db) => json!(db),
+        Resource::Child(db, child) => json!([db, child]),
+    }
 }
 
 /// `/-/config` is Datasette's old name of `/-/settings`: a permanent redirect, as it answers.

@@ -753,6 +753,10 @@ pub fn allow_debug_page(
 struct PermissionsTemplate<'a> {
     chrome: &'a Chrome,
     checks: Vec<CheckView>,
+    /// The form's fields as asked: actor JSON, permission, resource 1 and 2.
+    asked: [String; 4],
+    /// The answer: (allowed, decided for that very resource).
+    answer: Option<(bool, bool)>,
 }
 
 struct CheckView {
@@ -769,14 +773,21 @@ pub fn permissions_page(
     state: &AppState,
     ctx: &PageRequest,
     checks: &[serde_json::Value],
+    question: &serde_json::Value,
 ) -> Result<String, AppError> {
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let view = View {
         kind: "special",
         ..View::default()
     };
+    let asked = ["actor", "permission", "resource_1", "resource_2"]
+        .map(|k| ctx.arg(k).unwrap_or_default().to_string());
+    let answer =
+        (!question.is_null()).then(|| (question["allowed"] == true, question["explicit"] == true));
     page(&PermissionsTemplate {
         chrome: &page_chrome(state, ctx, view),
+        asked,
+        answer,
         checks: checks
             .iter()
             .map(|c| CheckView {
