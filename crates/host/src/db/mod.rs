@@ -120,10 +120,7 @@ fn traced<T>(sql: &str, params: &[(String, Cell)], began: Instant, result: &Resu
     }
 }
 
-/// Runs SQL from a request with its parameters (`:name`, `@name`, `$name`): `declared` names
-/// them, or else SQLite says which the SQL takes (in order, each once). Each gets `value(name)`.
-/// One prepare gives both.
-/// Each parameter's value; one `value` has none for is SQLite's error, in its words.
+/// Each parameter's value; a parameter `value` has none for is SQLite's error, in its words.
 fn bound_values(
     names: &[String],
     value: impl Fn(&str) -> Option<Cell>,
@@ -139,6 +136,9 @@ fn bound_values(
         .collect()
 }
 
+/// Runs SQL from a request with its parameters (`:name`, `@name`, `$name`): `declared` names
+/// them, or else SQLite says which the SQL takes (in order, each once). Each gets `value(name)`.
+/// One prepare gives both.
 pub fn select_named(
     c: &Conn,
     sql: &str,
