@@ -161,6 +161,13 @@ impl AppState {
         Arc::new(access)
     }
 
+    /// Whether nothing in `db` is hidden from `actor`: only then may what stands for the whole
+    /// file (its bytes, its hash) reach them, since it holds the protected tables too.
+    pub async fn sees_whole_file(&self, actor: &Actor, db: &Database) -> Result<bool, DbError> {
+        let schema = db.schema().await?;
+        Ok(self.access(actor, &db.name, &schema).hidden.is_empty())
+    }
+
     /// What an anonymous visitor may read, given `access`, what `actor` may read: pages mark
     /// as private what anonymous visitors cannot see.
     pub fn public_access(

@@ -35,8 +35,7 @@ pub async fn refusal(
     {
         return Ok(Some("You do not have permission to download this database"));
     }
-    let schema = db.schema().await?;
-    if !state.access(actor, &db.name, &schema).hidden.is_empty() {
+    if !state.sees_whole_file(actor, db).await? {
         return Ok(Some("The file holds tables you may not see"));
     }
     Ok(None)

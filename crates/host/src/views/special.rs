@@ -43,15 +43,8 @@ async fn databases(state: &AppState, ctx: &PageRequest) -> Result<Value, AppErro
             continue;
         }
         let hash = match &db.hash {
-            Some(hash) => {
-                let schema = db.schema().await?;
-                let sees_all = state
-                    .access(&ctx.actor, &db.name, &schema)
-                    .hidden
-                    .is_empty();
-                sees_all.then(|| hash.clone())
-            }
-            None => None,
+            Some(hash) if state.sees_whole_file(&ctx.actor, db).await? => Some(hash.clone()),
+            _ => None,
         };
         out.push(json!({
             "name": db.name,
