@@ -99,26 +99,6 @@ const PREFIXES: &[(&str, &str, i32)] = &[
     ("a", "atto", -18),
 ];
 
-/// The prefixes a cell is shown with, largest first (no hecto, deca, deci, centi: pint's
-/// compact form does not pick them either).
-const COMPACT: &[(&str, i32)] = &[
-    ("Y", 24),
-    ("Z", 21),
-    ("E", 18),
-    ("P", 15),
-    ("T", 12),
-    ("G", 9),
-    ("M", 6),
-    ("k", 3),
-    ("", 0),
-    ("m", -3),
-    ("µ", -6),
-    ("n", -9),
-    ("p", -12),
-    ("f", -15),
-    ("a", -18),
-];
-
 /// One unit name, with or without a prefix, singular or plural: `ms` is a millisecond, not
 /// metres, so a prefix is tried before a plural.
 fn named(name: &str) -> Option<Unit> {
@@ -234,13 +214,22 @@ pub fn display(value: f64, column_unit: &str) -> Option<String> {
     let unit = parse_unit(column_unit).ok()?;
     let (base, _, base_factor, ..) = prefixable_base(column_unit.trim())?;
     let in_base = value * unit.factor / base_factor;
-    let (prefix, power) = match in_base {
-        v if v == 0.0 || !v.is_finite() => ("", 0),
-        v => *COMPACT
+    // The largest power of a thousand at or below the value (pint's compact form picks no
+    // hecto, deca, deci or centi), from atto up.
+    let power = match in_base {
+        v if v == 0.0 || !v.is_finite() => 0,
+        v => PREFIXES
             .iter()
-            .find(|(_, p)| v.abs() >= 10f64.powi(*p))
-            .unwrap_or(&COMPACT[COMPACT.len() - 1]),
+            .map(|(.., p)| *p)
+            .chain([0])
+            .filter(|p| p % 3 == 0 && v.abs() >= 10f64.powi(*p))
+            .max()
+            .unwrap_or(-18),
     };
+    let prefix = PREFIXES
+        .iter()
+        .find(|(symbol, _, p)| *p == power && *symbol != "u")
+        .map_or("", |(symbol, ..)| *symbol);
     let shown = in_base / 10f64.powi(power);
     let rounded = (shown * 1e6).round() / 1e6;
     Some(format!("{}\u{a0}{prefix}{base}", number(rounded)))
