@@ -226,13 +226,15 @@ fn inspect_data_is_written_and_served_from() {
     data["data"]["hash"] = "feedface".into();
     data["data"]["tables"]["t"]["count"] = 1000.into();
     std::fs::write(&json, data.to_string()).unwrap();
-    let server = serve_binary(&[
-        "-i",
-        db.to_str().unwrap(),
-        "--inspect-file",
-        json.to_str().unwrap(),
-    ])
-    .expect("starts");
+    let serve = || {
+        serve_binary(&[
+            "-i",
+            db.to_str().unwrap(),
+            "--inspect-file",
+            json.to_str().unwrap(),
+        ])
+    };
+    let server = serve().expect("starts");
     assert_eq!(server.json("/-/databases.json")[0]["hash"], "feedface");
     assert_eq!(
         server.json("/data/t.json")["filtered_table_rows_count"],
@@ -240,14 +242,7 @@ fn inspect_data_is_written_and_served_from() {
     );
     // A file that is not inspect data stops start-up, naming it.
     std::fs::write(&json, "[1, 2]").unwrap();
-    let err = serve_binary(&[
-        "-i",
-        db.to_str().unwrap(),
-        "--inspect-file",
-        json.to_str().unwrap(),
-    ])
-    .err()
-    .expect("refused");
+    let err = serve().err().expect("refused");
     assert!(
         err.stderr.contains("inspect.json") && err.stderr.contains("not inspect data"),
         "{}",
