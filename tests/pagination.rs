@@ -191,3 +191,26 @@ fn link_header_walks_every_shape() {
     let html = server.get("/fixture/measurements?_size=50");
     assert!(!html.header("link").unwrap_or("").contains("rel=\"next\""));
 }
+
+#[test]
+fn sorted_by_its_own_key_a_bare_key_token_pages_on() {
+    let server = TestApp::new().start();
+    // `_next=3` as a person writes it: the key alone, though the page is sorted by it.
+    for (sort, sql) in [
+        (
+            "_sort=id",
+            "select * from stations where id > 3 order by id",
+        ),
+        (
+            "_sort_desc=id",
+            "select * from stations where id < 3 order by id desc",
+        ),
+    ] {
+        let (rows, _) = walk(
+            &server,
+            &format!("/fixture/stations.json?_size=2&_next=3&{sort}"),
+        );
+        assert!(!rows.is_empty(), "{sort}");
+        assert_eq!(rows, expected(&fixture().fixture_db, sql), "{sort}");
+    }
+}

@@ -85,6 +85,21 @@ fn bad_request(msg: impl Into<String>) -> AppError {
     AppError::BadRequest(msg.into())
 }
 
+/// Reads a `_next` token. A page sorted by its own single key (`_sort=rowid`) may be given the
+/// key alone, as a hand-written `_next=1` does: the key is then the sort value too.
+fn keyset(tok: &str, t: &TableInfo, sort: Option<&Sort>) -> Result<Keyset, AppError> {
+    let keys = t.key_columns();
+    let by_own_key = matches!(sort, Some(s) if keys.len() == 1 && s.column == keys[0]);
+    if by_own_key && !tok.contains(',') {
+        let ks = next_token::decode(tok, 1, false).map_err(AppError::BadRequest)?;
+        return Ok(Keyset {
+            sort_value: Some(ks.keys.first().cloned()),
+            keys: ks.keys,
+        });
+    }
+    next_token::decode(tok, keys.len(), sort.is_some()).map_err(AppError::BadRequest)
+}
+
 impl TableRequest {
     pub fn parse(
         ctx: &PageRequest,
@@ -100,13 +115,7 @@ impl TableRequest {
                 None,
                 next_token::decode_offset(tok).map_err(AppError::BadRequest)?,
             ),
-            Some(tok) => (
-                Some(
-                    next_token::decode(tok, t.key_columns().len(), sort.is_some())
-                        .map_err(AppError::BadRequest)?,
-                ),
-                0,
-            ),
+            Some(tok) => (Some(keyset(tok, t, sort.as_ref())?), 0),
         };
         Ok(TableRequest {
             shape: Shape::parse(ctx.arg("_shape"))?,
