@@ -185,13 +185,19 @@ fn huge_numbers_are_bounded() {
 const REFUSED: &[(&str, &str)] = &[
     (
         "insert into stations (name) values ('x')",
-        "only read-only SQL",
+        "Statement must be a SELECT",
     ),
-    ("update stations set name = 'x'", "only read-only SQL"),
-    ("delete from stations", "only read-only SQL"),
-    ("drop table stations", "only read-only SQL"),
-    ("create table t (x)", "only read-only SQL"),
-    ("attach database '/tmp/x.db' as x", "ATTACH"),
+    (
+        "update stations set name = 'x'",
+        "Statement must be a SELECT",
+    ),
+    ("delete from stations", "Statement must be a SELECT"),
+    ("drop table stations", "Statement must be a SELECT"),
+    ("create table t (x)", "Statement must be a SELECT"),
+    (
+        "attach database '/tmp/x.db' as x",
+        "Statement must be a SELECT",
+    ),
     (
         "pragma user_version = 5",
         "PRAGMA user_version cannot be set",
@@ -203,8 +209,9 @@ const REFUSED: &[(&str, &str)] = &[
     ("pragma journal_mode = delete", "not allowed"),
     ("pragma writable_schema = 1", "not allowed"),
     ("select load_extension('/tmp/evil')", "load_extension"),
-    ("vacuum into '/tmp/copy.db'", "only read-only SQL"),
-    ("begin", "transactions are not allowed"),
+    ("vacuum into '/tmp/copy.db'", "Statement must be a SELECT"),
+    ("begin", "Statement must be a SELECT"),
+    (".schema", "Statement must be a SELECT"),
 ];
 
 #[test]

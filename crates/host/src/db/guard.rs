@@ -13,6 +13,33 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
 use super::lineage::{fold, recorded, Lineage};
 
+/// What SQL that would write, or that does not begin as a read, is told: Datasette's words,
+/// which its clients look for.
+pub const NOT_A_SELECT: &str = "Statement must be a SELECT";
+
+/// The words a read may begin with. SQL from a request that begins otherwise (`.schema`, a
+/// typo) is answered [`NOT_A_SELECT`] rather than with SQLite's parse error; what it does
+/// once it runs is still the authorizer's to check.
+const READ_WORDS: [&str; 5] = ["select", "with", "explain", "values", "pragma"];
+
+/// Whether `sql`, past spaces and comments, begins with one of [`READ_WORDS`]. SQL that is
+/// nothing but comments is left to SQLite to answer.
+pub fn begins_as_read(sql: &str) -> bool {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+    rest.is_empty() || READ_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&word))
+}
+
 /// What one actor may read in one database.
 #[derive(Debug, Default)]
 pub struct Access {
@@ -347,7 +374,7 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
             Verdict::Deny("transactions are not allowed: only one read-only statement runs".into())
         }
-        _ => Verdict::Deny("only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into()),
+        _ => Verdict::Deny(NOT_A_SELECT.into()),
     }
 }
 
@@ -443,6 +470,28 @@ fn names_in(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_begin_with_a_read_word_past_comments() {
+        for sql in [
+            "select 1",
+            "  WITH x as (select 1) select * from x",
+            "-- a note\nexplain query plan select 1",
+            "/* a note */ values (1)",
+            "pragma table_info(t)",
+            "-- only a comment",
+        ] {
+            assert!(begins_as_read(sql), "{sql}");
+        }
+        for sql in [
+            ".schema",
+            "update t set x = 1",
+            "selec 1",
+            "/* x */ insert into t values (1)",
+        ] {
+            assert!(!begins_as_read(sql), "{sql}");
+        }
+    }
 
     #[test]
     fn names_as_the_sql_spells_them() {

@@ -287,9 +287,7 @@ fn bind_read_only(
     params: &[(String, Cell)],
 ) -> Result<(), DbError> {
     if !stmt.readonly() {
-        return Err(DbError::Refused(
-            "only read-only SQL (SELECT, WITH, EXPLAIN) is allowed".into(),
-        ));
+        return Err(DbError::Refused(guard::NOT_A_SELECT.into()));
     }
     bind_named(stmt, params)
 }

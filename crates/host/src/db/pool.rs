@@ -145,9 +145,13 @@ impl Conn {
         result
     }
 
-    /// Checks SQL from a request against the schema its actor sees, before it meets the real
-    /// one: its errors are those of a database without what is hidden from the actor.
+    /// Checks SQL from a request: it begins as a read, and it is checked against the schema
+    /// its actor sees before it meets the real one, so its errors are those of a database
+    /// without what is hidden from the actor.
     pub fn check_request_sql(&self, sql: &str) -> Result<(), DbError> {
+        if !super::guard::begins_as_read(sql) {
+            return Err(DbError::Refused(super::guard::NOT_A_SELECT.into()));
+        }
         let Some(access) = self.guard.current() else {
             return Ok(());
         };
