@@ -104,17 +104,20 @@ pub fn value_html<'a>(cell: &'a Cell, unit: Option<&str>, truncate: usize) -> Ce
 }
 
 /// A foreign key value linked to the row it points to: with its label beside it when the
-/// label differs from the value (an empty label shows as `-`).
-pub fn foreign_key_html(href: &str, value: &str, label: &str) -> String {
-    if label == value {
-        return format!("<a href=\"{}\">{}</a>", escape(href), escape(value));
+/// label differs from the value (an empty label shows as `-`). A label is text, so a number
+/// differs from its label even when they read alike (Datasette shows `1 <em>1</em>` for a
+/// key to a table without a label column).
+pub fn foreign_key_html(href: &str, value: &Cell, label: &str) -> String {
+    let text = value.to_plain_string();
+    if matches!(value, Cell::Text(_)) && label == text {
+        return format!("<a href=\"{}\">{}</a>", escape(href), escape(&text));
     }
     let label = if label.is_empty() { "-" } else { label };
     format!(
         "<a href=\"{}\">{}</a>&nbsp;<em>{}</em>",
         escape(href),
         escape(label),
-        escape(value)
+        escape(&text)
     )
 }
 
@@ -178,12 +181,17 @@ mod tests {
         assert_eq!(shown(&Cell::Int(5000), Some("m")), "5\u{a0}km");
         assert_eq!(shown(&Cell::Int(5000), None), "5000");
         assert_eq!(shown(&Cell::Text("far".into()), Some("m")), "far");
+        let text = |s: &str| Cell::Text(s.into());
         assert_eq!(
-            foreign_key_html("/d/t/1", "1", "1"),
-            "<a href=\"/d/t/1\">1</a>"
+            foreign_key_html("/d/t/a", &text("a"), "a"),
+            "<a href=\"/d/t/a\">a</a>"
         );
         assert_eq!(
-            foreign_key_html("/d/t/3", "3", ""),
+            foreign_key_html("/d/t/1", &Cell::Int(1), "1"),
+            "<a href=\"/d/t/1\">1</a>&nbsp;<em>1</em>"
+        );
+        assert_eq!(
+            foreign_key_html("/d/t/3", &text("3"), ""),
             "<a href=\"/d/t/3\">-</a>&nbsp;<em>3</em>"
         );
     }

@@ -338,7 +338,7 @@ impl<'a> TableGrid<'a> {
                             ctx.table_url(&data.database, &fk.other_table),
                             tilde_encode(&value)
                         );
-                        cells::foreign_key_html(&href, &value, label).into()
+                        cells::foreign_key_html(&href, cell, label).into()
                     }
                     None => CellHtml::Plain { cell, truncate },
                 }
