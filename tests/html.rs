@@ -75,6 +75,46 @@ fn column_descriptions_from_metadata() {
     );
 }
 
+/// A canned query's own metadata: its HTML description on its page, its links' fragment and
+/// description on the database page, and its own source link in the footer.
+#[test]
+fn canned_query_metadata_shows_where_datasette_shows_it() {
+    let server = TestApp::new()
+        .metadata(
+            serde_json::json!({"source": "everything", "databases": {"fixture": {"queries": {
+                "high": {
+                    "sql": "select name from stations where elevation_m > :m",
+                    "title": "High stations",
+                    "description": "Stations above a height",
+                    "description_html": "Stations <b>above</b> a height",
+                    "fragment": "results",
+                    "source": "the survey",
+                    "source_url": "https://example.com/survey"
+                }
+            }}}}),
+        )
+        .start();
+    let page = server.get("/fixture/high?m=500").body;
+    assert!(
+        page.contains("<div class=\"metadata-description\">Stations <b>above</b> a height</div>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"https://example.com/survey\">"),
+        "{page}"
+    );
+    let db_page = server.get("/fixture").body;
+    assert!(
+        db_page.contains(
+            "<a href=\"/fixture/high#results\" title=\"Stations above a height\">High stations</a>"
+        ),
+        "{db_page}"
+    );
+    let query = &server.json("/fixture.json")["queries"][0];
+    assert_eq!(query["fragment"], "results");
+    assert_eq!(query["description_html"], "Stations <b>above</b> a height");
+}
+
 #[test]
 fn foreign_keys_link_with_labels() {
     let page = html("/fixture/measurements?_size=3");

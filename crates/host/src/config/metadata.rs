@@ -139,6 +139,7 @@ pub fn unknown_keys(raw: &Value) -> Vec<String> {
     ];
     const QUERY: &[&str] = &[
         "sql",
+        "fragment",
         "hide_sql",
         "params",
         "allow",
@@ -178,19 +179,20 @@ pub enum FacetSpec {
 }
 
 /// A canned query: a bare SQL string or an object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CannedQuery {
     pub name: String,
     pub sql: String,
-    pub title: Option<String>,
-    pub description: Option<String>,
+    /// Its title, description and source/license/about links, as any level has them.
+    pub info: SourceInfo,
+    /// Where on the query's page its links point (`#fragment`).
+    pub fragment: Option<String>,
     pub hide_sql: bool,
     pub params: Option<Vec<String>>,
     pub allow: Option<Value>,
     /// Run by a POST on the database's read-write connection (`"write": true`).
     pub write: bool,
     /// What a write says and where it sends the browser after it.
-    #[serde(skip)]
     pub outcome: WriteOutcome,
 }
 
@@ -208,8 +210,9 @@ impl<'de> Deserialize<'de> for CannedQuery {
         #[derive(Deserialize)]
         struct Full {
             sql: String,
-            title: Option<String>,
-            description: Option<String>,
+            #[serde(flatten)]
+            info: SourceInfo,
+            fragment: Option<String>,
             #[serde(default)]
             hide_sql: bool,
             params: Option<Vec<String>>,
@@ -228,8 +231,8 @@ impl<'de> Deserialize<'de> for CannedQuery {
         let full = match Form::deserialize(d)? {
             Form::Sql(sql) => Full {
                 sql,
-                title: None,
-                description: None,
+                info: SourceInfo::default(),
+                fragment: None,
                 hide_sql: false,
                 params: None,
                 allow: None,
@@ -241,8 +244,8 @@ impl<'de> Deserialize<'de> for CannedQuery {
         Ok(CannedQuery {
             name: String::new(),
             sql: full.sql,
-            title: full.title,
-            description: full.description,
+            info: full.info,
+            fragment: full.fragment,
             hide_sql: full.hide_sql,
             params: full.params,
             allow: full.allow,
@@ -327,17 +330,14 @@ impl Metadata {
     }
 
     /// source/license/about pairs, each taken from the most specific level that sets it.
+    /// `own` is the page's own level under the database: a table's or a canned query's.
     pub fn inherited_links(
         &self,
         db: Option<&str>,
-        table: Option<&str>,
+        own: Option<&SourceInfo>,
     ) -> Vec<(&'static str, String)> {
         let mut levels: Vec<&SourceInfo> = Vec::with_capacity(3);
-        if let (Some(db), Some(table)) = (db, table) {
-            if let Some(t) = self.table(db, table) {
-                levels.push(&t.info);
-            }
-        }
+        levels.extend(own);
         if let Some(d) = db.and_then(|db| self.database(db)) {
             levels.push(&d.info);
         }
@@ -427,7 +427,7 @@ mod tests {
         let q = &m.databases["d"].queries;
         assert_eq!(q["a"].sql, "select 1");
         assert_eq!(q["a"].name, "a");
-        assert_eq!(q["b"].title.as_deref(), Some("B"));
+        assert_eq!(q["b"].info.title.as_deref(), Some("B"));
         assert!(!q["a"].write);
         let m = parse(
             r#"{"databases": {"d": {"queries": {"w": {"sql": "insert", "write": true,
@@ -447,7 +447,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            m.inherited_links(Some("d"), Some("t")),
+            m.inherited_links(Some("d"), m.table("d", "t").map(|t| &t.info)),
             vec![
                 ("source_url", "tu".to_string()),
                 ("license", "MIT".to_string())

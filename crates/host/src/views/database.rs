@@ -41,6 +41,14 @@ pub struct ViewSummary {
 pub struct QuerySummary {
     pub sql: String,
     pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fragment: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hide_sql: bool,
     pub name: String,
     pub private: bool,
 }
@@ -124,7 +132,11 @@ pub fn queries(state: &AppState, ctx: &PageRequest, db: &str) -> Vec<QuerySummar
         .filter(|q| perms.can_view_query(&ctx.actor, db, &q.name))
         .map(|q| QuerySummary {
             sql: q.sql.clone(),
-            title: q.title.clone(),
+            title: q.info.title.clone(),
+            description: q.info.description.clone(),
+            description_html: q.info.description_html.clone(),
+            fragment: q.fragment.clone(),
+            hide_sql: q.hide_sql,
             name: q.name.clone(),
             private: !perms.can_view_query(&None, db, &q.name),
         })

@@ -138,7 +138,7 @@ async fn write_form(
         query_ms: ctx.elapsed_ms(),
         links: state
             .metadata
-            .inherited_links(Some(&db.name), None)
+            .inherited_links(Some(&db.name), Some(&q.info))
             .into_iter()
             .collect(),
         canned: Some(q.clone()),
@@ -269,7 +269,7 @@ async fn run(
         query_ms: ctx.elapsed_ms(),
         links: state
             .metadata
-            .inherited_links(Some(&db.name), None)
+            .inherited_links(Some(&db.name), canned.as_ref().map(|q| &q.info))
             .into_iter()
             .collect(),
         canned,

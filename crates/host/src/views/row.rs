@@ -195,7 +195,10 @@ pub async fn page(
         query_ms: ctx.elapsed_ms(),
         links: state
             .metadata
-            .inherited_links(Some(&db.name), Some(table))
+            .inherited_links(
+                Some(&db.name),
+                state.metadata.table(&db.name, table).map(|t| &t.info),
+            )
             .into_iter()
             .collect(),
         incoming,

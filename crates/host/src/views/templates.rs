@@ -340,9 +340,13 @@ pub fn database_page(
             .queries
             .iter()
             .map(|q| Listed {
-                href: ctx.table_url(&data.database, &q.name),
+                href: match &q.fragment {
+                    Some(f) => format!("{}#{}", ctx.table_url(&data.database, &q.name), f),
+                    None => ctx.table_url(&data.database, &q.name),
+                },
                 label: q.title.clone().unwrap_or_else(|| q.name.clone()),
-                title: Some(q.sql.clone()),
+                // As Datasette's: what the query is for, or else its SQL.
+                title: Some(q.description.clone().unwrap_or_else(|| q.sql.clone())),
                 private: q.private,
             })
             .collect(),
@@ -624,12 +628,13 @@ pub fn query_page(
         // As Datasette heads it: the query's title, or the database and the query's name.
         title: canned
             .map(|q| {
-                q.title
+                q.info
+                    .title
                     .clone()
                     .unwrap_or_else(|| format!("{}: {}", data.database, q.name))
             })
             .unwrap_or_else(|| data.database.clone()),
-        description: canned.and_then(|q| q.description.as_deref().map(escape)),
+        description: canned.and_then(|q| description_html(&q.info)),
         show_sql,
         show_hide,
         show_hide_field,

@@ -1001,7 +1001,10 @@ impl Page<'_> {
             query_ms: ctx.elapsed_ms(),
             links: state
                 .metadata
-                .inherited_links(Some(&db.name), Some(&t.name))
+                .inherited_links(
+                    Some(&db.name),
+                    state.metadata.table(&db.name, &t.name).map(|m| &m.info),
+                )
                 .into_iter()
                 .collect(),
             html: self.html_extras(fetched.labels, next_path),
