@@ -200,6 +200,7 @@ pub struct TestApp {
     metadata: Value,
     settings: Vec<(String, String)>,
     secret: Option<String>,
+    crossdb: bool,
 }
 
 impl Default for TestApp {
@@ -229,6 +230,7 @@ impl TestApp {
             metadata,
             settings: vec![],
             secret: Some(TEST_SECRET.into()),
+            crossdb: false,
         }
     }
 
@@ -254,6 +256,12 @@ impl TestApp {
         self
     }
 
+    /// Serves `_memory`, where SQL reads the other files by name (`--crossdb`).
+    pub fn crossdb(mut self) -> TestApp {
+        self.crossdb = true;
+        self
+    }
+
     pub fn files(mut self, files: Vec<DatabaseFile>) -> TestApp {
         self.files = files;
         self
@@ -272,6 +280,7 @@ impl TestApp {
                 for (k, v) in &self.settings {
                     settings.set(k, v).expect("setting");
                 }
+                settings.crossdb = self.crossdb;
                 let session =
                     SessionConfig::new(self.secret.as_deref(), &settings).expect("a valid secret");
                 let state = actix_web::web::Data::new(

@@ -73,6 +73,25 @@ fn take_inspected(
     Ok(())
 }
 
+/// The name of the in-memory database, as Datasette's.
+pub const MEMORY: &str = "_memory";
+
+async fn add_memory(
+    databases: &mut IndexMap<String, Arc<Database>>,
+    settings: &Settings,
+    functions: Arc<Vec<crate::db::functions::ExtraFunction>>,
+) -> Result<(), StartError> {
+    let db = Database::open_memory(
+        MEMORY,
+        settings.num_sql_threads as usize,
+        functions,
+        DEFAULT_CACHE_KIB,
+    )?;
+    db.load_schema().await?;
+    databases.insert(MEMORY.into(), Arc::new(db));
+    Ok(())
+}
+
 impl AppState {
     /// Opens every file and reads its schema. Plugins vote before the allow blocks.
     pub async fn build(
@@ -85,6 +104,10 @@ impl AppState {
     ) -> Result<AppState, StartError> {
         let mut databases = IndexMap::new();
         let functions = Arc::new(plugins.sql_functions());
+        // First, as Datasette lists it.
+        if settings.memory || settings.crossdb {
+            add_memory(&mut databases, &settings, functions.clone()).await?;
+        }
         for f in files {
             if !f.path.exists() {
                 return Err(StartError::Missing {
@@ -159,6 +182,46 @@ impl AppState {
         let mut access = self.permissions.access(actor, db, &schema.lineage);
         access.file = schema.file;
         Arc::new(access)
+    }
+
+    /// `access` to the in-memory database, with `--crossdb`: with the files attached that
+    /// `actor` may run SQL on and read whole (what they could not read whole would otherwise
+    /// be read through SQL that names it in another schema), the first ten of them.
+    pub async fn with_attached(
+        &self,
+        actor: &Actor,
+        db: &Database,
+        access: Arc<Access>,
+    ) -> Result<Arc<Access>, DbError> {
+        if !(self.settings.crossdb && db.is_memory()) {
+            return Ok(access);
+        }
+        let mut attached = Vec::new();
+        for other in self.databases.values().filter(|d| !d.is_memory()) {
+            let reserved = ["main", "temp"]
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&other.name));
+            if attached.len() == crate::db::MAX_ATTACHED
+                || reserved
+                || !self.permissions.can_execute_sql(actor, &other.name)
+            {
+                continue;
+            }
+            let schema = other.schema().await?;
+            let theirs = self.access(actor, &other.name, &schema);
+            if theirs.hidden.is_empty() {
+                attached.push(crate::db::guard::Attached {
+                    alias: other.name.clone(),
+                    path: other.path.clone(),
+                    immutable: other.immutable,
+                    access: theirs,
+                });
+            }
+        }
+        Ok(Arc::new(Access {
+            attached,
+            ..Access::clone(&access)
+        }))
     }
 
     /// Whether nothing in `db` is hidden from `actor`: only then may what stands for the whole

@@ -79,6 +79,14 @@ pub struct ServeArgs {
     /// *), as Datasette's --cors. Browsers send no cookies with such reads.
     #[arg(long)]
     pub cors: bool,
+    /// Serve the in-memory database `_memory` too, for SQL that reads no file.
+    #[arg(long)]
+    pub memory: bool,
+    /// Serve `_memory`, where SQL reads the other files by name (`select * from
+    /// fixtures.facetable`): for each actor, the files nothing of which is hidden from them
+    /// and where they may run SQL (the first ten).
+    #[arg(long)]
+    pub crossdb: bool,
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,

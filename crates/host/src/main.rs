@@ -18,6 +18,8 @@ fn main() -> anyhow::Result<()> {
         settings.set(&name, &value)?;
     }
     settings.cors = args.cors;
+    settings.memory = args.memory;
+    settings.crossdb = args.crossdb;
     let metadata = match &args.metadata {
         Some(path) => Metadata::load(path)?,
         None => Metadata::default(),
@@ -48,7 +50,7 @@ fn main() -> anyhow::Result<()> {
         path: p.clone(),
         immutable: true,
     }));
-    if files.is_empty() {
+    if files.is_empty() && !args.memory && !args.crossdb {
         // Built aside and renamed into place: the content is always the same, so another
         // instance serving the previous copy is unaffected.
         let dir = std::env::temp_dir().join("datasette-rs-sample");

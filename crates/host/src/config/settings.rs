@@ -50,6 +50,14 @@ pub struct Settings {
     /// see is readable that way.
     #[serde(skip)]
     pub cors: bool,
+    /// Datasette's `--memory` (an option too): serve the in-memory database `_memory`, for
+    /// SQL that reads no file.
+    #[serde(skip)]
+    pub memory: bool,
+    /// Datasette's `--crossdb` (an option too): `_memory` is served, and SQL there reads the
+    /// other files by their names (`select * from fixtures.facetable`).
+    #[serde(skip)]
+    pub crossdb: bool,
     /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
     pub plugin_fetch_timeout_ms: u64,
 }
@@ -81,6 +89,8 @@ impl Default for Settings {
             session_ttl_hours: 24,
             trust_forwarded_headers: false,
             cors: false,
+            memory: false,
+            crossdb: false,
             plugin_fetch_timeout_ms: 10_000,
         }
     }

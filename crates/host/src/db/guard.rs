@@ -41,7 +41,7 @@ pub fn begins_as_read(sql: &str) -> bool {
 }
 
 /// What one actor may read in one database.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Access {
     /// Folded names of the tables and views this actor may not read, derived ones included.
     pub hidden: HashSet<String>,
@@ -54,6 +54,20 @@ pub struct Access {
     /// renamed into place may hold tables this access does not know of, so it is not read
     /// under it. `None`: any (immutable files, the plugin's own access).
     pub file: Option<(u64, u64)>,
+    /// For the in-memory database with `--crossdb`: the files attached to it for this actor
+    /// (only those nothing of which is hidden from them), each read under its own access.
+    pub attached: Vec<Attached>,
+}
+
+/// A file attached to the in-memory database under its own name, for cross-database SQL.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    /// The schema name SQL reads it by: the database's name.
+    pub alias: String,
+    pub path: std::path::PathBuf,
+    pub immutable: bool,
+    /// The actor's access to that database: statements reading it are checked against this.
+    pub access: Arc<Access>,
 }
 
 impl Access {
@@ -81,13 +95,28 @@ impl Access {
             published: self.published.clone(),
             lineage: self.lineage.clone(),
             file: self.file,
+            attached: self.attached.clone(),
         }
+    }
+
+    /// The access of the attached database SQL names `schema`, if it is one.
+    fn attached(&self, schema: &str) -> Option<&Access> {
+        self.attached
+            .iter()
+            .find(|a| a.alias.eq_ignore_ascii_case(schema))
+            .map(|a| &*a.access)
     }
 
     /// Whether every statement that passed `earlier` also passes this access: only then may a
     /// statement prepared (and checked) under `earlier` be reused without a new check.
     fn covered_by(&self, earlier: &Access) -> bool {
-        self.hidden.is_subset(&earlier.hidden)
+        let aliases = |a: &Access| {
+            a.attached
+                .iter()
+                .map(|a| a.alias.clone())
+                .collect::<Vec<_>>()
+        };
+        self.hidden.is_subset(&earlier.hidden) && aliases(self) == aliases(earlier)
     }
 }
 
@@ -344,6 +373,16 @@ fn describes_all_tables(name: &str) -> bool {
 }
 
 fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
+    // What is read in an attached database is checked against the actor's access to it.
+    if let Some(other) = ctx.database_name.and_then(|s| access.attached(s)) {
+        return check(
+            &AuthContext {
+                database_name: Some("main"),
+                ..*ctx
+            },
+            other,
+        );
+    }
     match ctx.action {
         AuthAction::Select | AuthAction::Recursive => Verdict::Allow,
         AuthAction::Read { table_name, .. } => {

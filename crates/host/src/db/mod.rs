@@ -24,7 +24,7 @@ use rusqlite::ToSql;
 
 pub use guard::Access;
 pub use lineage::Lineage;
-pub use pool::{escape_fts, Conn, FILE_REPLACED};
+pub use pool::{escape_fts, Conn, FILE_REPLACED, MAX_ATTACHED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 
@@ -391,25 +391,56 @@ impl Database {
         writable: bool,
     ) -> Result<Database, DbError> {
         let writer = (writable && !immutable).then(|| writes::Writer::new(path, functions.clone()));
-        let pool = Arc::new(Pool::new(
-            path,
-            immutable,
-            connections,
-            functions,
-            cache_kib,
-        )?);
-        let db = Database {
-            name: name.to_string(),
+        let source = pool::Source::File {
             path: path.to_path_buf(),
             immutable,
-            hash: None,
+        };
+        let pool = Pool::new(source, connections, functions, cache_kib)?;
+        Ok(Database::with_pool(
+            name,
+            path.to_path_buf(),
+            immutable,
             pool,
+            writer,
+        ))
+    }
+
+    /// Datasette's `_memory`: an empty in-memory database, nothing written to it, to which
+    /// each request attaches the files its actor may read whole (`--crossdb`).
+    pub fn open_memory(
+        name: &str,
+        connections: usize,
+        functions: Arc<Vec<functions::ExtraFunction>>,
+        cache_kib: u32,
+    ) -> Result<Database, DbError> {
+        let pool = Pool::new(pool::Source::Memory, connections, functions, cache_kib)?;
+        // Nothing is written to it: as unchanging as an immutable file.
+        Ok(Database::with_pool(name, PathBuf::new(), true, pool, None))
+    }
+
+    fn with_pool(
+        name: &str,
+        path: PathBuf,
+        immutable: bool,
+        pool: Pool,
+        writer: Option<writes::Writer>,
+    ) -> Database {
+        Database {
+            name: name.to_string(),
+            path,
+            immutable,
+            hash: None,
+            pool: Arc::new(pool),
             schema: RwLock::new(Arc::new(Schema::default())),
             last_schema_check: Mutex::new(Instant::now()),
             derived: Mutex::new(Derived::default()),
             writer,
-        };
-        Ok(db)
+        }
+    }
+
+    /// Whether this is the in-memory database, which has no file.
+    pub fn is_memory(&self) -> bool {
+        self.pool.is_memory()
     }
 
     /// Loads the schema; done once at start-up, then again when it changes.

@@ -1,6 +1,6 @@
 //! Read-only SQLite connections, used off the async workers with a time limit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 use super::functions::ExtraFunction;
-use super::guard::{Access, Guard};
+use super::guard::{Access, Attached, Guard};
 use super::DbError;
 
 /// How long a query waits for another process's write lock before giving up.
@@ -31,6 +31,34 @@ fn now_micros() -> u64 {
 /// replaced by another under the same name while it ran (the request may simply be tried again).
 pub const FILE_REPLACED: &str = "the database file was replaced while the request was under way";
 
+/// What a pool's connections read.
+#[derive(Debug, Clone)]
+pub enum Source {
+    File {
+        path: PathBuf,
+        immutable: bool,
+    },
+    /// Datasette's `_memory`: an empty in-memory database of each connection's own, to which
+    /// files are attached for cross-database SQL (`--crossdb`).
+    Memory,
+}
+
+impl Source {
+    /// The file it is now (device, inode), for a file that may be replaced under its name.
+    fn file_now(&self) -> Result<Option<FileId>, DbError> {
+        match self {
+            Source::File {
+                path,
+                immutable: false,
+            } => file_id(path).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// At most this many files are attached to the in-memory database, as in Datasette.
+pub const MAX_ATTACHED: usize = 10;
+
 /// One open connection with its deadline and guard.
 pub struct Conn {
     pub(crate) conn: Connection,
@@ -43,6 +71,8 @@ pub struct Conn {
     shadows: std::cell::RefCell<super::shadow::Shadows>,
     /// The plugins' SQL functions, registered here and on the schema copies.
     functions: Arc<Vec<ExtraFunction>>,
+    /// An in-memory database, which each request attaches its files to.
+    memory: bool,
 }
 
 pub type FileId = (u64, u64);
@@ -57,27 +87,28 @@ pub fn file_id(path: &Path) -> Result<FileId, DbError> {
 
 impl Conn {
     fn open(
-        path: &Path,
-        immutable: bool,
+        source: &Source,
         extra: &Arc<Vec<ExtraFunction>>,
         cache_kib: u32,
     ) -> Result<Conn, DbError> {
-        let file = if immutable {
-            None
-        } else {
-            Some(file_id(path)?)
+        let file = source.file_now()?;
+        let (uri, shown, memory) = match source {
+            Source::File { path, immutable } => (
+                read_only_uri(path, *immutable),
+                path.display().to_string(),
+                false,
+            ),
+            Source::Memory => (":memory:".to_string(), "_memory".to_string(), true),
         };
-        let mode = if immutable { "immutable=1" } else { "mode=ro" };
-        let uri = format!("file:{}?{mode}", uri_path(path));
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&uri, flags)
-            .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+            .map_err(|e| DbError::Open(format!("{shown}: {e}")))?;
         // Pages are read from the OS's cache cheaply; a small cache per connection keeps the
         // server's memory flat however many connections and databases there are.
         conn.pragma_update(None, "cache_size", -i64::from(cache_kib))
-            .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+            .map_err(|e| DbError::Open(format!("{shown}: {e}")))?;
         let deadline = Arc::new(AtomicU64::new(0));
         let d = deadline.clone();
         conn.progress_handler(
@@ -91,8 +122,10 @@ impl Conn {
         let guard = Guard::default();
         conn.authorizer(Some(guard.authorizer()))
             .map_err(DbError::from_sqlite)?;
-        // A second wall behind the authorizer: no other database file can be opened.
-        conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
+        // A second wall behind the authorizer: no other database file can be opened, but
+        // those the server attaches to the in-memory database.
+        let attached = if memory { MAX_ATTACHED as i32 } else { 0 };
+        conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, attached)
             .map_err(DbError::from_sqlite)?;
         // A writer holding a lock briefly is waited for; one holding it longer is reported.
         conn.busy_timeout(BUSY_TIMEOUT)
@@ -112,7 +145,35 @@ impl Conn {
             file,
             shadows: Default::default(),
             functions: extra.clone(),
+            memory,
         })
+    }
+
+    /// Attaches exactly the files of `wanted` to an in-memory connection, afresh for each
+    /// request: what one actor may read in another file never stays for the next one, and a
+    /// file replaced under its name is read anew.
+    fn attach(&self, wanted: &[Attached]) -> Result<(), DbError> {
+        let _host = self.guard.suspended();
+        let sqlite = DbError::from_sqlite;
+        let present: Vec<String> = self
+            .conn
+            .prepare("select name from pragma_database_list where seq > 1")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(sqlite)?;
+        for name in present {
+            self.conn
+                .execute("detach database ?1", [name])
+                .map_err(sqlite)?;
+        }
+        for a in wanted.iter().take(MAX_ATTACHED) {
+            self.conn
+                .execute(
+                    "attach database ?1 as ?2",
+                    [read_only_uri(&a.path, a.immutable), a.alias.clone()],
+                )
+                .map_err(|e| DbError::Open(format!("{}: {e}", a.path.display())))?;
+        }
+        Ok(())
     }
 
     pub fn connection(&self) -> &Connection {
@@ -136,6 +197,9 @@ impl Conn {
     ) -> Result<T, DbError> {
         if access.file.is_some_and(|f| self.file != Some(f)) {
             return Err(DbError::Full(FILE_REPLACED.into()));
+        }
+        if self.memory {
+            self.attach(&access.attached)?;
         }
         if self.guard.enter(access) {
             self.conn.flush_prepared_statement_cache();
@@ -191,6 +255,12 @@ impl Conn {
     fn clear_time_limit(&self) {
         self.deadline.store(0, Ordering::Relaxed);
     }
+}
+
+/// The URI that opens `path` read-only (and, when immutable, without locking or re-reading).
+fn read_only_uri(path: &Path, immutable: bool) -> String {
+    let mode = if immutable { "immutable=1" } else { "mode=ro" };
+    format!("file:{}?{mode}", uri_path(path))
 }
 
 /// Percent-encodes what SQLite's URI parser would otherwise read as syntax.
@@ -250,8 +320,7 @@ pub fn escape_fts(query: &str) -> String {
 /// A few connections to one file; at most `size` queries at once.
 pub struct Pool {
     functions: Arc<Vec<ExtraFunction>>,
-    path: std::path::PathBuf,
-    immutable: bool,
+    source: Source,
     idle: Mutex<Vec<Conn>>,
     permits: Semaphore,
     /// Connections for plugins' queries, apart from the requests' (see [`Pool::run_here`]).
@@ -277,22 +346,20 @@ const PLUGIN_CONNECTIONS: usize = 8;
 
 impl Pool {
     pub fn new(
-        path: &Path,
-        immutable: bool,
+        source: Source,
         size: usize,
         functions: Arc<Vec<ExtraFunction>>,
         cache_kib: u32,
     ) -> Result<Pool, DbError> {
         // Open one now so a bad file fails start-up, not the first request.
-        let first = Conn::open(path, immutable, &functions, cache_kib)?;
+        let first = Conn::open(&source, &functions, cache_kib)?;
         first
             .conn
             .query_row("select count(*) from sqlite_master", [], |_| Ok(()))
-            .map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
+            .map_err(|e| DbError::Open(format!("{source:?}: {e}")))?;
         Ok(Pool {
             functions,
-            path: path.to_path_buf(),
-            immutable,
+            source,
             idle: Mutex::new(vec![first]),
             permits: Semaphore::new(size.max(1)),
             plugin_idle: Mutex::new(vec![]),
@@ -301,6 +368,10 @@ impl Pool {
             streams: Arc::new(Semaphore::new(size.saturating_sub(1).max(1))),
             background: Default::default(),
         })
+    }
+
+    pub fn is_memory(&self) -> bool {
+        matches!(self.source, Source::Memory)
     }
 
     /// Runs `f` for a request on a pooled connection on the blocking thread pool, within
@@ -447,18 +518,14 @@ impl Pool {
     /// An idle connection to the file now at the path, or a new one. Connections to a file
     /// that was replaced or deleted are closed: they would go on reading the old one.
     fn checkout_from(&self, idle: &Mutex<Vec<Conn>>) -> Result<Conn, DbError> {
-        let current = if self.immutable {
-            None
-        } else {
-            Some(file_id(&self.path)?)
-        };
+        let current = self.source.file_now()?;
         let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.retain(|c| c.file == current);
         match idle.pop() {
             Some(c) => Ok(c),
             None => {
                 drop(idle);
-                Conn::open(&self.path, self.immutable, &self.functions, self.cache_kib)
+                Conn::open(&self.source, &self.functions, self.cache_kib)
             }
         }
     }
@@ -499,12 +566,19 @@ mod tests {
     use super::*;
     use crate::db::select;
 
+    fn file(path: &Path) -> Source {
+        Source::File {
+            path: path.to_path_buf(),
+            immutable: false,
+        }
+    }
+
     /// A connection to a new file made by `sql` (the directory goes with it).
     fn conn_on(sql: &str) -> (tempfile::TempDir, Conn) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         Connection::open(&path).unwrap().execute_batch(sql).unwrap();
-        let conn = Conn::open(&path, false, &Arc::default(), 512).unwrap();
+        let conn = Conn::open(&file(&path), &Arc::default(), 512).unwrap();
         (dir, conn)
     }
 
@@ -542,7 +616,7 @@ mod tests {
             .unwrap()
             .execute_batch("create table t (x)")
             .unwrap();
-        let conn = Conn::open(&path, false, &Arc::default(), 2048).unwrap();
+        let conn = Conn::open(&file(&path), &Arc::default(), 2048).unwrap();
         let _schema_work = conn.guard.suspended();
         let size: i64 = conn
             .conn

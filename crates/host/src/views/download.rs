@@ -25,7 +25,7 @@ pub async fn refusal(
     actor: &crate::permissions::Actor,
     db: &Database,
 ) -> Result<Option<&'static str>, AppError> {
-    if !state.settings.allow_download || !db.immutable {
+    if !state.settings.allow_download || !db.immutable || db.is_memory() {
         return Ok(Some("Database download is forbidden"));
     }
     let perms = &state.permissions;

@@ -39,7 +39,7 @@ pub async fn metrics(
 pub async fn page(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     actix_web::HttpMessage::extensions_mut(&req).insert(crate::telemetry::PageKind("health"));
     let mut unavailable = 0;
-    for db in state.databases.values() {
+    for db in state.databases.values().filter(|db| !db.is_memory()) {
         if let Err(problem) = readable(&db.path) {
             tracing::warn!(
                 database = db.name,

@@ -313,10 +313,15 @@ pub async fn dispatch(
 
 /// Datasette's second chances for a path that names nothing: one with percent-encoding is
 /// tried again tilde-encoded (`table%2Fname` → `table~2Fname`), one with a trailing slash
-/// without it. The new path comes from this one alone, so it stays on this site.
+/// without it, and the in-memory database's old name `/:memory:` is now `/_memory` (for
+/// good: a 301). The new path comes from this one alone, so it stays on this site.
 fn not_found_redirect(req: &HttpRequest, ctx: &PageRequest) -> Option<HttpResponse> {
     let raw = format!("/{}", req.uri().path().trim_start_matches('/'));
-    let path = if raw.contains('%') {
+    let mut status = HttpResponse::Found();
+    let path = if let Some(rest) = raw.strip_prefix("/:memory:") {
+        status = HttpResponse::MovedPermanently();
+        format!("/{}{rest}", crate::app::MEMORY)
+    } else if raw.contains('%') {
         raw.replace('~', "~7E")
             .replace('%', "~")
             .replace('.', "~2E")
@@ -329,11 +334,7 @@ fn not_found_redirect(req: &HttpRequest, ctx: &PageRequest) -> Option<HttpRespon
         "" => ctx.link(&path),
         q => ctx.link(&format!("{path}?{q}")),
     };
-    Some(
-        HttpResponse::Found()
-            .insert_header(("Location", to))
-            .finish(),
-    )
+    Some(status.insert_header(("Location", to)).finish())
 }
 
 fn reply(r: Reply) -> HttpResponse {

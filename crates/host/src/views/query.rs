@@ -190,6 +190,7 @@ async fn run(
     }
     let schema = db.schema().await?;
     let access = state.access(&ctx.actor, &db.name, &schema);
+    let access = state.with_attached(&ctx.actor, db, access).await?;
     let max = state.settings.max_returned_rows as usize;
     let limit = ctx.sql_limit(&state.settings)?;
     // A canned query may list its parameters; otherwise SQLite says which the SQL takes.

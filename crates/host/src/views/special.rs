@@ -52,7 +52,7 @@ async fn databases(state: &AppState, ctx: &PageRequest) -> Result<Value, AppErro
             "path": db.path.file_name().map(|f| f.to_string_lossy().into_owned()),
             "size": db.size(),
             "is_mutable": !db.immutable,
-            "is_memory": false,
+            "is_memory": db.is_memory(),
             "hash": hash,
         }));
     }
