@@ -249,3 +249,55 @@ fn inspect_data_is_written_and_served_from() {
         err.stderr
     );
 }
+
+/// `--static MOUNT:DIR` serves the directory's files, nothing outside it, no hidden file and
+/// no listing; a bad mount stops start-up naming it.
+#[test]
+fn static_mounts_serve_a_directory_and_nothing_beside_it() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("site");
+    std::fs::create_dir_all(dir.join("css")).unwrap();
+    std::fs::write(dir.join("css/site.css"), "body { color: teal }").unwrap();
+    std::fs::write(dir.join(".env"), "SECRET=1").unwrap();
+    std::fs::write(root.path().join("private.txt"), "not served").unwrap();
+    std::os::unix::fs::symlink(root.path().join("private.txt"), dir.join("escape.txt")).unwrap();
+    let mount = format!("assets:{}", dir.display());
+    let sample = datasette_rs_tests::fixture().sample_db.to_str().unwrap();
+    let server = serve_binary(&["--static", &mount, sample]).expect("starts");
+    let r = server.get("/assets/css/site.css");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "body { color: teal }");
+    assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
+    for path in [
+        "/assets/.env",
+        "/assets/escape.txt",
+        "/assets/../private.txt",
+        "/assets/%2E%2E/private.txt",
+        "/assets/css",
+        "/assets/css/",
+        "/assets/missing.css",
+    ] {
+        let r = server.get(path);
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+        assert!(!r.body.contains("not served") && !r.body.contains("SECRET"));
+    }
+    // The databases are served beside it.
+    assert_eq!(server.get("/sample.json").status, 200);
+
+    let exit = serve_binary(&["--static", "assets:/no/such/dir", sample])
+        .err()
+        .expect("refuses");
+    assert!(
+        exit.stderr.contains("--static assets:/no/such/dir"),
+        "{}",
+        exit.stderr
+    );
+    let exit = serve_binary(&["--static", &format!("sample:{}", dir.display()), sample])
+        .err()
+        .expect("refuses a mount named like a database");
+    assert!(
+        exit.stderr.contains("would hide the database sample"),
+        "{}",
+        exit.stderr
+    );
+}

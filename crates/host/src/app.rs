@@ -50,6 +50,8 @@ pub enum StartError {
     Missing { path: PathBuf },
     #[error("{0}")]
     Inspect(String),
+    #[error("--static {0}:… would hide the database {0}: choose another mount")]
+    MountHidesDatabase(String),
 }
 
 /// An immutable file's hash and table counts: from its inspect data when there is some (a
@@ -140,6 +142,13 @@ impl AppState {
                 tracing::warn!("inspect data for {name} is not used: the file is not immutable");
             }
             databases.insert(name, Arc::new(db));
+        }
+        if let Some(m) = settings
+            .static_mounts
+            .iter()
+            .find(|m| databases.contains_key(&m.mount))
+        {
+            return Err(StartError::MountHidesDatabase(m.mount.clone()));
         }
         let metadata = Arc::new(metadata);
         let plugins = Arc::new(plugins);

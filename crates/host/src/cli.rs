@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// and where they may run SQL (the first ten).
     #[arg(long)]
     pub crossdb: bool,
+    /// Serve the files of DIR as they are at /MOUNT/… (repeatable), e.g. `--static
+    /// assets:static/`: public, never listed, no hidden (dot) files.
+    #[arg(long = "static", value_name = "MOUNT:DIR")]
+    pub static_mounts: Vec<String>,
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,

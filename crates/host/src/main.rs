@@ -20,6 +20,12 @@ fn main() -> anyhow::Result<()> {
     settings.cors = args.cors;
     settings.memory = args.memory;
     settings.crossdb = args.crossdb;
+    settings.static_mounts = args
+        .static_mounts
+        .iter()
+        .map(|m| datasette_rs::config::StaticMount::parse(m))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     let metadata = match &args.metadata {
         Some(path) => Metadata::load(path)?,
         None => Metadata::default(),

@@ -58,6 +58,9 @@ pub struct Settings {
     /// other files by their names (`select * from fixtures.facetable`).
     #[serde(skip)]
     pub crossdb: bool,
+    /// Datasette's `--static MOUNT:DIR` (an option too): directories served as they are.
+    #[serde(skip)]
+    pub static_mounts: Vec<super::StaticMount>,
     /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
     pub plugin_fetch_timeout_ms: u64,
 }
@@ -91,6 +94,7 @@ impl Default for Settings {
             cors: false,
             memory: false,
             crossdb: false,
+            static_mounts: vec![],
             plugin_fetch_timeout_ms: 10_000,
         }
     }

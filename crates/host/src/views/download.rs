@@ -52,8 +52,22 @@ pub async fn file(
     let size = std::fs::metadata(&db.path)
         .map_err(|e| AppError::Internal(format!("cannot read {}: {e}", db.path.display())))?
         .len();
+    let disposition = format!("attachment; filename=\"{}.db\"", db.name.replace('"', "_"));
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/octet-stream")
+        .insert_header(("Content-Disposition", disposition));
+    Ok(stream_file(db.path.clone(), size, response).into())
+}
+
+/// `response` with the file at `path`, `size` bytes long, as its body, read off the async
+/// workers a chunk at a time.
+pub(super) fn stream_file(
+    path: std::path::PathBuf,
+    size: u64,
+    mut response: actix_web::HttpResponseBuilder,
+) -> HttpResponse {
     let (tx, rx) = mpsc::channel::<Bytes>(4);
-    let path = db.path.clone();
     // A client that stops reading frees the reading thread (see `export::Sender`).
     let out = super::export::Sender::new(tx);
     actix_web::rt::task::spawn_blocking(move || {
@@ -67,14 +81,10 @@ pub async fn file(
         });
         // The answer falls short of its Content-Length: the client sees it failed.
         if let Err(e) = read {
-            tracing::error!("download of {}: {e}", path.display());
+            tracing::error!("reading {}: {e}", path.display());
         }
     });
-    let disposition = format!("attachment; filename=\"{}.db\"", db.name.replace('"', "_"));
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header(("Content-Disposition", disposition))
+    response
         .no_chunking(size)
         .streaming(crate::render::stream::Chunks(rx))
-        .into())
 }

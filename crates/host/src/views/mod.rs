@@ -12,6 +12,7 @@ mod health;
 pub mod index;
 mod magic;
 pub mod messages;
+pub mod mounts;
 pub mod plugin;
 pub mod query;
 pub mod row;
@@ -186,6 +187,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     for path in state.plugins.routes() {
         cfg.route(path, web::route().to(plugin::handle));
     }
+    mounts::configure(cfg, &state.settings.static_mounts);
     cfg.route("/-/health", web::get().to(health::page))
         .route("/-/metrics", web::get().to(health::metrics))
         .route(
