@@ -115,6 +115,29 @@ fn canned_query_metadata_shows_where_datasette_shows_it() {
     assert_eq!(query["description_html"], "Stations <b>above</b> a height");
 }
 
+/// metadata.json's `extra_css_urls` and `extra_js_urls` on every page, this site's under
+/// `base_url`, with their integrity hashes and module flag.
+#[test]
+fn extra_stylesheets_and_scripts_from_metadata() {
+    let server = TestApp::new()
+        .setting("base_url", "/data/")
+        .metadata(serde_json::json!({
+            "extra_css_urls": ["/assets/site.css", {"url": "https://cdn.example/x.css", "sri": "sha384-abc"}],
+            "extra_js_urls": [{"url": "/assets/app.js", "module": true}]
+        }))
+        .start();
+    for page in ["/", "/fixture", "/fixture/stations", "/fixture/stations/1"] {
+        let body = server.get(page).body;
+        for expected in [
+            "<link rel=\"stylesheet\" href=\"/data/assets/site.css\">",
+            "<link rel=\"stylesheet\" href=\"https://cdn.example/x.css\" integrity=\"sha384-abc\" crossorigin=\"anonymous\">",
+            "<script type=\"module\" src=\"/data/assets/app.js\"></script>",
+        ] {
+            assert!(body.contains(expected), "{page}: {expected}\n{body}");
+        }
+    }
+}
+
 #[test]
 fn foreign_keys_link_with_labels() {
     let page = html("/fixture/measurements?_size=3");

@@ -322,6 +322,30 @@ impl AppState {
         .map(|(path, label)| datasette_plugin_api::MenuLink::get(self.settings.url(path), label))
     }
 
+    /// metadata.json's stylesheets or scripts, then the plugins': a URL of this site's
+    /// (`/static/site.css`) is under `base_url`, as Datasette places it.
+    fn asset_urls(
+        &self,
+        from_metadata: &[crate::config::AssetUrl],
+        from_plugins: Vec<String>,
+    ) -> Vec<crate::config::AssetUrl> {
+        let on_this_site = |url: &str| url.starts_with('/') && !url.starts_with("//");
+        from_metadata
+            .iter()
+            .map(|a| crate::config::AssetUrl {
+                url: match on_this_site(&a.url) {
+                    true => self.settings.url(&a.url),
+                    false => a.url.clone(),
+                },
+                ..a.clone()
+            })
+            .chain(from_plugins.into_iter().map(|url| crate::config::AssetUrl {
+                url,
+                ..Default::default()
+            }))
+            .collect()
+    }
+
     /// The header and footer of a page at `page` (its path and query), for `actor`, with
     /// what plugins add to this kind of page.
     pub fn chrome(&self, actor: &Actor, page: &str, view: View<'_>) -> Chrome {
@@ -333,8 +357,8 @@ impl AppState {
         }
         Chrome {
             menu_links,
-            css_urls: extras.css_urls,
-            js_urls: extras.js_urls,
+            css_urls: self.asset_urls(&self.metadata.extra_css_urls, extras.css_urls),
+            js_urls: self.asset_urls(&self.metadata.extra_js_urls, extras.js_urls),
             body_scripts: extras.body_scripts.iter().map(|s| script_text(s)).collect(),
             actions: extras.actions,
             alternate_json: None,

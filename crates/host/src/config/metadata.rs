@@ -52,9 +52,54 @@ pub struct Metadata {
     /// 1.0's `permissions`), e.g. `{"metrics": {"id": "ops"}}`.
     #[serde(default)]
     pub permissions: serde_json::Map<String, Value>,
+    /// Stylesheets and scripts every page loads (Datasette's `extra_css_urls`,
+    /// `extra_js_urls`).
+    #[serde(default)]
+    pub extra_css_urls: Vec<AssetUrl>,
+    #[serde(default)]
+    pub extra_js_urls: Vec<AssetUrl>,
     /// The file as it was written, for `/-/metadata.json`: secrets stay unresolved.
     #[serde(skip)]
     pub raw: Value,
+}
+
+/// A stylesheet or script a page loads: a URL, or `{"url", "sri", "module"}` for its
+/// Subresource Integrity hash and, for a script, whether it is an ES module.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AssetUrl {
+    pub url: String,
+    pub sri: Option<String>,
+    pub module: bool,
+}
+
+impl<'de> Deserialize<'de> for AssetUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            url: String,
+            sri: Option<String>,
+            #[serde(default)]
+            module: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Url(String),
+            Full(Full),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Url(url) => AssetUrl {
+                url,
+                ..AssetUrl::default()
+            },
+            Form::Full(f) => AssetUrl {
+                url: f.url,
+                sri: f.sri,
+                module: f.module,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,7 +163,15 @@ const INFO_KEYS: &[&str] = &[
 /// Keys of metadata.json that nothing reads, by their path (`databases.db.tables.t.colour`):
 /// a misspelt `allow` must not pass unnoticed.
 pub fn unknown_keys(raw: &Value) -> Vec<String> {
-    const TOP: &[&str] = &["databases", "allow", "allow_sql", "plugins", "permissions"];
+    const TOP: &[&str] = &[
+        "databases",
+        "allow",
+        "allow_sql",
+        "plugins",
+        "permissions",
+        "extra_css_urls",
+        "extra_js_urls",
+    ];
     const DATABASE: &[&str] = &["tables", "queries", "allow", "allow_sql", "plugins"];
     const TABLE: &[&str] = &[
         "hidden",

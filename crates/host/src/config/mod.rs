@@ -6,7 +6,9 @@ mod secrets;
 mod settings;
 mod static_mount;
 
-pub use metadata::{CannedQuery, DatabaseMeta, Metadata, MetadataError, SourceInfo, TableMeta};
+pub use metadata::{
+    AssetUrl, CannedQuery, DatabaseMeta, Metadata, MetadataError, SourceInfo, TableMeta,
+};
 pub use secrets::resolve_secrets;
 pub use settings::{SettingError, Settings};
 pub use static_mount::StaticMount;

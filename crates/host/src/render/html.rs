@@ -54,9 +54,9 @@ pub struct Chrome {
     pub actor_id: Option<String>,
     /// Plugins' links for the header, e.g. "Sign in".
     pub menu_links: Vec<datasette_plugin_api::MenuLink>,
-    /// Plugins' stylesheets and scripts for this page.
-    pub css_urls: Vec<String>,
-    pub js_urls: Vec<String>,
+    /// metadata.json's and plugins' stylesheets and scripts for this page.
+    pub css_urls: Vec<crate::config::AssetUrl>,
+    pub js_urls: Vec<crate::config::AssetUrl>,
     /// Plugins' scripts to run at the end of the page, made safe to put in a `<script>`.
     pub body_scripts: Vec<String>,
     /// Plugins' items for this page's actions menu (a table's, a database's, a row's).
