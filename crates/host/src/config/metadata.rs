@@ -443,7 +443,7 @@ mod tests {
             "databases": {"db": {
                 "allow_sql": {}, "colour": "red",
                 "tables": {"t": {"allow": false, "sort_dsc": "a", "units": {}}},
-                "queries": {"q": {"sql": "select 1", "title": "Q", "fragment": "x"}, "bare": "select 2"}
+                "queries": {"q": {"sql": "select 1", "title": "Q", "fragmnt": "x"}, "bare": "select 2"}
             }}
         });
         assert_eq!(
@@ -452,7 +452,7 @@ mod tests {
                 "alow",
                 "databases.db.colour",
                 "databases.db.tables.t.sort_dsc",
-                "databases.db.queries.q.fragment"
+                "databases.db.queries.q.fragmnt"
             ]
         );
     }
