@@ -248,3 +248,26 @@ fn error_json_has_datasettes_shape() {
         assert!(v.get("title").is_some(), "{path}");
     }
 }
+
+/// Infinities are null in JSON, unless `_json_infinity` asks for JavaScript's `Infinity`
+/// (not JSON), as in Datasette: in every shape, tables' `object` included.
+#[test]
+fn infinity_is_null_unless_json_infinity_asks() {
+    let server = TestApp::new().start();
+    let sql = "/fixture.json?sql=select+1e999+as+up,+-1e999+as+down,+1.5+as+x&_shape=array";
+    assert_eq!(server.get(sql).body, r#"[{"up":null,"down":null,"x":1.5}]"#);
+    assert_eq!(
+        server.get(&format!("{sql}&_json_infinity=1")).body,
+        r#"[{"up":Infinity,"down":-Infinity,"x":1.5}]"#
+    );
+    let arrays = server.get("/fixture.json?sql=select+1e999+as+up&_json_infinity=on");
+    assert!(
+        arrays.body.contains(r#""rows":[[Infinity]]"#),
+        "{}",
+        arrays.body
+    );
+    let object =
+        server.get("/fixture/stations.json?_shape=object&_col=name&_size=2&_json_infinity=1");
+    assert_eq!(object.status, 200, "{}", object.body);
+    assert!(object.json()["1"]["name"].is_string(), "{}", object.body);
+}

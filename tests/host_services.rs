@@ -167,7 +167,11 @@ fn a_plugin_queries_as_itself_or_as_the_visitor() {
     // Reads only, on a database that exists.
     let write = query(None, "sql=delete+from+dogs");
     assert_eq!(write.status, 400);
-    assert!(write.body.contains("Statement must be a SELECT"), "{}", write.body);
+    assert!(
+        write.body.contains("Statement must be a SELECT"),
+        "{}",
+        write.body
+    );
     let elsewhere = query(None, "sql=select+1&db=nowhere");
     assert!(
         elsewhere.body.contains("no database is named"),

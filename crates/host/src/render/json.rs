@@ -13,7 +13,7 @@ use crate::db::Cell;
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 pub fn response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
-    match serde_json::to_vec(body) {
+    match to_vec(body) {
         Ok(bytes) => HttpResponse::build(status)
             .content_type(CONTENT_TYPE)
             .body(bytes),
@@ -49,6 +49,55 @@ impl Shape {
     }
 }
 
+/// Compact JSON, as `serde_json::to_vec`, but for cells written as `_json_infinity` asks.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256);
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out,
+        NonFiniteFormatter,
+    ))?;
+    Ok(out)
+}
+
+/// serde_json writes every non-finite float as `null` before a formatter sees it, so a cell
+/// that `_json_infinity` wants as written is handed over as one of these 128-bit integers
+/// (no cell is otherwise one), which [`NonFiniteFormatter`] writes as JavaScript does.
+const NON_FINITE: [(i128, &[u8]); 3] = [
+    (i128::MAX, b"Infinity"),
+    (i128::MIN, b"-Infinity"),
+    (i128::MAX - 1, b"NaN"),
+];
+
+struct NonFiniteFormatter;
+
+impl serde_json::ser::Formatter for NonFiniteFormatter {
+    fn write_i128<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: i128,
+    ) -> std::io::Result<()> {
+        match NON_FINITE.iter().find(|(marker, _)| *marker == value) {
+            Some((_, text)) => writer.write_all(text),
+            None => serde_json::ser::CompactFormatter.write_i128(writer, value),
+        }
+    }
+}
+
+/// A non-finite float as `_json_infinity` writes it (see [`NON_FINITE`]).
+struct NonFinite(f64);
+
+impl Serialize for NonFinite {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.0;
+        let marker = match f {
+            _ if f.is_nan() => NON_FINITE[2].0,
+            _ if f > 0.0 => NON_FINITE[0].0,
+            _ => NON_FINITE[1].0,
+        };
+        s.serialize_i128(marker)
+    }
+}
+
 /// Result rows as JSON: arrays, or objects keyed by column.
 #[derive(Debug, Clone, Default)]
 pub struct JsonRows {
@@ -68,12 +117,20 @@ pub struct CellForms {
     pub by_column: HashMap<usize, HashMap<String, String>>,
     /// Positions of the columns whose text is decoded as JSON.
     pub json_columns: Vec<usize>,
+    /// Datasette's `_json_infinity`: infinities and NaN written as `Infinity`, `-Infinity`
+    /// and `NaN`, which JavaScript reads but JSON does not have; otherwise they are null.
+    pub non_finite: bool,
 }
 
 impl CellForms {
     /// A value with its label, where the column is labelled and a label was found; decoded,
     /// where the column is JSON and its text parses.
     fn cell<'a>(&'a self, i: usize, value: &'a Cell) -> JsonCell<'a> {
+        if let (true, Cell::Real(f)) = (self.non_finite, value) {
+            if !f.is_finite() {
+                return JsonCell::NonFinite(NonFinite(*f));
+            }
+        }
         if let (true, Cell::Text(text)) = (self.json_columns.contains(&i), value) {
             if let Ok(decoded) = serde_json::from_str(text) {
                 return JsonCell::Decoded(decoded);
@@ -100,6 +157,7 @@ impl CellForms {
 #[serde(untagged)]
 enum JsonCell<'a> {
     Plain(&'a Cell),
+    NonFinite(NonFinite),
     Decoded(serde_json::Value),
     Labelled { value: &'a Cell, label: &'a str },
 }
@@ -149,7 +207,11 @@ impl JsonRows {
 
 impl Serialize for JsonRows {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if !self.as_objects && self.forms.by_column.is_empty() && self.forms.json_columns.is_empty()
+        let forms = &self.forms;
+        if !self.as_objects
+            && forms.by_column.is_empty()
+            && forms.json_columns.is_empty()
+            && !forms.non_finite
         {
             return self.rows.serialize(s);
         }
@@ -187,12 +249,12 @@ pub fn bare_shape(
                 if i > 0 {
                     out.push(b'\n');
                 }
-                serde_json::to_writer(&mut out, &o).map_err(internal)?;
+                out.extend(to_vec(&o).map_err(internal)?);
             }
             return Ok(HttpResponse::Ok().content_type("text/plain").body(out));
         }
-        Shape::Array => serde_json::to_vec(&objects().collect::<Vec<_>>()),
-        Shape::ArrayFirst => serde_json::to_vec(
+        Shape::Array => to_vec(&objects().collect::<Vec<_>>()),
+        Shape::ArrayFirst => to_vec(
             &rows
                 .rows
                 .iter()
@@ -203,24 +265,22 @@ pub fn bare_shape(
             let keys = keys.ok_or_else(|| {
                 RenderError::Unsupported("_shape=object is only available on tables".into())
             })?;
-            let mut map = serde_json::Map::new();
-            for row in &rows.rows {
-                // The row's path segment, as Datasette keys it: each key tilde-encoded.
-                let key = keys
-                    .iter()
-                    .map(|&i| row.get(i).map(Cell::to_plain_string).unwrap_or_default())
-                    .map(|k| crate::urls::tilde_encode(&k))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                let obj = serde_json::to_value(RowObject {
-                    columns: &rows.columns,
-                    row,
-                    forms: &rows.forms,
+            // Each row by its path segment, as Datasette keys it: each key tilde-encoded.
+            let keyed: Vec<_> = rows
+                .rows
+                .iter()
+                .zip(objects())
+                .map(|(row, object)| {
+                    let key = keys
+                        .iter()
+                        .map(|&i| row.get(i).map(Cell::to_plain_string).unwrap_or_default())
+                        .map(|k| crate::urls::tilde_encode(&k))
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    (key, object)
                 })
-                .map_err(internal)?;
-                map.insert(key, obj);
-            }
-            serde_json::to_vec(&map)
+                .collect();
+            to_vec(&Keyed(keyed))
         }
         Shape::Arrays | Shape::Objects => {
             return Err(RenderError::Encoding("not a bare shape".into()));
@@ -228,6 +288,15 @@ pub fn bare_shape(
     }
     .map_err(internal)?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(bytes))
+}
+
+/// Rows written as one JSON object, each under its key, in their order.
+struct Keyed<'a>(Vec<(String, RowObject<'a>)>);
+
+impl Serialize for Keyed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 fn internal(e: serde_json::Error) -> RenderError {

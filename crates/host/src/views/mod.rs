@@ -599,13 +599,18 @@ pub fn plugin_output(
     Ok(response.body(answer.body).into())
 }
 
-/// Datasette's `_json=COLUMN`: the positions among `columns` of those whose text the JSON
-/// writes as the JSON it holds.
-pub fn json_columns(ctx: &PageRequest, columns: &[String]) -> Vec<usize> {
+/// How this request asks for the cells of `columns` to be written in JSON: Datasette's
+/// `_json=COLUMN` (the positions of those whose text is written as the JSON it holds) and
+/// `_json_infinity`.
+pub fn cell_forms(ctx: &PageRequest, columns: &[String]) -> crate::render::json::CellForms {
     let named = ctx.args_named("_json");
-    (0..columns.len())
-        .filter(|&i| named.contains(&columns[i].as_str()))
-        .collect()
+    crate::render::json::CellForms {
+        json_columns: (0..columns.len())
+            .filter(|&i| named.contains(&columns[i].as_str()))
+            .collect(),
+        non_finite: ctx.flag("_json_infinity"),
+        ..Default::default()
+    }
 }
 
 /// Datasette's CSV options as this request asks for them, for a file named `name`.

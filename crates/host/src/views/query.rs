@@ -244,7 +244,7 @@ async fn run(
             (n, v)
         })
         .collect();
-    let json_columns = super::json_columns(ctx, &rows.columns);
+    let forms = super::cell_forms(ctx, &rows.columns);
     let data = QueryPage {
         ok: error.is_none(),
         database: db.name.clone(),
@@ -255,10 +255,7 @@ async fn run(
             columns: rows.columns,
             rows: rows.rows,
             as_objects: shape == Shape::Objects,
-            forms: crate::render::json::CellForms {
-                json_columns,
-                ..Default::default()
-            },
+            forms,
         },
         query: QueryInfo { sql, params },
         error,

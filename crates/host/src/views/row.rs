@@ -179,10 +179,7 @@ pub async fn page(
             columns: columns.clone(),
             rows: rows.rows,
             as_objects: shape == Shape::Objects,
-            forms: crate::render::json::CellForms {
-                json_columns: super::json_columns(ctx, &columns),
-                ..Default::default()
-            },
+            forms: super::cell_forms(ctx, &columns),
         },
         columns,
         primary_keys: keys,

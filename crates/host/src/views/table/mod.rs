@@ -553,17 +553,18 @@ fn reads_only_visible(schema: &Schema, access: &Access, name: &str) -> bool {
 fn expanded_labels(
     expanded: &[(usize, String)],
     found: &HashMap<(String, String), String>,
-) -> crate::render::json::CellForms {
-    let mut labels = crate::render::json::CellForms::default();
-    for (index, column) in expanded {
-        let of_column = found
-            .iter()
-            .filter(|((c, _), _)| c == column)
-            .map(|((_, value), label)| (value.clone(), label.clone()))
-            .collect();
-        labels.by_column.insert(*index, of_column);
-    }
-    labels
+) -> HashMap<usize, HashMap<String, String>> {
+    expanded
+        .iter()
+        .map(|(index, column)| {
+            let of_column = found
+                .iter()
+                .filter(|((c, _), _)| c == column)
+                .map(|((_, value), label)| (value.clone(), label.clone()))
+                .collect();
+            (*index, of_column)
+        })
+        .collect()
 }
 
 /// Datasette suggests facets on the first page only, and never for SQL from `_where`.
@@ -951,8 +952,8 @@ impl Page<'_> {
             r.truncate(req.columns.len());
         }
         let forms = crate::render::json::CellForms {
-            json_columns: super::json_columns(ctx, &req.columns),
-            ..expanded_labels(&expanded, &fetched.labels)
+            by_column: expanded_labels(&expanded, &fetched.labels),
+            ..super::cell_forms(ctx, &req.columns)
         };
         TablePage {
             database: db.name.clone(),
