@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve SQLite files (a sample database when none are given).
     #[command(disable_help_flag = true)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write each file's hash, size and table counts as JSON, for `serve --inspect-file`: a
     /// large immutable file is then neither hashed nor counted at start-up.
     Inspect(InspectArgs),
