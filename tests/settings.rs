@@ -85,13 +85,44 @@ fn an_immutable_file_downloads_whole_for_who_may_see_all_of_it() {
     );
 }
 
+/// `template_debug` on: `?_context=1` answers an HTML page with the data it is rendered from;
+/// off, the page is the page.
 #[test]
-fn a_debugging_setting_without_an_equivalent_is_refused() {
-    let err = serve_binary(&["--setting", "template_debug", "on"])
-        .err()
-        .expect("refused");
-    assert!(err.stderr.contains("template_debug"), "{}", err.stderr);
-    assert_ne!(err.code, Some(0));
+fn template_debug_shows_the_data_a_page_is_rendered_from() {
+    let on = TestApp::new().setting("template_debug", "on").start();
+    for page in [
+        "/",
+        "/fixture",
+        "/fixture/stations",
+        "/fixture/stations/1",
+        "/fixture?sql=select+1",
+    ] {
+        let r = on.get(&format!(
+            "{page}{}_context=1",
+            if page.contains('?') { "&" } else { "?" }
+        ));
+        assert_eq!(r.status, 200, "{page}");
+        assert!(r.body.starts_with("<pre>{"), "{page}: {}", r.body);
+        let json = r
+            .body
+            .trim_start_matches("<pre>")
+            .trim_end_matches("</pre>");
+        let unescaped = json
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&unescaped).is_ok(),
+            "{page}: {json}"
+        );
+    }
+    // Nothing hidden from the visitor appears in it: it is the page's own data.
+    assert!(!on.get("/fixture?_context=1").body.contains("secrets"));
+    let off = TestApp::new().start();
+    assert!(!off
+        .get("/fixture/stations?_context=1")
+        .body
+        .starts_with("<pre>"));
 }
 
 /// `trace_debug` on: `?_trace=1` adds the SQL a page ran, where Datasette puts it, and never a

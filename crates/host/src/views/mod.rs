@@ -56,6 +56,9 @@ pub struct PageRequest {
     /// The request itself, for what a page reads of it beyond the URL (canned queries' magic
     /// parameters); `None` where a page is built without one.
     pub request: Option<HttpRequest>,
+    /// Datasette's `template_debug` is on and the URL asks `?_context=1`: an HTML page is
+    /// answered with the data it is rendered from instead.
+    pub show_context: bool,
 }
 
 impl PageRequest {
@@ -262,7 +265,9 @@ pub async fn dispatch(
         alternate_json,
         started: std::time::Instant::now(),
         request: Some(req.clone()),
+        show_context: false,
     };
+    ctx.show_context = state.settings.template_debug && ctx.flag("_context");
     let page = match ctx.route() {
         Err(AppError::NotFound(m)) => {
             return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
@@ -621,6 +626,18 @@ pub fn csv_options<'a>(ctx: &PageRequest, name: &'a str) -> crate::render::csv::
     }
 }
 
+/// `template_debug`'s answer to `?_context=1`: the data an HTML page is rendered from, as
+/// indented JSON in a `<pre>` (Datasette shows its template's context so).
+pub fn context_page<T: Serialize>(data: &T) -> String {
+    let json = serde_json::to_string_pretty(data).unwrap_or_default();
+    // Text, not an attribute: quotes stay readable.
+    let text = json
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!("<pre>{text}</pre>")
+}
+
 /// Renders page data as JSON, or as HTML through `html_page`.
 pub fn respond<T: Serialize>(
     ctx: &PageRequest,
@@ -631,6 +648,7 @@ pub fn respond<T: Serialize>(
         Format::Json => {
             Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data).into())
         }
+        Format::Html if ctx.show_context => Ok(html::ok(context_page(data)).into()),
         Format::Html => Ok(html::ok(html_page()?).into()),
         Format::Csv => Err(AppError::NotFound(
             "CSV is available for tables and queries only".into(),

@@ -337,6 +337,9 @@ fn reply(
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())
         }
         (Format::Json, _) => Ok(json::response(status, data).into()),
+        (Format::Html, _) if ctx.show_context => {
+            Ok(html::with_status(status, super::context_page(data)).into())
+        }
         (Format::Html, _) => {
             Ok(html::with_status(status, super::templates::query_page(state, ctx, data)?).into())
         }

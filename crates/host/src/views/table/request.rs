@@ -455,6 +455,7 @@ mod tests {
             origin: "http://127.0.0.1:8001".into(),
             renderer: None,
             started: std::time::Instant::now(),
+            show_context: false,
         }
     }
 
