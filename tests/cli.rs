@@ -268,6 +268,10 @@ fn static_mounts_serve_a_directory_and_nothing_beside_it() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, "body { color: teal }");
     assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        server.request("HEAD", "/assets/css/site.css", &[]).status,
+        200
+    );
     for path in [
         "/assets/.env",
         "/assets/escape.txt",

@@ -266,6 +266,11 @@ fn infinity_is_null_unless_json_infinity_asks() {
         "{}",
         arrays.body
     );
+    let first = "/fixture.json?sql=select+1e999&_shape=arrayfirst&_json_infinity=1";
+    assert_eq!(server.get(first).body, "[Infinity]");
+    let streamed =
+        "/fixture.json?sql=select+-1e999+as+x&_shape=array&_nl=on&_stream=on&_json_infinity=1";
+    assert_eq!(server.get(streamed).body.trim(), r#"{"x":-Infinity}"#);
     let object =
         server.get("/fixture/stations.json?_shape=object&_col=name&_size=2&_json_infinity=1");
     assert_eq!(object.status, 200, "{}", object.body);

@@ -87,3 +87,27 @@ fn memory_and_crossdb_options_serve_memory_and_redirect_its_old_name() {
         .collect();
     assert_eq!(names, [json!("_memory")]);
 }
+
+/// SQLite's schema names ignore case: of two files named `sample` and `Sample`, the first is
+/// attached and SQL on _memory still runs.
+#[test]
+fn files_whose_names_differ_in_case_only_are_attached_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let twin = dir.path().join("Sample.db");
+    std::fs::copy(&fixture().sample_db, &twin).unwrap();
+    let file = |path: &std::path::Path| datasette_rs::app::DatabaseFile {
+        path: path.to_path_buf(),
+        immutable: false,
+    };
+    let server = TestApp::new()
+        .files(vec![file(&fixture().sample_db), file(&twin)])
+        .crossdb()
+        .start();
+    let (status, listed) = sql(
+        &server,
+        "",
+        "select name from pragma_database_list order by seq",
+    );
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed, json!([{"name": "main"}, {"name": "sample"}]));
+}

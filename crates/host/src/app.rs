@@ -205,11 +205,13 @@ impl AppState {
         if !(self.settings.crossdb && db.is_memory()) {
             return Ok(access);
         }
-        let mut attached = Vec::new();
+        let mut attached: Vec<crate::db::guard::Attached> = Vec::new();
         for other in self.databases.values().filter(|d| !d.is_memory()) {
-            let reserved = ["main", "temp"]
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(&other.name));
+            // SQLite's schema names ignore case: `main`, `temp`, and `Sales` beside `sales`,
+            // cannot be attached under their names.
+            let taken = |name: &str| name.eq_ignore_ascii_case(&other.name);
+            let reserved =
+                ["main", "temp"].into_iter().any(taken) || attached.iter().any(|a| taken(&a.alias));
             if attached.len() == crate::db::MAX_ATTACHED
                 || reserved
                 || !self.permissions.can_execute_sql(actor, &other.name)

@@ -150,8 +150,9 @@ impl Conn {
     }
 
     /// Attaches exactly the files of `wanted` to an in-memory connection, afresh for each
-    /// request: what one actor may read in another file never stays for the next one, and a
-    /// file replaced under its name is read anew.
+    /// request: what one actor may read in another file never stays for the next one. A file
+    /// is attached only while it is the one its access was worked out from: another renamed
+    /// into place may hold tables that access does not know of.
     fn attach(&self, wanted: &[Attached]) -> Result<(), DbError> {
         let _host = self.guard.suspended();
         let sqlite = DbError::from_sqlite;
@@ -166,12 +167,24 @@ impl Conn {
                 .map_err(sqlite)?;
         }
         for a in wanted.iter().take(MAX_ATTACHED) {
+            let unchanged = || match a.access.file {
+                Some(f) => file_id(&a.path).ok() == Some(f),
+                None => true,
+            };
+            if !unchanged() {
+                return Err(DbError::Full(FILE_REPLACED.into()));
+            }
             self.conn
                 .execute(
                     "attach database ?1 as ?2",
                     [read_only_uri(&a.path, a.immutable), a.alias.clone()],
                 )
-                .map_err(|e| DbError::Open(format!("{}: {e}", a.path.display())))?;
+                .map_err(|e| DbError::Open(format!("{}: {e}", a.alias)))?;
+            // Replaced while it was being attached: what is attached may be the new file.
+            if !unchanged() {
+                let _ = self.conn.execute("detach database ?1", [&a.alias]);
+                return Err(DbError::Full(FILE_REPLACED.into()));
+            }
         }
         Ok(())
     }

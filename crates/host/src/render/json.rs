@@ -258,7 +258,7 @@ pub fn bare_shape(
             &rows
                 .rows
                 .iter()
-                .filter_map(|r| r.first())
+                .filter_map(|r| r.first().map(|c| rows.forms.cell(0, c)))
                 .collect::<Vec<_>>(),
         ),
         Shape::Object => {

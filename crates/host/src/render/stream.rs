@@ -16,8 +16,8 @@ use crate::db::Cell;
 pub enum Encoding {
     /// CSV, with its header line unless `_header=off`.
     Csv { header: bool },
-    /// One JSON object a line (`_shape=array&_nl=on`).
-    Ndjson,
+    /// One JSON object a line (`_shape=array&_nl=on`); `non_finite` is `_json_infinity`.
+    Ndjson { non_finite: bool },
 }
 
 /// Encodes rows of one export, counting bytes against `max_csv_mb`.
@@ -74,7 +74,7 @@ impl Encoder {
     /// A failure part-way: the message ends the export (its status has gone already).
     pub fn failure(&self, message: &str) -> Bytes {
         let separator = match self.encoding {
-            Encoding::Ndjson if self.rows > 0 => "\n",
+            Encoding::Ndjson { .. } if self.rows > 0 => "\n",
             _ => "",
         };
         Bytes::from(format!("{separator}{message}"))
@@ -83,17 +83,22 @@ impl Encoder {
     fn push_row(&mut self, out: &mut String, row: &[Cell]) {
         match self.encoding {
             Encoding::Csv { .. } => csv::push_line(out, row.iter().map(Cell::to_plain_string)),
-            Encoding::Ndjson => {
+            Encoding::Ndjson { non_finite } => {
                 // As `_nl=on` without streaming: lines between objects, none after the last.
                 if self.rows > 0 || !out.is_empty() {
                     out.push('\n');
                 }
+                let forms = super::json::CellForms {
+                    non_finite,
+                    ..Default::default()
+                };
                 let object = super::json::RowObject {
                     columns: &self.columns,
                     row,
-                    forms: &super::json::CellForms::default(),
+                    forms: &forms,
                 };
-                out.push_str(&serde_json::to_string(&object).unwrap_or_default());
+                let line = super::json::to_vec(&object).unwrap_or_default();
+                out.push_str(&String::from_utf8_lossy(&line));
             }
         }
     }
@@ -109,7 +114,7 @@ pub fn response(
     let mut r = HttpResponse::Ok();
     match encoding {
         Encoding::Csv { .. } => csv::headers(&mut r, download),
-        Encoding::Ndjson => {
+        Encoding::Ndjson { .. } => {
             r.content_type("text/plain");
         }
     }
@@ -153,7 +158,11 @@ mod tests {
 
     #[test]
     fn ndjson_in_chunks_has_one_object_a_line() {
-        let mut e = Encoder::new(Encoding::Ndjson, vec!["id".into(), "t".into()], None);
+        let mut e = Encoder::new(
+            Encoding::Ndjson { non_finite: false },
+            vec!["id".into(), "t".into()],
+            None,
+        );
         let mut all = e.start().to_vec();
         for chunk in rows(3).chunks(2) {
             all.extend_from_slice(&e.rows(chunk).0);

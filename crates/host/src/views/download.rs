@@ -3,7 +3,6 @@
 //! `view-database-download` permission, and only to an actor who may see everything in it
 //! (the file holds every table, protected ones too).
 
-use std::io::Read;
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
@@ -60,31 +59,54 @@ pub async fn file(
     Ok(stream_file(db.path.clone(), size, response).into())
 }
 
-/// `response` with the file at `path`, `size` bytes long, as its body, read off the async
-/// workers a chunk at a time.
+/// `response` with the file at `path`, `size` bytes long, as its body. Each chunk is read
+/// on a blocking thread and sent from an async task, so a slow client holds no thread; one
+/// that stops reading for [`STALL`](super::export::STALL), or a body still going after
+/// [`LONGEST`](super::export::LONGEST), ends the answer short of its length (the client sees
+/// it failed).
 pub(super) fn stream_file(
     path: std::path::PathBuf,
     size: u64,
     mut response: actix_web::HttpResponseBuilder,
 ) -> HttpResponse {
     let (tx, rx) = mpsc::channel::<Bytes>(4);
-    // A client that stops reading frees the reading thread (see `export::Sender`).
-    let out = super::export::Sender::new(tx);
-    actix_web::rt::task::spawn_blocking(move || {
-        let mut buf = vec![0u8; CHUNK];
-        let read = std::fs::File::open(&path).and_then(|mut f| loop {
-            match f.read(&mut buf)? {
-                0 => return Ok(()),
-                n if !out.send(Bytes::copy_from_slice(&buf[..n])) => return Ok(()),
-                _ => {}
-            }
-        });
-        // The answer falls short of its Content-Length: the client sees it failed.
-        if let Err(e) = read {
-            tracing::error!("reading {}: {e}", path.display());
+    actix_web::rt::spawn(async move {
+        if let Err(e) = send_file(&path, size, tx).await {
+            tracing::warn!("reading {}: {e}", path.display());
         }
     });
     response
         .no_chunking(size)
         .streaming(crate::render::stream::Chunks(rx))
+}
+
+async fn send_file(
+    path: &std::path::Path,
+    size: u64,
+    tx: mpsc::Sender<Bytes>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let started = std::time::Instant::now();
+    let file = Arc::new(std::fs::File::open(path)?);
+    let mut offset = 0u64;
+    while offset < size && started.elapsed() < super::export::LONGEST {
+        let f = file.clone();
+        let chunk = actix_web::rt::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; CHUNK];
+            let n = f.read_at(&mut buf, offset)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>(buf)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if chunk.is_empty() {
+            break;
+        }
+        offset += chunk.len() as u64;
+        let sent = tokio::time::timeout(super::export::STALL, tx.send(Bytes::from(chunk))).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            break;
+        }
+    }
+    Ok(())
 }

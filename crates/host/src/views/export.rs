@@ -31,10 +31,10 @@ const CHUNK: usize = 1000;
 
 /// How long an export waits for a client that has stopped reading before it gives up (and,
 /// for a query, its connection).
-const STALL: Duration = Duration::from_secs(10);
+pub(super) const STALL: Duration = Duration::from_secs(10);
 
 /// The longest an export may stream, whatever its size limit.
-const LONGEST: Duration = Duration::from_secs(10 * 60);
+pub(super) const LONGEST: Duration = Duration::from_secs(10 * 60);
 
 /// Chunks waiting to be sent: a little ahead of the client, never the whole export.
 const QUEUED: usize = 4;
@@ -66,7 +66,9 @@ impl Export {
                 header: ctx.arg("_header") != Some("off"),
             },
             Format::Json if ctx.arg("_shape") == Some("array") && ctx.flag("_nl") => {
-                Encoding::Ndjson
+                Encoding::Ndjson {
+                    non_finite: ctx.flag("_json_infinity"),
+                }
             }
             Format::Json => return bad("_stream=on streams CSV, or JSON with _shape=array&_nl=on"),
         };

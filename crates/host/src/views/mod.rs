@@ -613,7 +613,8 @@ pub fn cell_forms(ctx: &PageRequest, columns: &[String]) -> crate::render::json:
         json_columns: (0..columns.len())
             .filter(|&i| named.contains(&columns[i].as_str()))
             .collect(),
-        non_finite: ctx.flag("_json_infinity"),
+        // The debugging view of a page is JSON: no `Infinity` in it.
+        non_finite: ctx.flag("_json_infinity") && !ctx.show_context,
         ..Default::default()
     }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 
 use crate::config::StaticMount;
 use crate::error::AppError;
@@ -17,10 +17,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, mounts: &[StaticMount]) {
         let dir = Arc::new(m.dir.clone());
         cfg.route(
             &format!("/{}/{{tail:.*}}", m.mount),
-            web::get().to(move |req: HttpRequest| {
-                let dir = dir.clone();
-                async move { serve(&dir, req.match_info().query("tail")).await }
-            }),
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(move |req: HttpRequest| {
+                    let dir = dir.clone();
+                    async move { serve(&dir, req.match_info().query("tail")).await }
+                }),
         );
     }
 }
@@ -39,18 +41,22 @@ async fn serve(dir: &Path, tail: &str) -> Result<HttpResponse, AppError> {
 }
 
 /// The real path of the file `tail` names in `dir`, if it is inside it: no empty, `.`, `..` or
-/// hidden segment, and where symbolic links lead still inside.
+/// hidden segment, and where symbolic links lead, still inside and still not hidden.
 fn inside(dir: &Path, tail: &str) -> Option<PathBuf> {
+    let hidden = |segment: &str| segment.starts_with('.');
     let mut path = dir.to_path_buf();
     for segment in tail.split('/') {
-        if segment.is_empty() || segment.starts_with('.') || segment.contains(['\\', '\0']) {
+        if segment.is_empty() || hidden(segment) || segment.contains(['\\', '\0']) {
             return None;
         }
         path.push(segment);
     }
-    std::fs::canonicalize(&path)
-        .ok()
-        .filter(|real| real.starts_with(dir))
+    let real = std::fs::canonicalize(&path).ok()?;
+    let within = real.strip_prefix(dir).ok()?;
+    let shown = within
+        .components()
+        .all(|c| !c.as_os_str().to_string_lossy().starts_with('.'));
+    shown.then_some(real)
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -94,6 +100,7 @@ mod tests {
         std::fs::write(dir.join(".env"), "SECRET=1").unwrap();
         std::fs::write(root.path().join("outside.txt"), "no").unwrap();
         std::os::unix::fs::symlink(root.path().join("outside.txt"), dir.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(dir.join(".env"), dir.join("config.txt")).unwrap();
         let dir = std::fs::canonicalize(&dir).unwrap();
         assert_eq!(inside(&dir, "css/site.css"), Some(dir.join("css/site.css")));
         for bad in [
@@ -101,6 +108,7 @@ mod tests {
             "css/../../outside.txt",
             ".env",
             "link.txt",
+            "config.txt",
             "",
             "css//site.css",
             "/etc/passwd",
