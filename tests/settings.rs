@@ -2,7 +2,7 @@
 //! none accepted and ignored.
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::{serve_binary, TestApp, TEST_SECRET};
+use datasette_rs_tests::{TestApp, TEST_SECRET};
 use serde_json::json;
 
 fn file(dir: &tempfile::TempDir) -> std::path::PathBuf {
