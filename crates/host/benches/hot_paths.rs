@@ -45,6 +45,7 @@ fn ctx(path: &str, query: &str, format: Format) -> PageRequest {
         alternate_json: None,
         request: None,
         started: std::time::Instant::now(),
+        show_context: false,
     }
 }
 
