@@ -73,7 +73,15 @@ pub struct Conn {
     functions: Arc<Vec<ExtraFunction>>,
     /// An in-memory database, which each request attaches its files to.
     memory: bool,
+    /// The files attached to it now.
+    attached: std::cell::RefCell<Vec<AttachedFile>>,
+    /// Each file's page cache, attached ones too.
+    cache_kib: u32,
 }
+
+/// A file attached to an in-memory connection: its name there, its path, and which file it
+/// was when attached (`None` for an immutable one).
+type AttachedFile = (String, PathBuf, Option<FileId>);
 
 pub type FileId = (u64, u64);
 
@@ -146,27 +154,52 @@ impl Conn {
             shadows: Default::default(),
             functions: extra.clone(),
             memory,
+            attached: Default::default(),
+            cache_kib,
         })
     }
 
-    /// Attaches exactly the files of `wanted` to an in-memory connection, afresh for each
-    /// request: what one actor may read in another file never stays for the next one. A file
-    /// is attached only while it is the one its access was worked out from: another renamed
-    /// into place may hold tables that access does not know of.
+    /// Attaches exactly the files of `wanted` to an in-memory connection: what one actor may
+    /// read in another file never stays for the next request. A file attached for an earlier
+    /// request stays (with its page cache) only if it is the very file wanted now: same name,
+    /// path and (device, inode). A file is attached only while it is the one its access was
+    /// worked out from: another renamed into place may hold tables that access does not know.
     fn attach(&self, wanted: &[Attached]) -> Result<(), DbError> {
         let _host = self.guard.suspended();
-        let sqlite = DbError::from_sqlite;
-        let present: Vec<String> = self
-            .conn
-            .prepare("select name from pragma_database_list where seq > 1")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .map_err(sqlite)?;
-        for name in present {
-            self.conn
-                .execute("detach database ?1", [name])
-                .map_err(sqlite)?;
+        let wanted = &wanted[..wanted.len().min(MAX_ATTACHED)];
+        let mut present = self.attached.borrow_mut();
+        let result = self.sync_attached(&mut present, wanted);
+        if result.is_err() {
+            // Whatever happened half-way, nothing stays attached.
+            for (alias, ..) in present.drain(..) {
+                let _ = self.conn.execute("detach database ?1", [alias]);
+            }
         }
-        for a in wanted.iter().take(MAX_ATTACHED) {
+        result
+    }
+
+    fn sync_attached(
+        &self,
+        present: &mut Vec<AttachedFile>,
+        wanted: &[Attached],
+    ) -> Result<(), DbError> {
+        let same = |p: &AttachedFile, w: &Attached| {
+            (p.0.as_str(), p.1.as_path(), p.2)
+                == (w.alias.as_str(), w.path.as_path(), w.access.file)
+        };
+        for p in present
+            .iter()
+            .filter(|p| !wanted.iter().any(|w| same(p, w)))
+        {
+            self.conn
+                .execute("detach database ?1", [&p.0])
+                .map_err(DbError::from_sqlite)?;
+        }
+        present.retain(|p| wanted.iter().any(|w| same(p, w)));
+        for a in wanted {
+            if present.iter().any(|p| same(p, a)) {
+                continue;
+            }
             let unchanged = || match a.access.file {
                 Some(f) => file_id(&a.path).ok() == Some(f),
                 None => true,
@@ -180,9 +213,12 @@ impl Conn {
                     [read_only_uri(&a.path, a.immutable), a.alias.clone()],
                 )
                 .map_err(|e| DbError::Open(format!("{}: {e}", a.alias)))?;
+            present.push((a.alias.clone(), a.path.clone(), a.access.file));
+            self.conn
+                .pragma_update(Some(&a.alias), "cache_size", -i64::from(self.cache_kib))
+                .map_err(DbError::from_sqlite)?;
             // Replaced while it was being attached: what is attached may be the new file.
             if !unchanged() {
-                let _ = self.conn.execute("detach database ?1", [&a.alias]);
                 return Err(DbError::Full(FILE_REPLACED.into()));
             }
         }
