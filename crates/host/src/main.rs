@@ -2,7 +2,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use datasette_rs::app::{AppState, DatabaseFile};
-use datasette_rs::cli::{Cli, Command, InspectArgs, LogFormat};
+use datasette_rs::cli::{Cli, Command, InspectArgs, LogFormat, ServeArgs};
 use datasette_rs::config::{Metadata, Settings};
 use datasette_rs::plugins::{self, LoadOptions, Plugins};
 use datasette_rs::session::{self, SessionConfig};
@@ -13,19 +13,7 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect(args) => return inspect(&args),
     };
     init_logging(args.log_format);
-    let mut settings = Settings::default();
-    for (name, value) in args.setting_pairs() {
-        settings.set(&name, &value)?;
-    }
-    settings.cors = args.cors;
-    settings.memory = args.memory;
-    settings.crossdb = args.crossdb;
-    settings.static_mounts = args
-        .static_mounts
-        .iter()
-        .map(|m| datasette_rs::config::StaticMount::parse(m))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
+    let settings = settings(&args)?;
     let metadata = match &args.metadata {
         Some(path) => Metadata::load(path)?,
         None => Metadata::default(),
@@ -44,6 +32,58 @@ fn main() -> anyhow::Result<()> {
         total: std::time::Duration::from_millis(settings.plugin_fetch_timeout_ms),
         ..Default::default()
     });
+    let files = database_files(&args)?;
+    let inspected = match &args.inspect_file {
+        Some(path) => datasette_rs::inspect::load(path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    let session = SessionConfig::new(args.secret.as_deref(), &settings)?;
+    actix_web::rt::System::new().block_on(async move {
+        if args.secret.is_none() {
+            tracing::warn!(
+                "no --secret or DATASETTE_SECRET: sign-ins last until this process stops"
+            );
+        }
+        let state =
+            AppState::build(&files, &inspected, metadata, settings, session, plugins).await?;
+        if args.root {
+            let token = session::new_token();
+            *state.root_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        }
+        if let Some(path) = &args.get {
+            let (status, body) = datasette_rs::server::get_once(state, path).await?;
+            std::io::Write::write_all(&mut std::io::stdout(), &body)?;
+            // As Datasette's `--get`: a 4xx or 5xx answer is a failure.
+            if status >= 400 {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        datasette_rs::server::run(state, &args.host, args.port).await?;
+        Ok(())
+    })
+}
+
+/// The `--setting` values, and the options kept with them.
+fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
+    let mut settings = Settings::default();
+    for (name, value) in args.setting_pairs() {
+        settings.set(&name, &value)?;
+    }
+    settings.cors = args.cors;
+    settings.memory = args.memory;
+    settings.crossdb = args.crossdb;
+    settings.static_mounts = args
+        .static_mounts
+        .iter()
+        .map(|m| datasette_rs::config::StaticMount::parse(m))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
+    Ok(settings)
+}
+
+/// The files to serve: those given, or else (without `--memory`) the sample database.
+fn database_files(args: &ServeArgs) -> anyhow::Result<Vec<DatabaseFile>> {
     let mut files: Vec<DatabaseFile> = args
         .files
         .iter()
@@ -77,35 +117,7 @@ fn main() -> anyhow::Result<()> {
             immutable: false,
         });
     }
-    let inspected = match &args.inspect_file {
-        Some(path) => datasette_rs::inspect::load(path).map_err(anyhow::Error::msg)?,
-        None => Default::default(),
-    };
-    let session = SessionConfig::new(args.secret.as_deref(), &settings)?;
-    actix_web::rt::System::new().block_on(async move {
-        if args.secret.is_none() {
-            tracing::warn!(
-                "no --secret or DATASETTE_SECRET: sign-ins last until this process stops"
-            );
-        }
-        let state =
-            AppState::build(&files, &inspected, metadata, settings, session, plugins).await?;
-        if args.root {
-            let token = session::new_token();
-            *state.root_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
-        }
-        if let Some(path) = &args.get {
-            let (status, body) = datasette_rs::server::get_once(state, path).await?;
-            std::io::Write::write_all(&mut std::io::stdout(), &body)?;
-            // As Datasette's `--get`: a 4xx or 5xx answer is a failure.
-            if status >= 400 {
-                std::process::exit(1);
-            }
-            return Ok(());
-        }
-        datasette_rs::server::run(state, &args.host, args.port).await?;
-        Ok(())
-    })
+    Ok(files)
 }
 
 /// `datasette-rs inspect`: the files' inspect data, on stdout or into `--inspect-file`.
