@@ -519,6 +519,48 @@ fn objects_made_while_serving_are_protected_from_the_start() {
     }
 }
 
+/// A table made after the schema was loaded, which an allow block protects by its name, is
+/// not readable even by an actor from whom nothing was hidden before it existed.
+#[test]
+fn a_protected_table_made_while_serving_is_protected_from_the_start() {
+    let path = datasette_rs_tests::scratch_dir().join("later.db");
+    let _ = std::fs::remove_file(&path);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("create table notes (x); insert into notes values ('public');")
+        .unwrap();
+    let server = TestApp::new()
+        .files(vec![DatabaseFile {
+            path: path.clone(),
+            immutable: false,
+        }])
+        .metadata(
+            json!({"databases": {"later": {"tables": {"payroll": {"allow": {"id": "root"}}}}}}),
+        )
+        .start();
+    // The schema was just looked at: the next look is a second away.
+    assert_eq!(
+        get(&server, "/later.json?sql=select+*+from+notes", "").status,
+        200
+    );
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "create table payroll (salary); insert into payroll values ('ninety-thousand');",
+        )
+        .unwrap();
+    for sql in ["select * from payroll", "select * from sqlite_master"] {
+        let r = get(
+            &server,
+            &format!("/later.json?sql={}", sql.replace(' ', "+")),
+            "",
+        );
+        assert!(!r.body.contains("ninety-thousand"), "{sql}: {}", r.body);
+    }
+    let r = get(&server, "/later.json?sql=select+*+from+payroll", "");
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+
 /// Full-text search through SQL works from the first request on a fresh server, for FTS5 and
 /// FTS4, and the table page's search too.
 #[test]

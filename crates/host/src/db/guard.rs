@@ -349,10 +349,12 @@ fn is_table_function(name: &str) -> bool {
     name.starts_with("pragma_") || matches!(name.as_str(), "json_each" | "json_tree")
 }
 
-/// A table the schema, as last loaded, does not know (made since, and not yet classified): an
-/// actor from whom anything is hidden may not read it until it is.
+/// A table the schema, as last loaded, does not know (made since, and not yet classified): it
+/// may be one an allow block protects by name, so no actor reads it through an access worked
+/// out from that schema until it is classified (within a second). An access not worked out
+/// from a file that changes (an immutable file's, the plugin's own) knows of no such table.
 fn unknown_to(access: &Access, table: &str) -> bool {
-    !access.hidden.is_empty()
+    (access.file.is_some() || !access.hidden.is_empty())
         && access.lineage.object(table).is_none()
         && !is_table_function(table)
         && !describes_all_tables(table)
@@ -442,14 +444,14 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
     // SQLite hands the argument over already unquoted: compared as it is, since a table may
     // be named `weird'` or `[x]`.
     let arg = value;
-    let hides = |table: &str| !access.can_read(table);
+    let hides = |table: &str| !access.can_read(table) || unknown_to(access, table);
     let describes_hidden = match (pragma.as_str(), arg) {
         ("table_info" | "table_xinfo" | "index_list", Some(t)) => hides(t),
         ("index_info" | "index_xinfo", Some(i)) => match access.lineage.index_table(i) {
             Some(table) => hides(table),
             // A WITHOUT ROWID table's key has no schema row: `sqlite_autoindex_TABLE_N`.
             None => match autoindex_table(i) {
-                Some(table) => hides(table) || unknown_to(access, table),
+                Some(table) => hides(table),
                 None => hides(i) || !access.hidden.is_empty(),
             },
         },
