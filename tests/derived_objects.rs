@@ -549,13 +549,27 @@ fn a_protected_table_made_while_serving_is_protected_from_the_start() {
             "create table payroll (salary); insert into payroll values ('ninety-thousand');",
         )
         .unwrap();
-    for sql in ["select * from payroll", "select * from sqlite_master"] {
+    // Neither its rows nor its columns; nor its name where the SQL did not give it.
+    for sql in [
+        "select * from payroll",
+        "select * from pragma_table_info('payroll')",
+        "select * from sqlite_master",
+        "select * from pragma_table_list",
+    ] {
         let r = get(
             &server,
             &format!("/later.json?sql={}", sql.replace(' ', "+")),
             "",
         );
-        assert!(!r.body.contains("ninety-thousand"), "{sql}: {}", r.body);
+        let shown = r.body.replace(sql, "");
+        assert!(
+            !shown.contains("ninety-thousand") && !shown.contains("salary"),
+            "{sql}: {}",
+            r.body
+        );
+        if !sql.contains("payroll") {
+            assert!(!shown.contains("payroll"), "{sql}: {}", r.body);
+        }
     }
     let r = get(&server, "/later.json?sql=select+*+from+payroll", "");
     assert_eq!(r.status, 400, "{}", r.body);

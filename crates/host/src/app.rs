@@ -190,6 +190,7 @@ impl AppState {
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
         let mut access = self.permissions.access(actor, db, &schema.lineage);
         access.file = schema.file;
+        access.schema_version = schema.file.map(|_| schema.version);
         Arc::new(access)
     }
 

@@ -324,6 +324,7 @@ impl Permissions {
             published,
             lineage: lineage.clone(),
             file: None,
+            schema_version: None,
             attached: vec![],
         }
     }

@@ -54,6 +54,10 @@ pub struct Access {
     /// renamed into place may hold tables this access does not know of, so it is not read
     /// under it. `None`: any (immutable files, the plugin's own access).
     pub file: Option<(u64, u64)>,
+    /// The schema version this access was worked out from (a file that changes only): an
+    /// answer that lists the whole schema is not given once the schema has moved on, since it
+    /// could name a table made since, which an allow block may protect.
+    pub schema_version: Option<i64>,
     /// For the in-memory database with `--crossdb`: the files attached to it for this actor
     /// (only those nothing of which is hidden from them), each read under its own access.
     pub attached: Vec<Attached>,
@@ -95,6 +99,7 @@ impl Access {
             published: self.published.clone(),
             lineage: self.lineage.clone(),
             file: self.file,
+            schema_version: self.schema_version,
             attached: self.attached.clone(),
         }
     }
@@ -152,6 +157,8 @@ struct State {
     refusal: Option<Refusal>,
     /// The access under which the statements now in the connection's cache were checked.
     cached_under: Option<Arc<Access>>,
+    /// A request's statement read what lists every table (`sqlite_master`, `table_list`).
+    listed_schema: bool,
 }
 
 /// Shared between a connection's authorizer and the code that runs queries on it.
@@ -175,7 +182,13 @@ impl Guard {
         s.cached_under = Some(access.clone());
         s.policy = Policy::Request(access);
         s.refusal = None;
+        s.listed_schema = false;
         stale
+    }
+
+    /// Whether a statement since [`Guard::enter`] read what lists every table.
+    pub fn listed_schema(&self) -> bool {
+        self.state().listed_schema
     }
 
     /// The access statements are checked against now, inside a request.
@@ -254,7 +267,10 @@ impl Guard {
                 Policy::Request(access) => check(&ctx, access),
             };
             match verdict {
-                Verdict::Allow => Authorization::Allow,
+                Verdict::Allow => {
+                    s.listed_schema |= lists_schema(&ctx.action);
+                    Authorization::Allow
+                }
                 Verdict::Ignore => Authorization::Ignore,
                 Verdict::Hidden => {
                     s.refusal.get_or_insert(Refusal::Hidden);
@@ -358,6 +374,15 @@ fn unknown_to(access: &Access, table: &str) -> bool {
         && access.lineage.object(table).is_none()
         && !is_table_function(table)
         && !describes_all_tables(table)
+}
+
+/// Whether `action` reads what names every table of a schema.
+fn lists_schema(action: &AuthAction<'_>) -> bool {
+    match action {
+        AuthAction::Read { table_name, .. } => describes_all_tables(table_name),
+        AuthAction::Pragma { pragma_name, .. } => fold(pragma_name) == "table_list",
+        _ => false,
+    }
 }
 
 /// Tables that describe every other table: readable only by an actor from whom nothing is

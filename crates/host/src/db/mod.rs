@@ -24,7 +24,7 @@ use rusqlite::ToSql;
 
 pub use guard::Access;
 pub use lineage::Lineage;
-pub use pool::{escape_fts, Conn, FILE_REPLACED, MAX_ATTACHED};
+pub use pool::{escape_fts, Conn, FILE_REPLACED, MAX_ATTACHED, SCHEMA_CHANGED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 
@@ -371,7 +371,8 @@ pub struct Database {
     pub hash: Option<String>,
     pool: Arc<Pool>,
     schema: RwLock<Arc<Schema>>,
-    last_schema_check: Mutex<Instant>,
+    /// When a change of schema was last looked for; `None`: look at the next request.
+    last_schema_check: Mutex<Option<Instant>>,
     derived: Mutex<Derived>,
     /// The read-write connection of a mutable file with writable canned queries.
     writer: Option<writes::Writer>,
@@ -432,7 +433,7 @@ impl Database {
             hash: None,
             pool: Arc::new(pool),
             schema: RwLock::new(Arc::new(Schema::default())),
-            last_schema_check: Mutex::new(Instant::now()),
+            last_schema_check: Mutex::new(Some(Instant::now())),
             derived: Mutex::new(Derived::default()),
             writer,
         }
@@ -502,11 +503,19 @@ impl Database {
             .last_schema_check
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if last.elapsed() < SCHEMA_RECHECK {
+        if last.is_some_and(|t| t.elapsed() < SCHEMA_RECHECK) {
             return false;
         }
-        *last = Instant::now();
+        *last = Some(Instant::now());
         true
+    }
+
+    /// Has the next request look for a change of schema, whenever the last look was.
+    pub fn recheck_schema(&self) {
+        *self
+            .last_schema_check
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The schema as last loaded, without looking for changes.

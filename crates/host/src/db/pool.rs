@@ -31,6 +31,10 @@ fn now_micros() -> u64 {
 /// replaced by another under the same name while it ran (the request may simply be tried again).
 pub const FILE_REPLACED: &str = "the database file was replaced while the request was under way";
 
+/// Why a request that listed the whole schema is not answered when the schema changed since
+/// its access was worked out (tried again, it is answered from the new schema).
+pub const SCHEMA_CHANGED: &str = "the database's tables changed while the request was under way";
+
 /// What a pool's connections read.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -250,12 +254,27 @@ impl Conn {
         if self.memory {
             self.attach(&access.attached)?;
         }
-        if self.guard.enter(access) {
+        if self.guard.enter(access.clone()) {
             self.conn.flush_prepared_statement_cache();
         }
         let result = f(self);
+        let listed = self.guard.listed_schema();
         self.guard.leave();
+        if listed && result.is_ok() && self.schema_moved(&access) {
+            return Err(DbError::Full(SCHEMA_CHANGED.into()));
+        }
         result
+    }
+
+    /// Whether a schema `access` reads (the file's own, or an attached one) is no longer the
+    /// version that access was worked out from.
+    fn schema_moved(&self, access: &Access) -> bool {
+        let moved = |schema: &str, a: &Access| {
+            let sql = format!("PRAGMA {}.schema_version", super::quote_ident(schema));
+            let now = self.conn.query_row(&sql, [], |r| r.get::<_, i64>(0)).ok();
+            a.schema_version.is_some_and(|v| now != Some(v))
+        };
+        moved("main", access) || access.attached.iter().any(|a| moved(&a.alias, &a.access))
     }
 
     /// Checks SQL from a request: it begins as a read, and it is checked against the schema

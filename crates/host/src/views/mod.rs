@@ -295,9 +295,12 @@ pub async fn dispatch(
         return Ok(c.unchanged());
     }
     let mut answer = route(&state, &ctx, page.clone()).await;
-    // A file renamed into place while the request ran: the schema is the new file's by now,
-    // so the page is worked out once more rather than failed.
-    if matches!(&answer, Err(AppError::Unavailable(m)) if m.starts_with(crate::db::FILE_REPLACED)) {
+    // A file renamed into place, or its tables changed, while the request ran: the page is
+    // worked out once more from the new schema rather than failed.
+    let changed = [crate::db::FILE_REPLACED, crate::db::SCHEMA_CHANGED];
+    if matches!(&answer, Err(AppError::Unavailable(m)) if changed.iter().any(|c| m.starts_with(c)))
+    {
+        state.databases.values().for_each(|db| db.recheck_schema());
         answer = route(&state, &ctx, page).await;
     }
     let mut r = match answer {
