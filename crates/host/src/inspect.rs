@@ -36,11 +36,7 @@ pub fn file_hash(path: &Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     let mut digest = Sha256::new();
     std::io::copy(&mut std::fs::File::open(path)?, &mut digest)?;
-    Ok(digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::urls::hex(&digest.finalize()))
 }
 
 /// Inspects each file, read-only: its hash, size and the row count of every table.

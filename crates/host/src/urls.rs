@@ -9,6 +9,11 @@ fn push_hex(out: &mut String, b: u8) {
     out.push(HEX[(b & 15) as usize] as char);
 }
 
+/// Bytes as lowercase hex digits (digests in ETags, hashes and file names).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hex_val(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),

@@ -18,7 +18,7 @@ const CACHE_CONTROL: &str = "max-age=3600, immutable, public";
 pub fn css_version() -> &'static str {
     static VERSION: LazyLock<String> = LazyLock::new(|| {
         let digest = Sha256::digest(APP_CSS.as_bytes());
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::urls::hex(&digest[..8])
     });
     &VERSION
 }

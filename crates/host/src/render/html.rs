@@ -91,7 +91,7 @@ pub fn css_class(name: &str) -> String {
         return name.to_string();
     }
     let digest = Md5::digest(name.as_bytes());
-    let suffix: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let suffix = crate::urls::hex(&digest[..3]);
     let stripped = name.trim_start_matches('_').trim_start_matches('-');
     let joined = stripped.split_whitespace().collect::<Vec<_>>().join("-");
     let kept: String = joined

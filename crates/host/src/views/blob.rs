@@ -161,7 +161,7 @@ fn sha256_hex(value: &Cell) -> String {
         Cell::Blob(b) => Sha256::digest(b),
         other => Sha256::digest(other.to_plain_string().as_bytes()),
     };
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::urls::hex(&digest)
 }
 
 #[cfg(test)]

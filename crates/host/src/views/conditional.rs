@@ -54,7 +54,7 @@ impl Caching {
         }
         let hash = digest.finalize();
         // Weak: the same page's bytes differ in their timings (`query_ms`).
-        let etag = format!("W/\"{}\"", hex(&hash[..16]));
+        let etag = format!("W/\"{}\"", crate::urls::hex(&hash[..16]));
         Caching {
             etag,
             cache_control: cache_control(state, ctx, db),
@@ -121,8 +121,4 @@ fn cache_control(state: &AppState, ctx: &PageRequest, db: Option<&str>) -> Strin
         (n, Some(_)) => format!("private, max-age={n}"),
         (n, None) => format!("max-age={n}"),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

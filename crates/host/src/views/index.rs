@@ -50,7 +50,7 @@ pub struct IndexDatabase {
 
 fn color(name: &str) -> String {
     let digest = Md5::digest(name.as_bytes());
-    digest.iter().take(3).map(|b| format!("{b:02x}")).collect()
+    crate::urls::hex(&digest[..3])
 }
 
 fn summary(t: TableSummary, num_relationships_for_sorting: usize) -> IndexTable {
