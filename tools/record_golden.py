@@ -68,6 +68,10 @@ PATHS = [
     # Old names that moved.
     "/-/config.json",
     "/-/config",
+    "/:memory:.json?sql=select+1",
+    # SQL that does not begin as a read.
+    "/fixture.json?sql=.schema",
+    "/fixture.json?sql=update+stations+set+name+%3D+1",
 ]
 
 
