@@ -48,6 +48,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// How start-up errors name it: the file's path, or `_memory`.
+    fn shown(&self) -> String {
+        match self {
+            Source::File { path, .. } => path.display().to_string(),
+            Source::Memory => "_memory".into(),
+        }
+    }
+
     /// The file it is now (device, inode), for a file that may be replaced under its name.
     fn file_now(&self) -> Result<Option<FileId>, DbError> {
         match self {
@@ -104,13 +112,10 @@ impl Conn {
         cache_kib: u32,
     ) -> Result<Conn, DbError> {
         let file = source.file_now()?;
-        let (uri, shown, memory) = match source {
-            Source::File { path, immutable } => (
-                read_only_uri(path, *immutable),
-                path.display().to_string(),
-                false,
-            ),
-            Source::Memory => (":memory:".to_string(), "_memory".to_string(), true),
+        let shown = source.shown();
+        let (uri, memory) = match source {
+            Source::File { path, immutable } => (read_only_uri(path, *immutable), false),
+            Source::Memory => (":memory:".to_string(), true),
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
@@ -424,7 +429,7 @@ impl Pool {
         first
             .conn
             .query_row("select count(*) from sqlite_master", [], |_| Ok(()))
-            .map_err(|e| DbError::Open(format!("{source:?}: {e}")))?;
+            .map_err(|e| DbError::Open(format!("{}: {e}", source.shown())))?;
         Ok(Pool {
             functions,
             source,
