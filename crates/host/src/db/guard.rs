@@ -115,13 +115,9 @@ impl Access {
     /// Whether every statement that passed `earlier` also passes this access: only then may a
     /// statement prepared (and checked) under `earlier` be reused without a new check.
     fn covered_by(&self, earlier: &Access) -> bool {
-        let aliases = |a: &Access| {
-            a.attached
-                .iter()
-                .map(|a| a.alias.clone())
-                .collect::<Vec<_>>()
-        };
-        self.hidden.is_subset(&earlier.hidden) && aliases(self) == aliases(earlier)
+        let same_files = self.attached.len() == earlier.attached.len()
+            && (self.attached.iter().zip(&earlier.attached)).all(|(a, b)| a.alias == b.alias);
+        self.hidden.is_subset(&earlier.hidden) && same_files
     }
 }
 
