@@ -219,9 +219,7 @@ impl AppState {
             {
                 continue;
             }
-            let schema = other.schema().await?;
-            let theirs = self.access(actor, &other.name, &schema);
-            if theirs.hidden.is_empty() {
+            if let Some(theirs) = self.whole_file_access(actor, other).await? {
                 attached.push(crate::db::guard::Attached {
                     alias: other.name.clone(),
                     path: other.path.clone(),
@@ -239,8 +237,19 @@ impl AppState {
     /// Whether nothing in `db` is hidden from `actor`: only then may what stands for the whole
     /// file (its bytes, its hash) reach them, since it holds the protected tables too.
     pub async fn sees_whole_file(&self, actor: &Actor, db: &Database) -> Result<bool, DbError> {
+        Ok(self.whole_file_access(actor, db).await?.is_some())
+    }
+
+    /// `actor`'s access to `db`, when nothing in it is hidden from them (see
+    /// [`AppState::sees_whole_file`]).
+    async fn whole_file_access(
+        &self,
+        actor: &Actor,
+        db: &Database,
+    ) -> Result<Option<Arc<Access>>, DbError> {
         let schema = db.schema().await?;
-        Ok(self.access(actor, &db.name, &schema).hidden.is_empty())
+        let access = self.access(actor, &db.name, &schema);
+        Ok(access.hidden.is_empty().then_some(access))
     }
 
     /// What an anonymous visitor may read, given `access`, what `actor` may read: pages mark
