@@ -480,21 +480,25 @@ fn errors_are_those_of_a_database_without_the_protected_objects() {
     assert_ne!(r.json()["rows"], json!([]), "{}", r.body);
 }
 
+/// The mutable file at `path` alone, with `table` (which may not exist yet) root's only.
+fn serve_protecting(path: &std::path::Path, table: &str) -> Server {
+    let db = datasette_rs::db::database_name(path);
+    TestApp::new()
+        .files(vec![DatabaseFile {
+            path: path.to_path_buf(),
+            immutable: false,
+        }])
+        .metadata(json!({"databases": {db: {"tables": {table: {"allow": {"id": "root"}}}}}}))
+        .start()
+}
+
 /// An object made after the schema was loaded is not readable by those from whom anything is
 /// hidden until it has been classified.
 #[test]
 fn objects_made_while_serving_are_protected_from_the_start() {
     let path = datasette_rs_tests::scratch_dir().join("late.db");
     std::fs::copy(vault(), &path).expect("copy");
-    let server = TestApp::new()
-        .files(vec![DatabaseFile {
-            path: path.clone(),
-            immutable: false,
-        }])
-        .metadata(
-            json!({"databases": {"late": {"tables": {"secrets": {"allow": {"id": "root"}}}}}}),
-        )
-        .start();
+    let server = serve_protecting(&path, "secrets");
     assert_eq!(get(&server, "/late.json", "").status, 200);
     rusqlite::Connection::open(&path)
         .unwrap()
@@ -529,15 +533,7 @@ fn a_protected_table_made_while_serving_is_protected_from_the_start() {
         .unwrap()
         .execute_batch("create table notes (x); insert into notes values ('public');")
         .unwrap();
-    let server = TestApp::new()
-        .files(vec![DatabaseFile {
-            path: path.clone(),
-            immutable: false,
-        }])
-        .metadata(
-            json!({"databases": {"later": {"tables": {"payroll": {"allow": {"id": "root"}}}}}}),
-        )
-        .start();
+    let server = serve_protecting(&path, "payroll");
     // The schema was just looked at: the next look is a second away.
     assert_eq!(
         get(&server, "/later.json?sql=select+*+from+notes", "").status,
