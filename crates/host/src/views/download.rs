@@ -103,8 +103,7 @@ async fn send_file(
             break;
         }
         offset += chunk.len() as u64;
-        let sent = tokio::time::timeout(super::export::STALL, tx.send(Bytes::from(chunk))).await;
-        if !matches!(sent, Ok(Ok(()))) {
+        if !super::export::send_in_time(&tx, Bytes::from(chunk)).await {
             break;
         }
     }

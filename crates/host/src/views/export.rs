@@ -198,12 +198,7 @@ pub async fn table(
     actix_web::rt::spawn(Tracer::carry(async move {
         let send = |bytes: Bytes| {
             let tx = tx.clone();
-            async move {
-                matches!(
-                    tokio::time::timeout(STALL, tx.send(bytes)).await,
-                    Ok(Ok(()))
-                )
-            }
+            async move { send_in_time(&tx, bytes).await }
         };
         let (bytes, mut go_on) = encoder.rows(&first);
         let mut sent = send(encoder.start()).await && send(bytes).await;
@@ -282,8 +277,17 @@ fn too_long() -> String {
     )
 }
 
-/// Sends chunks of a response body from a blocking thread (a streamed query, a download),
-/// waiting at most [`STALL`] for the client to make room: `false` once it is gone or stalled.
+/// Hands a chunk of a response body over, waiting at most [`STALL`] for the client to make
+/// room: `false` once it is gone or stalled.
+pub(super) async fn send_in_time(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
+    matches!(
+        tokio::time::timeout(STALL, tx.send(bytes)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends chunks of a response body from a blocking thread (a streamed query), as
+/// [`send_in_time`] does.
 pub struct Sender {
     tx: mpsc::Sender<Bytes>,
     runtime: tokio::runtime::Handle,
@@ -299,10 +303,7 @@ impl Sender {
     }
 
     pub fn send(&self, bytes: Bytes) -> bool {
-        let sent = self
-            .runtime
-            .block_on(tokio::time::timeout(STALL, self.tx.send(bytes)));
-        matches!(sent, Ok(Ok(())))
+        self.runtime.block_on(send_in_time(&self.tx, bytes))
     }
 }
 
