@@ -322,7 +322,7 @@ fn statistics_schema_and_page_tables_need_every_table() {
         "select * from sqlite_master",
         "select * from dbstat",
     ] {
-        let path = format!("/vault.json?sql={}", sql.replace(' ', "+"));
+        let path = sql_path("vault", sql);
         let denied = get(&server, &path, "");
         assert_eq!(denied.status, 400, "{sql}: {}", denied.body);
         assert_no_trace(&denied.body, sql);
@@ -411,7 +411,7 @@ fn a_view_with_its_own_allow_block_is_governed_by_it() {
         "with recursive published_count(x) as (select passphrase from secrets) select * from published_count",
         "explain query plan select * from published_count",
     ] {
-        let path = format!("/vault.json?sql={}", sql.replace(' ', "+"));
+        let path = sql_path("vault", sql);
         let r = get(&server, &path, "");
         assert_eq!(r.status, 400, "{sql}: {}", r.body);
         assert_no_trace(&without_names_in(&r.body, sql), sql);
@@ -480,6 +480,11 @@ fn errors_are_those_of_a_database_without_the_protected_objects() {
     assert_ne!(r.json()["rows"], json!([]), "{}", r.body);
 }
 
+/// The JSON of `sql` run on database `db`.
+fn sql_path(db: &str, sql: &str) -> String {
+    format!("/{db}.json?sql={}", sql.replace(' ', "+"))
+}
+
 /// The mutable file at `path` alone, with `table` (which may not exist yet) root's only.
 fn serve_protecting(path: &std::path::Path, table: &str) -> Server {
     let db = datasette_rs::db::database_name(path);
@@ -513,11 +518,7 @@ fn objects_made_while_serving_are_protected_from_the_start() {
         "select * from late_fts_idx",
         "select rowid, * from late_fts where late_fts match 'hunter2word'",
     ] {
-        let r = get(
-            &server,
-            &format!("/late.json?sql={}", sql.replace(' ', "+")),
-            "",
-        );
+        let r = get(&server, &sql_path("late", sql), "");
         assert_eq!(r.status, 400, "{sql}: {}", r.body);
         assert_no_trace(&without_names_in(&r.body, sql), sql);
     }
@@ -552,11 +553,7 @@ fn a_protected_table_made_while_serving_is_protected_from_the_start() {
         "select * from sqlite_master",
         "select * from pragma_table_list",
     ] {
-        let r = get(
-            &server,
-            &format!("/later.json?sql={}", sql.replace(' ', "+")),
-            "",
-        );
+        let r = get(&server, &sql_path("later", sql), "");
         let shown = r.body.replace(sql, "");
         assert!(
             !shown.contains("ninety-thousand") && !shown.contains("salary"),
