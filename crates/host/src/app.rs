@@ -27,6 +27,8 @@ pub struct AppState {
     /// A digest of what pages depend on besides the files and the request: the version, the
     /// metadata, the settings and the plugins (see `views::conditional`).
     pub fingerprint: [u8; 32],
+    /// The memory of answers being sent (`answers_memory_mb`).
+    pub answers: Arc<crate::limits::Budget>,
 }
 
 /// Each connection's page cache when `cache_size_kb` is 0: small, because pages come from the
@@ -104,6 +106,8 @@ impl AppState {
         session: SessionConfig,
         plugins: Plugins,
     ) -> Result<AppState, StartError> {
+        // Before any connection opens: each takes its longest value from it.
+        crate::limits::set_answer_limit((settings.max_answer_mb as usize) << 20);
         let mut databases = IndexMap::new();
         let functions = Arc::new(plugins.sql_functions());
         // First, as Datasette lists it.
@@ -159,6 +163,7 @@ impl AppState {
         sources.push(Box::new(AllowBlocks::new(metadata.clone())));
         let permissions = Permissions::new(sources, settings.default_allow_sql);
         let fingerprint = fingerprint(&metadata, &settings, &plugins);
+        let answers = crate::limits::Budget::new((settings.answers_memory_mb as usize) << 20);
         Ok(AppState {
             settings,
             metadata,
@@ -169,6 +174,7 @@ impl AppState {
             session,
             root_token: Mutex::new(None),
             fingerprint,
+            answers,
         })
     }
 }
@@ -271,6 +277,10 @@ impl AppState {
     /// is kept with the request for the request's log line.
     pub fn actor(&self, req: &actix_web::HttpRequest) -> Actor {
         let actor = self.find_actor(req);
+        if actor.is_some() {
+            use actix_web::HttpMessage;
+            req.extensions_mut().insert(crate::delivery::Personal);
+        }
         if let Some(id) = actor.as_ref().and_then(|a| a.get("id")) {
             use actix_web::HttpMessage;
             let id = id.as_str().map_or_else(|| id.to_string(), str::to_string);

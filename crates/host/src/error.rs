@@ -31,6 +31,9 @@ pub enum AppError {
     /// The database cannot answer now (locked by a writer, its file gone).
     #[error("{0}")]
     Unavailable(String),
+    /// The server holds as many answers as it may (a 503 to try again shortly).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl AppError {
@@ -43,7 +46,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -53,7 +56,7 @@ impl AppError {
             AppError::InvalidSql(_) => Some("Invalid SQL"),
             AppError::Interrupted(_) => Some("SQL Interrupted"),
             AppError::Internal(_) => Some("Internal error"),
-            AppError::Unavailable(_) => Some("Service unavailable"),
+            AppError::Unavailable(_) | AppError::Busy(_) => Some("Service unavailable"),
             _ => None,
         }
     }
@@ -113,7 +116,8 @@ impl AppError {
                 | AppError::Forbidden(m)
                 | AppError::UriTooLong(m)
                 | AppError::Internal(m)
-                | AppError::Unavailable(m) => m,
+                | AppError::Unavailable(m)
+                | AppError::Busy(m) => m,
             },
             status: self.status().as_u16(),
             title: self.title(),
@@ -129,7 +133,11 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        render::json::response(self.status(), &self.body())
+        // An error's body is small: it fits any answer limit.
+        let mut r = render::json::response(self.status(), &self.body())
+            .unwrap_or_else(|_| HttpResponse::build(self.status()).finish());
+        retry_later(&mut r);
+        r
     }
 }
 
@@ -198,8 +206,20 @@ pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
         }
         None => error.error_response(),
     };
+    let mut page = page;
+    retry_later(&mut page);
     let (req, _) = res.into_parts();
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, page).map_into_right_body(),
     ))
+}
+
+/// A 503 says when to ask again.
+fn retry_later(r: &mut HttpResponse) {
+    if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("1"),
+        );
+    }
 }

@@ -8,6 +8,9 @@
 //!
 //! The block may also sit in a database's or a table's `plugins` (the most specific one
 //! counts): `"tables": {"posts": {"plugins": {"datasette-render-markdown": {"columns": ["body"]}}}}`.
+//!
+//! A cell longer than [`MAX_MARKDOWN_BYTES`] (64 KiB) is not rendered: it shows as plain text,
+//! so that no visitor who may run SQL can make the server render megabytes of Markdown.
 
 use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
 use serde::Deserialize;
@@ -24,6 +27,9 @@ struct Config {
 pub struct RenderMarkdown {
     columns: Vec<String>,
 }
+
+/// The longest Markdown rendered.
+pub const MAX_MARKDOWN_BYTES: usize = 64 << 10;
 
 /// Markdown to sanitised HTML.
 pub fn render(markdown: &str) -> String {
@@ -65,13 +71,15 @@ impl Plugin for RenderMarkdown {
         let mut out = Vec::new();
         for (row, values) in cells.rows.iter().enumerate() {
             for &column in &wanted {
-                if let Some(Value::String(text)) = values.get(column) {
-                    out.push(RenderedCell {
-                        row,
-                        column,
-                        html: render(text),
-                    });
-                }
+                let text = match values.get(column) {
+                    Some(Value::String(text)) if text.len() <= MAX_MARKDOWN_BYTES => text,
+                    _ => continue,
+                };
+                out.push(RenderedCell {
+                    row,
+                    column,
+                    html: render(text),
+                });
             }
         }
         out

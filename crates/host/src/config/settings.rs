@@ -63,6 +63,16 @@ pub struct Settings {
     pub static_mounts: Vec<super::StaticMount>,
     /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
     pub plugin_fetch_timeout_ms: u64,
+    /// Beyond Datasette: the most one answer may be (JSON, CSV, HTML, a value), in MiB, as
+    /// written; larger exports stream (`_stream=on`). See `crate::limits`.
+    pub max_answer_mb: u32,
+    /// Beyond Datasette: the most memory all answers being sent at once may hold, in MiB;
+    /// past it new answers are refused with a 503 until clients have read theirs.
+    pub answers_memory_mb: u32,
+    /// Beyond Datasette: the writer enforces foreign keys (SQLite's and Datasette's default is
+    /// not to). A table whose keys point into something hidden from the writer is then not
+    /// writable by them: the constraint's outcome would tell what the hidden table holds.
+    pub writer_foreign_keys: bool,
 }
 
 impl Default for Settings {
@@ -96,6 +106,9 @@ impl Default for Settings {
             crossdb: false,
             static_mounts: vec![],
             plugin_fetch_timeout_ms: 10_000,
+            max_answer_mb: crate::limits::DEFAULT_ANSWER_MB,
+            answers_memory_mb: crate::limits::DEFAULT_ANSWERS_MEMORY_MB,
+            writer_foreign_keys: false,
         }
     }
 }
@@ -180,6 +193,9 @@ impl Settings {
         "session_ttl_hours",
         "trust_forwarded_headers",
         "plugin_fetch_timeout_ms",
+        "max_answer_mb",
+        "answers_memory_mb",
+        "writer_foreign_keys",
     ];
 
     /// Applies one `--setting NAME VALUE`.
@@ -211,6 +227,10 @@ impl Settings {
             "trust_forwarded_headers" => self.trust_forwarded_headers = parse_bool(name, value)?,
             "session_ttl_hours" => self.session_ttl_hours = parse_u32(name, value, 1)?,
             "plugin_fetch_timeout_ms" => self.plugin_fetch_timeout_ms = parse_u64(name, value, 1)?,
+            // SQLite's own limit on a value's length is below 2 GiB.
+            "max_answer_mb" => self.max_answer_mb = parse_u32(name, value, 1)?.min(2047),
+            "answers_memory_mb" => self.answers_memory_mb = parse_u32(name, value, 1)?,
+            "writer_foreign_keys" => self.writer_foreign_keys = parse_bool(name, value)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())

@@ -219,7 +219,7 @@ fn send_chunks(
     let mut cursor = stmt.raw_query();
     while let Some(row) = cursor.next().map_err(DbError::from_sqlite)? {
         // The budget is a chunk's: a chunk is sent once it reaches `CHUNK_BYTES`, so only a
-        // single row larger than `MAX_RESULT_BYTES` is refused.
+        // single row larger than [`max_result_bytes`] is refused.
         rows.push(row_cells(row, columns.len(), &mut bytes)?);
         if rows.len() == chunk || bytes >= CHUNK_BYTES {
             called = true;
@@ -251,9 +251,12 @@ fn parameter_names(stmt: &rusqlite::Statement<'_>) -> Vec<String> {
     names
 }
 
-/// The most text and BLOB bytes one answer may hold: a query such as
+/// The most text and BLOB bytes one result may hold: the answer limit (`max_answer_mb`), since
+/// a result larger than its answer may be cannot be answered, and a query such as
 /// `select randomblob(1e9)` from 1,000 rows must not exhaust memory.
-pub const MAX_RESULT_BYTES: usize = 64 << 20;
+pub fn max_result_bytes() -> usize {
+    crate::limits::answer_limit()
+}
 
 fn read_rows(
     stmt: &mut rusqlite::Statement<'_>,
@@ -293,7 +296,7 @@ fn bind_read_only(
 }
 
 /// A row's first `n` values, adding the bytes of its text and BLOBs to `bytes`; refused as
-/// soon as they pass `MAX_RESULT_BYTES`, before the next value is copied (one row of many
+/// soon as they pass [`max_result_bytes`], before the next value is copied (one row of many
 /// large values must not exhaust memory).
 fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec<Cell>, DbError> {
     let mut out = Vec::with_capacity(n);
@@ -302,7 +305,7 @@ fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec
         if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
             *bytes += b.len();
         }
-        if *bytes > MAX_RESULT_BYTES {
+        if *bytes > max_result_bytes() {
             return Err(too_large());
         }
         out.push(Cell::from(value));
@@ -313,7 +316,7 @@ fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec
 fn too_large() -> DbError {
     DbError::Refused(format!(
         "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
-        MAX_RESULT_BYTES >> 20
+        max_result_bytes() >> 20
     ))
 }
 

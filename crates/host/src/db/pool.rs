@@ -150,7 +150,7 @@ impl Conn {
         // No single value may be larger than a whole answer may be (`zeroblob(1e9)`).
         conn.set_limit(
             rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
-            super::MAX_RESULT_BYTES as i32,
+            i32::try_from(super::max_result_bytes()).unwrap_or(i32::MAX),
         )
         .map_err(DbError::from_sqlite)?;
         conn.set_prepared_statement_cache_capacity(64);

@@ -25,15 +25,23 @@ pub fn push_line<S: AsRef<str>>(out: &mut String, fields: impl IntoIterator<Item
     out.push_str("\r\n");
 }
 
-pub fn to_csv(columns: &[String], rows: &[Vec<Cell>], header: bool) -> String {
+/// The rows as CSV, refused once it grows past the answer limit.
+pub fn to_csv(
+    columns: &[String],
+    rows: &[Vec<Cell>],
+    header: bool,
+) -> Result<String, super::RenderError> {
     let mut out = String::new();
     if header {
         push_line(&mut out, columns);
     }
     for row in rows {
         push_line(&mut out, row.iter().map(Cell::to_plain_string));
+        if out.len() > crate::limits::answer_limit() {
+            return Err(super::budget::too_large());
+        }
     }
-    out
+    Ok(out)
 }
 
 /// Datasette's CSV options: `_dl` (a file of this name to save) and `_header=off`.
@@ -43,10 +51,14 @@ pub struct Options<'a> {
 }
 
 /// A page's rows as CSV.
-pub fn response(columns: &[String], rows: &[Vec<Cell>], options: Options<'_>) -> HttpResponse {
+pub fn response(
+    columns: &[String],
+    rows: &[Vec<Cell>],
+    options: Options<'_>,
+) -> Result<HttpResponse, super::RenderError> {
     let mut r = HttpResponse::Ok();
     headers(&mut r, options.download);
-    r.body(to_csv(columns, rows, options.header))
+    Ok(r.body(to_csv(columns, rows, options.header)?))
 }
 
 /// Datasette's: plain text to read in the browser, or a `.csv` attachment to save.

@@ -120,9 +120,15 @@ pub fn with_status(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-/// A template rendered to a page's text.
-pub fn render(t: &impl Template) -> askama::Result<String> {
-    t.render()
+/// A template rendered to a page's text, refused once it grows past the answer limit.
+pub fn render(t: &impl Template) -> Result<String, super::RenderError> {
+    let mut out = super::budget::Capped::default();
+    let rendered = t.render_into(&mut out);
+    if out.overflowed {
+        return Err(super::budget::too_large());
+    }
+    rendered.map_err(|e| super::RenderError::Encoding(format!("template error: {e}")))?;
+    String::from_utf8(out.bytes).map_err(|e| super::RenderError::Encoding(e.to_string()))
 }
 
 #[derive(Template)]

@@ -7,21 +7,20 @@ use std::collections::HashMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use super::budget::Capped;
 use super::RenderError;
 use crate::db::Cell;
 
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
-pub fn response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> HttpResponse {
-    match to_vec(body) {
-        Ok(bytes) => HttpResponse::build(status)
-            .content_type(CONTENT_TYPE)
-            .body(bytes),
-        Err(e) => {
-            tracing::error!("cannot encode JSON: {e}");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+/// `body` as JSON, written under the answer limit (see [`super::budget`]).
+pub fn response<T: Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Result<HttpResponse, RenderError> {
+    Ok(HttpResponse::build(status)
+        .content_type(CONTENT_TYPE)
+        .body(to_vec(body)?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,14 +48,19 @@ impl Shape {
     }
 }
 
-/// Compact JSON, as `serde_json::to_vec`, but for cells written as `_json_infinity` asks.
-pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(256);
-    value.serialize(&mut serde_json::Serializer::with_formatter(
+/// Compact JSON, as `serde_json::to_vec`, but for cells written as `_json_infinity` asks, and
+/// refused once it grows past the answer limit (escapes counted as written).
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, RenderError> {
+    let mut out = Capped::default();
+    let written = value.serialize(&mut serde_json::Serializer::with_formatter(
         &mut out,
         NonFiniteFormatter,
-    ))?;
-    Ok(out)
+    ));
+    match (written, out.overflowed) {
+        (_, true) => Err(super::budget::too_large()),
+        (Err(e), false) => Err(internal(e)),
+        (Ok(()), false) => out.finish(),
+    }
 }
 
 /// serde_json writes every non-finite float as `null` before a formatter sees it, so a cell
@@ -244,14 +248,16 @@ pub fn bare_shape(
     let bytes = match shape {
         Shape::Array if nl => {
             // Newline-delimited JSON, one object a line, as Datasette serves it.
-            let mut out = Vec::new();
+            let mut out = Capped::default();
             for (i, o) in objects().enumerate() {
                 if i > 0 {
-                    out.push(b'\n');
+                    std::io::Write::write_all(&mut out, b"\n").ok();
                 }
-                out.extend(to_vec(&o).map_err(internal)?);
+                std::io::Write::write_all(&mut out, &to_vec(&o)?).ok();
             }
-            return Ok(HttpResponse::Ok().content_type("text/plain").body(out));
+            return Ok(HttpResponse::Ok()
+                .content_type("text/plain")
+                .body(out.finish()?));
         }
         Shape::Array => to_vec(&objects().collect::<Vec<_>>()),
         Shape::ArrayFirst => to_vec(
@@ -285,8 +291,7 @@ pub fn bare_shape(
         Shape::Arrays | Shape::Objects => {
             return Err(RenderError::Encoding("not a bare shape".into()));
         }
-    }
-    .map_err(internal)?;
+    }?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(bytes))
 }
 

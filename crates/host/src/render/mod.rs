@@ -1,6 +1,7 @@
 //! Turns a page's data into the format its URL asks for.
 
 pub mod assets;
+pub mod budget;
 pub mod csv;
 pub mod html;
 pub mod json;

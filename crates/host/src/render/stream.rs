@@ -57,7 +57,11 @@ impl Encoder {
         let mut out = String::new();
         for row in rows {
             let before = out.len();
-            self.push_row(&mut out, row);
+            if let Err(e) = self.push_row(&mut out, row) {
+                out.truncate(before);
+                out.push_str(&String::from_utf8_lossy(&self.failure(&e.to_string())));
+                return (Bytes::from(out), false);
+            }
             if let Some(limit) = self.limit {
                 if self.written + out.len() > limit {
                     out.truncate(before);
@@ -80,7 +84,8 @@ impl Encoder {
         Bytes::from(format!("{separator}{message}"))
     }
 
-    fn push_row(&mut self, out: &mut String, row: &[Cell]) {
+    /// One row onto `out`; a row whose JSON line would pass the answer limit is refused.
+    fn push_row(&mut self, out: &mut String, row: &[Cell]) -> Result<(), super::RenderError> {
         match self.encoding {
             Encoding::Csv { .. } => csv::push_line(out, row.iter().map(Cell::to_plain_string)),
             Encoding::Ndjson { non_finite } => {
@@ -97,10 +102,11 @@ impl Encoder {
                     row,
                     forms: &forms,
                 };
-                let line = super::json::to_vec(&object).unwrap_or_default();
+                let line = super::json::to_vec(&object)?;
                 out.push_str(&String::from_utf8_lossy(&line));
             }
         }
+        Ok(())
     }
 }
 

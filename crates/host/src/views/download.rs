@@ -61,8 +61,8 @@ pub async fn file(
 
 /// `response` with the file at `path`, `size` bytes long, as its body. Each chunk is read
 /// on a blocking thread and sent from an async task, so a slow client holds no thread; one
-/// that stops reading for [`STALL`](super::export::STALL), or a body still going after
-/// [`LONGEST`](super::export::LONGEST), ends the answer short of its length (the client sees
+/// that stops reading for [`STALL`](crate::delivery::STALL), or a body still going after
+/// [`LONGEST`](crate::delivery::LONGEST), ends the answer short of its length (the client sees
 /// it failed).
 pub(super) fn stream_file(
     path: std::path::PathBuf,
@@ -89,7 +89,7 @@ async fn send_file(
     let started = std::time::Instant::now();
     let file = Arc::new(std::fs::File::open(path)?);
     let mut offset = 0u64;
-    while offset < size && started.elapsed() < super::export::LONGEST {
+    while offset < size && started.elapsed() < crate::delivery::LONGEST {
         let f = file.clone();
         let chunk = actix_web::rt::task::spawn_blocking(move || {
             let mut buf = vec![0u8; CHUNK];
@@ -103,7 +103,7 @@ async fn send_file(
             break;
         }
         offset += chunk.len() as u64;
-        if !super::export::send_in_time(&tx, Bytes::from(chunk)).await {
+        if !crate::delivery::send_in_time(&tx, Bytes::from(chunk)).await {
             break;
         }
     }

@@ -6,7 +6,8 @@
 //! chunks, so a slow client holds no connection. A query has no key to page by: it is read
 //! by one statement, the time limit renewed for each chunk, on a connection it holds while it
 //! streams (fewer such streams than connections run at once; another is refused), and given
-//! up when the client stops reading for [`STALL`]. No export streams longer than [`LONGEST`].
+//! up when the client stops reading for [`STALL`]. No export streams longer than [`LONGEST`]
+//! (both are every answer's, from [`crate::delivery`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,19 +23,13 @@ use crate::db::next_token::Keyset;
 use crate::db::table_query::{Sort, TableQuery};
 use crate::db::trace::Tracer;
 use crate::db::{self as sqlite, Access, Cell, Database, DbError, Schema};
+use crate::delivery::{send_in_time, LONGEST};
 use crate::error::AppError;
 use crate::render::stream::{self, Encoder, Encoding};
 use crate::render::Format;
 
 /// Rows read and sent at a time.
 const CHUNK: usize = 1000;
-
-/// How long an export waits for a client that has stopped reading before it gives up (and,
-/// for a query, its connection).
-pub(super) const STALL: Duration = Duration::from_secs(10);
-
-/// The longest an export may stream, whatever its size limit.
-pub(super) const LONGEST: Duration = Duration::from_secs(10 * 60);
 
 /// Chunks waiting to be sent: a little ahead of the client, never the whole export.
 const QUEUED: usize = 4;
@@ -274,15 +269,6 @@ fn too_long() -> String {
     format!(
         "the export stopped after {} minutes: export less at a time",
         LONGEST.as_secs() / 60
-    )
-}
-
-/// Hands a chunk of a response body over, waiting at most [`STALL`] for the client to make
-/// room: `false` once it is gone or stalled.
-pub(super) async fn send_in_time(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
-    matches!(
-        tokio::time::timeout(STALL, tx.send(bytes)).await,
-        Ok(Ok(()))
     )
 }
 

@@ -58,12 +58,10 @@ pub async fn page(req: actix_web::HttpRequest, state: web::Data<AppState>) -> Ht
             json!({"status": "unavailable"}),
         )
     };
-    let mut r = json::response(status, &body);
-    r.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    r
+    HttpResponse::build(status)
+        .content_type(json::CONTENT_TYPE)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body.to_string())
 }
 
 /// Whether the file at `path` can be opened and starts as an SQLite file does.

@@ -579,9 +579,24 @@ pub fn table_missing(state: &AppState, ctx: &PageRequest, db: &str) -> AppError 
     }
 }
 
+/// Plugins' renderings of the cells of an HTML page, by `render` (none for other answers).
+pub async fn html_cells<'a, F>(
+    ctx: &PageRequest,
+    rows: &'a crate::render::json::JsonRows,
+    render: impl FnOnce(&'a [Vec<crate::db::Cell>]) -> F,
+) -> Result<templates::RenderedCells, AppError>
+where
+    F: std::future::Future<Output = Result<templates::RenderedCells, AppError>>,
+{
+    if ctx.format != Format::Html || ctx.show_context {
+        return Ok(Default::default());
+    }
+    render(&rows.rows).await
+}
+
 /// A page's rows in a plugin's format (`ctx.renderer`), once the page has checked that the
-/// actor may see them, as for `.json`.
-pub fn plugin_output(
+/// actor may see them, as for `.json`. The plugin works on a blocking thread.
+pub async fn plugin_output(
     state: &AppState,
     ctx: &PageRequest,
     view: crate::app::View<'_>,
@@ -602,7 +617,11 @@ pub fn plugin_output(
         tracing::error!("render_output .{extension}: {problem}");
         AppError::Internal(format!("The plugin rendering .{extension} failed"))
     };
-    let answer = state.plugins.render_output(data).map_err(failed)?;
+    let plugins = state.plugins.clone();
+    let answer = web::block(move || plugins.render_output(data))
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(failed)?;
     let mut response = crate::plugins::http_response(&answer).map_err(failed)?;
     Ok(response.body(answer.body).into())
 }
@@ -650,7 +669,7 @@ pub fn respond<T: Serialize>(
 ) -> Result<Reply, AppError> {
     match ctx.format {
         Format::Json => {
-            Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data).into())
+            Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data)?.into())
         }
         Format::Html if ctx.show_context => Ok(html::ok(context_page(data)).into()),
         Format::Html => Ok(html::ok(html_page()?).into()),

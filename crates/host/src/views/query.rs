@@ -145,9 +145,10 @@ async fn write_form(
         write_token,
     };
     if ctx.format == Format::Json {
-        return Ok(json::response(StatusCode::OK, &data).into());
+        return Ok(json::response(StatusCode::OK, &data)?.into());
     }
-    let mut r = html::ok(super::templates::query_page(state, ctx, &data)?);
+    let no_rows = Default::default();
+    let mut r = html::ok(super::templates::query_page(state, ctx, &data, &no_rows)?);
     if let Some(cookie) = cookie {
         r.add_cookie(&cookie)
             .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -280,7 +281,7 @@ async fn run(
         canned,
         write_token: None,
     };
-    reply(state, ctx, &data, shape)
+    reply(state, ctx, &data, shape).await
 }
 
 /// The values the query string gives, and a canned query's magic parameters (which come from
@@ -305,7 +306,7 @@ fn given_values(
 }
 
 /// The query's page in the format asked for; a failed query is a 400 in every format.
-fn reply(
+async fn reply(
     state: &AppState,
     ctx: &PageRequest,
     data: &QueryPage,
@@ -323,10 +324,12 @@ fn reply(
             table: data.query_name.as_deref(),
             row: None,
         };
-        return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
+        return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql).await;
     }
     match (ctx.format, shape) {
-        (_, _) if !data.ok && ctx.format != Format::Html => Ok(json::response(status, data).into()),
+        (_, _) if !data.ok && ctx.format != Format::Html => {
+            Ok(json::response(status, data)?.into())
+        }
         (Format::Blob, _) => Ok(super::blob::download(ctx, &data.rows, None, None)?.into()),
         (Format::Csv, _) => {
             let name = data.query_name.as_deref().unwrap_or(&data.database);
@@ -338,17 +341,27 @@ fn reply(
             let rows = super::blob::csv_rows(ctx, &data.rows, |_, column, value| {
                 Some(super::blob::query_href(ctx, &page_url, column, value))
             });
-            Ok(csv::response(&data.rows.columns, &rows, options).into())
+            Ok(csv::response(&data.rows.columns, &rows, options)?.into())
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst) => {
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, None)?.into())
         }
-        (Format::Json, _) => Ok(json::response(status, data).into()),
+        (Format::Json, _) => Ok(json::response(status, data)?.into()),
         (Format::Html, _) if ctx.show_context => {
             Ok(html::with_status(status, super::context_page(data)).into())
         }
         (Format::Html, _) => {
-            Ok(html::with_status(status, super::templates::query_page(state, ctx, data)?).into())
+            let view = crate::app::View {
+                kind: "query",
+                database: Some(&data.database),
+                table: data.query_name.as_deref(),
+                row: None,
+            };
+            let rendered =
+                super::templates::rendered_cells(state, ctx, view, &data.columns, &data.rows.rows)
+                    .await?;
+            let html = super::templates::query_page(state, ctx, data, &rendered)?;
+            Ok(html::with_status(status, html).into())
         }
     }
 }

@@ -200,7 +200,7 @@ pub async fn page(
             .collect(),
         incoming,
     };
-    reply(state, ctx, &data, shape, pk_segment, &sql)
+    reply(state, ctx, &data, shape, pk_segment, &sql).await
 }
 
 /// `select COLUMNS from TABLE where KEY1 = :p0 and …`.
@@ -222,7 +222,7 @@ fn key_lookup_sql(columns: &[String], table: &str, keys: &[String]) -> String {
 }
 
 /// The row in the format asked for.
-fn reply(
+async fn reply(
     state: &AppState,
     ctx: &PageRequest,
     data: &RowPage,
@@ -238,7 +238,7 @@ fn reply(
             table: Some(table),
             row: Some(pk_segment),
         };
-        return super::plugin_output(state, ctx, view, &data.rows, sql);
+        return super::plugin_output(state, ctx, view, &data.rows, sql).await;
     }
     match (ctx.format, shape) {
         (Format::Blob, _) => {
@@ -246,7 +246,7 @@ fn reply(
         }
         (Format::Csv, _) => {
             let options = super::csv_options(ctx, table);
-            Ok(csv::response(&data.rows.columns, &data.rows.rows, options).into())
+            Ok(csv::response(&data.rows.columns, &data.rows.rows, options)?.into())
         }
         (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
             let keys: Vec<usize> = data
@@ -256,6 +256,20 @@ fn reply(
                 .collect();
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, Some(&keys))?.into())
         }
-        _ => super::respond(ctx, data, || super::templates::row_page(state, ctx, data)),
+        _ => {
+            let rendered = super::html_cells(ctx, &data.rows, |rows| {
+                let view = crate::app::View {
+                    kind: "row",
+                    database: Some(&data.database),
+                    table: Some(table),
+                    row: Some(pk_segment),
+                };
+                super::templates::rendered_cells(state, ctx, view, &data.columns, rows)
+            })
+            .await?;
+            super::respond(ctx, data, || {
+                super::templates::row_page(state, ctx, data, &rendered)
+            })
+        }
     }
 }

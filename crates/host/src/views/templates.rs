@@ -15,22 +15,73 @@ use crate::permissions::Actor;
 use crate::render::html::{escape, render, Chrome};
 use crate::views::cells::CellView;
 
-/// Plugins' HTML for a page's cells (`render_cell`), by (row, column).
-pub(super) fn rendered_cells(
+/// Plugins' HTML for cells, by (row, column).
+pub type RenderedCells = HashMap<(usize, usize), String>;
+
+/// The longest cell offered to plugins' `render_cell`, and the most text and BLOB bytes of a
+/// page offered in all: a plugin's work per page stays small whatever the data. A cell past
+/// either is offered as null and shown as plain text, whatever a plugin answers for it.
+pub const RENDER_CELL_BYTES: usize = 64 << 10;
+pub const RENDER_PAGE_BYTES: usize = 1 << 20;
+
+/// Plugins' HTML for a page's cells (`render_cell`), worked out on a blocking thread so that
+/// a slow plugin holds no async worker.
+pub(super) async fn rendered_cells(
     state: &AppState,
     ctx: &PageRequest,
     view: View<'_>,
     columns: &[String],
     rows: &[Vec<Cell>],
-) -> HashMap<(usize, usize), String> {
+) -> Result<RenderedCells, AppError> {
     if !state.plugins.render_cell_plugins() {
-        return HashMap::new();
+        return Ok(HashMap::new());
     }
-    state.plugins.render_cells(RenderCells {
+    let (offered, withheld) = offered_cells(rows);
+    let cells = RenderCells {
         page: state.page_context(&ctx.actor, &ctx.here(), view),
         columns: columns.to_vec(),
-        rows: crate::render::json::rows_as_values(rows),
-    })
+        rows: offered,
+    };
+    let plugins = state.plugins.clone();
+    let mut rendered = actix_web::web::block(move || plugins.render_cells(cells))
+        .await
+        .map_err(|e| AppError::Internal(format!("render_cell: {e}")))?;
+    rendered.retain(|at, _| !withheld.contains(at));
+    Ok(rendered)
+}
+
+/// The rows as plugins are offered them, and the cells withheld (offered as null).
+fn offered_cells(
+    rows: &[Vec<Cell>],
+) -> (
+    Vec<Vec<serde_json::Value>>,
+    std::collections::HashSet<(usize, usize)>,
+) {
+    let mut withheld = std::collections::HashSet::new();
+    let mut total = 0usize;
+    let offered = rows
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(c, cell)| {
+                    let size = match cell {
+                        Cell::Text(t) => t.len(),
+                        Cell::Blob(b) => b.len(),
+                        _ => 0,
+                    };
+                    total += size;
+                    if size > RENDER_CELL_BYTES || total > RENDER_PAGE_BYTES {
+                        withheld.insert((r, c));
+                        return serde_json::Value::Null;
+                    }
+                    serde_json::to_value(cell).unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect();
+    (offered, withheld)
 }
 
 /// Links to the plugins' formats that apply to a page with these columns: (extension, href).
@@ -431,7 +482,12 @@ struct RowTemplate<'a> {
     footer: Footer,
 }
 
-pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<String, AppError> {
+pub fn row_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &RowPage,
+    rendered: &RenderedCells,
+) -> Result<String, AppError> {
     // As the row's URL spells it, as plugins' hooks are told on every row page.
     let row_key = data
         .primary_key_values
@@ -447,7 +503,6 @@ pub fn row_page(state: &AppState, ctx: &PageRequest, data: &RowPage) -> Result<S
     };
     let chrome = page_chrome(state, ctx, view);
     let row = data.rows.rows.first().cloned().unwrap_or_default();
-    let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let key_segment = &row_key;
     let row_url = format!(
         "{}/{key_segment}",
@@ -563,6 +618,7 @@ pub fn query_page(
     state: &AppState,
     ctx: &PageRequest,
     data: &QueryPage,
+    rendered: &RenderedCells,
 ) -> Result<String, AppError> {
     let view = View {
         kind: "query",
@@ -572,7 +628,6 @@ pub fn query_page(
     };
     let chrome = page_chrome(state, ctx, view);
     let truncate = state.settings.truncate_cells_html as usize;
-    let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let css_columns: Vec<(String, String)> = data
         .columns
         .iter()

@@ -100,7 +100,7 @@ pub async fn post(
     let accept = req.headers().get("accept").and_then(|v| v.to_str().ok());
     if posted.wants_json || ctx.arg("_json").is_some() || accept == Some("application/json") {
         let answer = serde_json::json!({"ok": ok, "message": message, "redirect": redirect});
-        return Ok(crate::render::json::response(actix_web::http::StatusCode::OK, &answer).into());
+        return Ok(crate::render::json::response(actix_web::http::StatusCode::OK, &answer)?.into());
     }
     messages::add(req, &message, if ok { "info" } else { "error" });
     // Back to the form (with its query string) unless metadata.json says where.

@@ -14,8 +14,7 @@ use crate::urls::{path_with_query, tilde_encode};
 use crate::views::blob;
 use crate::views::cells::{self, CellHtml, CellView};
 use crate::views::templates::{
-    description_html, footer, format_count, format_links, page, page_chrome, rendered_cells,
-    Footer, Header,
+    description_html, footer, format_count, format_links, page, page_chrome, Footer, Header,
 };
 use crate::views::PageRequest;
 
@@ -357,6 +356,7 @@ pub fn table_page(
     state: &AppState,
     ctx: &PageRequest,
     data: &TablePage,
+    rendered: &super::super::templates::RenderedCells,
 ) -> Result<String, AppError> {
     let mut chrome = page_chrome(
         state,
@@ -374,13 +374,6 @@ pub fn table_page(
         format!("DATASETTE_ALLOW_FACET = {};", state.settings.allow_facet),
     );
     let extras = &data.html;
-    let view = View {
-        kind: "table",
-        database: Some(&data.database),
-        table: Some(&data.table),
-        row: None,
-    };
-    let rendered = rendered_cells(state, ctx, view, &data.columns, &data.rows.rows);
     let grid = TableGrid::of(ctx, data);
     let truncate = state.settings.truncate_cells_html as usize;
     let rows = data

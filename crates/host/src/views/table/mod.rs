@@ -473,7 +473,12 @@ fn label_lookups(
 
 /// The page as CSV: a binary value as the URL that downloads it, each labelled column
 /// followed by its labels, as Datasette writes them.
-fn csv_page(ctx: &PageRequest, db: &str, name: &str, data: &TablePage) -> actix_web::HttpResponse {
+fn csv_page(
+    ctx: &PageRequest,
+    db: &str,
+    name: &str,
+    data: &TablePage,
+) -> Result<actix_web::HttpResponse, crate::render::RenderError> {
     let options = super::csv_options(ctx, name);
     let table_url = ctx.table_url(db, name);
     let keys = &data.html.key_indexes;
@@ -827,7 +832,7 @@ pub async fn page(
     let built = page.query().build();
     let found = page.fetch(&built, run_access).await?;
     let data = page.data(built, found);
-    page.reply(data)
+    page.reply(data).await
 }
 
 impl Page<'_> {
@@ -1057,7 +1062,7 @@ impl Page<'_> {
     }
 
     /// The page in the format asked for.
-    fn reply(&self, data: TablePage) -> Result<Reply, AppError> {
+    async fn reply(&self, data: TablePage) -> Result<Reply, AppError> {
         let (state, ctx, req) = (self.state, self.ctx, &self.req);
         if ctx.renderer.is_some() {
             let view = crate::app::View {
@@ -1066,15 +1071,27 @@ impl Page<'_> {
                 table: Some(&data.table),
                 row: None,
             };
-            return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql);
+            return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql).await;
         }
+        let rendered = super::html_cells(ctx, &data.rows, |rows| {
+            let view = crate::app::View {
+                kind: "table",
+                database: Some(&data.database),
+                table: Some(&data.table),
+                row: None,
+            };
+            super::templates::rendered_cells(state, ctx, view, &data.columns, rows)
+        })
+        .await?;
         let mut reply: Reply = match (ctx.format, req.shape) {
-            (Format::Csv, _) => csv_page(ctx, &data.database, &data.table, &data).into(),
+            (Format::Csv, _) => csv_page(ctx, &data.database, &data.table, &data)?.into(),
             (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
                 let keys = (!self.t.is_view).then_some(data.html.key_indexes.as_slice());
                 bare_shape(req.shape, ctx.flag("_nl"), &data.rows, keys)?.into()
             }
-            _ => super::respond(ctx, &data, || html::table_page(state, ctx, &data))?,
+            _ => super::respond(ctx, &data, || {
+                html::table_page(state, ctx, &data, &rendered)
+            })?,
         };
         // Datasette's `Link: <URL>; rel="next"`: clients page through any `_shape` by headers.
         if let (Format::Json, Reply::Response(r), Some(url)) =

@@ -1,0 +1,214 @@
+//! How answers leave the server, decided here for every route alike: who may keep a copy of
+//! an answer (an answer that depends on who asks is `private`), and the memory an answer holds
+//! while a client reads it (see [`crate::limits`]).
+
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody, SizedStream};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+use actix_web::HttpMessage;
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// How long a client that has stopped reading keeps its answer (and its memory) before the
+/// answer is given up, and the longest any answer may take to send.
+pub const STALL: Duration = Duration::from_secs(10);
+pub const LONGEST: Duration = Duration::from_secs(10 * 60);
+
+/// Answers up to this size are handed to the connection as they are: the socket's own buffer
+/// takes them.
+const SMALL: usize = 64 << 10;
+
+/// The pieces a larger answer is sent in.
+const PIECE: usize = 64 << 10;
+
+/// Set on a request whose answer depends on who asks (an actor was recognised).
+#[derive(Debug, Clone, Copy)]
+pub struct Personal;
+
+/// Hands a chunk of a response body over, waiting at most [`STALL`] for the client to make
+/// room: `false` once it is gone or stalled.
+pub async fn send_in_time(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
+    matches!(
+        tokio::time::timeout(STALL, tx.send(bytes)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Middleware: an answer held whole in memory draws on the process's answer budget until it
+/// has been sent, and is sent a piece at a time, so a client that stops reading loses it
+/// after [`STALL`] and holds no more than a piece. Past the budget, a 503 with `Retry-After`.
+pub async fn pace(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let budget = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.answers.clone());
+    let res = next.call(req).await?;
+    let (req, res) = res.into_parts();
+    let (res, body) = res.into_parts();
+    let bytes = match body.try_into_bytes() {
+        Ok(bytes) => bytes,
+        // Streamed already (exports, files): they pace themselves.
+        Err(body) => return Ok(ServiceResponse::new(req, res.set_body(body.boxed()))),
+    };
+    let Some(budget) = budget.filter(|_| bytes.len() > SMALL) else {
+        return Ok(ServiceResponse::new(req, res.set_body(bytes.boxed())));
+    };
+    let Some(held) = budget.reserve(bytes.len()) else {
+        tracing::warn!(
+            bytes = bytes.len(),
+            "answers_memory_mb is spent: an answer was refused"
+        );
+        return Err(AppError::Busy(
+            "The server is sending as many large answers as it may hold: try again shortly".into(),
+        )
+        .into());
+    };
+    let size = bytes.len() as u64;
+    let (tx, rx) = mpsc::channel::<Bytes>(1);
+    actix_web::rt::spawn(async move {
+        let _held = held;
+        let started = Instant::now();
+        for piece in bytes.chunks(PIECE) {
+            // A copy: a piece left unread in the channel must not keep the whole answer alive.
+            let piece = Bytes::copy_from_slice(piece);
+            if started.elapsed() > LONGEST || !send_in_time(&tx, piece).await {
+                break;
+            }
+        }
+    });
+    let body = SizedStream::new(size, crate::render::stream::Chunks(rx));
+    Ok(ServiceResponse::new(req, res.set_body(body.boxed())))
+}
+
+/// Middleware: an answer for a recognised actor is `private` (`no-store` for exports), and
+/// every answer but the server's public assets varies by `Cookie` and `Authorization`, so no
+/// shared cache hands one visitor's copy to another.
+pub async fn privacy(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let export = is_export(&req);
+    let mut res = next.call(req).await?;
+    let personal = res.request().extensions().contains::<Personal>();
+    mark(res.headers_mut(), personal, export);
+    Ok(res)
+}
+
+/// Whether the request asks for an export: a file to keep, not a page to look at.
+fn is_export(req: &ServiceRequest) -> bool {
+    let last = req.path().rsplit('/').next().unwrap_or("");
+    let streamed = crate::urls::parse_query(req.query_string())
+        .iter()
+        .any(|(k, v)| k == "_stream" && !matches!(v.as_str(), "" | "0" | "off" | "false"));
+    streamed
+        || [".csv", ".blob", ".db"]
+            .iter()
+            .any(|ext| last.ends_with(ext))
+}
+
+fn mark(h: &mut HeaderMap, personal: bool, export: bool) {
+    let control = h
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if control.as_deref().is_some_and(|c| c.contains("public")) {
+        return;
+    }
+    let mut vary: Vec<String> = h
+        .get_all(header::VARY)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    for wanted in ["Cookie", "Authorization"] {
+        if !vary.iter().any(|v| v.eq_ignore_ascii_case(wanted)) {
+            vary.push(wanted.to_string());
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&vary.join(", ")) {
+        h.insert(header::VARY, v);
+    }
+    if !personal {
+        return;
+    }
+    let control = match control {
+        _ if export => "private, no-store".to_string(),
+        None => "private".to_string(),
+        Some(c) if c.contains("private") => c,
+        Some(c) => format!("private, {c}"),
+    };
+    if let Ok(v) = HeaderValue::from_str(&control) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(
+        control: Option<&str>,
+        vary: Option<&str>,
+        personal: bool,
+        export: bool,
+    ) -> (String, String) {
+        let mut h = HeaderMap::new();
+        if let Some(c) = control {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_str(c).unwrap());
+        }
+        if let Some(v) = vary {
+            h.insert(header::VARY, HeaderValue::from_str(v).unwrap());
+        }
+        mark(&mut h, personal, export);
+        let get = |name| {
+            h.get(name)
+                .map(|v: &HeaderValue| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        (get(header::CACHE_CONTROL), get(header::VARY))
+    }
+
+    #[test]
+    fn personal_answers_are_private_and_exports_not_stored() {
+        assert_eq!(
+            marked(None, None, true, false),
+            ("private".into(), "Cookie, Authorization".into())
+        );
+        assert_eq!(
+            marked(Some("max-age=5"), Some("Cookie"), true, false),
+            ("private, max-age=5".into(), "Cookie, Authorization".into())
+        );
+        assert_eq!(
+            marked(Some("max-age=5"), None, true, true).0,
+            "private, no-store"
+        );
+        assert_eq!(
+            marked(Some("private, max-age=5"), None, true, false).0,
+            "private, max-age=5"
+        );
+    }
+
+    #[test]
+    fn anonymous_answers_vary_and_public_assets_are_left_alone() {
+        assert_eq!(
+            marked(Some("max-age=5"), Some("Accept-Encoding"), false, false),
+            (
+                "max-age=5".into(),
+                "Accept-Encoding, Cookie, Authorization".into()
+            )
+        );
+        assert_eq!(
+            marked(Some("max-age=3600, immutable, public"), None, true, false),
+            ("max-age=3600, immutable, public".into(), String::new())
+        );
+    }
+}

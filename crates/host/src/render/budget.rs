@@ -1,0 +1,73 @@
+//! Encoding under the answer limit ([`crate::limits`]).
+
+use super::RenderError;
+use crate::limits::answer_limit;
+
+/// The refusal of an answer past the limit.
+pub fn too_large() -> RenderError {
+    RenderError::Unsupported(crate::limits::too_large_message())
+}
+
+/// A buffer that refuses to grow past the answer limit.
+#[derive(Default)]
+pub struct Capped {
+    pub bytes: Vec<u8>,
+    /// Set once a write was refused.
+    pub overflowed: bool,
+}
+
+impl Capped {
+    fn take(&mut self, data: &[u8]) -> bool {
+        if self.overflowed || self.bytes.len() + data.len() > answer_limit() {
+            self.overflowed = true;
+            return false;
+        }
+        self.bytes.extend_from_slice(data);
+        true
+    }
+
+    /// The bytes, or the refusal of an answer that grew past the limit.
+    pub fn finish(self) -> Result<Vec<u8>, RenderError> {
+        match self.overflowed {
+            true => Err(too_large()),
+            false => Ok(self.bytes),
+        }
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        match self.take(data) {
+            true => Ok(data.len()),
+            false => Err(std::io::Error::other("the answer is too large")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        match self.take(s.as_bytes()) {
+            true => Ok(()),
+            false => Err(std::fmt::Error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_refuses_what_passes_the_limit() {
+        let mut c = Capped::default();
+        let big = vec![b'x'; answer_limit()];
+        assert!(std::io::Write::write_all(&mut c, &big).is_ok());
+        assert!(std::io::Write::write_all(&mut c, b"y").is_err());
+        assert!(c.overflowed);
+        assert!(c.finish().unwrap_err().to_string().contains("_stream=on"));
+    }
+}
