@@ -88,18 +88,41 @@ pub async fn pace(
     Ok(ServiceResponse::new(req, res.set_body(body.boxed())))
 }
 
-/// Middleware: an answer for a recognised actor is `private` (`no-store` for exports), and
-/// every answer but the server's public assets varies by `Cookie` and `Authorization`, so no
-/// shared cache hands one visitor's copy to another.
-pub async fn privacy(
+/// Middleware for the headers of every answer, whichever route or plugin made it:
+/// - an answer for a recognised actor is `private` (`no-store` for exports), and every answer
+///   but the server's public assets varies by `Cookie` and `Authorization`, so no shared cache
+///   hands one visitor's copy to another;
+/// - a redirect within the site stays within it (see [`on_site`]).
+pub async fn answer_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let export = is_export(&req);
     let mut res = next.call(req).await?;
     let personal = res.request().extensions().contains::<Personal>();
-    mark(res.headers_mut(), personal, export);
+    let h = res.headers_mut();
+    mark(h, personal, export);
+    let location = h.get(header::LOCATION).and_then(|v| v.to_str().ok());
+    if let Some(fixed) = location.and_then(on_site) {
+        tracing::warn!("a redirect to another site by a scheme-relative path was kept on this one");
+        if let Ok(v) = HeaderValue::from_str(&fixed) {
+            h.insert(header::LOCATION, v);
+        }
+    }
     Ok(res)
+}
+
+/// A `Location` that a browser would read as another site's (`//evil.example`, and its other
+/// spellings: `/\evil.example`, `\\evil.example`, with tabs or line breaks between, which
+/// browsers drop), as the path on this site it was meant to be; `None` for any other.
+fn on_site(location: &str) -> Option<String> {
+    let cleaned: String = location
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let rest = cleaned.trim_start_matches(['/', '\\']);
+    let leading = cleaned.len() - rest.len();
+    (leading >= 2 || cleaned.starts_with('\\')).then(|| format!("/{rest}"))
 }
 
 /// Whether the request asks for an export: a file to keep, not a page to look at.
@@ -154,6 +177,29 @@ fn mark(h: &mut HeaderMap, personal: bool, export: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_site() {
+        for (given, kept) in [
+            ("//evil.example/x", "/evil.example/x"),
+            ("/\\evil.example", "/evil.example"),
+            ("\\/evil.example", "/evil.example"),
+            ("\\evil.example", "/evil.example"),
+            ("/\t/evil.example", "/evil.example"),
+            ("/\n\\evil.example", "/evil.example"),
+        ] {
+            assert_eq!(on_site(given).as_deref(), Some(kept), "{given:?}");
+        }
+        for fine in [
+            "/",
+            "/fixtures/t?x=1",
+            "/data/fixtures",
+            "https://tenant.auth0.com/authorize?x=1",
+            "",
+        ] {
+            assert_eq!(on_site(fine), None, "{fine:?}");
+        }
+    }
 
     fn marked(
         control: Option<&str>,

@@ -18,6 +18,7 @@ pub const VIEW_TABLE: &str = "view-table";
 pub const VIEW_QUERY: &str = "view-query";
 pub const EXECUTE_SQL: &str = "execute-sql";
 pub const METRICS: &str = "metrics";
+pub const VIEW_PLUGIN_CONFIG: &str = "view-plugin-config";
 pub const VIEW_DATABASE_DOWNLOAD: &str = "view-database-download";
 pub const PERMISSIONS_DEBUG: &str = "permissions-debug";
 pub const DEBUG_MENU: &str = "debug-menu";
@@ -232,6 +233,16 @@ impl Permissions {
     /// `/-/metrics`: its allow block (`permissions.metrics`) or a plugin's vote; else root only.
     pub fn can_view_metrics(&self, actor: &Actor) -> bool {
         self.cascade(actor, &[(METRICS, Resource::Instance)], is_root(actor))
+    }
+
+    /// Plugins' configuration blocks in `/-/metadata`: they may name hidden tables (a rule's
+    /// SQL) or the actors behind tokens. Root's unless an allow block or plugin says.
+    pub fn can_view_plugin_config(&self, actor: &Actor) -> bool {
+        self.cascade(
+            actor,
+            &[(VIEW_PLUGIN_CONFIG, Resource::Instance)],
+            is_root(actor),
+        )
     }
 
     /// `/-/permissions`, this log of checks: root's unless an allow block or plugin says.

@@ -34,7 +34,9 @@ pub fn app(
         .app_data(state)
         .wrap(actix_web::middleware::from_fn(crate::delivery::pace))
         .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
-        .wrap(actix_web::middleware::from_fn(crate::delivery::privacy))
+        .wrap(actix_web::middleware::from_fn(
+            crate::delivery::answer_headers,
+        ))
         .wrap(sessions)
         .wrap(
             DefaultHeaders::new()

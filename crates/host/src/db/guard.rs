@@ -155,6 +155,10 @@ struct State {
     cached_under: Option<Arc<Access>>,
     /// A request's statement read what lists every table (`sqlite_master`, `table_list`).
     listed_schema: bool,
+    /// The statement being prepared reads `pragma_database_list`'s columns one by one (each
+    /// read checked), rather than running `PRAGMA database_list`, whose paths no read check
+    /// would see.
+    database_list_by_column: bool,
 }
 
 /// Shared between a connection's authorizer and the code that runs queries on it.
@@ -254,12 +258,25 @@ impl Guard {
         let state = self.0.clone();
         move |ctx: AuthContext<'_>| {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+            let by_column = s.database_list_by_column;
+            s.database_list_by_column = match ctx.action {
+                AuthAction::Select => false,
+                AuthAction::Read { table_name, .. } => {
+                    by_column || table_name.eq_ignore_ascii_case("pragma_database_list")
+                }
+                _ => by_column,
+            };
             let verdict = match &mut s.policy {
                 Policy::Trusted => Verdict::Allow,
                 Policy::Recording(seen) => {
                     seen.extend(recorded(&ctx.action, ctx.accessor));
                     Verdict::Allow
                 }
+                Policy::Request(_) if lists_paths(&ctx.action) && !by_column => Verdict::Deny(
+                    "PRAGMA database_list shows paths on the server: select name from \
+                     pragma_database_list"
+                        .into(),
+                ),
                 Policy::Request(access) => check(&ctx, access),
             };
             match verdict {
@@ -372,6 +389,12 @@ fn unknown_to(access: &Access, table: &str) -> bool {
         && !describes_all_tables(table)
 }
 
+/// Whether `action` runs `PRAGMA database_list`, which shows each file's path.
+fn lists_paths(action: &AuthAction<'_>) -> bool {
+    matches!(action, AuthAction::Pragma { pragma_name, .. }
+        if pragma_name.eq_ignore_ascii_case("database_list"))
+}
+
 /// Whether `action` reads what names every table of a schema.
 fn lists_schema(action: &AuthAction<'_>) -> bool {
     match action {
@@ -410,6 +433,17 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
     }
     match ctx.action {
         AuthAction::Select | AuthAction::Recursive => Verdict::Allow,
+        AuthAction::Read {
+            table_name,
+            column_name,
+        } if table_name.eq_ignore_ascii_case("pragma_database_list")
+            && column_name.eq_ignore_ascii_case("file") =>
+        {
+            Verdict::Deny(
+                "pragma_database_list's file column is not shown: it is a path on the server"
+                    .into(),
+            )
+        }
         AuthAction::Read { table_name, .. } => {
             // A recursive CTE's reads of itself name no schema.
             let in_schema = ctx.database_name.is_some();
@@ -422,8 +456,11 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
             }
         }
         AuthAction::Function { function_name } => {
-            if function_name.eq_ignore_ascii_case("load_extension") {
-                Verdict::Deny("load_extension() is not allowed".into())
+            if REFUSED_FUNCTIONS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(function_name))
+            {
+                Verdict::Deny(format!("{function_name}() is not allowed"))
             } else {
                 Verdict::Allow
             }
@@ -441,6 +478,11 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
         _ => Verdict::Deny(NOT_A_SELECT.into()),
     }
 }
+
+/// Functions refused to every request: `load_extension` would load code; the others run SQL
+/// of their own while the statement runs, past the check of what it reads, so a table's
+/// refusal there would tell a hidden name from a missing one (`rtreecheck('secrets')`).
+const REFUSED_FUNCTIONS: &[&str] = &["load_extension", "rtreecheck", "fts3_tokenizer"];
 
 /// The table of an automatic index name, `sqlite_autoindex_TABLE_N`.
 fn autoindex_table(index: &str) -> Option<&str> {

@@ -1,9 +1,10 @@
 //! Conditional requests and caching headers for pages.
 //!
-//! A page's (weak) `ETag` is a digest of everything its bytes depend on: the server's configuration
-//! (metadata, settings, plugins, version), the state of its database's file (of every file for
-//! pages about all of them), the site's origin, the full URL and the actor. It is computed before
-//! any SQL runs, so an `If-None-Match` that matches is answered `304` with no database work.
+//! A page's (weak) `ETag` is a digest of everything its bytes depend on: the server's
+//! configuration (metadata, settings, plugins, version), the state of its database's file (of
+//! every file the actor may see for pages about all of them), the site's origin, the full URL
+//! and the actor. It is computed before any SQL runs, so an `If-None-Match` that matches is
+//! answered `304` with no database work.
 //! Instances serving the same files with the same configuration give the same tags.
 //!
 //! `Cache-Control` follows Datasette's `default_cache_ttl` and `_ttl=`; `private` whenever an
@@ -32,14 +33,16 @@ impl Caching {
     pub fn of(state: &AppState, req: &HttpRequest, ctx: &PageRequest, db: Option<&str>) -> Caching {
         let mut digest = Sha256::new();
         digest.update(state.fingerprint);
-        // A page about one database depends on that file alone, the others on every file,
-        // and so does any page when plugins are loaded (their votes and queries may read any
-        // database: a grant revoked in one must change the tags of pages of another).
+        // A page about one database depends on that file alone, the others on every file the
+        // actor may see, and so does any page when plugins are loaded (their votes and queries
+        // may read any database: a grant revoked in one must change the tags of pages of
+        // another). Never a file the actor may not see: its tag would tell them when it is
+        // written to.
         let db = db.filter(|name| state.plugins.is_empty() && state.databases.contains_key(*name));
-        let files = state
-            .databases
-            .values()
-            .filter(|d| db.is_none_or(|name| name == d.name));
+        let files = state.databases.values().filter(|d| match db {
+            Some(name) => name == d.name,
+            None => state.permissions.can_view_database(&ctx.actor, &d.name),
+        });
         for d in files {
             digest.update(d.name.as_bytes());
             digest.update(format!("{:?}", d.content_stamp()));

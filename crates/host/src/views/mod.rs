@@ -336,7 +336,8 @@ fn not_found_redirect(req: &HttpRequest, ctx: &PageRequest) -> Option<HttpRespon
             .replace('%', "~")
             .replace('.', "~2E")
     } else if raw.len() > 1 && raw.ends_with('/') {
-        format!("/{}", raw.trim_matches('/'))
+        // Backslashes too: browsers read `/\host` as `//host`, another site.
+        format!("/{}", raw.trim_matches(['/', '\\']))
     } else {
         return None;
     };

@@ -34,23 +34,22 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
     })
 }
 
-/// `/-/databases`: the files the actor may see. An immutable file's hash only for an actor who
-/// may see everything in it (it fingerprints the protected tables too).
+/// `/-/databases`: the files the actor may see. An immutable file's hash, and any file's size,
+/// only for an actor who may see everything in it (they change with the protected tables too).
 async fn databases(state: &AppState, ctx: &PageRequest) -> Result<Value, AppError> {
     let mut out = Vec::new();
     for db in state.databases.values() {
         if !state.permissions.can_view_database(&ctx.actor, &db.name) {
             continue;
         }
-        let hash = match &db.hash {
-            Some(hash) if state.sees_whole_file(&ctx.actor, db).await? => Some(hash.clone()),
-            _ => None,
-        };
+        let hash_or_size_shown = state.sees_whole_file(&ctx.actor, db).await?;
+        let hash = db.hash.clone().filter(|_| hash_or_size_shown);
         out.push(json!({
             "name": db.name,
             "route": crate::urls::tilde_encode(&db.name),
             "path": db.path.file_name().map(|f| f.to_string_lossy().into_owned()),
-            "size": db.size(),
+            // A file's size grows with its hidden tables too.
+            "size": hash_or_size_shown.then(|| db.size()),
             "is_mutable": !db.immutable,
             "is_memory": db.is_memory(),
             "hash": hash,
@@ -179,10 +178,14 @@ fn settings_moved(ctx: &PageRequest) -> Reply {
 }
 
 /// metadata.json as written (secrets unresolved), less every database, table and query this
-/// actor may not see: their names alone would say too much.
+/// actor may not see (their names alone would say too much), and less the plugins' blocks
+/// unless the actor may see those (`view-plugin-config`).
 fn visible_metadata(state: &AppState, ctx: &PageRequest) -> Value {
     let perms = &state.permissions;
     let mut raw = state.metadata.raw.clone();
+    if !perms.can_view_plugin_config(&ctx.actor) {
+        without_plugins(&mut raw);
+    }
     if let Some(Value::Object(dbs)) = raw.get_mut("databases") {
         dbs.retain(|db, _| perms.can_view_database(&ctx.actor, db));
         for (db, meta) in dbs.iter_mut() {
@@ -226,6 +229,17 @@ fn visible_metadata(state: &AppState, ctx: &PageRequest) -> Value {
         }
     }
     raw
+}
+
+/// Removes every `plugins` block: the instance's, each database's, table's and query's.
+fn without_plugins(meta: &mut Value) {
+    let Value::Object(m) = meta else { return };
+    m.remove("plugins");
+    for key in ["databases", "tables", "queries"] {
+        if let Some(Value::Object(children)) = m.get_mut(key) {
+            children.values_mut().for_each(without_plugins);
+        }
+    }
 }
 
 /// `/-/threads`: Datasette's keys for what the process is doing. Its threads by id and name;
