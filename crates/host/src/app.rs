@@ -137,7 +137,10 @@ impl AppState {
                 },
                 metadata
                     .database(&name)
-                    .is_some_and(|d| d.queries.values().any(|q| q.write)),
+                    .is_some_and(|d| d.queries.values().any(|q| q.write))
+                    .then_some(crate::db::writes::WriterOptions {
+                        foreign_keys: settings.writer_foreign_keys,
+                    }),
             )?;
             db.load_schema().await?;
             if f.immutable {

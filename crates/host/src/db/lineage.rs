@@ -125,6 +125,18 @@ impl Lineage {
         self.indexes.get(&fold(index)).map(String::as_str)
     }
 
+    /// Whether `table` is linked by a foreign key, either way, to a table `hidden` says of.
+    pub fn keyed_to(&self, table: &str, hidden: impl Fn(&str) -> bool) -> bool {
+        let table = fold(table);
+        let parents = self.references.get(&table).into_iter().flatten();
+        let children = self
+            .references
+            .iter()
+            .filter(|(_, to)| to.contains(&table))
+            .map(|(child, _)| child);
+        parents.chain(children).any(|t| hidden(t))
+    }
+
     /// The tables `table`'s foreign keys point to.
     pub fn references(&self, table: &str) -> &[String] {
         self.references

@@ -14,7 +14,7 @@ pub mod table_query;
 pub mod trace;
 pub mod units;
 pub mod value;
-mod writes;
+pub mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -392,9 +392,11 @@ impl Database {
         connections: usize,
         functions: Arc<Vec<functions::ExtraFunction>>,
         cache_kib: u32,
-        writable: bool,
+        writes: Option<writes::WriterOptions>,
     ) -> Result<Database, DbError> {
-        let writer = (writable && !immutable).then(|| writes::Writer::new(path, functions.clone()));
+        let writer = writes
+            .filter(|_| !immutable)
+            .map(|o| writes::Writer::new(path, functions.clone(), o.foreign_keys));
         let source = pool::Source::File {
             path: path.to_path_buf(),
             immutable,
@@ -599,6 +601,7 @@ impl Database {
         sql: String,
         values: std::collections::HashMap<String, Cell>,
         limit: Duration,
+        access: Arc<Access>,
     ) -> Result<usize, DbError> {
         let db = self.clone();
         let (changed, version) = actix_web::rt::task::spawn_blocking(move || {
@@ -606,7 +609,7 @@ impl Database {
                 .writer
                 .as_ref()
                 .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
-            writer.execute(&sql, &values, limit)
+            writer.execute(&sql, &values, limit, &access)
         })
         .await
         .map_err(|e| DbError::Internal(format!("write task failed: {e}")))??;

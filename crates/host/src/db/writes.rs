@@ -1,6 +1,15 @@
 //! Writable canned queries: one read-write connection per database that has them, used for
 //! nothing else. Their SQL is the administrator's, from metadata.json; a visitor gives only
 //! parameter values, which are bound, never spliced into the SQL.
+//!
+//! A write tells the writer nothing of what they may not see. Foreign keys are not enforced
+//! (SQLite's and Datasette's default), so no constraint's outcome tells whether a key is in a
+//! hidden table; where `writer_foreign_keys` enforces them, a statement that writes a table
+//! linked by a foreign key to something hidden from the writer (either way: its keys point
+//! there, or a hidden table's point to it) does not run for them. A statement
+//! that reads or writes something hidden from the writer (through its triggers, say) runs, as
+//! its author designed, but any failure of it is one generic answer: SQLite's message could
+//! name a hidden table, column or value.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,27 +20,47 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use super::functions::ExtraFunction;
-use super::{Cell, DbError};
+use super::guard::{Guard, Recorded};
+use super::{Access, Cell, DbError};
+
+/// The answer to a write that failed on something hidden from the writer, whatever the cause.
+pub const GENERIC_FAILURE: &str =
+    "The query could not be completed: it involves data this actor may not see";
+
+/// The answer to a write whose foreign keys lead to something hidden from the writer.
+pub const KEYS_HIDDEN: &str =
+    "This query writes to a table whose foreign keys lead to data this actor may not see";
 
 /// How long a write waits for another writer (this server's or another process's).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How a database's writer is set up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterOptions {
+    /// `writer_foreign_keys`.
+    pub foreign_keys: bool,
+}
+
 pub struct Writer {
     path: PathBuf,
     /// Opened at the first write: a database nobody writes to is never opened read-write.
-    conn: Mutex<Option<Connection>>,
+    /// Its guard records what each statement reads and writes, triggers included.
+    conn: Mutex<Option<(Connection, Guard)>>,
     functions: Arc<Vec<ExtraFunction>>,
+    /// `writer_foreign_keys`: foreign keys are enforced.
+    foreign_keys: bool,
     /// Counts this server's writes. The file's size and modification time may not change
     /// between two quick writes, so caches and ETags include this as well.
     generation: AtomicU64,
 }
 
 impl Writer {
-    pub fn new(path: &Path, functions: Arc<Vec<ExtraFunction>>) -> Writer {
+    pub fn new(path: &Path, functions: Arc<Vec<ExtraFunction>>, foreign_keys: bool) -> Writer {
         Writer {
             path: path.to_path_buf(),
             conn: Mutex::new(None),
             functions,
+            foreign_keys,
             generation: AtomicU64::new(0),
         }
     }
@@ -40,24 +69,41 @@ impl Writer {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Runs one statement with `values` bound to its parameters, within `limit`: the number
-    /// of rows it changed, and the schema version after it. Blocks: call it off the async
-    /// workers.
+    /// Runs one statement for a writer with `access`, with `values` bound to its parameters,
+    /// within `limit`: the number of rows it changed, and the schema version after it. Blocks:
+    /// call it off the async workers.
     pub fn execute(
         &self,
         sql: &str,
         values: &HashMap<String, Cell>,
         limit: Duration,
+        access: &Access,
     ) -> Result<(usize, i64), DbError> {
         let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             *slot = Some(self.open()?);
         }
-        let conn = slot.as_mut().expect("opened above");
+        let (conn, guard) = slot.as_mut().expect("opened above");
+        let touched = guard.recording(|| conn.prepare(sql).map(drop));
+        let hidden = |table: &str| !access.can_read(table);
+        let touches_hidden = touched.iter().any(|r| match r {
+            Recorded::Read { table, .. } | Recorded::Write { table, .. } => hidden(table),
+        });
+        let keys_hidden = self.foreign_keys
+            && touched.iter().any(|r| match r {
+                Recorded::Write { table, .. } => access.lineage.keyed_to(table, hidden),
+                Recorded::Read { .. } => false,
+            });
+        if keys_hidden {
+            return Err(DbError::Refused(KEYS_HIDDEN.into()));
+        }
         let deadline = Instant::now() + limit;
         conn.progress_handler(1000, Some(move || Instant::now() > deadline))
             .map_err(DbError::from_sqlite)?;
-        let result = run(conn, sql, values);
+        let result = run(conn, sql, values).map_err(|e| match e {
+            _ if touches_hidden => DbError::Sql(GENERIC_FAILURE.into()),
+            e => e,
+        });
         conn.progress_handler(0, None::<fn() -> bool>)
             .map_err(DbError::from_sqlite)?;
         // Counted even for a failed statement: it may have changed something before failing.
@@ -72,17 +118,22 @@ impl Writer {
         Ok((changed, version))
     }
 
-    fn open(&self) -> Result<Connection, DbError> {
+    fn open(&self) -> Result<(Connection, Guard), DbError> {
         let open = |e: rusqlite::Error| DbError::Open(format!("{}: {e}", self.path.display()));
         // Never creates a file: the database must already be there.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(open)?;
+        let mut conn = Connection::open_with_flags(&self.path, flags).map_err(open)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
         // No other database file can be reached from here either.
         conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
             .map_err(open)?;
         super::functions::register(&conn, &self.functions).map_err(open)?;
-        Ok(conn)
+        // The bundled SQLite enforces foreign keys unless told not to.
+        conn.pragma_update(None, "foreign_keys", self.foreign_keys)
+            .map_err(open)?;
+        let guard = Guard::default();
+        conn.authorizer(Some(guard.authorizer())).map_err(open)?;
+        Ok((conn, guard))
     }
 }
 
@@ -117,30 +168,31 @@ mod tests {
             .unwrap()
             .execute_batch("create table names (name text unique)")
             .unwrap();
-        let w = Writer::new(&path, Arc::new(vec![]));
+        let w = Writer::new(&path, Arc::new(vec![]), false);
         (dir, w)
     }
 
     #[test]
     fn binds_named_values_and_counts_changes() {
         let (_dir, w) = writer();
+        let all = Access::default();
         let values = HashMap::from([("name".to_string(), Cell::Text("ana".into()))]);
         let limit = Duration::from_secs(1);
         let (n, _) = w
-            .execute("insert into names values (:name)", &values, limit)
+            .execute("insert into names values (:name)", &values, limit, &all)
             .unwrap();
         assert_eq!(n, 1);
         assert_eq!(w.generation(), 1);
         let e = w
-            .execute("insert into names values (:name)", &values, limit)
+            .execute("insert into names values (:name)", &values, limit, &all)
             .unwrap_err();
         assert_eq!(e.to_string(), "UNIQUE constraint failed: names.name");
         let e = w
-            .execute("insert into names values (:other)", &values, limit)
+            .execute("insert into names values (:other)", &values, limit, &all)
             .unwrap_err();
         assert!(e.to_string().contains(":other"), "{e}");
         let e = w
-            .execute("insert into names values (?)", &values, limit)
+            .execute("insert into names values (?)", &values, limit, &all)
             .unwrap_err();
         assert!(e.to_string().contains("named parameters"), "{e}");
     }
@@ -148,10 +200,11 @@ mod tests {
     #[test]
     fn a_long_write_is_interrupted() {
         let (_dir, w) = writer();
+        let all = Access::default();
         let sql = "insert into names with recursive c(x) as (select 1 union all select x + 1 \
                    from c) select x from c";
         let e = w
-            .execute(sql, &HashMap::new(), Duration::from_millis(50))
+            .execute(sql, &HashMap::new(), Duration::from_millis(50), &all)
             .unwrap_err();
         assert!(matches!(e, DbError::Interrupted(_)), "{e}");
         let e = w
@@ -159,6 +212,7 @@ mod tests {
                 "attach 'x.db' as x",
                 &HashMap::new(),
                 Duration::from_secs(1),
+                &all,
             )
             .unwrap_err();
         assert!(e.to_string().contains("too many attached"), "{e}");

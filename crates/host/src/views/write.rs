@@ -76,7 +76,9 @@ pub async fn post(
     values.extend(super::magic::parameters(&q.sql, ctx));
     let limit = Duration::from_millis(state.settings.sql_time_limit_ms);
     let outcome = &q.outcome;
-    let (ok, message, redirect) = match db.write(q.sql.clone(), values, limit).await {
+    let schema = db.schema().await?;
+    let access = state.access(&ctx.actor, &db.name, &schema);
+    let (ok, message, redirect) = match db.write(q.sql.clone(), values, limit, access).await {
         Ok(n) => (
             true,
             outcome.on_success_message.clone().unwrap_or_else(|| {
