@@ -67,6 +67,14 @@ impl DbError {
             {
                 DbError::Busy(msg.clone().unwrap_or_else(|| e.to_string()))
             }
+            // A value past SQLite's length limit, which is the answer limit.
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::TooBig => {
+                DbError::Sql(format!(
+                    "a value would be larger than {} MiB, the most one answer may hold \
+                     (max_answer_mb)",
+                    max_result_bytes() >> 20
+                ))
+            }
             rusqlite::Error::SqliteFailure(_, Some(msg)) => DbError::Sql(msg.clone()),
             _ => DbError::Sql(e.to_string()),
         }
