@@ -141,38 +141,35 @@ impl ResponseError for AppError {
     }
 }
 
-/// A plugin's answer to a 403 (the `forbidden` hook), if one answers.
-fn plugins_forbidden(
+/// The `forbidden` hook's message for a 403 of `req`: `None` when no plugin implements it.
+fn forbidden_message(
     state: &AppState,
     req: &actix_web::HttpRequest,
     error: &AppError,
-) -> Option<HttpResponse> {
+) -> Option<datasette_plugin_api::Forbidden> {
     let AppError::Forbidden(message) = error else {
         return None;
     };
-    let actor = state.actor(req);
-    let forbidden = datasette_plugin_api::Forbidden {
+    if !state.plugins.answers_forbidden() {
+        return None;
+    }
+    Some(datasette_plugin_api::Forbidden {
         page: datasette_plugin_api::PageContext {
             view: "forbidden".into(),
-            actor: actor.clone(),
+            actor: state.actor(req),
             request: state.describe(req),
             ..Default::default()
         },
         message: message.clone(),
-    };
-    let answer = state.plugins.forbidden(forbidden)?;
-    match crate::plugins::http_response(&answer) {
-        Ok(mut out) => Some(out.body(answer.body)),
-        Err(problem) => {
-            tracing::error!("forbidden: {problem}");
-            None
-        }
-    }
+    })
 }
 
 /// Middleware: an [`AppError`] answered to a URL that is not `.json` becomes an HTML page in
-/// the site's chrome (the visitor's name, the plugins' menu links, sign-in links on a 403).
-pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+/// the site's chrome (the visitor's name, the plugins' menu links, sign-in links on a 403), or
+/// a plugin's answer to a 403 (its `forbidden` hook, run on a blocking thread).
+pub fn error_pages<B: 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let error = res
         .response()
         .error()
@@ -182,20 +179,58 @@ pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
     let (Some(error), false) = (error, wants_json) else {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };
+    let state = res.request().app_data::<web::Data<AppState>>().cloned();
+    let asked = state
+        .as_ref()
+        .and_then(|state| forbidden_message(state, res.request(), error));
+    let (Some(state), Some(asked)) = (state, asked) else {
+        let page = html_error_page(&res, error);
+        let (req, _) = res.into_parts();
+        return Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, page).map_into_right_body(),
+        ));
+    };
+    Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+        let plugins = state.plugins.clone();
+        let answer = web::block(move || plugins.forbidden(asked))
+            .await
+            .ok()
+            .flatten();
+        let from_plugin = answer.and_then(|answer| match crate::plugins::http_response(&answer) {
+            Ok(mut out) => Some(out.body(answer.body)),
+            Err(problem) => {
+                tracing::error!("forbidden: {problem}");
+                None
+            }
+        });
+        let page = match from_plugin {
+            Some(page) => page,
+            None => {
+                let error = res
+                    .response()
+                    .error()
+                    .and_then(|e| e.as_error::<AppError>());
+                match error {
+                    Some(error) => html_error_page(&res, error),
+                    None => HttpResponse::Forbidden().finish(),
+                }
+            }
+        };
+        let (req, _) = res.into_parts();
+        Ok(ServiceResponse::new(req, page).map_into_right_body())
+    })))
+}
+
+/// The site's HTML page for `error`.
+fn html_error_page<B>(res: &ServiceResponse<B>, error: &AppError) -> HttpResponse {
     let req = res.request();
-    let page = match req.app_data::<web::Data<AppState>>() {
+    let mut page = match req.app_data::<web::Data<AppState>>() {
         Some(state) => {
             let path = format!("/{}", req.path().trim_start_matches('/'));
             let here = match req.query_string() {
                 "" => path,
                 q => format!("{path}?{q}"),
             };
-            if let Some(answer) = plugins_forbidden(state, req, error) {
-                let (req, _) = res.into_parts();
-                return Ok(ErrorHandlerResponse::Response(
-                    ServiceResponse::new(req, answer).map_into_right_body(),
-                ));
-            }
             let view = crate::app::View {
                 kind: "error",
                 ..Default::default()
@@ -206,12 +241,8 @@ pub fn error_pages<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandler
         }
         None => error.error_response(),
     };
-    let mut page = page;
     retry_later(&mut page);
-    let (req, _) = res.into_parts();
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, page).map_into_right_body(),
-    ))
+    page
 }
 
 /// A 503 says when to ask again.

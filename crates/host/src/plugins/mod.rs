@@ -579,6 +579,11 @@ impl Plugins {
         }
     }
 
+    /// Whether a plugin answers 403s (`forbidden`).
+    pub fn answers_forbidden(&self) -> bool {
+        self.implementing(Hook::Forbidden).next().is_some()
+    }
+
     /// The first plugin's answer to a page the actor may not see, instead of the 403 page.
     pub fn forbidden(&self, mut forbidden: Forbidden) -> Option<Response> {
         self.implementing(Hook::Forbidden).find_map(|lib| {

@@ -126,6 +126,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn csv_past_the_answer_limit_is_refused() {
+        let row = vec![Cell::Text("x".repeat(1 << 20))];
+        let rows = vec![row; (crate::limits::answer_limit() >> 20) + 1];
+        let e = to_csv(&["t".into()], &rows, true).unwrap_err();
+        assert!(e.to_string().contains("_stream=on"), "{e}");
+    }
+
+    #[test]
     fn quotes_like_python() {
         let csv = to_csv(
             &["a".into(), "b".into()],
@@ -134,7 +142,8 @@ mod tests {
                 vec![Cell::Null, Cell::Text("q\"".into())],
             ],
             true,
-        );
+        )
+        .unwrap();
         assert_eq!(csv, "a,b\r\n1,\"x,y\"\r\n,\"q\"\"\"\r\n");
     }
 

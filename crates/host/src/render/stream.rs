@@ -158,7 +158,7 @@ mod tests {
         }
         assert_eq!(
             String::from_utf8(all).unwrap(),
-            csv::to_csv(&columns, &rows(5), true)
+            csv::to_csv(&columns, &rows(5), true).unwrap()
         );
     }
 
