@@ -119,7 +119,10 @@ fn config_is_resolved_for_startup_and_hidden_from_metadata_json() {
     let config = server.json("/-/hooks/config");
     assert_eq!(config["from_env"], "env-secret");
     assert_eq!(config["from_file"], "file-secret");
-    let shown = server.get("/-/metadata.json").body;
+    // Plugins' configuration is root's to see (`view-plugin-config`), unresolved.
+    let visitor = server.get("/-/metadata.json").body;
+    assert!(!visitor.contains("HOOKS_TEST_SECRET"), "{visitor}");
+    let shown = as_actor(&server, "/-/metadata.json", json!({"id": "root"})).body;
     assert!(shown.contains("HOOKS_TEST_SECRET"), "{shown}");
     assert!(
         !shown.contains("env-secret") && !shown.contains("file-secret"),

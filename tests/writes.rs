@@ -119,7 +119,7 @@ fn a_form_post_with_its_token_writes_and_the_next_page_says_so_once() {
         .body
         .contains("<input type=\"text\" id=\"qp1\" name=\"name\" value=\"\">"));
     assert_eq!(form.header("cache-control"), Some("private, no-store"));
-    assert_eq!(form.header("vary"), Some("Cookie"));
+    assert_eq!(form.header("vary"), Some("Cookie, Authorization"));
     assert_eq!(form.header("etag"), None);
     let set = form.header("set-cookie").unwrap();
     assert!(

@@ -282,7 +282,7 @@ impl AppState {
         let actor = self.find_actor(req);
         if actor.is_some() {
             use actix_web::HttpMessage;
-            req.extensions_mut().insert(crate::delivery::Personal);
+            req.extensions_mut().insert(Personal);
         }
         if let Some(id) = actor.as_ref().and_then(|a| a.get("id")) {
             use actix_web::HttpMessage;
@@ -440,6 +440,11 @@ fn body_class(view: View<'_>) -> String {
 /// The id of the actor a request was made by, for its log line.
 #[derive(Clone)]
 pub struct ActorId(pub String);
+
+/// Set on a request whose answer depends on who asks (an actor was recognised): its answer is
+/// private (`delivery::answer_headers`).
+#[derive(Debug, Clone, Copy)]
+pub struct Personal;
 
 impl AppState {
     /// A page as plugins' page hooks are told of it: `page` is its route path and query.

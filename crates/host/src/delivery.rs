@@ -27,10 +27,6 @@ const SMALL: usize = 64 << 10;
 /// The pieces a larger answer is sent in.
 const PIECE: usize = 64 << 10;
 
-/// Set on a request whose answer depends on who asks (an actor was recognised).
-#[derive(Debug, Clone, Copy)]
-pub struct Personal;
-
 /// Hands a chunk of a response body over, waiting at most [`STALL`] for the client to make
 /// room: `false` once it is gone or stalled.
 pub async fn send_in_time(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
@@ -99,7 +95,10 @@ pub async fn answer_headers(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let export = is_export(&req);
     let mut res = next.call(req).await?;
-    let personal = res.request().extensions().contains::<Personal>();
+    let personal = res
+        .request()
+        .extensions()
+        .contains::<crate::app::Personal>();
     let h = res.headers_mut();
     mark(h, personal, export);
     let location = h.get(header::LOCATION).and_then(|v| v.to_str().ok());
