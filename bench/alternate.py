@@ -32,6 +32,7 @@ SCENARIOS = [
 def serve(binary, port):
     db = os.path.join(WORK, "items.db")
     if not os.path.exists(db):
+        os.makedirs(WORK, exist_ok=True)
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "fixture.py"), db, "100000"], check=True)
     proc = subprocess.Popen(
         [binary, "serve", db, "-p", str(port)],

@@ -94,6 +94,11 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "a file's size is shown only to who may see all of it",
     ),
     (
+        "/fixture.json",
+        "/size",
+        "a file's size is shown only to who may see all of it",
+    ),
+    (
         "/-/settings.json",
         "/trust_forwarded_headers",
         "a setting Datasette does not have",

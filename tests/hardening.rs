@@ -103,9 +103,10 @@ fn answers_past_the_memory_budget_wait_their_turn() {
         "data",
         "create table t (x)",
         json!({}),
-        &["--setting", "answers_memory_mb", "20"],
+        &["--setting", "answers_memory_mb", "12"],
     );
-    // 12 MB of JSON: more than the sockets' buffers take, less than the answer limit.
+    // 12 MB of JSON: more than the sockets' buffers take (what they take is given back),
+    // less than the answer limit.
     let big = format!(
         "/data.json?sql={}",
         q("select replace(printf('%.*c', 2000000, 'x'), 'x', char(1)) as t")
@@ -177,6 +178,36 @@ fn huge_markdown_cells_do_not_stall_the_server() {
     // Shown as plain text, cut at truncate_cells_html, never rendered.
     assert!(!answers[1].body.contains("<em>a</em>"));
     assert!(answers[1].body.len() < 1 << 20, "{}", answers[1].body.len());
+}
+
+/// Markdown nested deep enough to cost quadratic time is shown as plain text, and rendering
+/// never holds the server: four such pages at once leave `/-/health` quick.
+#[test]
+fn deeply_nested_markdown_is_not_rendered() {
+    let (_dir, server) = markdown_server();
+    let base = server.base.clone();
+    let runs: Vec<_> = [
+        "select replace(hex(zeroblob(8000)), '00', '> ') || 'x' as body",
+        "select replace(hex(zeroblob(8000)), '00', '1. ') || 'x' as body",
+        "select replace(hex(zeroblob(8000)), '00', '<blockquote>') as body",
+        "select replace(hex(zeroblob(8000)), '00', '> ') || 'x' as body",
+    ]
+    .into_iter()
+    .map(|sql| {
+        let url = format!("{base}/data?sql={}", q(sql));
+        std::thread::spawn(move || datasette_rs_tests::get_url(&url))
+    })
+    .collect();
+    let slowest = slowest_health(&server, 10);
+    for r in runs.into_iter().map(|t| t.join().unwrap()) {
+        assert_eq!(r.status, 200);
+        assert!(!r.body.contains("<blockquote>\n<blockquote>"));
+        assert!(!r.body.contains("<ol>\n<li>\n<ol>"));
+    }
+    assert!(
+        slowest < Duration::from_secs(2),
+        "/-/health took {slowest:?}"
+    );
 }
 
 /// A page's cells are offered to plugins up to 1 MiB in all: later ones show as plain text.
@@ -452,9 +483,12 @@ fn file_sizes_are_shown_to_who_sees_the_whole_file() {
     let (_dir, server) = private_site();
     let visitor = server.json("/-/databases.json");
     assert_eq!(visitor[0]["size"], Value::Null, "{visitor}");
+    assert_eq!(server.json("/data.json")["size"], Value::Null);
     let admin = server.cookie_for(&json!({"id": "admin"}));
     let r = server.request("GET", "/-/databases.json", &[("Cookie", &admin)]);
     assert!(r.json()[0]["size"].as_u64().unwrap() > 0, "{}", r.body);
+    let r = server.request("GET", "/data.json", &[("Cookie", &admin)]);
+    assert!(r.json()["size"].as_u64().unwrap() > 0, "{}", r.body);
 }
 
 /// SQL shows no path on the server: `PRAGMA database_list` is refused, and
@@ -479,6 +513,19 @@ fn no_server_path_through_sql() {
         q("select name from pragma_database_list")
     ));
     assert_eq!(v, json!([{"name": "main"}]));
+    // A read of the table function, refused or not, opens no door for the pragma after it on
+    // the same connection.
+    for _ in 0..8 {
+        for sql in [
+            "select * from pragma_database_list",
+            "select name from pragma_database_list",
+        ] {
+            server.get(&format!("/data.json?sql={}", q(sql)));
+            let r = server.get(&format!("/data.json?sql={}", q("pragma database_list")));
+            assert_eq!(r.status, 400, "after {sql}: {}", r.body);
+            assert!(!r.body.contains(&path), "after {sql}: {}", r.body);
+        }
+    }
 }
 
 /// `rtreecheck` on a hidden name answers as on a missing one, in `?sql=` and `_where` alike.
@@ -658,4 +705,64 @@ fn a_trigger_failing_on_a_protected_table_is_one_generic_answer() {
         "",
     );
     assert!(r["message"].as_str().unwrap().contains("NOT NULL"), "{r}");
+}
+
+/// Millions of small cells count against the answer limit as they are read: a page of them is
+/// refused before its HTML is built.
+#[test]
+fn many_small_cells_are_refused_before_the_page_is_built() {
+    let (_dir, server) = serve_sql("data", "create table t (x)", json!({}), &[]);
+    assert_eq!(server.get("/data.json?sql=select+1").status, 200);
+    let before = server.memory_kib("VmHWM").unwrap();
+    let columns = vec!["x"; 2000].join(",");
+    let sql = format!(
+        "with recursive c(x) as (select 1 union all select x + 1 from c limit 1000) \
+         select {columns} from c"
+    );
+    for path in [
+        format!("/data?sql={}", q(&sql)),
+        format!("/data.json?sql={}", q(&sql)),
+    ] {
+        let r = server.get(&path);
+        assert_eq!(r.status, 400);
+        assert!(
+            r.body.contains("more than 16 MiB"),
+            "{}",
+            &r.body[..r.body.len().min(300)]
+        );
+    }
+    let after = server.memory_kib("VmHWM").unwrap();
+    assert!(
+        after - before < 128 * 1024,
+        "peak memory grew by {} MiB",
+        (after - before) / 1024
+    );
+}
+
+/// `template_debug`'s `_context=1` and plugins' output formats are held to the answer limit.
+#[test]
+fn debug_pages_and_plugin_formats_keep_the_answer_limit() {
+    let (_dir, server) = serve_sql(
+        "data",
+        "create table t (x)",
+        json!({"plugins": {"datasette-atom": {}}}),
+        &["--setting", "template_debug", "on"],
+    );
+    let context = format!(
+        "/data?_context=1&sql={}",
+        q("select replace(hex(zeroblob(3000000)), '0', char(1)) as v")
+    );
+    let r = server.get(&context);
+    assert_eq!(r.status, 400, "{} bytes", r.body.len());
+    assert!(r.body.contains("larger than 16 MiB"));
+    let atom = format!(
+        "/data.atom?sql={}",
+        q(
+            "select 1 as atom_id, 't' as atom_title, '2020-01-01' as atom_updated, \
+           replace(hex(zeroblob(1750000)), '0', '\"') as atom_content"
+        )
+    );
+    let r = server.get(&atom);
+    assert_eq!(r.status, 400, "{} bytes", r.body.len());
+    assert!(r.body.contains("larger than 16 MiB"));
 }

@@ -271,9 +271,11 @@ fn html_pages_point_to_their_json() {
         );
         assert!(r.body.contains(&element), "{path}: no {element}");
     }
-    // The debugging tools have no JSON to point to.
-    for path in ["/-/allow-debug", "/-/messages"] {
+    // The debugging tool has no JSON to point to.
+    for path in ["/-/allow-debug"] {
         let r = server().get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.body.contains("<form"), "{path}");
         assert_eq!(r.header("link"), None, "{path}");
         assert!(!r.body.contains("rel=\"alternate\""), "{path}");
     }

@@ -29,6 +29,9 @@ pub struct AppState {
     pub fingerprint: [u8; 32],
     /// The memory of answers being sent (`answers_memory_mb`).
     pub answers: Arc<crate::limits::Budget>,
+    /// Plugins' rendering (cells, output formats) running at once: half the cores, so that
+    /// they never take the whole machine from the requests.
+    plugin_work: Arc<tokio::sync::Semaphore>,
 }
 
 /// Each connection's page cache when `cache_size_kb` is 0: small, because pages come from the
@@ -178,6 +181,9 @@ impl AppState {
             root_token: Mutex::new(None),
             fingerprint,
             answers,
+            plugin_work: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
         })
     }
 }
@@ -191,6 +197,47 @@ fn fingerprint(metadata: &Metadata, settings: &Settings, plugins: &Plugins) -> [
     d.update(serde_json::to_string(settings).unwrap_or_default());
     d.update(serde_json::to_string(&plugins.describe()).unwrap_or_default());
     d.finalize().into()
+}
+
+/// How long plugin rendering waits for a turn, and then for its answer: past either, the
+/// page goes on without it (or, for an output format, is refused).
+const PLUGIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+const PLUGIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl AppState {
+    /// Runs a plugin's rendering on a blocking thread, one of at most half the cores' worth at
+    /// once, within [`PLUGIN_WAIT`] and [`PLUGIN_DEADLINE`]: a plugin given slow input holds
+    /// neither the threads that answer requests nor a request for long. (A call past its
+    /// deadline still finishes on its thread, holding its turn, so the others wait.)
+    pub async fn plugin_work<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::error::AppError> {
+        use crate::error::AppError;
+        let turn = tokio::time::timeout(PLUGIN_WAIT, self.plugin_work.clone().acquire_owned());
+        let Ok(Ok(turn)) = turn.await else {
+            tracing::warn!("{what}: plugins were busy rendering for {PLUGIN_WAIT:?}");
+            return Err(AppError::Busy(format!(
+                "{what}: plugins are busy rendering other pages: try again shortly"
+            )));
+        };
+        let job = actix_web::web::block(move || {
+            let _turn = turn;
+            work()
+        });
+        match tokio::time::timeout(PLUGIN_DEADLINE, job).await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(e)) => Err(AppError::Internal(format!("{what}: {e}"))),
+            Err(_) => {
+                tracing::warn!("{what}: a plugin took longer than {PLUGIN_DEADLINE:?}");
+                Err(AppError::Busy(format!(
+                    "{what}: the plugin took longer than {} s",
+                    PLUGIN_DEADLINE.as_secs()
+                )))
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -337,7 +384,6 @@ impl AppState {
             ("/-/metadata", "Metadata"),
             ("/-/settings", "Settings"),
             ("/-/permissions", "Debug permissions"),
-            ("/-/messages", "Debug messages"),
             ("/-/allow-debug", "Debug allow rules"),
             ("/-/threads", "Debug threads"),
             ("/-/actor", "Debug actor"),

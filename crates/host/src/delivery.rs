@@ -27,6 +27,17 @@ const SMALL: usize = 64 << 10;
 /// The pieces a larger answer is sent in.
 const PIECE: usize = 64 << 10;
 
+/// The slowest a client may read an answer held in memory: past [`time_to_send`] it loses
+/// the answer, so that a few clients reading just fast enough not to stall cannot hold the
+/// answers' memory for long.
+const SLOWEST_READ: usize = 256 << 10;
+
+/// How long an answer of `size` bytes may take to send: the stall time, and the time to read
+/// it at [`SLOWEST_READ`] bytes a second, never more than [`LONGEST`].
+fn time_to_send(size: usize) -> Duration {
+    (STALL + Duration::from_secs((size / SLOWEST_READ) as u64)).min(LONGEST)
+}
+
 /// Hands a chunk of a response body over, waiting at most [`STALL`] for the client to make
 /// room: `false` once it is gone or stalled.
 pub async fn send_in_time(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
@@ -43,9 +54,11 @@ pub async fn pace(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // A HEAD's body is never sent: nothing to hold for it.
     let budget = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.answers.clone());
+        .map(|s| s.answers.clone())
+        .filter(|_| req.method() != actix_web::http::Method::HEAD);
     let res = next.call(req).await?;
     let (req, res) = res.into_parts();
     let (res, body) = res.into_parts();
@@ -67,20 +80,25 @@ pub async fn pace(
         )
         .into());
     };
-    let size = bytes.len() as u64;
+    let size = bytes.len();
+    // Pieces of their own: each one sent is memory given back, and a piece left unread in the
+    // channel does not keep the whole answer alive.
+    let pieces: Vec<Bytes> = bytes.chunks(PIECE).map(Bytes::copy_from_slice).collect();
+    drop(bytes);
     let (tx, rx) = mpsc::channel::<Bytes>(1);
     actix_web::rt::spawn(async move {
-        let _held = held;
+        let mut held = held;
         let started = Instant::now();
-        for piece in bytes.chunks(PIECE) {
-            // A copy: a piece left unread in the channel must not keep the whole answer alive.
-            let piece = Bytes::copy_from_slice(piece);
-            if started.elapsed() > LONGEST || !send_in_time(&tx, piece).await {
+        let deadline = time_to_send(size);
+        for piece in pieces {
+            let n = piece.len();
+            if started.elapsed() > deadline || !send_in_time(&tx, piece).await {
                 break;
             }
+            held.release(n);
         }
     });
-    let body = SizedStream::new(size, crate::render::stream::Chunks(rx));
+    let body = SizedStream::new(size as u64, crate::render::stream::Chunks(rx));
     Ok(ServiceResponse::new(req, res.set_body(body.boxed())))
 }
 
@@ -101,12 +119,14 @@ pub async fn answer_headers(
         .contains::<crate::app::Personal>();
     let h = res.headers_mut();
     mark(h, personal, export);
-    let location = h.get(header::LOCATION).and_then(|v| v.to_str().ok());
-    if let Some(fixed) = location.and_then(on_site) {
+    // Read as a browser would, whatever bytes it holds.
+    let location = h
+        .get(header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(fixed) = location.as_deref().and_then(on_site) {
         tracing::warn!("a redirect to another site by a scheme-relative path was kept on this one");
-        if let Ok(v) = HeaderValue::from_str(&fixed) {
-            h.insert(header::LOCATION, v);
-        }
+        let fixed = HeaderValue::from_str(&fixed).unwrap_or(HeaderValue::from_static("/"));
+        h.insert(header::LOCATION, fixed);
     }
     Ok(res)
 }
@@ -127,9 +147,11 @@ fn on_site(location: &str) -> Option<String> {
 /// Whether the request asks for an export: a file to keep, not a page to look at.
 fn is_export(req: &ServiceRequest) -> bool {
     let last = req.path().rsplit('/').next().unwrap_or("");
-    let streamed = crate::urls::parse_query(req.query_string())
-        .iter()
-        .any(|(k, v)| k == "_stream" && !matches!(v.as_str(), "" | "0" | "off" | "false"));
+    let query = req.query_string();
+    let streamed = query.contains("_stream")
+        && crate::urls::parse_query(query)
+            .iter()
+            .any(|(k, v)| k == "_stream" && !matches!(v.as_str(), "" | "0" | "off" | "false"));
     streamed
         || [".csv", ".blob", ".db"]
             .iter()

@@ -34,6 +34,10 @@ pub enum AppError {
     /// The server holds as many answers as it may (a 503 to try again shortly).
     #[error("{0}")]
     Busy(String),
+    /// The file or its schema moved on while the request ran: worked out again, it is answered
+    /// (a 503 if it is not).
+    #[error("{0}")]
+    Stale(String),
 }
 
 impl AppError {
@@ -46,7 +50,9 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy(_) | AppError::Stale(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -56,7 +62,9 @@ impl AppError {
             AppError::InvalidSql(_) => Some("Invalid SQL"),
             AppError::Interrupted(_) => Some("SQL Interrupted"),
             AppError::Internal(_) => Some("Internal error"),
-            AppError::Unavailable(_) | AppError::Busy(_) => Some("Service unavailable"),
+            AppError::Unavailable(_) | AppError::Busy(_) | AppError::Stale(_) => {
+                Some("Service unavailable")
+            }
             _ => None,
         }
     }
@@ -82,6 +90,7 @@ impl From<DbError> for AppError {
         match e {
             DbError::Sql(_) | DbError::Refused(_) => AppError::InvalidSql(e.to_string()),
             DbError::Interrupted(_) => AppError::Interrupted(e.to_string()),
+            DbError::FileReplaced | DbError::SchemaChanged => AppError::Stale(e.to_string()),
             DbError::Open(_) | DbError::Busy(_) | DbError::Full(_) => {
                 tracing::warn!("database unavailable: {e}");
                 AppError::Unavailable(e.to_string())
@@ -117,7 +126,8 @@ impl AppError {
                 | AppError::UriTooLong(m)
                 | AppError::Internal(m)
                 | AppError::Unavailable(m)
-                | AppError::Busy(m) => m,
+                | AppError::Busy(m)
+                | AppError::Stale(m) => m,
             },
             status: self.status().as_u16(),
             title: self.title(),

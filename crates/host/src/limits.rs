@@ -82,6 +82,15 @@ pub struct Reservation {
     bytes: usize,
 }
 
+impl Reservation {
+    /// Gives `bytes` of it back early (an answer's pieces, once sent).
+    pub fn release(&mut self, bytes: usize) {
+        let bytes = bytes.min(self.bytes);
+        self.budget.held.fetch_sub(bytes, Ordering::AcqRel);
+        self.bytes -= bytes;
+    }
+}
+
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.budget.held.fetch_sub(self.bytes, Ordering::AcqRel);
@@ -101,6 +110,14 @@ mod tests {
         assert_eq!(b.held(), 100);
         drop(first);
         assert_eq!(b.held(), 40);
+        let mut second = second;
+        second.release(30);
+        assert_eq!(b.held(), 10);
+        second.release(30);
+        assert_eq!(b.held(), 0);
+        drop(second);
+        assert_eq!(b.held(), 0);
+        let second = b.reserve(40).unwrap();
         assert!(b.reserve(60).is_some());
         drop(second);
         assert_eq!(b.held(), 0);

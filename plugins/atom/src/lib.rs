@@ -68,11 +68,17 @@ pub fn feed(data: &OutputData) -> Result<String, String> {
             xml(&cell(row, "atom_title")),
             xml(&cell(row, "atom_updated"))
         ));
-        if at("atom_content_html").is_some() {
-            let html = ammonia::clean(&cell(row, "atom_content_html"));
+        let html = at("atom_content_html").map(|_| cell(row, "atom_content_html"));
+        if let Some(html) = html.as_deref().filter(|h| sanitisable(h)) {
             out.push_str(&format!(
                 "<content type=\"html\">{}</content>\n",
-                xml(&html)
+                xml(&ammonia::clean(html))
+            ));
+        } else if let Some(text) = html {
+            // Too long or too deeply nested to sanitise in bounded time: sent as text.
+            out.push_str(&format!(
+                "<content type=\"text\">{}</content>\n",
+                xml(&text)
             ));
         } else if at("atom_content").is_some() {
             out.push_str(&format!(
@@ -88,6 +94,15 @@ pub fn feed(data: &OutputData) -> Result<String, String> {
     }
     out.push_str("</feed>\n");
     Ok(out)
+}
+
+/// The longest `atom_content_html` sanitised, and the most tags in it: the sanitiser's time
+/// grows with the depth of nesting times the length, so past either it is sent as text.
+const MAX_HTML_BYTES: usize = 64 << 10;
+const MAX_HTML_TAGS: usize = 1024;
+
+fn sanitisable(html: &str) -> bool {
+    html.len() <= MAX_HTML_BYTES && html.matches('<').count() <= MAX_HTML_TAGS
 }
 
 impl Plugin for Atom {

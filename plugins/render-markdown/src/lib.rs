@@ -9,8 +9,10 @@
 //! The block may also sit in a database's or a table's `plugins` (the most specific one
 //! counts): `"tables": {"posts": {"plugins": {"datasette-render-markdown": {"columns": ["body"]}}}}`.
 //!
-//! A cell longer than [`MAX_MARKDOWN_BYTES`] (64 KiB) is not rendered: it shows as plain text,
-//! so that no visitor who may run SQL can make the server render megabytes of Markdown.
+//! A cell longer than [`MAX_MARKDOWN_BYTES`] (64 KiB), nested deeper than [`MAX_NESTING`]
+//! (quotes, lists, indentation) or holding more than [`MAX_TAGS`] HTML tags is not rendered:
+//! it shows as plain text. The parser's and the sanitiser's time grows with depth times
+//! length, and any visitor who may run SQL can name a column `body`.
 
 use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
 use serde::Deserialize;
@@ -30,6 +32,43 @@ pub struct RenderMarkdown {
 
 /// The longest Markdown rendered.
 pub const MAX_MARKDOWN_BYTES: usize = 64 << 10;
+
+/// The deepest a line may nest block containers (`>`, list markers, two spaces of indentation
+/// each), and the most HTML tags a cell may hold, to be rendered.
+pub const MAX_NESTING: usize = 16;
+pub const MAX_TAGS: usize = 1024;
+
+/// Whether `text` renders in time that stays near linear in its length.
+pub fn renderable(text: &str) -> bool {
+    text.len() <= MAX_MARKDOWN_BYTES
+        && text.matches('<').count() <= MAX_TAGS
+        && text.lines().all(|line| nesting(line) <= MAX_NESTING)
+}
+
+/// How deep a line's block containers nest: quote markers, list markers and indentation.
+fn nesting(line: &str) -> usize {
+    let mut depth = 0;
+    let mut rest = line;
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        depth += (rest.len() - trimmed.len()) / 2;
+        rest = trimmed;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let marker = match rest.as_bytes().first() {
+            Some(b'>') => 1,
+            Some(b'-' | b'*' | b'+') => 1,
+            Some(b'0'..=b'9') if matches!(rest.as_bytes().get(digits), Some(b'.' | b')')) => {
+                digits + 1
+            }
+            _ => return depth,
+        };
+        depth += 1;
+        rest = &rest[marker..];
+        if depth > MAX_NESTING {
+            return depth;
+        }
+    }
+}
 
 /// Markdown to sanitised HTML.
 pub fn render(markdown: &str) -> String {
@@ -72,7 +111,7 @@ impl Plugin for RenderMarkdown {
         for (row, values) in cells.rows.iter().enumerate() {
             for &column in &wanted {
                 let text = match values.get(column) {
-                    Some(Value::String(text)) if text.len() <= MAX_MARKDOWN_BYTES => text,
+                    Some(Value::String(text)) if renderable(text) => text,
                     _ => continue,
                 };
                 out.push(RenderedCell {
@@ -91,6 +130,19 @@ export_plugin!(RenderMarkdown: render_cell);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_or_long_markdown_is_not_rendered() {
+        assert!(renderable(
+            "# Title\n\n> a quote\n\n- a\n  - b\n    - c\n\n1. one\n2. two"
+        ));
+        assert!(renderable(&"*a* ".repeat(10_000)));
+        assert!(!renderable(&"> ".repeat(40)));
+        assert!(!renderable(&"1. ".repeat(40)));
+        assert!(!renderable(&format!("{}x", " ".repeat(80))));
+        assert!(!renderable(&"<blockquote>".repeat(2000)));
+        assert!(!renderable(&"x".repeat(MAX_MARKDOWN_BYTES + 1)));
+    }
 
     #[test]
     fn renders_and_sanitises() {

@@ -183,6 +183,7 @@ impl Guard {
         s.policy = Policy::Request(access);
         s.refusal = None;
         s.listed_schema = false;
+        s.database_list_by_column = false;
         stale
     }
 
@@ -214,6 +215,7 @@ impl Guard {
         let mut s = self.state();
         s.policy = Policy::Trusted;
         s.refusal = None;
+        s.database_list_by_column = false;
     }
 
     /// Why `sql`, just refused, was refused. A read of something hidden names nothing hidden:
@@ -258,12 +260,15 @@ impl Guard {
         let state = self.0.clone();
         move |ctx: AuthContext<'_>| {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+            // Set by a read of `pragma_database_list`'s columns, spent by the one pragma check
+            // that read makes; a statement that starts, or a refusal, leaves it unset.
             let by_column = s.database_list_by_column;
             s.database_list_by_column = match ctx.action {
-                AuthAction::Select => false,
                 AuthAction::Read { table_name, .. } => {
                     by_column || table_name.eq_ignore_ascii_case("pragma_database_list")
                 }
+                AuthAction::Pragma { .. } if lists_paths(&ctx.action) => false,
+                AuthAction::Select => false,
                 _ => by_column,
             };
             let verdict = match &mut s.policy {
@@ -286,10 +291,12 @@ impl Guard {
                 }
                 Verdict::Ignore => Authorization::Ignore,
                 Verdict::Hidden => {
+                    s.database_list_by_column = false;
                     s.refusal.get_or_insert(Refusal::Hidden);
                     Authorization::Deny
                 }
                 Verdict::Deny(reason) => {
+                    s.database_list_by_column = false;
                     // Keep the first reason: it names what the statement tried first.
                     s.refusal.get_or_insert(Refusal::Other(reason));
                     Authorization::Deny

@@ -24,7 +24,7 @@ use rusqlite::ToSql;
 
 pub use guard::Access;
 pub use lineage::Lineage;
-pub use pool::{escape_fts, Conn, FILE_REPLACED, MAX_ATTACHED, SCHEMA_CHANGED};
+pub use pool::{escape_fts, Conn, MAX_ATTACHED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 
@@ -45,6 +45,14 @@ pub enum DbError {
     /// The server has no room for this now (its own limits, not another process's lock).
     #[error("{0}: try again shortly")]
     Full(String),
+    /// The file a request's statement was checked against was replaced by another under the
+    /// same name while it ran: the request may simply be worked out again.
+    #[error("the database file was replaced while the request was under way: try again shortly")]
+    FileReplaced,
+    /// A request that listed the whole schema is not answered when the schema changed since
+    /// its access was worked out: worked out again, it is answered from the new schema.
+    #[error("the database's tables changed while the request was under way: try again shortly")]
+    SchemaChanged,
     #[error("the database is shutting down")]
     Closed,
     #[error("{0}")]
@@ -303,13 +311,19 @@ fn bind_read_only(
     bind_named(stmt, params)
 }
 
-/// A row's first `n` values, adding the bytes of its text and BLOBs to `bytes`; refused as
-/// soon as they pass [`max_result_bytes`], before the next value is copied (one row of many
-/// large values must not exhaust memory).
+/// What a value costs on its way to a page besides its text or BLOB bytes: the cell, and its
+/// view and markup in the page being built (about twice the cell itself).
+const CELL_COST: usize = 2 * std::mem::size_of::<Cell>();
+
+/// A row's first `n` values, adding what they take in memory (each cell, and its text or
+/// BLOB bytes) to `bytes`; refused as soon as that passes [`max_result_bytes`], before the next
+/// value is copied (one row of many large values, or millions of small ones, must not exhaust
+/// memory: every page's HTML and plugin input grows with the cells too).
 fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec<Cell>, DbError> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let value = row.get_ref(i).map_err(DbError::from_sqlite)?;
+        *bytes += CELL_COST;
         if let rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) = value {
             *bytes += b.len();
         }
@@ -323,7 +337,7 @@ fn row_cells(row: &rusqlite::Row<'_>, n: usize, bytes: &mut usize) -> Result<Vec
 
 fn too_large() -> DbError {
     DbError::Refused(format!(
-        "the result holds more than {} MiB of text and BLOBs: select fewer rows or columns",
+        "the result holds more than {} MiB: select fewer rows or columns",
         max_result_bytes() >> 20
     ))
 }

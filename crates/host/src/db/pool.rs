@@ -27,14 +27,6 @@ fn now_micros() -> u64 {
     epoch().elapsed().as_micros() as u64
 }
 
-/// Why a request's statement was refused when the file it was checked against has been
-/// replaced by another under the same name while it ran (the request may simply be tried again).
-pub const FILE_REPLACED: &str = "the database file was replaced while the request was under way";
-
-/// Why a request that listed the whole schema is not answered when the schema changed since
-/// its access was worked out (tried again, it is answered from the new schema).
-pub const SCHEMA_CHANGED: &str = "the database's tables changed while the request was under way";
-
 /// What a pool's connections read.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -214,7 +206,7 @@ impl Conn {
                 None => true,
             };
             if !unchanged() {
-                return Err(DbError::Full(FILE_REPLACED.into()));
+                return Err(DbError::FileReplaced);
             }
             self.conn
                 .execute(
@@ -228,7 +220,7 @@ impl Conn {
                 .map_err(DbError::from_sqlite)?;
             // Replaced while it was being attached: what is attached may be the new file.
             if !unchanged() {
-                return Err(DbError::Full(FILE_REPLACED.into()));
+                return Err(DbError::FileReplaced);
             }
         }
         Ok(())
@@ -254,7 +246,7 @@ impl Conn {
         f: impl FnOnce(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         if access.file.is_some_and(|f| self.file != Some(f)) {
-            return Err(DbError::Full(FILE_REPLACED.into()));
+            return Err(DbError::FileReplaced);
         }
         if self.memory {
             self.attach(&access.attached)?;
@@ -266,7 +258,7 @@ impl Conn {
         let listed = self.guard.listed_schema();
         self.guard.leave();
         if listed && result.is_ok() && self.schema_moved(&access) {
-            return Err(DbError::Full(SCHEMA_CHANGED.into()));
+            return Err(DbError::SchemaChanged);
         }
         result
     }

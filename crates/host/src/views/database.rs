@@ -148,7 +148,8 @@ pub struct DatabasePage {
     pub database: String,
     pub private: bool,
     pub path: String,
-    pub size: u64,
+    /// The file's size, for an actor who may see all of it (it grows with hidden tables too).
+    pub size: Option<u64>,
     pub tables: Vec<TableSummary>,
     pub hidden_count: usize,
     pub views: Vec<ViewSummary>,
@@ -169,7 +170,10 @@ pub async fn page(state: &AppState, ctx: &PageRequest, db: &Database) -> Result<
         database: db.name.clone(),
         private: !state.permissions.can_view_database(&None, &db.name),
         path: ctx.db_url(&db.name),
-        size: db.size(),
+        size: state
+            .sees_whole_file(&ctx.actor, db)
+            .await?
+            .then(|| db.size()),
         hidden_count: listing.tables.iter().filter(|t| t.hidden).count(),
         tables: listing.tables,
         views: listing.views,

@@ -297,9 +297,7 @@ pub async fn dispatch(
     let mut answer = route(&state, &ctx, page.clone()).await;
     // A file renamed into place, or its tables changed, while the request ran: the page is
     // worked out once more from the new schema rather than failed.
-    let changed = [crate::db::FILE_REPLACED, crate::db::SCHEMA_CHANGED];
-    if matches!(&answer, Err(AppError::Unavailable(m)) if changed.iter().any(|c| m.starts_with(c)))
-    {
+    if matches!(&answer, Err(AppError::Stale(_))) {
         state.databases.values().for_each(|db| db.recheck_schema());
         answer = route(&state, &ctx, page).await;
     }
@@ -472,7 +470,7 @@ impl Route {
 
     /// Whether the page has a JSON form to point at: the debugging tools do not.
     fn has_json(&self) -> bool {
-        !matches!(self, Route::Special(p) if p == "allow-debug" || p == "messages")
+        !matches!(self, Route::Special(p) if p == "allow-debug")
     }
 
     /// Whether the page runs SQL from the request or a canned query.
@@ -596,7 +594,8 @@ where
 }
 
 /// A page's rows in a plugin's format (`ctx.renderer`), once the page has checked that the
-/// actor may see them, as for `.json`. The plugin works on a blocking thread.
+/// actor may see them, as for `.json`. The plugin works as [`AppState::plugin_work`] says, and
+/// its answer is held to the answer limit.
 pub async fn plugin_output(
     state: &AppState,
     ctx: &PageRequest,
@@ -619,10 +618,15 @@ pub async fn plugin_output(
         AppError::Internal(format!("The plugin rendering .{extension} failed"))
     };
     let plugins = state.plugins.clone();
-    let answer = web::block(move || plugins.render_output(data))
-        .await
-        .map_err(|e| failed(e.to_string()))?
+    let answer = state
+        .plugin_work(&format!("render_output .{extension}"), move || {
+            plugins.render_output(data)
+        })
+        .await?
         .map_err(failed)?;
+    if answer.body.len() > crate::limits::answer_limit() {
+        return Err(crate::render::budget::too_large().into());
+    }
     let mut response = crate::plugins::http_response(&answer).map_err(failed)?;
     Ok(response.body(answer.body).into())
 }
@@ -651,15 +655,34 @@ pub fn csv_options<'a>(ctx: &PageRequest, name: &'a str) -> crate::render::csv::
 }
 
 /// `template_debug`'s answer to `?_context=1`: the data an HTML page is rendered from, as
-/// indented JSON in a `<pre>` (Datasette shows its template's context so).
-pub fn context_page<T: Serialize>(data: &T) -> String {
-    let json = serde_json::to_string_pretty(data).unwrap_or_default();
+/// indented JSON in a `<pre>` (Datasette shows its template's context so), under the answer
+/// limit as every answer is.
+pub fn context_page<T: Serialize>(data: &T) -> Result<String, AppError> {
+    use crate::render::budget::{too_large, Capped};
+    use std::fmt::Write;
+    let mut json = Capped::default();
+    let written = serde_json::to_writer_pretty(&mut json, data);
+    if json.overflowed {
+        return Err(too_large().into());
+    }
+    written.map_err(|e| AppError::Internal(format!("cannot encode the page's data: {e}")))?;
+    let mut page = Capped::default();
     // Text, not an attribute: quotes stay readable.
-    let text = json
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    format!("<pre>{text}</pre>")
+    let escaped = String::from_utf8_lossy(&json.bytes)
+        .chars()
+        .try_for_each(|c| match c {
+            '&' => page.write_str("&amp;"),
+            '<' => page.write_str("&lt;"),
+            '>' => page.write_str("&gt;"),
+            c => page.write_char(c),
+        });
+    if escaped.is_err() {
+        return Err(too_large().into());
+    }
+    Ok(format!(
+        "<pre>{}</pre>",
+        String::from_utf8_lossy(&page.bytes)
+    ))
 }
 
 /// Renders page data as JSON, or as HTML through `html_page`.
@@ -672,7 +695,7 @@ pub fn respond<T: Serialize>(
         Format::Json => {
             Ok(crate::render::json::response(actix_web::http::StatusCode::OK, data)?.into())
         }
-        Format::Html if ctx.show_context => Ok(html::ok(context_page(data)).into()),
+        Format::Html if ctx.show_context => Ok(html::ok(context_page(data)?).into()),
         Format::Html => Ok(html::ok(html_page()?).into()),
         Format::Csv => Err(AppError::NotFound(
             "CSV is available for tables and queries only".into(),

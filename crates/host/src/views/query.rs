@@ -348,7 +348,7 @@ async fn reply(
         }
         (Format::Json, _) => Ok(json::response(status, data)?.into()),
         (Format::Html, _) if ctx.show_context => {
-            Ok(html::with_status(status, super::context_page(data)).into())
+            Ok(html::with_status(status, super::context_page(data)?).into())
         }
         (Format::Html, _) => {
             let view = crate::app::View {

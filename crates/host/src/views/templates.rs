@@ -24,8 +24,8 @@ pub type RenderedCells = HashMap<(usize, usize), String>;
 pub const RENDER_CELL_BYTES: usize = 64 << 10;
 pub const RENDER_PAGE_BYTES: usize = 1 << 20;
 
-/// Plugins' HTML for a page's cells (`render_cell`), worked out on a blocking thread so that
-/// a slow plugin holds no async worker.
+/// Plugins' HTML for a page's cells (`render_cell`), worked out as [`AppState::plugin_work`]
+/// says, so that a slow plugin holds no async worker; without it when plugins are too busy.
 pub(super) async fn rendered_cells(
     state: &AppState,
     ctx: &PageRequest,
@@ -43,9 +43,13 @@ pub(super) async fn rendered_cells(
         rows: offered,
     };
     let plugins = state.plugins.clone();
-    let mut rendered = actix_web::web::block(move || plugins.render_cells(cells))
+    // Plugins too busy or too slow: the page shows its cells as plain text.
+    let Ok(mut rendered) = state
+        .plugin_work("render_cell", move || plugins.render_cells(cells))
         .await
-        .map_err(|e| AppError::Internal(format!("render_cell: {e}")))?;
+    else {
+        return Ok(HashMap::new());
+    };
     rendered.retain(|at, _| !withheld.contains(at));
     Ok(rendered)
 }
@@ -372,10 +376,11 @@ pub fn database_page(
             .and_then(|m| description_html(&m.info)),
         db_href: ctx.db_url(&data.database),
         private: data.private,
-        download: data
-            .download
-            .as_ref()
-            .map(|href| (href.clone(), super::blob::format_bytes(data.size))),
+        // Offered only to who may see the whole file, as its size is.
+        download: data.download.as_ref().map(|href| {
+            let size = data.size.unwrap_or_default();
+            (href.clone(), super::blob::format_bytes(size))
+        }),
         tables,
         views: data
             .views
