@@ -159,28 +159,12 @@ fn is_export(req: &ServiceRequest) -> bool {
 }
 
 fn mark(h: &mut HeaderMap, personal: bool, export: bool) {
-    let control = h
-        .get(header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    if control.as_deref().is_some_and(|c| c.contains("public")) {
+    let control = h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
+    if control.is_some_and(|c| c.contains("public")) {
         return;
     }
-    let mut vary: Vec<String> = h
-        .get_all(header::VARY)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect();
-    for wanted in ["Cookie", "Authorization"] {
-        if !vary.iter().any(|v| v.eq_ignore_ascii_case(wanted)) {
-            vary.push(wanted.to_string());
-        }
-    }
-    if let Ok(v) = HeaderValue::from_str(&vary.join(", ")) {
-        h.insert(header::VARY, v);
-    }
+    let control = control.map(str::to_string);
+    vary_by_who_asks(h);
     if !personal {
         return;
     }
@@ -192,6 +176,34 @@ fn mark(h: &mut HeaderMap, personal: bool, export: bool) {
     };
     if let Ok(v) = HeaderValue::from_str(&control) {
         h.insert(header::CACHE_CONTROL, v);
+    }
+}
+
+/// `Vary` names `Cookie` and `Authorization`, besides what it named already.
+fn vary_by_who_asks(h: &mut HeaderMap) {
+    let named = |h: &HeaderMap, wanted: &str| {
+        h.get_all(header::VARY)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().eq_ignore_ascii_case(wanted))
+    };
+    let missing: Vec<&str> = ["Cookie", "Authorization"]
+        .into_iter()
+        .filter(|wanted| !named(h, wanted))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut vary: Vec<&str> = h
+        .get_all(header::VARY)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    vary.extend(missing);
+    if let Ok(v) = HeaderValue::from_str(&vary.join(", ")) {
+        h.insert(header::VARY, v);
     }
 }
 
