@@ -47,38 +47,73 @@ pub async fn send_in_time(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> bool {
     )
 }
 
-/// Middleware: an answer held whole in memory draws on the process's answer budget until it
-/// has been sent, and is sent a piece at a time, so a client that stops reading loses it
-/// after [`STALL`] and holds no more than a piece. Past the budget, a 503 with `Retry-After`.
-pub async fn pace(
+/// Middleware for every answer, whichever route or plugin made it:
+/// - an answer for a recognised actor is `private` (`no-store` for exports), and every answer
+///   but the server's public assets varies by `Cookie` and `Authorization`, so no shared cache
+///   hands one visitor's copy to another;
+/// - a redirect within the site stays within it (see [`on_site`]);
+/// - an answer held whole in memory draws on the process's answer budget until it has been
+///   sent, and is sent a piece at a time (see [`paced`]); past the budget, a 503 with
+///   `Retry-After`.
+pub async fn deliver(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let export = is_export(&req);
     // A HEAD's body is never sent: nothing to hold for it.
     let budget = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.answers.clone())
         .filter(|_| req.method() != actix_web::http::Method::HEAD);
     let res = next.call(req).await?;
+    let personal = res
+        .request()
+        .extensions()
+        .contains::<crate::app::Personal>();
     let (req, res) = res.into_parts();
+    let mut res = match budget {
+        Some(budget) => paced(&req, res, &budget),
+        None => res.map_into_boxed_body(),
+    };
+    let h = res.headers_mut();
+    mark(h, personal, export);
+    // Read as a browser would, whatever bytes it holds.
+    let location = h
+        .get(header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(fixed) = location.as_deref().and_then(on_site) {
+        tracing::warn!("a redirect to another site by a scheme-relative path was kept on this one");
+        let fixed = HeaderValue::from_str(&fixed).unwrap_or(HeaderValue::from_static("/"));
+        h.insert(header::LOCATION, fixed);
+    }
+    Ok(ServiceResponse::new(req, res))
+}
+
+/// `res` with its body, if held whole in memory and larger than [`SMALL`], sent a piece at a
+/// time from a task that holds its part of `budget` until each piece is sent, so a client
+/// that stops reading loses it after [`STALL`] and holds no more than a piece, and one that
+/// reads slower than [`SLOWEST_READ`] loses it too. Past the budget, a 503.
+fn paced(
+    req: &actix_web::HttpRequest,
+    res: actix_web::HttpResponse<impl MessageBody + 'static>,
+    budget: &std::sync::Arc<crate::limits::Budget>,
+) -> actix_web::HttpResponse {
     let (res, body) = res.into_parts();
     let bytes = match body.try_into_bytes() {
-        Ok(bytes) => bytes,
+        Ok(bytes) if bytes.len() > SMALL => bytes,
+        Ok(bytes) => return res.set_body(bytes.boxed()),
         // Streamed already (exports, files): they pace themselves.
-        Err(body) => return Ok(ServiceResponse::new(req, res.set_body(body.boxed()))),
-    };
-    let Some(budget) = budget.filter(|_| bytes.len() > SMALL) else {
-        return Ok(ServiceResponse::new(req, res.set_body(bytes.boxed())));
+        Err(body) => return res.set_body(body.boxed()),
     };
     let Some(held) = budget.reserve(bytes.len()) else {
         tracing::warn!(
             bytes = bytes.len(),
             "answers_memory_mb is spent: an answer was refused"
         );
-        return Err(AppError::Busy(
+        let busy = AppError::Busy(
             "The server is sending as many large answers as it may hold: try again shortly".into(),
-        )
-        .into());
+        );
+        return crate::error::answer_for(req, &busy);
     };
     let size = bytes.len();
     // Pieces of their own: each one sent is memory given back, and a piece left unread in the
@@ -99,36 +134,7 @@ pub async fn pace(
         }
     });
     let body = SizedStream::new(size as u64, crate::render::stream::Chunks(rx));
-    Ok(ServiceResponse::new(req, res.set_body(body.boxed())))
-}
-
-/// Middleware for the headers of every answer, whichever route or plugin made it:
-/// - an answer for a recognised actor is `private` (`no-store` for exports), and every answer
-///   but the server's public assets varies by `Cookie` and `Authorization`, so no shared cache
-///   hands one visitor's copy to another;
-/// - a redirect within the site stays within it (see [`on_site`]).
-pub async fn answer_headers(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let export = is_export(&req);
-    let mut res = next.call(req).await?;
-    let personal = res
-        .request()
-        .extensions()
-        .contains::<crate::app::Personal>();
-    let h = res.headers_mut();
-    mark(h, personal, export);
-    // Read as a browser would, whatever bytes it holds.
-    let location = h
-        .get(header::LOCATION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if let Some(fixed) = location.as_deref().and_then(on_site) {
-        tracing::warn!("a redirect to another site by a scheme-relative path was kept on this one");
-        let fixed = HeaderValue::from_str(&fixed).unwrap_or(HeaderValue::from_static("/"));
-        h.insert(header::LOCATION, fixed);
-    }
-    Ok(res)
+    res.set_body(body.boxed())
 }
 
 /// A `Location` that a browser would read as another site's (`//evil.example`, and its other

@@ -194,7 +194,7 @@ pub fn error_pages<B: 'static>(
         .as_ref()
         .and_then(|state| forbidden_message(state, res.request(), error));
     let (Some(state), Some(asked)) = (state, asked) else {
-        let page = html_error_page(&res, error);
+        let page = html_error_page(res.request(), error);
         let (req, _) = res.into_parts();
         return Ok(ErrorHandlerResponse::Response(
             ServiceResponse::new(req, page).map_into_right_body(),
@@ -221,7 +221,7 @@ pub fn error_pages<B: 'static>(
                     .error()
                     .and_then(|e| e.as_error::<AppError>());
                 match error {
-                    Some(error) => html_error_page(&res, error),
+                    Some(error) => html_error_page(res.request(), error),
                     None => HttpResponse::Forbidden().finish(),
                 }
             }
@@ -231,9 +231,19 @@ pub fn error_pages<B: 'static>(
     })))
 }
 
+/// The answer for `error` to `req`, as the error-page middleware gives it (less a plugin's
+/// answer to a 403): JSON for a `.json` URL, else the site's HTML page. For errors found
+/// outside that middleware.
+pub fn answer_for(req: &actix_web::HttpRequest, error: &AppError) -> HttpResponse {
+    let wants_json = Format::split(req.path().rsplit('/').next().unwrap_or("")).1 == Format::Json;
+    match wants_json {
+        true => error.error_response(),
+        false => html_error_page(req, error),
+    }
+}
+
 /// The site's HTML page for `error`.
-fn html_error_page<B>(res: &ServiceResponse<B>, error: &AppError) -> HttpResponse {
-    let req = res.request();
+fn html_error_page(req: &actix_web::HttpRequest, error: &AppError) -> HttpResponse {
     let mut page = match req.app_data::<web::Data<AppState>>() {
         Some(state) => {
             let path = format!("/{}", req.path().trim_start_matches('/'));

@@ -206,6 +206,15 @@ impl Permissions {
         )
     }
 
+    /// As [`Permissions::can_view_database`], without a line in `/-/permissions`: for the
+    /// server's own questions (which files a page's ETag covers), not a page's gate.
+    pub fn sees_database(&self, actor: &Actor, db: &str) -> bool {
+        let database = Resource::Database(db.into());
+        self.vote(actor, VIEW_DATABASE, &database)
+            .or_else(|| self.vote(actor, VIEW_INSTANCE, &Resource::Instance))
+            .unwrap_or(true)
+    }
+
     pub fn can_view_table(&self, actor: &Actor, db: &str, table: &str) -> bool {
         self.cascade(
             actor,

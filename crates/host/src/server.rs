@@ -32,11 +32,8 @@ pub fn app(
             cors,
         ))
         .app_data(state)
-        .wrap(actix_web::middleware::from_fn(crate::delivery::pace))
         .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
-        .wrap(actix_web::middleware::from_fn(
-            crate::delivery::answer_headers,
-        ))
+        .wrap(actix_web::middleware::from_fn(crate::delivery::deliver))
         .wrap(sessions)
         .wrap(
             DefaultHeaders::new()

@@ -41,7 +41,7 @@ impl Caching {
         let db = db.filter(|name| state.plugins.is_empty() && state.databases.contains_key(*name));
         let files = state.databases.values().filter(|d| match db {
             Some(name) => name == d.name,
-            None => state.permissions.can_view_database(&ctx.actor, &d.name),
+            None => state.permissions.sees_database(&ctx.actor, &d.name),
         });
         for d in files {
             digest.update(d.name.as_bytes());
