@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::body::{BoxBody, MessageBody, SizedStream};
+use actix_web::body::{BodySize, BoxBody, MessageBody, SizedStream};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
@@ -70,9 +70,15 @@ pub async fn deliver(
         .request()
         .extensions()
         .contains::<crate::app::Personal>();
-    let (req, res) = res.into_parts();
-    let mut res = match budget {
-        Some(budget) => paced(&req, res, &budget),
+    // Only an answer held whole and larger than a socket takes at once is taken apart: the
+    // others pass as they are (moving a response costs, on the fastest pages).
+    let large = matches!(res.response().body().size(), BodySize::Sized(n) if n > SMALL as u64);
+    let mut res = match budget.filter(|_| large) {
+        Some(budget) => {
+            let (req, res) = res.into_parts();
+            let res = paced(&req, res, &budget);
+            ServiceResponse::new(req, res)
+        }
         None => res.map_into_boxed_body(),
     };
     let h = res.headers_mut();
@@ -86,7 +92,7 @@ pub async fn deliver(
         let fixed = HeaderValue::from_str(&fixed).unwrap_or(HeaderValue::from_static("/"));
         h.insert(header::LOCATION, fixed);
     }
-    Ok(ServiceResponse::new(req, res))
+    Ok(res)
 }
 
 /// `res` with its body, if held whole in memory and larger than [`SMALL`], sent a piece at a

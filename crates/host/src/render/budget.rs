@@ -9,16 +9,34 @@ pub fn too_large() -> RenderError {
 }
 
 /// A buffer that refuses to grow past the answer limit.
-#[derive(Default)]
 pub struct Capped {
     pub bytes: Vec<u8>,
     /// Set once a write was refused.
     pub overflowed: bool,
+    /// The answer limit, read once: encoders write many small pieces.
+    limit: usize,
+}
+
+impl Default for Capped {
+    fn default() -> Self {
+        Capped::with_capacity(0)
+    }
 }
 
 impl Capped {
+    /// An empty buffer with room for `capacity` bytes (never more than the limit).
+    pub fn with_capacity(capacity: usize) -> Capped {
+        let limit = answer_limit();
+        Capped {
+            bytes: Vec::with_capacity(capacity.min(limit)),
+            overflowed: false,
+            limit,
+        }
+    }
+
+    #[inline]
     fn take(&mut self, data: &[u8]) -> bool {
-        if self.overflowed || self.bytes.len() + data.len() > answer_limit() {
+        if self.overflowed || self.bytes.len() + data.len() > self.limit {
             self.overflowed = true;
             return false;
         }
@@ -39,6 +57,14 @@ impl std::io::Write for Capped {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         match self.take(data) {
             true => Ok(data.len()),
+            false => Err(std::io::Error::other("the answer is too large")),
+        }
+    }
+
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self.take(data) {
+            true => Ok(()),
             false => Err(std::io::Error::other("the answer is too large")),
         }
     }

@@ -121,8 +121,8 @@ pub fn with_status(status: StatusCode, body: String) -> HttpResponse {
 }
 
 /// A template rendered to a page's text, refused once it grows past the answer limit.
-pub fn render(t: &impl Template) -> Result<String, super::RenderError> {
-    let mut out = super::budget::Capped::default();
+pub fn render<T: Template>(t: &T) -> Result<String, super::RenderError> {
+    let mut out = super::budget::Capped::with_capacity(T::SIZE_HINT);
     let rendered = t.render_into(&mut out);
     if out.overflowed {
         return Err(super::budget::too_large());

@@ -51,7 +51,7 @@ impl Shape {
 /// Compact JSON, as `serde_json::to_vec`, but for cells written as `_json_infinity` asks, and
 /// refused once it grows past the answer limit (escapes counted as written).
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, RenderError> {
-    let mut out = Capped::default();
+    let mut out = Capped::with_capacity(256);
     let written = value.serialize(&mut serde_json::Serializer::with_formatter(
         &mut out,
         NonFiniteFormatter,

@@ -618,12 +618,10 @@ pub async fn plugin_output(
         AppError::Internal(format!("The plugin rendering .{extension} failed"))
     };
     let plugins = state.plugins.clone();
-    let answer = state
-        .plugin_work(&format!("render_output .{extension}"), move || {
-            plugins.render_output(data)
-        })
-        .await?
-        .map_err(failed)?;
+    // Boxed: every page that may answer in a plugin's format awaits this.
+    let what = format!("render_output .{extension}");
+    let work = Box::pin(state.plugin_work(&what, move || plugins.render_output(data)));
+    let answer = work.await?.map_err(failed)?;
     if answer.body.len() > crate::limits::answer_limit() {
         return Err(crate::render::budget::too_large().into());
     }

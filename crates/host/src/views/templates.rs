@@ -44,10 +44,9 @@ pub(super) async fn rendered_cells(
     };
     let plugins = state.plugins.clone();
     // Plugins too busy or too slow: the page shows its cells as plain text.
-    let Ok(mut rendered) = state
-        .plugin_work("render_cell", move || plugins.render_cells(cells))
-        .await
-    else {
+    // Boxed: the pages that await this keep a small future of their own when no plugin renders.
+    let work = Box::pin(state.plugin_work("render_cell", move || plugins.render_cells(cells)));
+    let Ok(mut rendered) = work.await else {
         return Ok(HashMap::new());
     };
     rendered.retain(|at, _| !withheld.contains(at));
