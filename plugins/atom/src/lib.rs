@@ -61,6 +61,7 @@ pub fn feed(data: &OutputData) -> Result<String, String> {
         xml(&updated),
         xml(&url)
     );
+    let mut sanitised = 0;
     for row in &data.rows {
         out.push_str(&format!(
             "<entry>\n<id>{}</id>\n<title>{}</title>\n<updated>{}</updated>\n",
@@ -69,7 +70,9 @@ pub fn feed(data: &OutputData) -> Result<String, String> {
             xml(&cell(row, "atom_updated"))
         ));
         let html = at("atom_content_html").map(|_| cell(row, "atom_content_html"));
-        if let Some(html) = html.as_deref().filter(|h| sanitisable(h)) {
+        let within = |h: &&str| sanitisable(h) && sanitised + h.len() <= MAX_FEED_HTML_BYTES;
+        if let Some(html) = html.as_deref().filter(within) {
+            sanitised += html.len();
             out.push_str(&format!(
                 "<content type=\"html\">{}</content>\n",
                 xml(&ammonia::clean(html))
@@ -96,13 +99,15 @@ pub fn feed(data: &OutputData) -> Result<String, String> {
     Ok(out)
 }
 
-/// The longest `atom_content_html` sanitised, and the most tags in it: the sanitiser's time
-/// grows with the depth of nesting times the length, so past either it is sent as text.
+/// The longest `atom_content_html` sanitised, the most tags and entities in it, and the most
+/// bytes sanitised for one feed: the sanitiser's time grows faster than the length with
+/// nesting and runs of `&`, so past any of them the content is sent as text.
 const MAX_HTML_BYTES: usize = 64 << 10;
 const MAX_HTML_TAGS: usize = 1024;
+const MAX_FEED_HTML_BYTES: usize = 1 << 20;
 
 fn sanitisable(html: &str) -> bool {
-    html.len() <= MAX_HTML_BYTES && html.matches('<').count() <= MAX_HTML_TAGS
+    html.len() <= MAX_HTML_BYTES && html.matches(['<', '&']).count() <= MAX_HTML_TAGS
 }
 
 impl Plugin for Atom {

@@ -10,9 +10,10 @@
 //! counts): `"tables": {"posts": {"plugins": {"datasette-render-markdown": {"columns": ["body"]}}}}`.
 //!
 //! A cell longer than [`MAX_MARKDOWN_BYTES`] (64 KiB), nested deeper than [`MAX_NESTING`]
-//! (quotes, lists, indentation) or holding more than [`MAX_TAGS`] HTML tags is not rendered:
-//! it shows as plain text. The parser's and the sanitiser's time grows with depth times
-//! length, and any visitor who may run SQL can name a column `body`.
+//! (quotes, lists, indentation), holding more than [`MAX_TAGS`] HTML tags and entities (`<`,
+//! `&`), or whose tables could hold more than [`MAX_TABLE_CELLS`] cells is not rendered: it
+//! shows as plain text. The parser's and the sanitiser's time, and the HTML's size, would grow
+//! faster than the cell's length, and any visitor who may run SQL can name a column `body`.
 
 use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
 use serde::Deserialize;
@@ -34,14 +35,23 @@ pub struct RenderMarkdown {
 pub const MAX_MARKDOWN_BYTES: usize = 64 << 10;
 
 /// The deepest a line may nest block containers (`>`, list markers, two spaces of indentation
-/// each), and the most HTML tags a cell may hold, to be rendered.
+/// each), the most HTML tags and entities a cell may hold, and the most cells its tables could
+/// have (a table's rows are padded to its widest: the widest line's `|`s times the lines), to
+/// be rendered.
 pub const MAX_NESTING: usize = 16;
 pub const MAX_TAGS: usize = 1024;
+pub const MAX_TABLE_CELLS: usize = 4096;
 
-/// Whether `text` renders in time that stays near linear in its length.
+/// Whether `text` renders in time, and to a size, that stay near linear in its length.
 pub fn renderable(text: &str) -> bool {
+    let widest = text
+        .lines()
+        .map(|l| l.matches('|').count())
+        .max()
+        .unwrap_or(0);
     text.len() <= MAX_MARKDOWN_BYTES
-        && text.matches('<').count() <= MAX_TAGS
+        && text.matches(['<', '&']).count() <= MAX_TAGS
+        && widest.saturating_mul(text.lines().count()) <= MAX_TABLE_CELLS
         && text.lines().all(|line| nesting(line) <= MAX_NESTING)
 }
 
@@ -142,6 +152,15 @@ mod tests {
         assert!(!renderable(&format!("{}x", " ".repeat(80))));
         assert!(!renderable(&"<blockquote>".repeat(2000)));
         assert!(!renderable(&"x".repeat(MAX_MARKDOWN_BYTES + 1)));
+        assert!(!renderable(&"&".repeat(2000)));
+        assert!(renderable("| a | b |\n|---|---|\n| 1 | 2 |\n"));
+        let wide = format!(
+            "{}\n{}\n{}",
+            ["a"; 362].join("|"),
+            ["-"; 362].join("|"),
+            "a\n".repeat(724)
+        );
+        assert!(!renderable(&wide));
     }
 
     #[test]

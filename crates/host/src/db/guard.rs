@@ -155,10 +155,6 @@ struct State {
     cached_under: Option<Arc<Access>>,
     /// A request's statement read what lists every table (`sqlite_master`, `table_list`).
     listed_schema: bool,
-    /// The statement being prepared reads `pragma_database_list`'s columns one by one (each
-    /// read checked), rather than running `PRAGMA database_list`, whose paths no read check
-    /// would see.
-    database_list_by_column: bool,
 }
 
 /// Shared between a connection's authorizer and the code that runs queries on it.
@@ -183,7 +179,6 @@ impl Guard {
         s.policy = Policy::Request(access);
         s.refusal = None;
         s.listed_schema = false;
-        s.database_list_by_column = false;
         stale
     }
 
@@ -215,7 +210,6 @@ impl Guard {
         let mut s = self.state();
         s.policy = Policy::Trusted;
         s.refusal = None;
-        s.database_list_by_column = false;
     }
 
     /// Why `sql`, just refused, was refused. A read of something hidden names nothing hidden:
@@ -260,28 +254,12 @@ impl Guard {
         let state = self.0.clone();
         move |ctx: AuthContext<'_>| {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-            // Set by a read of `pragma_database_list`'s columns, spent by the one pragma check
-            // that read makes; a statement that starts, or a refusal, leaves it unset.
-            let by_column = s.database_list_by_column;
-            s.database_list_by_column = match ctx.action {
-                AuthAction::Read { table_name, .. } => {
-                    by_column || table_name.eq_ignore_ascii_case("pragma_database_list")
-                }
-                AuthAction::Pragma { .. } if lists_paths(&ctx.action) => false,
-                AuthAction::Select => false,
-                _ => by_column,
-            };
             let verdict = match &mut s.policy {
                 Policy::Trusted => Verdict::Allow,
                 Policy::Recording(seen) => {
                     seen.extend(recorded(&ctx.action, ctx.accessor));
                     Verdict::Allow
                 }
-                Policy::Request(_) if lists_paths(&ctx.action) && !by_column => Verdict::Deny(
-                    "PRAGMA database_list shows paths on the server: select name from \
-                     pragma_database_list"
-                        .into(),
-                ),
                 Policy::Request(access) => check(&ctx, access),
             };
             match verdict {
@@ -291,12 +269,10 @@ impl Guard {
                 }
                 Verdict::Ignore => Authorization::Ignore,
                 Verdict::Hidden => {
-                    s.database_list_by_column = false;
                     s.refusal.get_or_insert(Refusal::Hidden);
                     Authorization::Deny
                 }
                 Verdict::Deny(reason) => {
-                    s.database_list_by_column = false;
                     // Keep the first reason: it names what the statement tried first.
                     s.refusal.get_or_insert(Refusal::Other(reason));
                     Authorization::Deny
@@ -361,7 +337,6 @@ const READ_PRAGMAS: &[(&str, Pragma)] = &[
     ("module_list", Pragma::Describes),
     ("pragma_list", Pragma::Describes),
     ("compile_options", Pragma::Describes),
-    ("database_list", Pragma::Describes),
     ("table_list", Pragma::Describes),
     // Full-text indexes ask the first two of the database on their own behalf, through this
     // authorizer, so they cannot be refused. `data_version` moves with every write by another
@@ -394,12 +369,6 @@ fn unknown_to(access: &Access, table: &str) -> bool {
         && access.lineage.object(table).is_none()
         && !is_table_function(table)
         && !describes_all_tables(table)
-}
-
-/// Whether `action` runs `PRAGMA database_list`, which shows each file's path.
-fn lists_paths(action: &AuthAction<'_>) -> bool {
-    matches!(action, AuthAction::Pragma { pragma_name, .. }
-        if pragma_name.eq_ignore_ascii_case("database_list"))
 }
 
 /// Whether `action` reads what names every table of a schema.
@@ -440,17 +409,6 @@ fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
     }
     match ctx.action {
         AuthAction::Select | AuthAction::Recursive => Verdict::Allow,
-        AuthAction::Read {
-            table_name,
-            column_name,
-        } if table_name.eq_ignore_ascii_case("pragma_database_list")
-            && column_name.eq_ignore_ascii_case("file") =>
-        {
-            Verdict::Deny(
-                "pragma_database_list's file column is not shown: it is a path on the server"
-                    .into(),
-            )
-        }
         AuthAction::Read { table_name, .. } => {
             // A recursive CTE's reads of itself name no schema.
             let in_schema = ctx.database_name.is_some();
@@ -505,6 +463,13 @@ fn autoindex_table(index: &str) -> Option<&str> {
 /// name that does not exist. Names compare as SQLite compares them: without regard to case.
 fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
     let pragma = fold(name);
+    // Its `file` column is a path on the server, and SQLite compares a join's columns without
+    // asking (`USING (file)`): no form of it is read.
+    if pragma == "database_list" {
+        return Verdict::Deny(
+            "PRAGMA database_list is not available: it shows paths on the server".into(),
+        );
+    }
     let Some(&(_, kind)) = READ_PRAGMAS.iter().find(|(p, _)| *p == pragma) else {
         return Verdict::Deny(format!(
             "PRAGMA {name} is not allowed: only read-only pragmas are"

@@ -606,21 +606,27 @@ pub async fn plugin_output(
     let extension = ctx.renderer.clone().unwrap_or_default();
     let mut page = state.page_context(&ctx.actor, &ctx.here(), view);
     page.request.origin = ctx.origin.clone();
-    let data = datasette_plugin_api::OutputData {
-        extension: extension.clone(),
-        page,
-        columns: rows.columns.clone(),
-        rows: crate::render::json::rows_as_values(&rows.rows),
-        sql: sql.to_string(),
-    };
+    let (columns, cells, sql) = (rows.columns.clone(), rows.rows.clone(), sql.to_string());
     let failed = |problem: String| {
         tracing::error!("render_output .{extension}: {problem}");
         AppError::Internal(format!("The plugin rendering .{extension} failed"))
     };
     let plugins = state.plugins.clone();
+    let format = extension.clone();
+    // The rows become the plugin's JSON values only once it has its turn: a request waiting
+    // for one holds no more than its rows.
+    let render = move || {
+        plugins.render_output(datasette_plugin_api::OutputData {
+            extension: format,
+            page,
+            columns,
+            rows: crate::render::json::rows_as_values(&cells),
+            sql,
+        })
+    };
     // Boxed: every page that may answer in a plugin's format awaits this.
     let what = format!("render_output .{extension}");
-    let work = Box::pin(state.plugin_work(&what, move || plugins.render_output(data)));
+    let work = Box::pin(state.plugin_work(&what, render));
     let answer = work.await?.map_err(failed)?;
     if answer.body.len() > crate::limits::answer_limit() {
         return Err(crate::render::budget::too_large().into());
