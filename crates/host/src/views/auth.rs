@@ -3,10 +3,14 @@
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::templates::render_template;
 use crate::app::AppState;
+use crate::app::View;
 use crate::error::AppError;
 use crate::render::html;
+use crate::render::html::Chrome;
 use crate::session;
+use askama::Template;
 
 /// `/-/auth-token?token=…`: the one-time URL printed by `--root`.
 pub async fn root_token(
@@ -50,7 +54,7 @@ pub async fn logout_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     match state.actor(&req) {
-        Some(actor) => Ok(html::ok(super::templates::logout_page(&state, &actor)?)),
+        Some(actor) => Ok(html::ok(logout_html(&state, &actor)?)),
         None => Ok(HttpResponse::Found()
             .insert_header(("Location", state.settings.url("/")))
             .finish()),
@@ -81,4 +85,26 @@ pub async fn logout(
     Ok(HttpResponse::Found()
         .insert_header(("Location", state.settings.url("/")))
         .finish())
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutTemplate<'a> {
+    chrome: &'a Chrome,
+}
+
+/// The log-out page of a signed-in actor (named in the chrome as every page names them).
+fn logout_html(state: &AppState, actor: &serde_json::Value) -> Result<String, AppError> {
+    render_template(&LogoutTemplate {
+        chrome: &state.chrome(
+            &Some(actor.clone()),
+            "/-/logout",
+            View {
+                kind: "special",
+                ..View::default()
+            },
+        ),
+    })
 }

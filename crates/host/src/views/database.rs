@@ -5,10 +5,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::templates::{
+    description_html, footer, format_count, page_chrome, render_template, Footer, Listed,
+};
 use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
+use crate::app::View;
 use crate::db::{Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
+use crate::render::html::Chrome;
+use askama::Template;
 
 /// How long counting one table may take on the index and database pages.
 pub const LISTING_COUNT_LIMIT: Duration = Duration::from_millis(10);
@@ -190,7 +196,108 @@ pub async fn page(state: &AppState, ctx: &PageRequest, db: &Database) -> Result<
             .into_iter()
             .collect(),
     };
-    respond(ctx, &data, || {
-        super::templates::database_page(state, ctx, &data)
+    respond(ctx, &data, || database_page(state, ctx, &data))
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+pub struct TableEntry {
+    pub href: String,
+    pub name: String,
+    pub private: bool,
+    pub hidden: bool,
+    pub columns: String,
+    pub count: String,
+}
+
+#[derive(Template)]
+#[template(path = "database.html")]
+struct DatabaseTemplate<'a> {
+    chrome: &'a Chrome,
+    name: String,
+    description: Option<String>,
+    db_href: String,
+    private: bool,
+    tables: Vec<TableEntry>,
+    views: Vec<Listed>,
+    queries: Vec<Listed>,
+    allow_sql: bool,
+    hidden_count: usize,
+    /// The file's download link and size, for an actor who may download it.
+    download: Option<(String, String)>,
+    footer: Footer,
+}
+
+pub fn database_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &DatabasePage,
+) -> Result<String, AppError> {
+    let chrome = page_chrome(
+        state,
+        ctx,
+        View {
+            kind: "database",
+            database: Some(&data.database),
+            ..View::default()
+        },
+    );
+    let tables = data
+        .tables
+        .iter()
+        .map(|t| TableEntry {
+            href: ctx.table_url(&data.database, &t.name),
+            name: t.name.clone(),
+            private: t.private,
+            hidden: t.hidden,
+            columns: t.columns.join(", "),
+            count: match t.count {
+                Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
+                None => "many rows".into(),
+            },
+        })
+        .collect();
+    render_template(&DatabaseTemplate {
+        chrome: &chrome,
+        name: data.database.clone(),
+        description: state
+            .metadata
+            .database(&data.database)
+            .and_then(|m| description_html(&m.info)),
+        db_href: ctx.db_url(&data.database),
+        private: data.private,
+        // Offered only to who may see the whole file, as its size is.
+        download: data.download.as_ref().map(|href| {
+            let size = data.size.unwrap_or_default();
+            (href.clone(), super::blob::format_bytes(size))
+        }),
+        tables,
+        views: data
+            .views
+            .iter()
+            .map(|v| Listed {
+                href: ctx.table_url(&data.database, &v.name),
+                label: v.name.clone(),
+                title: None,
+                private: v.private,
+            })
+            .collect(),
+        queries: data
+            .queries
+            .iter()
+            .map(|q| Listed {
+                href: match &q.fragment {
+                    Some(f) => format!("{}#{}", ctx.table_url(&data.database, &q.name), f),
+                    None => ctx.table_url(&data.database, &q.name),
+                },
+                label: q.title.clone().unwrap_or_else(|| q.name.clone()),
+                // As Datasette's: what the query is for, or else its SQL.
+                title: Some(q.description.clone().unwrap_or_else(|| q.sql.clone())),
+                private: q.private,
+            })
+            .collect(),
+        allow_sql: data.allow_execute_sql,
+        hidden_count: data.hidden_count,
+        footer: footer(&data.links),
     })
 }

@@ -5,9 +5,15 @@ use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::database::{listing, TableSummary, ViewSummary};
+use super::templates::{
+    description_html, footer, format_count, page_chrome, render_template, Footer, Listed,
+};
 use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
+use crate::app::View;
 use crate::error::AppError;
+use crate::render::html::Chrome;
+use askama::Template;
 
 /// How many tables and views each database shows on the index page.
 const TRUNCATE_AT: usize = 5;
@@ -131,9 +137,106 @@ pub async fn page(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError
             },
         );
     }
-    respond(ctx, &data, || {
-        super::templates::index_page(state, ctx, &data)
+    respond(ctx, &data, || index_page(state, ctx, &data))
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+pub struct IndexEntry {
+    pub name: String,
+    pub url: String,
+    pub private: bool,
+    pub summary: String,
+    pub tables: Vec<Listed>,
+    pub more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexTemplate<'a> {
+    chrome: &'a Chrome,
+    /// Hidden from anonymous visitors.
+    private: bool,
+    title: String,
+    description: Option<String>,
+    databases: Vec<IndexEntry>,
+    footer: Footer,
+}
+
+pub fn index_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &indexmap::IndexMap<String, IndexDatabase>,
+) -> Result<String, AppError> {
+    let chrome = page_chrome(
+        state,
+        ctx,
+        View {
+            kind: "index",
+            ..View::default()
+        },
+    );
+    let databases = data
+        .values()
+        .map(|d| IndexEntry {
+            name: d.name.clone(),
+            url: ctx.db_url(&d.name),
+            private: d.private,
+            summary: database_summary(d),
+            tables: d
+                .tables_and_views_truncated
+                .iter()
+                .map(|t| {
+                    let (name, private) = match t {
+                        TableOrView::Table(t) => (&t.name, t.private),
+                        TableOrView::View(v) => (&v.name, v.private),
+                    };
+                    Listed {
+                        href: ctx.table_url(&d.name, name),
+                        label: name.clone(),
+                        title: None,
+                        private,
+                    }
+                })
+                .collect(),
+            more: d.tables_and_views_more,
+        })
+        .collect();
+    render_template(&IndexTemplate {
+        private: !state.permissions.can_view_instance(&None),
+        title: chrome.site_title.clone(),
+        description: description_html(&state.metadata.info),
+        chrome: &chrome,
+        databases,
+        footer: footer(
+            &state
+                .metadata
+                .inherited_links(None, None)
+                .into_iter()
+                .collect(),
+        ),
     })
+}
+
+/// "2 rows in 1 table, 5 rows in 4 hidden tables, 1 view", as Datasette counts a database.
+fn database_summary(d: &IndexDatabase) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let mut parts = vec![format!(
+        "{} rows in {}",
+        format_count(d.table_rows_sum),
+        plural(d.tables_count, "table")
+    )];
+    if d.hidden_tables_count > 0 {
+        parts.push(format!(
+            "{} rows in {}",
+            format_count(d.hidden_table_rows_sum),
+            plural(d.hidden_tables_count, "hidden table")
+        ));
+    }
+    if d.views_count > 0 {
+        parts.push(plural(d.views_count, "view"));
+    }
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -5,9 +5,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use datasette_plugin_api::Response;
 use serde_json::{Map, Value};
 
+use super::templates::render_template;
 use crate::app::AppState;
+use crate::app::View;
 use crate::error::AppError;
+use crate::permissions::Actor;
+use crate::render::html::Chrome;
 use crate::session;
+use askama::Template;
 
 /// Where a plugin's own values live in the session.
 fn session_key(plugin: &str) -> String {
@@ -79,8 +84,8 @@ fn in_site_page(
         (None, true) => None,
         (None, false) => actor.clone(),
     };
-    r.body = super::templates::plugin_page(state, &actor, path_and_query, &title, &r.body)
-        .map_err(|e| e.to_string())?;
+    r.body =
+        plugin_page(state, &actor, path_and_query, &title, &r.body).map_err(|e| e.to_string())?;
     if r.header("content-type").is_none() {
         r.headers
             .push(("content-type".into(), "text/html; charset=utf-8".into()));
@@ -114,4 +119,33 @@ fn respond(
         }
     }
     Ok(out.body(r.body))
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+#[derive(Template)]
+#[template(path = "plugin.html")]
+struct PluginTemplate<'a> {
+    chrome: &'a Chrome,
+    title: &'a str,
+    body: &'a str,
+}
+
+/// A plugin's page (`Response::page`): its HTML inside the site's header, menu and footer.
+pub fn plugin_page(
+    state: &AppState,
+    actor: &Actor,
+    path_and_query: &str,
+    title: &str,
+    body: &str,
+) -> Result<String, AppError> {
+    let view = View {
+        kind: "plugin",
+        ..View::default()
+    };
+    render_template(&PluginTemplate {
+        chrome: &state.chrome(actor, path_and_query, view),
+        title,
+        body,
+    })
 }

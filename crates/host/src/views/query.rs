@@ -8,13 +8,20 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::export::{self, Export, QueryRows};
+use super::templates::{
+    description_html, footer, format_links, page_chrome, render_template, Footer, RenderedCells,
+};
 use super::{PageRequest, Reply};
 use crate::app::AppState;
+use crate::app::View;
 use crate::config::CannedQuery;
 use crate::db::{self as sqlite, Cell, Database, DbError};
 use crate::error::AppError;
+use crate::render::html::Chrome;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, html, json, Format};
+use crate::urls::path_with_query;
+use askama::Template;
 
 #[derive(Serialize)]
 pub struct QueryInfo {
@@ -148,7 +155,7 @@ async fn write_form(
         return Ok(json::response(StatusCode::OK, &data)?.into());
     }
     let no_rows = Default::default();
-    let mut r = html::ok(super::templates::query_page(state, ctx, &data, &no_rows)?);
+    let mut r = html::ok(query_page(state, ctx, &data, &no_rows)?);
     if let Some(cookie) = cookie {
         r.add_cookie(&cookie)
             .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -360,8 +367,182 @@ async fn reply(
             let rendered =
                 super::templates::rendered_cells(state, ctx, view, &data.columns, &data.rows.rows)
                     .await?;
-            let html = super::templates::query_page(state, ctx, data, &rendered)?;
+            let html = query_page(state, ctx, data, &rendered)?;
             Ok(html::with_status(status, html).into())
         }
     }
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+#[derive(Template)]
+#[template(path = "query.html")]
+struct QueryTemplate<'a> {
+    chrome: &'a Chrome,
+    private: bool,
+    db: String,
+    db_href: String,
+    /// Where the SQL form goes: the canned query, else the database.
+    action: String,
+    /// A writable canned query's form: a POST with this CSRF token, or disabled (`None`)
+    /// where the database cannot be written.
+    write: Option<Option<String>>,
+    title: String,
+    description: Option<String>,
+    show_sql: bool,
+    /// Datasette's show/hide link for the SQL: its href and text, and the hidden field that
+    /// keeps the choice when the form is sent.
+    show_hide: (String, &'static str),
+    show_hide_field: Option<&'static str>,
+    /// For a canned query the actor could run as SQL of their own: the page that edits it.
+    edit_sql_href: Option<String>,
+    editable: bool,
+    sql: String,
+    params: Vec<(String, String)>,
+    error: Option<String>,
+    /// (CSS class, name) of each column.
+    columns: Vec<(String, String)>,
+    rows: Vec<Vec<(String, String)>>,
+    truncated: bool,
+    max_rows: u32,
+    formats: Vec<(String, String)>,
+    json_href: String,
+    csv_href: String,
+    footer: Footer,
+}
+
+impl QueryTemplate<'_> {
+    /// The SQL box's height in lines, as Datasette sizes it: two more than the SQL has.
+    fn sql_height(&self) -> usize {
+        self.sql.split('\n').count() + 2
+    }
+}
+
+pub fn query_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &QueryPage,
+    rendered: &RenderedCells,
+) -> Result<String, AppError> {
+    let view = View {
+        kind: "query",
+        database: Some(&data.database),
+        table: data.query_name.as_deref(),
+        ..View::default()
+    };
+    let chrome = page_chrome(state, ctx, view);
+    let truncate = state.settings.truncate_cells_html as usize;
+    let css_columns: Vec<(String, String)> = data
+        .columns
+        .iter()
+        .map(|c| (super::cells::css_class(c), c.clone()))
+        .collect();
+    let canned = data.canned.as_ref();
+    let action = match canned {
+        Some(q) => ctx.table_url(&data.database, &q.name),
+        None => ctx.db_url(&data.database),
+    };
+    let with_ext = |ext: &str| path_with_query(&format!("{action}{ext}"), &ctx.args);
+    // Datasette's rules: metadata's hide_sql is undone by `_show_sql`, SQL shown otherwise
+    // is hidden by `_hide_sql`; the link flips it, a hidden field keeps it.
+    let flip = |key: &'static str, on: bool| match on {
+        true => ctx.path_with_replaced(&[(key, None)]),
+        false => ctx.path_with_replaced(&[(key, Some("1".into()))]),
+    };
+    let (show_sql, show_hide, show_hide_field) = match canned.is_some_and(|q| q.hide_sql) {
+        true => {
+            let on = ctx.flag("_show_sql");
+            let text = if on { "hide" } else { "show" };
+            (on, (flip("_show_sql", on), text), on.then_some("_show_sql"))
+        }
+        false => {
+            let on = ctx.flag("_hide_sql");
+            let text = if on { "show" } else { "hide" };
+            (
+                !on,
+                (flip("_hide_sql", on), text),
+                on.then_some("_hide_sql"),
+            )
+        }
+    };
+    let edit_sql_href = canned
+        .filter(|q| !q.write && data.allow_execute_sql && !q.sql.contains(":_"))
+        .map(|q| {
+            let mut pairs = vec![("sql".to_string(), q.sql.clone())];
+            pairs.extend(
+                data.query
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            path_with_query(&ctx.db_url(&data.database), &pairs)
+        });
+    render_template(&QueryTemplate {
+        chrome: &chrome,
+        db: data.database.clone(),
+        db_href: ctx.db_url(&data.database),
+        action: action.clone(),
+        write: canned.filter(|q| q.write).map(|_| data.write_token.clone()),
+        private: data.private,
+        // As Datasette heads it: the query's title, or the database and the query's name.
+        title: canned
+            .map(|q| {
+                q.info
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| format!("{}: {}", data.database, q.name))
+            })
+            .unwrap_or_else(|| data.database.clone()),
+        description: canned.and_then(|q| description_html(&q.info)),
+        show_sql,
+        show_hide,
+        show_hide_field,
+        edit_sql_href,
+        editable: canned.is_none() && data.allow_execute_sql,
+        sql: data.query.sql.clone(),
+        params: data
+            .query
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        error: data.error.clone(),
+        columns: css_columns.clone(),
+        rows: data
+            .rows
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| {
+                let cell = |(i, c): (usize, &Cell)| {
+                    let html = match (rendered.get(&(r, i)), c) {
+                        (Some(html), _) => html.clone(),
+                        (None, Cell::Blob(b)) => super::blob::link_html(
+                            &super::blob::query_href(ctx, &action, &data.columns[i], c),
+                            b.len(),
+                        ),
+                        (None, _) => super::cells::plain_html(c, truncate),
+                    };
+                    (css_columns[i].0.clone(), html)
+                };
+                row.iter().enumerate().map(cell).collect()
+            })
+            .collect(),
+        truncated: data.truncated,
+        max_rows: state.settings.max_returned_rows,
+        formats: format_links(state, &data.columns, |ext| with_ext(&format!(".{ext}"))),
+        json_href: with_ext(".json"),
+        // Datasette's CSV link asks for every row.
+        csv_href: {
+            let mut args: Vec<(String, String)> = ctx
+                .args
+                .iter()
+                .filter(|(k, _)| k != "_size")
+                .cloned()
+                .collect();
+            args.push(("_size".into(), "max".into()));
+            path_with_query(&format!("{action}.csv"), &args)
+        },
+        footer: footer(&data.links),
+    })
 }

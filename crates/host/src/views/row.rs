@@ -5,14 +5,23 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::cells::CellView;
+use super::templates::{
+    footer, format_count, format_links, page_chrome, render_template, Footer, Header, IncomingView,
+    RenderedCells,
+};
 use super::{PageRequest, Reply};
 use crate::app::AppState;
+use crate::app::View;
 use crate::db::table_query::ident;
 use crate::db::{self as sqlite, next_token, Cell, Database, ForeignKey};
 use crate::error::AppError;
+use crate::render::html::Chrome;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
 use crate::urls::tilde_decode;
+use crate::urls::tilde_encode;
+use askama::Template;
 
 #[derive(Serialize)]
 pub struct RowPage {
@@ -267,9 +276,114 @@ async fn reply(
                 super::templates::rendered_cells(state, ctx, view, &data.columns, rows)
             })
             .await?;
-            super::respond(ctx, data, || {
-                super::templates::row_page(state, ctx, data, &rendered)
-            })
+            super::respond(ctx, data, || row_page(state, ctx, data, &rendered))
         }
     }
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+#[derive(Template)]
+#[template(path = "row.html")]
+struct RowTemplate<'a> {
+    chrome: &'a Chrome,
+    private: bool,
+    db: String,
+    db_href: String,
+    table: String,
+    table_href: String,
+    key: String,
+    headers: Vec<Header>,
+    cells: Vec<CellView<'a>>,
+    incoming: Vec<IncomingView>,
+    formats: Vec<(String, String)>,
+    json_href: String,
+    footer: Footer,
+}
+
+pub fn row_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &RowPage,
+    rendered: &RenderedCells,
+) -> Result<String, AppError> {
+    // As the row's URL spells it, as plugins' hooks are told on every row page.
+    let row_key = data
+        .primary_key_values
+        .iter()
+        .map(|v| tilde_encode(v))
+        .collect::<Vec<_>>()
+        .join(",");
+    let view = View {
+        kind: "row",
+        database: Some(&data.database),
+        table: Some(&data.table),
+        row: Some(&row_key),
+    };
+    let chrome = page_chrome(state, ctx, view);
+    let row = data.rows.rows.first().cloned().unwrap_or_default();
+    let key_segment = &row_key;
+    let row_url = format!(
+        "{}/{key_segment}",
+        ctx.table_url(&data.database, &data.table)
+    );
+    render_template(&RowTemplate {
+        chrome: &chrome,
+        private: data.private,
+        db: data.database.clone(),
+        db_href: ctx.db_url(&data.database),
+        table: data.table.clone(),
+        table_href: ctx.table_url(&data.database, &data.table),
+        key: data.primary_key_values.join(", "),
+        headers: data
+            .columns
+            .iter()
+            .map(|c| Header::plain(c, &data.declared, &data.primary_keys))
+            .collect(),
+        cells: row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CellView {
+                css: super::cells::css_class(&data.columns[i]).into(),
+                kind: super::cells::type_name(c),
+                html: match (rendered.get(&(0, i)), c) {
+                    (Some(html), _) => html.clone().into(),
+                    (None, Cell::Blob(b)) => super::blob::link_html(
+                        &super::blob::row_href(&row_url, &data.columns[i]),
+                        b.len(),
+                    )
+                    .into(),
+                    (None, _) => super::cells::value_html(
+                        c,
+                        data.units.get(&data.columns[i]).map(String::as_str),
+                        0,
+                    ),
+                },
+            })
+            .collect(),
+        incoming: data
+            .incoming
+            .iter()
+            .flatten()
+            .map(|i| IncomingView {
+                table: i.other_table.clone(),
+                column: i.other_column.clone(),
+                href: i.link.clone(),
+                count: format_count(i.count),
+                plural: i.count != 1,
+            })
+            .collect(),
+        formats: format_links(state, &data.columns, |ext| {
+            format!(
+                "{}/{key_segment}.{ext}",
+                ctx.table_url(&data.database, &data.table)
+            )
+        }),
+        json_href: format!(
+            "{}/{}.json",
+            ctx.table_url(&data.database, &data.table),
+            key_segment
+        ),
+        footer: footer(&data.links),
+    })
 }

@@ -2,10 +2,14 @@
 
 use serde_json::{json, Value};
 
+use super::templates::{capitalize, page_chrome, render_template};
 use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
+use crate::app::View;
 use crate::error::AppError;
 use crate::permissions::Resource;
+use crate::render::html::Chrome;
+use askama::Template;
 
 pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Reply, AppError> {
     if name == "config" {
@@ -29,9 +33,7 @@ pub async fn page(state: &AppState, ctx: &PageRequest, name: &str) -> Result<Rep
         "permissions" => return permissions_debug(state, ctx),
         _ => return Err(AppError::NotFound("Page not found".into())),
     };
-    respond(ctx, &data, || {
-        super::templates::special_page(state, ctx, name, &data)
-    })
+    respond(ctx, &data, || special_page(state, ctx, name, &data))
 }
 
 /// `/-/databases`: the files the actor may see. An immutable file's hash, and any file's size,
@@ -85,7 +87,7 @@ fn allow_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
         "result": result.map(|allowed| if allowed { "allow" } else { "deny" }),
     });
     respond(ctx, &data, || {
-        super::templates::allow_debug_page(state, ctx, &actor_text, &allow_text, &errors, result)
+        allow_debug_page(state, ctx, &actor_text, &allow_text, &errors, result)
     })
 }
 
@@ -113,7 +115,7 @@ fn permissions_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppEr
     let question = permission_question(state, ctx)?;
     let data = json!({ "permission_checks": checks, "question": question });
     respond(ctx, &data, || {
-        super::templates::permissions_page(state, ctx, &checks, &question)
+        permissions_page(state, ctx, &checks, &question)
     })
 }
 
@@ -284,5 +286,127 @@ fn versions() -> Value {
             "extensions": { "json1": rusqlite::version() },
             "compile_options": compile_options,
         },
+    })
+}
+
+// ---- HTML: this page's template and its adapter ----
+
+#[derive(Template)]
+#[template(path = "special.html")]
+struct SpecialTemplate<'a> {
+    chrome: &'a Chrome,
+    title: String,
+    json: String,
+    json_href: String,
+}
+
+pub fn special_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    name: &str,
+    data: &serde_json::Value,
+) -> Result<String, AppError> {
+    let chrome = page_chrome(
+        state,
+        ctx,
+        View {
+            kind: "special",
+            ..View::default()
+        },
+    );
+    render_template(&SpecialTemplate {
+        chrome: &chrome,
+        title: capitalize(name),
+        json: serde_json::to_string_pretty(data).unwrap_or_default(),
+        json_href: ctx.link(&format!("/-/{name}.json")),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "allow_debug.html")]
+struct AllowDebugTemplate<'a> {
+    chrome: &'a Chrome,
+    actor: &'a str,
+    allow: &'a str,
+    errors: &'a [String],
+    result: Option<bool>,
+}
+
+/// `/-/allow-debug`'s form and answer.
+pub fn allow_debug_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    actor: &str,
+    allow: &str,
+    errors: &[String],
+    result: Option<bool>,
+) -> Result<String, AppError> {
+    let view = View {
+        kind: "special",
+        ..View::default()
+    };
+    render_template(&AllowDebugTemplate {
+        chrome: &page_chrome(state, ctx, view),
+        actor,
+        allow,
+        errors,
+        result,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "permissions.html")]
+struct PermissionsTemplate<'a> {
+    chrome: &'a Chrome,
+    checks: Vec<CheckView>,
+    /// The form's fields as asked: actor JSON, permission, resource 1 and 2.
+    asked: [String; 4],
+    /// The answer: (allowed, decided for that very resource).
+    answer: Option<(bool, bool)>,
+}
+
+struct CheckView {
+    action: String,
+    when: String,
+    allowed: bool,
+    used_default: bool,
+    actor: String,
+    resource: Option<String>,
+}
+
+/// `/-/permissions`: the recent checks (`checks` as its JSON lists them).
+pub fn permissions_page(
+    state: &AppState,
+    ctx: &PageRequest,
+    checks: &[serde_json::Value],
+    question: &serde_json::Value,
+) -> Result<String, AppError> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let view = View {
+        kind: "special",
+        ..View::default()
+    };
+    let asked = ["actor", "permission", "resource_1", "resource_2"]
+        .map(|k| ctx.arg(k).unwrap_or_default().to_string());
+    let answer =
+        (!question.is_null()).then(|| (question["allowed"] == true, question["explicit"] == true));
+    render_template(&PermissionsTemplate {
+        chrome: &page_chrome(state, ctx, view),
+        asked,
+        answer,
+        checks: checks
+            .iter()
+            .map(|c| CheckView {
+                action: text(&c["action"]),
+                when: text(&c["when"]),
+                allowed: c["result"] == true,
+                used_default: c["used_default"] == true,
+                actor: c["actor"].to_string(),
+                resource: (!c["resource"].is_null()).then(|| match &c["resource"] {
+                    serde_json::Value::String(db) => db.clone(),
+                    other => other.to_string(),
+                }),
+            })
+            .collect(),
     })
 }

@@ -14,7 +14,8 @@ use crate::urls::{path_with_query, tilde_encode};
 use crate::views::blob;
 use crate::views::cells::{self, CellHtml, CellView};
 use crate::views::templates::{
-    description_html, footer, format_count, format_links, page, page_chrome, Footer, Header,
+    description_html, footer, format_count, format_links, page_chrome, render_template, Footer,
+    Header,
 };
 use crate::views::PageRequest;
 
@@ -473,7 +474,7 @@ pub fn table_page(
         labels,
         stream: extras.next_path.is_some() && state.settings.allow_csv_stream,
     };
-    page(&TableTemplate {
+    render_template(&TableTemplate {
         chrome: &chrome,
         db: data.database.clone(),
         db_href: ctx.db_url(&data.database),
