@@ -213,14 +213,11 @@ impl AppState {
         &self,
         what: &str,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, crate::error::AppError> {
-        use crate::error::AppError;
+    ) -> Result<T, PluginWorkError> {
         let turn = tokio::time::timeout(PLUGIN_WAIT, self.plugin_work.clone().acquire_owned());
         let Ok(Ok(turn)) = turn.await else {
             tracing::warn!("{what}: plugins were busy rendering for {PLUGIN_WAIT:?}");
-            return Err(AppError::Busy(format!(
-                "{what}: plugins are busy rendering other pages: try again shortly"
-            )));
+            return Err(PluginWorkError::Busy(what.to_string()));
         };
         let job = actix_web::web::block(move || {
             let _turn = turn;
@@ -228,16 +225,27 @@ impl AppState {
         });
         match tokio::time::timeout(PLUGIN_DEADLINE, job).await {
             Ok(Ok(done)) => Ok(done),
-            Ok(Err(e)) => Err(AppError::Internal(format!("{what}: {e}"))),
+            Ok(Err(e)) => Err(PluginWorkError::Failed(what.to_string(), e.to_string())),
             Err(_) => {
                 tracing::warn!("{what}: a plugin took longer than {PLUGIN_DEADLINE:?}");
-                Err(AppError::Busy(format!(
-                    "{what}: the plugin took longer than {} s",
-                    PLUGIN_DEADLINE.as_secs()
-                )))
+                Err(PluginWorkError::TooSlow(
+                    what.to_string(),
+                    PLUGIN_DEADLINE.as_secs(),
+                ))
             }
         }
     }
+}
+
+/// Why plugin rendering gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginWorkError {
+    #[error("{0}: plugins are busy rendering other pages: try again shortly")]
+    Busy(String),
+    #[error("{0}: the plugin took longer than {1} s")]
+    TooSlow(String, u64),
+    #[error("{0}: {1}")]
+    Failed(String, String),
 }
 
 impl AppState {

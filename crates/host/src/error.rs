@@ -79,6 +79,16 @@ impl From<render::RenderError> for AppError {
     }
 }
 
+impl From<crate::app::PluginWorkError> for AppError {
+    fn from(e: crate::app::PluginWorkError) -> Self {
+        use crate::app::PluginWorkError::*;
+        match e {
+            Busy(_) | TooSlow(..) => AppError::Busy(e.to_string()),
+            Failed(..) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         AppError::Internal(format!("template error: {e}"))

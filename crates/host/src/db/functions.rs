@@ -8,8 +8,6 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::pool::escape_fts;
-
 /// The most bytes of text and BLOBs one call of a plugin's function may be given: arguments
 /// cross the plugin boundary as JSON, several times their size, within no time limit.
 pub const MAX_ARGUMENT_BYTES: usize = 64 << 10;
@@ -88,5 +86,60 @@ fn argument(ctx: &Context<'_>, i: usize) -> Value {
         ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
         ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
         ValueRef::Blob(b) => b.iter().map(|&x| Value::from(x)).collect(),
+    }
+}
+
+/// Datasette's `escape_fts`: every word becomes a quoted phrase, so FTS syntax in a search
+/// box is taken literally.
+pub fn escape_fts(query: &str) -> String {
+    let mut q = query.to_string();
+    if q.matches('"').count() % 2 == 1 {
+        q.push('"');
+    }
+    let mut bits: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut in_quote = false;
+    for c in q.chars() {
+        if c == '"' {
+            current.push(c);
+            if in_quote {
+                bits.push(std::mem::take(&mut current));
+            }
+            in_quote = !in_quote;
+        } else if c.is_whitespace() && !in_quote {
+            if !current.is_empty() {
+                bits.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        bits.push(current);
+    }
+    bits.into_iter()
+        .filter(|b| !b.is_empty() && b != "\"\"")
+        .map(|b| {
+            if b.starts_with('"') {
+                b
+            } else {
+                format!("\"{b}\"")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_fts_quotes_words() {
+        assert_eq!(escape_fts("hafen"), "\"hafen\"");
+        assert_eq!(escape_fts("a b"), "\"a\" \"b\"");
+        assert_eq!(escape_fts("\"a b\" c"), "\"a b\" \"c\"");
+        assert_eq!(escape_fts("a OR b*"), "\"a\" \"OR\" \"b*\"");
+        assert_eq!(escape_fts("unbalanced \"x"), "\"unbalanced\" \"x\"");
     }
 }

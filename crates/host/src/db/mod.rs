@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::ToSql;
 
+pub use functions::escape_fts;
 pub use guard::Access;
 pub use lineage::Lineage;
-pub use pool::{escape_fts, Conn, MAX_ATTACHED};
+pub use pool::{Conn, MAX_ATTACHED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 

@@ -341,47 +341,6 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
-/// Datasette's `escape_fts`: every word becomes a quoted phrase, so FTS syntax in a search
-/// box is taken literally.
-pub fn escape_fts(query: &str) -> String {
-    let mut q = query.to_string();
-    if q.matches('"').count() % 2 == 1 {
-        q.push('"');
-    }
-    let mut bits: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let mut in_quote = false;
-    for c in q.chars() {
-        if c == '"' {
-            current.push(c);
-            if in_quote {
-                bits.push(std::mem::take(&mut current));
-            }
-            in_quote = !in_quote;
-        } else if c.is_whitespace() && !in_quote {
-            if !current.is_empty() {
-                bits.push(std::mem::take(&mut current));
-            }
-        } else {
-            current.push(c);
-        }
-    }
-    if !current.is_empty() {
-        bits.push(current);
-    }
-    bits.into_iter()
-        .filter(|b| !b.is_empty() && b != "\"\"")
-        .map(|b| {
-            if b.starts_with('"') {
-                b
-            } else {
-                format!("\"{b}\"")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A few connections to one file; at most `size` queries at once.
 pub struct Pool {
     functions: Arc<Vec<ExtraFunction>>,
@@ -705,14 +664,5 @@ mod tests {
             })
             .unwrap();
         assert_eq!(names, ["a", "b", "c", "d_2"]);
-    }
-
-    #[test]
-    fn escape_fts_quotes_words() {
-        assert_eq!(escape_fts("hafen"), "\"hafen\"");
-        assert_eq!(escape_fts("a b"), "\"a\" \"b\"");
-        assert_eq!(escape_fts("\"a b\" c"), "\"a b\" \"c\"");
-        assert_eq!(escape_fts("a OR b*"), "\"a\" \"OR\" \"b*\"");
-        assert_eq!(escape_fts("unbalanced \"x"), "\"unbalanced\" \"x\"");
     }
 }

@@ -306,7 +306,7 @@ fn stream_query(
     let mut ready = Some(ready);
     let mut encoder = export.encoder(vec![]);
     let started = std::time::Instant::now();
-    let value = |name: &str| super::query::parameter_value(&q.values, name, q.from_request);
+    let value = |name: &str| super::magic::parameter_value(&q.values, name, q.from_request);
     let checked = if q.from_request {
         c.check_request_sql(&q.sql)
     } else {

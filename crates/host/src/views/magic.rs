@@ -9,6 +9,25 @@ use std::collections::HashMap;
 use super::PageRequest;
 use crate::db::Cell;
 
+/// A parameter's value: the query string's, or empty. In SQL from the request, names starting
+/// with `_` are never bound (as Datasette: they are canned queries' magic parameters, and the
+/// page's own options would otherwise flow into the SQL), so SQLite's missing-value error.
+pub fn parameter_value(
+    given: &HashMap<String, Cell>,
+    name: &str,
+    from_request: bool,
+) -> Option<Cell> {
+    if from_request && name.starts_with('_') {
+        return None;
+    }
+    Some(
+        given
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Cell::Text(String::new())),
+    )
+}
+
 /// The longest `_random_chars_N`.
 const MAX_RANDOM_CHARS: usize = 1024;
 

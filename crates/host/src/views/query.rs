@@ -164,25 +164,6 @@ async fn write_form(
     Ok(r.into())
 }
 
-/// A parameter's value: the query string's, or empty. In SQL from the request, names starting
-/// with `_` are never bound (as Datasette: they are canned queries' magic parameters, and the
-/// page's own options would otherwise flow into the SQL), so SQLite's missing-value error.
-pub fn parameter_value(
-    given: &HashMap<String, Cell>,
-    name: &str,
-    from_request: bool,
-) -> Option<Cell> {
-    if from_request && name.starts_with('_') {
-        return None;
-    }
-    Some(
-        given
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Cell::Text(String::new())),
-    )
-}
-
 async fn run(
     state: &AppState,
     ctx: &PageRequest,
@@ -236,7 +217,7 @@ async fn run(
             if from_request {
                 c.check_request_sql(&sql)?;
             }
-            let value = |name: &str| parameter_value(&given, name, from_request);
+            let value = |name: &str| super::magic::parameter_value(&given, name, from_request);
             sqlite::select_named(c, &sql, declared, value, max)
         })
         .await
