@@ -627,23 +627,23 @@ fn post_query(server: &Server, query: &str, mut body: Value, cookie: &str) -> Va
     r.json()
 }
 
+/// An order keyed to vault `id`, posted as the actor of `cookie` (none: "").
+fn order(server: &Server, id: i64, note: &str, cookie: &str) -> Value {
+    post_query(
+        server,
+        "add_order",
+        json!({"vault_id": id, "note": note}),
+        cookie,
+    )
+}
+
 /// A key that is in the protected table and one that is not answer alike: foreign keys are not
 /// enforced on the writer.
 #[test]
 fn foreign_keys_into_a_protected_table_are_no_oracle() {
     let (_dir, server) = vault_site(&[]);
-    let present = post_query(
-        &server,
-        "add_order",
-        json!({"vault_id": 7, "note": "a"}),
-        "",
-    );
-    let absent = post_query(
-        &server,
-        "add_order",
-        json!({"vault_id": 8, "note": "b"}),
-        "",
-    );
+    let present = order(&server, 7, "a", "");
+    let absent = order(&server, 8, "b", "");
     assert_eq!(present["ok"], true, "{present}");
     assert_eq!(absent["ok"], true, "{absent}");
     assert_eq!(present["message"], absent["message"]);
@@ -654,18 +654,8 @@ fn foreign_keys_into_a_protected_table_are_no_oracle() {
 #[test]
 fn enforced_foreign_keys_refuse_tables_keyed_to_hidden_ones() {
     let (_dir, server) = vault_site(&["--setting", "writer_foreign_keys", "on"]);
-    let present = post_query(
-        &server,
-        "add_order",
-        json!({"vault_id": 7, "note": "a"}),
-        "",
-    );
-    let absent = post_query(
-        &server,
-        "add_order",
-        json!({"vault_id": 8, "note": "b"}),
-        "",
-    );
+    let present = order(&server, 7, "a", "");
+    let absent = order(&server, 8, "b", "");
     assert_eq!(present, absent);
     assert_eq!(present["ok"], false);
     let message = present["message"].as_str().unwrap();
@@ -673,23 +663,13 @@ fn enforced_foreign_keys_refuse_tables_keyed_to_hidden_ones() {
     assert!(!message.contains("vault"), "{message}");
     // An admin, who may see the vault, meets the constraint itself.
     let admin = server.cookie_for(&json!({"id": "admin"}));
-    let r = post_query(
-        &server,
-        "add_order",
-        json!({"vault_id": 8, "note": "c"}),
-        &admin,
-    );
+    let r = order(&server, 8, "c", &admin);
     assert_eq!(r["ok"], false);
     assert!(
         r["message"].as_str().unwrap().contains("FOREIGN KEY"),
         "{r}"
     );
-    let r = post_query(
-        &server,
-        "add_order",
-        json!({"vault_id": 7, "note": "d"}),
-        &admin,
-    );
+    let r = order(&server, 7, "d", &admin);
     assert_eq!(r["ok"], true, "{r}");
 }
 
