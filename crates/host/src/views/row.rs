@@ -96,16 +96,7 @@ pub async fn page(
         return Err(super::table_forbidden());
     }
     let keys = t.key_columns();
-    let values: Vec<String> = pk_segment
-        .split(',')
-        .map(tilde_decode)
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| {
-            AppError::BadRequest(format!("'{pk_segment}' is not valid tilde-encoding"))
-        })?;
-    if values.len() != keys.len() {
-        return Err(AppError::NotFound("Record not found".into()));
-    }
+    let values = key_values(pk_segment, keys.len())?;
     let shape = Shape::parse(ctx.arg("_shape"))?;
     let params: Vec<(String, Cell)> = values
         .iter()
@@ -120,19 +111,14 @@ pub async fn page(
         t.columns.clone()
     };
     let sql = key_lookup_sql(&columns, table, &keys);
-    // Links from other tables, counted only where this actor may see the other table.
-    let wanted = (ctx.format == Format::Html && ctx.renderer.is_none())
-        || ctx
-            .arg("_extras")
-            .is_some_and(|e| e.split(',').any(|x| x == "foreign_key_tables"));
-    let incoming: Vec<ForeignKey> = if wanted {
-        t.incoming
-            .iter()
+    let wanted = wants_incoming(ctx);
+    let incoming: Vec<ForeignKey> = match wanted {
+        // Links from other tables, counted only where this actor may see the other table.
+        true => (t.incoming.iter())
             .filter(|fk| access.can_read(&fk.other_table))
             .cloned()
-            .collect()
-    } else {
-        vec![]
+            .collect(),
+        false => vec![],
     };
     let column_positions: Vec<Option<usize>> = incoming
         .iter()
@@ -141,25 +127,7 @@ pub async fn page(
     let limit = ctx.sql_limit(&state.settings)?;
     let row_sql = sql.clone();
     let by_key_alone = incoming.is_empty();
-    let read = move |c: &sqlite::Conn| {
-        let rows = sqlite::select(c, &row_sql, &params, 1, true)?;
-        let mut counts = Vec::new();
-        if let Some(row) = rows.rows.first() {
-            for (fk, pos) in incoming.iter().zip(&column_positions) {
-                let Some(value) = pos.and_then(|p| row.get(p)).cloned() else {
-                    continue;
-                };
-                let count_sql = format!(
-                    "select count(*) from {} where {} = :v",
-                    ident(&fk.other_table),
-                    ident(&fk.other_column)
-                );
-                let n = sqlite::count(c, &count_sql, &[("v".into(), value)], true).unwrap_or(0);
-                counts.push((fk.clone(), n));
-            }
-        }
-        Ok((rows, counts))
-    };
+    let read = move |c: &sqlite::Conn| read_row(c, &row_sql, &params, &incoming, &column_positions);
     // A lookup by key alone is quicker on this thread; counting links from other tables may
     // take longer, so that goes to the blocking pool.
     let (rows, counts) = if by_key_alone {
@@ -210,6 +178,59 @@ pub async fn page(
         incoming,
     };
     reply(state, ctx, &data, shape, pk_segment, &sql).await
+}
+
+/// Whether the page shows the links from other tables: its HTML does, its JSON when
+/// `_extras=foreign_key_tables` asks.
+fn wants_incoming(ctx: &PageRequest) -> bool {
+    (ctx.format == Format::Html && ctx.renderer.is_none())
+        || ctx
+            .arg("_extras")
+            .is_some_and(|e| e.split(',').any(|x| x == "foreign_key_tables"))
+}
+
+/// The primary key values of a row's URL segment (`3,2024~2D01`), as many as the table has
+/// key columns.
+fn key_values(pk_segment: &str, keys: usize) -> Result<Vec<String>, AppError> {
+    let values: Vec<String> = pk_segment
+        .split(',')
+        .map(tilde_decode)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            AppError::BadRequest(format!("'{pk_segment}' is not valid tilde-encoding"))
+        })?;
+    if values.len() != keys {
+        return Err(AppError::NotFound("Record not found".into()));
+    }
+    Ok(values)
+}
+
+/// The row `sql` finds, and for each of `incoming` (whose column is at `positions` in the
+/// row) how many rows of the other table point to it.
+fn read_row(
+    c: &sqlite::Conn,
+    sql: &str,
+    params: &[(String, Cell)],
+    incoming: &[ForeignKey],
+    positions: &[Option<usize>],
+) -> Result<(sqlite::Rows, Vec<(ForeignKey, i64)>), sqlite::DbError> {
+    let rows = sqlite::select(c, sql, params, 1, true)?;
+    let mut counts = Vec::new();
+    if let Some(row) = rows.rows.first() {
+        for (fk, pos) in incoming.iter().zip(positions) {
+            let Some(value) = pos.and_then(|p| row.get(p)).cloned() else {
+                continue;
+            };
+            let count_sql = format!(
+                "select count(*) from {} where {} = :v",
+                ident(&fk.other_table),
+                ident(&fk.other_column)
+            );
+            let n = sqlite::count(c, &count_sql, &[("v".into(), value)], true).unwrap_or(0);
+            counts.push((fk.clone(), n));
+        }
+    }
+    Ok((rows, counts))
 }
 
 /// `select COLUMNS from TABLE where KEY1 = :p0 and …`.
