@@ -109,14 +109,7 @@ async fn write_form(
             Err(e) => return Err(e.into()),
         },
     };
-    let params = names
-        .into_iter()
-        .filter(|n| !magic.contains_key(n))
-        .map(|n| {
-            let v = ctx.arg(&n).unwrap_or("").to_string();
-            (n, v)
-        })
-        .collect();
+    let params = form_params(ctx, names, &magic);
     let request = ctx.request.as_ref();
     // The token's cookie is set even where the form is disabled (an immutable file), as
     // Datasette does: a POST then meets the immutable file's refusal, not a missing token's.
@@ -171,12 +164,7 @@ async fn run(
     sql: String,
     canned: Option<CannedQuery>,
 ) -> Result<Reply, AppError> {
-    let shape = Shape::parse(ctx.arg("_shape"))?;
-    if shape == Shape::Object {
-        return Err(AppError::BadRequest(
-            "_shape=object is only available on tables".into(),
-        ));
-    }
+    let shape = query_shape(ctx)?;
     // A JSON client gets Datasette's error answer, titled "Invalid SQL", for SQL that is not a
     // read; a browser gets the query's page with its form, to mend it.
     let not_a_read =
@@ -231,15 +219,7 @@ async fn run(
         ),
         Err(e) => return Err(e.into()),
     };
-    let params: IndexMap<String, String> = names
-        .into_iter()
-        // Magic parameters are not the visitor's to fill in.
-        .filter(|n| !magic.contains_key(n))
-        .map(|n| {
-            let v = ctx.arg(&n).unwrap_or("").to_string();
-            (n, v)
-        })
-        .collect();
+    let params = form_params(ctx, names, &magic);
     let forms = super::cell_forms(ctx, &rows.columns);
     let data = QueryPage {
         ok: error.is_none(),
@@ -270,6 +250,33 @@ async fn run(
         write_token: None,
     };
     reply(state, ctx, &data, shape).await
+}
+
+/// The shape a query's JSON is asked in: any but `object`, which needs a table's keys.
+fn query_shape(ctx: &PageRequest) -> Result<Shape, AppError> {
+    match Shape::parse(ctx.arg("_shape"))? {
+        Shape::Object => Err(AppError::BadRequest(
+            "_shape=object is only available on tables".into(),
+        )),
+        shape => Ok(shape),
+    }
+}
+
+/// The query's form: each parameter the SQL takes with its value from the query string, less
+/// the magic parameters, which are not the visitor's to fill in.
+fn form_params(
+    ctx: &PageRequest,
+    names: Vec<String>,
+    magic: &HashMap<String, Cell>,
+) -> IndexMap<String, String> {
+    names
+        .into_iter()
+        .filter(|n| !magic.contains_key(n))
+        .map(|n| {
+            let v = ctx.arg(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect()
 }
 
 /// The values the query string gives, and a canned query's magic parameters (which come from
