@@ -406,6 +406,54 @@ impl QueryTemplate<'_> {
     }
 }
 
+/// Whether the query's SQL is shown, the link that flips it (its href and "show" or "hide"),
+/// and the hidden field that keeps it. Datasette's rules: metadata's `hide_sql` is undone by
+/// `_show_sql`; SQL shown otherwise is hidden by `_hide_sql`.
+fn sql_shown(
+    ctx: &PageRequest,
+    canned: Option<&CannedQuery>,
+) -> (bool, (String, &'static str), Option<&'static str>) {
+    let flip = |key: &'static str, on: bool| match on {
+        true => ctx.path_with_replaced(&[(key, None)]),
+        false => ctx.path_with_replaced(&[(key, Some("1".into()))]),
+    };
+    let (key, on) = match canned.is_some_and(|q| q.hide_sql) {
+        true => ("_show_sql", ctx.flag("_show_sql")),
+        false => ("_hide_sql", ctx.flag("_hide_sql")),
+    };
+    let shown = on == (key == "_show_sql");
+    let text = if shown { "hide" } else { "show" };
+    (shown, (flip(key, on), text), on.then_some(key))
+}
+
+/// The result's cells as HTML, with their columns' classes: a plugin's rendering, a link to
+/// download a binary value, or the plain value.
+fn rows_html(
+    ctx: &PageRequest,
+    data: &QueryPage,
+    rendered: &RenderedCells,
+    action: &str,
+    css_columns: &[(String, String)],
+    truncate: usize,
+) -> Vec<Vec<(String, String)>> {
+    let rows = data.rows.rows.iter().enumerate();
+    rows.map(|(r, row)| {
+        let cell = |(i, c): (usize, &Cell)| {
+            let html = match (rendered.get(&(r, i)), c) {
+                (Some(html), _) => html.clone(),
+                (None, Cell::Blob(b)) => super::blob::link_html(
+                    &super::blob::query_href(ctx, action, &data.columns[i], c),
+                    b.len(),
+                ),
+                (None, _) => super::cells::plain_html(c, truncate),
+            };
+            (css_columns[i].0.clone(), html)
+        };
+        row.iter().enumerate().map(cell).collect()
+    })
+    .collect()
+}
+
 pub fn query_page(
     state: &AppState,
     ctx: &PageRequest,
@@ -431,28 +479,7 @@ pub fn query_page(
         None => ctx.db_url(&data.database),
     };
     let with_ext = |ext: &str| path_with_query(&format!("{action}{ext}"), &ctx.args);
-    // Datasette's rules: metadata's hide_sql is undone by `_show_sql`, SQL shown otherwise
-    // is hidden by `_hide_sql`; the link flips it, a hidden field keeps it.
-    let flip = |key: &'static str, on: bool| match on {
-        true => ctx.path_with_replaced(&[(key, None)]),
-        false => ctx.path_with_replaced(&[(key, Some("1".into()))]),
-    };
-    let (show_sql, show_hide, show_hide_field) = match canned.is_some_and(|q| q.hide_sql) {
-        true => {
-            let on = ctx.flag("_show_sql");
-            let text = if on { "hide" } else { "show" };
-            (on, (flip("_show_sql", on), text), on.then_some("_show_sql"))
-        }
-        false => {
-            let on = ctx.flag("_hide_sql");
-            let text = if on { "show" } else { "hide" };
-            (
-                !on,
-                (flip("_hide_sql", on), text),
-                on.then_some("_hide_sql"),
-            )
-        }
-    };
+    let (show_sql, show_hide, show_hide_field) = sql_shown(ctx, canned);
     let edit_sql_href = canned
         .filter(|q| !q.write && data.allow_execute_sql && !q.sql.contains(":_"))
         .map(|q| {
@@ -496,26 +523,7 @@ pub fn query_page(
             .collect(),
         error: data.error.clone(),
         columns: css_columns.clone(),
-        rows: data
-            .rows
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(r, row)| {
-                let cell = |(i, c): (usize, &Cell)| {
-                    let html = match (rendered.get(&(r, i)), c) {
-                        (Some(html), _) => html.clone(),
-                        (None, Cell::Blob(b)) => super::blob::link_html(
-                            &super::blob::query_href(ctx, &action, &data.columns[i], c),
-                            b.len(),
-                        ),
-                        (None, _) => super::cells::plain_html(c, truncate),
-                    };
-                    (css_columns[i].0.clone(), html)
-                };
-                row.iter().enumerate().map(cell).collect()
-            })
-            .collect(),
+        rows: rows_html(ctx, data, rendered, &action, &css_columns, truncate),
         truncated: data.truncated,
         max_rows: state.settings.max_returned_rows,
         formats: format_links(state, &data.columns, |ext| with_ext(&format!(".{ext}"))),
