@@ -385,47 +385,13 @@ pub fn table_page(
         .map(|(r, row)| grid.row(ctx, data, row, |i| rendered.get(&(r, i)).cloned(), truncate))
         .collect();
     let headers = grid.headers(ctx, data);
-    // Datasette's order on the page: most values first, then by name, both descending.
-    let mut by_size: Vec<_> = data.facet_results.values().collect();
-    by_size.sort_by(|a, b| (b.results.len(), &b.name).cmp(&(a.results.len(), &a.name)));
-    let facets = by_size
-        .into_iter()
-        .map(|f| FacetView {
-            name: f.name.clone(),
-            css: cells::css_class(&f.name),
-            kind: kind_suffix(f.kind),
-            hide_href: f.hideable.then(|| f.toggle_url.clone()),
-            values: f
-                .results
-                .iter()
-                .map(|v| FacetValueView {
-                    label: match v.label.to_plain_string() {
-                        l if l.is_empty() => "-".into(),
-                        l => l,
-                    },
-                    href: v.toggle_url.clone(),
-                    count: format_count(v.count),
-                    selected: v.selected,
-                })
-                .collect(),
-            truncated: f.truncated,
-            more_href: (ctx.arg("_facet_size") != Some("max"))
-                .then(|| ctx.path_with_replaced(&[("_facet_size", Some("max".into()))])),
-        })
-        .collect();
+    let facets = facet_views(ctx, data);
     let extra_wheres = extras
         .wheres
         .iter()
         .map(|w| (w.clone(), ctx.path_with_removed(&[("_where", w)])))
         .collect();
-    let count_text = match data.filtered_table_rows_count {
-        Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
-        None => "Many rows".into(),
-    } + &if data.human_description_en.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", data.human_description_en)
-    };
+    let count_text = count_text(data);
     let sql_href = data.allow_execute_sql.then(|| {
         path_with_query(
             &ctx.db_url(&data.database),
@@ -435,45 +401,7 @@ pub fn table_page(
     let table_href = ctx.table_url(&data.database, &data.table);
     let with_ext = |ext: &str| path_with_query(&format!("{table_href}{ext}"), &ctx.args);
     let json_href = with_ext(".json");
-    let shape = |s: &str| match json_href.contains('?') {
-        true => format!("{json_href}&{s}"),
-        false => format!("{json_href}?{s}"),
-    };
-    let mut json_shapes = vec![
-        ("default", json_href.clone()),
-        ("array", shape("_shape=array")),
-        ("newline-delimited", shape("_shape=array&_nl=on")),
-    ];
-    if !data.primary_keys.is_empty() {
-        json_shapes.push(("object", shape("_shape=object")));
-    }
-    // Datasette's CSV link: every row (`_size=max`), with labels where there are keys.
-    let labels = !data.expandable_columns.is_empty();
-    let mut csv_extra: Vec<(String, String)> = vec![("_size".into(), "max".into())];
-    if labels {
-        csv_extra.push(("_labels".into(), "on".into()));
-    }
-    let csv_args: Vec<(String, String)> = ctx
-        .args
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "_size" | "_labels"))
-        .cloned()
-        .chain(csv_extra)
-        .collect();
-    let csv_hidden = ctx
-        .args
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "_labels" | "_facet" | "_size"))
-        .cloned()
-        .chain([("_size".to_string(), "max".to_string())])
-        .collect();
-    let export = ExportBox {
-        json_shapes,
-        csv_path: format!("{table_href}.csv"),
-        csv_hidden,
-        labels,
-        stream: extras.next_path.is_some() && state.settings.allow_csv_stream,
-    };
+    let (export, csv_href) = export_box(state, ctx, data, &table_href, &json_href);
     render_template(&TableTemplate {
         chrome: &chrome,
         db: data.database.clone(),
@@ -507,7 +435,7 @@ pub fn table_page(
             with_ext(&format!(".{ext}"))
         }),
         json_href,
-        csv_href: path_with_query(&format!("{table_href}.csv"), &csv_args),
+        csv_href,
         sql_href,
         db_css: cells::css_class(&data.database),
         table_css: cells::css_class(&data.table),
@@ -520,6 +448,105 @@ pub fn table_page(
         definition: extras.definition.clone(),
         footer: footer(&data.links),
     })
+}
+
+/// The page's facets, as Datasette orders them: most values first, then by name, both
+/// descending.
+fn facet_views(ctx: &PageRequest, data: &TablePage) -> Vec<FacetView> {
+    let mut by_size: Vec<_> = data.facet_results.values().collect();
+    by_size.sort_by(|a, b| (b.results.len(), &b.name).cmp(&(a.results.len(), &a.name)));
+    by_size
+        .into_iter()
+        .map(|f| FacetView {
+            name: f.name.clone(),
+            css: cells::css_class(&f.name),
+            kind: kind_suffix(f.kind),
+            hide_href: f.hideable.then(|| f.toggle_url.clone()),
+            values: f
+                .results
+                .iter()
+                .map(|v| FacetValueView {
+                    label: match v.label.to_plain_string() {
+                        l if l.is_empty() => "-".into(),
+                        l => l,
+                    },
+                    href: v.toggle_url.clone(),
+                    count: format_count(v.count),
+                    selected: v.selected,
+                })
+                .collect(),
+            truncated: f.truncated,
+            more_href: (ctx.arg("_facet_size") != Some("max"))
+                .then(|| ctx.path_with_replaced(&[("_facet_size", Some("max".into()))])),
+        })
+        .collect()
+}
+
+/// "N rows" (or "Many rows", for a count given up on) and what the filters say.
+fn count_text(data: &TablePage) -> String {
+    let count = match data.filtered_table_rows_count {
+        Some(n) => format!("{} row{}", format_count(n), if n == 1 { "" } else { "s" }),
+        None => "Many rows".into(),
+    } + &if data.human_description_en.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", data.human_description_en)
+    };
+    count
+}
+
+/// The export box (JSON shapes, CSV options) and the CSV link: Datasette's CSV link asks for
+/// every row (`_size=max`), with labels where there are keys.
+fn export_box(
+    state: &AppState,
+    ctx: &PageRequest,
+    data: &TablePage,
+    table_href: &str,
+    json_href: &str,
+) -> (ExportBox, String) {
+    let shape = |s: &str| match json_href.contains('?') {
+        true => format!("{json_href}&{s}"),
+        false => format!("{json_href}?{s}"),
+    };
+    let mut json_shapes = vec![
+        ("default", json_href.to_string()),
+        ("array", shape("_shape=array")),
+        ("newline-delimited", shape("_shape=array&_nl=on")),
+    ];
+    if !data.primary_keys.is_empty() {
+        json_shapes.push(("object", shape("_shape=object")));
+    }
+    // Datasette's CSV link: every row (`_size=max`), with labels where there are keys.
+    let labels = !data.expandable_columns.is_empty();
+    let mut csv_extra: Vec<(String, String)> = vec![("_size".into(), "max".into())];
+    if labels {
+        csv_extra.push(("_labels".into(), "on".into()));
+    }
+    let csv_args: Vec<(String, String)> = ctx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "_size" | "_labels"))
+        .cloned()
+        .chain(csv_extra)
+        .collect();
+    let csv_hidden = ctx
+        .args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "_labels" | "_facet" | "_size"))
+        .cloned()
+        .chain([("_size".to_string(), "max".to_string())])
+        .collect();
+    let export = ExportBox {
+        json_shapes,
+        csv_path: format!("{table_href}.csv"),
+        csv_hidden,
+        labels,
+        stream: data.html.next_path.is_some() && state.settings.allow_csv_stream,
+    };
+    (
+        export,
+        path_with_query(&format!("{table_href}.csv"), &csv_args),
+    )
 }
 
 /// How a facet's kind follows its name: nothing for a column's, " (array)", " (date)".
