@@ -122,17 +122,7 @@ impl Schema {
             .filter(|(t, _, sql)| t == "table" && is_fts_sql(sql))
             .collect();
 
-        let mut index_sql: HashMap<String, Vec<String>> = HashMap::new();
-        let mut stmt = conn
-            .prepare("select tbl_name, sql from sqlite_master where type = 'index' and sql is not null order by rowid")
-            .map_err(DbError::from_sqlite)?;
-        let indexes = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(DbError::from_sqlite)?;
-        for (table, sql) in indexes {
-            index_sql.entry(table).or_default().push(sql);
-        }
+        let index_sql = index_definitions(conn)?;
         let mut schema = Schema {
             version,
             lineage: Arc::new(Lineage::load(conn, guard).map_err(DbError::from_sqlite)?),
@@ -186,38 +176,58 @@ impl Schema {
                 schema.tables.insert(name.clone(), info);
             }
         }
-        // Resolve keys that name no column (they point at the other table's primary key),
-        // then record each key on the table it points to.
-        let snapshot = schema.tables.clone();
-        for t in schema.tables.values_mut() {
-            for fk in &mut t.outgoing {
-                if fk.other_column.is_empty() {
-                    fk.other_column = snapshot
-                        .get(&fk.other_table)
-                        .and_then(|o| o.primary_keys.first().cloned())
-                        .unwrap_or_else(|| "rowid".into());
-                }
-            }
-        }
-        // Incoming keys in the order Datasette lists them: tables as they were created.
-        let all_fks: Vec<(String, ForeignKey)> = schema
-            .tables
-            .values()
-            .flat_map(|t| t.outgoing.iter().map(|fk| (t.name.clone(), fk.clone())))
-            .collect();
-        for (from_table, fk) in all_fks {
-            if let Some(other) = schema.tables.get_mut(&fk.other_table) {
-                other.incoming.push(ForeignKey {
-                    other_table: from_table,
-                    column: fk.other_column,
-                    other_column: fk.column,
-                });
-            }
-        }
+        link_foreign_keys(&mut schema);
         // Listed by name.
         schema.tables.sort_keys();
         schema.views.sort_keys();
         Ok(schema)
+    }
+}
+
+/// Each table's indexes' SQL, by table, as written.
+fn index_definitions(conn: &Connection) -> Result<HashMap<String, Vec<String>>, DbError> {
+    let mut index_sql: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stmt = conn
+        .prepare("select tbl_name, sql from sqlite_master where type = 'index' and sql is not null order by rowid")
+        .map_err(DbError::from_sqlite)?;
+    let indexes = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(DbError::from_sqlite)?;
+    for (table, sql) in indexes {
+        index_sql.entry(table).or_default().push(sql);
+    }
+    Ok(index_sql)
+}
+
+/// Resolves keys that name no column (they point at the other table's primary key), then
+/// records each key on the table it points to.
+fn link_foreign_keys(schema: &mut Schema) {
+    let snapshot = schema.tables.clone();
+    for t in schema.tables.values_mut() {
+        for fk in &mut t.outgoing {
+            if fk.other_column.is_empty() {
+                fk.other_column = snapshot
+                    .get(&fk.other_table)
+                    .and_then(|o| o.primary_keys.first().cloned())
+                    .unwrap_or_else(|| "rowid".into());
+            }
+        }
+    }
+    // Incoming keys in the order Datasette lists them: tables as they were created.
+    let all_fks: Vec<(String, ForeignKey)> = schema
+        .tables
+        .values()
+        .flat_map(|t| t.outgoing.iter().map(|fk| (t.name.clone(), fk.clone())))
+        .collect();
+    for (from_table, fk) in all_fks {
+        if let Some(other) = schema.tables.get_mut(&fk.other_table) {
+            other.incoming.push(ForeignKey {
+                other_table: from_table,
+                column: fk.other_column,
+                other_column: fk.column,
+            });
+        }
     }
 }
 
