@@ -2,12 +2,17 @@
 //! request is parsed in `request`, the queries run in `fetch` (SQL from `db`), and `page`
 //! builds the page's data from the two.
 
+mod counts;
+mod fetch;
+mod foreign_labels;
 mod html;
 pub mod request;
+mod search;
+mod suggestions;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -16,17 +21,19 @@ use super::export::{self, Export, TableRows};
 use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::config::TableMeta;
-use crate::db::facets::{self, FacetCounts, FacetKind, Suggestion};
+use crate::db::facets::{FacetKind, Suggestion};
 use crate::db::filters::Filter;
-use crate::db::labels::{self, Lookup};
 use crate::db::table_query::{Built, Search, Sort, TableQuery, Through};
-use crate::db::{
-    self as sqlite, next_token, Access, Cell, Database, DbError, ForeignKey, Schema, TableInfo,
-};
+use crate::db::{next_token, Access, Cell, Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
-use request::{FacetRequest, TableRequest};
+use counts::{count_key, count_later, PAGE_COUNT_LIMIT};
+use fetch::{fetch, Fetched, Limits, Work};
+use foreign_labels::{expandable_keys, expanded_labels, facet_label_lookups, label_lookups};
+use request::TableRequest;
+use search::{human_description, search, throughs};
+use suggestions::{facet_results, wants_suggestions, CachedSuggestions};
 
 #[derive(Serialize, Clone)]
 pub struct FacetValue {
@@ -155,322 +162,6 @@ pub struct SuggestedFacet {
     pub toggle_url: String,
 }
 
-/// The page's full-text search, if it asks for one: on `fts_table` (the index this actor may
-/// read that metadata, `_fts_table` or the schema names), keyed by `_fts_pk` or metadata's
-/// `fts_pk`; a column searched must be one of the index's.
-fn search(
-    ctx: &PageRequest,
-    req: &TableRequest,
-    meta: Option<&TableMeta>,
-    schema: &Schema,
-    fts_table: Option<&str>,
-) -> Result<Option<Search>, AppError> {
-    let terms: Vec<(Option<String>, String)> = match &req.search {
-        Some(q) => vec![(None, q.clone())],
-        None => req
-            .column_searches
-            .iter()
-            .map(|(c, q)| (Some(c.clone()), q.clone()))
-            .collect(),
-    };
-    if terms.is_empty() {
-        return Ok(None);
-    }
-    let Some(fts) = fts_table else {
-        return Err(AppError::BadRequest(
-            "Full-text search is not available for this table".into(),
-        ));
-    };
-    let index_columns = schema
-        .get(fts)
-        .map(|i| i.columns.as_slice())
-        .unwrap_or_default();
-    if terms
-        .iter()
-        .any(|(c, _)| c.as_ref().is_some_and(|c| !index_columns.contains(c)))
-    {
-        return Err(AppError::BadRequest("Cannot search by that column".into()));
-    }
-    Ok(Some(Search {
-        fts_table: fts.to_string(),
-        fts_pk: ctx
-            .arg("_fts_pk")
-            .map(str::to_string)
-            .or_else(|| meta.and_then(|m| m.fts_pk.clone()))
-            .unwrap_or_else(|| "rowid".into()),
-        terms,
-        raw: req.search_raw,
-    }))
-}
-
-/// Each `_through` as the condition it stands for. A link table this actor may not read, or
-/// one without a foreign key to this table, answers alike: as one that is not there.
-fn throughs(
-    req: &TableRequest,
-    schema: &Schema,
-    access: &Access,
-    table: &str,
-) -> Result<Vec<Through>, AppError> {
-    req.throughs
-        .iter()
-        .map(|arg| {
-            let link = schema.get(&arg.table).filter(|l| access.can_read(&l.name));
-            let fk = link
-                .and_then(|l| l.outgoing.iter().find(|fk| fk.other_table == table))
-                .ok_or_else(|| {
-                    AppError::BadRequest(
-                        "Invalid _through - could not find corresponding foreign key".into(),
-                    )
-                })?;
-            if !link.is_some_and(|l| l.has_column(&arg.column)) {
-                return Err(AppError::BadRequest(format!(
-                    "Invalid _through - {} has no column {}",
-                    arg.table, arg.column
-                )));
-            }
-            Ok(Through {
-                table: arg.table.clone(),
-                link_column: fk.column.clone(),
-                our_column: fk.other_column.clone(),
-                column: arg.column.clone(),
-                value: arg.value.clone(),
-            })
-        })
-        .collect()
-}
-
-/// "where a = 1, b > 2 and search matches "x" sorted by c descending".
-fn human_description(
-    filters: &[Filter],
-    throughs: &[Through],
-    search: Option<&Search>,
-    sort: Option<&Sort>,
-    explicit_sort: bool,
-) -> String {
-    let mut bits: Vec<String> = filters.iter().map(Filter::human).collect();
-    bits.extend(throughs.iter().map(Through::human));
-    for (column, q) in search.map(|s| s.terms.as_slice()).unwrap_or_default() {
-        bits.push(match column {
-            None => format!("search matches \"{q}\""),
-            Some(c) => format!("search column \"{c}\" matches \"{q}\""),
-        });
-    }
-    let mut s = match bits.split_last() {
-        None => String::new(),
-        Some((last, [])) => format!("where {last}"),
-        Some((last, rest)) => format!("where {} and {last}", rest.join(", ")),
-    };
-    if let (Some(sort), true) = (sort, explicit_sort) {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        s.push_str(&format!(
-            "sorted by {}{}",
-            sort.column,
-            if sort.desc { " descending" } else { "" }
-        ));
-    }
-    s
-}
-
-/// Facet suggestions kept until the file changes. Checks that ran out of time (a large table,
-/// or a busy moment) are tried again after a while rather than every time.
-#[derive(Clone)]
-struct CachedSuggestions {
-    suggestions: Vec<Suggestion>,
-    partial_since: Option<Instant>,
-}
-
-const PARTIAL_SUGGESTIONS_TTL: Duration = Duration::from_secs(60);
-
-impl CachedSuggestions {
-    /// Suggestions depend on the rows (filters, search) and on the facets already chosen.
-    fn key(req: &TableRequest, built: &Built) -> String {
-        let enabled: Vec<&String> = req.facets.iter().map(|f| &f.column).collect();
-        format!(
-            "suggest\0{}\0{:?}\0{enabled:?}\0{}",
-            built.from_where, built.filter_params, req.facet_size
-        )
-    }
-
-    fn get(db: &Database, key: &str) -> Option<Vec<Suggestion>> {
-        db.derived::<CachedSuggestions>(key)
-            .filter(|c| {
-                c.partial_since
-                    .is_none_or(|t| t.elapsed() < PARTIAL_SUGGESTIONS_TTL)
-            })
-            .map(|c| c.suggestions)
-    }
-
-    fn store(db: &Database, key: String, s: facets::Suggested) -> Vec<Suggestion> {
-        let cached = CachedSuggestions {
-            suggestions: s.suggestions.clone(),
-            partial_since: (!s.complete).then(Instant::now),
-        };
-        db.store_derived(key, cached);
-        s.suggestions
-    }
-}
-
-/// Everything the page's queries need, owned, for the blocking task that runs them.
-#[derive(Clone)]
-struct Work {
-    built: Built,
-    size: usize,
-    /// The SQL holds nothing from the request: its statements may be cached.
-    cached: bool,
-    /// The filtered count, when the cache has it.
-    count: Option<i64>,
-    /// Count when the cache has no count (not with `_nocount`).
-    want_count: bool,
-    facets: Vec<FacetRequest>,
-    facet_size: usize,
-    labels: Vec<Lookup>,
-    /// Column facets on foreign keys: their values get the labels of the rows they point to.
-    facet_labels: Vec<Lookup>,
-    /// The columns to suggest facets on, when suggestions are to be computed.
-    suggest: Option<Vec<String>>,
-    limits: Limits,
-}
-
-#[derive(Clone, Copy)]
-struct Limits {
-    sql: Duration,
-    /// How long the page waits for its count; a longer one is finished in the background.
-    count: Duration,
-    facet: Duration,
-    suggest: Duration,
-}
-
-/// What the queries found.
-struct Fetched {
-    rows: sqlite::Rows,
-    count: Option<i64>,
-    /// Each facet's counts, `None` where it ran out of time.
-    facets: Vec<Option<FacetCounts>>,
-    labels: HashMap<(String, String), String>,
-    facet_labels: HashMap<(String, String), String>,
-    /// Computed this time (none when cached or not wanted).
-    suggested: Option<facets::Suggested>,
-}
-
-/// Runs the page's queries on one connection, each within its own limit: rows and count
-/// `sql`, each facet `facet`, each suggestion probe `suggest`.
-fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
-    let b = &w.built;
-    if !w.cached {
-        // `_where` SQL from the request: checked against the schema the actor sees first.
-        c.check_request_sql(&b.sql)?;
-    }
-    let rows = sqlite::select(c, &b.sql, &b.params, w.size + 1, w.cached)?;
-    let count = match w.count {
-        Some(n) => Some(n),
-        None if !w.want_count => None,
-        None => {
-            c.set_time_limit(w.limits.count);
-            let sql = format!("select count(*) {}", b.from_where);
-            match sqlite::count(c, &sql, &b.filter_params, w.cached) {
-                Ok(n) => Some(n),
-                Err(DbError::Interrupted(_)) => None,
-                Err(e) => return Err(e),
-            }
-        }
-    };
-    let over = facets::Over {
-        from_where: &b.from_where,
-        params: &b.filter_params,
-        cached: w.cached,
-    };
-    let facet_counts = w
-        .facets
-        .iter()
-        .map(|f| facets::count(c, f.kind, &f.column, &over, w.facet_size, w.limits.facet))
-        .collect::<Result<Vec<_>, _>>()?;
-    let labels = labels::fetch(c, &w.labels, &rows.rows);
-    let facet_values: Vec<Vec<Cell>> = facet_counts
-        .iter()
-        .flatten()
-        .flat_map(|counts| counts.values.iter().map(|(v, _)| vec![v.clone()]))
-        .collect();
-    let facet_labels = labels::fetch(c, &w.facet_labels, &facet_values);
-    let suggested = w.suggest.as_ref().map(|columns| {
-        let enabled: Vec<String> = w.facets.iter().map(|f| f.column.clone()).collect();
-        facets::suggest(
-            c,
-            w.limits.suggest,
-            &facets::Candidates {
-                columns,
-                from_where: &b.from_where,
-                params: &b.filter_params,
-                row_count: count,
-                facet_size: w.facet_size,
-                enabled: &enabled,
-            },
-        )
-    });
-    Ok(Fetched {
-        rows,
-        count,
-        facets: facet_counts,
-        labels,
-        facet_labels,
-        suggested,
-    })
-}
-
-/// Foreign keys to tables this actor may see, with the column that labels the other table's
-/// rows, if it has one.
-fn expandable_keys(
-    state: &AppState,
-    db: &str,
-    schema: &Schema,
-    t: &TableInfo,
-    access: &Access,
-) -> Vec<(ForeignKey, Option<String>)> {
-    t.outgoing
-        .iter()
-        .filter(|fk| access.can_read(&fk.other_table))
-        .map(|fk| {
-            let label = state
-                .metadata
-                .table(db, &fk.other_table)
-                .and_then(|m| m.label_column.clone())
-                .or_else(|| schema.get(&fk.other_table).and_then(|o| o.label_column()));
-            (fk.clone(), label)
-        })
-        .collect()
-}
-
-/// The key columns shown on the page whose values get the labels of the rows they point to,
-/// as Datasette chooses them: `_label=COLUMN` names some, `_labels` all or none; without
-/// either, all on HTML pages and none elsewhere.
-fn label_lookups(
-    ctx: &PageRequest,
-    req: &TableRequest,
-    expandable: &[(ForeignKey, Option<String>)],
-) -> Vec<Lookup> {
-    let named = ctx.args_named("_label");
-    let all = match ctx.arg("_labels") {
-        Some(v) => ctx.flag("_labels") || v.is_empty() && ctx.format == Format::Html,
-        None => ctx.format == Format::Html,
-    };
-    let wanted = |fk: &ForeignKey| match named.is_empty() {
-        false => named.contains(&fk.column.as_str()),
-        true => all,
-    };
-    expandable
-        .iter()
-        .filter(|(fk, _)| wanted(fk))
-        .filter_map(|(fk, label)| {
-            Some(Lookup {
-                index: req.columns.iter().position(|c| *c == fk.column)?,
-                key: fk.clone(),
-                label: label.clone(),
-            })
-        })
-        .collect()
-}
-
 /// The page as CSV: a binary value as the URL that downloads it, each labelled column
 /// followed by its labels, as Datasette writes them.
 fn csv_page(
@@ -496,28 +187,6 @@ fn csv_page(
     }
     let (columns, rows) = csv::with_label_columns(&data.rows.columns, &rows, labels);
     csv::response(&columns, &rows, options)
-}
-
-/// Datasette labels a column facet's values on a foreign key with the rows they point to.
-fn facet_label_lookups(
-    req: &TableRequest,
-    expandable: &[(ForeignKey, Option<String>)],
-) -> Vec<Lookup> {
-    expandable
-        .iter()
-        .filter(|(fk, _)| {
-            req.facets
-                .iter()
-                .any(|f| f.kind == FacetKind::Column && f.column == fk.column)
-        })
-        .filter_map(|(fk, label)| {
-            Some(Lookup {
-                key: fk.clone(),
-                label: Some(label.clone()?),
-                index: 0,
-            })
-        })
-        .collect()
 }
 
 /// Whether everything `name` reads or names (a view's tables, an index's content table, a
@@ -554,36 +223,6 @@ fn reads_only_visible(schema: &Schema, access: &Access, name: &str) -> bool {
     true
 }
 
-/// The labels found for the columns shown with theirs, by column position.
-fn expanded_labels(
-    expanded: &[(usize, String)],
-    found: &HashMap<(String, String), String>,
-) -> HashMap<usize, HashMap<String, String>> {
-    expanded
-        .iter()
-        .map(|(index, column)| {
-            let of_column = found
-                .iter()
-                .filter(|((c, _), _)| c == column)
-                .map(|((_, value), label)| (value.clone(), label.clone()))
-                .collect();
-            (*index, of_column)
-        })
-        .collect()
-}
-
-/// Datasette suggests facets on the first page only, and never for SQL from `_where`.
-fn wants_suggestions(state: &AppState, ctx: &PageRequest, req: &TableRequest) -> bool {
-    let settings = &state.settings;
-    settings.suggest_facets
-        && settings.allow_facet
-        && !rows_only(ctx)
-        && req.first_page
-        && req.wheres.is_empty()
-        && !ctx.flag("_nosuggest")
-        && !ctx.flag("_nofacet")
-}
-
 /// Datasette's `_nocount` and `_nofacet`, which it sets by itself for CSV and for JSON shaped
 /// as a bare array or object: those answers have nowhere to put a count or facets.
 fn rows_only(ctx: &PageRequest) -> bool {
@@ -617,54 +256,6 @@ fn published_page_access(
     Ok(Arc::new(through))
 }
 
-/// How long a page waits for its count: a count that takes longer is shown as "many rows"
-/// (as Datasette shows one it gave up on) and finished by [`count_later`].
-const PAGE_COUNT_LIMIT: Duration = Duration::from_millis(100);
-
-/// How long a count in the background may take.
-const BACKGROUND_COUNT_LIMIT: Duration = Duration::from_secs(60);
-
-/// Finishes a count the page gave up on, in the background on a connection apart from the
-/// requests', and caches it for the pages after (until the file changes). One background count
-/// at a time per file; a count that ran out of time is not started again for the same file.
-fn count_later(db: &Arc<Database>, key: String, built: &Built, access: Arc<Access>, cached: bool) {
-    let pending = format!("pending\0{key}");
-    if db.derived::<()>(&pending).is_some() {
-        return;
-    }
-    let (db, sql) = (db.clone(), format!("select count(*) {}", built.from_where));
-    let params = built.filter_params.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        let counted = db.run_background(BACKGROUND_COUNT_LIMIT, access, |c| {
-            sqlite::count(c, &sql, &params, cached)
-        });
-        match counted {
-            // Another count is running: a later page asks again.
-            None => {}
-            Some(Ok(n)) => db.store_derived(key, n),
-            Some(Err(e)) => {
-                tracing::info!("a background count stopped: {e}");
-                db.store_derived(pending, ());
-            }
-        }
-    });
-}
-
-/// Where a count is cached: the whole table's for everyone; a filtered one by its SQL; none
-/// with `_where` SQL, whose verdict depends on the actor.
-fn count_key(t: &TableInfo, req: &TableRequest, built: &Built) -> Option<String> {
-    if !req.wheres.is_empty() {
-        None
-    } else if req.unfiltered() && !t.is_view {
-        Some(sqlite::Database::count_key(&t.name))
-    } else {
-        Some(format!(
-            "count\0{}\0{:?}",
-            built.from_where, built.filter_params
-        ))
-    }
-}
-
 /// The token of the page after this one, if there are more rows than `size`.
 fn next_token_of(
     t: &TableInfo,
@@ -682,65 +273,6 @@ fn next_token_of(
         let keys: Vec<Cell> = built.key_indexes.iter().map(|&i| last[i].clone()).collect();
         next_token::encode(built.sort_index.map(|i| &last[i]), &keys)
     })
-}
-
-/// Each facet's values with the URLs that toggle them, keyed as Datasette keys them.
-fn facet_results(
-    ctx: &PageRequest,
-    requests: &[FacetRequest],
-    counts: Vec<Option<FacetCounts>>,
-    labels: &HashMap<(String, String), String>,
-) -> IndexMap<String, FacetResult> {
-    let mut out: IndexMap<String, FacetResult> = IndexMap::new();
-    for (f, counts) in requests.iter().zip(counts) {
-        let Some(FacetCounts { values, truncated }) = counts else {
-            tracing::info!("facet {} timed out", f.column);
-            continue;
-        };
-        let arg = f.kind.filter_arg(&f.column);
-        let results = values
-            .into_iter()
-            .map(|(value, count)| {
-                let v = value.to_plain_string();
-                let selected = ctx.args.iter().any(|(k, x)| *k == arg && *x == v);
-                let toggle = if selected {
-                    ctx.path_with_removed(&[(&arg, &v)])
-                } else {
-                    ctx.path_with_added(&[(&arg, &v)])
-                };
-                let label = match labels.get(&(f.column.clone(), v.clone())) {
-                    Some(l) if f.kind == FacetKind::Column => Cell::Text(l.clone()),
-                    _ => value.clone(),
-                };
-                FacetValue {
-                    label,
-                    value,
-                    count,
-                    toggle_url: ctx.absolute(&toggle),
-                    selected,
-                }
-            })
-            .collect();
-        // A second facet on a column is `COLUMN_2`, then `_3`, as Datasette names them.
-        let mut key = f.column.clone();
-        let mut n = 2;
-        while out.contains_key(&key) {
-            key = format!("{}_{n}", f.column);
-            n += 1;
-        }
-        out.insert(
-            key,
-            FacetResult {
-                name: f.column.clone(),
-                kind: f.kind,
-                hideable: f.hideable,
-                toggle_url: ctx.path_with_removed(&[(f.kind.param(), &f.column)]),
-                results,
-                truncated,
-            },
-        );
-    }
-    out
 }
 
 /// One table page being worked out: the request, resolved against the schema and the actor.
