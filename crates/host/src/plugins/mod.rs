@@ -2,12 +2,15 @@
 //! permission votes and menu links. A plugin that fails (an error, a panic, malformed JSON)
 //! fails only the call: it is logged with the plugin's name and the host goes on.
 
+mod discovery;
 pub mod fetch;
 pub mod host_services;
+mod http;
 mod library;
+mod scoped;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datasette_plugin_api::{
@@ -20,7 +23,11 @@ use serde_json::Value;
 use crate::config::Metadata;
 use crate::db::functions::ExtraFunction;
 use crate::permissions::{Actor, PermissionSource, Resource};
+pub use discovery::library_file_name;
+use discovery::{find, named_plugins, RESERVED};
+pub use http::{describe, http_response};
 pub use library::{CallError, Hook, Library};
+use scoped::{ScopedConfig, PAGE_HOOKS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -89,122 +96,6 @@ pub struct Plugins {
     services: host_services::ServicesCell,
     /// Each plugin's configuration blocks below the instance's, by plugin name.
     scoped: HashMap<&'static str, ScopedConfig>,
-}
-
-/// A plugin's configuration at each level of metadata.json (`$env`/`$file` resolved): hooks
-/// about a table get the most specific block, as Datasette's `plugin_config()` gives.
-#[derive(Default)]
-struct ScopedConfig {
-    instance: Value,
-    databases: HashMap<String, Value>,
-    tables: HashMap<(String, String), Value>,
-}
-
-/// The hooks told a page's configuration (`PageContext::config`): a plugin with none of them
-/// reads only its top-level block.
-const PAGE_HOOKS: &[Hook] = &[
-    Hook::ExtraCssUrls,
-    Hook::ExtraJsUrls,
-    Hook::ExtraBodyScript,
-    Hook::TableActions,
-    Hook::DatabaseActions,
-    Hook::RowActions,
-    Hook::Forbidden,
-    Hook::RenderCell,
-    Hook::RenderOutput,
-];
-
-impl ScopedConfig {
-    /// Where in metadata.json a block below the top level sits, if there is one.
-    fn nested_path(&self) -> Option<String> {
-        let db = self
-            .databases
-            .keys()
-            .next()
-            .map(|db| format!("databases.{db}.plugins"));
-        db.or_else(|| {
-            let (db, table) = self.tables.keys().next()?;
-            Some(format!("databases.{db}.tables.{table}.plugins"))
-        })
-    }
-
-    fn read(name: &str, metadata: &Metadata) -> Result<ScopedConfig, PluginError> {
-        let resolve = |raw: &Value| {
-            crate::config::resolve_secrets(raw).map_err(|message| PluginError::Config {
-                name: name.into(),
-                message,
-            })
-        };
-        let mut scoped = ScopedConfig {
-            instance: match metadata.plugins.get(name) {
-                Some(raw) => resolve(raw)?,
-                None => Value::Object(Default::default()),
-            },
-            ..ScopedConfig::default()
-        };
-        for (db, meta) in &metadata.databases {
-            if let Some(raw) = meta.plugins.get(name) {
-                scoped.databases.insert(db.clone(), resolve(raw)?);
-            }
-            for (table, meta) in &meta.tables {
-                if let Some(raw) = meta.plugins.get(name) {
-                    scoped
-                        .tables
-                        .insert((db.clone(), table.clone()), resolve(raw)?);
-                }
-            }
-        }
-        Ok(scoped)
-    }
-
-    /// The block for a page about `database` and `table`: the table's, else the database's,
-    /// else the instance's.
-    fn for_page(&self, database: Option<&str>, table: Option<&str>) -> &Value {
-        let db = database.unwrap_or_default();
-        table
-            .and_then(|t| self.tables.get(&(db.to_string(), t.to_string())))
-            .or_else(|| self.databases.get(db))
-            .unwrap_or(&self.instance)
-    }
-}
-
-/// Every plugin a block of metadata.json names, at any level, in the order they appear.
-fn named_plugins(metadata: &Metadata) -> Vec<&str> {
-    let databases = metadata.databases.values();
-    let mut names: Vec<&str> = metadata.plugins.keys().map(String::as_str).collect();
-    for db in databases {
-        let tables = db.tables.values().flat_map(|t| t.plugins.keys());
-        for name in db.plugins.keys().chain(tables) {
-            if !names.contains(&name.as_str()) {
-                names.push(name);
-            }
-        }
-    }
-    names
-}
-
-/// Paths the host serves itself; a plugin may not take them.
-const RESERVED: &[&str] = &[
-    "/",
-    "/-/actor",
-    "/-/plugins",
-    "/-/metadata",
-    "/-/versions",
-    "/-/databases",
-    "/-/settings",
-    "/-/logout",
-    "/-/auth-token",
-];
-
-/// The file name a package's library has on this platform: `datasette-auth0` →
-/// `libdatasette_auth0.so`.
-pub fn library_file_name(package: &str) -> String {
-    format!(
-        "{}{}{}",
-        std::env::consts::DLL_PREFIX,
-        package.replace('-', "_"),
-        std::env::consts::DLL_SUFFIX
-    )
 }
 
 impl Plugins {
@@ -659,34 +550,6 @@ impl Plugin {
     }
 }
 
-/// The request as plugins see it, without its body. The session cookie is left out: it is the
-/// host's, and a plugin gets its own values in `session` instead.
-pub fn describe(req: &actix_web::HttpRequest, origin: String) -> Request {
-    let cookies = req
-        .cookies()
-        .map(|jar| {
-            jar.iter()
-                .filter(|c| c.name() != crate::session::COOKIE_NAME)
-                .map(|c| (c.name().to_string(), c.value().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    Request {
-        method: req.method().to_string(),
-        path: req.path().to_string(),
-        query: req.query_string().to_string(),
-        headers: req
-            .headers()
-            .iter()
-            .filter(|(k, _)| *k != actix_web::http::header::COOKIE)
-            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
-            .collect(),
-        cookies,
-        origin,
-        ..Default::default()
-    }
-}
-
 /// What a plugin declares once, at load (`routes`, `prepare_connection`,
 /// `register_output_renderer`): nothing if it lacks the hook; a failure stops start-up.
 fn ask_at_load<T: serde::de::DeserializeOwned + Default>(
@@ -731,26 +594,6 @@ fn call_function(library: &Library, name: &str, args: &[Value]) -> Result<Value,
             Err(format!("the plugin {} failed", library.name))
         }
     }
-}
-
-/// A plugin's response as HTTP: its status, headers and body (its session effects are the
-/// caller's to apply). It may not set the server's own session cookie.
-pub fn http_response(r: &Response) -> Result<actix_web::HttpResponseBuilder, String> {
-    let status = actix_web::http::StatusCode::from_u16(r.status)
-        .map_err(|_| format!("invalid status {}", r.status))?;
-    let mut out = actix_web::HttpResponse::build(status);
-    for (k, v) in &r.headers {
-        let sets_session = k.eq_ignore_ascii_case("set-cookie")
-            && v.split('=').next().map(str::trim) == Some(crate::session::COOKIE_NAME);
-        if sets_session {
-            return Err(format!(
-                "the response sets the host's session cookie {}: plugins change the session through set_actor, clear_actor and session",
-                crate::session::COOKIE_NAME
-            ));
-        }
-        out.append_header((k.as_str(), v.as_str()));
-    }
-    Ok(out)
 }
 
 /// What plugins add to one page.
@@ -804,30 +647,6 @@ fn safe_link(lib: &Library, hook: Hook, href: &str) -> bool {
 
 fn failed(lib: &Library, hook: Hook, problem: &str) {
     tracing::error!(plugin = lib.name, hook = hook.name(), "{problem}");
-}
-
-/// Where a plugin metadata.json enables is looked for.
-fn find(package: &str, options: &LoadOptions) -> Result<PathBuf, PluginError> {
-    let file = library_file_name(package);
-    let places: Vec<&Path> = options
-        .dirs
-        .iter()
-        .map(PathBuf::as_path)
-        .chain(options.beside_executable.as_deref())
-        .collect();
-    places
-        .iter()
-        .map(|dir| dir.join(&file))
-        .find(|p| p.is_file())
-        .ok_or_else(|| PluginError::NotFound {
-            name: package.into(),
-            file: file.clone(),
-            searched: places
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
 }
 
 /// The plugins as a source of permission votes, asked before the allow blocks.
