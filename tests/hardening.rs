@@ -32,8 +32,8 @@ fn raw_head(server: &Server, path: &str) -> String {
     out.split("\r\n\r\n").next().unwrap_or_default().to_string()
 }
 
-/// The longest `/-/health` took over `checks` tries, 100 ms apart.
-fn slowest_health(server: &Server, checks: usize) -> Duration {
+/// Asks `/-/health` `checks` times, 100 ms apart: each answers 200 within 2 s.
+fn health_stays_quick(server: &Server, checks: usize) {
     let mut slowest = Duration::ZERO;
     for _ in 0..checks {
         let started = Instant::now();
@@ -42,7 +42,27 @@ fn slowest_health(server: &Server, checks: usize) -> Duration {
         slowest = slowest.max(started.elapsed());
         std::thread::sleep(Duration::from_millis(100));
     }
-    slowest
+    assert!(
+        slowest < Duration::from_secs(2),
+        "/-/health took {slowest:?}"
+    );
+}
+
+/// The server's peak memory (`VmHWM`, KiB) now, for [`peak_grew_less_than`].
+fn peak_kib(server: &Server) -> u64 {
+    server
+        .memory_kib("VmHWM")
+        .expect("the server's /proc status")
+}
+
+/// The server's peak memory has grown by less than `mib` since `before` ([`peak_kib`]).
+fn peak_grew_less_than(server: &Server, before: u64, mib: u64) {
+    let grown = peak_kib(server) - before;
+    assert!(
+        grown < mib * 1024,
+        "peak memory grew by {} MiB",
+        grown / 1024
+    );
 }
 
 /// SQL as a query string value.
@@ -66,9 +86,7 @@ fn percent_encode(s: &str) -> String {
 fn slow_readers_of_huge_answers_hold_little_memory() {
     let (_dir, server) = serve_sql("data", "create table t (x)", json!({}), &[]);
     assert_eq!(server.get("/data.json?sql=select+1").status, 200);
-    let before = server
-        .memory_kib("VmHWM")
-        .expect("the server's /proc status");
+    let before = peak_kib(&server);
     let issue = q("select replace(printf('%.*c', 60000000, 'x'), 'x', char(1)) as t");
     let near = q("select replace(printf('%.*c', 2500000, 'x'), 'x', char(1)) as t");
     let mut sockets = Vec::new();
@@ -76,17 +94,8 @@ fn slow_readers_of_huge_answers_hold_little_memory() {
         let sql = if i % 2 == 0 { &issue } else { &near };
         sockets.push(never_read(&server, &format!("/data.json?sql={sql}")));
     }
-    let slowest = slowest_health(&server, 30);
-    let after = server.memory_kib("VmHWM").unwrap();
-    assert!(
-        slowest < Duration::from_secs(2),
-        "/-/health took {slowest:?}"
-    );
-    assert!(
-        after - before < 256 * 1024,
-        "peak memory grew by {} MiB",
-        (after - before) / 1024
-    );
+    health_stays_quick(&server, 30);
+    peak_grew_less_than(&server, before, 256);
     // The issue's answer is refused with a clear message, at once.
     let r = server.get(&format!("/data.json?sql={issue}"));
     assert_eq!(r.status, 400);
@@ -143,7 +152,7 @@ fn huge_markdown_cells_do_not_stall_the_server() {
     let (_dir, server) = markdown_server();
     let r = server.get(&format!("/data?sql={}", q("select '*hi*' as body")));
     assert!(r.body.contains("<em>hi</em>"), "{}", r.body);
-    let before = server.memory_kib("VmHWM").unwrap();
+    let before = peak_kib(&server);
     let huge = |n: u32| {
         format!(
             "/data?sql={}",
@@ -160,18 +169,9 @@ fn huge_markdown_cells_do_not_stall_the_server() {
             std::thread::spawn(move || datasette_rs_tests::get_url(&url))
         })
         .collect();
-    let slowest = slowest_health(&server, 20);
+    health_stays_quick(&server, 20);
     let answers: Vec<_> = runs.into_iter().map(|t| t.join().unwrap()).collect();
-    let after = server.memory_kib("VmHWM").unwrap();
-    assert!(
-        slowest < Duration::from_secs(2),
-        "/-/health took {slowest:?}"
-    );
-    assert!(
-        after - before < 512 * 1024,
-        "peak memory grew by {} MiB",
-        (after - before) / 1024
-    );
+    peak_grew_less_than(&server, before, 512);
     assert_eq!(answers[0].status, 400);
     assert!(answers[0].body.contains("larger than 16 MiB"));
     assert_eq!(answers[1].status, 200);
@@ -199,17 +199,13 @@ fn deeply_nested_markdown_is_not_rendered() {
         std::thread::spawn(move || datasette_rs_tests::get_url(&url))
     })
     .collect();
-    let slowest = slowest_health(&server, 10);
+    health_stays_quick(&server, 10);
     for r in runs.into_iter().map(|t| t.join().unwrap()) {
         assert_eq!(r.status, 200);
         assert!(!r.body.contains("<blockquote>\n<blockquote>"));
         assert!(!r.body.contains("<ol>\n<li>\n<ol>"));
         assert!(!r.body.contains("<div class=\"markdown\"><p>&amp;&amp;"));
     }
-    assert!(
-        slowest < Duration::from_secs(2),
-        "/-/health took {slowest:?}"
-    );
 }
 
 /// A page's cells are offered to plugins up to 1 MiB in all: later ones show as plain text.
@@ -707,7 +703,7 @@ fn a_trigger_failing_on_a_protected_table_is_one_generic_answer() {
 fn many_small_cells_are_refused_before_the_page_is_built() {
     let (_dir, server) = serve_sql("data", "create table t (x)", json!({}), &[]);
     assert_eq!(server.get("/data.json?sql=select+1").status, 200);
-    let before = server.memory_kib("VmHWM").unwrap();
+    let before = peak_kib(&server);
     let columns = vec!["x"; 2000].join(",");
     let sql = format!(
         "with recursive c(x) as (select 1 union all select x + 1 from c limit 1000) \
@@ -725,12 +721,7 @@ fn many_small_cells_are_refused_before_the_page_is_built() {
             &r.body[..r.body.len().min(300)]
         );
     }
-    let after = server.memory_kib("VmHWM").unwrap();
-    assert!(
-        after - before < 128 * 1024,
-        "peak memory grew by {} MiB",
-        (after - before) / 1024
-    );
+    peak_grew_less_than(&server, before, 128);
 }
 
 /// `template_debug`'s `_context=1` and plugins' output formats are held to the answer limit.
