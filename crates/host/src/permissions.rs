@@ -121,6 +121,14 @@ impl PermissionSource for AllowBlocks {
     }
 }
 
+/// What `view-database` asks, most specific first.
+fn database_checks(db: &str) -> [(&'static str, Resource); 2] {
+    [
+        (VIEW_DATABASE, Resource::Database(db.into())),
+        (VIEW_INSTANCE, Resource::Instance),
+    ]
+}
+
 fn is_root(actor: &Actor) -> bool {
     actor.as_ref().and_then(|a| a.get("id")) == Some(&"root".into())
 }
@@ -182,9 +190,7 @@ impl Permissions {
     /// Walks from the most specific check to the least; the first explicit answer wins. The
     /// check is recorded as the most specific one.
     fn cascade(&self, actor: &Actor, checks: &[(&'static str, Resource)], default: bool) -> bool {
-        let vote = checks
-            .iter()
-            .find_map(|(action, resource)| self.vote(actor, action, resource));
+        let vote = self.first_vote(actor, checks);
         if let Some((action, resource)) = checks.first() {
             self.record(actor, action, resource, vote, default);
         }
@@ -195,24 +201,21 @@ impl Permissions {
         self.cascade(actor, &[(VIEW_INSTANCE, Resource::Instance)], true)
     }
 
+    /// The first explicit answer of `checks`, most specific first.
+    fn first_vote(&self, actor: &Actor, checks: &[(&'static str, Resource)]) -> Option<bool> {
+        checks
+            .iter()
+            .find_map(|(action, resource)| self.vote(actor, action, resource))
+    }
+
     pub fn can_view_database(&self, actor: &Actor, db: &str) -> bool {
-        self.cascade(
-            actor,
-            &[
-                (VIEW_DATABASE, Resource::Database(db.into())),
-                (VIEW_INSTANCE, Resource::Instance),
-            ],
-            true,
-        )
+        self.cascade(actor, &database_checks(db), true)
     }
 
     /// As [`Permissions::can_view_database`], without a line in `/-/permissions`: for the
     /// server's own questions (which files a page's ETag covers), not a page's gate.
     pub fn sees_database(&self, actor: &Actor, db: &str) -> bool {
-        let database = Resource::Database(db.into());
-        self.vote(actor, VIEW_DATABASE, &database)
-            .or_else(|| self.vote(actor, VIEW_INSTANCE, &Resource::Instance))
-            .unwrap_or(true)
+        self.first_vote(actor, &database_checks(db)).unwrap_or(true)
     }
 
     pub fn can_view_table(&self, actor: &Actor, db: &str, table: &str) -> bool {
