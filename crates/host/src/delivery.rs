@@ -163,13 +163,14 @@ fn is_export(req: &ServiceRequest) -> bool {
     let streamed = query.contains("_stream")
         && crate::urls::parse_query(query)
             .iter()
-            .any(|(k, v)| k == "_stream" && !matches!(v.as_str(), "" | "0" | "off" | "false"));
+            .any(|(k, v)| k == "_stream" && crate::urls::flag_on(v));
     streamed
         || [".csv", ".blob", ".db"]
             .iter()
             .any(|ext| last.ends_with(ext))
 }
 
+/// `Cache-Control` and `Vary` for an answer: see [`deliver`].
 fn mark(h: &mut HeaderMap, personal: bool, export: bool) {
     let control = h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
     if control.is_some_and(|c| c.contains("public")) {

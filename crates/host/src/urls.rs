@@ -89,6 +89,11 @@ pub fn quote_plus(s: &str) -> String {
 /// becomes U+FFFD, as browsers do). Plugins decode theirs with the same function.
 pub use datasette_plugin_api::urlencoded::parse as parse_query;
 
+/// Whether a query string flag's value turns it on: anything but empty, `0`, `off` or `false`.
+pub fn flag_on(value: &str) -> bool {
+    !matches!(value, "" | "0" | "off" | "false")
+}
+
 /// Encodes pairs as Python's `urlencode` does.
 pub fn urlencode(pairs: &[(String, String)]) -> String {
     let mut out = String::new();

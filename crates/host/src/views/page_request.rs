@@ -73,8 +73,7 @@ impl PageRequest {
 
     /// Whether `key` is set to something other than an off value.
     pub fn flag(&self, key: &str) -> bool {
-        self.arg(key)
-            .is_some_and(|v| !matches!(v, "" | "0" | "off" | "false"))
+        self.arg(key).is_some_and(urls::flag_on)
     }
 
     /// The absolute URL of a link made by [`PageRequest::link`] or the `path_with_` methods.
