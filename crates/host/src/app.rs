@@ -334,13 +334,12 @@ impl AppState {
     /// Who is asking: the actor of the session cookie, else one a plugin recognises. Its id
     /// is kept with the request for the request's log line.
     pub fn actor(&self, req: &actix_web::HttpRequest) -> Actor {
+        use actix_web::HttpMessage;
         let actor = self.find_actor(req);
         if actor.is_some() {
-            use actix_web::HttpMessage;
             req.extensions_mut().insert(Personal);
         }
         if let Some(id) = actor.as_ref().and_then(|a| a.get("id")) {
-            use actix_web::HttpMessage;
             let id = id.as_str().map_or_else(|| id.to_string(), str::to_string);
             req.extensions_mut().insert(ActorId(id));
         }
@@ -496,7 +495,7 @@ fn body_class(view: View<'_>) -> String {
 pub struct ActorId(pub String);
 
 /// Set on a request whose answer depends on who asks (an actor was recognised): its answer is
-/// private (`delivery::answer_headers`).
+/// private (`delivery::deliver`).
 #[derive(Debug, Clone, Copy)]
 pub struct Personal;
 

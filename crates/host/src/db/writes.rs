@@ -102,16 +102,14 @@ impl Writer {
             .map_err(DbError::from_sqlite)?;
         let result = run(conn, sql, values).map_err(|e| match e {
             _ if touches_hidden => DbError::Sql(GENERIC_FAILURE.into()),
-            e => e,
+            DbError::Interrupted(_) => DbError::Interrupted(limit),
+            other => other,
         });
         conn.progress_handler(0, None::<fn() -> bool>)
             .map_err(DbError::from_sqlite)?;
         // Counted even for a failed statement: it may have changed something before failing.
         self.generation.fetch_add(1, Ordering::SeqCst);
-        let changed = result.map_err(|e| match e {
-            DbError::Interrupted(_) => DbError::Interrupted(limit),
-            other => other,
-        })?;
+        let changed = result?;
         let version = conn
             .query_row("PRAGMA schema_version", [], |r| r.get(0))
             .map_err(DbError::from_sqlite)?;

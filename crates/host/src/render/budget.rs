@@ -46,19 +46,27 @@ impl Capped {
 
     /// The bytes, or the refusal of an answer that grew past the limit.
     pub fn finish(self) -> Result<Vec<u8>, RenderError> {
-        match self.overflowed {
-            true => Err(too_large()),
-            false => Ok(self.bytes),
+        self.finish_after(Ok::<(), String>(()))
+    }
+
+    /// The bytes once an encoder has written them (`written`, its outcome): the refusal of an
+    /// answer that grew past the limit, whatever the encoder then said of the refused write,
+    /// else the encoder's own failure.
+    pub fn finish_after<E: std::fmt::Display>(
+        self,
+        written: Result<(), E>,
+    ) -> Result<Vec<u8>, RenderError> {
+        if self.overflowed {
+            return Err(too_large());
         }
+        written.map_err(|e| RenderError::Encoding(e.to_string()))?;
+        Ok(self.bytes)
     }
 }
 
 impl std::io::Write for Capped {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        match self.take(data) {
-            true => Ok(data.len()),
-            false => Err(std::io::Error::other("the answer is too large")),
-        }
+        self.write_all(data).map(|()| data.len())
     }
 
     #[inline]

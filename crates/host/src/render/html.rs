@@ -124,11 +124,8 @@ pub fn with_status(status: StatusCode, body: String) -> HttpResponse {
 pub fn render<T: Template>(t: &T) -> Result<String, super::RenderError> {
     let mut out = super::budget::Capped::with_capacity(T::SIZE_HINT);
     let rendered = t.render_into(&mut out);
-    if out.overflowed {
-        return Err(super::budget::too_large());
-    }
-    rendered.map_err(|e| super::RenderError::Encoding(format!("template error: {e}")))?;
-    String::from_utf8(out.bytes).map_err(|e| super::RenderError::Encoding(e.to_string()))
+    let bytes = out.finish_after(rendered.map_err(|e| format!("template error: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| super::RenderError::Encoding(e.to_string()))
 }
 
 #[derive(Template)]

@@ -56,11 +56,7 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, RenderError> 
         &mut out,
         NonFiniteFormatter,
     ));
-    match (written, out.overflowed) {
-        (_, true) => Err(super::budget::too_large()),
-        (Err(e), false) => Err(internal(e)),
-        (Ok(()), false) => out.finish(),
-    }
+    out.finish_after(written.map_err(|e| format!("cannot encode JSON: {e}")))
 }
 
 /// serde_json writes every non-finite float as `null` before a formatter sees it, so a cell
@@ -302,10 +298,6 @@ impl Serialize for Keyed<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
-}
-
-fn internal(e: serde_json::Error) -> RenderError {
-    RenderError::Encoding(format!("cannot encode JSON: {e}"))
 }
 
 /// Rows as JSON values, cell by cell, as plugins receive them.

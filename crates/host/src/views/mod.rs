@@ -237,15 +237,13 @@ fn writable_query<'a>(
 }
 
 /// An answer meant for one visitor alone (it shows their messages, or holds their form's
-/// token): no shared cache may keep it, nor answer another request with it.
+/// token): no shared cache may keep it, nor answer another request with it (its `Vary`, as
+/// every answer's, is `delivery::deliver`'s).
 pub fn private_to_visitor(r: &mut HttpResponse) {
-    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, ETAG, VARY};
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, ETAG};
     let headers = r.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     headers.remove(ETAG);
-    if !headers.contains_key(VARY) {
-        headers.insert(VARY, HeaderValue::from_static("Cookie"));
-    }
 }
 
 /// Datasette's `Link` header to the JSON of an HTML page.
@@ -441,21 +439,6 @@ pub fn table_missing(state: &AppState, ctx: &PageRequest, db: &str) -> AppError 
     }
 }
 
-/// Plugins' renderings of the cells of an HTML page, by `render` (none for other answers).
-pub async fn html_cells<'a, F>(
-    ctx: &PageRequest,
-    rows: &'a crate::render::json::JsonRows,
-    render: impl FnOnce(&'a [Vec<crate::db::Cell>]) -> F,
-) -> Result<templates::RenderedCells, AppError>
-where
-    F: std::future::Future<Output = Result<templates::RenderedCells, AppError>>,
-{
-    if ctx.format != Format::Html || ctx.show_context {
-        return Ok(Default::default());
-    }
-    render(&rows.rows).await
-}
-
 /// A page's rows in a plugin's format (`ctx.renderer`), once the page has checked that the
 /// actor may see them, as for `.json`. The plugin works as [`AppState::plugin_work`] says, and
 /// its answer is held to the answer limit.
@@ -525,17 +508,15 @@ pub fn csv_options<'a>(ctx: &PageRequest, name: &'a str) -> crate::render::csv::
 /// indented JSON in a `<pre>` (Datasette shows its template's context so), under the answer
 /// limit as every answer is.
 pub fn context_page<T: Serialize>(data: &T) -> Result<String, AppError> {
-    use crate::render::budget::{too_large, Capped};
+    use crate::render::budget::Capped;
     use std::fmt::Write;
     let mut json = Capped::default();
     let written = serde_json::to_writer_pretty(&mut json, data);
-    if json.overflowed {
-        return Err(too_large().into());
-    }
-    written.map_err(|e| AppError::Internal(format!("cannot encode the page's data: {e}")))?;
+    let json =
+        json.finish_after(written.map_err(|e| format!("cannot encode the page's data: {e}")))?;
     let mut page = Capped::default();
     // Text, not an attribute: quotes stay readable.
-    let escaped = String::from_utf8_lossy(&json.bytes)
+    let escaped = String::from_utf8_lossy(&json)
         .chars()
         .try_for_each(|c| match c {
             '&' => page.write_str("&amp;"),
@@ -543,13 +524,8 @@ pub fn context_page<T: Serialize>(data: &T) -> Result<String, AppError> {
             '>' => page.write_str("&gt;"),
             c => page.write_char(c),
         });
-    if escaped.is_err() {
-        return Err(too_large().into());
-    }
-    Ok(format!(
-        "<pre>{}</pre>",
-        String::from_utf8_lossy(&page.bytes)
-    ))
+    let page = page.finish_after(escaped)?;
+    Ok(format!("<pre>{}</pre>", String::from_utf8_lossy(&page)))
 }
 
 /// Renders page data as JSON, or as HTML through `html_page`.

@@ -287,16 +287,15 @@ async fn reply(
             Ok(bare_shape(shape, ctx.flag("_nl"), &data.rows, Some(&keys))?.into())
         }
         _ => {
-            let rendered = super::html_cells(ctx, &data.rows, |rows| {
-                let view = crate::app::View {
-                    kind: "row",
-                    database: Some(&data.database),
-                    table: Some(table),
-                    row: Some(pk_segment),
-                };
-                super::templates::rendered_cells(state, ctx, view, &data.columns, rows)
-            })
-            .await?;
+            let view = crate::app::View {
+                kind: "row",
+                database: Some(&data.database),
+                table: Some(table),
+                row: Some(pk_segment),
+            };
+            let rows = &data.rows.rows;
+            let rendered =
+                super::templates::rendered_cells(state, ctx, view, &data.columns, rows).await?;
             super::respond(ctx, data, || row_page(state, ctx, data, &rendered))
         }
     }

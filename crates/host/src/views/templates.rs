@@ -24,8 +24,9 @@ pub type RenderedCells = HashMap<(usize, usize), String>;
 pub const RENDER_CELL_BYTES: usize = 64 << 10;
 pub const RENDER_PAGE_BYTES: usize = 1 << 20;
 
-/// Plugins' HTML for a page's cells (`render_cell`), worked out as [`AppState::plugin_work`]
-/// says, so that a slow plugin holds no async worker; without it when plugins are too busy.
+/// Plugins' HTML for a page's cells (`render_cell`), for an HTML page only, worked out as
+/// [`AppState::plugin_work`] says, so that a slow plugin holds no async worker; without it
+/// when plugins are too busy.
 pub(super) async fn rendered_cells(
     state: &AppState,
     ctx: &PageRequest,
@@ -33,7 +34,8 @@ pub(super) async fn rendered_cells(
     columns: &[String],
     rows: &[Vec<Cell>],
 ) -> Result<RenderedCells, AppError> {
-    if !state.plugins.render_cell_plugins() {
+    let html = ctx.format == crate::render::Format::Html && !ctx.show_context;
+    if !html || !state.plugins.render_cell_plugins() {
         return Ok(HashMap::new());
     }
     let (offered, withheld) = offered_cells(rows);
@@ -43,9 +45,9 @@ pub(super) async fn rendered_cells(
         rows: offered,
     };
     let plugins = state.plugins.clone();
-    // Plugins too busy or too slow: the page shows its cells as plain text.
     // Boxed: the pages that await this keep a small future of their own when no plugin renders.
     let work = Box::pin(state.plugin_work("render_cell", move || plugins.render_cells(cells)));
+    // Plugins too busy or too slow: the page shows its cells as plain text.
     let Ok(mut rendered) = work.await else {
         return Ok(HashMap::new());
     };

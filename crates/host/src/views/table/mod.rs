@@ -605,16 +605,15 @@ impl Page<'_> {
             };
             return super::plugin_output(state, ctx, view, &data.rows, &data.query.sql).await;
         }
-        let rendered = super::html_cells(ctx, &data.rows, |rows| {
-            let view = crate::app::View {
-                kind: "table",
-                database: Some(&data.database),
-                table: Some(&data.table),
-                row: None,
-            };
-            super::templates::rendered_cells(state, ctx, view, &data.columns, rows)
-        })
-        .await?;
+        let view = crate::app::View {
+            kind: "table",
+            database: Some(&data.database),
+            table: Some(&data.table),
+            row: None,
+        };
+        let rows = &data.rows.rows;
+        let rendered =
+            super::templates::rendered_cells(state, ctx, view, &data.columns, rows).await?;
         let mut reply: Reply = match (ctx.format, req.shape) {
             (Format::Csv, _) => csv_page(ctx, &data.database, &data.table, &data)?.into(),
             (Format::Json, Shape::Array | Shape::ArrayFirst | Shape::Object) => {
