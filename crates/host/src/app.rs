@@ -270,7 +270,7 @@ impl AppState {
         if !(self.settings.crossdb && db.is_memory()) {
             return Ok(access);
         }
-        let mut attached: Vec<crate::db::guard::Attached> = Vec::new();
+        let mut attached: Vec<crate::db::access::Attached> = Vec::new();
         for other in self.databases.values().filter(|d| !d.is_memory()) {
             // SQLite's schema names ignore case: `main`, `temp`, and `Sales` beside `sales`,
             // cannot be attached under their names.
@@ -284,7 +284,7 @@ impl AppState {
                 continue;
             }
             if let Some(theirs) = self.whole_file_access(actor, other).await? {
-                attached.push(crate::db::guard::Attached {
+                attached.push(crate::db::access::Attached {
                     alias: other.name.clone(),
                     path: other.path.clone(),
                     immutable: other.immutable,

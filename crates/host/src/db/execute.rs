@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use rusqlite::ToSql;
 
-use super::{guard, trace, Cell, Conn, DbError, Schema};
+use super::{access, trace, Cell, Conn, DbError, Schema};
 
 /// `"name"`, with embedded quotes doubled: the only way a name reaches SQL.
 pub fn quote_ident(name: &str) -> String {
@@ -229,7 +229,7 @@ pub(super) fn bind_read_only(
     params: &[(String, Cell)],
 ) -> Result<(), DbError> {
     if !stmt.readonly() {
-        return Err(DbError::Refused(guard::NOT_A_SELECT.into()));
+        return Err(DbError::Refused(access::NOT_A_SELECT.into()));
     }
     bind_named(stmt, params)
 }

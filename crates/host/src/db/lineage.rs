@@ -11,11 +11,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
-use rusqlite::hooks::AuthAction;
 use rusqlite::Connection;
 
-use super::guard::{Guard, Recorded};
 use super::quote_ident;
+use super::recording::{Recorded, Recorder};
 
 /// SQLite compares names of tables, views and indexes without regard to ASCII case.
 pub fn fold(name: &str) -> String {
@@ -53,8 +52,8 @@ fn describes_everything(folded: &str) -> bool {
 type Entry = (String, String, String, String);
 
 impl Lineage {
-    /// Reads the lineage of every object; `guard` must be the authorizer installed on `conn`.
-    pub fn load(conn: &Connection, guard: &Guard) -> Result<Lineage, rusqlite::Error> {
+    /// Reads the lineage of every object; `recorder` must be the authorizer installed on `conn`.
+    pub fn load(conn: &Connection, recorder: &dyn Recorder) -> Result<Lineage, rusqlite::Error> {
         let entries: Vec<Entry> = conn
             .prepare("select type, name, tbl_name, coalesce(sql, '') from sqlite_master")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
@@ -79,7 +78,7 @@ impl Lineage {
                         ..Object::default()
                     };
                     if kind == "view" {
-                        object.reads = view_reads(conn, guard, name);
+                        object.reads = view_reads(conn, recorder, name);
                     } else if is_virtual(sql) {
                         object.reads = content_table(sql).map(|c| fold(&c)).into_iter().collect();
                         // fts4aux(diary), fts5vocab(docs_fts, row) and their like read the
@@ -102,7 +101,7 @@ impl Lineage {
             .map(|(_, _, table, _)| fold(table))
             .collect();
         for table in triggered {
-            for (written, source) in trigger_flows(conn, guard, &lineage, &table) {
+            for (written, source) in trigger_flows(conn, recorder, &lineage, &table) {
                 if let Some(o) = lineage.objects.get_mut(&written) {
                     o.reads.insert(source);
                 }
@@ -170,10 +169,10 @@ fn shadow_owner(folded: &str, virtual_tables: &[String]) -> Option<String> {
 }
 
 /// The tables a view reads: what SQLite's authorizer is asked about while preparing it.
-fn view_reads(conn: &Connection, guard: &Guard, view: &str) -> BTreeSet<String> {
+fn view_reads(conn: &Connection, recorder: &dyn Recorder, view: &str) -> BTreeSet<String> {
     let sql = format!("select * from {}", quote_ident(view));
-    guard
-        .recording(|| conn.prepare(&sql).map(drop))
+    recorder
+        .recording(&mut || drop(conn.prepare(&sql)))
         .into_iter()
         .filter_map(|r| match r {
             Recorded::Read { table, .. } => Some(fold(&table)),
@@ -186,7 +185,7 @@ fn view_reads(conn: &Connection, guard: &Guard, view: &str) -> BTreeSet<String> 
 /// `table` fires, found by preparing (never running) an insert, an update and a delete.
 fn trigger_flows(
     conn: &Connection,
-    guard: &Guard,
+    recorder: &dyn Recorder,
     lineage: &Lineage,
     table: &str,
 ) -> Vec<(String, String)> {
@@ -214,7 +213,7 @@ fn trigger_flows(
     }
     let mut flows = Vec::new();
     for sql in statements {
-        let recorded = guard.recording(|| conn.prepare(&sql).map(drop));
+        let recorded = recorder.recording(&mut || drop(conn.prepare(&sql)));
         // What a trigger reads flows into everything it writes (by trigger, not statement:
         // stricter than needed, never looser).
         let mut reads: HashMap<String, Vec<String>> = HashMap::new();
@@ -303,27 +302,10 @@ pub fn content_table(sql: &str) -> Option<String> {
     None
 }
 
-/// Whether the authorizer's action reads or writes a table, for recording.
-pub(super) fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recorded> {
-    let accessor = accessor.map(str::to_string);
-    match action {
-        AuthAction::Read { table_name, .. } => Some(Recorded::Read {
-            table: table_name.to_string(),
-            accessor,
-        }),
-        AuthAction::Insert { table_name }
-        | AuthAction::Delete { table_name }
-        | AuthAction::Update { table_name, .. } => Some(Recorded::Write {
-            table: table_name.to_string(),
-            accessor,
-        }),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::guard::Guard;
 
     fn lineage(sql: &str) -> Lineage {
         let mut c = Connection::open_in_memory().unwrap();

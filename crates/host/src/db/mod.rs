@@ -1,5 +1,6 @@
 //! SQLite: connections, schema, and the queries the pages run.
 
+pub mod access;
 mod execute;
 pub mod facets;
 pub mod filters;
@@ -9,6 +10,7 @@ pub mod labels;
 pub mod lineage;
 pub mod next_token;
 mod pool;
+pub mod recording;
 pub mod schema;
 mod shadow;
 pub mod table_query;
@@ -21,12 +23,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+pub use access::Access;
 pub use execute::{
     count, for_each_chunk, max_result_bytes, quote_ident, select, select_named, Rows, CHUNK_BYTES,
 };
 use execute::{load_schema, parameter_names, schema_version};
 pub use functions::escape_fts;
-pub use guard::Access;
 pub use lineage::Lineage;
 pub use pool::{Conn, MAX_ATTACHED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use super::access::{Access, Attached};
 use super::functions::ExtraFunction;
-use super::guard::{Access, Attached, Guard};
+use super::guard::Guard;
 use super::DbError;
 
 /// How long a query waits for another process's write lock before giving up.
@@ -278,8 +279,8 @@ impl Conn {
     /// its actor sees before it meets the real one, so its errors are those of a database
     /// without what is hidden from the actor.
     pub fn check_request_sql(&self, sql: &str) -> Result<(), DbError> {
-        if !super::guard::begins_as_read(sql) {
-            return Err(DbError::Refused(super::guard::NOT_A_SELECT.into()));
+        if !super::access::begins_as_read(sql) {
+            return Err(DbError::Refused(super::access::NOT_A_SELECT.into()));
         }
         let Some(access) = self.guard.current() else {
             return Ok(());

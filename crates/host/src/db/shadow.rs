@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::guard::{Access, Guard};
+use super::access::Access;
+use super::guard::Guard;
 use super::lineage::fold;
 use super::{quote_ident, DbError};
 

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 use super::functions::ExtraFunction;
-use super::guard::{Guard, Recorded};
+use super::guard::Guard;
+use super::recording::Recorded;
 use super::{Access, Cell, DbError};
 
 /// The answer to a write that failed on something hidden from the writer, whatever the cause.

@@ -168,9 +168,9 @@ async fn run(
     // A JSON client gets Datasette's error answer, titled "Invalid SQL", for SQL that is not a
     // read; a browser gets the query's page with its form, to mend it.
     let not_a_read =
-        canned.is_none() && !sql.trim().is_empty() && !sqlite::guard::begins_as_read(&sql);
+        canned.is_none() && !sql.trim().is_empty() && !sqlite::access::begins_as_read(&sql);
     if not_a_read && ctx.format == Format::Json {
-        return Err(AppError::InvalidSql(sqlite::guard::NOT_A_SELECT.into()));
+        return Err(AppError::InvalidSql(sqlite::access::NOT_A_SELECT.into()));
     }
     let schema = db.schema().await?;
     let access = state.access(&ctx.actor, &db.name, &schema);
