@@ -258,6 +258,27 @@ impl AppState {
         Arc::new(access)
     }
 
+    /// As the table page answers: derived objects follow what they read; a name the schema
+    /// does not hold follows the allow blocks and votes about it (a missing table is not
+    /// thereby visible, and in a hidden database not even its absence shows).
+    pub fn can_view_table(&self, actor: &Actor, db: &str, table: &str) -> bool {
+        let Some(d) = self.databases.get(db) else {
+            return false;
+        };
+        let Ok(schema) = d.schema_here() else {
+            return false;
+        };
+        if schema
+            .lineage
+            .objects
+            .contains_key(&crate::db::lineage::fold(table))
+        {
+            self.access(actor, db, &schema).can_read(table)
+        } else {
+            self.permissions.can_view_unlisted_table(actor, db, table)
+        }
+    }
+
     /// `access` to the in-memory database, with `--crossdb`: with the files attached that
     /// `actor` may run SQL on and read whole (what they could not read whole would otherwise
     /// be read through SQL that names it in another schema), the first ten of them.

@@ -12,16 +12,56 @@ use crate::db::{Access, Lineage};
 
 pub type Actor = Option<Value>;
 
-pub const VIEW_INSTANCE: &str = "view-instance";
-pub const VIEW_DATABASE: &str = "view-database";
-pub const VIEW_TABLE: &str = "view-table";
-pub const VIEW_QUERY: &str = "view-query";
-pub const EXECUTE_SQL: &str = "execute-sql";
-pub const METRICS: &str = "metrics";
-pub const VIEW_PLUGIN_CONFIG: &str = "view-plugin-config";
-pub const VIEW_DATABASE_DOWNLOAD: &str = "view-database-download";
-pub const PERMISSIONS_DEBUG: &str = "permissions-debug";
-pub const DEBUG_MENU: &str = "debug-menu";
+/// What a permission check asks about. Plugins vote on actions by name ([`Action::name`]);
+/// names the host does not know stay strings at that edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    ViewInstance,
+    ViewDatabase,
+    ViewTable,
+    ViewQuery,
+    ExecuteSql,
+    Metrics,
+    ViewPluginConfig,
+    ViewDatabaseDownload,
+    PermissionsDebug,
+    DebugMenu,
+}
+
+impl Action {
+    pub const ALL: [Action; 10] = [
+        Action::ViewInstance,
+        Action::ViewDatabase,
+        Action::ViewTable,
+        Action::ViewQuery,
+        Action::ExecuteSql,
+        Action::Metrics,
+        Action::ViewPluginConfig,
+        Action::ViewDatabaseDownload,
+        Action::PermissionsDebug,
+        Action::DebugMenu,
+    ];
+
+    /// The name Datasette, plugins and metadata.json's `permissions` blocks use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Action::ViewInstance => "view-instance",
+            Action::ViewDatabase => "view-database",
+            Action::ViewTable => "view-table",
+            Action::ViewQuery => "view-query",
+            Action::ExecuteSql => "execute-sql",
+            Action::Metrics => "metrics",
+            Action::ViewPluginConfig => "view-plugin-config",
+            Action::ViewDatabaseDownload => "view-database-download",
+            Action::PermissionsDebug => "permissions-debug",
+            Action::DebugMenu => "debug-menu",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
 
 /// How many recent checks `/-/permissions` shows.
 const RECENT_CHECKS: usize = 200;
@@ -31,7 +71,7 @@ const RECENT_CHECKS: usize = 200;
 pub struct Check {
     pub when: SystemTime,
     pub actor: Actor,
-    pub action: &'static str,
+    pub action: Action,
     pub resource: Resource,
     pub allowed: bool,
     /// No source had an opinion: the default decided.
@@ -105,16 +145,18 @@ impl AllowBlocks {
 impl PermissionSource for AllowBlocks {
     fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
         let m = &self.metadata;
-        let block = match (action, resource) {
-            (VIEW_INSTANCE, _) => m.allow.as_ref(),
-            (VIEW_DATABASE, Resource::Database(d)) => m.database(d)?.allow.as_ref(),
-            (VIEW_TABLE, Resource::Child(d, t)) => m.table(d, t)?.allow.as_ref(),
-            (VIEW_QUERY, Resource::Child(d, q)) => m.database(d)?.queries.get(q)?.allow.as_ref(),
-            (EXECUTE_SQL, Resource::Database(d)) => m
+        let block = match (Action::named(action), resource) {
+            (Some(Action::ViewInstance), _) => m.allow.as_ref(),
+            (Some(Action::ViewDatabase), Resource::Database(d)) => m.database(d)?.allow.as_ref(),
+            (Some(Action::ViewTable), Resource::Child(d, t)) => m.table(d, t)?.allow.as_ref(),
+            (Some(Action::ViewQuery), Resource::Child(d, q)) => {
+                m.database(d)?.queries.get(q)?.allow.as_ref()
+            }
+            (Some(Action::ExecuteSql), Resource::Database(d)) => m
                 .database(d)
                 .and_then(|db| db.allow_sql.as_ref())
                 .or(m.allow_sql.as_ref()),
-            (other, Resource::Instance) => m.permissions.get(other),
+            (_, Resource::Instance) => m.permissions.get(action),
             _ => None,
         }?;
         Some(actor_matches_allow(actor, block))
@@ -122,10 +164,10 @@ impl PermissionSource for AllowBlocks {
 }
 
 /// What `view-database` asks, most specific first.
-fn database_checks(db: &str) -> [(&'static str, Resource); 2] {
+fn database_checks(db: &str) -> [(Action, Resource); 2] {
     [
-        (VIEW_DATABASE, Resource::Database(db.into())),
-        (VIEW_INSTANCE, Resource::Instance),
+        (Action::ViewDatabase, Resource::Database(db.into())),
+        (Action::ViewInstance, Resource::Instance),
     ]
 }
 
@@ -163,7 +205,7 @@ impl Permissions {
     fn record(
         &self,
         actor: &Actor,
-        action: &'static str,
+        action: Action,
         resource: &Resource,
         vote: Option<bool>,
         default: bool,
@@ -189,23 +231,23 @@ impl Permissions {
 
     /// Walks from the most specific check to the least; the first explicit answer wins. The
     /// check is recorded as the most specific one.
-    fn cascade(&self, actor: &Actor, checks: &[(&'static str, Resource)], default: bool) -> bool {
+    fn cascade(&self, actor: &Actor, checks: &[(Action, Resource)], default: bool) -> bool {
         let vote = self.first_vote(actor, checks);
         if let Some((action, resource)) = checks.first() {
-            self.record(actor, action, resource, vote, default);
+            self.record(actor, *action, resource, vote, default);
         }
         vote.unwrap_or(default)
     }
 
     pub fn can_view_instance(&self, actor: &Actor) -> bool {
-        self.cascade(actor, &[(VIEW_INSTANCE, Resource::Instance)], true)
+        self.cascade(actor, &[(Action::ViewInstance, Resource::Instance)], true)
     }
 
     /// The first explicit answer of `checks`, most specific first.
-    fn first_vote(&self, actor: &Actor, checks: &[(&'static str, Resource)]) -> Option<bool> {
+    fn first_vote(&self, actor: &Actor, checks: &[(Action, Resource)]) -> Option<bool> {
         checks
             .iter()
-            .find_map(|(action, resource)| self.vote(actor, action, resource))
+            .find_map(|(action, resource)| self.vote(actor, action.name(), resource))
     }
 
     pub fn can_view_database(&self, actor: &Actor, db: &str) -> bool {
@@ -218,13 +260,16 @@ impl Permissions {
         self.first_vote(actor, &database_checks(db)).unwrap_or(true)
     }
 
-    pub fn can_view_table(&self, actor: &Actor, db: &str, table: &str) -> bool {
+    /// A table the schema does not hold (yet): its own allow block and votes, then the
+    /// database's. A table the schema holds is answered by [`Permissions::access`], which
+    /// knows what it derives from: `AppState::can_view_table` chooses.
+    pub fn can_view_unlisted_table(&self, actor: &Actor, db: &str, table: &str) -> bool {
         self.cascade(
             actor,
             &[
-                (VIEW_TABLE, Resource::Child(db.into(), table.into())),
-                (VIEW_DATABASE, Resource::Database(db.into())),
-                (VIEW_INSTANCE, Resource::Instance),
+                (Action::ViewTable, Resource::Child(db.into(), table.into())),
+                (Action::ViewDatabase, Resource::Database(db.into())),
+                (Action::ViewInstance, Resource::Instance),
             ],
             true,
         )
@@ -234,9 +279,9 @@ impl Permissions {
         self.cascade(
             actor,
             &[
-                (VIEW_QUERY, Resource::Child(db.into(), query.into())),
-                (VIEW_DATABASE, Resource::Database(db.into())),
-                (VIEW_INSTANCE, Resource::Instance),
+                (Action::ViewQuery, Resource::Child(db.into(), query.into())),
+                (Action::ViewDatabase, Resource::Database(db.into())),
+                (Action::ViewInstance, Resource::Instance),
             ],
             true,
         )
@@ -244,7 +289,11 @@ impl Permissions {
 
     /// `/-/metrics`: its allow block (`permissions.metrics`) or a plugin's vote; else root only.
     pub fn can_view_metrics(&self, actor: &Actor) -> bool {
-        self.cascade(actor, &[(METRICS, Resource::Instance)], is_root(actor))
+        self.cascade(
+            actor,
+            &[(Action::Metrics, Resource::Instance)],
+            is_root(actor),
+        )
     }
 
     /// Plugins' configuration blocks in `/-/metadata`: they may name hidden tables (a rule's
@@ -252,7 +301,7 @@ impl Permissions {
     pub fn can_view_plugin_config(&self, actor: &Actor) -> bool {
         self.cascade(
             actor,
-            &[(VIEW_PLUGIN_CONFIG, Resource::Instance)],
+            &[(Action::ViewPluginConfig, Resource::Instance)],
             is_root(actor),
         )
     }
@@ -261,14 +310,18 @@ impl Permissions {
     pub fn can_debug_permissions(&self, actor: &Actor) -> bool {
         self.cascade(
             actor,
-            &[(PERMISSIONS_DEBUG, Resource::Instance)],
+            &[(Action::PermissionsDebug, Resource::Instance)],
             is_root(actor),
         )
     }
 
     /// The menu of debugging pages in the header: root's unless an allow block or plugin says.
     pub fn can_see_debug_menu(&self, actor: &Actor) -> bool {
-        self.cascade(actor, &[(DEBUG_MENU, Resource::Instance)], is_root(actor))
+        self.cascade(
+            actor,
+            &[(Action::DebugMenu, Resource::Instance)],
+            is_root(actor),
+        )
     }
 
     /// Arbitrary SQL needs the database to be visible as well as `execute-sql`.
@@ -276,7 +329,7 @@ impl Permissions {
         self.can_view_database(actor, db)
             && self.cascade(
                 actor,
-                &[(EXECUTE_SQL, Resource::Database(db.into()))],
+                &[(Action::ExecuteSql, Resource::Database(db.into()))],
                 self.default_allow_sql,
             )
     }
@@ -292,8 +345,8 @@ impl Permissions {
         let database = self.cascade(
             actor,
             &[
-                (VIEW_DATABASE, Resource::Database(db.into())),
-                (VIEW_INSTANCE, Resource::Instance),
+                (Action::ViewDatabase, Resource::Database(db.into())),
+                (Action::ViewInstance, Resource::Instance),
             ],
             true,
         );
@@ -305,10 +358,10 @@ impl Permissions {
             .iter()
             .map(|(folded, o)| {
                 let resource = Resource::Child(db.into(), o.name.clone());
-                let vote = self.vote(actor, VIEW_TABLE, &resource);
+                let vote = self.vote(actor, Action::ViewTable.name(), &resource);
                 // An object's own answer is worth listing; the others follow the database's.
                 if vote.is_some() {
-                    self.record(actor, VIEW_TABLE, &resource, vote, database);
+                    self.record(actor, Action::ViewTable, &resource, vote, database);
                 }
                 if vote == Some(true) && o.is_view {
                     published.insert(folded.clone());
@@ -408,11 +461,11 @@ mod tests {
         let b = Some(json!({"id": "b"}));
         assert!(p.can_view_database(&a, "d"));
         assert!(!p.can_view_database(&b, "d"));
-        assert!(p.can_view_table(&b, "d", "t"));
-        assert!(!p.can_view_table(&a, "d", "t"));
-        assert!(p.can_view_table(&a, "d", "other"));
-        assert!(!p.can_view_table(&None, "d", "other"));
-        assert!(p.can_view_table(&None, "e", "x"));
+        assert!(p.can_view_unlisted_table(&b, "d", "t"));
+        assert!(!p.can_view_unlisted_table(&a, "d", "t"));
+        assert!(p.can_view_unlisted_table(&a, "d", "other"));
+        assert!(!p.can_view_unlisted_table(&None, "d", "other"));
+        assert!(p.can_view_unlisted_table(&None, "e", "x"));
     }
 
     #[test]
@@ -428,7 +481,7 @@ mod tests {
     struct Always(bool);
     impl PermissionSource for Always {
         fn vote(&self, _: &Actor, action: &str, _: &Resource) -> Option<bool> {
-            (action == VIEW_TABLE).then_some(self.0)
+            (action == Action::ViewTable.name()).then_some(self.0)
         }
     }
 
@@ -446,6 +499,6 @@ mod tests {
             ],
             true,
         );
-        assert!(p.can_view_table(&None, "d", "t"));
+        assert!(p.can_view_unlisted_table(&None, "d", "t"));
     }
 }

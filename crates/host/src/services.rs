@@ -8,6 +8,7 @@ use datasette_plugin_api::{PermissionCheck, QueryRequest, QueryResult, Resource}
 
 use crate::app::AppState;
 use crate::db::{self, Access, Cell, Database};
+use crate::permissions::Action;
 use crate::plugins::host_services::Services;
 
 impl Services for AppState {
@@ -39,39 +40,22 @@ impl Services for AppState {
 
     fn permission_allowed(&self, check: &PermissionCheck) -> bool {
         let (p, actor) = (&self.permissions, &check.actor);
-        match (check.action.as_str(), &check.resource) {
-            ("view-instance", _) => p.can_view_instance(actor),
-            ("view-database", Resource::Database(db)) => p.can_view_database(actor, db),
-            ("view-table", Resource::Child(db, table)) => self.can_view_table(actor, db, table),
-            ("view-query", Resource::Child(db, query)) => p.can_view_query(actor, db, query),
-            ("execute-sql", Resource::Database(db)) => p.can_execute_sql(actor, db),
-            (action, resource) => p.vote(actor, action, resource).unwrap_or(false),
+        match (Action::named(&check.action), &check.resource) {
+            (Some(Action::ViewInstance), _) => p.can_view_instance(actor),
+            (Some(Action::ViewDatabase), Resource::Database(db)) => p.can_view_database(actor, db),
+            (Some(Action::ViewTable), Resource::Child(db, table)) => {
+                self.can_view_table(actor, db, table)
+            }
+            (Some(Action::ViewQuery), Resource::Child(db, query)) => {
+                p.can_view_query(actor, db, query)
+            }
+            (Some(Action::ExecuteSql), Resource::Database(db)) => p.can_execute_sql(actor, db),
+            (_, resource) => p.vote(actor, &check.action, resource).unwrap_or(false),
         }
     }
 }
 
 impl AppState {
-    /// As the table page answers: derived objects follow what they read; a name the schema
-    /// does not hold follows the allow blocks and votes about it (a missing table is not
-    /// thereby visible, and in a hidden database not even its absence shows).
-    fn can_view_table(&self, actor: &crate::permissions::Actor, db: &str, table: &str) -> bool {
-        let Some(d) = self.databases.get(db) else {
-            return false;
-        };
-        let Ok(schema) = d.schema_here() else {
-            return false;
-        };
-        if schema
-            .lineage
-            .objects
-            .contains_key(&crate::db::lineage::fold(table))
-        {
-            self.access(actor, db, &schema).can_read(table)
-        } else {
-            self.permissions.can_view_table(actor, db, table)
-        }
-    }
-
     /// The database of that name; `None`: the first one served.
     fn database_named(&self, name: Option<&str>) -> Result<&Arc<Database>, String> {
         match name {

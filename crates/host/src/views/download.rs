@@ -9,11 +9,11 @@ use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use tokio::sync::mpsc;
 
-use super::{PageRequest, Reply};
+use super::Reply;
 use crate::app::AppState;
 use crate::db::Database;
 use crate::error::AppError;
-use crate::permissions::VIEW_DATABASE_DOWNLOAD;
+use crate::permissions::Action;
 
 /// Bytes read from the file at a time.
 const CHUNK: usize = 64 << 10;
@@ -30,7 +30,7 @@ pub async fn refusal(
     let perms = &state.permissions;
     let resource = datasette_plugin_api::Resource::Database(db.name.clone());
     if !perms.can_view_database(actor, &db.name)
-        || perms.vote(actor, VIEW_DATABASE_DOWNLOAD, &resource) == Some(false)
+        || perms.vote(actor, Action::ViewDatabaseDownload.name(), &resource) == Some(false)
     {
         return Ok(Some("You do not have permission to download this database"));
     }
@@ -40,14 +40,8 @@ pub async fn refusal(
     Ok(None)
 }
 
-pub async fn file(
-    state: &AppState,
-    ctx: &PageRequest,
-    db: Arc<Database>,
-) -> Result<Reply, AppError> {
-    if let Some(why) = refusal(state, &ctx.actor, &db).await? {
-        return Err(AppError::Forbidden(why.into()));
-    }
+/// The file itself, for an actor who passed `page::Gate::Download` ([`refusal`]).
+pub fn file(db: &Database) -> Result<Reply, AppError> {
     let size = std::fs::metadata(&db.path)
         .map_err(|e| AppError::Internal(format!("cannot read {}: {e}", db.path.display())))?
         .len();

@@ -73,11 +73,6 @@ fn summary(t: TableSummary, num_relationships_for_sorting: usize) -> IndexTable 
 }
 
 pub async fn page(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppError> {
-    if !state.permissions.can_view_instance(&ctx.actor) {
-        return Err(AppError::Forbidden(
-            "You do not have permission to view this instance".into(),
-        ));
-    }
     let mut data: IndexMap<String, IndexDatabase> = IndexMap::new();
     for (name, db) in &state.databases {
         if !state.permissions.can_view_database(&ctx.actor, name) {

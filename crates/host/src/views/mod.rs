@@ -13,6 +13,7 @@ pub mod index;
 mod magic;
 pub mod messages;
 pub mod mounts;
+mod page;
 mod page_request;
 pub mod plugin;
 pub mod query;
@@ -34,6 +35,7 @@ use crate::render::html;
 use crate::render::Format;
 use crate::urls;
 use conditional::Caching;
+pub use page::Page;
 pub use page_request::PageRequest;
 
 /// A view's answer.
@@ -70,14 +72,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .default_service(web::to(dispatch));
 }
 
-/// Splits the raw path into decoded segments; `None` for a path that cannot be decoded.
-fn segments(path: &str) -> Option<Vec<String>> {
-    path.trim_start_matches('/')
-        .split('/')
-        .map(urls::percent_decode)
-        .collect()
-}
-
 /// Longer URLs are refused before any work is done with them.
 const MAX_URL_BYTES: usize = 32 << 10;
 
@@ -102,6 +96,32 @@ pub async fn dispatch(
     if !posted && !options && !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Ok(not_allowed());
     }
+    let mut ctx = page_request(&req, &state, path);
+    let page = match ctx.page(&**state) {
+        Err(AppError::NotFound(m)) => {
+            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
+        }
+        page => page?,
+    };
+    if options {
+        return Ok(self::options(&page));
+    }
+    if !page.has_json() {
+        ctx.alternate_json = None;
+    }
+    req.extensions_mut().insert(page.kind());
+    page::admit(&state, &ctx.actor, page.gate()).await?;
+    if posted {
+        return Ok(match writable_query(&state, &page) {
+            Some((db, q)) => reply(write::post(&state, &ctx, &db, q, &body).await?),
+            None => not_allowed(),
+        });
+    }
+    respond_to_get(&req, &state, &ctx, &page).await
+}
+
+/// What the request asks for, read once for every page.
+fn page_request(req: &HttpRequest, state: &AppState, path: String) -> PageRequest {
     let format = Format::split(path.rsplit('/').next().unwrap_or("")).1;
     let renderer = path
         .rsplit('/')
@@ -110,7 +130,7 @@ pub async fn dispatch(
         .map(|(_, ext)| ext)
         .filter(|ext| format == Format::Html && state.plugins.renders(ext))
         .map(str::to_string);
-    let origin = state.origin(&req);
+    let origin = state.origin(req);
     let base = state.settings.prefix().to_string();
     let alternate_json =
         (format == Format::Html && renderer.is_none()).then(|| match req.query_string() {
@@ -118,7 +138,7 @@ pub async fn dispatch(
             query => format!("{origin}{base}{path}.json?{query}"),
         });
     let mut ctx = PageRequest {
-        actor: state.actor(&req),
+        actor: state.actor(req),
         format,
         renderer,
         args: urls::parse_query(req.query_string()),
@@ -131,42 +151,33 @@ pub async fn dispatch(
         show_context: false,
     };
     ctx.show_context = state.settings.template_debug && ctx.flag("_context");
-    let page = match ctx.route() {
-        Err(AppError::NotFound(m)) => {
-            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
-        }
-        page => page?,
-    };
-    if options {
-        return Ok(page.options());
-    }
-    if !page.has_json() {
-        ctx.alternate_json = None;
-    }
-    req.extensions_mut().insert(page.kind(&ctx));
-    if posted {
-        return Ok(match writable_query(&state, &page) {
-            Some((db, q)) => reply(write::post(&state, &ctx, &db, q, &body).await?),
-            None => not_allowed(),
-        });
-    }
+    ctx
+}
+
+/// A GET or HEAD of a page whose gate was passed: its answer, or "not modified".
+async fn respond_to_get(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &PageRequest,
+    page: &Page,
+) -> Result<HttpResponse, AppError> {
     // Not for SQL (it may not give the same answer twice: `random()`, `datetime('now')`), nor
     // for a streamed export (a failure part-way still ends as a 200).
-    let caching = (!page.runs_sql(&state, &ctx) && !ctx.flag("_stream"))
-        .then(|| Caching::of(&state, &req, &ctx, page.database()));
-    if let Some(c) = caching.as_ref().filter(|c| c.not_modified(&req)) {
+    let caching = (!page.runs_sql() && !ctx.flag("_stream"))
+        .then(|| Caching::of(state, req, ctx, page.database()));
+    if let Some(c) = caching.as_ref().filter(|c| c.not_modified(req)) {
         return Ok(c.unchanged());
     }
-    let mut answer = route(&state, &ctx, page.clone()).await;
+    let mut answer = self::answer(state, ctx, page).await;
     // A file renamed into place, or its tables changed, while the request ran: the page is
     // worked out once more from the new schema rather than failed.
     if matches!(&answer, Err(AppError::Stale(_))) {
         state.databases.values().for_each(|db| db.recheck_schema());
-        answer = route(&state, &ctx, page).await;
+        answer = self::answer(state, ctx, page).await;
     }
     let mut r = match answer {
         Err(AppError::NotFound(m)) => {
-            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
+            return not_found_redirect(req, ctx).ok_or(AppError::NotFound(m))
         }
         answer => reply(answer?),
     };
@@ -174,7 +185,7 @@ pub async fn dispatch(
         if let Some(c) = &caching {
             c.apply(&mut r);
         }
-        alternate_link(&mut r, &ctx);
+        alternate_link(&mut r, ctx);
     }
     if req.extensions().contains::<messages::Shown>() {
         private_to_visitor(&mut r);
@@ -227,9 +238,9 @@ fn not_allowed() -> HttpResponse {
 /// The writable canned query a path names, with its database.
 fn writable_query<'a>(
     state: &'a AppState,
-    page: &Route,
+    page: &Page,
 ) -> Option<(Arc<Database>, &'a crate::config::CannedQuery)> {
-    let Route::Child(db, name) = page else {
+    let Page::Canned { db, name } = page else {
         return None;
     };
     let q = state.metadata.database(db)?.queries.get(name)?;
@@ -263,101 +274,9 @@ fn alternate_link(r: &mut HttpResponse, ctx: &PageRequest) {
     }
 }
 
-/// What a path asks for, its names decoded (tilde encoding) and its extension taken off.
-#[derive(Debug, Clone, PartialEq)]
-enum Route {
-    Index,
-    Special(String),
-    Database(String),
-    /// A table, a view or a canned query: the database's metadata says which.
-    Child(String, String),
-    Row {
-        db: String,
-        table: String,
-        /// The primary key values, still tilde-encoded and comma-separated.
-        key: String,
-    },
-}
-
-impl Route {
-    fn parse(path: &str) -> Result<Route, AppError> {
-        let segs = segments(path).ok_or_else(|| {
-            AppError::BadRequest("The path is not valid UTF-8 after percent-decoding".into())
-        })?;
-        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let name = |segment: &str| decode_name(Format::split(segment).0);
-        Ok(match segs.as_slice() {
-            [""] | [".json"] => Route::Index,
-            ["-", page] => Route::Special(Format::split(page).0.to_string()),
-            [db] => Route::Database(name(db)?),
-            [db, child] => Route::Child(name(db)?, name(child)?),
-            [db, table, key] => Route::Row {
-                db: name(db)?,
-                table: decode_name(table)?,
-                key: Format::split(key).0.to_string(),
-            },
-            _ => return Err(AppError::NotFound("Page not found".into())),
-        })
-    }
-}
-
-impl Route {
-    /// What the request's metrics call this kind of page.
-    fn kind(&self, ctx: &PageRequest) -> crate::telemetry::PageKind {
-        crate::telemetry::PageKind(match self {
-            Route::Index => "index",
-            Route::Special(_) => "special",
-            Route::Database(_) if ctx.arg("sql").is_some() => "query",
-            Route::Database(_) => "database",
-            Route::Child(..) => "table",
-            Route::Row { .. } => "row",
-        })
-    }
-
-    /// As Datasette answers OPTIONS: "ok" from its data pages (no CORS headers are granted
-    /// here), 405 from the others.
-    fn options(&self) -> HttpResponse {
-        match self {
-            Route::Index | Route::Special(_) => HttpResponse::MethodNotAllowed()
-                .insert_header(("Allow", "GET, HEAD"))
-                .content_type("text/plain; charset=utf-8")
-                .body("Method not allowed"),
-            _ => HttpResponse::Ok()
-                .insert_header(("Allow", "GET, HEAD, POST, OPTIONS"))
-                .content_type("text/plain; charset=utf-8")
-                .body("ok"),
-        }
-    }
-
-    /// Whether the page has a JSON form to point at: the debugging tools do not.
-    fn has_json(&self) -> bool {
-        !matches!(self, Route::Special(p) if p == "allow-debug")
-    }
-
-    /// Whether the page runs SQL from the request or a canned query.
-    fn runs_sql(&self, state: &AppState, ctx: &PageRequest) -> bool {
-        match self {
-            Route::Database(_) => ctx.arg("sql").is_some(),
-            Route::Child(db, name) => state
-                .metadata
-                .database(db)
-                .is_some_and(|d| d.queries.contains_key(name)),
-            _ => false,
-        }
-    }
-
-    /// The database a page is about, if it is about one.
-    fn database(&self) -> Option<&str> {
-        match self {
-            Route::Database(db) | Route::Child(db, _) | Route::Row { db, .. } => Some(db),
-            Route::Index | Route::Special(_) => None,
-        }
-    }
-}
-
 impl PageRequest {
     /// The page the path names, a plugin format's extension taken off.
-    fn route(&self) -> Result<Route, AppError> {
+    fn page(&self, catalog: &dyn page::Catalog) -> Result<Page, AppError> {
         let path = match &self.renderer {
             Some(ext) => self
                 .path
@@ -365,63 +284,66 @@ impl PageRequest {
                 .unwrap_or(&self.path),
             None => &self.path,
         };
-        Route::parse(path)
+        page::resolve(path, self.arg("sql").is_some(), catalog)
     }
 }
 
-async fn route(state: &AppState, ctx: &PageRequest, page: Route) -> Result<Reply, AppError> {
+/// As Datasette answers OPTIONS: "ok" from its data pages (no CORS headers are granted
+/// here), 405 from the others.
+fn options(page: &Page) -> HttpResponse {
     match page {
-        Route::Index => index::page(state, ctx).await,
-        Route::Special(page) => special::page(state, ctx, &page).await,
-        Route::Database(name) => {
-            let db = match (state.databases.get(&name), name.strip_suffix(".db")) {
-                (None, Some(file)) => {
-                    return download::file(state, ctx, database(state, file)?).await
-                }
-                _ => database(state, &name)?,
-            };
-            if !state.permissions.can_view_database(&ctx.actor, &db.name) {
-                return Err(AppError::Forbidden(
-                    "You do not have permission to view this database".into(),
-                ));
-            }
-            if ctx.arg("sql").is_some() {
-                query::sql_page(state, ctx, &db).await
-            } else {
-                database::page(state, ctx, &db).await
-            }
+        Page::Index | Page::Special(_) => HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "GET, HEAD"))
+            .content_type("text/plain; charset=utf-8")
+            .body("Method not allowed"),
+        _ => HttpResponse::Ok()
+            .insert_header(("Allow", "GET, HEAD, POST, OPTIONS"))
+            .content_type("text/plain; charset=utf-8")
+            .body("ok"),
+    }
+}
+
+/// The page's answer; its gate has been passed.
+async fn answer(state: &AppState, ctx: &PageRequest, page: &Page) -> Result<Reply, AppError> {
+    match page {
+        Page::Index => index::page(state, ctx).await,
+        Page::Special(name) => special::page(state, ctx, name).await,
+        Page::Download(db) => download::file(&*served(state, db)?),
+        Page::Database(db) => {
+            let db = served(state, db)?;
+            database::page(state, ctx, &db).await
         }
-        Route::Child(db, name) => {
-            let db = database(state, &db)?;
-            let canned = state
-                .metadata
-                .database(&db.name)
-                .and_then(|m| m.queries.get(&name));
-            match canned {
-                Some(q) => query::canned_page(state, ctx, &db, q).await,
-                None => table::page(state, ctx, &db, &name).await,
-            }
+        Page::Sql(db) => query::sql_page(state, ctx, &served(state, db)?).await,
+        Page::Canned { db, name } => {
+            let q = canned(state, db, name)?;
+            query::canned_page(state, ctx, &served(state, db)?, q).await
         }
-        Route::Row { db, table, key } => {
-            let db = database(state, &db)?;
-            row::page(state, ctx, &db, &table, &key).await
+        Page::Table { db, table } => table::page(state, ctx, &served(state, db)?, table).await,
+        Page::Row { db, table, key } => {
+            row::page(state, ctx, &served(state, db)?, table, key).await
         }
     }
 }
 
-fn decode_name(segment: &str) -> Result<String, AppError> {
-    urls::tilde_decode(segment)
-        .ok_or_else(|| AppError::BadRequest(format!("'{segment}' is not valid tilde-encoding")))
-}
-
-/// The database a URL names. Whether the actor may see it is for the page to ask: a table's
-/// own allow block can let an actor see it in a database they may not browse.
-fn database(state: &AppState, name: &str) -> Result<Arc<Database>, AppError> {
+/// The database a page names (resolving the page found it served).
+fn served(state: &AppState, name: &str) -> Result<Arc<Database>, AppError> {
     state
         .databases
         .get(name)
         .cloned()
         .ok_or_else(|| AppError::NotFound("Database not found".into()))
+}
+
+fn canned<'a>(
+    state: &'a AppState,
+    db: &str,
+    name: &str,
+) -> Result<&'a crate::config::CannedQuery, AppError> {
+    state
+        .metadata
+        .database(db)
+        .and_then(|d| d.queries.get(name))
+        .ok_or_else(|| AppError::NotFound("Query not found".into()))
 }
 
 /// The answer for a table the actor may not view.
@@ -546,50 +468,5 @@ pub fn respond<T: Serialize>(
         Format::Blob => Err(AppError::NotFound(
             "Binary values download from rows and queries only".into(),
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn route(path: &str) -> Result<Route, String> {
-        Route::parse(path).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn paths_route_to_pages() {
-        let child = |d: &str, c: &str| Ok(Route::Child(d.into(), c.into()));
-        assert_eq!(route("/"), Ok(Route::Index));
-        assert_eq!(route("/.json"), Ok(Route::Index));
-        assert_eq!(
-            route("/-/versions.json"),
-            Ok(Route::Special("versions".into()))
-        );
-        assert_eq!(
-            route("/fixture.json"),
-            Ok(Route::Database("fixture".into()))
-        );
-        assert_eq!(route("/fixture/cities.csv"), child("fixture", "cities"));
-        assert_eq!(
-            route("/fixture/odd~2Ename+x"),
-            child("fixture", "odd.name x")
-        );
-        assert_eq!(route("/fix%7Eture/t"), child("fix~ture", "t"));
-        assert_eq!(
-            route("/fixture/m/1,2024~2D01.json"),
-            Ok(Route::Row {
-                db: "fixture".into(),
-                table: "m".into(),
-                key: "1,2024~2D01".into()
-            })
-        );
-        assert_eq!(route("/a/b/c/d"), Err("Page not found".into()));
-        assert!(route("/fixture/%FF")
-            .unwrap_err()
-            .contains("not valid UTF-8"));
-        assert!(route("/fixture/t~FF")
-            .unwrap_err()
-            .contains("not valid tilde-encoding"));
     }
 }

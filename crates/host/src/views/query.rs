@@ -56,11 +56,6 @@ pub async fn sql_page(
     ctx: &PageRequest,
     db: &Arc<Database>,
 ) -> Result<Reply, AppError> {
-    if !state.permissions.can_execute_sql(&ctx.actor, &db.name) {
-        return Err(AppError::Forbidden(
-            "You do not have permission to execute SQL".into(),
-        ));
-    }
     let sql = ctx.arg("sql").unwrap_or("").to_string();
     run(state, ctx, db, sql, None).await
 }
@@ -71,14 +66,6 @@ pub async fn canned_page(
     db: &Arc<Database>,
     q: &CannedQuery,
 ) -> Result<Reply, AppError> {
-    if !state
-        .permissions
-        .can_view_query(&ctx.actor, &db.name, &q.name)
-    {
-        return Err(AppError::Forbidden(
-            "You do not have permission to view this query".into(),
-        ));
-    }
     if q.write {
         return write_form(state, ctx, db, q).await;
     }

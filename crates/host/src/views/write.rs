@@ -58,14 +58,6 @@ pub async fn post(
         .request
         .as_ref()
         .ok_or_else(|| AppError::Internal("a POST without its request".into()))?;
-    if !state
-        .permissions
-        .can_view_query(&ctx.actor, &db.name, &q.name)
-    {
-        return Err(AppError::Forbidden(
-            "You do not have permission to view this query".into(),
-        ));
-    }
     let posted = parse(body)?;
     csrf::check(state, req, posted.token.as_deref())?;
     if !db.writable() {
