@@ -15,8 +15,5 @@ fn main() {
         eprintln!("mint_session: the expiry is not a number of seconds: {expires}");
         std::process::exit(2)
     });
-    println!(
-        "{}",
-        datasette_rs_tests::session_cookie_value(secret, &actor, expires)
-    );
+    println!("{}", testkit::session_cookie_value(secret, &actor, expires));
 }

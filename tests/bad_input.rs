@@ -1,6 +1,6 @@
 //! Bad input gets a 4xx that says what was wrong, never a 5xx, and the server keeps serving.
 
-use datasette_rs_tests::{Server, TestApp};
+use testkit::{Server, TestApp};
 
 fn server() -> &'static Server {
     static S: std::sync::OnceLock<Server> = std::sync::OnceLock::new();

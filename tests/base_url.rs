@@ -2,8 +2,8 @@
 //! every link, form, redirect, JSON URL, cookie and plugin link lives under the prefix, and
 //! pages answer with the prefix or without it (a proxy may strip it).
 
-use datasette_rs_tests::{get_url, serve_binary, serve_fixture_with_metadata, Resp, Server};
 use serde_json::{json, Value};
+use testkit::{get_url, serve_binary, serve_fixture_with_metadata, Resp, Server};
 
 const HOOKS: &str = "datasette-test-hooks";
 
@@ -165,7 +165,7 @@ fn the_session_cookie_and_sign_in_redirects_are_under_the_prefix() {
 #[test]
 fn a_bad_base_url_stops_start_up_with_the_reason() {
     for bad in ["data/", "/a//b/", "/../", "/a b/"] {
-        let db = datasette_rs_tests::fixture().fixture_db.to_str().unwrap();
+        let db = testkit::fixture().fixture_db.to_str().unwrap();
         let Err(exit) = serve_binary(&[db, "--setting", "base_url", bad]) else {
             panic!("{bad} accepted");
         };
@@ -177,8 +177,7 @@ fn a_bad_base_url_stops_start_up_with_the_reason() {
 /// At the root, nothing changes: links start with `/` and no prefix.
 #[test]
 fn at_the_root_links_have_no_prefix() {
-    let server = serve_binary(&[datasette_rs_tests::fixture().fixture_db.to_str().unwrap()])
-        .expect("starts");
+    let server = serve_binary(&[testkit::fixture().fixture_db.to_str().unwrap()]).expect("starts");
     let r: Resp = server.get("/fixture");
     assert!(r.body.contains("<a href=\"/\">"), "{}", r.body);
     assert!(r.body.contains("href=\"/fixture/stations\""));

@@ -5,10 +5,10 @@
 //! console error fails the test.
 
 use datasette_plugin_api::urlencoded::{encode, parse};
-use datasette_rs_tests::stub::{Reply, Stub};
-use datasette_rs_tests::webdriver::Browser;
-use datasette_rs_tests::{serve_fixture_with_metadata, target_debug, Server};
 use serde_json::json;
+use testkit::stub::{Reply, Stub};
+use testkit::webdriver::Browser;
+use testkit::{serve_fixture_with_metadata, target_debug, Server};
 
 /// Auth0 as a browser sees it: a login page with a button, then the token and profile
 /// endpoints the server calls.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use datasette_rs_tests::{root, scratch_dir, serve_fixture_with_metadata, Resp, Server};
 use serde_json::{json, Value};
+use testkit::{root, scratch_dir, serve_fixture_with_metadata, Resp, Server};
 
 const NAME: &str = "datasette-c-hello";
 

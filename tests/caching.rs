@@ -1,8 +1,8 @@
 //! Counts and facet suggestions are cached per file: a change to the file must show at once.
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::TestApp;
 use serde_json::{json, Value};
+use testkit::TestApp;
 
 fn suggested(page: &Value) -> Vec<String> {
     page["suggested_facets"]
@@ -60,14 +60,14 @@ fn live_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
     path
 }
 
-fn serve_live(path: &std::path::Path, immutable: bool) -> datasette_rs_tests::Server {
+fn serve_live(path: &std::path::Path, immutable: bool) -> testkit::Server {
     TestApp::new()
         .files(vec![DatabaseFile {
             path: path.to_path_buf(),
             immutable,
         }])
         .metadata(json!({}))
-        .secret(Some(datasette_rs_tests::TEST_SECRET))
+        .secret(Some(testkit::TEST_SECRET))
         .start()
 }
 

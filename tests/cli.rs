@@ -1,6 +1,6 @@
 //! The real binary: serving the sample, and refusing bad start-up input with a clear message.
 
-use datasette_rs_tests::{fixture, serve_binary};
+use testkit::{fixture, serve_binary};
 
 #[test]
 fn serves_the_sample_database_when_given_no_file() {
@@ -127,12 +127,12 @@ fn bad_settings_and_files_are_refused() {
 
 #[test]
 fn version_and_help() {
-    let out = std::process::Command::new(datasette_rs_tests::binary())
+    let out = std::process::Command::new(testkit::binary())
         .arg("--version")
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
-    let out = std::process::Command::new(datasette_rs_tests::binary())
+    let out = std::process::Command::new(testkit::binary())
         .args(["serve", "--help"])
         .output()
         .unwrap();
@@ -148,7 +148,7 @@ fn version_and_help() {
 fn get_prints_one_answer_and_fails_on_errors() {
     let f = fixture();
     let get = |path: &str| {
-        std::process::Command::new(datasette_rs_tests::binary())
+        std::process::Command::new(testkit::binary())
             .args(["serve", f.fixture_db.to_str().unwrap(), "--get", path])
             .output()
             .expect("run the binary")
@@ -204,7 +204,7 @@ fn inspect_data_is_written_and_served_from() {
         .execute_batch("create table t (x); insert into t values (1), (2), (3);")
         .unwrap();
     let json = dir.path().join("inspect.json");
-    let run = std::process::Command::new(datasette_rs_tests::binary())
+    let run = std::process::Command::new(testkit::binary())
         .args([
             "inspect",
             db.to_str().unwrap(),
@@ -262,7 +262,7 @@ fn static_mounts_serve_a_directory_and_nothing_beside_it() {
     std::fs::write(root.path().join("private.txt"), "not served").unwrap();
     std::os::unix::fs::symlink(root.path().join("private.txt"), dir.join("escape.txt")).unwrap();
     let mount = format!("assets:{}", dir.display());
-    let sample = datasette_rs_tests::fixture().sample_db.to_str().unwrap();
+    let sample = testkit::fixture().sample_db.to_str().unwrap();
     let server = serve_binary(&["--static", &mount, sample]).expect("starts");
     let r = server.get("/assets/css/site.css");
     assert_eq!(r.status, 200);

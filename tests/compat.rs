@@ -2,8 +2,8 @@
 //! gave on its fixture (tests/golden/responses.json) is compared with ours, value by value.
 //! The few places where we differ on purpose are named below, each with its reason.
 
-use datasette_rs_tests::TestApp;
 use serde_json::Value;
+use testkit::TestApp;
 
 /// Drops what legitimately differs between runs: timings and the server's own address.
 fn normalise(v: &mut Value, base: &str) {

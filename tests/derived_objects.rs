@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::{without_timing, Resp, Server, TestApp};
 use serde_json::json;
+use testkit::{without_timing, Resp, Server, TestApp};
 
 /// Strings that only the protected table and what derives from it hold.
 const TRACES: &[&str] = &[
@@ -31,7 +31,7 @@ const TRACES: &[&str] = &[
 fn vault() -> PathBuf {
     static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
-        let path = datasette_rs_tests::scratch_dir().join("vault.db");
+        let path = testkit::scratch_dir().join("vault.db");
         let conn = rusqlite::Connection::open(&path).expect("create");
         conn.execute_batch(
             "create table secrets (id integer primary key autoincrement, codename text, passphrase text);
@@ -501,7 +501,7 @@ fn serve_protecting(path: &std::path::Path, table: &str) -> Server {
 /// hidden until it has been classified.
 #[test]
 fn objects_made_while_serving_are_protected_from_the_start() {
-    let path = datasette_rs_tests::scratch_dir().join("late.db");
+    let path = testkit::scratch_dir().join("late.db");
     std::fs::copy(vault(), &path).expect("copy");
     let server = serve_protecting(&path, "secrets");
     assert_eq!(get(&server, "/late.json", "").status, 200);
@@ -528,7 +528,7 @@ fn objects_made_while_serving_are_protected_from_the_start() {
 /// not readable even by an actor from whom nothing was hidden before it existed.
 #[test]
 fn a_protected_table_made_while_serving_is_protected_from_the_start() {
-    let path = datasette_rs_tests::scratch_dir().join("later.db");
+    let path = testkit::scratch_dir().join("later.db");
     let _ = std::fs::remove_file(&path);
     rusqlite::Connection::open(&path)
         .unwrap()

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::{fixture, Server, TestApp};
 use serde_json::{json, Value};
+use testkit::{fixture, Server, TestApp};
 
 fn make(path: &Path, value: &str, rows: usize) {
     let conn = rusqlite::Connection::open(path).unwrap();

@@ -1,8 +1,8 @@
 //! Every filter operator returns exactly the rows of the same condition written by hand in SQL.
 
-use datasette_rs_tests::{fixture, serve_sql, Server, TestApp};
 use proptest::prelude::*;
 use serde_json::Value;
+use testkit::{fixture, serve_sql, Server, TestApp};
 
 /// (operator, hand-written condition with `?` for the value; `{}` marks the column).
 const CASES: &[(&str, &str)] = &[

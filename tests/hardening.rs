@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use datasette_rs_tests::{serve_sql, Server};
 use serde_json::{json, Value};
+use testkit::{serve_sql, Server};
 
 /// A request sent on a socket that is never read from.
 fn never_read(server: &Server, path: &str) -> TcpStream {
@@ -166,7 +166,7 @@ fn huge_markdown_cells_do_not_stall_the_server() {
         .into_iter()
         .map(|n| {
             let url = format!("{base}{}", huge(n));
-            std::thread::spawn(move || datasette_rs_tests::get_url(&url))
+            std::thread::spawn(move || testkit::get_url(&url))
         })
         .collect();
     health_stays_quick(&server, 20);
@@ -196,7 +196,7 @@ fn deeply_nested_markdown_is_not_rendered() {
     .into_iter()
     .map(|sql| {
         let url = format!("{base}/data?sql={}", q(sql));
-        std::thread::spawn(move || datasette_rs_tests::get_url(&url))
+        std::thread::spawn(move || testkit::get_url(&url))
     })
     .collect();
     health_stays_quick(&server, 10);
@@ -394,13 +394,13 @@ fn two_files() -> (tempfile::TempDir, Server, std::path::PathBuf) {
         "databases": {"private": {"allow": {"id": "admin"}}}
     });
     std::fs::write(&metadata, m.to_string()).unwrap();
-    let server = datasette_rs_tests::serve_binary(&[
+    let server = testkit::serve_binary(&[
         public.to_str().unwrap(),
         private.to_str().unwrap(),
         "-m",
         metadata.to_str().unwrap(),
         "--secret",
-        datasette_rs_tests::TEST_SECRET,
+        testkit::TEST_SECRET,
     ])
     .expect("starts");
     (dir, server, private)

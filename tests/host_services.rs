@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use datasette_rs_tests::{serve_sql, Resp, Server};
 use serde_json::{json, Value};
+use testkit::{serve_sql, Resp, Server};
 
 /// Staff, who may read the notes; grants of single tables; and tables of each kind.
 const STAFF_DB: &str = "
@@ -221,10 +221,9 @@ fn a_plugin_block_below_the_top_level_is_refused_where_it_would_not_be_read() {
     let config =
         json!({"databases": {"staff": {"plugins": {"datasette-permissions-sql": rules()}}}});
     std::fs::write(&metadata, config.to_string()).unwrap();
-    let exit =
-        datasette_rs_tests::serve_binary(&[db.to_str().unwrap(), "-m", metadata.to_str().unwrap()])
-            .err()
-            .expect("start-up refused");
+    let exit = testkit::serve_binary(&[db.to_str().unwrap(), "-m", metadata.to_str().unwrap()])
+        .err()
+        .expect("start-up refused");
     assert!(
         exit.stderr.contains("datasette-permissions-sql")
             && exit
@@ -286,8 +285,8 @@ fn permission_checks_that_query_answer_while_every_connection_is_busy() {
             r
         })
     };
-    // Let the slow query take the only connection (it runs for seconds).
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The slow query holds the only connection (it runs for seconds).
+    server.await_request_under_way(std::time::Duration::from_millis(200));
     let r = as_user(
         &server,
         2,

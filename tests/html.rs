@@ -1,6 +1,6 @@
 //! The HTML pages: every page renders, links lead where they should, values are escaped.
 
-use datasette_rs_tests::{Server, TestApp};
+use testkit::{Server, TestApp};
 
 fn server() -> &'static Server {
     static S: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
@@ -588,7 +588,7 @@ fn row_pages_as_datasette() {
 /// A table's page ends with its `CREATE` statement and its indexes', as SQLite keeps them.
 #[test]
 fn table_pages_show_their_definition() {
-    let conn = rusqlite::Connection::open(&datasette_rs_tests::fixture().fixture_db).unwrap();
+    let conn = rusqlite::Connection::open(&testkit::fixture().fixture_db).unwrap();
     let sql: String = conn
         .query_row(
             "select sql from sqlite_master where name = 'measurements'",

@@ -1,8 +1,8 @@
 //! The in-memory database `_memory` (`--memory`), and cross-database SQL there (`--crossdb`):
 //! a file is read there only by an actor from whom nothing in it is hidden.
 
-use datasette_rs_tests::{fixture, serve_binary, Server, TestApp};
 use serde_json::{json, Value};
+use testkit::{fixture, serve_binary, Server, TestApp};
 
 fn sql(server: &Server, cookie: &str, sql: &str) -> (u16, Value) {
     let path = format!(

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use datasette_rs_tests::serve_sql;
 use serde_json::{json, Value};
+use testkit::serve_sql;
 
 const DATA: &str =
     "create table t (id integer primary key, v text); insert into t (v) values ('one');";
@@ -88,9 +88,9 @@ fn sigterm_lets_requests_in_flight_finish_and_exits_0() {
                 .replace('<', "%3C")
                 .replace(' ', "+")
         );
-        datasette_rs_tests::get_url(&url)
+        testkit::get_url(&url)
     });
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    server.await_request_under_way(std::time::Duration::from_millis(50));
     let mut server = server;
     let code = server.terminate();
     let answer = slow.join().unwrap();
@@ -105,17 +105,21 @@ fn a_file_replaced_by_rename_is_served_without_a_failed_request() {
     let (dir, server) = serve_sql("data", DATA, json!({}), &[]);
     let server = Arc::new(server);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let load = {
-        let (server, stop) = (server.clone(), stop.clone());
+        let (server, stop, answered) = (server.clone(), stop.clone(), answered.clone());
         std::thread::spawn(move || {
             let mut statuses = vec![];
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 statuses.push(server.get("/data/t.json?_shape=array").status);
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
             statuses
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    testkit::eventually("the load to be under way", || {
+        answered.load(std::sync::atomic::Ordering::SeqCst) >= 5
+    });
     let next = dir.path().join("next.db");
     rusqlite::Connection::open(&next)
         .unwrap()
@@ -130,6 +134,11 @@ fn a_file_replaced_by_rename_is_served_without_a_failed_request() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // Requests go on being answered after the swap too.
+    let swapped = answered.load(std::sync::atomic::Ordering::SeqCst);
+    testkit::eventually("the load to go on", || {
+        answered.load(std::sync::atomic::Ordering::SeqCst) >= swapped + 5
+    });
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let statuses = load.join().unwrap();
     assert_eq!(served, json!([{"id": 1, "v": "two", "w": "new"}]));

@@ -1,8 +1,8 @@
 //! Walking every `_next` link returns every row exactly once, in the page's order.
 
-use datasette_rs_tests::{fixture, Server, TestApp};
 use rusqlite::types::Value as Sql;
 use serde_json::Value;
+use testkit::{fixture, Server, TestApp};
 
 /// Follows `next_url` from `start`; returns every row (as arrays) and the number of pages.
 fn walk(server: &Server, start: &str) -> (Vec<Value>, usize) {
@@ -12,7 +12,7 @@ fn walk(server: &Server, start: &str) -> (Vec<Value>, usize) {
     loop {
         pages += 1;
         assert!(pages < 10_000, "pagination does not end");
-        let page = datasette_rs_tests::get_url(&url);
+        let page = testkit::get_url(&url);
         assert_eq!(page.status, 200, "{url}: {}", page.body);
         let v = page.json();
         rows.extend(v["rows"].as_array().unwrap().iter().cloned());
@@ -165,7 +165,7 @@ fn link_header_walks_every_shape() {
         loop {
             pages += 1;
             assert!(pages < 1_000, "{shape}: the Link header never ends");
-            let page = datasette_rs_tests::get_url(&url);
+            let page = testkit::get_url(&url);
             assert_eq!(page.status, 200, "{url}: {}", page.body);
             let v = page.json();
             rows += match &v {

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::{fixture, unix_now, without_timing, Resp, Server, TestApp};
 use serde_json::{json, Value};
+use testkit::{fixture, unix_now, without_timing, Resp, Server, TestApp};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
@@ -236,7 +236,7 @@ fn merge(into: &mut Value, from: &Value) {
 fn public_db() -> PathBuf {
     static DB: OnceLock<PathBuf> = OnceLock::new();
     DB.get_or_init(|| {
-        let path = datasette_rs_tests::scratch_dir().join("public.db");
+        let path = testkit::scratch_dir().join("public.db");
         let conn = rusqlite::Connection::open(&path).expect("create");
         conn.execute_batch(
             "create table notes (id integer primary key, body text);

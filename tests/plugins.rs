@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use datasette_rs_tests::stub::{Reply, Stub};
-use datasette_rs_tests::{
+use serde_json::{json, Value};
+use testkit::stub::{Reply, Stub};
+use testkit::{
     fixture, plugin_library, serve_binary, serve_binary_with_env, serve_fixture_with_metadata,
     serve_sql, Exit, Server,
 };
-use serde_json::{json, Value};
 
 const HOOKS: &str = "datasette-test-hooks";
 const IMPOSTOR: &str = "datasette-test-impostor";
@@ -40,7 +40,7 @@ fn refused(plugins: Value, extra: &[&str], env: &[(&str, &str)]) -> String {
     }
 }
 
-fn as_actor(server: &Server, path: &str, actor: Value) -> datasette_rs_tests::Resp {
+fn as_actor(server: &Server, path: &str, actor: Value) -> testkit::Resp {
     server.request("GET", path, &[("x-hooks-actor", &actor.to_string())])
 }
 
@@ -502,7 +502,7 @@ fn start_up_refuses_a_plugin_it_cannot_find_and_lists_the_places() {
     assert!(err.contains("plugin datasette-nope"), "{err}");
     assert!(err.contains("libdatasette_nope.so"), "{err}");
     assert!(err.contains(dir.path().to_str().unwrap()), "{err}");
-    let beside = datasette_rs_tests::target_debug();
+    let beside = testkit::target_debug();
     assert!(err.contains(beside.to_str().unwrap()), "{err}");
 }
 

@@ -3,13 +3,13 @@
 //! instance, an instance stopped with SIGTERM during a load run fails no request, and a file
 //! renamed into place is served by every instance at once.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use datasette_rs_tests::nginx::{free_port, Nginx, Proxying};
-use datasette_rs_tests::{serve_binary, Server, TEST_SECRET};
 use serde_json::{json, Value};
+use testkit::nginx::{free_port, Nginx, Proxying};
+use testkit::{serve_binary, Server, TEST_SECRET};
 
 /// An instance of the shared file, under `/data/` behind the proxy, trusting its forwarded
 /// headers.
@@ -32,20 +32,32 @@ fn instance(db: &std::path::Path, port: u16) -> Server {
 }
 
 /// Requests through nginx until told to stop: each one's status and time.
+/// Requests through nginx until `stop`, counting them in `answered`: each answer's status and
+/// time.
 fn load(
     nginx: &Arc<Nginx>,
     stop: &Arc<AtomicBool>,
+    answered: &Arc<AtomicUsize>,
 ) -> std::thread::JoinHandle<Vec<(u16, Duration)>> {
-    let (nginx, stop) = (nginx.clone(), stop.clone());
+    let (nginx, stop, answered) = (nginx.clone(), stop.clone(), answered.clone());
     std::thread::spawn(move || {
         let mut answers = vec![];
         while !stop.load(Ordering::SeqCst) {
             let started = Instant::now();
             let status = nginx.get("/data/items/t.json?_shape=array").status;
             answers.push((status, started.elapsed()));
+            answered.fetch_add(1, Ordering::SeqCst);
         }
         answers
     })
+}
+
+/// Waits until the load has had `more` answers since now.
+fn await_answers(answered: &AtomicUsize, more: usize) {
+    let from = answered.load(Ordering::SeqCst);
+    testkit::eventually("answers to the load", || {
+        answered.load(Ordering::SeqCst) >= from + more
+    });
 }
 
 #[test]
@@ -74,7 +86,7 @@ fn instances_behind_nginx_share_sign_ins_survive_sigterm_and_pick_up_new_files()
         .unwrap()
         .cookie_for(&json!({"id": "ana"}));
     for _ in 0..6 {
-        let r = datasette_rs_tests::get_url_with(
+        let r = testkit::get_url_with(
             &format!("{}/data/-/actor.json", nginx.base),
             &[("Cookie", &cookie)],
         );
@@ -97,12 +109,13 @@ fn instances_behind_nginx_share_sign_ins_survive_sigterm_and_pick_up_new_files()
 
     // SIGTERM to one instance, and a new one started, during a load run: nothing fails.
     let stop = Arc::new(AtomicBool::new(false));
-    let running = load(&nginx, &stop);
-    std::thread::sleep(Duration::from_millis(300));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let running = load(&nginx, &stop, &answered);
+    await_answers(&answered, 20);
     let code = servers[0].take().unwrap().terminate();
     assert_eq!(code, Some(0));
     servers.push(Some(instance(&db, ports[3])));
-    std::thread::sleep(Duration::from_millis(300));
+    await_answers(&answered, 20);
 
     // A new file renamed into place: every instance serves it within a second.
     let next = dir.path().join("next.db");
@@ -124,7 +137,7 @@ fn instances_behind_nginx_share_sign_ins_survive_sigterm_and_pick_up_new_files()
         }
         assert_eq!(rows, json!([{"id": 1, "v": "two"}]), "{}", s.base);
     }
-    std::thread::sleep(Duration::from_millis(200));
+    await_answers(&answered, 20);
     stop.store(true, Ordering::SeqCst);
     let answers = running.join().unwrap();
     let failed = answers.iter().filter(|(s, _)| *s != 200).count();

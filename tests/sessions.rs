@@ -1,7 +1,7 @@
 //! Sessions: the actor in a private cookie, `--root`, signing out, and cookies that must not
 //! be trusted (tampered, or made with another secret).
 
-use datasette_rs_tests::{fixture, serve_binary, Server};
+use testkit::{fixture, serve_binary, Server};
 
 fn start(secret: &str, root: bool) -> Server {
     let f = fixture();
@@ -44,7 +44,7 @@ fn actor(server: &Server, cookie: &str) -> serde_json::Value {
 
 #[test]
 fn root_signs_in_once_and_sees_protected_tables() {
-    let server = start(datasette_rs_tests::TEST_SECRET, true);
+    let server = start(testkit::TEST_SECRET, true);
     assert_eq!(server.get("/fixture/secrets.json").status, 403);
     let cookie = sign_in_as_root(&server);
     assert_eq!(actor(&server, &cookie), serde_json::json!({"id": "root"}));
@@ -101,7 +101,7 @@ fn tampered_and_foreign_cookies_are_anonymous() {
 
 #[test]
 fn sign_out_needs_a_same_site_post() {
-    let server = start(datasette_rs_tests::TEST_SECRET, true);
+    let server = start(testkit::TEST_SECRET, true);
     let cookie = sign_in_as_root(&server);
     let page = server.request("GET", "/-/logout", &[("Cookie", &cookie)]);
     assert!(page.body.contains("method=\"post\""), "{}", page.body);

@@ -2,8 +2,8 @@
 //! none accepted and ignored.
 
 use datasette_rs::app::DatabaseFile;
-use datasette_rs_tests::{TestApp, TEST_SECRET};
 use serde_json::json;
+use testkit::{TestApp, TEST_SECRET};
 
 fn file(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let path = dir.path().join("data.db");
@@ -22,7 +22,7 @@ fn serve(
     immutable: bool,
     metadata: serde_json::Value,
     settings: &[(&str, &str)],
-) -> datasette_rs_tests::Server {
+) -> testkit::Server {
     let mut app = TestApp::new()
         .files(vec![DatabaseFile {
             path: path.to_path_buf(),
@@ -243,7 +243,7 @@ fn an_immutable_files_hash_is_shown_to_who_may_see_all_of_it() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let hash = |server: &datasette_rs_tests::Server, cookie: &str| {
+    let hash = |server: &testkit::Server, cookie: &str| {
         let r = server.request("GET", "/-/databases.json", &[("Cookie", cookie)]);
         r.json()[0]["hash"].clone()
     };

@@ -1,8 +1,8 @@
 //! Streamed exports (`_stream=on`): every row of a table, view or query, as CSV or
 //! newline-delimited JSON, through the real binary.
 
-use datasette_rs_tests::{serve_sql, Server};
 use serde_json::{json, Value};
+use testkit::{serve_sql, Server};
 
 /// 25,000 rows: many chunks of a streamed export, far more than `max_returned_rows`.
 const ROWS: usize = 25_000;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use datasette_rs_tests::{serve_binary, serve_sql, Resp, Server};
 use serde_json::{json, Value};
+use testkit::{serve_binary, serve_sql, Resp, Server};
 
 fn metadata() -> Value {
     json!({"databases": {"data": {"queries": {

@@ -441,3 +441,65 @@ fn is_id(value: &str) -> bool {
 }
 
 export_plugin!(Auth0: routes, handle, menu_links, forbidden);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datasette_plugin_api::sdk::inline_host;
+    use serde_json::json;
+
+    fn plugin() -> Auth0 {
+        Auth0 {
+            config: Config::parse(json!({
+                "domain": "tenant.auth0.com", "client_id": "i", "client_secret": "s",
+                "login_timeout_seconds": 60
+            }))
+            .unwrap(),
+            keys: Keys::default(),
+        }
+    }
+
+    fn callback() -> Request {
+        Request {
+            path: CALLBACK.into(),
+            query: "code=code-1&state=s".into(),
+            ..Default::default()
+        }
+    }
+
+    /// A sign-in started `login_timeout_seconds` ago: its time is written into the session
+    /// when it starts, so a flow whose time has passed stands for one that waited too long.
+    #[test]
+    fn an_expired_sign_in_is_refused_before_its_code_is_exchanged() {
+        let mut pending = flows::Pending::from_session(&Map::new());
+        let state = pending.start("verifier".into(), "/".into(), 60);
+        let mut flow = pending.take(&state).unwrap();
+        assert!(flow.expires >= flows::now() + 59);
+        flow.expires = flows::now();
+        // The inline host refuses to fetch: had the code been exchanged, this would say so.
+        let refused = plugin()
+            .finish(&callback(), &inline_host(), Some(flow))
+            .err()
+            .expect("refused");
+        assert_eq!(refused.status, 400);
+        assert!(
+            refused.message.contains("took too long"),
+            "{}",
+            refused.message
+        );
+    }
+
+    #[test]
+    fn a_live_sign_in_goes_on_to_exchange_its_code() {
+        let mut pending = flows::Pending::from_session(&Map::new());
+        let state = pending.start("verifier".into(), "/".into(), 60);
+        let flow = pending.take(&state).unwrap();
+        let answer = plugin().finish(&callback(), &inline_host(), Some(flow));
+        let failed = answer.err().expect("the inline host cannot fetch");
+        assert!(
+            !failed.message.contains("took too long"),
+            "{}",
+            failed.message
+        );
+    }
+}

@@ -177,9 +177,10 @@ pub struct Sort {
     pub desc: bool,
 }
 
-/// Everything a table page asks of the table.
-pub struct TableQuery<'a> {
-    pub table: &'a TableInfo,
+/// Which rows of a table, in which order, with which columns: what the table page, its
+/// streamed export and the query they run share.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
     /// The columns shown, key columns (or `rowid`) first.
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
@@ -188,6 +189,12 @@ pub struct TableQuery<'a> {
     /// `_where` clauses, as written by the client.
     pub wheres: Vec<String>,
     pub sort: Option<Sort>,
+}
+
+/// One page of a selection: everything a table page asks of the table.
+pub struct TableQuery<'a> {
+    pub table: &'a TableInfo,
+    pub selection: &'a Selection,
     pub keyset: Option<Keyset>,
     pub offset: u64,
     pub size: usize,
@@ -287,21 +294,25 @@ impl TableQuery<'_> {
     pub fn build(&self) -> Built {
         let t = self.table;
         let mut params = Vec::new();
-        let mut conditions: Vec<String> =
-            self.filters.iter().map(|f| f.to_sql(&mut params)).collect();
-        if let Some(search) = &self.search {
+        let mut conditions: Vec<String> = self
+            .selection
+            .filters
+            .iter()
+            .map(|f| f.to_sql(&mut params))
+            .collect();
+        if let Some(search) = &self.selection.search {
             conditions.extend(search.conditions(&mut params));
         }
-        for through in &self.throughs {
+        for through in &self.selection.throughs {
             conditions.push(through.condition(&mut params));
         }
-        conditions.extend(self.wheres.iter().map(|w| format!("({w})")));
+        conditions.extend(self.selection.wheres.iter().map(|w| format!("({w})")));
         let from_where = format!("from {}{}", ident(&t.name), where_sql(&conditions));
         let filter_params = params.clone();
 
         // Keys and the sort column are selected even when hidden by `_col`: the next token
         // needs them.
-        let mut select: Vec<String> = self.columns.clone();
+        let mut select: Vec<String> = self.selection.columns.clone();
         let keys = if t.is_view { vec![] } else { t.key_columns() };
         let mut extra = 0;
         let mut position = |select: &mut Vec<String>, c: &str| -> usize {
@@ -315,14 +326,18 @@ impl TableQuery<'_> {
             }
         };
         let key_indexes: Vec<usize> = keys.iter().map(|k| position(&mut select, k)).collect();
-        let sort_index = self.sort.as_ref().map(|s| position(&mut select, &s.column));
+        let sort_index = self
+            .selection
+            .sort
+            .as_ref()
+            .map(|s| position(&mut select, &s.column));
 
         let mut page_conditions = conditions;
         if let Some(ks) = &self.keyset {
             page_conditions.push(self.keyset_sql(&keys, ks, &mut params));
         }
         let mut order: Vec<String> = Vec::new();
-        if let Some(s) = &self.sort {
+        if let Some(s) = &self.selection.sort {
             order.push(format!(
                 "{}{}",
                 ident(&s.column),
@@ -382,7 +397,7 @@ impl TableQuery<'_> {
             // Datasette's layout of the same condition.
             format!("({})", alternatives.join("\n  or\n"))
         };
-        let (Some(sort), Some(sort_value)) = (&self.sort, &ks.sort_value) else {
+        let (Some(sort), Some(sort_value)) = (&self.selection.sort, &ks.sort_value) else {
             return key_after;
         };
         let c = ident(&sort.column);
@@ -435,17 +450,17 @@ mod tests {
     #[test]
     fn sorted_keyset_reads_like_datasette() {
         let t = cities();
-        let q = TableQuery {
-            table: &t,
+        let selection = Selection {
             columns: vec!["rowid".into(), "population".into()],
-            filters: vec![],
-            search: None,
-            throughs: vec![],
-            wheres: vec![],
             sort: Some(Sort {
                 column: "population".into(),
                 desc: true,
             }),
+            ..Default::default()
+        };
+        let q = TableQuery {
+            table: &t,
+            selection: &selection,
             keyset: Some(next_token::decode("4981425,305", 1, true).unwrap()),
             offset: 0,
             size: 2,
@@ -468,14 +483,13 @@ mod tests {
             name: "m".into(),
             ..Default::default()
         };
+        let selection = Selection {
+            columns: vec!["c".into()],
+            ..Default::default()
+        };
         let q = TableQuery {
             table: &t,
-            columns: vec!["c".into()],
-            filters: vec![],
-            search: None,
-            throughs: vec![],
-            wheres: vec![],
-            sort: None,
+            selection: &selection,
             keyset: Some(next_token::decode("1,x", 2, false).unwrap()),
             offset: 0,
             size: 5,

@@ -18,9 +18,8 @@ use tokio::sync::mpsc;
 
 use super::PageRequest;
 use crate::config::Settings;
-use crate::db::filters::Filter;
 use crate::db::next_token::Keyset;
-use crate::db::table_query::{Sort, TableQuery};
+use crate::db::table_query::{Selection, TableQuery};
 use crate::db::trace::Tracer;
 use crate::db::{self as sqlite, Access, Cell, Database, DbError, Schema};
 use crate::delivery::{send_in_time, LONGEST};
@@ -93,12 +92,7 @@ impl Export {
 pub struct TableRows {
     pub schema: Arc<Schema>,
     pub table: String,
-    pub columns: Vec<String>,
-    pub filters: Vec<Filter>,
-    pub search: Option<crate::db::table_query::Search>,
-    pub throughs: Vec<crate::db::table_query::Through>,
-    pub wheres: Vec<String>,
-    pub sort: Option<Sort>,
+    pub selection: Selection,
 }
 
 /// Where the next chunk of a table or view starts.
@@ -125,18 +119,13 @@ impl TableRows {
         };
         let built = TableQuery {
             table: t,
-            columns: self.columns.clone(),
-            filters: self.filters.clone(),
-            search: self.search.clone(),
-            throughs: self.throughs.clone(),
-            wheres: self.wheres.clone(),
-            sort: self.sort.clone(),
+            selection: &self.selection,
             keyset,
             offset,
             size: CHUNK,
         }
         .build();
-        let cached = self.wheres.is_empty();
+        let cached = self.selection.wheres.is_empty();
         if !cached {
             c.check_request_sql(&built.sql)?;
         }
@@ -160,7 +149,7 @@ impl TableRows {
         }
         rows.truncate(CHUNK);
         for r in &mut rows {
-            r.truncate(self.columns.len());
+            r.truncate(self.selection.columns.len());
         }
         Ok((rows, next))
     }
@@ -182,7 +171,7 @@ pub async fn table(
     } else {
         Start::Key(None)
     };
-    let mut encoder = export.encoder(rows.columns.clone());
+    let mut encoder = export.encoder(rows.selection.columns.clone());
     let read = move |from: Start| {
         let (db, access, rows) = (db.clone(), access.clone(), rows.clone());
         async move { db.run(limit, access, move |c| rows.chunk(c, &from)).await }

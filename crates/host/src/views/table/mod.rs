@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::config::TableMeta;
 use crate::db::facets::{FacetKind, Suggestion};
 use crate::db::filters::Filter;
-use crate::db::table_query::{Built, Search, Sort, TableQuery, Through};
+use crate::db::table_query::{Built, Selection, Sort, TableQuery};
 use crate::db::{next_token, Access, Cell, Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
@@ -287,8 +287,7 @@ struct Page<'a> {
     access: Arc<Access>,
     /// The full-text index searched, if the table has one this actor may read.
     fts_table: Option<String>,
-    search: Option<Search>,
-    throughs: Vec<Through>,
+    selection: Selection,
 }
 
 /// What the page's queries found, with the foreign keys the actor may follow.
@@ -337,17 +336,13 @@ pub async fn page(
         let rows = TableRows {
             schema: schema.clone(),
             table: name.to_string(),
-            columns: req.columns,
-            filters: req.filters,
-            search,
-            throughs,
-            wheres: req.wheres,
-            sort: req.sort,
+            selection: req.selection(search, throughs),
         };
         let limit = ctx.sql_limit(&state.settings)?;
         let response = export::table(db.clone(), run_access, limit, rows, export).await?;
         return Ok(response.into());
     }
+    let selection = req.selection(search, throughs);
     let page = Page {
         state,
         ctx,
@@ -358,8 +353,7 @@ pub async fn page(
         req,
         access,
         fts_table,
-        search,
-        throughs,
+        selection,
     };
     let built = page.query().build();
     let found = page.fetch(&built, run_access).await?;
@@ -372,12 +366,7 @@ impl Page<'_> {
         let req = &self.req;
         TableQuery {
             table: self.t,
-            columns: req.columns.clone(),
-            filters: req.filters.clone(),
-            search: self.search.clone(),
-            throughs: self.throughs.clone(),
-            wheres: req.wheres.clone(),
-            sort: req.sort.clone(),
+            selection: &self.selection,
             keyset: req.keyset.clone(),
             offset: req.offset,
             size: req.size,
@@ -498,8 +487,8 @@ impl Page<'_> {
             is_view: t.is_view,
             human_description_en: human_description(
                 &req.filters,
-                &self.throughs,
-                self.search.as_ref(),
+                &self.selection.throughs,
+                self.selection.search.as_ref(),
                 req.sort.as_ref(),
                 req.explicit_sort,
             ),

@@ -6,7 +6,7 @@ use crate::config::{Settings, TableMeta};
 use crate::db::facets::FacetKind;
 use crate::db::filters::{self, Filter};
 use crate::db::next_token::{self, Keyset};
-use crate::db::table_query::Sort;
+use crate::db::table_query::{Search, Selection, Sort, Through};
 use crate::db::TableInfo;
 use crate::error::AppError;
 use crate::render::json::Shape;
@@ -98,6 +98,20 @@ fn keyset(tok: &str, t: &TableInfo, sort: Option<&Sort>) -> Result<Keyset, AppEr
         });
     }
     next_token::decode(tok, keys.len(), sort.is_some()).map_err(AppError::BadRequest)
+}
+
+impl TableRequest {
+    /// The rows this request selects, with its search and links resolved against the schema.
+    pub fn selection(&self, search: Option<Search>, throughs: Vec<Through>) -> Selection {
+        Selection {
+            columns: self.columns.clone(),
+            filters: self.filters.clone(),
+            search,
+            throughs,
+            wheres: self.wheres.clone(),
+            sort: self.sort.clone(),
+        }
+    }
 }
 
 impl TableRequest {

@@ -19,9 +19,9 @@ use serde_json::Value;
 /// The session secret of the test servers (the binary refuses one shorter than 32 bytes).
 pub const TEST_SECRET: &str = "end-to-end tests share this secret";
 
-/// The repository root.
+/// The repository root (this crate is `crates/testkit`).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// A directory for the files this test process shares between its tests, under
@@ -348,6 +348,25 @@ impl Server {
         true
     }
 
+    /// Waits until a request other than this one has been under way for `at_least` (from
+    /// `/-/threads`): a test orders its events by what the server is doing, not by sleeping.
+    /// Panics after 10 s.
+    pub fn await_request_under_way(&self, at_least: Duration) {
+        let wanted = at_least.as_secs_f64() * 1000.0;
+        eventually("a request under way", || {
+            let threads = self.json("/-/threads.json");
+            let tasks = threads["tasks"].as_array().cloned().unwrap_or_default();
+            tasks.iter().filter_map(Value::as_str).any(|t| {
+                // "GET request, 12.3 ms so far"
+                t.split(", ")
+                    .nth(1)
+                    .and_then(|ms| ms.split(' ').next())
+                    .and_then(|ms| ms.parse::<f64>().ok())
+                    .is_some_and(|ms| ms >= wanted)
+            })
+        });
+    }
+
     /// A `Cookie` header value signing `actor` in for the next hour, encrypted with the
     /// server's secret exactly as any instance sharing that secret would encrypt it.
     pub fn cookie_for(&self, actor: &Value) -> String {
@@ -423,6 +442,18 @@ impl Drop for Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Waits until `done` is true, polling; panics naming `what` after 10 s.
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited 10 s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
