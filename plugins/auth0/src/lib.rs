@@ -479,8 +479,7 @@ mod tests {
         // The inline host refuses to fetch: had the code been exchanged, this would say so.
         let refused = plugin()
             .finish(&callback(), &inline_host(), Some(flow))
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert_eq!(refused.status, 400);
         assert!(
             refused.message.contains("took too long"),
@@ -495,7 +494,7 @@ mod tests {
         let state = pending.start("verifier".into(), "/".into(), 60);
         let flow = pending.take(&state).unwrap();
         let answer = plugin().finish(&callback(), &inline_host(), Some(flow));
-        let failed = answer.err().expect("the inline host cannot fetch");
+        let failed = answer.expect_err("the inline host cannot fetch");
         assert!(
             !failed.message.contains("took too long"),
             "{}",
