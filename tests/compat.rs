@@ -86,6 +86,26 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "/writer_foreign_keys",
         "a setting Datasette does not have",
     ),
+    (
+        "/-/settings.json",
+        "/max_post_body_bytes",
+        "a Datasette 1.0 setting (the write API), not in 0.65",
+    ),
+    (
+        "/-/settings.json",
+        "/max_insert_rows",
+        "a Datasette 1.0 setting (the write API), not in 0.65",
+    ),
+    (
+        "/-/settings.json",
+        "/allow_signed_tokens",
+        "a Datasette 1.0 setting (the write API), not in 0.65",
+    ),
+    (
+        "/-/settings.json",
+        "/max_signed_tokens_ttl",
+        "a Datasette 1.0 setting (the write API), not in 0.65",
+    ),
     // A file's size grows with its protected tables too: shown only to actors who may see
     // everything in it, and the fixture protects a table from visitors.
     (

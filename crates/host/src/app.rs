@@ -138,12 +138,9 @@ impl AppState {
                     0 => DEFAULT_CACHE_KIB,
                     n => n,
                 },
-                metadata
-                    .database(&name)
-                    .is_some_and(|d| d.queries.values().any(|q| q.write))
-                    .then_some(crate::db::writes::WriterOptions {
-                        foreign_keys: settings.writer_foreign_keys,
-                    }),
+                Some(crate::db::writes::WriterOptions {
+                    foreign_keys: settings.writer_foreign_keys,
+                }),
             )?;
             db.load_schema().await?;
             if f.immutable {
@@ -368,6 +365,10 @@ impl AppState {
     }
 
     fn find_actor(&self, req: &actix_web::HttpRequest) -> Actor {
+        use actix_web::HttpMessage;
+        if let Some(token) = req.extensions().get::<crate::tokens::TokenActor>() {
+            return Some(token.0.clone());
+        }
         crate::session::actor(req).or_else(|| {
             self.plugins
                 .recognise_actors()

@@ -23,6 +23,34 @@ pub enum Command {
     /// Write each file's hash, size and table counts as JSON, for `serve --inspect-file`: a
     /// large immutable file is then neither hashed nor counted at start-up.
     Inspect(InspectArgs),
+    /// Print a signed API token (`dstok_…`) for an actor, as `datasette create-token` does:
+    /// `Authorization: Bearer TOKEN` then signs requests in as {"id": ID, "token": "dstok"}.
+    CreateToken(CreateTokenArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CreateTokenArgs {
+    /// The actor's id.
+    pub id: String,
+    /// The instance's secret (`serve --secret`): only a server with the same one accepts it.
+    #[arg(long, env = "DATASETTE_SECRET", hide_env_values = true)]
+    pub secret: String,
+    /// The token stops working this many seconds from now.
+    #[arg(long = "expires-after", short = 'e', value_name = "SECONDS")]
+    pub expires_after: Option<u64>,
+    /// Restrict the token to this action everywhere (repeatable).
+    #[arg(long = "all", short = 'a', value_name = "ACTION")]
+    pub all: Vec<String>,
+    /// Restrict the token to an action in one database (repeatable): --database DB ACTION.
+    #[arg(long = "database", short = 'd', num_args = 2, value_names = ["DB", "ACTION"], action = ArgAction::Append)]
+    pub database: Vec<String>,
+    /// Restrict the token to an action on one table or query (repeatable):
+    /// --resource DB TABLE ACTION.
+    #[arg(long = "resource", short = 'r', num_args = 3, value_names = ["DB", "RESOURCE", "ACTION"], action = ArgAction::Append)]
+    pub resource: Vec<String>,
+    /// Print the token's contents as well.
+    #[arg(long)]
+    pub debug: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -48,9 +76,13 @@ pub struct ServeArgs {
     /// Files to serve as immutable: never re-read, counted once.
     #[arg(short = 'i', long = "immutable", value_name = "FILE")]
     pub immutable: Vec<PathBuf>,
-    /// A Datasette-style metadata.json.
+    /// A Datasette-style metadata.json (or .yaml).
     #[arg(short = 'm', long = "metadata", value_name = "FILE")]
     pub metadata: Option<PathBuf>,
+    /// Datasette 1.0's configuration file, datasette.yaml or .json: settings, allow and
+    /// permissions blocks, plugins' configuration.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Inspect data written by `datasette-rs inspect`: the hashes and table counts of the
     /// immutable files (`-i`), taken as they are.
     #[arg(long = "inspect-file", value_name = "FILE")]

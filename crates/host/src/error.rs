@@ -26,6 +26,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     UriTooLong(String),
+    /// A request body past `max_post_body_bytes` (a 413).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     Internal(String),
     /// The database cannot answer now (locked by a writer, its file gone).
@@ -49,6 +52,7 @@ impl AppError {
             }
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_) | AppError::Busy(_) | AppError::Stale(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -134,6 +138,7 @@ impl AppError {
                 | AppError::Interrupted(m)
                 | AppError::Forbidden(m)
                 | AppError::UriTooLong(m)
+                | AppError::TooLarge(m)
                 | AppError::Internal(m)
                 | AppError::Unavailable(m)
                 | AppError::Busy(m)

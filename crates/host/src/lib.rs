@@ -21,5 +21,6 @@ pub mod server;
 pub mod services;
 pub mod session;
 pub mod telemetry;
+pub mod tokens;
 pub mod urls;
 pub mod views;

@@ -2,8 +2,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use datasette_rs::app::{AppState, DatabaseFile};
-use datasette_rs::cli::{Cli, Command, InspectArgs, LogFormat, ServeArgs};
-use datasette_rs::config::{Metadata, Settings};
+use datasette_rs::cli::{Cli, Command, CreateTokenArgs, InspectArgs, LogFormat, ServeArgs};
+use datasette_rs::config::{self, Metadata, Settings};
 use datasette_rs::plugins::{self, LoadOptions, Plugins};
 use datasette_rs::session::{self, SessionConfig};
 
@@ -11,13 +11,15 @@ fn main() -> anyhow::Result<()> {
     let args = match Cli::parse().command {
         Command::Serve(args) => args,
         Command::Inspect(args) => return inspect(&args),
+        Command::CreateToken(args) => return create_token(&args),
     };
     init_logging(args.log_format);
-    let settings = settings(&args)?;
-    let metadata = match &args.metadata {
-        Some(path) => Metadata::load(path)?,
-        None => Metadata::default(),
+    let config = match &args.config {
+        Some(path) => Some(config::file::read(path)?),
+        None => None,
     };
+    let settings = settings(&args, config.as_ref())?;
+    let metadata = metadata(&args, config)?;
     let plugins = Plugins::load(
         &metadata,
         &LoadOptions {
@@ -64,9 +66,16 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-/// The `--setting` values, and the options kept with them.
-fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
+/// The configuration file's settings, then the `--setting` values, and the options kept
+/// with them.
+fn settings(args: &ServeArgs, config: Option<&serde_json::Value>) -> anyhow::Result<Settings> {
     let mut settings = Settings::default();
+    for (name, value) in config.map(config::file::settings).unwrap_or_default() {
+        let file = args.config.as_deref().unwrap_or(std::path::Path::new("-c"));
+        settings
+            .set(&name, &value)
+            .with_context(|| format!("{}: settings", file.display()))?;
+    }
     for (name, value) in args.setting_pairs() {
         settings.set(&name, &value)?;
     }
@@ -80,6 +89,77 @@ fn settings(args: &ServeArgs) -> anyhow::Result<Settings> {
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
     Ok(settings)
+}
+
+/// metadata.json (or .yaml), with the configuration file laid over it.
+fn metadata(args: &ServeArgs, config: Option<serde_json::Value>) -> anyhow::Result<Metadata> {
+    let Some(mut config) = config else {
+        return Ok(match &args.metadata {
+            Some(path) => Metadata::load(path)?,
+            None => Metadata::default(),
+        });
+    };
+    let path = args.config.clone().unwrap_or_default();
+    if let Some(object) = config.as_object_mut() {
+        object.remove("settings");
+    }
+    let mut merged = match &args.metadata {
+        Some(path) => Metadata::load(path)?.raw,
+        None => serde_json::json!({}),
+    };
+    config::file::merge(&mut merged, config);
+    Ok(Metadata::from_value(merged, &path)?)
+}
+
+/// `datasette-rs create-token`: a signed API token on stdout.
+fn create_token(args: &CreateTokenArgs) -> anyhow::Result<()> {
+    use datasette_rs::permissions::Action;
+    use datasette_rs::tokens::{Claims, Restrictions, TokenKey};
+    let known = |a: &str| {
+        Action::ALL
+            .iter()
+            .any(|x| x.name() == a || x.abbreviation() == a)
+            .then(|| a.to_string())
+            .with_context(|| format!("unknown action '{a}'"))
+    };
+    let mut r = Restrictions::default();
+    for a in &args.all {
+        r.a.push(known(a)?);
+    }
+    for pair in args.database.chunks(2) {
+        let list =
+            r.d.entry(pair[0].clone())
+                .or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.push(known(&pair[1])?.into());
+        }
+    }
+    for triple in args.resource.chunks(3) {
+        let db =
+            r.r.entry(triple[0].clone())
+                .or_insert_with(|| serde_json::json!({}));
+        let list = &mut db[triple[1].as_str()];
+        if list.is_null() {
+            *list = serde_json::json!([]);
+        }
+        if let Some(list) = list.as_array_mut() {
+            list.push(known(&triple[2])?.into());
+        }
+    }
+    let restricted = !(r.a.is_empty() && r.d.is_empty() && r.r.is_empty());
+    let claims = Claims {
+        a: args.id.clone(),
+        t: datasette_rs::tokens::now(),
+        d: args.expires_after,
+        r: restricted.then_some(r),
+    };
+    datasette_rs::session::key_from_secret(Some(&args.secret))?;
+    let token = TokenKey::from_secret(Some(&args.secret)).sign(&claims);
+    println!("{token}");
+    if args.debug {
+        eprintln!("{}", serde_json::to_string_pretty(&claims)?);
+    }
+    Ok(())
 }
 
 /// The files to serve: those given, or else (without `--memory`) the sample database.

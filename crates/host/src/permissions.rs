@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::config::Metadata;
 use crate::db::{Access, Lineage};
+use crate::tokens::Restrictions;
 
 pub type Actor = Option<Value>;
 
@@ -26,10 +27,17 @@ pub enum Action {
     ViewDatabaseDownload,
     PermissionsDebug,
     DebugMenu,
+    InsertRow,
+    UpdateRow,
+    DeleteRow,
+    CreateTable,
+    AlterTable,
+    DropTable,
+    ExecuteWriteSql,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 17] = [
         Action::ViewInstance,
         Action::ViewDatabase,
         Action::ViewTable,
@@ -40,6 +48,13 @@ impl Action {
         Action::ViewDatabaseDownload,
         Action::PermissionsDebug,
         Action::DebugMenu,
+        Action::InsertRow,
+        Action::UpdateRow,
+        Action::DeleteRow,
+        Action::CreateTable,
+        Action::AlterTable,
+        Action::DropTable,
+        Action::ExecuteWriteSql,
     ];
 
     /// The name Datasette, plugins and metadata.json's `permissions` blocks use.
@@ -55,7 +70,52 @@ impl Action {
             Action::ViewDatabaseDownload => "view-database-download",
             Action::PermissionsDebug => "permissions-debug",
             Action::DebugMenu => "debug-menu",
+            Action::InsertRow => "insert-row",
+            Action::UpdateRow => "update-row",
+            Action::DeleteRow => "delete-row",
+            Action::CreateTable => "create-table",
+            Action::AlterTable => "alter-table",
+            Action::DropTable => "drop-table",
+            Action::ExecuteWriteSql => "execute-write-sql",
         }
+    }
+
+    /// Datasette's short name, as tokens' restrictions may write it.
+    pub const fn abbreviation(self) -> &'static str {
+        match self {
+            Action::ViewInstance => "vi",
+            Action::ViewDatabase => "vd",
+            Action::ViewTable => "vt",
+            Action::ViewQuery => "vq",
+            Action::ExecuteSql => "es",
+            Action::Metrics => "metrics",
+            Action::ViewPluginConfig => "vpc",
+            Action::ViewDatabaseDownload => "vdd",
+            Action::PermissionsDebug => "pd",
+            Action::DebugMenu => "dm",
+            Action::InsertRow => "ir",
+            Action::UpdateRow => "ur",
+            Action::DeleteRow => "dr",
+            Action::CreateTable => "ct",
+            Action::AlterTable => "at",
+            Action::DropTable => "dt",
+            Action::ExecuteWriteSql => "ews",
+        }
+    }
+
+    /// Whether the action changes a database: nobody may, unless a `permissions` block or a
+    /// plugin says so (or the actor is root and no block names who may).
+    pub const fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::InsertRow
+                | Action::UpdateRow
+                | Action::DeleteRow
+                | Action::CreateTable
+                | Action::AlterTable
+                | Action::DropTable
+                | Action::ExecuteWriteSql
+        )
     }
 
     pub fn named(name: &str) -> Option<Action> {
@@ -156,6 +216,12 @@ impl PermissionSource for AllowBlocks {
                 .database(d)
                 .and_then(|db| db.allow_sql.as_ref())
                 .or(m.allow_sql.as_ref()),
+            (Some(a), Resource::Database(d)) if a.writes() => {
+                m.database(d)?.permissions.get(action)
+            }
+            (Some(a), Resource::Child(d, t)) if a.writes() => {
+                m.table(d, t)?.permissions.get(action)
+            }
             (_, Resource::Instance) => m.permissions.get(action),
             _ => None,
         }?;
@@ -232,7 +298,11 @@ impl Permissions {
     /// Walks from the most specific check to the least; the first explicit answer wins. The
     /// check is recorded as the most specific one.
     fn cascade(&self, actor: &Actor, checks: &[(Action, Resource)], default: bool) -> bool {
-        let vote = self.first_vote(actor, checks);
+        // A restricted token may do what it lists and nothing else, whatever else says yes.
+        let vote = match (Restrictions::of(actor), checks.first()) {
+            (Some(r), Some((action, resource))) if !r.allow(*action, resource) => Some(false),
+            _ => self.first_vote(actor, checks),
+        };
         if let Some((action, resource)) = checks.first() {
             self.record(actor, *action, resource, vote, default);
         }
@@ -334,6 +404,19 @@ impl Permissions {
             )
     }
 
+    /// A write `action` on `db`, or on its table `table`: the table's block or votes, then the
+    /// database's, then the instance's. With none, root only. Whether the actor may see the
+    /// table at all is `Access`'s to answer, before this.
+    pub fn can_write(&self, actor: &Actor, action: Action, db: &str, table: Option<&str>) -> bool {
+        let mut checks = Vec::with_capacity(3);
+        if let Some(t) = table {
+            checks.push((action, Resource::Child(db.into(), t.into())));
+        }
+        checks.push((action, Resource::Database(db.into())));
+        checks.push((action, Resource::Instance));
+        self.cascade(actor, &checks, is_root(actor))
+    }
+
     /// What this actor may read in `db`: every table and view, derived ones included.
     ///
     /// An object with an explicit answer of its own (its allow block, or a plugin's vote)
@@ -352,13 +435,17 @@ impl Permissions {
         );
         let mut hidden: HashSet<String> = HashSet::new();
         let mut published: HashSet<String> = HashSet::new();
+        let restrictions = Restrictions::of(actor);
         // Each object's own answer, in the lineage's order.
         let votes: Vec<Option<bool>> = lineage
             .objects
             .iter()
             .map(|(folded, o)| {
                 let resource = Resource::Child(db.into(), o.name.clone());
-                let vote = self.vote(actor, Action::ViewTable.name(), &resource);
+                let vote = match &restrictions {
+                    Some(r) if !r.allow(Action::ViewTable, &resource) => Some(false),
+                    _ => self.vote(actor, Action::ViewTable.name(), &resource),
+                };
                 // An object's own answer is worth listing; the others follow the database's.
                 if vote.is_some() {
                     self.record(actor, Action::ViewTable, &resource, vote, database);

@@ -33,6 +33,7 @@ pub fn app(
         ))
         .app_data(state)
         .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
+        .wrap(actix_web::middleware::from_fn(crate::tokens::middleware))
         .wrap(actix_web::middleware::from_fn(crate::delivery::deliver))
         .wrap(sessions)
         .wrap(

@@ -53,6 +53,8 @@ pub struct SessionConfig {
     /// The cookie's path: the site's `base_url`, so that other applications under the same
     /// host name are not sent it (it does not shield the site from their pages: same origin).
     pub path: String,
+    /// What signs API tokens (`dstok_`), derived from the same secret for that purpose alone.
+    pub tokens: crate::tokens::TokenKey,
 }
 
 impl SessionConfig {
@@ -66,6 +68,7 @@ impl SessionConfig {
             secure: settings.secure_cookies,
             ttl_hours: settings.session_ttl_hours,
             path: settings.cookie_path(),
+            tokens: crate::tokens::TokenKey::from_secret(secret),
         })
     }
 }

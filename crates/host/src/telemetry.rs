@@ -50,6 +50,13 @@ pub fn sql(seconds: f64) {
     metrics::histogram!("datasette_sql_duration_seconds").record(seconds);
 }
 
+/// A write through the write API: counted by operation, with the rows it changed.
+pub fn write(op: &str, rows: usize) {
+    let op = op.to_string();
+    metrics::counter!("datasette_writes_total", "action" => op.clone()).increment(1);
+    metrics::counter!("datasette_rows_written_total", "action" => op).increment(rows as u64);
+}
+
 pub fn pool_wait(seconds: f64) {
     metrics::histogram!("datasette_pool_wait_seconds").record(seconds);
 }

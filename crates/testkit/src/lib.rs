@@ -21,7 +21,8 @@ pub const TEST_SECRET: &str = "end-to-end tests share this secret";
 
 /// The repository root (this crate is `crates/testkit`).
 pub fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    root.canonicalize().unwrap_or(root)
 }
 
 /// A directory for the files this test process shares between its tests, under

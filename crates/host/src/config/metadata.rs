@@ -112,6 +112,9 @@ pub struct DatabaseMeta {
     pub queries: IndexMap<String, CannedQuery>,
     pub allow: Option<Value>,
     pub allow_sql: Option<Value>,
+    /// Allow blocks for writes to this database and its tables, by action.
+    #[serde(default)]
+    pub permissions: serde_json::Map<String, Value>,
     /// Plugins' configuration for this database, over the instance's.
     #[serde(default)]
     pub plugins: serde_json::Map<String, Value>,
@@ -142,6 +145,9 @@ pub struct TableMeta {
     /// Facet values shown for this table: a number or `"max"`.
     pub facet_size: Option<Value>,
     pub allow: Option<Value>,
+    /// Allow blocks for writes to this table, by action.
+    #[serde(default)]
+    pub permissions: serde_json::Map<String, Value>,
     /// Plugins' configuration for this table, over its database's and the instance's.
     #[serde(default)]
     pub plugins: serde_json::Map<String, Value>,
@@ -171,8 +177,17 @@ pub fn unknown_keys(raw: &Value) -> Vec<String> {
         "permissions",
         "extra_css_urls",
         "extra_js_urls",
+        // Datasette 1.0's configuration file: read as settings (see `config::file`).
+        "settings",
     ];
-    const DATABASE: &[&str] = &["tables", "queries", "allow", "allow_sql", "plugins"];
+    const DATABASE: &[&str] = &[
+        "tables",
+        "queries",
+        "allow",
+        "allow_sql",
+        "plugins",
+        "permissions",
+    ];
     const TABLE: &[&str] = &[
         "hidden",
         "sort",
@@ -189,6 +204,7 @@ pub fn unknown_keys(raw: &Value) -> Vec<String> {
         "facet_size",
         "allow",
         "plugins",
+        "permissions",
     ];
     const QUERY: &[&str] = &[
         "sql",
@@ -326,7 +342,11 @@ impl FacetSpec {
 }
 
 impl Metadata {
+    /// metadata.json, or metadata.yaml / .yml.
     pub fn load(path: &Path) -> Result<Metadata, MetadataError> {
+        if super::file::is_yaml(path) {
+            return Metadata::from_value(super::file::read(path)?, path);
+        }
         let text = std::fs::read_to_string(path).map_err(|source| MetadataError::Read {
             path: path.to_path_buf(),
             source,
@@ -349,7 +369,28 @@ impl Metadata {
             });
         }
         // Deserialize from the text, not the Value, so type errors carry line and column.
-        let mut meta: Metadata = serde_json::from_str(text).map_err(parse_err)?;
+        let meta: Metadata = serde_json::from_str(text).map_err(parse_err)?;
+        meta.checked(raw, path)
+    }
+
+    /// Metadata from a value already read (a YAML file, or metadata and configuration
+    /// merged): as [`Metadata::parse`], without line numbers in type errors.
+    pub fn from_value(raw: Value, path: &Path) -> Result<Metadata, MetadataError> {
+        let invalid = |message: String| MetadataError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !raw.is_object() {
+            return Err(invalid("the top level must be an object".into()));
+        }
+        let meta: Metadata =
+            serde_json::from_value(raw.clone()).map_err(|e| invalid(e.to_string()))?;
+        meta.checked(raw, path)
+    }
+
+    /// Names its queries, checks its facets and warns of keys nothing reads.
+    fn checked(mut self, raw: Value, path: &Path) -> Result<Metadata, MetadataError> {
+        let meta = &mut self;
         for db in meta.databases.values_mut() {
             for (name, q) in db.queries.iter_mut() {
                 q.name = name.clone();
@@ -366,12 +407,12 @@ impl Metadata {
         }
         for key in unknown_keys(&raw) {
             tracing::warn!(
-                "{}: {key} is not a metadata.json key datasette-rs knows: it is not used",
+                "{}: {key} is not a key datasette-rs knows: it is not used",
                 path.display()
             );
         }
-        meta.raw = raw;
-        Ok(meta)
+        self.raw = raw;
+        Ok(self)
     }
 
     pub fn database(&self, db: &str) -> Option<&DatabaseMeta> {

@@ -1,6 +1,7 @@
 //! Everything read at start-up: `metadata.json`, the `--setting` values and the options
 //! kept with them.
 
+pub mod file;
 mod metadata;
 mod secrets;
 mod settings;

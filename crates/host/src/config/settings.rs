@@ -73,6 +73,14 @@ pub struct Settings {
     /// not to). A table whose keys point into something hidden from the writer is then not
     /// writable by them: the constraint's outcome would tell what the hidden table holds.
     pub writer_foreign_keys: bool,
+    /// Datasette 1.0: `dstok_` tokens sign requests in.
+    pub allow_signed_tokens: bool,
+    /// Datasette 1.0: the longest a token may last, in seconds (0: as long as its maker says).
+    pub max_signed_tokens_ttl: u64,
+    /// Datasette 1.0: the most rows one insert or upsert may hold.
+    pub max_insert_rows: u32,
+    /// The most bytes a POST's body may hold: past it, a 413 before more is read.
+    pub max_post_body_bytes: u64,
 }
 
 impl Default for Settings {
@@ -109,6 +117,10 @@ impl Default for Settings {
             max_answer_mb: crate::limits::DEFAULT_ANSWER_MB,
             answers_memory_mb: crate::limits::DEFAULT_ANSWERS_MEMORY_MB,
             writer_foreign_keys: false,
+            allow_signed_tokens: true,
+            max_signed_tokens_ttl: 0,
+            max_insert_rows: 100,
+            max_post_body_bytes: 2 << 20,
         }
     }
 }
@@ -196,6 +208,10 @@ impl Settings {
         "max_answer_mb",
         "answers_memory_mb",
         "writer_foreign_keys",
+        "allow_signed_tokens",
+        "max_signed_tokens_ttl",
+        "max_insert_rows",
+        "max_post_body_bytes",
     ];
 
     /// Applies one `--setting NAME VALUE`.
@@ -231,6 +247,10 @@ impl Settings {
             "max_answer_mb" => self.max_answer_mb = parse_u32(name, value, 1)?.min(2047),
             "answers_memory_mb" => self.answers_memory_mb = parse_u32(name, value, 1)?,
             "writer_foreign_keys" => self.writer_foreign_keys = parse_bool(name, value)?,
+            "allow_signed_tokens" => self.allow_signed_tokens = parse_bool(name, value)?,
+            "max_signed_tokens_ttl" => self.max_signed_tokens_ttl = parse_u64(name, value, 0)?,
+            "max_insert_rows" => self.max_insert_rows = parse_u32(name, value, 1)?,
+            "max_post_body_bytes" => self.max_post_body_bytes = parse_u64(name, value, 1)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())

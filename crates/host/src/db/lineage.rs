@@ -227,6 +227,7 @@ fn trigger_flows(
                 Recorded::Write {
                     table: t,
                     accessor: Some(trigger),
+                    ..
                 } => writes.push((trigger, fold(&t))),
                 _ => {}
             }

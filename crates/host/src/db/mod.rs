@@ -116,7 +116,7 @@ pub struct Database {
     /// When a change of schema was last looked for; `None`: look at the next request.
     last_schema_check: Mutex<Option<Instant>>,
     derived: Mutex<Derived>,
-    /// The read-write connection of a mutable file with writable canned queries.
+    /// The read-write connection of a mutable file, opened at its first write.
     writer: Option<writes::Writer>,
 }
 
@@ -356,6 +356,37 @@ impl Database {
             self.load_schema().await?;
         }
         Ok(changed)
+    }
+
+    /// Runs `f` in one write transaction on this file's writer (see `Writer::transaction`),
+    /// off the async workers. A schema it changed is loaded at once, so the next read sees it.
+    pub async fn transact<T, F>(
+        self: &Arc<Self>,
+        limit: Duration,
+        access: Arc<Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut writes::Tx<'_>) -> Result<T, DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        let (out, version) = actix_web::rt::task::spawn_blocking(move || {
+            let writer = db
+                .writer
+                .as_ref()
+                .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
+            writer.transaction(limit, &access, |tx| {
+                let out = f(tx)?;
+                Ok((out, tx.schema_version()?))
+            })
+        })
+        .await
+        .map_err(|e| DbError::Internal(format!("write task failed: {e}")))??;
+        if version != self.current_schema().version {
+            self.load_schema().await?;
+        }
+        Ok(out)
     }
 
     /// The named parameters of `sql` (the host's own: a canned query's), as SQLite reads them,

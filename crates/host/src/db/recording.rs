@@ -14,7 +14,33 @@ pub enum Recorded {
     Write {
         table: String,
         accessor: Option<String>,
+        op: RowOp,
     },
+    /// A change of the schema, or anything else a write statement may do to the file.
+    Other {
+        op: FileOp,
+        /// The table, view, index or trigger it names, if any.
+        name: Option<String>,
+        accessor: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FileOp {
+    CreateTable,
+    DropTable,
+    AlterTable,
+    CreateIndex,
+    DropIndex,
+    /// Views, triggers, virtual tables, pragmas, attach, vacuum, transactions and the like.
+    Unsupported(&'static str),
 }
 
 /// What records the tables statements read and write while they are prepared.
@@ -27,17 +53,57 @@ pub trait Recorder {
 /// Whether the authorizer's action reads or writes a table, for recording.
 pub fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recorded> {
     let accessor = accessor.map(str::to_string);
-    match action {
-        AuthAction::Read { table_name, .. } => Some(Recorded::Read {
+    let write = |table: &str, op| Recorded::Write {
+        table: table.to_string(),
+        accessor: accessor.clone(),
+        op,
+    };
+    let other = |op, name: Option<&str>| Recorded::Other {
+        op,
+        name: name.map(str::to_string),
+        accessor: accessor.clone(),
+    };
+    Some(match action {
+        AuthAction::Read { table_name, .. } => Recorded::Read {
             table: table_name.to_string(),
-            accessor,
-        }),
-        AuthAction::Insert { table_name }
-        | AuthAction::Delete { table_name }
-        | AuthAction::Update { table_name, .. } => Some(Recorded::Write {
-            table: table_name.to_string(),
-            accessor,
-        }),
-        _ => None,
-    }
+            accessor: accessor.clone(),
+        },
+        AuthAction::Insert { table_name } => write(table_name, RowOp::Insert),
+        AuthAction::Update { table_name, .. } => write(table_name, RowOp::Update),
+        AuthAction::Delete { table_name } => write(table_name, RowOp::Delete),
+        AuthAction::CreateTable { table_name } => other(FileOp::CreateTable, Some(table_name)),
+        AuthAction::DropTable { table_name } => other(FileOp::DropTable, Some(table_name)),
+        AuthAction::AlterTable { table_name, .. } => other(FileOp::AlterTable, Some(table_name)),
+        AuthAction::CreateIndex { table_name, .. } => other(FileOp::CreateIndex, Some(table_name)),
+        AuthAction::DropIndex { table_name, .. } => other(FileOp::DropIndex, Some(table_name)),
+        AuthAction::Select | AuthAction::Function { .. } | AuthAction::Recursive => return None,
+        AuthAction::CreateView { .. } | AuthAction::DropView { .. } => {
+            other(FileOp::Unsupported("views"), None)
+        }
+        AuthAction::CreateTrigger { .. } | AuthAction::DropTrigger { .. } => {
+            other(FileOp::Unsupported("triggers"), None)
+        }
+        AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => {
+            other(FileOp::Unsupported("virtual tables"), None)
+        }
+        AuthAction::CreateTempTable { .. }
+        | AuthAction::CreateTempIndex { .. }
+        | AuthAction::CreateTempTrigger { .. }
+        | AuthAction::CreateTempView { .. }
+        | AuthAction::DropTempTable { .. }
+        | AuthAction::DropTempIndex { .. }
+        | AuthAction::DropTempTrigger { .. }
+        | AuthAction::DropTempView { .. } => other(FileOp::Unsupported("temporary objects"), None),
+        AuthAction::Pragma { .. } => other(FileOp::Unsupported("PRAGMA"), None),
+        AuthAction::Attach { .. } | AuthAction::Detach { .. } => {
+            other(FileOp::Unsupported("ATTACH and DETACH"), None)
+        }
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            other(FileOp::Unsupported("transactions"), None)
+        }
+        AuthAction::Reindex { .. } | AuthAction::Analyze { .. } => {
+            other(FileOp::Unsupported("REINDEX and ANALYZE"), None)
+        }
+        _ => other(FileOp::Unsupported("this statement"), None),
+    })
 }

@@ -89,11 +89,12 @@ impl Writer {
         let hidden = |table: &str| !access.can_read(table);
         let touches_hidden = touched.iter().any(|r| match r {
             Recorded::Read { table, .. } | Recorded::Write { table, .. } => hidden(table),
+            Recorded::Other { .. } => false,
         });
         let keys_hidden = self.foreign_keys
             && touched.iter().any(|r| match r {
                 Recorded::Write { table, .. } => access.lineage.keyed_to(table, hidden),
-                Recorded::Read { .. } => false,
+                Recorded::Read { .. } | Recorded::Other { .. } => false,
             });
         if keys_hidden {
             return Err(DbError::Refused(KEYS_HIDDEN.into()));
@@ -117,6 +118,56 @@ impl Writer {
         Ok((changed, version))
     }
 
+    /// Runs `f` in one transaction (`BEGIN IMMEDIATE`, so writers queue here rather than fail
+    /// mid-way) within `limit`, for a writer with `access`: committed if `f` succeeds, rolled
+    /// back otherwise. Blocks: call it off the async workers.
+    pub fn transaction<T>(
+        &self,
+        limit: Duration,
+        access: &Access,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(self.open()?);
+        }
+        let (conn, guard) = slot.as_mut().expect("opened above");
+        let deadline = Instant::now() + limit;
+        conn.progress_handler(1000, Some(move || Instant::now() > deadline))
+            .map_err(DbError::from_sqlite)?;
+        let mut tx = Tx {
+            conn,
+            guard,
+            access,
+            foreign_keys: self.foreign_keys,
+            touched_hidden: false,
+        };
+        let result = tx
+            .conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(DbError::from_sqlite)
+            .and_then(|()| f(&mut tx))
+            .and_then(|out| {
+                tx.conn
+                    .execute_batch("COMMIT")
+                    .map_err(DbError::from_sqlite)?;
+                Ok(out)
+            });
+        let touched_hidden = tx.touched_hidden;
+        if result.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        conn.progress_handler(0, None::<fn() -> bool>)
+            .map_err(DbError::from_sqlite)?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        result.map_err(|e| match e {
+            DbError::Interrupted(_) => DbError::Interrupted(limit),
+            DbError::Refused(m) => DbError::Refused(m),
+            _ if touched_hidden => DbError::Sql(GENERIC_FAILURE.into()),
+            other => other,
+        })
+    }
+
     fn open(&self) -> Result<(Connection, Guard), DbError> {
         let open = |e: rusqlite::Error| DbError::Open(format!("{}: {e}", self.path.display()));
         // Never creates a file: the database must already be there.
@@ -133,6 +184,149 @@ impl Writer {
         let guard = Guard::default();
         conn.authorizer(Some(guard.authorizer())).map_err(open)?;
         Ok((conn, guard))
+    }
+}
+
+/// A write transaction under way: the host's own statements, each checked for what it
+/// touches that the writer may not see.
+pub struct Tx<'a> {
+    conn: &'a Connection,
+    guard: &'a Guard,
+    access: &'a Access,
+    foreign_keys: bool,
+    /// A statement so far reads or writes something hidden from the writer (through its
+    /// triggers): any failure is then answered [`GENERIC_FAILURE`].
+    touched_hidden: bool,
+}
+
+impl Tx<'_> {
+    /// Prepares `sql` (cached on the connection), noting what it touches first.
+    fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
+        let conn = self.conn;
+        let touched = self.guard.recording(|| conn.prepare(sql).map(drop));
+        let access = self.access;
+        let hidden = |table: &str| !access.can_read(table);
+        self.touched_hidden |= touched.iter().any(|r| match r {
+            Recorded::Read { table, .. } | Recorded::Write { table, .. } => hidden(table),
+            Recorded::Other { .. } => false,
+        });
+        if self.foreign_keys
+            && touched.iter().any(|r| match r {
+                Recorded::Write { table, .. } => access.lineage.keyed_to(table, hidden),
+                Recorded::Read { .. } | Recorded::Other { .. } => false,
+            })
+        {
+            return Err(DbError::Refused(KEYS_HIDDEN.into()));
+        }
+        conn.prepare_cached(sql).map_err(DbError::from_sqlite)
+    }
+
+    /// Runs `sql` with `params` bound in order: the rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Cell]) -> Result<usize, DbError> {
+        let mut stmt = self.prepare(sql)?;
+        stmt.execute(rusqlite::params_from_iter(params))
+            .map_err(DbError::from_sqlite)
+    }
+
+    /// Runs `sql` with `params` bound in order: its rows.
+    pub fn query(&mut self, sql: &str, params: &[Cell]) -> Result<Vec<Vec<Cell>>, DbError> {
+        let mut stmt = self.prepare(sql)?;
+        let width = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(DbError::from_sqlite)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(DbError::from_sqlite)? {
+            out.push(
+                (0..width)
+                    .map(|i| row.get_ref(i).map(Cell::from))
+                    .collect::<Result<_, _>>()
+                    .map_err(DbError::from_sqlite)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Runs `sql` with its named parameters bound from `params`: its column names and rows.
+    pub fn query_named(
+        &mut self,
+        sql: &str,
+        params: &[(String, Cell)],
+    ) -> Result<(Vec<String>, Vec<Vec<Cell>>), DbError> {
+        let mut stmt = self.prepare(sql)?;
+        for i in 1..=stmt.parameter_count() {
+            let name = stmt.parameter_name(i).unwrap_or("?").to_string();
+            let value = params
+                .iter()
+                .find(|(k, _)| Some(k.as_str()) == name.get(1..))
+                .map(|(_, v)| v)
+                .ok_or_else(|| {
+                    DbError::Sql(format!(
+                        "You did not supply a value for binding parameter {name}."
+                    ))
+                })?;
+            stmt.raw_bind_parameter(i, value)
+                .map_err(DbError::from_sqlite)?;
+        }
+        let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
+        let width = columns.len();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(DbError::from_sqlite)? {
+            out.push(
+                (0..width)
+                    .map(|i| row.get_ref(i).map(Cell::from))
+                    .collect::<Result<_, _>>()
+                    .map_err(DbError::from_sqlite)?,
+            );
+        }
+        Ok((columns, out))
+    }
+
+    /// The schema's version now (it moves with create, alter and drop).
+    pub fn schema_version(&self) -> Result<i64, DbError> {
+        self.conn
+            .query_row("PRAGMA schema_version", [], |r| r.get(0))
+            .map_err(DbError::from_sqlite)
+    }
+
+    /// The rowid of the last row inserted.
+    pub fn last_insert_rowid(&self) -> i64 {
+        self.conn.last_insert_rowid()
+    }
+
+    /// What `sql` would read and write, and which views and triggers would do so, without
+    /// running it: for SQL from a request, checked before it runs.
+    pub fn analyse(&self, sql: &str) -> Result<Vec<Recorded>, DbError> {
+        let conn = self.conn;
+        let mut failed = None;
+        let touched = self.guard.recording(|| {
+            if let Err(e) = conn.prepare(sql) {
+                failed = Some(e);
+            }
+        });
+        match failed {
+            Some(e) => Err(DbError::from_sqlite(e)),
+            None => Ok(touched),
+        }
+    }
+
+    /// The folded names of the database's triggers.
+    pub fn triggers(&self) -> Result<std::collections::HashSet<String>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("select name from sqlite_master where type = 'trigger'")
+            .map_err(DbError::from_sqlite)?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(DbError::from_sqlite)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(DbError::from_sqlite)?;
+        Ok(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
+    }
+
+    pub fn connection(&self) -> &Connection {
+        self.conn
     }
 }
 

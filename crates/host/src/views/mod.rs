@@ -22,6 +22,7 @@ mod special;
 pub mod table;
 pub mod templates;
 mod write;
+pub mod write_api;
 
 use std::sync::Arc;
 
@@ -79,7 +80,7 @@ const MAX_URL_BYTES: usize = 32 << 10;
 pub async fn dispatch(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     // One leading slash: every URL built from the path stays on this site (`//host/…` in a
     // Location header would send the browser to another one).
@@ -98,6 +99,10 @@ pub async fn dispatch(
     }
     let mut ctx = page_request(&req, &state, path);
     let page = match ctx.page(&**state) {
+        // The write API answers in its own JSON, whatever was wrong with the URL.
+        Err(e) if write_api::is_write_path(&ctx.path) => {
+            return Ok(write_api::ApiError::from(e).response())
+        }
         Err(AppError::NotFound(m)) => {
             return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
         }
@@ -112,12 +117,42 @@ pub async fn dispatch(
     req.extensions_mut().insert(page.kind());
     page::admit(&state, &ctx.actor, page.gate()).await?;
     if posted {
-        return Ok(match writable_query(&state, &page) {
-            Some((db, q)) => reply(write::post(&state, &ctx, &db, q, &body).await?),
-            None => not_allowed(),
-        });
+        return post(&req, &state, &ctx, &page, payload).await;
+    }
+    if page.writes() {
+        return Ok(write_api::ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "The write API takes a POST",
+        )
+        .response());
     }
     respond_to_get(&req, &state, &ctx, &page).await
+}
+
+/// A POST: to the write API, or to a writable canned query.
+async fn post(
+    req: &HttpRequest,
+    state: &AppState,
+    ctx: &PageRequest,
+    page: &Page,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let limit = state.settings.max_post_body_bytes;
+    let body = if write_api::declared_too_large(req, limit) {
+        Err(write_api::too_large(limit))
+    } else {
+        write_api::read_body(payload, limit).await
+    };
+    if page.writes() {
+        return Ok(match body {
+            Ok(body) => write_api::post(state, ctx, page, &body).await,
+            Err(e) => write_api::ApiError::from(e).response(),
+        });
+    }
+    Ok(match writable_query(state, page) {
+        Some((db, q)) => reply(write::post(state, ctx, &db, q, &body?).await?),
+        None => not_allowed(),
+    })
 }
 
 /// What the request asks for, read once for every page.
@@ -321,6 +356,10 @@ async fn answer(state: &AppState, ctx: &PageRequest, page: &Page) -> Result<Repl
         Page::Table { db, table } => table::page(state, ctx, &served(state, db)?, table).await,
         Page::Row { db, table, key } => {
             row::page(state, ctx, &served(state, db)?, table, key).await
+        }
+        // Answered before: a POST by `post`, anything else refused.
+        Page::TableWrite { .. } | Page::RowWrite { .. } | Page::DatabaseWrite { .. } => {
+            Err(AppError::NotFound("Page not found".into()))
         }
     }
 }

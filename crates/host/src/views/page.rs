@@ -4,6 +4,7 @@
 //! Plugin routes, static mounts and the operational routes (`/-/health`, `/-/metrics`,
 //! `/-/static/…`) are actix's own routes: only what they do not take is resolved here.
 
+use super::write_api::WriteOp;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::permissions::Actor;
@@ -35,6 +36,24 @@ pub enum Page {
         table: String,
         /// The primary key values, still tilde-encoded and comma-separated.
         key: String,
+    },
+    /// `/DB/TABLE/-/insert`, `-/upsert`, `-/drop`: the write API, POST only.
+    TableWrite {
+        db: String,
+        table: String,
+        op: WriteOp,
+    },
+    /// `/DB/TABLE/PK/-/update`, `-/delete`.
+    RowWrite {
+        db: String,
+        table: String,
+        key: String,
+        op: WriteOp,
+    },
+    /// `/DB/-/create`, `/DB/-/execute-write`.
+    DatabaseWrite {
+        db: String,
+        op: WriteOp,
     },
 }
 
@@ -92,6 +111,21 @@ pub fn resolve(path: &str, sql: bool, catalog: &dyn Catalog) -> Result<Page, App
                 Page::Table { db, table: child }
             }
         }
+        [db, "-", op] if WriteOp::of_database(op).is_some() => Page::DatabaseWrite {
+            db: served(name(db)?)?,
+            op: WriteOp::of_database(op).expect("matched"),
+        },
+        [db, table, "-", op] if WriteOp::of_table(op).is_some() => Page::TableWrite {
+            db: served(name(db)?)?,
+            table: decode_name(table)?,
+            op: WriteOp::of_table(op).expect("matched"),
+        },
+        [db, table, key, "-", op] if WriteOp::of_row(op).is_some() => Page::RowWrite {
+            db: served(name(db)?)?,
+            table: decode_name(table)?,
+            key: key.to_string(),
+            op: WriteOp::of_row(op).expect("matched"),
+        },
         [db, table, key] => Page::Row {
             db: served(name(db)?)?,
             table: decode_name(table)?,
@@ -144,7 +178,12 @@ impl Page {
             Page::Sql(db) => Gate::Sql(db),
             Page::Download(db) => Gate::Download(db),
             Page::Canned { db, name } => Gate::Query(db, name),
+            // Who may write what depends on the body too: the write API asks, with the
+            // actor's access, once it has read it.
             Page::Table { .. } | Page::Row { .. } => Gate::Open,
+            Page::TableWrite { .. } | Page::RowWrite { .. } | Page::DatabaseWrite { .. } => {
+                Gate::Open
+            }
         }
     }
 
@@ -153,6 +192,9 @@ impl Page {
         match self {
             Page::Database(db) | Page::Sql(db) | Page::Download(db) => Some(db),
             Page::Canned { db, .. } | Page::Table { db, .. } | Page::Row { db, .. } => Some(db),
+            Page::TableWrite { db, .. }
+            | Page::RowWrite { db, .. }
+            | Page::DatabaseWrite { db, .. } => Some(db),
             Page::Index | Page::Special(_) => None,
         }
     }
@@ -171,7 +213,16 @@ impl Page {
             Page::Database(_) | Page::Download(_) => "database",
             Page::Canned { .. } | Page::Table { .. } => "table",
             Page::Row { .. } => "row",
+            Page::TableWrite { .. } | Page::RowWrite { .. } | Page::DatabaseWrite { .. } => "write",
         })
+    }
+
+    /// Whether the page is the write API's (POST only, JSON answers).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Page::TableWrite { .. } | Page::RowWrite { .. } | Page::DatabaseWrite { .. }
+        )
     }
 
     /// Whether the page has a JSON form to point at: the debugging tools do not.
@@ -283,6 +334,44 @@ mod tests {
                 key: "a,b".into()
             })
         );
+    }
+
+    #[test]
+    fn write_urls_resolve_to_the_write_api() {
+        assert_eq!(
+            page("/fixtures/-/create"),
+            Ok(Page::DatabaseWrite {
+                db: "fixtures".into(),
+                op: WriteOp::Create
+            })
+        );
+        assert_eq!(
+            page("/fixtures/t~2Fx/-/insert"),
+            Ok(Page::TableWrite {
+                db: "fixtures".into(),
+                table: "t/x".into(),
+                op: WriteOp::Insert
+            })
+        );
+        assert_eq!(
+            page("/fixtures/t/1,a~2Cb/-/delete"),
+            Ok(Page::RowWrite {
+                db: "fixtures".into(),
+                table: "t".into(),
+                key: "1,a~2Cb".into(),
+                op: WriteOp::Delete
+            })
+        );
+        // Another name after /-/ is a row page's key, as before.
+        assert_eq!(
+            page("/fixtures/-/other"),
+            Ok(Page::Row {
+                db: "fixtures".into(),
+                table: "-".into(),
+                key: "other".into()
+            })
+        );
+        assert!(page("/nope/-/create").is_err());
     }
 
     #[test]

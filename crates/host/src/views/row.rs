@@ -191,7 +191,7 @@ fn wants_incoming(ctx: &PageRequest) -> bool {
 
 /// The primary key values of a row's URL segment (`3,2024~2D01`), as many as the table has
 /// key columns.
-fn key_values(pk_segment: &str, keys: usize) -> Result<Vec<String>, AppError> {
+pub fn key_values(pk_segment: &str, keys: usize) -> Result<Vec<String>, AppError> {
     let values: Vec<String> = pk_segment
         .split(',')
         .map(tilde_decode)

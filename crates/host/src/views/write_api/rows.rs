@@ -1,0 +1,420 @@
+//! Rows: insert and upsert into a table, update and delete one row.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::{answer, ApiError, Write, WriteOp};
+use crate::db::writes::Tx;
+use crate::db::{quote_ident, Cell, DbError, TableInfo};
+use crate::permissions::Action;
+
+/// A JSON value as SQLite stores it: Datasette's `{"$base64": true, "encoded": …}` is a BLOB,
+/// other objects and arrays are stored as their JSON text.
+pub fn cell(v: &Value) -> Result<Cell, ApiError> {
+    if let Value::Object(m) = v {
+        if m.get("$base64") == Some(&Value::Bool(true)) {
+            let encoded = m.get("encoded").and_then(Value::as_str).unwrap_or_default();
+            return base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map(Cell::Blob)
+                .map_err(|_| ApiError::bad("Invalid base64 in a $base64 value"));
+        }
+    }
+    Ok(Cell::from_json(v))
+}
+
+/// A row of the answer, as the JSON API writes rows.
+fn row_json(columns: &[String], row: Vec<Cell>) -> Value {
+    let values = crate::render::json::rows_as_values(&[row]);
+    let mut out = Map::new();
+    if let Some(values) = values.into_iter().next() {
+        for (c, v) in columns.iter().zip(values) {
+            out.insert(c.clone(), v);
+        }
+    }
+    Value::Object(out)
+}
+
+/// The rows of the body: `row` (one object) or `rows` (a list of them).
+fn body_rows(w: &Write<'_>) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let rows = match (w.body.get("row"), w.body.get("rows")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad("Cannot use \"row\" and \"rows\" together"))
+        }
+        (Some(Value::Object(row)), None) => vec![row.clone()],
+        (None, Some(Value::Array(rows))) => rows
+            .iter()
+            .map(|r| match r {
+                Value::Object(r) => Ok(r.clone()),
+                _ => Err(ApiError::bad("\"rows\" must be a list of dictionaries")),
+            })
+            .collect::<Result<_, _>>()?,
+        (Some(_), None) => return Err(ApiError::bad("\"row\" must be a dictionary")),
+        (None, Some(_)) => return Err(ApiError::bad("\"rows\" must be a list of dictionaries")),
+        (None, None) => return Err(ApiError::bad("\"row\" or \"rows\" is required")),
+    };
+    let max = w.state.settings.max_insert_rows as usize;
+    if rows.len() > max {
+        return Err(ApiError::bad(format!(
+            "Too many rows, maximum allowed is {max}"
+        )));
+    }
+    if rows.is_empty() {
+        return Err(ApiError::bad("\"rows\" must hold at least one row"));
+    }
+    Ok(rows)
+}
+
+/// Columns the rows name that the table lacks: added when `alter` allows, refused otherwise.
+fn new_columns(t: &TableInfo, rows: &[Map<String, Value>]) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for row in rows {
+        for (k, v) in row {
+            if !t.has_column(k) && !out.iter().any(|(c, _)| c == k) {
+                out.push((k.clone(), super::tables::column_type(v)));
+            }
+        }
+    }
+    out
+}
+
+/// `POST /DB/TABLE/-/insert` and `-/upsert`.
+pub async fn insert(w: &Write<'_>, table: &str, op: WriteOp) -> Result<HttpResponse, ApiError> {
+    w.only_keys(&["row", "rows", "return", "ignore", "replace", "alter"])?;
+    insert_rows(w, table, op).await
+}
+
+/// The rows of the body into `table` (for `-/create` too, into a table that exists).
+pub async fn insert_rows(
+    w: &Write<'_>,
+    table: &str,
+    op: WriteOp,
+) -> Result<HttpResponse, ApiError> {
+    let t = w.table(table)?.clone();
+    let rows = body_rows(w)?;
+    let (ignore, replace, alter) = (w.flag("ignore")?, w.flag("replace")?, w.flag("alter")?);
+    let returning = w.flag("return")?;
+    if ignore && replace {
+        return Err(ApiError::bad(
+            "Cannot use \"ignore\" and \"replace\" together",
+        ));
+    }
+    let upsert = op == WriteOp::Upsert;
+    if upsert && (ignore || replace) {
+        return Err(ApiError::bad(
+            "Upsert does not take \"ignore\" or \"replace\"",
+        ));
+    }
+    w.may(Action::InsertRow, Some(table))?;
+    if replace || upsert {
+        w.may(Action::UpdateRow, Some(table))?;
+    }
+    let added = new_columns(&t, &rows);
+    if !added.is_empty() {
+        if !alter {
+            let names: Vec<&str> = added.iter().map(|(c, _)| c.as_str()).collect();
+            return Err(ApiError::bad(format!(
+                "Row has invalid columns: {}",
+                names.join(", ")
+            )));
+        }
+        w.may(Action::AlterTable, Some(table))?;
+    }
+    let keys = t.key_columns();
+    if upsert {
+        for (i, row) in rows.iter().enumerate() {
+            let missing: Vec<String> = keys
+                .iter()
+                .filter(|k| !row.contains_key(*k))
+                .map(|k| format!("\"{k}\""))
+                .collect();
+            if !missing.is_empty() {
+                return Err(ApiError::bad(format!(
+                    "Row {i} is missing primary key column(s): {}",
+                    missing.join(", ")
+                )));
+            }
+        }
+    }
+    let values: Vec<Vec<(String, Cell)>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| Ok((k.clone(), cell(v)?)))
+                .collect::<Result<_, ApiError>>()
+        })
+        .collect::<Result<_, _>>()?;
+    let count = values.len();
+    let name = t.name.clone();
+    let verb = if replace {
+        "INSERT OR REPLACE"
+    } else if ignore {
+        "INSERT OR IGNORE"
+    } else {
+        "INSERT"
+    };
+    let returned =
+        w.db.transact(w.limit(), w.visible.clone(), move |tx| {
+            for (column, kind) in &added {
+                tx.execute(
+                    &format!(
+                        "ALTER TABLE {} ADD COLUMN {} {kind}",
+                        quote_ident(&name),
+                        quote_ident(column)
+                    ),
+                    &[],
+                )?;
+            }
+            let mut keys_written = Vec::with_capacity(values.len());
+            for row in &values {
+                let key = if upsert {
+                    upsert_row(tx, &name, &keys, row)?
+                } else {
+                    insert_row(tx, verb, &name, row)?;
+                    KeyOf::Rowid(tx.last_insert_rowid())
+                };
+                keys_written.push(key);
+            }
+            if returning {
+                read_back(tx, &name, &keys, &keys_written)
+            } else {
+                Ok(None)
+            }
+        })
+        .await?;
+    w.record(if upsert { "upsert" } else { "insert" }, table, count);
+    let mut body = json!({"ok": true});
+    if let Some((columns, rows)) = returned {
+        body["rows"] = rows.into_iter().map(|r| row_json(&columns, r)).collect();
+    }
+    let status = if upsert {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(answer(status, body))
+}
+
+/// How a written row is found again.
+enum KeyOf {
+    Rowid(i64),
+    Values(Vec<Cell>),
+}
+
+fn insert_row(
+    tx: &mut Tx<'_>,
+    verb: &str,
+    table: &str,
+    row: &[(String, Cell)],
+) -> Result<(), DbError> {
+    let sql = if row.is_empty() {
+        format!("{verb} INTO {} DEFAULT VALUES", quote_ident(table))
+    } else {
+        let columns: Vec<String> = row.iter().map(|(c, _)| quote_ident(c)).collect();
+        let marks = vec!["?"; row.len()].join(", ");
+        format!(
+            "{verb} INTO {} ({}) VALUES ({marks})",
+            quote_ident(table),
+            columns.join(", ")
+        )
+    };
+    let params: Vec<Cell> = row.iter().map(|(_, v)| v.clone()).collect();
+    tx.execute(&sql, &params).map(drop)
+}
+
+/// Updates the row with this row's key, or inserts it when there is none.
+fn upsert_row(
+    tx: &mut Tx<'_>,
+    table: &str,
+    keys: &[String],
+    row: &[(String, Cell)],
+) -> Result<KeyOf, DbError> {
+    let key: Vec<Cell> = keys
+        .iter()
+        .map(|k| row.iter().find(|(c, _)| c == k).map(|(_, v)| v.clone()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| DbError::Sql("a primary key column is missing".into()))?;
+    let sets: Vec<&(String, Cell)> = row.iter().filter(|(c, _)| !keys.contains(c)).collect();
+    if !sets.is_empty() {
+        let assignments: Vec<String> = sets
+            .iter()
+            .map(|(c, _)| format!("{} = ?", quote_ident(c)))
+            .collect();
+        let mut params: Vec<Cell> = sets.iter().map(|(_, v)| v.clone()).collect();
+        params.extend(key.iter().cloned());
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {}",
+            quote_ident(table),
+            assignments.join(", "),
+            key_condition(keys)
+        );
+        if tx.execute(&sql, &params)? > 0 {
+            return Ok(KeyOf::Values(key));
+        }
+    } else {
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {}",
+            quote_ident(table),
+            key_condition(keys)
+        );
+        if !tx.query(&sql, &key)?.is_empty() {
+            return Ok(KeyOf::Values(key));
+        }
+    }
+    insert_row(tx, "INSERT", table, row)?;
+    Ok(KeyOf::Values(key))
+}
+
+/// `k1 = ? AND k2 = ?` for the key columns.
+fn key_condition(keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| format!("{} = ?", quote_ident(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+type Rows = Option<(Vec<String>, Vec<Vec<Cell>>)>;
+
+/// The rows just written, read back whole.
+fn read_back(
+    tx: &mut Tx<'_>,
+    table: &str,
+    keys: &[String],
+    written: &[KeyOf],
+) -> Result<Rows, DbError> {
+    let columns: Vec<String> = tx
+        .query(
+            "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+            &[Cell::Text(table.into())],
+        )?
+        .into_iter()
+        .filter_map(|r| match r.into_iter().next() {
+            Some(Cell::Text(name)) => Some(name),
+            _ => None,
+        })
+        .collect();
+    let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+    let mut rows = Vec::new();
+    for key in written {
+        let (condition, params) = match key {
+            KeyOf::Rowid(id) => ("rowid = ?".to_string(), vec![Cell::Int(*id)]),
+            KeyOf::Values(values) => (key_condition(keys), values.clone()),
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {condition}",
+            list.join(", "),
+            quote_ident(table)
+        );
+        rows.extend(tx.query(&sql, &params)?);
+    }
+    Ok(Some((columns, rows)))
+}
+
+/// `POST /DB/TABLE/PK/-/update` and `-/delete`.
+pub async fn change_row(
+    w: &Write<'_>,
+    table: &str,
+    key: &str,
+    op: WriteOp,
+) -> Result<HttpResponse, ApiError> {
+    let t = w.table(table)?.clone();
+    let keys = t.key_columns();
+    let key: Vec<Cell> = crate::views::row::key_values(key, keys.len())?
+        .into_iter()
+        .map(crate::db::next_token::typed)
+        .collect();
+    let name = t.name.clone();
+    if op == WriteOp::Delete {
+        w.only_keys(&[])?;
+        w.may(Action::DeleteRow, Some(table))?;
+        let sql = format!(
+            "DELETE FROM {} WHERE {}",
+            quote_ident(&name),
+            key_condition(&keys)
+        );
+        let changed =
+            w.db.transact(w.limit(), w.visible.clone(), move |tx| {
+                tx.execute(&sql, &key)
+            })
+            .await?;
+        return finish_row(w, table, "delete", changed, None);
+    }
+    w.only_keys(&["update", "return", "alter"])?;
+    let Some(Value::Object(update)) = w.body.get("update") else {
+        return Err(ApiError::bad("\"update\" must be a dictionary"));
+    };
+    if update.is_empty() {
+        return Err(ApiError::bad("\"update\" must name at least one column"));
+    }
+    w.may(Action::UpdateRow, Some(table))?;
+    let added = new_columns(&t, std::slice::from_ref(update));
+    if !added.is_empty() {
+        if !w.flag("alter")? {
+            let names: Vec<&str> = added.iter().map(|(c, _)| c.as_str()).collect();
+            return Err(ApiError::bad(format!(
+                "Invalid columns: {}",
+                names.join(", ")
+            )));
+        }
+        w.may(Action::AlterTable, Some(table))?;
+    }
+    let returning = w.flag("return")?;
+    let sets: Vec<(String, Cell)> = update
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), cell(v)?)))
+        .collect::<Result<_, ApiError>>()?;
+    let (changed, returned) =
+        w.db.transact(w.limit(), w.visible.clone(), move |tx| {
+            for (column, kind) in &added {
+                tx.execute(
+                    &format!(
+                        "ALTER TABLE {} ADD COLUMN {} {kind}",
+                        quote_ident(&name),
+                        quote_ident(column)
+                    ),
+                    &[],
+                )?;
+            }
+            let assignments: Vec<String> = sets
+                .iter()
+                .map(|(c, _)| format!("{} = ?", quote_ident(c)))
+                .collect();
+            let mut params: Vec<Cell> = sets.iter().map(|(_, v)| v.clone()).collect();
+            params.extend(key.iter().cloned());
+            let sql = format!(
+                "UPDATE {} SET {} WHERE {}",
+                quote_ident(&name),
+                assignments.join(", "),
+                key_condition(&keys)
+            );
+            let changed = tx.execute(&sql, &params)?;
+            let returned = if returning && changed > 0 {
+                read_back(tx, &name, &keys, &[KeyOf::Values(key)])?
+            } else {
+                None
+            };
+            Ok((changed, returned))
+        })
+        .await?;
+    finish_row(w, table, "update", changed, returned)
+}
+
+fn finish_row(
+    w: &Write<'_>,
+    table: &str,
+    op: &str,
+    changed: usize,
+    returned: Rows,
+) -> Result<HttpResponse, ApiError> {
+    if changed == 0 {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "Row not found"));
+    }
+    w.record(op, table, changed);
+    let mut body = json!({"ok": true});
+    if let Some((columns, rows)) = returned {
+        body["rows"] = rows.into_iter().map(|r| row_json(&columns, r)).collect();
+    }
+    Ok(answer(StatusCode::OK, body))
+}

@@ -1,0 +1,225 @@
+//! `POST /DB/-/execute-write`: one statement of SQL from the request. Before it runs, what it
+//! would read and write is worked out by preparing it under the recording authorizer, and
+//! each part needs its own permission:
+//!
+//! - rows written directly: `insert-row`, `update-row` or `delete-row` on that table;
+//! - `CREATE TABLE`: `create-table`; `DROP TABLE`: `drop-table`; `ALTER TABLE` and indexes:
+//!   `alter-table` on that table;
+//! - everything it names must be visible to the actor. A hidden table or view it names is
+//!   answered "no such table" (the name is the request's own, so the answer tells nothing);
+//! - views, triggers, virtual tables, pragmas, `ATTACH`, `VACUUM` and transactions are refused.
+//!
+//! What the database's own triggers read and write is theirs: it runs, but nothing of it comes
+//! back (a failure is one generic message) and `RETURNING` reads only what the statement
+//! itself may read.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use serde_json::{json, Value};
+
+use super::rows::cell;
+use super::{answer, ApiError, Write};
+use std::collections::HashSet;
+
+use crate::db::access::Access;
+use crate::db::lineage::fold;
+use crate::db::recording::{FileOp, Recorded, RowOp};
+use crate::db::{Cell, DbError};
+use crate::permissions::Action;
+
+/// At most this many `RETURNING` rows come back, as in Datasette.
+const RETURNED_ROWS: usize = 10;
+
+/// What the statement may touch, as seen by the actor.
+struct Seen<'a> {
+    /// What exists for the actor (allow blocks and plugins).
+    sees: &'a Access,
+    /// What the actor may read (less what a restricted token does not list).
+    reads: &'a Access,
+    /// Folded names of the database's triggers: what they do is theirs.
+    triggers: &'a HashSet<String>,
+}
+
+impl Seen<'_> {
+    /// Why a read of `table` (by `accessor`: a view, a CTE, a trigger) is refused, if it is.
+    fn read(&self, table: &str, accessor: Option<&str>) -> Result<(), String> {
+        if accessor.is_some_and(|a| self.triggers.contains(&fold(a))) {
+            return Ok(());
+        }
+        if is_internal(table) {
+            return match self.reads.hidden.is_empty() {
+                true => Ok(()),
+                false => Err(format!("{table} cannot be read by this actor")),
+            };
+        }
+        if self.reads.can_read(table) {
+            return Ok(());
+        }
+        // Through a view: named as the request named it, never what it reads.
+        let view = accessor.filter(|a| self.sees.lineage.object(a).is_some());
+        match view {
+            Some(v) if self.reads.published.contains(&fold(v)) => Err(format!(
+                "{v} is published with its own allow block: read it on its own page, not through SQL"
+            )),
+            Some(v) => Err(format!("no such table: {v}")),
+            None => Err(format!("no such table: {table}")),
+        }
+    }
+
+    /// What a statement needs, as worked out from what it touches.
+    fn needs(&self, touched: &[Recorded]) -> Result<Vec<(Action, Option<String>)>, String> {
+        let mut out = Vec::new();
+        for r in touched {
+            match r {
+                Recorded::Read { table, accessor } => self.read(table, accessor.as_deref())?,
+                // A trigger's writes are its own.
+                Recorded::Write {
+                    accessor: Some(_), ..
+                }
+                | Recorded::Other {
+                    accessor: Some(_), ..
+                } => {}
+                Recorded::Write { table, .. } if is_internal(table) => {}
+                Recorded::Write { table, op, .. } => {
+                    if !self.sees.can_read(table) {
+                        return Err(format!("no such table: {table}"));
+                    }
+                    let action = match op {
+                        RowOp::Insert => Action::InsertRow,
+                        RowOp::Update => Action::UpdateRow,
+                        RowOp::Delete => Action::DeleteRow,
+                    };
+                    out.push((action, Some(table.clone())));
+                }
+                Recorded::Other { op, name, .. } => out.push(self.schema_change(*op, name)?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn schema_change(
+        &self,
+        op: FileOp,
+        name: &Option<String>,
+    ) -> Result<(Action, Option<String>), String> {
+        let name = name.clone().unwrap_or_default();
+        let action = match op {
+            FileOp::CreateTable => return Ok((Action::CreateTable, None)),
+            FileOp::DropTable => Action::DropTable,
+            FileOp::AlterTable | FileOp::CreateIndex | FileOp::DropIndex => Action::AlterTable,
+            FileOp::Unsupported(what) => {
+                return Err(format!("{what} cannot be used in execute-write"))
+            }
+        };
+        if is_internal(&name) {
+            return Err(format!("{name} cannot be changed"));
+        }
+        if !self.sees.can_read(&name) {
+            return Err(format!("no such table: {name}"));
+        }
+        Ok((action, Some(name)))
+    }
+}
+
+/// SQLite's own bookkeeping tables (`sqlite_master`, `sqlite_sequence`, statistics).
+fn is_internal(table: &str) -> bool {
+    table
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
+}
+
+/// The outcome of the statement.
+struct Outcome {
+    rowcount: usize,
+    columns: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+    truncated: bool,
+}
+
+pub async fn execute(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
+    w.only_keys(&["sql", "params"])?;
+    let sql = w
+        .body
+        .get("sql")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::bad("\"sql\" is required"))?
+        .to_string();
+    let params: Vec<(String, Cell)> = match w.body.get("params") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Object(p)) => p
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), cell(v)?)))
+            .collect::<Result<_, ApiError>>()?,
+        Some(_) => return Err(ApiError::bad("\"params\" must be a dictionary")),
+    };
+    w.may(Action::ExecuteWriteSql, None)?;
+    let (state, actor, db) = (w.state, w.ctx.actor.clone(), w.db.name.clone());
+    // Worked out first, outside the transaction: nothing runs for a statement refused.
+    let (touched, triggers) =
+        w.db.transact(w.limit(), w.visible.clone(), {
+            let sql = sql.clone();
+            move |tx| Ok((tx.analyse(&sql)?, tx.triggers()?))
+        })
+        .await?;
+    let seen = Seen {
+        sees: &w.visible,
+        reads: &w.access,
+        triggers: &triggers,
+    };
+    let needed = seen.needs(&touched).map_err(ApiError::bad)?;
+    for (action, table) in &needed {
+        if !state
+            .permissions
+            .can_write(&actor, *action, &db, table.as_deref())
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("Permission denied: need {}", action.name()),
+            ));
+        }
+    }
+    let outcome =
+        w.db.transact(w.limit(), w.visible.clone(), move |tx| {
+            run(tx, &sql, &params)
+        })
+        .await?;
+    w.record("execute-write", "", outcome.rowcount);
+    let message = format!(
+        "Query executed, {} row{} affected",
+        outcome.rowcount,
+        if outcome.rowcount == 1 { "" } else { "s" }
+    );
+    let rows: Vec<Value> = crate::render::json::rows_as_values(&outcome.rows)
+        .into_iter()
+        .map(|values| Value::Object(outcome.columns.iter().cloned().zip(values).collect()))
+        .collect();
+    Ok(answer(
+        StatusCode::OK,
+        json!({
+            "ok": true,
+            "message": message,
+            "rowcount": outcome.rowcount,
+            "rows": rows,
+            "truncated": outcome.truncated,
+        }),
+    ))
+}
+
+/// Runs the statement, its parameters bound by name, keeping the first `RETURNING` rows.
+fn run(
+    tx: &mut crate::db::writes::Tx<'_>,
+    sql: &str,
+    params: &[(String, Cell)],
+) -> Result<Outcome, DbError> {
+    let (columns, all) = tx.query_named(sql, params)?;
+    let rowcount = tx.connection().changes() as usize;
+    let truncated = all.len() > RETURNED_ROWS;
+    let rows = all.into_iter().take(RETURNED_ROWS).collect();
+    Ok(Outcome {
+        rowcount,
+        columns,
+        rows,
+        truncated,
+    })
+}
