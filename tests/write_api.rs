@@ -154,7 +154,11 @@ fn insert_update_upsert_and_delete_rows() {
         json!({"row": {"name": "Cleo", "age": 5}}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.json(), json!({"ok": true}));
+    // One row is answered with the row as stored, as Datasette does.
+    assert_eq!(
+        r.json(),
+        json!({"ok": true, "rows": [{"id": 1, "name": "Cleo", "age": 5}]})
+    );
     let r = w.post_as(
         &ana,
         "/data/dogs/-/insert",
@@ -231,7 +235,7 @@ fn bad_input_is_a_clear_400_and_writes_nothing() {
         (
             "/data/dogs/-/insert",
             r#"{"rows": [{"name": "a"}], "nope": 1}"#,
-            "Invalid parameter: nope",
+            "Invalid parameter: \"nope\"",
         ),
         (
             "/data/dogs/-/insert",
@@ -261,7 +265,7 @@ fn bad_input_is_a_clear_400_and_writes_nothing() {
         (
             "/data/-/create",
             r#"{"columns": [{"name": "a"}]}"#,
-            "\"table\" is required",
+            "Table is required",
         ),
         (
             "/data/-/create",
@@ -312,7 +316,7 @@ fn bad_input_is_a_clear_400_and_writes_nothing() {
     refused(
         &w.post_raw(&ana, "/data/dogs/999/-/delete", ""),
         404,
-        "Row not found",
+        "Record not found",
     );
     refused(
         &w.post_as(&ana, "/nope/dogs/-/insert", json!({})),
@@ -426,8 +430,27 @@ fn tokens_sign_requests_in_until_they_expire_and_restrictions_hold_for_reads_too
         json!({"row": {"name": "ok"}}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({"ok": true}),
+        "no rows back without view-table"
+    );
+    let r = w.post_as(
+        &limited,
+        "/data/dogs/-/insert",
+        json!({"row": {"name": "again"}, "return": true}),
+    );
+    refused(&r, 403, "needs view-table");
     let r = w.post_raw(&limited, "/data/dogs/1/-/delete", "");
     refused(&r, 403, "Permission denied");
+    // The scheme is matched as HTTP says: without regard to case.
+    let lower = send(
+        "GET",
+        &format!("{}/-/actor.json", w.server.base),
+        &[("Authorization", &format!("bearer {ana}"))],
+        "",
+    );
+    assert_eq!(lower.json()["actor"]["id"], "ana");
     let read = send(
         "GET",
         &format!("{}/data/dogs.json", w.server.base),
@@ -466,6 +489,18 @@ fn cookie_writes_must_come_from_this_site() {
         "POST",
         &url,
         &[("Cookie", &cookie), ("Sec-Fetch-Site", "cross-site")],
+        body,
+    );
+    refused(&r, 403, "Cross-site");
+    // Browsers add cached credentials of their own to cross-site posts: still refused.
+    let r = send(
+        "POST",
+        &url,
+        &[
+            ("Cookie", &cookie),
+            ("Origin", "https://evil.example"),
+            ("Authorization", "Basic dXNlcjpwYXNz"),
+        ],
         body,
     );
     refused(&r, 403, "Cross-site");
@@ -539,8 +574,13 @@ fn create_and_drop_tables() {
     let r = w.post_as(&ana, "/data/cats/-/drop", json!({"confirm": true}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(w.server.get("/data/cats.json").status, 404);
+    // A hidden table is answered as one that does not exist.
     let r = w.post_as(&ana, "/data/secrets/-/drop", json!({"confirm": true}));
-    refused(&r, 403, "permission");
+    refused(&r, 404, "Table not found");
+    let r = w.post_as(&ana, "/data/secrets/-/insert", json!({"row": {"s": "x"}}));
+    refused(&r, 404, "Table not found");
+    let r = w.post_raw(&ana, "/data/secrets/1/-/delete", "");
+    refused(&r, 404, "Table not found");
     assert_eq!(w.rows("select count(*) from secrets"), vec![vec![json!(1)]]);
 }
 
@@ -568,6 +608,12 @@ fn execute_write_needs_each_permission_and_reads_nothing_hidden() {
         "delete from secrets",
         "drop table secrets",
         "insert into audit values ('x', 'y')",
+        // SQLite's own errors would describe the hidden table: its columns, its kind.
+        "insert into secrets values (1)",
+        "insert into secrets (zzz) values (1)",
+        "insert into dogs (name) select zzz from secrets",
+        // A CTE named after a trigger does not pass for the trigger.
+        "with dogs_audit as (select s from secrets) insert into dogs (name) select s from dogs_audit",
     ] {
         let r = w.post_as(&ana, "/data/-/execute-write", json!({"sql": sql}));
         assert_eq!(r.status, 400, "{sql}: {}", r.body);
@@ -575,6 +621,41 @@ fn execute_write_needs_each_permission_and_reads_nothing_hidden() {
         assert!(!r.body.contains("hidden-value"), "{sql}: {}", r.body);
     }
     assert_eq!(w.rows("select count(*) from secrets"), vec![vec![json!(1)]]);
+    // What describes the file (hidden tables too), what only the shared connection knows,
+    // SQLite's own tables, and reads that write nothing are refused.
+    for (sql, why) in [
+        (
+            "insert into dogs (name) select name from pragma_table_info('secrets')",
+            "no such table",
+        ),
+        (
+            "insert into dogs (name) select name from dbstat",
+            "no such table",
+        ),
+        (
+            "insert into dogs (name) select file from pragma_database_list",
+            "no such table",
+        ),
+        ("insert into dogs (name) values (changes())", "changes()"),
+        (
+            "insert into dogs (name) values (total_changes())",
+            "changes()",
+        ),
+        (
+            "insert into sqlite_sequence values ('secrets', 1000000)",
+            "sqlite_sequence",
+        ),
+        (
+            "insert into dogs (name) select name from sqlite_master",
+            "cannot be read",
+        ),
+        ("select 1", "takes SQL that writes"),
+        ("create table more (x)", "schema changes"),
+    ] {
+        let r = w.post_as(&ana, "/data/-/execute-write", json!({"sql": sql}));
+        assert_eq!(r.status, 400, "{sql}: {}", r.body);
+        assert!(r.body.contains(why), "{sql}: {}", r.body);
+    }
     // A token for execute-write-sql alone may not insert: each part needs its permission.
     let only_sql = token(&["ana", "--all", "execute-write-sql"]);
     let r = w.post_as(

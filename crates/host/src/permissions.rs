@@ -5,11 +5,11 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::config::Metadata;
 use crate::db::{Access, Lineage};
-use crate::tokens::Restrictions;
 
 pub type Actor = Option<Value>;
 
@@ -146,6 +146,61 @@ pub use datasette_plugin_api::Resource;
 /// `None` no opinion. Called inline on every check: it must not block.
 pub trait PermissionSource: Send + Sync {
     fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool>;
+}
+
+/// Datasette's `_r`: actions allowed everywhere (`a`), in a database (`d`), or on one table
+/// or query (`r`). Actions are written by name or by Datasette's abbreviation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Restrictions {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub a: Vec<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub d: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub r: Map<String, Value>,
+}
+
+fn lists(list: Option<&Value>, action: Action) -> bool {
+    list.and_then(Value::as_array).is_some_and(|l| {
+        l.iter()
+            .filter_map(Value::as_str)
+            .any(|a| a == action.name() || a == action.abbreviation())
+    })
+}
+
+impl Restrictions {
+    /// The restrictions an actor carries (a restricted token's), if any.
+    pub fn of(actor: &Option<Value>) -> Option<Restrictions> {
+        let r = actor.as_ref()?.get("_r")?;
+        // A `_r` that cannot be read restricts to nothing rather than to everything.
+        Some(serde_json::from_value(r.clone()).unwrap_or_default())
+    }
+
+    /// Whether these restrictions leave `action` on `resource` possible. Seeing the instance
+    /// and a database is possible wherever anything inside them is listed: a token for one
+    /// table's rows must reach that table.
+    pub fn allow(&self, action: Action, resource: &Resource) -> bool {
+        if lists(Some(&Value::from(self.a.clone())), action) {
+            return true;
+        }
+        match resource {
+            Resource::Instance => {
+                action == Action::ViewInstance
+                    && (!self.a.is_empty() || !self.d.is_empty() || !self.r.is_empty())
+            }
+            Resource::Database(db) => {
+                lists(self.d.get(db), action)
+                    || (action == Action::ViewDatabase
+                        && (!self.a.is_empty()
+                            || self.d.contains_key(db)
+                            || self.r.contains_key(db)))
+            }
+            Resource::Child(db, child) => {
+                lists(self.d.get(db), action)
+                    || lists(self.r.get(db).and_then(|t| t.get(child)), action)
+            }
+        }
+    }
 }
 
 /// Datasette 0.65's matching of an actor against an allow block.

@@ -33,7 +33,7 @@ pub fn app(
         ))
         .app_data(state)
         .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
-        .wrap(actix_web::middleware::from_fn(crate::tokens::middleware))
+        .wrap(actix_web::middleware::from_fn(bearer_tokens))
         .wrap(actix_web::middleware::from_fn(crate::delivery::deliver))
         .wrap(sessions)
         .wrap(
@@ -50,6 +50,51 @@ pub fn app(
         .configure(|cfg| views::configure(cfg, &routes))
         .wrap(actix_web::middleware::from_fn(strip_base_url))
         .wrap(actix_web::middleware::from_fn(log_request))
+}
+
+/// Checks a `dstok_` bearer token before anything else runs: a valid one signs the request in
+/// (see [`TokenActor`]); an invalid or expired one is a 401, never an anonymous request.
+async fn bearer_tokens(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
+    let checked = state.as_ref().and_then(|state| {
+        let token = crate::tokens::bearer(req.request())?;
+        if !state.settings.allow_signed_tokens {
+            return Some(Err("Signed API tokens are not enabled"));
+        }
+        Some(verify_for(state, token))
+    });
+    match checked {
+        Some(Ok(actor)) => {
+            req.extensions_mut()
+                .insert(crate::tokens::TokenActor(actor));
+        }
+        Some(Err(why)) => {
+            let body =
+                serde_json::json!({"ok": false, "error": why, "errors": [why], "status": 401});
+            let response = actix_web::HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer error=\"invalid_token\""))
+                .content_type(crate::render::json::CONTENT_TYPE)
+                .body(body.to_string());
+            return Ok(req.into_response(response));
+        }
+        None => {}
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// A token's actor, under the instance's key and its longest lifetime
+/// (`max_signed_tokens_ttl`).
+fn verify_for(state: &AppState, token: &str) -> Result<serde_json::Value, &'static str> {
+    let claims = state.session.tokens.verify(token, crate::tokens::now())?;
+    let ttl = state.settings.max_signed_tokens_ttl;
+    if ttl > 0 && crate::tokens::now() >= claims.t.saturating_add(ttl) {
+        return Err("Token has expired");
+    }
+    Ok(claims.actor())
 }
 
 /// Under a `base_url` such as `/data/`, `/data/fixtures` is routed as `/fixtures`. A path

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
-use crate::permissions::{Action, Resource};
+pub use crate::permissions::Restrictions;
 
 pub const PREFIX: &str = "dstok_";
 
@@ -55,25 +55,25 @@ impl TokenKey {
     /// The claims of a token this key signed, not expired at `now`; why not otherwise (the
     /// reason names nothing of the key).
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, &'static str> {
-        let rest = token.strip_prefix(PREFIX).ok_or("not a dstok_ token")?;
+        let rest = token.strip_prefix(PREFIX).ok_or("Invalid token")?;
         if rest.len() > MAX_TOKEN_BYTES {
-            return Err("the token is too long");
+            return Err("Invalid token");
         }
-        let (payload, signature) = rest.split_once('.').ok_or("the token is malformed")?;
+        let (payload, signature) = rest.split_once('.').ok_or("Invalid token signature")?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
-            .map_err(|_| "the token is malformed")?;
+            .map_err(|_| "Invalid token signature")?;
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
         mac.update(payload.as_bytes());
         mac.verify_slice(&signature)
-            .map_err(|_| "the token's signature is not valid")?;
+            .map_err(|_| "Invalid token signature")?;
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or("the token is malformed")?;
+            .ok_or("Invalid token signature")?;
         if claims.expires().is_some_and(|at| at <= now) {
-            return Err("the token has expired");
+            return Err("Token has expired");
         }
         Ok(claims)
     }
@@ -114,61 +114,6 @@ impl Claims {
     }
 }
 
-/// Datasette's `_r`: actions allowed everywhere (`a`), in a database (`d`), or on one table
-/// or query (`r`). Actions are written by name or by Datasette's abbreviation.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Restrictions {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub a: Vec<String>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub d: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub r: Map<String, Value>,
-}
-
-fn lists(list: Option<&Value>, action: Action) -> bool {
-    list.and_then(Value::as_array).is_some_and(|l| {
-        l.iter()
-            .filter_map(Value::as_str)
-            .any(|a| a == action.name() || a == action.abbreviation())
-    })
-}
-
-impl Restrictions {
-    /// The restrictions an actor carries (a restricted token's), if any.
-    pub fn of(actor: &Option<Value>) -> Option<Restrictions> {
-        let r = actor.as_ref()?.get("_r")?;
-        // A `_r` that cannot be read restricts to nothing rather than to everything.
-        Some(serde_json::from_value(r.clone()).unwrap_or_default())
-    }
-
-    /// Whether these restrictions leave `action` on `resource` possible. Seeing the instance
-    /// and a database is possible wherever anything inside them is listed: a token for one
-    /// table's rows must reach that table.
-    pub fn allow(&self, action: Action, resource: &Resource) -> bool {
-        if lists(Some(&Value::from(self.a.clone())), action) {
-            return true;
-        }
-        match resource {
-            Resource::Instance => {
-                action == Action::ViewInstance
-                    && (!self.a.is_empty() || !self.d.is_empty() || !self.r.is_empty())
-            }
-            Resource::Database(db) => {
-                lists(self.d.get(db), action)
-                    || (action == Action::ViewDatabase
-                        && (!self.a.is_empty()
-                            || self.d.contains_key(db)
-                            || self.r.contains_key(db)))
-            }
-            Resource::Child(db, child) => {
-                lists(self.d.get(db), action)
-                    || lists(self.r.get(db).and_then(|t| t.get(child)), action)
-            }
-        }
-    }
-}
-
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -183,8 +128,9 @@ pub fn bearer(req: &actix_web::HttpRequest) -> Option<&str> {
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| t.starts_with(PREFIX))
 }
 
@@ -192,55 +138,10 @@ pub fn bearer(req: &actix_web::HttpRequest) -> Option<&str> {
 #[derive(Clone)]
 pub struct TokenActor(pub Value);
 
-/// Checks a `dstok_` bearer token before anything else runs: a valid one signs the request in
-/// (see [`TokenActor`]); an invalid or expired one is a 401, never an anonymous request.
-pub async fn middleware(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    use actix_web::HttpMessage;
-    let state = req
-        .app_data::<actix_web::web::Data<crate::app::AppState>>()
-        .cloned();
-    let checked = state.as_ref().and_then(|state| {
-        let token = bearer(req.request())?;
-        if !state.settings.allow_signed_tokens {
-            return Some(Err("signed API tokens are not accepted here"));
-        }
-        Some(verify_for(state, token))
-    });
-    match checked {
-        Some(Ok(actor)) => {
-            req.extensions_mut().insert(TokenActor(actor));
-        }
-        Some(Err(why)) => {
-            let body = json!({"ok": false, "error": format!("Invalid token: {why}"),
-                "errors": [format!("Invalid token: {why}")], "status": 401});
-            let response = actix_web::HttpResponse::Unauthorized()
-                .insert_header(("WWW-Authenticate", "Bearer error=\"invalid_token\""))
-                .content_type(crate::render::json::CONTENT_TYPE)
-                .body(body.to_string());
-            return Ok(req.into_response(response));
-        }
-        None => {}
-    }
-    Ok(next.call(req).await?.map_into_boxed_body())
-}
-
-/// A token's actor, under the instance's key and its longest lifetime
-/// (`max_signed_tokens_ttl`).
-fn verify_for(state: &crate::app::AppState, token: &str) -> Result<Value, &'static str> {
-    let claims = state.session.tokens.verify(token, now())?;
-    let ttl = state.settings.max_signed_tokens_ttl;
-    if ttl > 0 && now() >= claims.t.saturating_add(ttl) {
-        return Err("the token has expired");
-    }
-    Ok(claims.actor())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::permissions::{Action, Resource};
 
     fn key() -> TokenKey {
         TokenKey::from_secret(Some("a secret of at least thirty-two bytes"))
@@ -260,7 +161,7 @@ mod tests {
         let token = key().sign(&claims(Some(60)));
         assert!(token.starts_with("dstok_"));
         assert_eq!(key().verify(&token, 1_059), Ok(claims(Some(60))));
-        assert_eq!(key().verify(&token, 1_060), Err("the token has expired"));
+        assert_eq!(key().verify(&token, 1_060), Err("Token has expired"));
         let forever = key().sign(&claims(None));
         assert!(key().verify(&forever, u64::MAX).is_ok());
     }

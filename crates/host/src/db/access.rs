@@ -321,7 +321,7 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
 
 /// The names in `sql` (words and quoted identifiers, outside string literals), as it spells
 /// them.
-pub(super) fn names_in(sql: &str) -> Vec<String> {
+pub fn names_in(sql: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut chars = sql.char_indices().peekable();
     while let Some((start, c)) = chars.next() {

@@ -223,6 +223,7 @@ fn trigger_flows(
                 Recorded::Read {
                     table: t,
                     accessor: Some(trigger),
+                    ..
                 } => reads.entry(trigger).or_default().push(fold(&t)),
                 Recorded::Write {
                     table: t,

@@ -10,6 +10,8 @@ pub enum Recorded {
     Read {
         table: String,
         accessor: Option<String>,
+        /// Read in a schema (`main`): not a recursive CTE's read of itself.
+        in_schema: bool,
     },
     Write {
         table: String,
@@ -51,7 +53,14 @@ pub trait Recorder {
 }
 
 /// Whether the authorizer's action reads or writes a table, for recording.
-pub fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recorded> {
+/// Functions whose answer is the connection's, not the statement's.
+const CONNECTION_FUNCTIONS: &[&str] = &["changes", "total_changes", "last_insert_rowid"];
+
+pub fn recorded(
+    action: &AuthAction<'_>,
+    accessor: Option<&str>,
+    database: Option<&str>,
+) -> Option<Recorded> {
     let accessor = accessor.map(str::to_string);
     let write = |table: &str, op| Recorded::Write {
         table: table.to_string(),
@@ -67,6 +76,7 @@ pub fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recor
         AuthAction::Read { table_name, .. } => Recorded::Read {
             table: table_name.to_string(),
             accessor: accessor.clone(),
+            in_schema: database.is_some(),
         },
         AuthAction::Insert { table_name } => write(table_name, RowOp::Insert),
         AuthAction::Update { table_name, .. } => write(table_name, RowOp::Update),
@@ -76,7 +86,20 @@ pub fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recor
         AuthAction::AlterTable { table_name, .. } => other(FileOp::AlterTable, Some(table_name)),
         AuthAction::CreateIndex { table_name, .. } => other(FileOp::CreateIndex, Some(table_name)),
         AuthAction::DropIndex { table_name, .. } => other(FileOp::DropIndex, Some(table_name)),
+        // What only the connection knows: another request's writes on the same writer.
+        AuthAction::Function { function_name }
+            if CONNECTION_FUNCTIONS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(function_name)) =>
+        {
+            other(
+                FileOp::Unsupported("changes(), total_changes() and last_insert_rowid()"),
+                None,
+            )
+        }
         AuthAction::Select | AuthAction::Function { .. } | AuthAction::Recursive => return None,
+        // Part of creating an index.
+        AuthAction::Reindex { .. } => return None,
         AuthAction::CreateView { .. } | AuthAction::DropView { .. } => {
             other(FileOp::Unsupported("views"), None)
         }
@@ -101,9 +124,7 @@ pub fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recor
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
             other(FileOp::Unsupported("transactions"), None)
         }
-        AuthAction::Reindex { .. } | AuthAction::Analyze { .. } => {
-            other(FileOp::Unsupported("REINDEX and ANALYZE"), None)
-        }
+        AuthAction::Analyze { .. } => other(FileOp::Unsupported("ANALYZE"), None),
         _ => other(FileOp::Unsupported("this statement"), None),
     })
 }

@@ -47,6 +47,9 @@ pub struct Writer {
     /// Opened at the first write: a database nobody writes to is never opened read-write.
     /// Its guard records what each statement reads and writes, triggers included.
     conn: Mutex<Option<(Connection, Guard)>>,
+    /// The file (device, inode) the connection was opened on: another file renamed into
+    /// place is written through a new connection, never the replaced one.
+    opened_on: Mutex<Option<(u64, u64)>>,
     functions: Arc<Vec<ExtraFunction>>,
     /// `writer_foreign_keys`: foreign keys are enforced.
     foreign_keys: bool,
@@ -60,6 +63,7 @@ impl Writer {
         Writer {
             path: path.to_path_buf(),
             conn: Mutex::new(None),
+            opened_on: Mutex::new(None),
             functions,
             foreign_keys,
             generation: AtomicU64::new(0),
@@ -80,11 +84,8 @@ impl Writer {
         limit: Duration,
         access: &Access,
     ) -> Result<(usize, i64), DbError> {
-        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(self.open()?);
-        }
-        let (conn, guard) = slot.as_mut().expect("opened above");
+        let mut slot = self.connection()?;
+        let (conn, guard) = slot.as_mut().expect("opened by connection()");
         let touched = guard.recording(|| conn.prepare(sql).map(drop));
         let hidden = |table: &str| !access.can_read(table);
         let touches_hidden = touched.iter().any(|r| match r {
@@ -127,11 +128,8 @@ impl Writer {
         access: &Access,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(self.open()?);
-        }
-        let (conn, guard) = slot.as_mut().expect("opened above");
+        let mut slot = self.connection()?;
+        let (conn, guard) = slot.as_mut().expect("opened by connection()");
         let deadline = Instant::now() + limit;
         conn.progress_handler(1000, Some(move || Instant::now() > deadline))
             .map_err(DbError::from_sqlite)?;
@@ -168,12 +166,34 @@ impl Writer {
         })
     }
 
+    /// The writer's connection, held for this write: opened at the first write, and again
+    /// when the file at the path is another one.
+    fn connection(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, Option<(Connection, Guard)>>, DbError> {
+        let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let now_on = super::FileState::of(&self.path).map(|f| (f.dev, f.ino));
+        let mut opened_on = self.opened_on.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() || *opened_on != now_on {
+            *slot = Some(self.open()?);
+            *opened_on = now_on;
+        }
+        Ok(slot)
+    }
+
     fn open(&self) -> Result<(Connection, Guard), DbError> {
         let open = |e: rusqlite::Error| DbError::Open(format!("{}: {e}", self.path.display()));
         // Never creates a file: the database must already be there.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&self.path, flags).map_err(open)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+        // A value is held to the answer limit here too: `randomblob(1e9)` fails at once
+        // rather than hold the writer (and its lock) while it is made.
+        conn.set_limit(
+            rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+            super::execute::max_result_bytes().min(i32::MAX as usize) as i32,
+        )
+        .map_err(open)?;
         // No other database file can be reached from here either.
         conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
             .map_err(open)?;
@@ -181,6 +201,10 @@ impl Writer {
         // The bundled SQLite enforces foreign keys unless told not to.
         conn.pragma_update(None, "foreign_keys", self.foreign_keys)
             .map_err(open)?;
+        // Readers go on reading while a write commits: WAL, where the file system allows it
+        // (a file another process keeps in rollback mode stays so; SQLite says no, harmlessly).
+        let _ =
+            conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get::<_, String>(0));
         let guard = Guard::default();
         conn.authorizer(Some(guard.authorizer())).map_err(open)?;
         Ok((conn, guard))

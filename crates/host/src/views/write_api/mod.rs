@@ -10,6 +10,7 @@ mod body;
 mod rows;
 mod sql;
 mod tables;
+mod values;
 
 use std::sync::Arc;
 
@@ -231,14 +232,25 @@ fn unrestricted(actor: &crate::permissions::Actor) -> crate::permissions::Actor 
 }
 
 impl Write<'_> {
-    /// The table the URL names, if the actor may see it: answered as the read pages answer
-    /// (a 404 only for those who may see the database).
+    /// The table the URL names, if the actor may see it. One the actor may not see is
+    /// answered as one that does not exist.
     fn table(&self, name: &str) -> Result<&TableInfo, ApiError> {
-        let t = self.schema.get(name).filter(|t| !t.is_view);
-        match t {
-            Some(t) if self.visible.can_read(name) => Ok(t),
-            Some(_) => Err(super::table_forbidden().into()),
-            None => Err(super::table_missing(self.state, self.ctx, &self.db.name).into()),
+        self.schema
+            .get(name)
+            .filter(|t| !t.is_view && self.visible.can_read(name))
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Table not found"))
+    }
+
+    /// Whether `return` may answer with `table`'s rows: a restricted token needs
+    /// `view-table` for that. Asked for and not allowed: refused.
+    fn may_return(&self, table: &str, asked: bool) -> Result<bool, ApiError> {
+        match (self.access.can_read(table), asked) {
+            (true, _) => Ok(true),
+            (false, false) => Ok(false),
+            (false, true) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Permission denied: \"return\" needs view-table",
+            )),
         }
     }
 
@@ -270,7 +282,7 @@ impl Write<'_> {
             .body
             .keys()
             .filter(|k| !known.contains(&k.as_str()))
-            .map(|k| format!("Invalid parameter: {k}"))
+            .map(|k| format!("Invalid parameter: \"{k}\""))
             .collect();
         if unknown.is_empty() {
             Ok(())

@@ -2,28 +2,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::values::{cell, column_type};
 use super::{answer, ApiError, Write, WriteOp};
 use crate::db::writes::Tx;
 use crate::db::{quote_ident, Cell, DbError, TableInfo};
 use crate::permissions::Action;
-
-/// A JSON value as SQLite stores it: Datasette's `{"$base64": true, "encoded": …}` is a BLOB,
-/// other objects and arrays are stored as their JSON text.
-pub fn cell(v: &Value) -> Result<Cell, ApiError> {
-    if let Value::Object(m) = v {
-        if m.get("$base64") == Some(&Value::Bool(true)) {
-            let encoded = m.get("encoded").and_then(Value::as_str).unwrap_or_default();
-            return base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .map(Cell::Blob)
-                .map_err(|_| ApiError::bad("Invalid base64 in a $base64 value"));
-        }
-    }
-    Ok(Cell::from_json(v))
-}
 
 /// A row of the answer, as the JSON API writes rows.
 fn row_json(columns: &[String], row: Vec<Cell>) -> Value {
@@ -38,10 +23,12 @@ fn row_json(columns: &[String], row: Vec<Cell>) -> Value {
 }
 
 /// The rows of the body: `row` (one object) or `rows` (a list of them).
-fn body_rows(w: &Write<'_>) -> Result<Vec<Map<String, Value>>, ApiError> {
+pub fn body_rows(w: &Write<'_>) -> Result<Vec<Map<String, Value>>, ApiError> {
     let rows = match (w.body.get("row"), w.body.get("rows")) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad("Cannot use \"row\" and \"rows\" together"))
+            return Err(ApiError::bad(
+                "Cannot use \"row\" and \"rows\" at the same time",
+            ))
         }
         (Some(Value::Object(row)), None) => vec![row.clone()],
         (None, Some(Value::Array(rows))) => rows
@@ -73,11 +60,18 @@ fn new_columns(t: &TableInfo, rows: &[Map<String, Value>]) -> Vec<(String, &'sta
     for row in rows {
         for (k, v) in row {
             if !t.has_column(k) && !out.iter().any(|(c, _)| c == k) {
-                out.push((k.clone(), super::tables::column_type(v)));
+                out.push((k.clone(), column_type(v)));
             }
         }
     }
     out
+}
+
+/// The index of the first row that names one of `added`.
+fn first_row_naming(rows: &[Map<String, Value>], added: &[(String, &'static str)]) -> usize {
+    rows.iter()
+        .position(|r| added.iter().any(|(c, _)| r.contains_key(c)))
+        .unwrap_or(0)
 }
 
 /// `POST /DB/TABLE/-/insert` and `-/upsert`.
@@ -95,7 +89,9 @@ pub async fn insert_rows(
     let t = w.table(table)?.clone();
     let rows = body_rows(w)?;
     let (ignore, replace, alter) = (w.flag("ignore")?, w.flag("replace")?, w.flag("alter")?);
-    let returning = w.flag("return")?;
+    // As Datasette: one `row` is answered with the row as stored.
+    let asked = w.flag("return")?;
+    let returning = w.may_return(table, asked)? && (asked || w.body.contains_key("row"));
     if ignore && replace {
         return Err(ApiError::bad(
             "Cannot use \"ignore\" and \"replace\" together",
@@ -111,41 +107,12 @@ pub async fn insert_rows(
     if replace || upsert {
         w.may(Action::UpdateRow, Some(table))?;
     }
-    let added = new_columns(&t, &rows);
-    if !added.is_empty() {
-        if !alter {
-            let names: Vec<&str> = added.iter().map(|(c, _)| c.as_str()).collect();
-            return Err(ApiError::bad(format!(
-                "Row has invalid columns: {}",
-                names.join(", ")
-            )));
-        }
-        w.may(Action::AlterTable, Some(table))?;
-    }
+    let added = columns_to_add(w, &t, &rows, alter)?;
     let keys = t.key_columns();
     if upsert {
-        for (i, row) in rows.iter().enumerate() {
-            let missing: Vec<String> = keys
-                .iter()
-                .filter(|k| !row.contains_key(*k))
-                .map(|k| format!("\"{k}\""))
-                .collect();
-            if !missing.is_empty() {
-                return Err(ApiError::bad(format!(
-                    "Row {i} is missing primary key column(s): {}",
-                    missing.join(", ")
-                )));
-            }
-        }
+        keys_present(&keys, &rows)?;
     }
-    let values: Vec<Vec<(String, Cell)>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|(k, v)| Ok((k.clone(), cell(v)?)))
-                .collect::<Result<_, ApiError>>()
-        })
-        .collect::<Result<_, _>>()?;
+    let values = row_values(&rows)?;
     let count = values.len();
     let name = t.name.clone();
     let verb = if replace {
@@ -157,23 +124,20 @@ pub async fn insert_rows(
     };
     let returned =
         w.db.transact(w.limit(), w.visible.clone(), move |tx| {
-            for (column, kind) in &added {
-                tx.execute(
-                    &format!(
-                        "ALTER TABLE {} ADD COLUMN {} {kind}",
-                        quote_ident(&name),
-                        quote_ident(column)
-                    ),
-                    &[],
-                )?;
-            }
+            add_columns(tx, &name, &added)?;
             let mut keys_written = Vec::with_capacity(values.len());
             for row in &values {
                 let key = if upsert {
                     upsert_row(tx, &name, &keys, row)?
                 } else {
-                    insert_row(tx, verb, &name, row)?;
-                    KeyOf::Rowid(tx.last_insert_rowid())
+                    // A row ignored or replaced is found by the key it names (an ignored
+                    // one without its key is not answered: the rowid would be another's).
+                    let changed = insert_row(tx, verb, &name, row)?;
+                    match (key_of(&keys, row), changed) {
+                        (Some(values), _) => KeyOf::Values(values),
+                        (None, 0) => continue,
+                        (None, _) => KeyOf::Rowid(tx.last_insert_rowid()),
+                    }
                 };
                 keys_written.push(key);
             }
@@ -197,18 +161,94 @@ pub async fn insert_rows(
     Ok(answer(status, body))
 }
 
+/// Columns the rows name that the table lacks: refused, or (with `alter`, for who may alter
+/// the table) to be added.
+fn columns_to_add(
+    w: &Write<'_>,
+    t: &TableInfo,
+    rows: &[Map<String, Value>],
+    alter: bool,
+) -> Result<Vec<(String, &'static str)>, ApiError> {
+    let added = new_columns(t, rows);
+    if added.is_empty() {
+        return Ok(added);
+    }
+    if !alter {
+        let names: Vec<&str> = added.iter().map(|(c, _)| c.as_str()).collect();
+        return Err(ApiError::bad(format!(
+            "Row {} has invalid columns: {}",
+            first_row_naming(rows, &added),
+            names.join(", ")
+        )));
+    }
+    w.may(Action::AlterTable, Some(&t.name))?;
+    Ok(added)
+}
+
+/// Refuses rows that do not name every key column (an upsert's).
+fn keys_present(keys: &[String], rows: &[Map<String, Value>]) -> Result<(), ApiError> {
+    for (i, row) in rows.iter().enumerate() {
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|k| !row.contains_key(*k))
+            .map(|k| format!("\"{k}\""))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::bad(format!(
+                "Row {i} is missing primary key column(s): {}",
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The rows' values as SQLite stores them.
+pub fn row_values(rows: &[Map<String, Value>]) -> Result<Vec<Vec<(String, Cell)>>, ApiError> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| Ok((k.clone(), cell(v)?)))
+                .collect::<Result<_, ApiError>>()
+        })
+        .collect()
+}
+
+/// `ALTER TABLE … ADD COLUMN` for each of `added`.
+fn add_columns(tx: &mut Tx<'_>, table: &str, added: &[(String, &str)]) -> Result<(), DbError> {
+    for (column, kind) in added {
+        tx.execute(
+            &format!(
+                "ALTER TABLE {} ADD COLUMN {} {kind}",
+                quote_ident(table),
+                quote_ident(column)
+            ),
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
 /// How a written row is found again.
 enum KeyOf {
     Rowid(i64),
     Values(Vec<Cell>),
 }
 
-fn insert_row(
+/// The key values a row names, if it names them all.
+fn key_of(keys: &[String], row: &[(String, Cell)]) -> Option<Vec<Cell>> {
+    keys.iter()
+        .map(|k| row.iter().find(|(c, _)| c == k).map(|(_, v)| v.clone()))
+        .collect()
+}
+
+/// Inserts one row: the rows it changed (0 for one ignored).
+pub fn insert_row(
     tx: &mut Tx<'_>,
     verb: &str,
     table: &str,
     row: &[(String, Cell)],
-) -> Result<(), DbError> {
+) -> Result<usize, DbError> {
     let sql = if row.is_empty() {
         format!("{verb} INTO {} DEFAULT VALUES", quote_ident(table))
     } else {
@@ -221,7 +261,7 @@ fn insert_row(
         )
     };
     let params: Vec<Cell> = row.iter().map(|(_, v)| v.clone()).collect();
-    tx.execute(&sql, &params).map(drop)
+    tx.execute(&sql, &params)
 }
 
 /// Updates the row with this row's key, or inserts it when there is none.
@@ -231,11 +271,8 @@ fn upsert_row(
     keys: &[String],
     row: &[(String, Cell)],
 ) -> Result<KeyOf, DbError> {
-    let key: Vec<Cell> = keys
-        .iter()
-        .map(|k| row.iter().find(|(c, _)| c == k).map(|(_, v)| v.clone()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| DbError::Sql("a primary key column is missing".into()))?;
+    let key =
+        key_of(keys, row).ok_or_else(|| DbError::Sql("a primary key column is missing".into()))?;
     let sets: Vec<&(String, Cell)> = row.iter().filter(|(c, _)| !keys.contains(c)).collect();
     if !sets.is_empty() {
         let assignments: Vec<String> = sets
@@ -321,7 +358,16 @@ pub async fn change_row(
 ) -> Result<HttpResponse, ApiError> {
     let t = w.table(table)?.clone();
     let keys = t.key_columns();
-    let key: Vec<Cell> = crate::views::row::key_values(key, keys.len())?
+    let key_text = crate::views::row::key_values(key, keys.len())?;
+    let not_found = format!(
+        "Record not found: [{}]",
+        key_text
+            .iter()
+            .map(|k| format!("'{}'", k.replace('\'', "\\'")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let key: Vec<Cell> = key_text
         .into_iter()
         .map(crate::db::next_token::typed)
         .collect();
@@ -339,7 +385,7 @@ pub async fn change_row(
                 tx.execute(&sql, &key)
             })
             .await?;
-        return finish_row(w, table, "delete", changed, None);
+        return finish_row(w, table, "delete", changed, None, &not_found);
     }
     w.only_keys(&["update", "return", "alter"])?;
     let Some(Value::Object(update)) = w.body.get("update") else {
@@ -349,34 +395,15 @@ pub async fn change_row(
         return Err(ApiError::bad("\"update\" must name at least one column"));
     }
     w.may(Action::UpdateRow, Some(table))?;
-    let added = new_columns(&t, std::slice::from_ref(update));
-    if !added.is_empty() {
-        if !w.flag("alter")? {
-            let names: Vec<&str> = added.iter().map(|(c, _)| c.as_str()).collect();
-            return Err(ApiError::bad(format!(
-                "Invalid columns: {}",
-                names.join(", ")
-            )));
-        }
-        w.may(Action::AlterTable, Some(table))?;
-    }
-    let returning = w.flag("return")?;
+    let added = columns_to_add(w, &t, std::slice::from_ref(update), w.flag("alter")?)?;
+    let returning = w.may_return(table, w.flag("return")?)? && w.flag("return")?;
     let sets: Vec<(String, Cell)> = update
         .iter()
         .map(|(k, v)| Ok((k.clone(), cell(v)?)))
         .collect::<Result<_, ApiError>>()?;
     let (changed, returned) =
         w.db.transact(w.limit(), w.visible.clone(), move |tx| {
-            for (column, kind) in &added {
-                tx.execute(
-                    &format!(
-                        "ALTER TABLE {} ADD COLUMN {} {kind}",
-                        quote_ident(&name),
-                        quote_ident(column)
-                    ),
-                    &[],
-                )?;
-            }
+            add_columns(tx, &name, &added)?;
             let assignments: Vec<String> = sets
                 .iter()
                 .map(|(c, _)| format!("{} = ?", quote_ident(c)))
@@ -398,7 +425,7 @@ pub async fn change_row(
             Ok((changed, returned))
         })
         .await?;
-    finish_row(w, table, "update", changed, returned)
+    finish_row(w, table, "update", changed, returned, &not_found)
 }
 
 fn finish_row(
@@ -407,9 +434,10 @@ fn finish_row(
     op: &str,
     changed: usize,
     returned: Rows,
+    not_found: &str,
 ) -> Result<HttpResponse, ApiError> {
     if changed == 0 {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "Row not found"));
+        return Err(ApiError::new(StatusCode::NOT_FOUND, not_found));
     }
     w.record(op, table, changed);
     let mut body = json!({"ok": true});

@@ -17,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
-use super::rows::cell;
+use super::values::cell;
 use super::{answer, ApiError, Write};
 use std::collections::HashSet;
 
@@ -40,12 +40,29 @@ struct Seen<'a> {
     triggers: &'a HashSet<String>,
 }
 
+/// Table-valued functions that read only their arguments.
+const ARGUMENT_FUNCTIONS: &[&str] = &["json_each", "json_tree"];
+
 impl Seen<'_> {
     /// Why a read of `table` (by `accessor`: a view, a CTE, a trigger) is refused, if it is.
-    fn read(&self, table: &str, accessor: Option<&str>) -> Result<(), String> {
-        if accessor.is_some_and(|a| self.triggers.contains(&fold(a))) {
+    fn read(&self, table: &str, accessor: Option<&str>, in_schema: bool) -> Result<(), String> {
+        // The SQL names no trigger (see `execute`), so an accessor of that name is the
+        // trigger's own work.
+        if accessor.is_some_and(|a| self.triggers.contains(&fold(a))) || !in_schema {
             return Ok(());
         }
+        let known = self.sees.lineage.object(table).is_some();
+        if !known && !is_internal(table) {
+            // pragma_table_info, dbstat and the like describe the file, hidden tables too.
+            return match ARGUMENT_FUNCTIONS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(table))
+            {
+                true => Ok(()),
+                false => Err(format!("no such table: {table}")),
+            };
+        }
+        // SQLite's schema lists every table, hidden ones too.
         if is_internal(table) {
             return match self.reads.hidden.is_empty() {
                 true => Ok(()),
@@ -68,10 +85,40 @@ impl Seen<'_> {
 
     /// What a statement needs, as worked out from what it touches.
     fn needs(&self, touched: &[Recorded]) -> Result<Vec<(Action, Option<String>)>, String> {
+        let changes_schema = touched.iter().any(|r| {
+            matches!(r, Recorded::Other { op, accessor: None, .. } if !matches!(op, FileOp::Unsupported(_)))
+        });
+        // SQLite's own reads and writes of its schema tables for a CREATE, DROP or ALTER
+        // cannot be told from the statement's: such statements are for actors from whom
+        // nothing is hidden.
+        if changes_schema && !self.reads.hidden.is_empty() {
+            return Err(
+                "schema changes through execute-write are for actors from whom nothing \
+                        in the database is hidden: use /-/create, /-/drop or \"alter\": true"
+                    .into(),
+            );
+        }
+        let unsupported = touched.iter().find_map(|r| match r {
+            Recorded::Other {
+                op: FileOp::Unsupported(what),
+                ..
+            } => Some(what),
+            _ => None,
+        });
+        if let Some(what) = unsupported {
+            return Err(format!("{what} cannot be used in execute-write"));
+        }
         let mut out = Vec::new();
         for r in touched {
             match r {
-                Recorded::Read { table, accessor } => self.read(table, accessor.as_deref())?,
+                Recorded::Read {
+                    table,
+                    accessor,
+                    in_schema,
+                } if !(changes_schema && is_internal(table)) => {
+                    self.read(table, accessor.as_deref(), *in_schema)?
+                }
+                Recorded::Read { .. } => {}
                 // A trigger's writes are its own.
                 Recorded::Write {
                     accessor: Some(_), ..
@@ -79,7 +126,11 @@ impl Seen<'_> {
                 | Recorded::Other {
                     accessor: Some(_), ..
                 } => {}
-                Recorded::Write { table, .. } if is_internal(table) => {}
+                Recorded::Write { table, .. } if is_internal(table) => {
+                    if !changes_schema {
+                        return Err(format!("{table} cannot be written"));
+                    }
+                }
                 Recorded::Write { table, op, .. } => {
                     if !self.sees.can_read(table) {
                         return Err(format!("no such table: {table}"));
@@ -94,7 +145,24 @@ impl Seen<'_> {
                 Recorded::Other { op, name, .. } => out.push(self.schema_change(*op, name)?),
             }
         }
+        if out.is_empty() {
+            return Err("execute-write takes SQL that writes: read with /DB?sql=".into());
+        }
         Ok(out)
+    }
+
+    /// The first name `sql` uses that is hidden from the actor (a table, a view, an index of
+    /// a hidden table) or that is a trigger's (a CTE so named would pass for the trigger).
+    fn hidden_name_in(&self, sql: &str) -> Option<String> {
+        crate::db::access::names_in(sql).into_iter().find(|n| {
+            // Hidden by allow blocks or plugins; what a restricted token may not read is
+            // still there for its actor, and its reads are refused in `read`.
+            let hidden = |t: &str| !self.sees.can_read(t);
+            let index_of_hidden = self.sees.lineage.index_table(n).is_some_and(hidden);
+            self.triggers.contains(&fold(n))
+                || (self.sees.lineage.object(n).is_some() && hidden(n))
+                || index_of_hidden
+        })
     }
 
     fn schema_change(
@@ -155,19 +223,37 @@ pub async fn execute(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
     };
     w.may(Action::ExecuteWriteSql, None)?;
     let (state, actor, db) = (w.state, w.ctx.actor.clone(), w.db.name.clone());
-    // Worked out first, outside the transaction: nothing runs for a statement refused.
-    let (touched, triggers) =
-        w.db.transact(w.limit(), w.visible.clone(), {
-            let sql = sql.clone();
-            move |tx| Ok((tx.analyse(&sql)?, tx.triggers()?))
-        })
-        .await?;
+    let triggers =
+        w.db.transact(w.limit(), w.visible.clone(), |tx| tx.triggers())
+            .await?;
     let seen = Seen {
         sees: &w.visible,
         reads: &w.access,
         triggers: &triggers,
     };
-    let needed = seen.needs(&touched).map_err(ApiError::bad)?;
+    // Before SQLite reads it: its errors would describe what the names stand for.
+    if let Some(name) = seen.hidden_name_in(&sql) {
+        return Err(ApiError::bad(format!(
+            "Could not analyze query: no such table: {name}"
+        )));
+    }
+    // Worked out first, outside the transaction: nothing runs for a statement refused.
+    let touched =
+        w.db.transact(w.limit(), w.visible.clone(), {
+            let sql = sql.clone();
+            move |tx| tx.analyse(&sql)
+        })
+        .await
+        .map_err(|e| match e {
+            DbError::Sql(m) => ApiError::bad(format!("Could not analyze query: {m}")),
+            other => other.into(),
+        })?;
+    let writes_rows = touched
+        .iter()
+        .any(|r| matches!(r, Recorded::Write { accessor: None, .. }));
+    let needed = seen
+        .needs(&touched)
+        .map_err(|e| ApiError::bad(format!("Could not analyze query: {e}")))?;
     for (action, table) in &needed {
         if !state
             .permissions
@@ -181,7 +267,7 @@ pub async fn execute(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
     }
     let outcome =
         w.db.transact(w.limit(), w.visible.clone(), move |tx| {
-            run(tx, &sql, &params)
+            run(tx, &sql, &params, writes_rows)
         })
         .await?;
     w.record("execute-write", "", outcome.rowcount);
@@ -211,9 +297,16 @@ fn run(
     tx: &mut crate::db::writes::Tx<'_>,
     sql: &str,
     params: &[(String, Cell)],
+    writes_rows: bool,
 ) -> Result<Outcome, DbError> {
     let (columns, all) = tx.query_named(sql, params)?;
-    let rowcount = tx.connection().changes() as usize;
+    // SQLite's count is the connection's last row change: this statement's only if it
+    // changed rows (else another request's, on the same writer).
+    let rowcount = if writes_rows {
+        tx.connection().changes() as usize
+    } else {
+        0
+    };
     let truncated = all.len() > RETURNED_ROWS;
     let rows = all.into_iter().take(RETURNED_ROWS).collect();
     Ok(Outcome {

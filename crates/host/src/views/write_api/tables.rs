@@ -4,21 +4,10 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
-use super::rows::cell;
+use super::values::column_type;
 use super::{answer, ApiError, Write};
-use crate::db::{quote_ident, Cell};
+use crate::db::{quote_ident, Cell, DbError};
 use crate::permissions::Action;
-
-/// The column type Datasette infers from an example value.
-pub fn column_type(v: &Value) -> &'static str {
-    match v {
-        Value::Number(n) if n.is_i64() || n.is_u64() => "INTEGER",
-        Value::Number(_) => "FLOAT",
-        Value::Bool(_) => "INTEGER",
-        Value::Object(m) if m.get("$base64") == Some(&Value::Bool(true)) => "BLOB",
-        _ => "TEXT",
-    }
-}
 
 /// One column of a `create` request.
 struct Column {
@@ -32,7 +21,7 @@ fn declared_type(kind: Option<&str>) -> Result<&'static str, ApiError> {
     Ok(match kind.map(str::to_ascii_lowercase).as_deref() {
         None | Some("text") | Some("str") => "TEXT",
         Some("integer") | Some("int") => "INTEGER",
-        Some("float") | Some("real") => "FLOAT",
+        Some("float") | Some("real") => "REAL",
         Some("blob") | Some("bytes") => "BLOB",
         Some(other) => {
             return Err(ApiError::bad(format!(
@@ -199,61 +188,67 @@ pub async fn create(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
         .get("table")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad("\"table\" is required"))?
+        .ok_or_else(|| ApiError::bad("Table is required"))?
         .to_string();
     let has_rows = w.body.contains_key("row") || w.body.contains_key("rows");
-    let columns = match (w.body.get("columns"), has_rows) {
-        (Some(_), true) => {
-            return Err(ApiError::bad(
-                "Cannot pass both \"columns\" and \"row\" or \"rows\"",
-            ))
-        }
-        (Some(Value::Array(list)), false) => Some(columns_of(list)?),
-        (Some(_), false) => return Err(ApiError::bad("\"columns\" must be a list")),
-        (None, true) => None,
-        (None, false) => {
-            return Err(ApiError::bad(
-                "\"columns\" or \"row\" or \"rows\" is required",
-            ))
-        }
-    };
+    let columns = requested_columns(w, has_rows)?;
     w.may(Action::CreateTable, None)?;
     // A name the actor cannot see is taken all the same: the answer says that much, and
     // nothing of what the table holds.
     if w.schema.get(&table).is_some() {
         if has_rows && w.visible.can_read(&table) {
-            return super::rows::insert_rows(w, &table, super::WriteOp::Insert).await;
+            return into_existing(w, &table).await;
         }
         return Err(ApiError::bad(format!("Table already exists: {table}")));
     }
-    let mut keys = keys_of(&w.body)?;
-    let rows: Vec<Map<String, Value>> = match (w.body.get("row"), w.body.get("rows")) {
-        (Some(Value::Object(r)), None) => vec![r.clone()],
-        (None, Some(Value::Array(rs))) => rs
-            .iter()
-            .map(|r| {
-                r.as_object()
-                    .cloned()
-                    .ok_or_else(|| ApiError::bad("\"rows\" must be a list of dictionaries"))
-            })
-            .collect::<Result<_, _>>()?,
-        (None, None) => vec![],
-        _ => {
-            return Err(ApiError::bad(
-                "\"row\" must be a dictionary, \"rows\" a list of them",
-            ))
-        }
-    };
-    if !rows.is_empty() {
+    let rows = if has_rows {
         w.may(Action::InsertRow, None)?;
+        super::rows::body_rows(w)?
+    } else {
+        vec![]
+    };
+    let mut keys = keys_of(&w.body)?;
+    keys.dedup();
+    let columns = with_key_columns(columns.unwrap_or_else(|| columns_from_rows(&rows)), &keys)?;
+    let sql = create_sql(&table, &columns, &keys);
+    let values = super::rows::row_values(&rows)?;
+    let (create, name, count) = (sql.clone(), table.clone(), values.len());
+    w.db.transact(w.limit(), w.visible.clone(), move |tx| {
+        tx.execute(&create, &[])?;
+        for row in &values {
+            super::rows::insert_row(tx, "INSERT", &name, row)?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e {
+        // An index or a table of that name, maybe hidden: said as the documented rule says.
+        DbError::Sql(m) if m.contains("already") => {
+            ApiError::bad(format!("Table already exists: {table}"))
+        }
+        other => other.into(),
+    })?;
+    w.record("create", &table, count);
+    Ok(created(w, &table, sql, count))
+}
+
+/// The `columns` of the body, or `None` when the table is made from example rows.
+fn requested_columns(w: &Write<'_>, has_rows: bool) -> Result<Option<Vec<Column>>, ApiError> {
+    match (w.body.get("columns"), has_rows) {
+        (Some(_), true) => Err(ApiError::bad(
+            "Cannot pass both \"columns\" and \"row\" or \"rows\"",
+        )),
+        (Some(Value::Array(list)), false) => Ok(Some(columns_of(list)?)),
+        (Some(_), false) => Err(ApiError::bad("\"columns\" must be a list")),
+        (None, true) => Ok(None),
+        (None, false) => Err(ApiError::bad(
+            "\"columns\" or \"row\" or \"rows\" is required",
+        )),
     }
-    if rows.len() > w.state.settings.max_insert_rows as usize {
-        return Err(ApiError::bad(format!(
-            "Too many rows, maximum allowed is {}",
-            w.state.settings.max_insert_rows
-        )));
-    }
-    let mut columns = columns.unwrap_or_else(|| columns_from_rows(&rows));
+}
+
+/// The columns with the key's: a single key not among them becomes an integer rowid key.
+fn with_key_columns(mut columns: Vec<Column>, keys: &[String]) -> Result<Vec<Column>, ApiError> {
     if keys.len() == 1 && !columns.iter().any(|c| c.name == keys[0]) {
         columns.insert(
             0,
@@ -273,40 +268,43 @@ pub async fn create(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
     if columns.is_empty() {
         return Err(ApiError::bad("A table needs at least one column"));
     }
-    keys.dedup();
-    let sql = create_sql(&table, &columns, &keys);
-    let values: Vec<Vec<(String, Cell)>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|(k, v)| Ok((k.clone(), cell(v)?)))
-                .collect::<Result<_, ApiError>>()
-        })
-        .collect::<Result<_, _>>()?;
-    let (create, name, count) = (sql.clone(), table.clone(), values.len());
-    w.db.transact(w.limit(), w.visible.clone(), move |tx| {
-        tx.execute(&create, &[])?;
-        for row in &values {
-            let cols: Vec<String> = row.iter().map(|(c, _)| quote_ident(c)).collect();
-            let marks = vec!["?"; row.len()].join(", ");
-            let params: Vec<Cell> = row.iter().map(|(_, v)| v.clone()).collect();
-            tx.execute(
-                &format!(
-                    "INSERT INTO {} ({}) VALUES ({marks})",
-                    quote_ident(&name),
-                    cols.join(", ")
-                ),
-                &params,
+    Ok(columns)
+}
+
+/// `create` with rows for a table that exists: they are inserted, and the table described.
+async fn into_existing(w: &Write<'_>, table: &str) -> Result<HttpResponse, ApiError> {
+    let inserted = super::rows::insert_rows(w, table, super::WriteOp::Insert).await?;
+    if !inserted.status().is_success() {
+        return Ok(inserted);
+    }
+    let rows = match w.body.get("rows") {
+        Some(Value::Array(rows)) => rows.len(),
+        _ => 1,
+    };
+    let name = table.to_string();
+    let sql =
+        w.db.transact(w.limit(), w.visible.clone(), move |tx| {
+            let found = tx.query(
+                "select sql from sqlite_master where type = 'table' and name = ?",
+                &[Cell::Text(name)],
             )?;
-        }
-        Ok(())
-    })
-    .await?;
-    w.record("create", &table, count);
+            Ok(
+                match found.into_iter().next().and_then(|r| r.into_iter().next()) {
+                    Some(Cell::Text(sql)) => sql,
+                    _ => String::new(),
+                },
+            )
+        })
+        .await?;
+    Ok(created(w, table, sql, rows))
+}
+
+/// Datasette's answer to a `create`: where the table is, its schema, and the rows written.
+fn created(w: &Write<'_>, table: &str, schema: String, rows: usize) -> HttpResponse {
     let path = format!(
         "/{}/{}",
         crate::urls::tilde_encode(&w.db.name),
-        crate::urls::tilde_encode(&table)
+        crate::urls::tilde_encode(table)
     );
     let mut body = json!({
         "ok": true,
@@ -314,12 +312,12 @@ pub async fn create(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
         "table": table,
         "table_url": w.url(&path),
         "table_api_url": w.url(&format!("{path}.json")),
-        "schema": sql,
+        "schema": schema,
     });
-    if count > 0 {
-        body["row_count"] = json!(count);
+    if rows > 0 {
+        body["row_count"] = json!(rows);
     }
-    Ok(answer(StatusCode::CREATED, body))
+    answer(StatusCode::CREATED, body)
 }
 
 /// `POST /DB/TABLE/-/drop`: a preview with the row count, then the drop with `"confirm": true`.
