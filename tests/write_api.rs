@@ -614,6 +614,12 @@ fn execute_write_needs_each_permission_and_reads_nothing_hidden() {
         "insert into dogs (name) select zzz from secrets",
         // A CTE named after a trigger does not pass for the trigger.
         "with dogs_audit as (select s from secrets) insert into dogs (name) select s from dogs_audit",
+        // Comments and odd parameters do not hide a name from the check: SQLite reads it.
+        "insert into dogs (name) /* ' */ with dogs_audit as (select s from secrets) select s from dogs_audit /* ' */ returning name",
+        "insert into /* ' */ secrets values (1) -- '",
+        "insert into dogs (name) /* ' */ select zzz from secrets /* ' */",
+        "insert into dogs (name) select count(*) from secrets",
+        "insert into dogs (name) select 1 from \"main\".[secrets]",
     ] {
         let r = w.post_as(&ana, "/data/-/execute-write", json!({"sql": sql}));
         assert_eq!(r.status, 400, "{sql}: {}", r.body);
@@ -651,6 +657,14 @@ fn execute_write_needs_each_permission_and_reads_nothing_hidden() {
         ),
         ("select 1", "takes SQL that writes"),
         ("create table more (x)", "schema changes"),
+        (
+            "insert into dogs (name) select count(*) from pragma_table_info('secrets')",
+            "no such table",
+        ),
+        (
+            "insert into dogs (name) select 1 from sqlite_master",
+            "cannot be read",
+        ),
     ] {
         let r = w.post_as(&ana, "/data/-/execute-write", json!({"sql": sql}));
         assert_eq!(r.status, 400, "{sql}: {}", r.body);
@@ -777,4 +791,28 @@ fn a_bad_configuration_file_stops_start_up_naming_it() {
     let metadata = server.json("/-/metadata.json");
     assert_eq!(metadata["title"], "From JSON");
     assert_eq!(metadata["description"], "From YAML");
+}
+
+#[test]
+fn execute_write_counts_its_own_rows_only() {
+    // Nothing is hidden here: schema changes are allowed, and their count is not another's.
+    let w = serve_with(
+        "permissions: {insert-row: {id: ana}, create-table: {id: ana}, alter-table: {id: ana}, execute-write-sql: {id: ana}}",
+        &[],
+    );
+    let ana = token(&["ana"]);
+    let r = w.post_as(
+        &ana,
+        "/data/-/execute-write",
+        json!({"sql": "insert into tags (tag) select value from json_each('[\"a\",\"b\",\"c\"]')"}),
+    );
+    assert_eq!(r.json()["rowcount"], 3, "{}", r.body);
+    for sql in [
+        "alter table tags add column z",
+        "create table q as select 1 as one where 0",
+    ] {
+        let r = w.post_as(&ana, "/data/-/execute-write", json!({"sql": sql}));
+        assert_eq!(r.status, 200, "{sql}: {}", r.body);
+        assert_eq!(r.json()["rowcount"], 0, "{sql}: {}", r.body);
+    }
 }

@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use super::access::Access;
 use super::guard::Guard;
 use super::lineage::fold;
+use super::recording::Recorded;
 use super::{quote_ident, DbError};
 
 /// A schema copy for one access, and the guard (read-only, nothing hidden) on it.
@@ -38,6 +39,48 @@ impl Shadows {
         sql: &str,
         functions: impl Fn(&Connection) -> rusqlite::Result<()>,
     ) -> Result<(), DbError> {
+        let shadow = self.shadow_for(real, access, functions)?;
+        shadow.guard.enter(Arc::new(Access::default()));
+        let prepared = shadow.conn.prepare(sql).map(drop);
+        let refusal = shadow.guard.take_refusal(sql);
+        shadow.guard.leave();
+        match (prepared, refusal) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(reason)) => Err(DbError::Refused(reason)),
+            (Err(e), None) => Err(DbError::from_sqlite(e)),
+        }
+    }
+
+    /// Prepares `sql` (a write) on the schema `access` sees, recording what it reads and
+    /// writes there: the statement's own doing (the file's triggers are not copied), and
+    /// SQLite's errors of a database without the hidden objects.
+    pub fn record(
+        &mut self,
+        real: &Connection,
+        access: &Access,
+        sql: &str,
+        functions: impl Fn(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<Vec<Recorded>, DbError> {
+        let shadow = self.shadow_for(real, access, functions)?;
+        let mut failed = None;
+        let touched = shadow.guard.recording(|| {
+            if let Err(e) = shadow.conn.prepare(sql) {
+                failed = Some(e);
+            }
+        });
+        match failed {
+            Some(e) => Err(DbError::from_sqlite(e)),
+            None => Ok(touched),
+        }
+    }
+
+    /// The shadow for `access`, built if it is not kept.
+    fn shadow_for(
+        &mut self,
+        real: &Connection,
+        access: &Access,
+        functions: impl Fn(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<&Shadow, DbError> {
         let key = key(real, access);
         let at = match self.0.iter().position(|s| s.key == key) {
             Some(at) => at,
@@ -49,16 +92,7 @@ impl Shadows {
                 self.0.len() - 1
             }
         };
-        let shadow = &self.0[at];
-        shadow.guard.enter(Arc::new(Access::default()));
-        let prepared = shadow.conn.prepare(sql).map(drop);
-        let refusal = shadow.guard.take_refusal(sql);
-        shadow.guard.leave();
-        match (prepared, refusal) {
-            (Ok(()), _) => Ok(()),
-            (Err(_), Some(reason)) => Err(DbError::Refused(reason)),
-            (Err(e), None) => Err(DbError::from_sqlite(e)),
-        }
+        Ok(&self.0[at])
     }
 }
 

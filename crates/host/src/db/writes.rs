@@ -11,7 +11,7 @@
 //! its author designed, but any failure of it is one generic answer: SQLite's message could
 //! name a hidden table, column or value.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,11 +42,14 @@ pub struct WriterOptions {
     pub foreign_keys: bool,
 }
 
+/// The writer's connection, its authorizer, and the schema copies write SQL is checked on.
+type Slot = (Connection, Guard, super::shadow::Shadows);
+
 pub struct Writer {
     path: PathBuf,
     /// Opened at the first write: a database nobody writes to is never opened read-write.
     /// Its guard records what each statement reads and writes, triggers included.
-    conn: Mutex<Option<(Connection, Guard)>>,
+    conn: Mutex<Option<Slot>>,
     /// The file (device, inode) the connection was opened on: another file renamed into
     /// place is written through a new connection, never the replaced one.
     opened_on: Mutex<Option<(u64, u64)>>,
@@ -85,7 +88,7 @@ impl Writer {
         access: &Access,
     ) -> Result<(usize, i64), DbError> {
         let mut slot = self.connection()?;
-        let (conn, guard) = slot.as_mut().expect("opened by connection()");
+        let (conn, guard, _) = slot.as_mut().expect("opened by connection()");
         let touched = guard.recording(|| conn.prepare(sql).map(drop));
         let hidden = |table: &str| !access.can_read(table);
         let touches_hidden = touched.iter().any(|r| match r {
@@ -129,16 +132,19 @@ impl Writer {
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let mut slot = self.connection()?;
-        let (conn, guard) = slot.as_mut().expect("opened by connection()");
+        let (conn, guard, shadows) = slot.as_mut().expect("opened by connection()");
         let deadline = Instant::now() + limit;
         conn.progress_handler(1000, Some(move || Instant::now() > deadline))
             .map_err(DbError::from_sqlite)?;
         let mut tx = Tx {
             conn,
             guard,
+            shadows,
+            functions: &self.functions,
             access,
             foreign_keys: self.foreign_keys,
             touched_hidden: false,
+            recorded: HashSet::new(),
         };
         let result = tx
             .conn
@@ -168,9 +174,7 @@ impl Writer {
 
     /// The writer's connection, held for this write: opened at the first write, and again
     /// when the file at the path is another one.
-    fn connection(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, Option<(Connection, Guard)>>, DbError> {
+    fn connection(&self) -> Result<std::sync::MutexGuard<'_, Option<Slot>>, DbError> {
         let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let now_on = super::FileState::of(&self.path).map(|f| (f.dev, f.ino));
         let mut opened_on = self.opened_on.lock().unwrap_or_else(|e| e.into_inner());
@@ -181,7 +185,7 @@ impl Writer {
         Ok(slot)
     }
 
-    fn open(&self) -> Result<(Connection, Guard), DbError> {
+    fn open(&self) -> Result<Slot, DbError> {
         let open = |e: rusqlite::Error| DbError::Open(format!("{}: {e}", self.path.display()));
         // Never creates a file: the database must already be there.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -207,7 +211,7 @@ impl Writer {
             conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get::<_, String>(0));
         let guard = Guard::default();
         conn.authorizer(Some(guard.authorizer())).map_err(open)?;
-        Ok((conn, guard))
+        Ok((conn, guard, Default::default()))
     }
 }
 
@@ -216,17 +220,25 @@ impl Writer {
 pub struct Tx<'a> {
     conn: &'a Connection,
     guard: &'a Guard,
+    shadows: &'a mut super::shadow::Shadows,
+    functions: &'a [ExtraFunction],
     access: &'a Access,
     foreign_keys: bool,
     /// A statement so far reads or writes something hidden from the writer (through its
     /// triggers): any failure is then answered [`GENERIC_FAILURE`].
     touched_hidden: bool,
+    /// The statements whose touch is noted already: a batch of rows prepares one once.
+    recorded: HashSet<String>,
 }
 
 impl Tx<'_> {
     /// Prepares `sql` (cached on the connection), noting what it touches first.
     fn prepare(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
         let conn = self.conn;
+        if self.recorded.contains(sql) {
+            return conn.prepare_cached(sql).map_err(DbError::from_sqlite);
+        }
+        self.recorded.insert(sql.to_string());
         let touched = self.guard.recording(|| conn.prepare(sql).map(drop));
         let access = self.access;
         let hidden = |table: &str| !access.can_read(table);
@@ -319,34 +331,14 @@ impl Tx<'_> {
         self.conn.last_insert_rowid()
     }
 
-    /// What `sql` would read and write, and which views and triggers would do so, without
-    /// running it: for SQL from a request, checked before it runs.
-    pub fn analyse(&self, sql: &str) -> Result<Vec<Recorded>, DbError> {
-        let conn = self.conn;
-        let mut failed = None;
-        let touched = self.guard.recording(|| {
-            if let Err(e) = conn.prepare(sql) {
-                failed = Some(e);
-            }
-        });
-        match failed {
-            Some(e) => Err(DbError::from_sqlite(e)),
-            None => Ok(touched),
-        }
-    }
-
-    /// The folded names of the database's triggers.
-    pub fn triggers(&self) -> Result<std::collections::HashSet<String>, DbError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("select name from sqlite_master where type = 'trigger'")
-            .map_err(DbError::from_sqlite)?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(DbError::from_sqlite)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(DbError::from_sqlite)?;
-        Ok(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
+    /// What `sql` (from a request) would read and write itself, without running it: prepared
+    /// on a copy of the schema without what `sees` hides, so SQLite's errors are those of a
+    /// database without the hidden objects, and no trigger of the file takes part.
+    pub fn analyse(&mut self, sql: &str, sees: &Access) -> Result<Vec<Recorded>, DbError> {
+        let functions = self.functions;
+        self.shadows.record(self.conn, sees, sql, |c| {
+            super::functions::register(c, functions)
+        })
     }
 
     pub fn connection(&self) -> &Connection {

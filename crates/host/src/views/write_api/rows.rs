@@ -323,7 +323,8 @@ fn read_back(
 ) -> Result<Rows, DbError> {
     let columns: Vec<String> = tx
         .query(
-            "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+            // Generated columns too (table_xinfo), not a virtual table's hidden ones.
+            "SELECT name FROM pragma_table_xinfo(?) WHERE hidden != 1 ORDER BY cid",
             &[Cell::Text(table.into())],
         )?
         .into_iter()

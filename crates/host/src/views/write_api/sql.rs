@@ -1,17 +1,23 @@
-//! `POST /DB/-/execute-write`: one statement of SQL from the request. Before it runs, what it
-//! would read and write is worked out by preparing it under the recording authorizer, and
-//! each part needs its own permission:
+//! `POST /DB/-/execute-write`: one statement of SQL from the request.
 //!
-//! - rows written directly: `insert-row`, `update-row` or `delete-row` on that table;
-//! - `CREATE TABLE`: `create-table`; `DROP TABLE`: `drop-table`; `ALTER TABLE` and indexes:
+//! Before it runs, it is prepared on a copy of the schema that holds only what the actor may
+//! see (`db::shadow`), under the recording authorizer. So a hidden table, view or index is,
+//! for the statement, one that does not exist, whatever the SQL's spelling (quotes, comments,
+//! CTEs): SQLite answers "no such table" and every error is that of a database without it; and
+//! the file's triggers take no part, so what is recorded is the statement's own doing. Then:
+//!
+//! - rows written need `insert-row`, `update-row` or `delete-row` on their table; `CREATE
+//!   TABLE` needs `create-table`, `DROP TABLE` `drop-table`, `ALTER TABLE` and indexes
 //!   `alter-table` on that table;
-//! - everything it names must be visible to the actor. A hidden table or view it names is
-//!   answered "no such table" (the name is the request's own, so the answer tells nothing);
-//! - views, triggers, virtual tables, pragmas, `ATTACH`, `VACUUM` and transactions are refused.
+//! - what describes the file rather than a table (pragma table-valued functions, `dbstat`,
+//!   SQLite's schema tables while anything is hidden) is refused, since it runs on the real
+//!   file; so are views, triggers, virtual tables, pragmas, `ATTACH`, `VACUUM`, transactions
+//!   and the functions that answer for the shared connection (`changes()` and the like);
+//! - what a restricted token may not read is refused by name.
 //!
-//! What the database's own triggers read and write is theirs: it runs, but nothing of it comes
-//! back (a failure is one generic message) and `RETURNING` reads only what the statement
-//! itself may read.
+//! It then runs on the real file: the database's own triggers run as their author wrote them,
+//! nothing of what they touch comes back, and a failure of a statement that touched hidden
+//! data is one generic message.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -19,8 +25,6 @@ use serde_json::{json, Value};
 
 use super::values::cell;
 use super::{answer, ApiError, Write};
-use std::collections::HashSet;
-
 use crate::db::access::Access;
 use crate::db::lineage::fold;
 use crate::db::recording::{FileOp, Recorded, RowOp};
@@ -32,35 +36,25 @@ const RETURNED_ROWS: usize = 10;
 
 /// What the statement may touch, as seen by the actor.
 struct Seen<'a> {
-    /// What exists for the actor (allow blocks and plugins).
+    /// What exists for the actor (allow blocks and plugins): the statement was prepared on a
+    /// copy of the schema holding only that.
     sees: &'a Access,
     /// What the actor may read (less what a restricted token does not list).
     reads: &'a Access,
-    /// Folded names of the database's triggers: what they do is theirs.
-    triggers: &'a HashSet<String>,
 }
 
-/// Table-valued functions that read only their arguments.
-const ARGUMENT_FUNCTIONS: &[&str] = &["json_each", "json_tree"];
+/// Table-valued functions that describe the file (hidden tables too), whatever schema the
+/// statement was checked on: it runs on the real one.
+fn describes_file(name: &str) -> bool {
+    let name = fold(name);
+    name.starts_with("pragma_") || name == "dbstat"
+}
 
 impl Seen<'_> {
-    /// Why a read of `table` (by `accessor`: a view, a CTE, a trigger) is refused, if it is.
-    fn read(&self, table: &str, accessor: Option<&str>, in_schema: bool) -> Result<(), String> {
-        // The SQL names no trigger (see `execute`), so an accessor of that name is the
-        // trigger's own work.
-        if accessor.is_some_and(|a| self.triggers.contains(&fold(a))) || !in_schema {
-            return Ok(());
-        }
-        let known = self.sees.lineage.object(table).is_some();
-        if !known && !is_internal(table) {
-            // pragma_table_info, dbstat and the like describe the file, hidden tables too.
-            return match ARGUMENT_FUNCTIONS
-                .iter()
-                .any(|f| f.eq_ignore_ascii_case(table))
-            {
-                true => Ok(()),
-                false => Err(format!("no such table: {table}")),
-            };
+    /// Why the statement's read of `table` (through `accessor`, a view or a CTE) is refused.
+    fn read(&self, table: &str, accessor: Option<&str>) -> Result<(), String> {
+        if describes_file(table) {
+            return Err(format!("no such table: {table}"));
         }
         // SQLite's schema lists every table, hidden ones too.
         if is_internal(table) {
@@ -69,18 +63,20 @@ impl Seen<'_> {
                 false => Err(format!("{table} cannot be read by this actor")),
             };
         }
+        if self.sees.lineage.object(table).is_none() {
+            // A CTE, or json_each and the like: they read what the statement gives them.
+            return Ok(());
+        }
+        if self.reads.published.contains(&fold(table)) {
+            return Err(format!(
+                "{table} is published with its own allow block: read it on its own page, not through SQL"
+            ));
+        }
         if self.reads.can_read(table) {
             return Ok(());
         }
-        // Through a view: named as the request named it, never what it reads.
         let view = accessor.filter(|a| self.sees.lineage.object(a).is_some());
-        match view {
-            Some(v) if self.reads.published.contains(&fold(v)) => Err(format!(
-                "{v} is published with its own allow block: read it on its own page, not through SQL"
-            )),
-            Some(v) => Err(format!("no such table: {v}")),
-            None => Err(format!("no such table: {table}")),
-        }
+        Err(format!("no such table: {}", view.unwrap_or(table)))
     }
 
     /// What a statement needs, as worked out from what it touches.
@@ -112,11 +108,9 @@ impl Seen<'_> {
         for r in touched {
             match r {
                 Recorded::Read {
-                    table,
-                    accessor,
-                    in_schema,
+                    table, accessor, ..
                 } if !(changes_schema && is_internal(table)) => {
-                    self.read(table, accessor.as_deref(), *in_schema)?
+                    self.read(table, accessor.as_deref())?
                 }
                 Recorded::Read { .. } => {}
                 // A trigger's writes are its own.
@@ -149,20 +143,6 @@ impl Seen<'_> {
             return Err("execute-write takes SQL that writes: read with /DB?sql=".into());
         }
         Ok(out)
-    }
-
-    /// The first name `sql` uses that is hidden from the actor (a table, a view, an index of
-    /// a hidden table) or that is a trigger's (a CTE so named would pass for the trigger).
-    fn hidden_name_in(&self, sql: &str) -> Option<String> {
-        crate::db::access::names_in(sql).into_iter().find(|n| {
-            // Hidden by allow blocks or plugins; what a restricted token may not read is
-            // still there for its actor, and its reads are refused in `read`.
-            let hidden = |t: &str| !self.sees.can_read(t);
-            let index_of_hidden = self.sees.lineage.index_table(n).is_some_and(hidden);
-            self.triggers.contains(&fold(n))
-                || (self.sees.lineage.object(n).is_some() && hidden(n))
-                || index_of_hidden
-        })
     }
 
     fn schema_change(
@@ -223,34 +203,27 @@ pub async fn execute(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
     };
     w.may(Action::ExecuteWriteSql, None)?;
     let (state, actor, db) = (w.state, w.ctx.actor.clone(), w.db.name.clone());
-    let triggers =
-        w.db.transact(w.limit(), w.visible.clone(), |tx| tx.triggers())
-            .await?;
     let seen = Seen {
         sees: &w.visible,
         reads: &w.access,
-        triggers: &triggers,
     };
-    // Before SQLite reads it: its errors would describe what the names stand for.
-    if let Some(name) = seen.hidden_name_in(&sql) {
-        return Err(ApiError::bad(format!(
-            "Could not analyze query: no such table: {name}"
-        )));
-    }
-    // Worked out first, outside the transaction: nothing runs for a statement refused.
+    // Checked first, on a copy of the schema without what is hidden, outside the transaction
+    // that runs it: nothing runs for a statement refused.
+    let visible = w.visible.clone();
     let touched =
         w.db.transact(w.limit(), w.visible.clone(), {
             let sql = sql.clone();
-            move |tx| tx.analyse(&sql)
+            move |tx| tx.analyse(&sql, &visible)
         })
         .await
         .map_err(|e| match e {
             DbError::Sql(m) => ApiError::bad(format!("Could not analyze query: {m}")),
             other => other.into(),
         })?;
+    // SQLite's count is this statement's only if it changed rows itself.
     let writes_rows = touched
         .iter()
-        .any(|r| matches!(r, Recorded::Write { accessor: None, .. }));
+        .any(|r| matches!(r, Recorded::Write { accessor: None, table, .. } if !is_internal(table)));
     let needed = seen
         .needs(&touched)
         .map_err(|e| ApiError::bad(format!("Could not analyze query: {e}")))?;

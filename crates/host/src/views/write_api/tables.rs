@@ -296,6 +296,11 @@ async fn into_existing(w: &Write<'_>, table: &str) -> Result<HttpResponse, ApiEr
             )
         })
         .await?;
+    let sql = if w.access.can_read(table) {
+        sql
+    } else {
+        String::new()
+    };
     Ok(created(w, table, sql, rows))
 }
 
@@ -327,6 +332,14 @@ pub async fn drop(w: &Write<'_>, table: &str) -> Result<HttpResponse, ApiError> 
     w.may(Action::DropTable, Some(table))?;
     let name = t.name.clone();
     if !w.flag("confirm")? {
+        // What the table holds is for who may read it (a restricted token may not).
+        if !w.access.can_read(&name) {
+            return Ok(answer(
+                StatusCode::OK,
+                json!({"ok": true, "database": w.db.name, "table": name,
+                       "message": "Pass \"confirm\": true to confirm"}),
+            ));
+        }
         let count_sql = format!("SELECT count(*) FROM {}", quote_ident(&name));
         let count =
             w.db.transact(w.limit(), w.visible.clone(), move |tx| {
