@@ -9,8 +9,9 @@ the same file and the same configuration (ana may insert) and a token for ana ma
 
 - inserts of 100 rows per request (rows/s);
 - single-row inserts (rows/s);
-- reads of the table page (`/data/items.json?_size=10`) alone, then the same reads while one
-  client inserts 100-row batches as fast as it can: the share of the unloaded throughput kept.
+- reads of ten rows (`/data/items.json?_size=10&_shape=array`: rows only, as Datasette 1.0's
+  JSON is by default) alone, then the same reads while one client inserts 100-row batches as
+  fast as it can: the share of the unloaded throughput kept.
 
 Prints one table with the ratios. Needs wrk (Debian's).
 """
@@ -120,13 +121,13 @@ def measure(binary, duration):
             out["100-row inserts, rows/s"] = (rps * 100, bad)
             rps, bad = wrk_post(port, "/data/items/-/insert", token, batch(1), duration)
             out["single-row inserts, rows/s"] = (rps, bad)
-            rps, bad = wrk(port, "/data/items.json?_size=10", duration)
+            rps, bad = wrk(port, "/data/items.json?_size=10&_shape=array", duration)
             out["reads alone, req/s"] = (rps, bad)
             stop = threading.Event()
             t = threading.Thread(target=writer_loop, args=(port, token, stop))
             t.start()
             try:
-                loaded, bad = wrk(port, "/data/items.json?_size=10", duration)
+                loaded, bad = wrk(port, "/data/items.json?_size=10&_shape=array", duration)
             finally:
                 stop.set()
                 t.join()
