@@ -816,3 +816,81 @@ fn execute_write_counts_its_own_rows_only() {
         assert_eq!(r.json()["rowcount"], 0, "{sql}: {}", r.body);
     }
 }
+
+#[test]
+fn pages_offer_forms_to_who_may_write_and_the_forms_write_without_javascript() {
+    let w = serve();
+    let cookie = w.server.cookie_for(&json!({"id": "ana"}));
+    let own = w.server.base.clone();
+    let as_ana = |path: &str| w.server.request("GET", path, &[("Cookie", &cookie)]);
+    let form = |path: &str, body: &str, origin: &str| {
+        send(
+            "POST",
+            &format!("{}{path}", w.server.base),
+            &[
+                ("Cookie", &cookie),
+                ("Origin", origin),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+    };
+    assert!(as_ana("/data/dogs").body.contains("Insert a row"));
+    assert!(as_ana("/data").body.contains("Create a table"));
+    assert!(!w.server.get("/data/dogs").body.contains("Insert a row"));
+    assert!(!w.server.get("/data").body.contains("Create a table"));
+    // Insert, edit, delete: each a redirect with a message on the next page.
+    let r = form("/data/dogs/-/insert", "column.name=Cleo&column.age=5", &own);
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        w.rows("select id, name, age from dogs"),
+        vec![vec![json!(1), json!("Cleo"), json!(5)]]
+    );
+    let row = as_ana("/data/dogs/1");
+    assert!(row.body.contains("Edit this row"), "{}", row.body);
+    assert!(row.body.contains("value=\"Cleo\""), "{}", row.body);
+    let r = form(
+        "/data/dogs/1/-/update",
+        "column.name=Cleopatra&column.age=",
+        &own,
+    );
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        w.rows("select name, age from dogs"),
+        vec![vec![json!("Cleopatra"), Value::Null]]
+    );
+    // The message waits in the session the answer set.
+    let next = |r: &Resp| {
+        let session = r.cookie().expect("the session, with its message");
+        let path = r
+            .header("Location")
+            .unwrap()
+            .trim_start_matches(&own)
+            .to_string();
+        w.server.request("GET", &path, &[("Cookie", &session)])
+    };
+    assert!(next(&r).body.contains("Row updated"));
+    // A failure comes back as a message too, and writes nothing.
+    let r = form("/data/dogs/-/insert", "column.colour=red", &own);
+    assert_eq!(r.status, 302);
+    let back = next(&r);
+    assert!(
+        back.body.contains("invalid columns: colour"),
+        "{}",
+        back.body
+    );
+    // Another site's page cannot post a form.
+    let r = form("/data/dogs/1/-/delete", "", "https://evil.example");
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = form("/data/dogs/1/-/delete", "", &own);
+    assert_eq!(r.status, 302);
+    assert_eq!(w.rows("select count(*) from dogs"), vec![vec![json!(0)]]);
+    let r = form(
+        "/data/-/create",
+        "table=notes&columns=id+integer%0D%0Abody+text&pk=id",
+        &own,
+    );
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(r.header("Location").unwrap().ends_with("/data/notes"));
+    assert_eq!(w.server.get("/data/notes.json").status, 200);
+}

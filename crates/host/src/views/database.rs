@@ -225,6 +225,7 @@ struct DatabaseTemplate<'a> {
     hidden_count: usize,
     /// The file's download link and size, for an actor who may download it.
     download: Option<(String, String)>,
+    create_action: Option<String>,
     footer: Footer,
 }
 
@@ -259,6 +260,7 @@ pub fn database_page(
         .collect();
     render_template(&DatabaseTemplate {
         chrome: &chrome,
+        create_action: crate::views::write_api::forms::create_action(state, ctx, &data.database),
         name: data.database.clone(),
         description: state
             .metadata

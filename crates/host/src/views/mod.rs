@@ -145,6 +145,9 @@ async fn post(
     };
     if page.writes() {
         return Ok(match body {
+            Ok(body) if write_api::forms::is_form(req) => {
+                write_api::forms::post(state, ctx, page, &body).await
+            }
             Ok(body) => write_api::post(state, ctx, page, &body).await,
             Err(e) => write_api::ApiError::from(e).response(),
         });

@@ -21,6 +21,7 @@ use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
 use crate::urls::tilde_decode;
 use crate::urls::tilde_encode;
+use crate::views::write_api::forms::{delete_action, edit_form, RowForm};
 use askama::Template;
 
 #[derive(Serialize)]
@@ -318,6 +319,8 @@ struct RowTemplate<'a> {
     incoming: Vec<IncomingView>,
     formats: Vec<(String, String)>,
     json_href: String,
+    edit_form: Option<RowForm>,
+    delete_action: Option<String>,
     footer: Footer,
 }
 
@@ -404,6 +407,32 @@ pub fn row_page(
             ctx.table_url(&data.database, &data.table),
             key_segment
         ),
+        edit_form: edit_form(
+            state,
+            ctx,
+            (&data.database, &data.table, key_segment),
+            editable_values(&data.columns, &row),
+            &data.primary_keys,
+        ),
+        delete_action: delete_action(state, ctx, &data.database, &data.table, key_segment),
         footer: footer(&data.links),
     })
+}
+
+/// The row's values as an edit form shows them: text, numbers; not BLOBs (no field holds one).
+fn editable_values(columns: &[String], row: &[Cell]) -> Vec<(String, String)> {
+    columns
+        .iter()
+        .zip(row)
+        .filter_map(|(c, v)| {
+            let text = match v {
+                Cell::Null => String::new(),
+                Cell::Int(n) => n.to_string(),
+                Cell::Real(f) => crate::db::value::format_real(*f),
+                Cell::Text(t) => t.clone(),
+                Cell::Blob(_) => return None,
+            };
+            Some((c.clone(), text))
+        })
+        .collect()
 }

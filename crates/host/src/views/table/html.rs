@@ -17,6 +17,7 @@ use crate::views::templates::{
     description_html, footer, format_count, format_links, page_chrome, render_template, Footer,
     Header,
 };
+use crate::views::write_api::forms::{insert_form, RowForm};
 use crate::views::PageRequest;
 
 pub struct FacetView {
@@ -171,6 +172,7 @@ struct TableTemplate<'a> {
     export: ExportBox,
     /// The `CREATE` statements, where they name nothing hidden from this actor.
     definition: Option<String>,
+    insert_form: Option<RowForm>,
     footer: Footer,
 }
 
@@ -446,6 +448,9 @@ pub fn table_page(
             .unwrap_or_default(),
         export,
         definition: extras.definition.clone(),
+        insert_form: (!data.is_view)
+            .then(|| insert_form(state, ctx, &data.database, &data.table, &data.columns))
+            .flatten(),
         footer: footer(&data.links),
     })
 }

@@ -7,6 +7,7 @@
 //! Writes run on the database's one writer, in a transaction each (see `db::writes`).
 
 mod body;
+pub mod forms;
 mod rows;
 mod sql;
 mod tables;
