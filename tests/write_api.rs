@@ -894,3 +894,62 @@ fn pages_offer_forms_to_who_may_write_and_the_forms_write_without_javascript() {
     assert!(r.header("Location").unwrap().ends_with("/data/notes"));
     assert_eq!(w.server.get("/data/notes.json").status, 200);
 }
+
+#[test]
+fn signed_in_actors_make_their_own_tokens_on_a_page() {
+    let w = serve();
+    let cookie = w.server.cookie_for(&json!({"id": "ana"}));
+    let page = w
+        .server
+        .request("GET", "/-/create-token", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<strong>ana</strong>"), "{}", page.body);
+    assert_eq!(w.server.get("/-/create-token").status, 403);
+    let make = |body: &str, origin: &str| {
+        send(
+            "POST",
+            &format!("{}/-/create-token", w.server.base),
+            &[
+                ("Cookie", &cookie),
+                ("Origin", origin),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+    };
+    assert_eq!(make("", "https://evil.example").status, 403);
+    let r = make(
+        "expire_type=hours&expire_duration=2&all=insert-row",
+        &w.server.base,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("Cache-Control"), Some("private, no-store"));
+    let token = r
+        .body
+        .split("value=\"dstok_")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|t| format!("dstok_{t}"))
+        .expect("a token on the page");
+    let inserted = w.post_as(
+        &token,
+        "/data/dogs/-/insert",
+        json!({"row": {"name": "by page token"}}),
+    );
+    assert_eq!(inserted.status, 201, "{}", inserted.body);
+    // Restricted to insert-row: it reads nothing, and makes no tokens of its own.
+    let read = send(
+        "GET",
+        &format!("{}/data/dogs.json", w.server.base),
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    );
+    assert_eq!(read.status, 403);
+    let again = send(
+        "GET",
+        &format!("{}/-/create-token", w.server.base),
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    );
+    assert_eq!(again.status, 403, "{}", again.body);
+}

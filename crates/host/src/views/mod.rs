@@ -4,6 +4,7 @@ mod auth;
 mod blob;
 pub mod cells;
 mod conditional;
+mod create_token;
 mod csrf;
 pub mod database;
 mod download;
@@ -70,6 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .route("/-/auth-token", web::get().to(auth::root_token))
         .route("/-/logout", web::get().to(auth::logout_page))
         .route("/-/logout", web::post().to(auth::logout))
+        .route("/-/create-token", web::get().to(create_token::page))
+        .route("/-/create-token", web::post().to(create_token::create))
         .default_service(web::to(dispatch));
 }
 
