@@ -953,3 +953,20 @@ fn signed_in_actors_make_their_own_tokens_on_a_page() {
     );
     assert_eq!(again.status, 403, "{}", again.body);
 }
+
+#[test]
+fn a_write_lock_held_by_another_process_is_a_503_after_a_bounded_wait() {
+    let w = serve();
+    let ana = token(&["ana"]);
+    let other = rusqlite::Connection::open(&w.path).unwrap();
+    other.execute_batch("begin immediate").unwrap();
+    let started = std::time::Instant::now();
+    let r = w.post_as(&ana, "/data/tags/-/insert", json!({"row": {"tag": "x"}}));
+    refused(&r, 503, "locked");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // Readers were not blocked meanwhile, and the write goes through once the lock is gone.
+    assert_eq!(w.server.get("/data/tags.json").status, 200);
+    other.execute_batch("rollback").unwrap();
+    let r = w.post_as(&ana, "/data/tags/-/insert", json!({"row": {"tag": "x"}}));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
