@@ -207,6 +207,19 @@ fn insert_update_upsert_and_delete_rows() {
             vec![json!(10), json!("Nova"), Value::Null],
         ]
     );
+    // `curl -d '{…}'` says it sends a form: JSON all the same.
+    let r = send(
+        "POST",
+        &format!("{}/data/dogs/-/insert", w.server.base),
+        &[
+            ("Authorization", &format!("Bearer {ana}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        r#"{"row": {"name": "via curl"}}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = w.post_raw(&ana, "/data/dogs/11/-/delete", "");
+    assert_eq!(r.status, 200, "{}", r.body);
     // BLOBs in Datasette's base64 form.
     let r = w.post_as(
         &ana,
@@ -969,4 +982,52 @@ fn a_write_lock_held_by_another_process_is_a_503_after_a_bounded_wait() {
     other.execute_batch("rollback").unwrap();
     let r = w.post_as(&ana, "/data/tags/-/insert", json!({"row": {"tag": "x"}}));
     assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[test]
+fn a_table_another_process_makes_is_hidden_from_writers_at_once() {
+    // payroll does not exist yet: its allow block waits for it.
+    let config = CONFIG.replace(
+        "      secrets:\n",
+        "      payroll:\n        allow:\n          id: boss\n      secrets:\n",
+    );
+    assert!(config.contains("payroll"));
+    let w = serve_with(&config, &[]);
+    let ana = token(&["ana"]);
+    // The server has just looked at the schema: the new table comes within its second.
+    assert_eq!(w.server.get("/data.json").status, 200);
+    rusqlite::Connection::open(&w.path)
+        .unwrap()
+        .execute_batch(
+            "create table payroll (name, salary); insert into payroll values ('ceo', 999999);",
+        )
+        .unwrap();
+    let r = w.post_as(
+        &ana,
+        "/data/-/execute-write",
+        json!({"sql": "insert into tags (tag) select name from payroll returning tag"}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(!r.body.contains("ceo"), "{}", r.body);
+    assert!(r.body.contains("no such table: payroll"), "{}", r.body);
+    // Functions that run SQL of their own on a name are refused as the read side refuses them.
+    let r = w.post_as(
+        &ana,
+        "/data/-/execute-write",
+        json!({"sql": "insert into tags (tag) values (rtreecheck('secrets'))"}),
+    );
+    refused(&r, 400, "rtreecheck()");
+    // A page's expiry past any sense is a 400, not a failed worker.
+    let cookie = w.server.cookie_for(&json!({"id": "ana"}));
+    let r = send(
+        "POST",
+        &format!("{}/-/create-token", w.server.base),
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &w.server.base),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        "expire_duration=99999999999999999&expire_type=days",
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::hooks::{AuthAction, AuthContext};
 
 use super::lineage::{fold, Lineage};
+use super::recording::REFUSED_FUNCTIONS;
 
 /// What SQL that would write, or that does not begin as a read, is told: Datasette's words,
 /// which its clients look for.
@@ -257,11 +258,6 @@ pub(super) fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
         _ => Verdict::Deny(NOT_A_SELECT.into()),
     }
 }
-
-/// Functions refused to every request: `load_extension` would load code; the others run SQL
-/// of their own while the statement runs, past the check of what it reads, so a table's
-/// refusal there would tell a hidden name from a missing one (`rtreecheck('secrets')`).
-const REFUSED_FUNCTIONS: &[&str] = &["load_extension", "rtreecheck", "fts3_tokenizer"];
 
 /// The table of an automatic index name, `sqlite_autoindex_TABLE_N`.
 fn autoindex_table(index: &str) -> Option<&str> {

@@ -53,6 +53,11 @@ pub trait Recorder {
 }
 
 /// Whether the authorizer's action reads or writes a table, for recording.
+/// Functions refused to every request: `load_extension` would load code; the others run SQL
+/// of their own while the statement runs, past the check of what it reads, so a table's
+/// refusal there would tell a hidden name from a missing one (`rtreecheck('secrets')`).
+pub const REFUSED_FUNCTIONS: &[&str] = &["load_extension", "rtreecheck", "fts3_tokenizer"];
+
 /// Functions whose answer is the connection's, not the statement's.
 const CONNECTION_FUNCTIONS: &[&str] = &["changes", "total_changes", "last_insert_rowid"];
 
@@ -94,6 +99,16 @@ pub fn recorded(
         {
             other(
                 FileOp::Unsupported("changes(), total_changes() and last_insert_rowid()"),
+                None,
+            )
+        }
+        AuthAction::Function { function_name }
+            if REFUSED_FUNCTIONS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(function_name)) =>
+        {
+            other(
+                FileOp::Unsupported("load_extension(), rtreecheck() and fts3_tokenizer()"),
                 None,
             )
         }

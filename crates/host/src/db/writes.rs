@@ -150,6 +150,7 @@ impl Writer {
             .conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(DbError::from_sqlite)
+            .and_then(|()| tx.same_schema())
             .and_then(|()| f(&mut tx))
             .and_then(|out| {
                 tx.conn
@@ -317,6 +318,16 @@ impl Tx<'_> {
             );
         }
         Ok((columns, out))
+    }
+
+    /// Refuses to go on under an access worked out from another schema than the file's now
+    /// (changed by another process since): what it hides was decided for that one. Asked once
+    /// the transaction holds the write lock, so no change comes between.
+    fn same_schema(&self) -> Result<(), DbError> {
+        match self.access.schema_version {
+            Some(v) if v != self.schema_version()? => Err(DbError::SchemaChanged),
+            _ => Ok(()),
+        }
     }
 
     /// The schema's version now (it moves with create, alter and drop).

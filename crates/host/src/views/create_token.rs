@@ -11,6 +11,9 @@ use crate::permissions::{Action, Actor, Restrictions};
 use crate::render::html::{self, Chrome};
 use crate::tokens::{self, Claims};
 
+/// The longest expiry the page takes (none at all is "never").
+const LONGEST_EXPIRY: u64 = 100 * 365 * 86400;
+
 /// `GET /-/create-token`: the form.
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let actor = state.actor(&req);
@@ -62,8 +65,13 @@ pub async fn create(
             n.parse::<u64>()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| AppError::BadRequest("The expiry must be a whole number".into()))?
-                .saturating_mul(unit),
+                .and_then(|n| n.checked_mul(unit))
+                .filter(|s| *s <= LONGEST_EXPIRY)
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "The expiry must be a whole number, at most 100 years".into(),
+                    )
+                })?,
         ),
     };
     let ttl = state.settings.max_signed_tokens_ttl;

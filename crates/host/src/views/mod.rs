@@ -148,7 +148,7 @@ async fn post(
     };
     if page.writes() {
         return Ok(match body {
-            Ok(body) if write_api::forms::is_form(req) => {
+            Ok(body) if write_api::forms::is_form(req, &body) => {
                 write_api::forms::post(state, ctx, page, &body).await
             }
             Ok(body) => write_api::post(state, ctx, page, &body).await,

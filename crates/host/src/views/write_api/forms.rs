@@ -15,10 +15,25 @@ use crate::views::{messages, Page, PageRequest};
 /// Form fields that stand for columns are named `column.NAME`, apart from the form's own.
 const COLUMN: &str = "column.";
 
-/// A form for one row: where it posts, and its fields (column, value now).
+/// A form for one row: where it posts, and its fields.
 pub struct RowForm {
     pub action: String,
-    pub fields: Vec<(String, String)>,
+    pub fields: Vec<Field>,
+}
+
+/// One column's field: its value now, in a text area when it has several lines (a one-line
+/// input would drop its line breaks on the next save).
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    pub lines: bool,
+}
+
+impl Field {
+    fn new(name: String, value: String) -> Field {
+        let lines = value.contains('\n');
+        Field { name, value, lines }
+    }
 }
 
 /// Whether `actor` may do `action` in `db` (on `table`), and the file takes writes.
@@ -43,7 +58,7 @@ pub fn insert_form(
         fields: columns
             .iter()
             .filter(|c| *c != "rowid")
-            .map(|c| (c.clone(), String::new()))
+            .map(|c| Field::new(c.clone(), String::new()))
             .collect(),
     })
 }
@@ -61,6 +76,7 @@ pub fn edit_form(
         fields: values
             .into_iter()
             .filter(|(c, _)| c != "rowid" && !keys.contains(c))
+            .map(|(c, v)| Field::new(c, v))
             .collect(),
     })
 }
@@ -82,12 +98,20 @@ pub fn create_action(state: &AppState, ctx: &PageRequest, db: &str) -> Option<St
     may(state, ctx, Action::CreateTable, db, None).then(|| format!("{}/-/create", ctx.db_url(db)))
 }
 
-/// Whether a POST is a form's rather than JSON.
-pub fn is_form(req: &actix_web::HttpRequest) -> bool {
-    req.headers()
+/// Whether a POST is one of these forms' rather than JSON. `curl -d '{…}'` says it sends a
+/// form too: a body that begins as a JSON object is JSON, whatever its type says (as Datasette
+/// reads it), and so is anything sent with a token.
+pub fn is_form(req: &actix_web::HttpRequest, body: &[u8]) -> bool {
+    let declared = req
+        .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let token = req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION);
+    declared && !json && !token
 }
 
 /// A form's post: the write, then back to a page with a message saying what was done.
@@ -111,7 +135,7 @@ pub async fn post(state: &AppState, ctx: &PageRequest, page: &Page, body: &[u8])
         Ok(parts) => parts,
         Err(e) => return e.response(),
     };
-    let outcome = super::run(state, ctx, page, json.to_string().as_bytes()).await;
+    let outcome = super::run_fresh(state, ctx, page, json.to_string().as_bytes()).await;
     let (text, kind, to) = match outcome {
         Ok(r) if r.status().is_success() => (done, "info", forward(ctx, page, &json)),
         Ok(_) => ("The write failed".to_string(), "error", back),

@@ -87,6 +87,8 @@ pub fn is_write_path(path: &str) -> bool {
 pub struct ApiError {
     status: StatusCode,
     errors: Vec<String>,
+    /// The file's schema moved on since the request's access was worked out.
+    stale: bool,
 }
 
 impl ApiError {
@@ -94,6 +96,7 @@ impl ApiError {
         ApiError {
             status,
             errors: vec![message.into()],
+            stale: false,
         }
     }
 
@@ -123,7 +126,10 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
-        ApiError::new(e.status(), e.to_string())
+        ApiError {
+            stale: matches!(e, AppError::Stale(_)),
+            ..ApiError::new(e.status(), e.to_string())
+        }
     }
 }
 
@@ -143,9 +149,26 @@ fn answer(status: StatusCode, body: Value) -> HttpResponse {
 
 /// Answers a POST to a write URL.
 pub async fn post(state: &AppState, ctx: &PageRequest, page: &Page, body: &[u8]) -> HttpResponse {
-    match run(state, ctx, page, body).await {
+    match run_fresh(state, ctx, page, body).await {
         Ok(r) => r,
         Err(e) => e.response(),
+    }
+}
+
+/// [`run`], once more from the new schema if the file's changed under it (another process
+/// made or dropped a table): what is hidden is always decided for the schema written to.
+async fn run_fresh(
+    state: &AppState,
+    ctx: &PageRequest,
+    page: &Page,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    match run(state, ctx, page, body).await {
+        Err(e) if e.stale => {
+            state.databases.values().for_each(|db| db.recheck_schema());
+            run(state, ctx, page, body).await
+        }
+        answer => answer,
     }
 }
 
@@ -291,6 +314,7 @@ impl Write<'_> {
             Err(ApiError {
                 status: StatusCode::BAD_REQUEST,
                 errors: unknown,
+                stale: false,
             })
         }
     }
