@@ -137,7 +137,7 @@ impl Guard {
             let verdict = match &mut s.policy {
                 Policy::Trusted => Verdict::Allow,
                 Policy::Recording(seen) => {
-                    seen.extend(recorded(&ctx.action, ctx.accessor, ctx.database_name));
+                    seen.extend(recorded(&ctx.action, ctx.accessor));
                     Verdict::Allow
                 }
                 Policy::Request(access) => check(&ctx, access),

@@ -1,6 +1,7 @@
-//! What the authorizer notes while the schema is loaded: the tables each statement reads
-//! and writes, and which view or trigger does so. `lineage` learns from it what derives from
-//! what; `guard` is what records.
+//! What the authorizer notes while statements are prepared (never run): the tables each reads
+//! and writes, which view or trigger does so, and what else it would do to the file.
+//! `lineage` learns from it what derives from what; the writer, what a write touches; the
+//! write API, what write SQL from a request needs. `guard` is what records.
 
 use rusqlite::hooks::AuthAction;
 
@@ -10,8 +11,6 @@ pub enum Recorded {
     Read {
         table: String,
         accessor: Option<String>,
-        /// Read in a schema (`main`): not a recursive CTE's read of itself.
-        in_schema: bool,
     },
     Write {
         table: String,
@@ -52,7 +51,6 @@ pub trait Recorder {
     fn recording(&self, prepare: &mut dyn FnMut()) -> Vec<Recorded>;
 }
 
-/// Whether the authorizer's action reads or writes a table, for recording.
 /// Functions refused to every request: `load_extension` would load code; the others run SQL
 /// of their own while the statement runs, past the check of what it reads, so a table's
 /// refusal there would tell a hidden name from a missing one (`rtreecheck('secrets')`).
@@ -61,11 +59,9 @@ pub const REFUSED_FUNCTIONS: &[&str] = &["load_extension", "rtreecheck", "fts3_t
 /// Functions whose answer is the connection's, not the statement's.
 const CONNECTION_FUNCTIONS: &[&str] = &["changes", "total_changes", "last_insert_rowid"];
 
-pub fn recorded(
-    action: &AuthAction<'_>,
-    accessor: Option<&str>,
-    database: Option<&str>,
-) -> Option<Recorded> {
+/// What the authorizer's action does, as recorded: a read, a row write, a schema change or
+/// something write SQL from a request may not do; `None` for what needs no note.
+pub fn recorded(action: &AuthAction<'_>, accessor: Option<&str>) -> Option<Recorded> {
     let accessor = accessor.map(str::to_string);
     let write = |table: &str, op| Recorded::Write {
         table: table.to_string(),
@@ -81,7 +77,6 @@ pub fn recorded(
         AuthAction::Read { table_name, .. } => Recorded::Read {
             table: table_name.to_string(),
             accessor: accessor.clone(),
-            in_schema: database.is_some(),
         },
         AuthAction::Insert { table_name } => write(table_name, RowOp::Insert),
         AuthAction::Update { table_name, .. } => write(table_name, RowOp::Update),
