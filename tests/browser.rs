@@ -1,8 +1,9 @@
 //! A real browser end to end: Debian's headless Chromium through ChromeDriver, against the
 //! real binary with the real Auth0 plugin and a fake Auth0 that shows a login page. Browses
 //! index → database → table → next page → row, uses the filter form and a sort header, signs in
-//! to a protected table and out again. Screenshots land in `target/browser-artifacts/`; any
-//! console error fails the test.
+//! to a protected table and out again; and, signed in as a writer, inserts, edits and deletes
+//! a row with the pages' forms. Screenshots land in `target/browser-artifacts/`; any console
+//! error fails the test.
 
 use datasette_plugin_api::urlencoded::{encode, parse};
 use serde_json::json;
@@ -167,4 +168,71 @@ fn browse_filter_sort_sign_in_and_out_in_chromium() {
     browser.goto(&format!("{}/fixture/secrets", server.base));
     assert!(browser.source().contains("Forbidden"));
     assert!(browser.source().contains("Sign in with Auth0"));
+}
+
+/// The write forms in a real browser: signed in through the fake Auth0, Ana inserts a row,
+/// edits it and deletes it with plain forms, and the messages say so. Chromium sends the
+/// `Origin` the forms need on its own.
+#[test]
+fn write_forms_insert_edit_and_delete_in_chromium() {
+    let auth0 = fake_auth0();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pets.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("create table dogs (id integer primary key, name text, notes text)")
+        .unwrap();
+    let ana = json!({"email": "ana@example.com"});
+    let metadata = json!({
+        "permissions": {"insert-row": ana, "update-row": ana, "delete-row": ana},
+        "plugins": {"datasette-auth0": {
+            "domain": auth0.base,
+            "client_id": "browser",
+            "client_secret": "browser-secret"
+        }}
+    });
+    let meta = dir.path().join("metadata.json");
+    std::fs::write(&meta, metadata.to_string()).unwrap();
+    let server = testkit::serve_binary(&[
+        db.to_str().unwrap(),
+        "-m",
+        meta.to_str().unwrap(),
+        "--secret",
+        testkit::TEST_SECRET,
+    ])
+    .expect("starts");
+    let browser = Browser::start(target_debug().join("../browser-artifacts"));
+
+    browser.goto(&format!("{}/pets/dogs", server.base));
+    assert!(
+        !browser.source().contains("Insert a row"),
+        "not signed in yet"
+    );
+    browser.goto(&format!("{}/-/auth0-login?next=/pets/dogs", server.base));
+    browser.click("#login");
+    at(&browser, &server, "/pets/dogs", "20-writer-signed-in");
+
+    browser.click("details.write-form summary");
+    browser.type_into("input[name='column.name']", "Cleo");
+    browser.click("input[type='submit'][value='Insert row']");
+    at(&browser, &server, "/pets/dogs", "21-inserted");
+    assert!(browser.source().contains("Row inserted"));
+    assert!(browser.text("table.rows-and-columns").contains("Cleo"));
+
+    browser.goto(&format!("{}/pets/dogs/1", server.base));
+    browser.click("details.write-form summary");
+    browser.type_into("input[name='column.notes']", "good dog");
+    browser.click("input[type='submit'][value='Save']");
+    at(&browser, &server, "/pets/dogs/1", "22-updated");
+    assert!(browser.source().contains("Row updated"));
+    assert!(browser.text("table.rows-and-columns").contains("good dog"));
+
+    browser.click("input[type='submit'][value='Delete this row']");
+    at(&browser, &server, "/pets/dogs", "23-deleted");
+    assert!(browser.source().contains("Row deleted"));
+    let left: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("select count(*) from dogs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
 }
