@@ -327,7 +327,7 @@ impl Database {
         trace::untraced(|| self.pool.run_here(limit, access, f))
     }
 
-    /// Whether writable canned queries can run here: the file is mutable and has some.
+    /// Whether the file takes writes (writable canned queries, the write API): it is mutable.
     pub fn writable(&self) -> bool {
         self.writer.is_some()
     }
@@ -342,20 +342,8 @@ impl Database {
         limit: Duration,
         access: Arc<Access>,
     ) -> Result<usize, DbError> {
-        let db = self.clone();
-        let (changed, version) = actix_web::rt::task::spawn_blocking(move || {
-            let writer = db
-                .writer
-                .as_ref()
-                .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
-            writer.execute(&sql, &values, limit, &access)
-        })
-        .await
-        .map_err(|e| DbError::Internal(format!("write task failed: {e}")))??;
-        if version != self.current_schema().version {
-            self.load_schema().await?;
-        }
-        Ok(changed)
+        self.on_writer(move |writer| writer.execute(&sql, &values, limit, &access))
+            .await
     }
 
     /// Runs `f` in one write transaction on this file's writer (see `Writer::transaction`),
@@ -370,16 +358,29 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut writes::Tx<'_>) -> Result<T, DbError> + Send + 'static,
     {
+        self.on_writer(move |writer| {
+            writer.transaction(limit, &access, |tx| {
+                let out = f(tx)?;
+                Ok((out, tx.schema_version()?))
+            })
+        })
+        .await
+    }
+
+    /// Runs `f` on the writer off the async workers; `f` answers with the schema version after
+    /// it, and a schema that moved is loaded before the answer is given.
+    async fn on_writer<T, F>(self: &Arc<Self>, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&writes::Writer) -> Result<(T, i64), DbError> + Send + 'static,
+    {
         let db = self.clone();
         let (out, version) = actix_web::rt::task::spawn_blocking(move || {
             let writer = db
                 .writer
                 .as_ref()
                 .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
-            writer.transaction(limit, &access, |tx| {
-                let out = f(tx)?;
-                Ok((out, tx.schema_version()?))
-            })
+            f(writer)
         })
         .await
         .map_err(|e| DbError::Internal(format!("write task failed: {e}")))??;

@@ -1,6 +1,6 @@
-//! Writable canned queries: one read-write connection per database that has them, used for
-//! nothing else. Their SQL is the administrator's, from metadata.json; a visitor gives only
-//! parameter values, which are bound, never spliced into the SQL.
+//! The one read-write connection of each mutable file, opened at its first write: writable
+//! canned queries (their SQL the administrator's, from metadata.json; a visitor gives only
+//! parameter values, bound, never spliced into the SQL) and the write API's transactions.
 //!
 //! A write tells the writer nothing of what they may not see. Foreign keys are not enforced
 //! (SQLite's and Datasette's default), so no constraint's outcome tells whether a key is in a
@@ -90,22 +90,8 @@ impl Writer {
         let mut slot = self.connection()?;
         let (conn, guard, _) = slot.as_mut().expect("opened by connection()");
         let touched = guard.recording(|| conn.prepare(sql).map(drop));
-        let hidden = |table: &str| !access.can_read(table);
-        let touches_hidden = touched.iter().any(|r| match r {
-            Recorded::Read { table, .. } | Recorded::Write { table, .. } => hidden(table),
-            Recorded::Other { .. } => false,
-        });
-        let keys_hidden = self.foreign_keys
-            && touched.iter().any(|r| match r {
-                Recorded::Write { table, .. } => access.lineage.keyed_to(table, hidden),
-                Recorded::Read { .. } | Recorded::Other { .. } => false,
-            });
-        if keys_hidden {
-            return Err(DbError::Refused(KEYS_HIDDEN.into()));
-        }
-        let deadline = Instant::now() + limit;
-        conn.progress_handler(1000, Some(move || Instant::now() > deadline))
-            .map_err(DbError::from_sqlite)?;
+        let touches_hidden = touches_hidden(&touched, access, self.foreign_keys)?;
+        stop_after(conn, limit)?;
         let result = run(conn, sql, values).map_err(|e| match e {
             _ if touches_hidden => DbError::Sql(GENERIC_FAILURE.into()),
             DbError::Interrupted(_) => DbError::Interrupted(limit),
@@ -133,9 +119,7 @@ impl Writer {
     ) -> Result<T, DbError> {
         let mut slot = self.connection()?;
         let (conn, guard, shadows) = slot.as_mut().expect("opened by connection()");
-        let deadline = Instant::now() + limit;
-        conn.progress_handler(1000, Some(move || Instant::now() > deadline))
-            .map_err(DbError::from_sqlite)?;
+        stop_after(conn, limit)?;
         let mut tx = Tx {
             conn,
             guard,
@@ -241,20 +225,7 @@ impl Tx<'_> {
         }
         self.recorded.insert(sql.to_string());
         let touched = self.guard.recording(|| conn.prepare(sql).map(drop));
-        let access = self.access;
-        let hidden = |table: &str| !access.can_read(table);
-        self.touched_hidden |= touched.iter().any(|r| match r {
-            Recorded::Read { table, .. } | Recorded::Write { table, .. } => hidden(table),
-            Recorded::Other { .. } => false,
-        });
-        if self.foreign_keys
-            && touched.iter().any(|r| match r {
-                Recorded::Write { table, .. } => access.lineage.keyed_to(table, hidden),
-                Recorded::Read { .. } | Recorded::Other { .. } => false,
-            })
-        {
-            return Err(DbError::Refused(KEYS_HIDDEN.into()));
-        }
+        self.touched_hidden |= touches_hidden(&touched, self.access, self.foreign_keys)?;
         conn.prepare_cached(sql).map_err(DbError::from_sqlite)
     }
 
@@ -269,19 +240,10 @@ impl Tx<'_> {
     pub fn query(&mut self, sql: &str, params: &[Cell]) -> Result<Vec<Vec<Cell>>, DbError> {
         let mut stmt = self.prepare(sql)?;
         let width = stmt.column_count();
-        let mut rows = stmt
+        let rows = stmt
             .query(rusqlite::params_from_iter(params))
             .map_err(DbError::from_sqlite)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(DbError::from_sqlite)? {
-            out.push(
-                (0..width)
-                    .map(|i| row.get_ref(i).map(Cell::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(DbError::from_sqlite)?,
-            );
-        }
-        Ok(out)
+        collect_rows(rows, width)
     }
 
     /// Runs `sql` with its named parameters bound from `params`: its column names and rows.
@@ -307,17 +269,7 @@ impl Tx<'_> {
         }
         let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
         let width = columns.len();
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(DbError::from_sqlite)? {
-            out.push(
-                (0..width)
-                    .map(|i| row.get_ref(i).map(Cell::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(DbError::from_sqlite)?,
-            );
-        }
-        Ok((columns, out))
+        Ok((columns, collect_rows(stmt.raw_query(), width)?))
     }
 
     /// Refuses to go on under an access worked out from another schema than the file's now
@@ -355,6 +307,50 @@ impl Tx<'_> {
     pub fn connection(&self) -> &Connection {
         self.conn
     }
+}
+
+/// Whether a statement that touched `touched` touched anything hidden by `access` (its
+/// failures are then one generic answer); refused when `foreign_keys` are enforced and a table
+/// it writes is keyed to something hidden.
+fn touches_hidden(
+    touched: &[Recorded],
+    access: &Access,
+    foreign_keys: bool,
+) -> Result<bool, DbError> {
+    let hidden = |table: &str| !access.can_read(table);
+    let keys_hidden = foreign_keys
+        && touched.iter().any(|r| match r {
+            Recorded::Write { table, .. } => access.lineage.keyed_to(table, hidden),
+            Recorded::Read { .. } | Recorded::Other { .. } => false,
+        });
+    if keys_hidden {
+        return Err(DbError::Refused(KEYS_HIDDEN.into()));
+    }
+    Ok(touched.iter().any(|r| match r {
+        Recorded::Read { table, .. } | Recorded::Write { table, .. } => hidden(table),
+        Recorded::Other { .. } => false,
+    }))
+}
+
+/// Interrupts what runs on `conn` from now on once `limit` has passed (until cleared).
+fn stop_after(conn: &mut Connection, limit: Duration) -> Result<(), DbError> {
+    let deadline = Instant::now() + limit;
+    conn.progress_handler(1000, Some(move || Instant::now() > deadline))
+        .map_err(DbError::from_sqlite)
+}
+
+/// Every row of `rows`, `width` values each.
+fn collect_rows(mut rows: rusqlite::Rows<'_>, width: usize) -> Result<Vec<Vec<Cell>>, DbError> {
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(DbError::from_sqlite)? {
+        out.push(
+            (0..width)
+                .map(|i| row.get_ref(i).map(Cell::from))
+                .collect::<Result<_, _>>()
+                .map_err(DbError::from_sqlite)?,
+        );
+    }
+    Ok(out)
 }
 
 /// One statement, each parameter SQLite reports bound from `values`.

@@ -10,16 +10,12 @@ use crate::db::writes::Tx;
 use crate::db::{quote_ident, Cell, DbError, TableInfo};
 use crate::permissions::Action;
 
-/// A row of the answer, as the JSON API writes rows.
-fn row_json(columns: &[String], row: Vec<Cell>) -> Value {
-    let values = crate::render::json::rows_as_values(&[row]);
-    let mut out = Map::new();
-    if let Some(values) = values.into_iter().next() {
-        for (c, v) in columns.iter().zip(values) {
-            out.insert(c.clone(), v);
-        }
-    }
-    Value::Object(out)
+/// Rows of the answer, as the JSON API writes rows: objects by column.
+pub fn rows_json(columns: &[String], rows: &[Vec<Cell>]) -> Vec<Value> {
+    crate::render::json::rows_as_values(rows)
+        .into_iter()
+        .map(|values| Value::Object(columns.iter().cloned().zip(values).collect()))
+        .collect()
 }
 
 /// The rows of the body: `row` (one object) or `rows` (a list of them).
@@ -151,7 +147,7 @@ pub async fn insert_rows(
     w.record(if upsert { "upsert" } else { "insert" }, table, count);
     let mut body = json!({"ok": true});
     if let Some((columns, rows)) = returned {
-        body["rows"] = rows.into_iter().map(|r| row_json(&columns, r)).collect();
+        body["rows"] = rows_json(&columns, &rows).into();
     }
     let status = if upsert {
         StatusCode::OK
@@ -275,19 +271,7 @@ fn upsert_row(
         key_of(keys, row).ok_or_else(|| DbError::Sql("a primary key column is missing".into()))?;
     let sets: Vec<&(String, Cell)> = row.iter().filter(|(c, _)| !keys.contains(c)).collect();
     if !sets.is_empty() {
-        let assignments: Vec<String> = sets
-            .iter()
-            .map(|(c, _)| format!("{} = ?", quote_ident(c)))
-            .collect();
-        let mut params: Vec<Cell> = sets.iter().map(|(_, v)| v.clone()).collect();
-        params.extend(key.iter().cloned());
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {}",
-            quote_ident(table),
-            assignments.join(", "),
-            key_condition(keys)
-        );
-        if tx.execute(&sql, &params)? > 0 {
+        if update_row(tx, table, &sets, keys, &key)? > 0 {
             return Ok(KeyOf::Values(key));
         }
     } else {
@@ -302,6 +286,29 @@ fn upsert_row(
     }
     insert_row(tx, "INSERT", table, row)?;
     Ok(KeyOf::Values(key))
+}
+
+/// Sets `sets` in the row of `table` whose `keys` are `key`: the rows it changed.
+fn update_row(
+    tx: &mut Tx<'_>,
+    table: &str,
+    sets: &[&(String, Cell)],
+    keys: &[String],
+    key: &[Cell],
+) -> Result<usize, DbError> {
+    let assignments: Vec<String> = sets
+        .iter()
+        .map(|(c, _)| format!("{} = ?", quote_ident(c)))
+        .collect();
+    let mut params: Vec<Cell> = sets.iter().map(|(_, v)| v.clone()).collect();
+    params.extend(key.iter().cloned());
+    let sql = format!(
+        "UPDATE {} SET {} WHERE {}",
+        quote_ident(table),
+        assignments.join(", "),
+        key_condition(keys)
+    );
+    tx.execute(&sql, &params)
 }
 
 /// `k1 = ? AND k2 = ?` for the key columns.
@@ -405,19 +412,8 @@ pub async fn change_row(
     let (changed, returned) =
         w.db.transact(w.limit(), w.visible.clone(), move |tx| {
             add_columns(tx, &name, &added)?;
-            let assignments: Vec<String> = sets
-                .iter()
-                .map(|(c, _)| format!("{} = ?", quote_ident(c)))
-                .collect();
-            let mut params: Vec<Cell> = sets.iter().map(|(_, v)| v.clone()).collect();
-            params.extend(key.iter().cloned());
-            let sql = format!(
-                "UPDATE {} SET {} WHERE {}",
-                quote_ident(&name),
-                assignments.join(", "),
-                key_condition(&keys)
-            );
-            let changed = tx.execute(&sql, &params)?;
+            let sets: Vec<&(String, Cell)> = sets.iter().collect();
+            let changed = update_row(tx, &name, &sets, &keys, &key)?;
             let returned = if returning && changed > 0 {
                 read_back(tx, &name, &keys, &[KeyOf::Values(key)])?
             } else {
@@ -443,7 +439,7 @@ fn finish_row(
     w.record(op, table, changed);
     let mut body = json!({"ok": true});
     if let Some((columns, rows)) = returned {
-        body["rows"] = rows.into_iter().map(|r| row_json(&columns, r)).collect();
+        body["rows"] = rows_json(&columns, &rows).into();
     }
     Ok(answer(StatusCode::OK, body))
 }

@@ -249,10 +249,7 @@ pub async fn execute(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
         outcome.rowcount,
         if outcome.rowcount == 1 { "" } else { "s" }
     );
-    let rows: Vec<Value> = crate::render::json::rows_as_values(&outcome.rows)
-        .into_iter()
-        .map(|values| Value::Object(outcome.columns.iter().cloned().zip(values).collect()))
-        .collect();
+    let rows = super::rows::rows_json(&outcome.columns, &outcome.rows);
     Ok(answer(
         StatusCode::OK,
         json!({
