@@ -63,7 +63,7 @@ pub async fn logout_page(
 
 /// Whether a POST came from one of our own pages. Browsers send `Sec-Fetch-Site` and `Origin`
 /// on cross-site POSTs; a client that sends neither is not a browser being tricked.
-fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+pub(super) fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     datasette_plugin_api::security::is_same_site(
         header("sec-fetch-site"),

@@ -31,12 +31,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let actor = state.actor(&req);
     let id = who(&state, &actor)?;
-    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    if !datasette_plugin_api::security::is_same_site(
-        header("sec-fetch-site"),
-        header("origin"),
-        &state.origin(&req),
-    ) {
+    if !super::auth::same_origin(&req, &state) {
         return Err(AppError::Forbidden(
             "A page of another site may not make tokens here".into(),
         ));
