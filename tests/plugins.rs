@@ -408,27 +408,100 @@ fn a_working_impostor_serves_its_route() {
     assert_eq!(server.get("/-/impostor").status, 404);
 }
 
-/// A plugin built against the first plugin table (before the page hooks) loads and works, and
-/// nothing past its table is read.
+/// A plugin built against an older crate of this ABI, without the hooks added since, loads
+/// and works, and nothing past the table its layout describes is read, whatever its
+/// `struct_size` says.
 #[test]
-fn a_plugin_with_the_first_table_layout_still_works() {
+fn a_plugin_built_against_an_older_crate_of_this_abi_still_works() {
     let lib = plugin_library(IMPOSTOR);
-    let server = serve_binary_with_env(
-        &[
-            fixture().fixture_db.to_str().unwrap(),
-            "--plugin",
-            lib.to_str().unwrap(),
-        ],
-        &[("DATASETTE_IMPOSTOR", "first-table")],
+    for mode in ["older", "older-lies"] {
+        let server = serve_binary_with_env(
+            &[
+                fixture().fixture_db.to_str().unwrap(),
+                "--plugin",
+                lib.to_str().unwrap(),
+            ],
+            &[("DATASETTE_IMPOSTOR", mode)],
+        )
+        .expect("starts");
+        let hooks = server.json("/-/plugins.json")[0]["hooks"].clone();
+        assert!(
+            !hooks.as_array().unwrap().contains(&json!("ready")),
+            "{mode}: {hooks}"
+        );
+        if mode == "older" {
+            let page = server.get("/fixture/cities");
+            assert_eq!(page.status, 200);
+            assert!(page.body.contains("An older crate"), "{}", page.body);
+        }
+        assert!(
+            !server.log().contains("malformed"),
+            "{mode}: {}",
+            server.log()
+        );
+    }
+}
+
+/// A plugin built against a plugin table or messages changed at the same ABI version is
+/// refused at load with its path and what differs: never called through the wrong pointer.
+#[test]
+fn start_up_refuses_a_plugin_built_against_another_table() {
+    let impostor = plugin_library(IMPOSTOR);
+    let path = impostor.to_str().unwrap();
+    let rebuild = format!(
+        "rebuild it against datasette-plugin-api {}",
+        datasette_plugin_api::abi::SDK_VERSION
+    );
+    for (mode, difference) in [
+        (
+            "swapped",
+            "its plugin table has handle(fn?) as field 10 where this host's has routes(fn?)",
+        ),
+        (
+            "messages",
+            "its layout has \"messages 3\" where this host's has \"messages 2\"",
+        ),
+        ("no-layout", "has no layout description in its table"),
+        ("huge-layout", "has no layout description in its table"),
+    ] {
+        let err = refused(
+            json!({}),
+            &["--plugin", path],
+            &[("DATASETTE_IMPOSTOR", mode)],
+        );
+        assert!(err.contains(difference), "{mode}: {err}");
+        assert!(
+            err.contains(&rebuild) && err.contains(path),
+            "{mode}: {err}"
+        );
+    }
+}
+
+/// A library built against the first ABI exports its entry under the old name: the refusal
+/// says which ABI it speaks.
+#[test]
+fn start_up_names_the_abi_of_a_plugin_built_for_the_first_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("old.c");
+    std::fs::write(
+        &source,
+        "const void *datasette_plugin_entry_v1(void) { return 0; }\n",
     )
-    .expect("starts");
-    let hooks = server.json("/-/plugins.json")[0]["hooks"].clone();
-    assert_eq!(hooks, json!(["startup", "routes", "handle", "menu_links"]));
-    let page = server.get("/fixture/cities");
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains("First table"), "{}", page.body);
-    assert!(!page.body.contains("Actions:"), "{}", page.body);
-    assert!(!server.log().contains("malformed"), "{}", server.log());
+    .unwrap();
+    let lib = dir.path().join("libold.so");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&source)
+        .status()
+        .expect("cc");
+    assert!(built.success());
+    let err = refused(json!({}), &["--plugin", lib.to_str().unwrap()], &[]);
+    assert!(
+        err.contains("no `datasette_plugin_entry_v2` symbol")
+            && err.contains("it exports the entry of plugin ABI version 1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -536,7 +609,7 @@ fn start_up_refuses_files_that_are_not_plugins() {
         .expect("libstd-*.so in the sysroot");
     let err = refused(json!({}), &["--plugin", libstd.to_str().unwrap()], &[]);
     assert!(
-        err.contains("no `datasette_plugin_entry_v1` symbol"),
+        err.contains("no `datasette_plugin_entry_v2` symbol"),
         "{err}"
     );
 
@@ -560,8 +633,8 @@ fn start_up_refuses_another_abi_version_and_panic_abort() {
         &[("DATASETTE_IMPOSTOR", "abi")],
     );
     assert!(
-        err.contains("built for plugin ABI version 2")
-            && err.contains("speaks version 1")
+        err.contains("built for plugin ABI version 3")
+            && err.contains("speaks version 2")
             && err.contains(path),
         "{err}"
     );

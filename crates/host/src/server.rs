@@ -238,5 +238,7 @@ pub async fn run(state: AppState, host: &str, port: u16) -> std::io::Result<()> 
             eprintln!("Sign in as root (once): http://{addr}{link}?token={token}");
         }
     }
+    // Bound: connections wait in the backlog until `run` takes them.
+    state.plugins.ready();
     server.run().await
 }

@@ -55,6 +55,8 @@ pub struct SessionConfig {
     pub path: String,
     /// What signs API tokens (`dstok_`), derived from the same secret for that purpose alone.
     pub tokens: crate::tokens::TokenKey,
+    /// What signs plugins' values (`Host::sign`), derived for that purpose alone.
+    pub plugin_values: crate::tokens::TokenKey,
 }
 
 impl SessionConfig {
@@ -69,6 +71,10 @@ impl SessionConfig {
             ttl_hours: settings.session_ttl_hours,
             path: settings.cookie_path(),
             tokens: crate::tokens::TokenKey::from_secret(secret),
+            plugin_values: crate::tokens::TokenKey::derive(
+                secret,
+                b"datasette-rs plugin values v1",
+            ),
         })
     }
 }

@@ -20,6 +20,8 @@ pub const PREFIX: &str = "dstok_";
 
 /// Tokens longer than this are refused unread.
 const MAX_TOKEN_BYTES: usize = 8 << 10;
+/// Values plugins had signed, longer than this, are refused unread.
+const MAX_SIGNED_BYTES: usize = 1 << 20;
 
 /// The key tokens are signed with.
 #[derive(Clone)]
@@ -29,10 +31,15 @@ impl TokenKey {
     /// Derived from the instance's secret; without one, random (tokens then last until the
     /// process stops, as sign-ins do).
     pub fn from_secret(secret: Option<&str>) -> TokenKey {
+        TokenKey::derive(secret, b"datasette-rs API token key v1")
+    }
+
+    /// A key for `purpose` alone, derived from the instance's secret (random without one).
+    pub fn derive(secret: Option<&str>, purpose: &[u8]) -> TokenKey {
         let mut key = [0u8; 32];
         match secret {
             Some(secret) => hkdf::Hkdf::<Sha256>::new(None, secret.as_bytes())
-                .expand(b"datasette-rs API token key v1", &mut key)
+                .expand(purpose, &mut key)
                 .expect("32 bytes is a valid HKDF-SHA256 output length"),
             None => rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key),
         }
@@ -43,6 +50,45 @@ impl TokenKey {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
         mac.update(payload.as_bytes());
         mac.finalize().into_bytes().to_vec()
+    }
+
+    /// `value` signed for `namespace` (plugins' `Host::sign`): base64url JSON of the value and
+    /// the time, a dot, and the MAC of the namespace and that payload.
+    pub fn sign_value(&self, namespace: &str, value: &Value) -> String {
+        let payload = json!({"v": value, "t": now()});
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap_or_default());
+        let signature = URL_SAFE_NO_PAD.encode(self.mac(&format!("{namespace}\0{payload}")));
+        format!("{payload}.{signature}")
+    }
+
+    /// The value [`TokenKey::sign_value`] signed for `namespace`, not older than `max_age`
+    /// seconds at `now`.
+    pub fn unsign_value(
+        &self,
+        namespace: &str,
+        signed: &str,
+        max_age: Option<u64>,
+        now: u64,
+    ) -> Result<Value, &'static str> {
+        let bad = "Invalid signature";
+        if signed.len() > MAX_SIGNED_BYTES {
+            return Err(bad);
+        }
+        let (payload, signature) = signed.split_once('.').ok_or(bad)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| bad)?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
+        mac.update(format!("{namespace}\0{payload}").as_bytes());
+        mac.verify_slice(&signature).map_err(|_| bad)?;
+        let mut payload: Map<String, Value> = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(bad)?;
+        let signed_at = payload.get("t").and_then(Value::as_u64).ok_or(bad)?;
+        if max_age.is_some_and(|age| now.saturating_sub(signed_at) > age) {
+            return Err("Signature has expired");
+        }
+        Ok(payload.remove("v").unwrap_or(Value::Null))
     }
 
     /// A token for `claims`.
@@ -145,6 +191,34 @@ mod tests {
 
     fn key() -> TokenKey {
         TokenKey::from_secret(Some("a secret of at least thirty-two bytes"))
+    }
+
+    #[test]
+    fn signed_values_come_back_only_intact_in_their_namespace_and_time() {
+        let key = key();
+        let value = serde_json::json!({"user": "ada", "n": [1, 2]});
+        let signed = key.sign_value("cookies", &value);
+        assert_eq!(
+            key.unsign_value("cookies", &signed, None, now()),
+            Ok(value.clone())
+        );
+        assert!(key.unsign_value("tokens", &signed, None, now()).is_err());
+        let other = TokenKey::derive(Some("a secret of at least thirty-two bytes"), b"other");
+        assert!(other.unsign_value("cookies", &signed, None, now()).is_err());
+        let (payload, signature) = signed.split_once('.').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"v": "root", "t": 0}"#);
+        assert!(key
+            .unsign_value("cookies", &format!("{forged}.{signature}"), None, now())
+            .is_err());
+        assert_eq!(
+            key.unsign_value("cookies", &signed, Some(60), now() + 61),
+            Err("Signature has expired")
+        );
+        assert_eq!(
+            key.unsign_value("cookies", &signed, Some(60), now() + 59),
+            Ok(value)
+        );
+        assert!(key.unsign_value("cookies", payload, None, now()).is_err());
     }
 
     fn claims(d: Option<u64>) -> Claims {

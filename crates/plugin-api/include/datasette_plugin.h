@@ -6,9 +6,10 @@
  * crates/plugin-api/tests/c_header.rs compiles it against the Rust layout, so the two cannot
  * drift apart unnoticed.
  *
- * A plugin library exports one symbol, datasette_plugin_entry_v1, returning its static
- * DatasettePluginTable. The host reads the table, calls set_host once with its own
- * DatasetteHostTable, then startup, then the hooks.
+ * A plugin library exports one symbol, datasette_plugin_entry_v2, returning its static
+ * DatasettePluginTable. The host reads the table, compares its layout with its own, calls
+ * set_host once with its own DatasetteHostTable and the handle that names the plugin in every
+ * service call, then startup, then the hooks.
  *
  * What crosses the boundary:
  * - Messages are UTF-8 JSON, in and out. Their shapes (Request, Response, PermissionCheck,
@@ -19,9 +20,10 @@
  *   host->free_buf. Never free() a host buffer, never expect the host to free() a plugin's.
  * - Nothing may unwind across the boundary: no C++ exception, no longjmp out of a hook.
  * - The tables only grow at their end, and header.struct_size says how much of a table there
- *   is: check the host's struct_size before calling a service added after the first table
- *   (query, permission_allowed).
- * - A breaking change is a new entry symbol (datasette_plugin_entry_v2).
+ *   is: check the host's struct_size before calling a service added after this header.
+ * - Each table's `layout` is DATASETTE_LAYOUT as its side was built: the host refuses a
+ *   plugin whose layout differs from its own other than by hooks or services added at the end.
+ * - A breaking change is a new entry symbol (datasette_plugin_entry_v3).
  * - Hooks may be called from several threads at once.
  */
 #ifndef DATASETTE_PLUGIN_H
@@ -38,9 +40,24 @@ extern "C" {
 /* "DSRSPLUG" read as a big-endian integer: the first field of every table, so a stray symbol
  * is not taken for a plugin. */
 #define DATASETTE_MAGIC UINT64_C(0x44535253504C5547)
-#define DATASETTE_ABI_VERSION UINT32_C(1)
+#define DATASETTE_ABI_VERSION UINT32_C(2)
 /* The one symbol a plugin library exports (declared at the end of this file). */
-#define DATASETTE_ENTRY_SYMBOL "datasette_plugin_entry_v1"
+#define DATASETTE_ENTRY_SYMBOL "datasette_plugin_entry_v2"
+/* The tables and messages this header describes (abi.rs `LAYOUT`): a plugin's `layout`. */
+#define DATASETTE_LAYOUT \
+    "messages 2; " \
+    "plugin table: header(u64,u32,u32) layout(bytes) sdk_version(bytes) name(bytes) " \
+    "version(bytes) unwinds(bool) free_buf(fn) set_host(fn) startup(fn) routes(fn?) " \
+    "handle(fn?) actor_from_request(fn?) permission_allowed(fn?) menu_links(fn?) " \
+    "extra_css_urls(fn?) extra_js_urls(fn?) extra_body_script(fn?) table_actions(fn?) " \
+    "database_actions(fn?) row_actions(fn?) forbidden(fn?) prepare_connection(fn?) " \
+    "call_function(fn?) render_cell(fn?) register_output_renderer(fn?) render_output(fn?) " \
+    "ready(fn?); " \
+    "host table: header(u64,u32,u32) layout(bytes) free_buf(fn) log(fn) fetch(fn?) " \
+    "query(fn?) permission_allowed(fn?) databases(fn?) execute_write(fn?) insert_rows(fn?) " \
+    "sign(fn?) unsign(fn?)"
+/* The version of datasette-plugin-api this header is part of: a plugin's `sdk_version`. */
+#define DATASETTE_SDK_VERSION "0.2.0"
 
 /* A call went well: the output buffer holds the answer as JSON. */
 #define DATASETTE_STATUS_OK 0
@@ -81,6 +98,10 @@ typedef struct DatasetteOwnedBuf {
  * NULL, it only returns the status). */
 typedef int32_t (*DatasetteHookFn)(DatasetteBytes input, DatasetteOwnedBuf *out);
 
+/* One of the host's services: as a hook, with the handle set_host gave first. */
+typedef int32_t (*DatasetteServiceFn)(const void *plugin, DatasetteBytes input,
+                                      DatasetteOwnedBuf *out);
+
 typedef struct DatasetteHostTable DatasetteHostTable;
 
 /* What a plugin library offers the host. A hook that is NULL is not implemented. The optional
@@ -88,6 +109,10 @@ typedef struct DatasetteHostTable DatasetteHostTable;
 typedef struct DatasettePluginTable {
     /* struct_size = sizeof(DatasettePluginTable) */
     DatasetteHeader header;
+    /* DATASETTE_LAYOUT. */
+    DatasetteBytes layout;
+    /* DATASETTE_SDK_VERSION. */
+    DatasetteBytes sdk_version;
     /* The package name (e.g. "datasette-c-hello"), UTF-8. */
     DatasetteBytes name;
     /* The version (e.g. "0.1.0"), UTF-8. */
@@ -100,8 +125,9 @@ typedef struct DatasettePluginTable {
      * NULL) when a hook wrote nothing. Must not be NULL. */
     void (*free_buf)(DatasetteOwnedBuf buf);
     /* Called once, before anything else, with the host's services (a table that lives as
-     * long as the process). Must not be NULL. */
-    void (*set_host)(const DatasetteHostTable *host);
+     * long as the process) and the handle to pass back in every call to them. Must not be
+     * NULL. */
+    void (*set_host)(const DatasetteHostTable *host, const void *plugin);
     /* Input: the plugin's config. Output: `null`. An error stops the host's start-up.
      * Must not be NULL. */
     DatasetteHookFn startup;
@@ -142,31 +168,40 @@ typedef struct DatasettePluginTable {
     DatasetteHookFn register_output_renderer;
     /* Input: an `OutputData`. Output: a `Response`. */
     DatasetteHookFn render_output;
+    /* Input: `null`. Output: `null`. Called once, when the server serves: from here on the
+     * host's services may be called from any thread. */
+    DatasetteHookFn ready;
 } DatasettePluginTable;
 
 /* What the host offers a plugin. Every service fills *out with a buffer of the host's: give it
- * back to free_buf below, whatever the status. */
+ * back to free_buf below, whatever the status. A service is NULL when the host lacks it.
+ * Services that wait (fetch, execute_write, insert_rows) are refused inside inline hooks:
+ * call them from handle, ready or a thread of the plugin's own. */
 struct DatasetteHostTable {
     DatasetteHeader header;
-    /* Input: a `FetchRequest`. Output: a `FetchResponse`, or a message with
-     * DATASETTE_STATUS_ERROR. Only allowed inside `handle`. */
-    int32_t (*fetch)(DatasetteBytes input, DatasetteOwnedBuf *out);
-    /* A line for the host's log: level 0 error, 1 warn, 2 info, 3 debug. */
-    void (*log)(uint32_t level, DatasetteBytes message);
+    /* DATASETTE_LAYOUT as the host was built. */
+    DatasetteBytes layout;
     /* Frees a buffer the host put in a service's *out. */
     void (*free_buf)(DatasetteOwnedBuf buf);
-    /* Reserved for the host; plugins pass it back untouched. */
-    const void *context;
-
-    /* Added after the first table: call only when header.struct_size reaches past the field,
-     * e.g. host->header.struct_size >= offsetof(DatasetteHostTable, query) + sizeof host->query. */
-
-    /* Input: a `QueryRequest`. Output: a `QueryResult`, or a message with
-     * DATASETTE_STATUS_ERROR. Only during a hook call (not in `startup`). */
-    int32_t (*query)(DatasetteBytes input, DatasetteOwnedBuf *out);
-    /* Input: a `PermissionCheck`. Output: `true` or `false`, the host's whole answer (allow
-     * blocks and every plugin's vote). Only during a hook call (not in `startup`). */
-    int32_t (*permission_allowed)(DatasetteBytes input, DatasetteOwnedBuf *out);
+    /* A line for the host's log, under the plugin's name: level 0 error, 1 warn, 2 info,
+     * 3 debug. */
+    void (*log)(const void *plugin, uint32_t level, DatasetteBytes message);
+    /* Input: a `FetchRequest`. Output: a `FetchResponse`. */
+    DatasetteServiceFn fetch;
+    /* Input: a `QueryRequest`. Output: a `QueryResult`. */
+    DatasetteServiceFn query;
+    /* Input: a `PermissionCheck`. Output: `true` or `false`, the host's whole answer. */
+    DatasetteServiceFn permission_allowed;
+    /* Input: a `DatabasesRequest`. Output: a list of `DatabaseInfo`. */
+    DatasetteServiceFn databases;
+    /* Input: a `WriteRequest`. Output: a `WriteResult`. */
+    DatasetteServiceFn execute_write;
+    /* Input: an `InsertRequest`. Output: a `WriteResult`. */
+    DatasetteServiceFn insert_rows;
+    /* Input: a `SignRequest`. Output: the signed text. */
+    DatasetteServiceFn sign;
+    /* Input: an `UnsignRequest`. Output: the value signed. */
+    DatasetteServiceFn unsign;
 };
 
 /* Exports a function from the shared library even when it is built with hidden visibility. */
@@ -180,7 +215,7 @@ struct DatasetteHostTable {
 
 /* The entry a plugin library defines and exports: returns its static table, which must live
  * as long as the process (libraries are never unloaded). */
-DATASETTE_PLUGIN_EXPORT const DatasettePluginTable *datasette_plugin_entry_v1(void);
+DATASETTE_PLUGIN_EXPORT const DatasettePluginTable *datasette_plugin_entry_v2(void);
 
 #ifdef __cplusplus
 }

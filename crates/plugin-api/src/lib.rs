@@ -47,11 +47,12 @@ pub mod security;
 pub mod urlencoded;
 
 pub use messages::{
-    FetchRequest, FetchResponse, Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData,
-    OutputRenderer, PageContext, PermissionCheck, QueryRequest, QueryResult, RenderCells,
-    RenderedCell, Request, Resource, Response, SqlFunction,
+    DatabaseInfo, DatabasesRequest, FetchRequest, FetchResponse, Forbidden, FunctionCall,
+    InsertOptions, InsertRequest, MenuLink, MenuLinksRequest, OutputData, OutputRenderer,
+    PageContext, PermissionCheck, QueryRequest, QueryResult, RenderCells, RenderedCell, Request,
+    Resource, Response, Route, SignRequest, SqlFunction, UnsignRequest, WriteRequest, WriteResult,
 };
-pub use sdk::{Host, Level, Plugin};
+pub use sdk::{Host, Level, Plugin, Writes};
 pub use serde_json;
 
 /// Exports a [`Plugin`] from a `cdylib`: `export_plugin!(MyPlugin: routes, handle);`, naming
@@ -59,7 +60,7 @@ pub use serde_json;
 /// `actor_from_request`, `permission_allowed`, `menu_links`, `extra_css_urls`,
 /// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
 /// `forbidden`, `prepare_connection`, `call_function`, `render_cell`, `register_output_renderer`,
-/// `render_output`).
+/// `render_output`, `ready`).
 /// The plugin's name and version are its package's.
 #[macro_export]
 macro_rules! export_plugin {
@@ -79,7 +80,7 @@ macro_rules! export_plugin {
                 &[$($(stringify!($hook)),*)?],
             );
             #[no_mangle]
-            pub extern "C" fn datasette_plugin_entry_v1() -> &'static $crate::abi::PluginTable {
+            pub extern "C" fn datasette_plugin_entry_v2() -> &'static $crate::abi::PluginTable {
                 &TABLE
             }
         };

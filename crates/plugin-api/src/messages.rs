@@ -14,6 +14,8 @@ pub struct Request {
     pub path: String,
     /// The raw query string, without `?`.
     pub query: String,
+    /// What the route's `{name}` segments matched, percent-decoded.
+    pub params: BTreeMap<String, String>,
     pub headers: Vec<(String, String)>,
     pub cookies: BTreeMap<String, String>,
     /// The body as text (a form post, JSON). Empty for inline hooks.
@@ -352,6 +354,153 @@ impl QueryResult {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// Which databases to list ([`Host::databases`](crate::Host::databases)).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabasesRequest {
+    /// Only those `actor` may see, rather than every one the plugin may.
+    pub as_actor: bool,
+    pub actor: Option<Value>,
+}
+
+/// A database the host serves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseInfo {
+    pub name: String,
+    /// Writes are allowed (not opened with `-i`, not in memory).
+    pub is_mutable: bool,
+    pub is_memory: bool,
+}
+
+/// SQL that writes ([`Host::execute_write`](crate::Host::execute_write)), run in one
+/// transaction on the database's writer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WriteRequest {
+    pub database: String,
+    pub sql: String,
+    /// Values for the SQL's `:name` parameters.
+    pub params: Map<String, Value>,
+    /// Write as `actor`, under their write permissions, rather than as the plugin.
+    pub as_actor: bool,
+    pub actor: Option<Value>,
+}
+
+/// Rows to insert ([`Host::insert_rows`](crate::Host::insert_rows)), in one transaction.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InsertRequest {
+    pub database: String,
+    pub table: String,
+    /// Each row an object by column name.
+    pub rows: Vec<Map<String, Value>>,
+    pub options: InsertOptions,
+    pub as_actor: bool,
+    pub actor: Option<Value>,
+}
+
+/// How [`Host::insert_rows`](crate::Host::insert_rows) inserts, as the write API's
+/// `/-/insert` and `/-/create` bodies say it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InsertOptions {
+    /// Make the table if it does not exist, its columns' types inferred from the rows.
+    pub create: bool,
+    /// The new table's primary key columns (with `create`); none: a rowid table.
+    pub pk: Vec<String>,
+    /// A row whose key exists replaces it.
+    pub replace: bool,
+    /// A row whose key exists is left out.
+    pub ignore: bool,
+    /// Columns the table lacks are added.
+    pub alter: bool,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WriteResult {
+    /// Rows inserted, changed or deleted.
+    pub rows_affected: usize,
+    /// Rows a statement's `RETURNING` gave, as objects.
+    pub rows: Vec<Map<String, Value>>,
+}
+
+/// A value to sign with the instance's secret ([`Host::sign`](crate::Host::sign)).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignRequest {
+    /// Keeps values signed for one purpose from being accepted for another.
+    pub namespace: String,
+    pub value: Value,
+}
+
+/// Signed text to check ([`Host::unsign`](crate::Host::unsign)).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UnsignRequest {
+    pub namespace: String,
+    pub signed: String,
+    /// Refused when signed longer ago than this.
+    pub max_age_seconds: Option<u64>,
+}
+
+/// A route a plugin serves: a path whose segments may be `{name}` (one segment) and whose last
+/// may be `{name*}` (the rest of the path), and the methods it answers (none: any). A plain
+/// string is a route for every method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RouteSpec")]
+pub struct Route {
+    pub path: String,
+    pub methods: Vec<String>,
+}
+
+impl Route {
+    /// A route for `methods` only (`["GET", "POST"]`).
+    pub fn new(path: impl Into<String>, methods: &[&str]) -> Route {
+        Route {
+            path: path.into(),
+            methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+        }
+    }
+}
+
+impl From<&str> for Route {
+    fn from(path: &str) -> Route {
+        Route::new(path, &[])
+    }
+}
+
+impl From<String> for Route {
+    fn from(path: String) -> Route {
+        Route::new(path, &[])
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RouteSpec {
+    Path(String),
+    Full {
+        path: String,
+        #[serde(default)]
+        methods: Vec<String>,
+    },
+}
+
+impl From<RouteSpec> for Route {
+    fn from(spec: RouteSpec) -> Route {
+        match spec {
+            RouteSpec::Path(path) => Route::from(path),
+            RouteSpec::Full { path, methods } => Route {
+                path,
+                methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+            },
+        }
     }
 }
 

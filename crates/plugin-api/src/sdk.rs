@@ -1,13 +1,14 @@
 //! The safe side of the ABI: the [`Plugin`] trait a plugin implements, the [`Host`] handle it
 //! is given, and the `extern "C"` glue that [`export_plugin!`](crate::export_plugin) wires up.
 
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::abi::*;
 use crate::messages::*;
@@ -15,16 +16,25 @@ use crate::messages::*;
 /// A plugin. Only `startup` is required; list the other hooks you implement in
 /// [`export_plugin!`](crate::export_plugin) so the host calls them.
 ///
-/// `handle` runs on the host's blocking pool and may take its time (and `fetch`). Every other
-/// hook runs inline on a request and must not block; `fetch` is refused there.
+/// `handle` and `ready` may take their time, and so may the plugin's own threads: they may
+/// `fetch` and write. Every other hook runs inline on a request and must not block; the
+/// services that block are refused there.
 pub trait Plugin: Sized + Send + Sync + 'static {
     /// Builds the plugin from its block of metadata.json (`$env`/`$file` already resolved).
     /// An error stops the host's start-up with this message.
     fn startup(config: Value, host: &Host) -> Result<Self, String>;
 
-    /// The paths this plugin serves, e.g. `/-/my-plugin`. Asked once, after `startup`.
-    fn routes(&self) -> Vec<String> {
+    /// The paths this plugin serves, e.g. `"/-/my-plugin".into()`, or with captures and
+    /// methods, `Route::new("/-/my-plugin/{name}", &["GET"])`. Asked once, after `startup`.
+    fn routes(&self) -> Vec<Route> {
         vec![]
+    }
+
+    /// Called once, when the server serves. The host's services may be called from here on,
+    /// from any thread: keep `host` (it is `Copy` and lives as long as the process) to start
+    /// background work.
+    fn ready(&self, host: &Host) {
+        let _ = host;
     }
 
     /// Answers a request to one of [`Plugin::routes`].
@@ -137,12 +147,16 @@ pub enum Level {
     Debug = 3,
 }
 
-/// The host's services, as given to each hook.
+/// The host's services. The same handle is given to every hook; it may be kept and used from
+/// any thread once the server serves (see [`Plugin::ready`]).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Host {
-    may_fetch: bool,
+    _private: (),
 }
 
 static HOST: AtomicPtr<HostTable> = AtomicPtr::new(std::ptr::null_mut());
+/// The handle that names this plugin to the host, passed back in every service call.
+static PLUGIN: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The function at `offset` of the host's table, if the host gave its table and the table
 /// reaches that far: an older host's table is shorter, and what lies past it is not the
@@ -155,7 +169,7 @@ fn host_fn<F: Copy>(offset: usize) -> Option<F> {
     // SAFETY: the pointer was set once by `set_host`, before any hook runs, to the host's
     // table, which lives as long as the process and starts with a header.
     let size = unsafe { std::ptr::addr_of!((*table).header.struct_size).read_unaligned() };
-    if (size as usize) < offset + size_of::<F>() {
+    if (size as usize) < offset + size_of::<Option<F>>() {
         return None;
     }
     // SAFETY: the field lies inside the host's table (checked just above) and holds a function
@@ -171,11 +185,9 @@ fn host_fn<F: Copy>(offset: usize) -> Option<F> {
 
 impl Host {
     /// Runs an HTTP request through the host (timeouts, a size cap, and `http://` to loopback
-    /// addresses only). Only in `handle`: elsewhere it is refused.
+    /// addresses only). In `handle`, `ready` and the plugin's own threads: inline hooks must
+    /// not block.
     pub fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse, String> {
-        if !self.may_fetch {
-            return Err("fetch is only allowed in handle(): other hooks must not block".into());
-        }
         call_host("fetch", std::mem::offset_of!(HostTable, fetch), request)
     }
 
@@ -217,19 +229,10 @@ impl Host {
         params: &Value,
         as_actor: Option<Option<Value>>,
     ) -> Result<QueryResult, String> {
-        let params = match params {
-            Value::Null => Default::default(),
-            Value::Object(map) => map.clone(),
-            other => {
-                return Err(format!(
-                    "query parameters must be a JSON object, not {other}"
-                ))
-            }
-        };
         let request = QueryRequest {
             database: database.map(str::to_string),
             sql: sql.to_string(),
-            params,
+            params: params_object(params)?,
             as_actor: as_actor.is_some(),
             actor: as_actor.flatten(),
         };
@@ -259,17 +262,173 @@ impl Host {
         })
     }
 
+    /// The databases the plugin may use (every one served), with whether they take writes.
+    pub fn databases(&self) -> Result<Vec<DatabaseInfo>, String> {
+        let request = DatabasesRequest::default();
+        call_host(
+            "databases",
+            std::mem::offset_of!(HostTable, databases),
+            &request,
+        )
+    }
+
+    /// The databases `actor` (`None`: an anonymous visitor) may see.
+    pub fn databases_as(&self, actor: Option<&Value>) -> Result<Vec<DatabaseInfo>, String> {
+        let request = DatabasesRequest {
+            as_actor: true,
+            actor: actor.cloned(),
+        };
+        call_host(
+            "databases",
+            std::mem::offset_of!(HostTable, databases),
+            &request,
+        )
+    }
+
+    /// Runs SQL that writes, as the plugin (every table, no permission asked), in one
+    /// transaction on `database`'s writer, so pages see it at once. `params` (a JSON object)
+    /// gives the SQL's `:name` parameters. A database opened immutable (`-i`) refuses. Not in
+    /// inline hooks: it waits for the writer.
+    pub fn execute_write(
+        &self,
+        database: &str,
+        sql: &str,
+        params: &Value,
+    ) -> Result<WriteResult, String> {
+        self.writes(None).execute_write(database, sql, params)
+    }
+
+    /// Inserts rows into `database`'s `table` as the plugin, in one transaction: the fast way
+    /// to import many rows (a few thousand a call).
+    pub fn insert_rows(
+        &self,
+        database: &str,
+        table: &str,
+        rows: Vec<Map<String, Value>>,
+        options: &InsertOptions,
+    ) -> Result<WriteResult, String> {
+        self.writes(None)
+            .insert_rows(database, table, rows, options)
+    }
+
+    /// Writes as `actor` (`None`: an anonymous visitor): under their write permissions, as
+    /// the write API checks them, and what is hidden from them stays hidden (a table they may
+    /// not see does not exist for them).
+    pub fn write_as(&self, actor: Option<&Value>) -> Writes {
+        self.writes(Some(actor.cloned()))
+    }
+
+    fn writes(&self, as_actor: Option<Option<Value>>) -> Writes {
+        Writes { as_actor }
+    }
+
+    /// `value` signed with the instance's secret, for `namespace` only: for the plugin's own
+    /// cookies and tokens.
+    pub fn sign(&self, namespace: &str, value: &Value) -> Result<String, String> {
+        let request = SignRequest {
+            namespace: namespace.to_string(),
+            value: value.clone(),
+        };
+        call_host("sign", std::mem::offset_of!(HostTable, sign), &request)
+    }
+
+    /// The value [`Host::sign`] signed for `namespace`, if `signed` is intact and, with
+    /// `max_age`, not older than that.
+    pub fn unsign(
+        &self,
+        namespace: &str,
+        signed: &str,
+        max_age: Option<std::time::Duration>,
+    ) -> Result<Value, String> {
+        let request = UnsignRequest {
+            namespace: namespace.to_string(),
+            signed: signed.to_string(),
+            max_age_seconds: max_age.map(|d| d.as_secs()),
+        };
+        call_host("unsign", std::mem::offset_of!(HostTable, unsign), &request)
+    }
+
     /// A line in the host's log, under this plugin's name.
     pub fn log(&self, level: Level, message: &str) {
         let offset = std::mem::offset_of!(HostTable, log);
-        if let Some(log) = host_fn::<unsafe extern "C" fn(u32, Bytes)>(offset) {
+        type LogFn = unsafe extern "C" fn(*const c_void, u32, Bytes);
+        if let Some(log) = host_fn::<LogFn>(offset) {
             // SAFETY: `message` outlives the call; the host copies what it keeps.
-            unsafe { log(level as u32, Bytes::from_slice(message.as_bytes())) }
+            unsafe {
+                log(
+                    plugin_handle(),
+                    level as u32,
+                    Bytes::from_slice(message.as_bytes()),
+                )
+            }
         }
     }
 }
 
-type ServiceFn = unsafe extern "C" fn(input: Bytes, out: *mut OwnedBuf) -> i32;
+/// Writes as the plugin or as an actor: [`Host::write_as`].
+#[derive(Debug, Clone)]
+pub struct Writes {
+    as_actor: Option<Option<Value>>,
+}
+
+impl Writes {
+    /// [`Host::execute_write`], as this writer.
+    pub fn execute_write(
+        &self,
+        database: &str,
+        sql: &str,
+        params: &Value,
+    ) -> Result<WriteResult, String> {
+        let request = WriteRequest {
+            database: database.to_string(),
+            sql: sql.to_string(),
+            params: params_object(params)?,
+            as_actor: self.as_actor.is_some(),
+            actor: self.as_actor.clone().flatten(),
+        };
+        call_host(
+            "execute_write",
+            std::mem::offset_of!(HostTable, execute_write),
+            &request,
+        )
+    }
+
+    /// [`Host::insert_rows`], as this writer.
+    pub fn insert_rows(
+        &self,
+        database: &str,
+        table: &str,
+        rows: Vec<Map<String, Value>>,
+        options: &InsertOptions,
+    ) -> Result<WriteResult, String> {
+        let request = InsertRequest {
+            database: database.to_string(),
+            table: table.to_string(),
+            rows,
+            options: options.clone(),
+            as_actor: self.as_actor.is_some(),
+            actor: self.as_actor.clone().flatten(),
+        };
+        call_host(
+            "insert_rows",
+            std::mem::offset_of!(HostTable, insert_rows),
+            &request,
+        )
+    }
+}
+
+/// SQL parameters: a JSON object, or nothing.
+fn params_object(params: &Value) -> Result<Map<String, Value>, String> {
+    match params {
+        Value::Null => Ok(Map::new()),
+        Value::Object(map) => Ok(map.clone()),
+        other => Err(format!("SQL parameters must be a JSON object, not {other}")),
+    }
+}
+
+fn plugin_handle() -> *const c_void {
+    PLUGIN.load(Ordering::Acquire)
+}
 
 /// Calls one of the host's services with JSON in and out.
 fn call_host<I: Serialize, O: DeserializeOwned>(
@@ -284,8 +443,9 @@ fn call_host<I: Serialize, O: DeserializeOwned>(
             .ok_or("the host did not provide its services")?;
     let input = serde_json::to_vec(input).map_err(|e| e.to_string())?;
     let mut out = OwnedBuf::EMPTY;
-    // SAFETY: `input` outlives the call and `out` is a valid place for the answer.
-    let status = unsafe { f(Bytes::from_slice(&input), &mut out) };
+    // SAFETY: `input` outlives the call and `out` is a valid place for the answer; the handle
+    // is the one the host gave.
+    let status = unsafe { f(plugin_handle(), Bytes::from_slice(&input), &mut out) };
     // SAFETY: `out` is empty or the host's buffer of `out.len` bytes, alive until freed.
     let bytes = unsafe { out_bytes(&out) }.to_vec();
     // SAFETY: the host's buffer goes back to the host's `free_buf`, once.
@@ -374,6 +534,8 @@ macro_rules! table_fn {
                     abi_version: ABI_VERSION,
                     struct_size: std::mem::size_of::<PluginTable>() as u32,
                 },
+                layout: Bytes::from_static(LAYOUT),
+                sdk_version: Bytes::from_static(SDK_VERSION),
                 name: Bytes::from_static(name),
                 version: Bytes::from_static(version),
                 unwinds: cfg!(panic = "unwind"),
@@ -397,8 +559,10 @@ unsafe extern "C" fn free_buf(buf: OwnedBuf) {
 }
 
 /// # Safety
-/// `host` points at the host's table, which lives as long as the process.
-unsafe extern "C" fn set_host(host: *const HostTable) {
+/// `host` points at the host's table, which lives as long as the process; `plugin` is the
+/// host's handle for this plugin.
+unsafe extern "C" fn set_host(host: *const HostTable, plugin: *const c_void) {
+    PLUGIN.store(plugin.cast_mut(), Ordering::Release);
     HOST.store(host.cast_mut(), Ordering::Release);
 }
 
@@ -444,9 +608,9 @@ fn plugin<S: Slot>() -> Result<&'static S::P, String> {
         .ok_or_else(|| "the plugin has not started".into())
 }
 
-const INLINE: Host = Host { may_fetch: false };
+const INLINE: Host = Host { _private: () };
 
-/// The `Host` inline hooks get (it may not `fetch`): for calling hooks in unit tests.
+/// A `Host`, for calling hooks in unit tests (its services answer that there is no host).
 pub fn inline_host() -> Host {
     INLINE
 }
@@ -475,7 +639,7 @@ unsafe extern "C" fn handle<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
     // null or writable.
     unsafe {
         run(input, out, |request: Request| {
-            Ok(plugin::<S>()?.handle(request, &Host { may_fetch: true }))
+            Ok(plugin::<S>()?.handle(request, &INLINE))
         })
     }
 }
@@ -590,6 +754,17 @@ unsafe extern "C" fn render_output<S: Slot>(input: Bytes, out: *mut OwnedBuf) ->
     unsafe {
         run(input, out, |data: OutputData| {
             Ok(plugin::<S>()?.render_output(&data, &INLINE))
+        })
+    }
+}
+
+unsafe extern "C" fn ready<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |_: Value| {
+            plugin::<S>()?.ready(&INLINE);
+            Ok(Value::Null)
         })
     }
 }

@@ -60,6 +60,8 @@ fn facts(hooks: &[&str]) -> Vec<Fact> {
         "DatasettePluginTable",
         PluginTable,
         header,
+        layout,
+        sdk_version,
         name,
         version,
         unwinds,
@@ -81,12 +83,17 @@ fn facts(hooks: &[&str]) -> Vec<Fact> {
         "DatasetteHostTable",
         HostTable,
         header,
-        fetch,
-        log,
+        layout,
         free_buf,
-        context,
+        log,
+        fetch,
         query,
-        permission_allowed
+        permission_allowed,
+        databases,
+        execute_write,
+        insert_rows,
+        sign,
+        unsign
     ));
     facts.extend([
         Fact {
@@ -101,6 +108,18 @@ fn facts(hooks: &[&str]) -> Vec<Fact> {
     ]);
     facts
 }
+
+/// The host's services, in table order.
+const SERVICES: &[&str] = &[
+    "fetch",
+    "query",
+    "permission_allowed",
+    "databases",
+    "execute_write",
+    "insert_rows",
+    "sign",
+    "unsign",
+];
 
 /// A C (and C++) file that includes the header and asserts `facts` at compile time. It also
 /// takes the address of every field as a pointer to the type the Rust field has, which fails
@@ -141,26 +160,30 @@ void check_field_types(DatasetteHeader *h, DatasetteBytes *b, DatasetteOwnedBuf 
     size_t *buf_len = &o->len;
     size_t *buf_cap = &o->cap;
     DatasetteHeader *plugin_header = &p->header;
+    DatasetteBytes *layout = &p->layout;
+    DatasetteBytes *sdk_version = &p->sdk_version;
     DatasetteBytes *name = &p->name;
     DatasetteBytes *version = &p->version;
     bool *unwinds = &p->unwinds;
     void (**plugin_free_buf)(DatasetteOwnedBuf) = &p->free_buf;
-    void (**set_host)(const DatasetteHostTable *) = &p->set_host;
+    void (**set_host)(const DatasetteHostTable *, const void *) = &p->set_host;
     int32_t (**startup)(DatasetteBytes, DatasetteOwnedBuf *) = &p->startup;
     DatasetteHeader *host_header = &host->header;
-    int32_t (**fetch)(DatasetteBytes, DatasetteOwnedBuf *) = &host->fetch;
-    void (**log)(uint32_t, DatasetteBytes) = &host->log;
+    DatasetteBytes *host_layout = &host->layout;
+    void (**log)(const void *, uint32_t, DatasetteBytes) = &host->log;
     void (**host_free_buf)(DatasetteOwnedBuf) = &host->free_buf;
-    const void **context = &host->context;
-    int32_t (**query)(DatasetteBytes, DatasetteOwnedBuf *) = &host->query;
-    int32_t (**permission_allowed)(DatasetteBytes, DatasetteOwnedBuf *) = &host->permission_allowed;
     (void)magic; (void)abi_version; (void)struct_size; (void)bytes_ptr; (void)bytes_len;
-    (void)buf_ptr; (void)buf_len; (void)buf_cap; (void)plugin_header; (void)name;
-    (void)version; (void)unwinds; (void)plugin_free_buf; (void)set_host; (void)startup;
-    (void)host_header; (void)fetch; (void)log; (void)host_free_buf; (void)context; (void)query;
-    (void)permission_allowed;
+    (void)buf_ptr; (void)buf_len; (void)buf_cap; (void)plugin_header; (void)layout;
+    (void)sdk_version; (void)name; (void)version; (void)unwinds; (void)plugin_free_buf;
+    (void)set_host; (void)startup; (void)host_header; (void)host_layout; (void)log;
+    (void)host_free_buf;
 "#,
     );
+    for name in SERVICES {
+        c.push_str(&format!(
+            "    {{ int32_t (**service)(const void *, DatasetteBytes, DatasetteOwnedBuf *) = &host->{name}; (void)service; }}\n"
+        ));
+    }
     for name in hooks {
         c.push_str(&format!(
             "    {{ int32_t (**hook)(DatasetteBytes, DatasetteOwnedBuf *) = &p->{name}; (void)hook; }}\n"
@@ -233,6 +256,35 @@ fn the_c_header_names_the_entry_symbol_rust_looks_up() {
     let header = std::fs::read_to_string(header_dir().join("datasette_plugin.h")).unwrap();
     let define = format!("#define DATASETTE_ENTRY_SYMBOL \"{ENTRY_SYMBOL}\"");
     assert!(header.contains(&define), "the header lacks `{define}`");
+}
+
+/// The string literals of a `#define`, joined as C joins adjacent literals.
+fn defined_string(header: &str, name: &str) -> String {
+    let start = header
+        .find(&format!("#define {name} "))
+        .unwrap_or_else(|| panic!("the header lacks {name}"));
+    let mut text = String::new();
+    for line in header[start..].lines() {
+        let mut parts = line.split('"');
+        parts.next();
+        while let (Some(literal), Some(_)) = (parts.next(), parts.next()) {
+            text.push_str(literal);
+        }
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    text
+}
+
+#[test]
+fn the_c_header_carries_the_layout_and_version_rust_compares() {
+    let header = std::fs::read_to_string(header_dir().join("datasette_plugin.h")).unwrap();
+    assert_eq!(defined_string(&header, "DATASETTE_LAYOUT"), LAYOUT);
+    assert_eq!(
+        defined_string(&header, "DATASETTE_SDK_VERSION"),
+        SDK_VERSION
+    );
 }
 
 /// The checks above can fail: a hook only Rust has, and a number the header disagrees with,

@@ -20,7 +20,7 @@ use datasette_plugin_api::security::is_same_site;
 use datasette_plugin_api::urlencoded::{encode, encode_pairs};
 use datasette_plugin_api::{
     export_plugin, FetchRequest, FetchResponse, Forbidden, Host, Level, MenuLink, Plugin, Request,
-    Response,
+    Response, Route,
 };
 use serde_json::{Map, Value};
 
@@ -51,7 +51,7 @@ impl Plugin for Auth0 {
         })
     }
 
-    fn routes(&self) -> Vec<String> {
+    fn routes(&self) -> Vec<Route> {
         vec![LOGIN.into(), CALLBACK.into(), LOGOUT.into()]
     }
 

@@ -14,8 +14,9 @@
 #include "datasette_plugin.h"
 
 /* Set once by set_host, before any hook runs; only read afterwards, so hooks running on
- * several threads at once need no lock. */
+ * several threads at once need no lock. `self` is the handle that names this plugin. */
 static const DatasetteHostTable *host;
+static const void *self;
 
 /* ---- Answers: every buffer is malloc'ed here and freed by free_buf below. ---- */
 
@@ -81,7 +82,10 @@ static int32_t answer_str(const char *json, DatasetteOwnedBuf *out) {
 
 static void free_buf(DatasetteOwnedBuf buf) { free(buf.ptr); }
 
-static void set_host(const DatasetteHostTable *h) { host = h; }
+static void set_host(const DatasetteHostTable *h, const void *plugin) {
+    host = h;
+    self = plugin;
+}
 
 /* ---- Reading the host's JSON. It is serde_json's compact output: no spaces, object keys in
  * the order of the structs in messages.rs. Spans are [p, end); a string's span includes its
@@ -166,7 +170,7 @@ static int32_t startup(DatasetteBytes config, DatasetteOwnedBuf *out) {
     (void)config; /* any configuration will do */
     static const char line[] = "started, written in C";
     DatasetteBytes message = DATASETTE_STATIC_BYTES(line);
-    if (host) host->log(2, message); /* 2: info */
+    if (host) host->log(self, 2, message); /* 2: info */
     return answer_str("null", out);
 }
 
@@ -178,18 +182,18 @@ static int32_t routes(DatasetteBytes input, DatasetteOwnedBuf *out) {
 /* Greets, and shows what the host's query service answered for `select 6 * 7`. */
 static int32_t handle(DatasetteBytes request, DatasetteOwnedBuf *out) {
     (void)request;
-    /* An older host's table ends before `query`: then there is nothing to call. */
-    bool has_query = host && host->header.struct_size >=
-                     offsetof(DatasetteHostTable, query) + sizeof host->query;
+    /* A service the host lacks is NULL. */
+    bool has_query = host && host->query;
     static const char sql[] = "{\"sql\":\"select 6 * 7 as answer\"}";
     DatasetteOwnedBuf result = {NULL, 0, 0};
     int32_t status = DATASETTE_STATUS_ERROR;
-    if (has_query) status = host->query((DatasetteBytes)DATASETTE_STATIC_BYTES(sql), &result);
+    if (has_query)
+        status = host->query(self, (DatasetteBytes)DATASETTE_STATIC_BYTES(sql), &result);
 
     Text body = {0};
     append_str(&body, "Hello from C! ");
     if (!has_query) {
-        append_str(&body, "This host is too old to run queries for plugins.");
+        append_str(&body, "This host does not run queries for plugins.");
     } else {
         append_str(&body, status == DATASETTE_STATUS_OK ? "The host says: " : "The query failed: ");
         append(&body, (const char *)result.ptr, result.len);
@@ -250,6 +254,8 @@ static int32_t permission_allowed(DatasetteBytes check, DatasetteOwnedBuf *out) 
 
 static const DatasettePluginTable table = {
     .header = {DATASETTE_MAGIC, DATASETTE_ABI_VERSION, sizeof(DatasettePluginTable)},
+    .layout = DATASETTE_STATIC_BYTES(DATASETTE_LAYOUT),
+    .sdk_version = DATASETTE_STATIC_BYTES(DATASETTE_SDK_VERSION),
     .name = DATASETTE_STATIC_BYTES("datasette-c-hello"),
     .version = DATASETTE_STATIC_BYTES("0.1.0"),
     .unwinds = true, /* C does not panic: nothing here can unwind into the host */
@@ -263,6 +269,6 @@ static const DatasettePluginTable table = {
     /* every other hook is NULL: not implemented */
 };
 
-DATASETTE_PLUGIN_EXPORT const DatasettePluginTable *datasette_plugin_entry_v1(void) {
+DATASETTE_PLUGIN_EXPORT const DatasettePluginTable *datasette_plugin_entry_v2(void) {
     return &table;
 }

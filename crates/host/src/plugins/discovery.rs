@@ -21,19 +21,6 @@ pub(super) fn named_plugins(metadata: &Metadata) -> Vec<&str> {
     names
 }
 
-/// Paths the host serves itself; a plugin may not take them.
-pub(super) const RESERVED: &[&str] = &[
-    "/",
-    "/-/actor",
-    "/-/plugins",
-    "/-/metadata",
-    "/-/versions",
-    "/-/databases",
-    "/-/settings",
-    "/-/logout",
-    "/-/auth-token",
-];
-
 /// The file name a package's library has on this platform: `datasette-auth0` →
 /// `libdatasette_auth0.so`.
 pub fn library_file_name(package: &str) -> String {

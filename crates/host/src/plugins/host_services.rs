@@ -1,13 +1,21 @@
 //! The services the host offers plugins through the ABI: `fetch`, `log`, `query`,
-//! `permission_allowed`, and freeing the buffers the host hands out. Each is an `extern "C"`
-//! function that must never unwind.
+//! `permission_allowed`, `databases`, `execute_write`, `insert_rows`, `sign`, `unsign`, and
+//! freeing the buffers the host hands out. Each is an `extern "C"` function that must never
+//! unwind. A plugin names itself in every call with the handle it was given at load, so the
+//! services work from any of its threads.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use datasette_plugin_api::abi::*;
-use datasette_plugin_api::{FetchRequest, PermissionCheck, QueryRequest, QueryResult};
+use datasette_plugin_api::{
+    DatabaseInfo, DatabasesRequest, FetchRequest, InsertRequest, PermissionCheck, QueryRequest,
+    QueryResult, SignRequest, UnsignRequest, WriteRequest, WriteResult,
+};
+use serde_json::Value;
 
 use super::Hook;
 
@@ -16,57 +24,109 @@ use super::Hook;
 pub trait Services: Send + Sync {
     fn query(&self, request: QueryRequest) -> Result<QueryResult, String>;
     fn permission_allowed(&self, check: &PermissionCheck) -> bool;
+    fn databases(&self, request: DatabasesRequest) -> Vec<DatabaseInfo>;
+    fn execute_write(
+        &self,
+        plugin: &'static str,
+        request: WriteRequest,
+    ) -> Result<WriteResult, String>;
+    fn insert_rows(
+        &self,
+        plugin: &'static str,
+        request: InsertRequest,
+    ) -> Result<WriteResult, String>;
+    fn sign(&self, request: SignRequest) -> Result<String, String>;
+    fn unsign(&self, request: UnsignRequest) -> Result<Value, String>;
 }
 
 /// Where a set of plugins finds the server's services: empty during start-up.
 pub type ServicesCell = Arc<OnceLock<Weak<dyn Services>>>;
+
+/// What the host knows of the plugin behind a handle it gave out (`set_host`).
+pub struct PluginHandle {
+    pub name: &'static str,
+    /// The services of the server the plugin was loaded for, once it joins one.
+    pub services: OnceLock<ServicesCell>,
+}
+
+/// Every handle given out: a pointer a plugin passes back is used only if it is one of them.
+static HANDLES: RwLock<Option<HashSet<usize>>> = RwLock::new(None);
+
+/// A handle for the plugin `name`, valid for the life of the process.
+pub fn new_handle(name: &'static str) -> &'static PluginHandle {
+    let handle: &'static PluginHandle = Box::leak(Box::new(PluginHandle {
+        name,
+        services: OnceLock::new(),
+    }));
+    let mut handles = HANDLES.write().unwrap_or_else(|e| e.into_inner());
+    handles
+        .get_or_insert_with(HashSet::new)
+        .insert(handle as *const PluginHandle as usize);
+    handle
+}
+
+/// The handle behind a pointer a plugin passed, if the host gave it out.
+fn handle(plugin: *const c_void) -> Option<&'static PluginHandle> {
+    let handles = HANDLES.read().unwrap_or_else(|e| e.into_inner());
+    let known = handles.as_ref()?.contains(&(plugin as usize));
+    // SAFETY: the pointer is one `new_handle` leaked, which lives as long as the process.
+    known.then(|| unsafe { &*plugin.cast::<PluginHandle>() })
+}
 
 /// How deeply services may call hooks that call services (a permission plugin asking the host
 /// a permission question): deeper is a loop.
 const MAX_DEPTH: u32 = 4;
 
 thread_local! {
-    /// The plugin whose hook is running on this thread, for log lines.
-    static CURRENT: Cell<&'static str> = const { Cell::new("") };
-    /// Which of its hooks: `handle` alone may `fetch`, and an SQL function may not query as
-    /// the plugin.
+    /// Which hook is running on this thread, if any: the services that block are refused in
+    /// inline hooks, and an SQL function may not query as the plugin. None on a plugin's own
+    /// threads.
     static HOOK: Cell<Option<Hook>> = const { Cell::new(None) };
-    /// The services of the server whose plugin is running on this thread.
-    static SERVICES: RefCell<Option<ServicesCell>> = const { RefCell::new(None) };
     /// How many services are running on this thread, one inside another.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Marks this thread as running `hook` of `plugin` until dropped. What a hook may ask depends
-/// on the hook, not on what led to it: another plugin's vote or SQL function reached from a
-/// `handle` may not `fetch`.
+/// Marks this thread as running `hook` until dropped. What a hook may ask depends on the hook,
+/// not on what led to it: another plugin's vote or SQL function reached from a `handle` may
+/// not block.
 pub struct Calling {
-    previous: &'static str,
-    services: Option<ServicesCell>,
     hook: Option<Hook>,
 }
 
-pub fn calling(plugin: &'static str, services: &ServicesCell, hook: Hook) -> Calling {
+pub fn calling(hook: Hook) -> Calling {
     Calling {
-        previous: CURRENT.with(|c| c.replace(plugin)),
-        services: SERVICES.with(|s| s.replace(Some(services.clone()))),
         hook: HOOK.with(|c| c.replace(Some(hook))),
     }
 }
 
 impl Drop for Calling {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.previous));
-        SERVICES.with(|s| *s.borrow_mut() = self.services.take());
         HOOK.with(|c| c.set(self.hook));
     }
 }
 
-/// Runs `f` with the services of the plugin running on this thread, counting the depth.
-fn with_services<T>(f: impl FnOnce(&dyn Services) -> Result<T, String>) -> Result<T, String> {
-    let services = SERVICES
-        .with(|s| s.borrow().as_ref().and_then(|cell| cell.get()?.upgrade()))
-        .ok_or("the host's services are available during hook calls, not in startup")?;
+/// Refuses a service that waits (for the network, for the writer) inside an inline hook,
+/// which runs on the server's async workers.
+fn may_block(service: &str) -> Result<(), String> {
+    match HOOK.with(Cell::get) {
+        None | Some(Hook::Handle) | Some(Hook::Ready) => Ok(()),
+        Some(hook) => Err(format!(
+            "{service} waits, so it is only allowed in handle(), ready() and the plugin's own threads, not in {}()",
+            hook.name()
+        )),
+    }
+}
+
+/// Runs `f` with the services of the server `plugin` was loaded for, counting the depth.
+fn with_services<T>(
+    plugin: &PluginHandle,
+    f: impl FnOnce(&dyn Services) -> Result<T, String>,
+) -> Result<T, String> {
+    let services = plugin
+        .services
+        .get()
+        .and_then(|cell| cell.get()?.upgrade())
+        .ok_or("the host's services are available once the server is built: in hooks, in ready() and after it, not in startup()")?;
     let depth = DEPTH.with(|d| d.get());
     if depth >= MAX_DEPTH {
         return Err(format!(
@@ -94,12 +154,17 @@ static TABLE: HostTable = HostTable {
         abi_version: ABI_VERSION,
         struct_size: std::mem::size_of::<HostTable>() as u32,
     },
-    fetch,
-    log,
+    layout: Bytes::from_static(LAYOUT),
     free_buf,
-    context: std::ptr::null(),
-    query,
-    permission_allowed,
+    log,
+    fetch: Some(fetch),
+    query: Some(query),
+    permission_allowed: Some(permission_allowed),
+    databases: Some(databases),
+    execute_write: Some(execute_write),
+    insert_rows: Some(insert_rows),
+    sign: Some(sign),
+    unsign: Some(unsign),
 };
 
 pub fn table() -> *const HostTable {
@@ -115,12 +180,12 @@ unsafe extern "C" fn free_buf(buf: OwnedBuf) {
 
 /// # Safety
 /// `message` is readable for the call.
-unsafe extern "C" fn log(level: u32, message: Bytes) {
+unsafe extern "C" fn log(plugin: *const c_void, level: u32, message: Bytes) {
     // SAFETY: the caller's promise above.
     let message = unsafe { message.as_slice() };
     let _ = catch_unwind(|| {
         let message = String::from_utf8_lossy(message);
-        let plugin = CURRENT.with(Cell::get);
+        let plugin = handle(plugin).map_or("(unknown plugin)", |h| h.name);
         match level {
             0 => tracing::error!(plugin, "{message}"),
             1 => tracing::warn!(plugin, "{message}"),
@@ -130,65 +195,78 @@ unsafe extern "C" fn log(level: u32, message: Bytes) {
     });
 }
 
-/// # Safety
-/// `input` is readable for the call; `out` is null or valid for a write.
-unsafe extern "C" fn fetch(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    // SAFETY: the caller's promise above.
-    unsafe {
-        serve(input, out, "fetch", |request: FetchRequest| {
-            if HOOK.with(Cell::get) != Some(Hook::Handle) {
-                return Err("fetch is only allowed in handle(): other hooks must not block".into());
+/// The services, each a line: its name, its message types, and what it does with them.
+macro_rules! services {
+    ($($name:ident($plugin:ident, $request:ident: $input:ty) $body:block)*) => {$(
+        /// # Safety
+        /// `input` is readable for the call; `out` is null or valid for a write.
+        unsafe extern "C" fn $name(plugin: *const c_void, input: Bytes, out: *mut OwnedBuf) -> i32 {
+            // SAFETY: the caller's promise above.
+            unsafe {
+                serve(plugin, input, out, stringify!($name), |$plugin, $request: $input| $body)
             }
-            super::fetch::run(request)
-        })
+        }
+    )*};
+}
+
+services! {
+    fetch(_plugin, request: FetchRequest) {
+        may_block("fetch")?;
+        super::fetch::run(request)
+    }
+    query(plugin, request: QueryRequest) {
+        // A function any visitor's SQL can call must not read what they may not.
+        if !request.as_actor && HOOK.with(Cell::get) == Some(Hook::CallFunction) {
+            return Err("an SQL function may only query as the visitor (query_as)".into());
+        }
+        with_services(plugin, |s| s.query(request))
+    }
+    permission_allowed(plugin, check: PermissionCheck) {
+        with_services(plugin, |s| Ok(s.permission_allowed(&check)))
+    }
+    databases(plugin, request: DatabasesRequest) {
+        with_services(plugin, |s| Ok(s.databases(request)))
+    }
+    execute_write(plugin, request: WriteRequest) {
+        may_block("execute_write")?;
+        with_services(plugin, |s| s.execute_write(plugin.name, request))
+    }
+    insert_rows(plugin, request: InsertRequest) {
+        may_block("insert_rows")?;
+        with_services(plugin, |s| s.insert_rows(plugin.name, request))
+    }
+    sign(plugin, request: SignRequest) {
+        with_services(plugin, |s| s.sign(request))
+    }
+    unsign(plugin, request: UnsignRequest) {
+        with_services(plugin, |s| s.unsign(request))
     }
 }
 
-/// # Safety
-/// `input` is readable for the call; `out` is null or valid for a write.
-unsafe extern "C" fn query(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    // SAFETY: the caller's promise above.
-    unsafe {
-        serve(input, out, "query", |request: QueryRequest| {
-            // A function any visitor's SQL can call must not read what they may not.
-            if !request.as_actor && HOOK.with(Cell::get) == Some(Hook::CallFunction) {
-                return Err("an SQL function may only query as the visitor (query_as)".into());
-            }
-            with_services(|s| s.query(request))
-        })
-    }
-}
-
-/// # Safety
-/// `input` is readable for the call; `out` is null or valid for a write.
-unsafe extern "C" fn permission_allowed(input: Bytes, out: *mut OwnedBuf) -> i32 {
-    // SAFETY: the caller's promise above.
-    unsafe {
-        serve(
-            input,
-            out,
-            "permission_allowed",
-            |check: PermissionCheck| with_services(|s| Ok(s.permission_allowed(&check))),
-        )
-    }
-}
-
-/// Runs one service: reads its JSON input, catches any panic, writes its answer to `out`.
+/// Runs one service for `plugin`: reads its JSON input, catches any panic, writes its answer
+/// to `out`.
 ///
 /// # Safety
 /// `input` is readable for the call; `out` is null or valid for a write.
 unsafe fn serve<I: serde::de::DeserializeOwned, O: serde::Serialize>(
+    plugin: *const c_void,
     input: Bytes,
     out: *mut OwnedBuf,
     name: &str,
-    service: impl FnOnce(I) -> Result<O, String>,
+    service: impl FnOnce(&'static PluginHandle, I) -> Result<O, String>,
 ) -> i32 {
     // SAFETY: the caller's promise above.
     let input = unsafe { input.as_slice() };
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<Vec<u8>, String> {
+        let plugin = handle(plugin)
+            .ok_or_else(|| format!("{name} was called with a handle the host never gave"))?;
         let request: I = serde_json::from_slice(input)
             .map_err(|e| format!("the {name} request could not be read: {e}"))?;
-        serde_json::to_vec(&service(request)?).map_err(|e| e.to_string())
+        let answer = service(plugin, request);
+        if let Err(problem) = &answer {
+            tracing::debug!(plugin = plugin.name, service = name, "{problem}");
+        }
+        serde_json::to_vec(&answer?).map_err(|e| e.to_string())
     }));
     let (status, bytes) = match result {
         Ok(Ok(json)) => (STATUS_OK, json),

@@ -14,9 +14,11 @@ pub struct Library {
     pub name: &'static str,
     pub version: &'static str,
     pub path: PathBuf,
+    /// The version of `datasette-plugin-api` it was built against.
+    pub sdk_version: &'static str,
     table: &'static PluginTable,
-    /// The services of the server the library was loaded for, once it is running.
-    pub(super) services: host_services::ServicesCell,
+    /// What names it to the host's services.
+    pub(super) handle: &'static host_services::PluginHandle,
 }
 
 /// How a call into a plugin went wrong.
@@ -118,6 +120,15 @@ impl Library {
             )));
         }
         let size = header.struct_size as usize;
+        // SAFETY: the header says the table holds `size` bytes.
+        let described = unsafe { check_layout(table, size) }.map_err(refuse)?;
+        if size < described {
+            return Err(refuse(format!(
+                "has a plugin table of {size} bytes, smaller than the {described} its layout describes"
+            )));
+        }
+        // What lies past the table its layout describes is not read, whatever `struct_size`.
+        let size = described;
         if size < FIRST_TABLE_SIZE {
             return Err(refuse(format!(
                 "has a plugin table of {size} bytes, smaller than the {FIRST_TABLE_SIZE} of ABI version {ABI_VERSION}"
@@ -158,14 +169,23 @@ impl Library {
         };
         let name = text(table.name, "name")?;
         let version = text(table.version, "version")?;
-        // SAFETY: the host's table is a static that lives as long as the process.
-        unsafe { (table.set_host)(host_services::table()) };
+        let sdk_version = text(table.sdk_version, "sdk_version")?;
+        let handle = host_services::new_handle(name);
+        // SAFETY: the host's table is a static that lives as long as the process, and so does
+        // the handle.
+        unsafe {
+            (table.set_host)(
+                host_services::table(),
+                (handle as *const host_services::PluginHandle).cast(),
+            )
+        };
         Ok(Library {
             name,
             version,
+            sdk_version,
             path: path.to_path_buf(),
             table,
-            services: Default::default(),
+            handle,
         })
     }
 
@@ -177,7 +197,7 @@ impl Library {
     /// does not implement the hook.
     pub fn call(&self, hook: Hook, input: &[u8]) -> Option<Result<Vec<u8>, CallError>> {
         let f = self.hook_fn(hook)?;
-        let _current = host_services::calling(self.name, &self.services, hook);
+        let _current = host_services::calling(hook);
         let mut out = OwnedBuf::EMPTY;
         // SAFETY: `input` outlives the call and `out` is a valid place for the answer; the
         // plugin catches its own panics (it was checked to unwind) and fills `out` with a
@@ -201,6 +221,56 @@ impl Library {
             _ => Err(CallError::Failed(lossy(bytes))),
         })
     }
+}
+
+/// The most a layout description may be: far more than [`LAYOUT`] will ever need, and little
+/// enough that a wild length is not read.
+const MAX_LAYOUT: usize = 64 << 10;
+
+/// Refuses a table whose layout is not this host's (a plugin built against a changed table or
+/// changed messages at the same ABI version), before anything past `layout` is read.
+///
+/// # Safety
+/// `table` points at `size` readable bytes.
+/// Its answer is the size of the table the layout describes.
+unsafe fn check_layout(table: *const PluginTable, size: usize) -> Result<usize, String> {
+    use std::mem::{offset_of, size_of};
+    let rebuild = || format!("rebuild it against datasette-plugin-api {SDK_VERSION}");
+    let at = offset_of!(PluginTable, layout);
+    if size < at + size_of::<Bytes>() {
+        return Err(format!(
+            "has a plugin table of {size} bytes, too small to hold its layout: {}",
+            rebuild()
+        ));
+    }
+    // SAFETY: the field lies inside the table's `size` bytes (checked above).
+    let layout = unsafe { table.cast::<u8>().add(at).cast::<Bytes>().read_unaligned() };
+    if layout.ptr.is_null() || layout.len == 0 || layout.len > MAX_LAYOUT {
+        return Err(format!(
+            "has no layout description in its table: {}",
+            rebuild()
+        ));
+    }
+    // SAFETY: the table's strings point at the library's static data, `len` bytes of it.
+    let text = std::str::from_utf8(unsafe { layout.as_slice() })
+        .map_err(|_| format!("has a layout description that is not UTF-8: {}", rebuild()))?;
+    compatible_layout(text, LAYOUT).map_err(|difference| {
+        format!(
+            "was built against another plugin table: {difference}; {}",
+            rebuild()
+        )
+    })?;
+    // Compatible, so the plugin table's fields are this host's up to the shorter of the two,
+    // and any more are optional hooks, a pointer each.
+    let hooks = text
+        .split(';')
+        .find_map(|s| s.trim().strip_prefix("plugin table:"))
+        .map_or(0, |f| {
+            f.split_whitespace()
+                .filter(|f| f.ends_with("(fn?)"))
+                .count()
+        });
+    Ok(offset_of!(PluginTable, routes) + hooks * size_of::<Option<HookFn>>())
 }
 
 /// What a plugin not written in Rust could get wrong, checked in the table's bytes before
@@ -234,6 +304,7 @@ fn check_raw_table(copy: &std::mem::MaybeUninit<PluginTable>) -> Result<(), Stri
     for (field, offset) in [
         ("name", offset_of!(PluginTable, name)),
         ("version", offset_of!(PluginTable, version)),
+        ("sdk_version", offset_of!(PluginTable, sdk_version)),
     ] {
         if word(offset) == 0 && word(offset + size_of::<usize>()) != 0 {
             return Err(format!("has a null `{field}` with a length in its table"));
@@ -248,7 +319,8 @@ fn lossy(b: Vec<u8>) -> String {
 
 /// A hint when a library exports the entry of another ABI version.
 fn other_abi_hint(lib: &libloading::Library) -> String {
-    (2..=9)
+    (1..=9)
+        .filter(|v| *v != ABI_VERSION)
         .find(|v| {
             let sym = format!("datasette_plugin_entry_v{v}");
             // SAFETY: the symbol is only looked up, never called.

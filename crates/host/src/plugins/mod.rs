@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod host_services;
 mod http;
 mod library;
+pub mod routes;
 mod scoped;
 
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use datasette_plugin_api::{
     Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData, OutputRenderer, PageContext,
-    PermissionCheck, RenderCells, RenderedCell, Request, Response, SqlFunction,
+    PermissionCheck, RenderCells, RenderedCell, Request, Response, Route, SqlFunction,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -24,9 +25,10 @@ use crate::config::Metadata;
 use crate::db::functions::ExtraFunction;
 use crate::permissions::{Actor, PermissionSource, Resource};
 pub use discovery::library_file_name;
-use discovery::{find, named_plugins, RESERVED};
+use discovery::{find, named_plugins};
 pub use http::{describe, http_response};
 pub use library::{CallError, Hook, Library};
+use routes::{Matched, RoutePattern};
 use scoped::{ScopedConfig, PAGE_HOOKS};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +59,7 @@ pub enum PluginError {
     BadRoute {
         name: String,
         route: String,
-        problem: &'static str,
+        problem: String,
     },
     #[error("two plugins are named {name}: {} and {}", first.display(), second.display())]
     DuplicateName {
@@ -80,7 +82,7 @@ pub struct LoadOptions {
 
 pub struct Plugin {
     pub library: Library,
-    pub routes: Vec<String>,
+    pub routes: Vec<Route>,
     /// The SQL functions it adds to every connection.
     pub functions: Vec<SqlFunction>,
     /// The URL extensions it renders pages in.
@@ -91,7 +93,8 @@ pub struct Plugin {
 #[derive(Default)]
 pub struct Plugins {
     list: Vec<Plugin>,
-    routes: HashMap<String, usize>,
+    /// Every plugin's routes, with the plugin's index in `list`.
+    routes: Vec<(RoutePattern, usize)>,
     /// The running server's services, shared by every library.
     services: host_services::ServicesCell,
     /// Each plugin's configuration blocks below the instance's, by plugin name.
@@ -131,8 +134,7 @@ impl Plugins {
                 });
             }
             let scoped = ScopedConfig::read(library.name, metadata)?;
-            let mut library = library;
-            library.services = plugins.services.clone();
+            let _ = library.handle.services.set(plugins.services.clone());
             let name = library.name;
             if let Some(path) = scoped.nested_path() {
                 if !PAGE_HOOKS.iter().any(|h| library.has(*h)) {
@@ -155,34 +157,28 @@ impl Plugins {
         if let Some(Err(e)) = library.call(Hook::Startup, &input) {
             return Err(startup_error(&library, e.to_string()));
         }
-        let routes: Vec<String> = ask_at_load(&library, Hook::Routes)?;
+        let routes: Vec<Route> = ask_at_load(&library, Hook::Routes)?;
         let index = self.list.len();
         for route in &routes {
-            let bad = |problem| PluginError::BadRoute {
-                name: library.name.into(),
-                route: route.clone(),
-                problem,
-            };
-            if !route.starts_with('/') {
-                return Err(bad("does not start with /"));
-            }
-            if route.contains(['{', '}', '?', '#']) || route.chars().any(char::is_control) {
-                return Err(bad(
-                    "must be a plain path (no {, }, ?, # or control characters)",
-                ));
-            }
-            let base = route.strip_suffix(".json").unwrap_or(route);
-            if RESERVED.contains(&base) {
-                return Err(bad("is served by datasette-rs itself"));
-            }
-            if let Some(&other) = self.routes.get(route) {
+            let pattern =
+                RoutePattern::parse(route.clone()).map_err(|problem| PluginError::BadRoute {
+                    name: library.name.into(),
+                    route: route.path.clone(),
+                    problem,
+                })?;
+            let taken = self.routes.iter().find(|(p, _)| p.overlaps(&pattern));
+            if let Some((other, owner)) = taken {
+                let owner = self
+                    .list
+                    .get(*owner)
+                    .map_or(library.name, |p| p.library.name);
                 return Err(PluginError::RouteClash {
-                    route: route.clone(),
-                    first: self.list[other].library.name.into(),
+                    route: format!("{} (and {})", route.path, other.route.path),
+                    first: owner.into(),
                     second: library.name.into(),
                 });
             }
-            self.routes.insert(route.clone(), index);
+            self.routes.push((pattern, index));
         }
         let functions = self.declared_functions(&library)?;
         let renderers = self.declared_renderers(&library)?;
@@ -314,14 +310,44 @@ impl Plugins {
         self.list.is_empty()
     }
 
-    /// Every route a plugin serves.
-    pub fn routes(&self) -> impl Iterator<Item = &str> {
-        self.routes.keys().map(String::as_str)
+    /// Every route a plugin serves, as actix routes it.
+    pub fn routes(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.routes.iter().map(|(p, _)| p.actix_path()).collect();
+        paths.dedup();
+        paths
     }
 
-    /// The plugin serving `path`, if any.
-    pub fn route(&self, path: &str) -> Option<&Plugin> {
-        self.routes.get(path).map(|&i| &self.list[i])
+    /// The plugin answering `method` on `path` (as requested, percent-encoded), with what
+    /// the route's captures matched.
+    pub fn route(&self, method: &str, path: &str) -> Matched<&Plugin> {
+        match routes::find(&self.routes, method, path) {
+            Matched::Found(&i, captures) => Matched::Found(&self.list[i], captures),
+            Matched::WrongMethod(m) => Matched::WrongMethod(m),
+            Matched::None => Matched::None,
+        }
+    }
+
+    /// Tells every plugin with a `ready` hook that the server serves; each runs on a thread
+    /// of its own, so a slow one delays no other.
+    pub fn ready(self: &Arc<Self>) {
+        for (i, plugin) in self.list.iter().enumerate() {
+            if !plugin.library.has(Hook::Ready) {
+                continue;
+            }
+            let plugins = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-ready", plugin.library.name))
+                .spawn(move || {
+                    let _ = answer::<Value>(&plugins.list[i].library, Hook::Ready, b"null");
+                });
+            if let Err(e) = spawned {
+                failed(
+                    &plugin.library,
+                    Hook::Ready,
+                    &format!("no thread for it: {e}"),
+                );
+            }
+        }
     }
 
     /// Whether any plugin recognises actors: if none does, requests need not be described.
@@ -529,7 +555,7 @@ impl Plugins {
                     .filter(|h| p.library.has(**h))
                     .map(|h| h.name())
                     .collect(),
-                routes: p.routes.clone(),
+                routes: p.routes.iter().map(|r| r.path.clone()).collect(),
             })
             .collect()
     }

@@ -55,7 +55,7 @@ impl From<HttpResponse> for Reply {
 /// The host's routes, each plugin route, then everything else through [`dispatch`].
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     for path in state.plugins.routes() {
-        cfg.route(path, web::route().to(plugin::handle));
+        cfg.route(&path, web::route().to(plugin::handle));
     }
     mounts::configure(cfg, &state.settings.static_mounts);
     cfg.route("/-/health", web::get().to(health::page))

@@ -35,6 +35,24 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// A request made inside the process (a plugin's write), as `actor`: no URL, no HTTP
+    /// request, links relative to the site's root.
+    pub fn internal(actor: Actor) -> PageRequest {
+        PageRequest {
+            actor,
+            format: Format::Json,
+            args: Vec::new(),
+            path: String::new(),
+            base: String::new(),
+            origin: String::new(),
+            alternate_json: None,
+            renderer: None,
+            started: std::time::Instant::now(),
+            request: None,
+            show_context: false,
+        }
+    }
+
     pub fn arg(&self, key: &str) -> Option<&str> {
         self.args
             .iter()

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::app::View;
 use crate::error::AppError;
 use crate::permissions::Actor;
+use crate::plugins::routes::Matched;
 use crate::render::html::Chrome;
 use crate::session;
 use askama::Template;
@@ -28,15 +29,26 @@ pub async fn handle(
     let session = req.get_session();
     actix_web::HttpMessage::extensions_mut(&req).insert(crate::telemetry::PageKind("plugin"));
     let actor = state.actor(&req);
-    let plugin = state
-        .plugins
-        .route(req.path())
-        .ok_or_else(|| AppError::NotFound("Page not found".into()))?;
+    let method = req.method().as_str();
+    let (plugin, params) = match state.plugins.route(method, req.path()) {
+        Matched::Found(plugin, params) => (plugin, params),
+        Matched::WrongMethod(methods) => {
+            return Ok(HttpResponse::MethodNotAllowed()
+                .insert_header(("Allow", methods.join(", ")))
+                .content_type("text/plain; charset=utf-8")
+                .body(format!(
+                    "{method} is not allowed here: {}",
+                    methods.join(", ")
+                )))
+        }
+        Matched::None => return Err(AppError::NotFound("Page not found".into())),
+    };
     let name = plugin.library.name;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| AppError::BadRequest("The request body is not UTF-8 text".into()))?;
     let mut request = state.describe(&req);
     request.body = body;
+    request.params = params;
     request.actor = actor.clone();
     request.session = session
         .get::<Map<String, Value>>(&session_key(name))
@@ -49,9 +61,10 @@ pub async fn handle(
         query => (actor.clone(), format!("{path}?{query}")),
     };
     let plugins = state.plugins.clone();
-    web::block(move || match plugins.route(&path) {
-        Some(p) => p.handle(&request),
-        None => Err("the route went away".into()),
+    let method = method.to_string();
+    web::block(move || match plugins.route(&method, &path) {
+        Matched::Found(p, _) => p.handle(&request),
+        _ => Err("the route went away".into()),
     })
     .await
     .map_err(|e| e.to_string())

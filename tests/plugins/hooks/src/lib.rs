@@ -3,7 +3,7 @@
 
 use datasette_plugin_api::{
     export_plugin, FetchRequest, FunctionCall, Host, Level, MenuLink, PageContext, PermissionCheck,
-    Plugin, Request, Resource, Response, SqlFunction,
+    Plugin, Request, Resource, Response, Route, SqlFunction,
 };
 use serde_json::{json, Value};
 
@@ -23,12 +23,10 @@ impl Plugin for Hooks {
         Ok(Hooks { config })
     }
 
-    fn routes(&self) -> Vec<String> {
-        match self.config["routes"].as_array() {
-            Some(routes) => routes
-                .iter()
-                .filter_map(|r| r.as_str().map(str::to_string))
-                .collect(),
+    fn routes(&self) -> Vec<Route> {
+        // Paths, or `{"path", "methods"}` objects.
+        match self.config.get("routes") {
+            Some(routes) => serde_json::from_value(routes.clone()).unwrap_or_default(),
             None => [
                 "/-/hooks",
                 "/-/hooks/fetch",
@@ -38,7 +36,7 @@ impl Plugin for Hooks {
                 "/-/hooks/can",
                 "/-/hooks/page",
             ]
-            .map(String::from)
+            .map(Route::from)
             .to_vec(),
         }
     }

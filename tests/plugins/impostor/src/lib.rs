@@ -2,13 +2,16 @@
 //! routes its config names; `DATASETTE_IMPOSTOR` makes its table wrong the way a foreign
 //! build would be: `magic` (not a plugin), `abi` (another ABI version), `abort` (built with
 //! panic = "abort"), `malformed` (every per-request hook answers bytes that are not JSON),
-//! `malformed-routes`, `first-table` (the first ABI's shorter table), or what a plugin in
-//! another language could get wrong: `null-startup` and `unwinds-2`.
+//! `malformed-routes`; built against another table at the same ABI version: `swapped` (two
+//! hooks in each other's place), `messages` (other messages), `no-layout`, `huge-layout`; built
+//! against an older crate of this ABI: `older` (its table ends before `ready`), `older-lies`
+//! (its layout says so but its `struct_size` does not); or what a plugin in another language
+//! could get wrong: `null-startup` and `unwinds-2`.
 
 use std::sync::OnceLock;
 
-use datasette_plugin_api::abi::{Bytes, OwnedBuf, PluginTable, STATUS_OK};
-use datasette_plugin_api::{sdk, Host, Plugin, Request, Response};
+use datasette_plugin_api::abi::{Bytes, OwnedBuf, PluginTable, LAYOUT, STATUS_OK};
+use datasette_plugin_api::{sdk, Host, Plugin, Request, Response, Route};
 use serde_json::Value;
 
 struct Impostor {
@@ -28,8 +31,11 @@ impl Plugin for Impostor {
         Ok(Impostor { routes })
     }
 
-    fn routes(&self) -> Vec<String> {
-        self.routes.clone()
+    fn routes(&self) -> Vec<Route> {
+        self.routes
+            .iter()
+            .map(|r| Route::from(r.as_str()))
+            .collect()
     }
 
     fn handle(&self, _request: Request, _host: &Host) -> Response {
@@ -47,9 +53,9 @@ impl sdk::Slot for Slot {
     }
 }
 
-/// A menu link, answered by hand as a plugin of the first ABI table would.
+/// A menu link, answered by hand.
 unsafe extern "C" fn menu_link(_input: Bytes, out: *mut OwnedBuf) -> i32 {
-    *out = OwnedBuf::from_vec(br#"[{"href": "/-/first-table", "label": "First table"}]"#.to_vec());
+    *out = OwnedBuf::from_vec(br#"[{"href": "/-/older", "label": "An older crate"}]"#.to_vec());
     STATUS_OK
 }
 
@@ -59,7 +65,7 @@ unsafe extern "C" fn not_json(_input: Bytes, out: *mut OwnedBuf) -> i32 {
 }
 
 #[no_mangle]
-pub extern "C" fn datasette_plugin_entry_v1() -> *const PluginTable {
+pub extern "C" fn datasette_plugin_entry_v2() -> *const PluginTable {
     let table = table();
     match std::env::var("DATASETTE_IMPOSTOR").as_deref() {
         Ok(mode @ ("null-startup" | "unwinds-2")) => broken_copy(table, mode),
@@ -99,7 +105,7 @@ fn table() -> &'static PluginTable {
         );
         match std::env::var("DATASETTE_IMPOSTOR").as_deref() {
             Ok("magic") => t.header.magic = 0x1234,
-            Ok("abi") => t.header.abi_version = 2,
+            Ok("abi") => t.header.abi_version = 3,
             Ok("abort") => t.unwinds = false,
             Ok("malformed-routes") => t.routes = Some(not_json),
             Ok("malformed") => {
@@ -108,17 +114,34 @@ fn table() -> &'static PluginTable {
                 t.permission_allowed = Some(not_json);
                 t.menu_links = Some(not_json);
             }
-            // A table as a plugin built before the page hooks has it: the header says it ends
-            // where the first table ended, so what lies past it (set here to hooks that would
-            // answer malformed JSON) must never be read.
-            Ok("first-table") => {
-                t.header.struct_size = datasette_plugin_api::abi::FIRST_TABLE_SIZE as u32;
+            Ok("swapped") => {
+                (t.routes, t.handle) = (t.handle, t.routes);
+                t.layout =
+                    leak(LAYOUT.replace("routes(fn?) handle(fn?)", "handle(fn?) routes(fn?)"));
+            }
+            Ok("messages") => t.layout = leak(LAYOUT.replace("messages 2", "messages 3")),
+            Ok("no-layout") => t.layout = Bytes::from_static(""),
+            Ok("huge-layout") => t.layout.len = 1 << 40,
+            // As built against a crate of this ABI from before `ready`: the header and the
+            // layout say the table ends there, so what lies past it (set here to a hook that
+            // would answer malformed JSON) must never be read.
+            Ok("older") => {
+                t.header.struct_size -= std::mem::size_of::<usize>() as u32;
+                t.layout = leak(LAYOUT.replace(" ready(fn?)", ""));
                 t.menu_links = Some(menu_link);
-                t.extra_css_urls = Some(not_json);
-                t.table_actions = Some(not_json);
+                t.ready = Some(not_json);
+            }
+            // The layout says the table ends before `ready`; `struct_size` says it does not.
+            Ok("older-lies") => {
+                t.layout = leak(LAYOUT.replace(" ready(fn?)", ""));
+                t.ready = Some(not_json);
             }
             _ => {}
         }
         t
     })
+}
+
+fn leak(s: String) -> Bytes {
+    Bytes::from_slice(Box::leak(s.into_boxed_str()).as_bytes())
 }

@@ -135,9 +135,12 @@ pub async fn post(state: &AppState, ctx: &PageRequest, page: &Page, body: &[u8])
         Ok(parts) => parts,
         Err(e) => return e.response(),
     };
-    let outcome = super::run_fresh(state, ctx, page, json.to_string().as_bytes()).await;
+    let Value::Object(body) = &json else {
+        return ApiError::bad("a form's write is an object").response();
+    };
+    let outcome = super::run_fresh(state, ctx, page, body, super::Writer::Request).await;
     let (text, kind, to) = match outcome {
-        Ok(r) if r.status().is_success() => (done, "info", forward(ctx, page, &json)),
+        Ok(r) if r.status.is_success() => (done, "info", forward(ctx, page, &json)),
         Ok(_) => ("The write failed".to_string(), "error", back),
         Err(e) => (e.errors.join("; "), "error", back),
     };

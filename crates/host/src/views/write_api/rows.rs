@@ -1,11 +1,10 @@
 //! Rows: insert and upsert into a table, update and delete one row.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
 use super::values::{cell, column_type};
-use super::{answer, ApiError, Write, WriteOp};
+use super::{answer, Answer, ApiError, Write, WriteOp};
 use crate::db::writes::Tx;
 use crate::db::{quote_ident, Cell, DbError, TableInfo};
 use crate::permissions::Action;
@@ -38,7 +37,7 @@ pub fn body_rows(w: &Write<'_>) -> Result<Vec<Map<String, Value>>, ApiError> {
         (None, Some(_)) => return Err(ApiError::bad("\"rows\" must be a list of dictionaries")),
         (None, None) => return Err(ApiError::bad("\"row\" or \"rows\" is required")),
     };
-    let max = w.state.settings.max_insert_rows as usize;
+    let max = w.max_rows();
     if rows.len() > max {
         return Err(ApiError::bad(format!(
             "Too many rows, maximum allowed is {max}"
@@ -71,17 +70,13 @@ fn first_row_naming(rows: &[Map<String, Value>], added: &[(String, &'static str)
 }
 
 /// `POST /DB/TABLE/-/insert` and `-/upsert`.
-pub async fn insert(w: &Write<'_>, table: &str, op: WriteOp) -> Result<HttpResponse, ApiError> {
+pub async fn insert(w: &Write<'_>, table: &str, op: WriteOp) -> Result<Answer, ApiError> {
     w.only_keys(&["row", "rows", "return", "ignore", "replace", "alter"])?;
     insert_rows(w, table, op).await
 }
 
 /// The rows of the body into `table` (for `-/create` too, into a table that exists).
-pub async fn insert_rows(
-    w: &Write<'_>,
-    table: &str,
-    op: WriteOp,
-) -> Result<HttpResponse, ApiError> {
+pub async fn insert_rows(w: &Write<'_>, table: &str, op: WriteOp) -> Result<Answer, ApiError> {
     let t = w.table(table)?.clone();
     let rows = body_rows(w)?;
     let (ignore, replace, alter) = (w.flag("ignore")?, w.flag("replace")?, w.flag("alter")?);
@@ -363,7 +358,7 @@ pub async fn change_row(
     table: &str,
     key: &str,
     op: WriteOp,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let t = w.table(table)?.clone();
     let keys = t.key_columns();
     let key_text = crate::views::row::key_values(key, keys.len())?;
@@ -432,7 +427,7 @@ fn finish_row(
     changed: usize,
     returned: Rows,
     not_found: &str,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     if changed == 0 {
         return Err(ApiError::new(StatusCode::NOT_FOUND, not_found));
     }

@@ -20,11 +20,10 @@
 //! data is one generic message.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
 use super::values::cell;
-use super::{answer, ApiError, Write};
+use super::{answer, Answer, ApiError, Write};
 use crate::db::access::Access;
 use crate::db::lineage::fold;
 use crate::db::recording::{FileOp, Recorded, RowOp};
@@ -184,7 +183,7 @@ struct Outcome {
     truncated: bool,
 }
 
-pub async fn execute(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
+pub async fn execute(w: &Write<'_>) -> Result<Answer, ApiError> {
     w.only_keys(&["sql", "params"])?;
     let sql = w
         .body

@@ -1,11 +1,10 @@
 //! Tables: create one (from columns or from example rows) and drop one.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
 use super::values::column_type;
-use super::{answer, ApiError, Write};
+use super::{answer, Answer, ApiError, Write};
 use crate::db::{quote_ident, Cell, DbError};
 use crate::permissions::Action;
 
@@ -179,7 +178,7 @@ fn create_sql(table: &str, columns: &[Column], keys: &[String]) -> String {
 }
 
 /// `POST /DB/-/create`.
-pub async fn create(w: &Write<'_>) -> Result<HttpResponse, ApiError> {
+pub async fn create(w: &Write<'_>) -> Result<Answer, ApiError> {
     w.only_keys(&[
         "table", "columns", "row", "rows", "pk", "pks", "ignore", "replace", "alter",
     ])?;
@@ -272,9 +271,9 @@ fn with_key_columns(mut columns: Vec<Column>, keys: &[String]) -> Result<Vec<Col
 }
 
 /// `create` with rows for a table that exists: they are inserted, and the table described.
-async fn into_existing(w: &Write<'_>, table: &str) -> Result<HttpResponse, ApiError> {
+async fn into_existing(w: &Write<'_>, table: &str) -> Result<Answer, ApiError> {
     let inserted = super::rows::insert_rows(w, table, super::WriteOp::Insert).await?;
-    if !inserted.status().is_success() {
+    if !inserted.status.is_success() {
         return Ok(inserted);
     }
     let rows = match w.body.get("rows") {
@@ -305,7 +304,7 @@ async fn into_existing(w: &Write<'_>, table: &str) -> Result<HttpResponse, ApiEr
 }
 
 /// Datasette's answer to a `create`: where the table is, its schema, and the rows written.
-fn created(w: &Write<'_>, table: &str, schema: String, rows: usize) -> HttpResponse {
+fn created(w: &Write<'_>, table: &str, schema: String, rows: usize) -> Answer {
     let path = format!(
         "/{}/{}",
         crate::urls::tilde_encode(&w.db.name),
@@ -326,7 +325,7 @@ fn created(w: &Write<'_>, table: &str, schema: String, rows: usize) -> HttpRespo
 }
 
 /// `POST /DB/TABLE/-/drop`: a preview with the row count, then the drop with `"confirm": true`.
-pub async fn drop(w: &Write<'_>, table: &str) -> Result<HttpResponse, ApiError> {
+pub async fn drop(w: &Write<'_>, table: &str) -> Result<Answer, ApiError> {
     w.only_keys(&["confirm"])?;
     let t = w.table(table)?.clone();
     w.may(Action::DropTable, Some(table))?;
