@@ -696,6 +696,25 @@ fn start_up_refuses_two_plugins_claiming_one_route() {
     assert!(err.contains(HOOKS) && err.contains(IMPOSTOR), "{err}");
     let err = refused(json!({HOOKS: {"routes": ["/-/actor.json"]}}), &[], &[]);
     assert!(err.contains("is served by datasette-rs itself"), "{err}");
+    // Patterns clash when one request could reach both, whatever their spelling.
+    let err = refused(
+        json!({
+            HOOKS: {"routes": [{"path": "/-/shared/{name}", "methods": ["GET"]}]},
+            IMPOSTOR: {"routes": ["/-/shared/fixed"]}
+        }),
+        &["--plugin", impostor.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        err.contains("both claim the route /-/shared/{name} (overlapping /-/shared/fixed)"),
+        "{err}"
+    );
+    let err = refused(
+        json!({HOOKS: {"routes": ["/{database}/{table}"]}}),
+        &[],
+        &[],
+    );
+    assert!(err.contains("must start with a fixed segment"), "{err}");
 }
 
 #[test]

@@ -1,32 +1,14 @@
 //! Ports of Datasette's plugins through the real binary and their real libraries, configured
 //! as the originals' READMEs say: datasette-pretty-json and datasette-block-robots.
 
-use std::process::Command;
-use std::sync::OnceLock;
-
 use serde_json::{json, Value};
 use testkit::{get_url, serve_binary, serve_sql, Exit, Server};
 
 const PRETTY_JSON: &str = "datasette-pretty-json";
 const BLOCK_ROBOTS: &str = "datasette-block-robots";
 
-/// Builds the ported plugins' libraries once per test process (testkit builds the binary and
-/// its own list of plugins): the binary finds them beside itself.
-fn build_ported_plugins() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", PRETTY_JSON, "-p", BLOCK_ROBOTS])
-            .current_dir(testkit::root())
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "cargo build of the ported plugins failed");
-    });
-}
-
 /// Serves a database `name` made by `sql`, with `metadata`, and `extra` arguments.
 fn serve(name: &str, sql: &str, metadata: Value, extra: &[&str]) -> (tempfile::TempDir, Server) {
-    build_ported_plugins();
     serve_sql(name, sql, metadata, extra)
 }
 
@@ -42,7 +24,6 @@ fn robots_server(config: Value, extra: &[&str]) -> (tempfile::TempDir, Server) {
 
 /// How a run with datasette-block-robots configured by `config` stopped at start-up.
 fn robots_refused(config: Value) -> Exit {
-    build_ported_plugins();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("blog.db");
     rusqlite::Connection::open(&db).unwrap();
@@ -204,9 +185,7 @@ fn block_robots_answers_under_base_url() {
 /// `allow_only_index`: a line for each database an anonymous visitor may see, under
 /// base_url, tilde-encoded as Datasette's URLs are.
 #[test]
-#[ignore = "needs Host::databases_as"]
 fn block_robots_allow_only_index_disallows_each_visible_database() {
-    build_ported_plugins();
     let dir = tempfile::tempdir().unwrap();
     let mut paths = vec![];
     for name in ["blog", "my notes", "private"] {

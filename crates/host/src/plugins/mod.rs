@@ -173,7 +173,10 @@ impl Plugins {
                     .get(*owner)
                     .map_or(library.name, |p| p.library.name);
                 return Err(PluginError::RouteClash {
-                    route: format!("{} (and {})", route.path, other.route.path),
+                    route: match other.route.path == route.path {
+                        true => route.path.clone(),
+                        false => format!("{} (overlapping {})", route.path, other.route.path),
+                    },
                     first: owner.into(),
                     second: library.name.into(),
                 });

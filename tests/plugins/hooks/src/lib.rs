@@ -2,8 +2,8 @@
 //! it panics, fails, and tries to block where it must not.
 
 use datasette_plugin_api::{
-    export_plugin, FetchRequest, FunctionCall, Host, Level, MenuLink, PageContext, PermissionCheck,
-    Plugin, Request, Resource, Response, Route, SqlFunction,
+    export_plugin, FetchRequest, FunctionCall, Host, InsertOptions, Level, MenuLink, PageContext,
+    PermissionCheck, Plugin, Request, Resource, Response, Route, SqlFunction,
 };
 use serde_json::{json, Value};
 
@@ -35,10 +35,35 @@ impl Plugin for Hooks {
                 "/-/hooks/query",
                 "/-/hooks/can",
                 "/-/hooks/page",
+                "/-/hooks/write",
+                "/-/hooks/databases",
+                "/-/hooks/sign",
             ]
             .map(Route::from)
-            .to_vec(),
+            .into_iter()
+            .chain([Route::new("/-/hooks/item/{name}/{rest*}", &["GET"])])
+            .collect(),
         }
+    }
+
+    /// With `ready_write` in the config (`{"db", "sql"}`), writes from a thread of its own once
+    /// the server serves, and logs how it went from there.
+    fn ready(&self, host: &Host) {
+        let Some(job) = self.config.get("ready_write").cloned() else {
+            return;
+        };
+        let host = *host;
+        std::thread::spawn(move || {
+            let db = job["db"].as_str().unwrap_or_default();
+            let sql = job["sql"].as_str().unwrap_or_default();
+            match host.execute_write(db, sql, &Value::Null) {
+                Ok(r) => host.log(
+                    Level::Info,
+                    &format!("ready_write wrote {} rows", r.rows_affected),
+                ),
+                Err(e) => host.log(Level::Error, &format!("ready_write failed: {e}")),
+            }
+        });
     }
 
     fn handle(&self, request: Request, host: &Host) -> Response {
@@ -47,6 +72,12 @@ impl Plugin for Hooks {
             "/-/hooks/config" => Response::json(200, &self.config),
             "/-/hooks/query" => query(&request, host),
             "/-/hooks/can" => can(&request, host),
+            "/-/hooks/write" => write(&request, host),
+            "/-/hooks/databases" => databases(&request, host),
+            "/-/hooks/sign" => sign(&request, host),
+            path if path.starts_with("/-/hooks/item/") => {
+                Response::json(200, &json!(request.params))
+            }
             "/-/hooks/page" => Response::page(
                 "Hooks page",
                 format!(
@@ -74,6 +105,13 @@ impl Plugin for Hooks {
     fn actor_from_request(&self, request: &Request, host: &Host) -> Option<Value> {
         if request.header("x-hooks-panic") == Some("actor_from_request") {
             panic!("actor_from_request panicked on request");
+        }
+        if request.header("x-hooks-write-inline").is_some() {
+            let error = host
+                .execute_write("data", "delete from items", &Value::Null)
+                .err()
+                .unwrap_or_default();
+            return Some(json!({"id": "inline-write", "error": error}));
         }
         if request.header("x-hooks-fetch-inline").is_some() {
             let error = host
@@ -271,6 +309,88 @@ fn can(request: &Request, host: &Host) -> Response {
     Response::json(200, &json!({"allowed": allowed}))
 }
 
+/// The actor a test names in `?as=` (JSON), for the services that act for one.
+fn named_actor(request: &Request) -> Option<Option<Value>> {
+    let actor = request.query_param("as")?;
+    Some(serde_json::from_str(&actor).ok())
+}
+
+/// `/-/hooks/write?db=…&sql=…[&as=ACTOR]` runs SQL that writes; `…&table=…&rows=JSON
+/// [&create=1][&pk=…][&as=ACTOR]` inserts rows. As the plugin, or as the actor named.
+fn write(request: &Request, host: &Host) -> Response {
+    let db = request.query_param("db").unwrap_or_default();
+    let actor = named_actor(request);
+    let result = match request.query_param("table") {
+        Some(table) => {
+            let rows = request.query_param("rows").unwrap_or_default();
+            let rows = serde_json::from_str(&rows).unwrap_or_default();
+            let options = InsertOptions {
+                create: request.query_param("create").is_some(),
+                pk: request.query_param("pk").into_iter().collect(),
+                ..InsertOptions::default()
+            };
+            match actor {
+                Some(a) => host
+                    .write_as(a.as_ref())
+                    .insert_rows(&db, &table, rows, &options),
+                None => host.insert_rows(&db, &table, rows, &options),
+            }
+        }
+        None => {
+            let sql = request.query_param("sql").unwrap_or_default();
+            match actor {
+                Some(a) => host
+                    .write_as(a.as_ref())
+                    .execute_write(&db, &sql, &Value::Null),
+                None => host.execute_write(&db, &sql, &Value::Null),
+            }
+        }
+    };
+    match result {
+        Ok(r) => Response::json(
+            200,
+            &json!({"rows_affected": r.rows_affected, "rows": r.rows}),
+        ),
+        Err(e) => Response::json(400, &json!({"error": e})),
+    }
+}
+
+/// `/-/hooks/databases[?as=ACTOR]`: the databases the plugin, or the actor, may use.
+fn databases(request: &Request, host: &Host) -> Response {
+    let listed = match named_actor(request) {
+        Some(actor) => host.databases_as(actor.as_ref()),
+        None => host.databases(),
+    };
+    match listed {
+        Ok(dbs) => Response::json(200, &json!(dbs)),
+        Err(e) => Response::json(400, &json!({"error": e})),
+    }
+}
+
+/// `/-/hooks/sign?value=…`: signs, then checks the signature as it is, tampered with, in
+/// another namespace and when too old.
+fn sign(request: &Request, host: &Host) -> Response {
+    let value = json!({"v": request.query_param("value")});
+    let signed = match host.sign("hooks", &value) {
+        Ok(s) => s,
+        Err(e) => return Response::json(400, &json!({"error": e})),
+    };
+    let tampered = format!("x{signed}");
+    let back = |ns: &str, text: &str| match host.unsign(ns, text, None) {
+        Ok(v) => json!({"ok": v}),
+        Err(e) => json!({"error": e}),
+    };
+    Response::json(
+        200,
+        &json!({
+            "signed": signed,
+            "back": back("hooks", &signed),
+            "tampered": back("hooks", &tampered),
+            "other_namespace": back("other", &signed),
+        }),
+    )
+}
+
 /// `/-/hooks/fetch?url=…`: fetches through the host and reports what came back.
 fn fetch(request: &Request, host: &Host) -> Response {
     let url = request.query_param("url").unwrap_or_default();
@@ -282,6 +402,7 @@ fn fetch(request: &Request, host: &Host) -> Response {
 
 export_plugin!(
     Hooks: routes,
+    ready,
     handle,
     actor_from_request,
     permission_allowed,
