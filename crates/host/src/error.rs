@@ -221,11 +221,21 @@ pub fn error_pages<B: 'static>(
             .await
             .ok()
             .flatten();
-        let from_plugin = answer.and_then(|answer| match crate::plugins::http_response(&answer) {
-            Ok(mut out) => Some(out.body(answer.body)),
-            Err(problem) => {
-                tracing::error!("forbidden: {problem}");
-                None
+        let req = res.request();
+        let here = (
+            state.actor(req),
+            req.uri()
+                .path_and_query()
+                .map_or_else(String::new, |p| p.to_string()),
+        );
+        let from_plugin = answer.and_then(|answer| {
+            let dressed = crate::views::plugin::in_site_page(answer, &state, &here);
+            match dressed.and_then(|a| Ok((crate::plugins::http_response(&a)?, a.body))) {
+                Ok((mut out, body)) => Some(out.body(body)),
+                Err(problem) => {
+                    tracing::error!("forbidden: {problem}");
+                    None
+                }
             }
         });
         let page = match from_plugin {

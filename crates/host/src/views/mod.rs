@@ -441,6 +441,8 @@ pub async fn plugin_output(
     let what = format!("render_output .{extension}");
     let work = Box::pin(state.plugin_work(&what, render));
     let answer = work.await?.map_err(failed)?;
+    let here = (ctx.actor.clone(), ctx.here());
+    let answer = plugin::in_site_page(answer, state, &here).map_err(failed)?;
     if answer.body.len() > crate::limits::answer_limit() {
         return Err(crate::render::budget::too_large().into());
     }

@@ -82,8 +82,9 @@ pub async fn handle(
     })
 }
 
-/// A response made with `Response::page`: its body put inside the site's page.
-fn in_site_page(
+/// A response made with `Response::page` (by any hook that answers with a response): its body
+/// put inside the site's page.
+pub fn in_site_page(
     mut r: Response,
     state: &AppState,
     (actor, path_and_query): &(crate::permissions::Actor, String),
