@@ -1,5 +1,6 @@
 //! The safe side of the ABI: the [`Plugin`] trait a plugin implements, the [`Host`] handle it
-//! is given, and the `extern "C"` glue that [`export_plugin!`](crate::export_plugin) wires up.
+//! is given, and the `extern "C"` glue that [`export_plugin!`](crate::export_plugin) (and
+//! [`#[datasette_plugin]`](crate::datasette_plugin), through it) wires up.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -13,8 +14,10 @@ use serde_json::{Map, Value};
 use crate::abi::*;
 use crate::messages::*;
 
-/// A plugin. Only `startup` is required; list the other hooks you implement in
-/// [`export_plugin!`](crate::export_plugin) so the host calls them.
+/// A plugin. Only `startup` is required. Put
+/// [`#[datasette_plugin]`](crate::datasette_plugin) on the impl to export it with the hooks it
+/// implements, or list them in [`export_plugin!`](crate::export_plugin): the host calls only
+/// the hooks exported.
 ///
 /// `handle` and `ready` may take their time, and so may the plugin's own threads: they may
 /// `fetch` and write. Every other hook runs inline on a request and must not block; the
@@ -490,7 +493,10 @@ const fn same(a: &str, b: &str) -> bool {
     true
 }
 
+/// Whether `hooks` lists `name`. Every name listed is checked, whichever `name` is asked: a
+/// name that is not a hook fails the build.
 const fn listed(hooks: &[&str], name: &str) -> bool {
+    let mut found = false;
     let mut i = 0;
     while i < hooks.len() {
         let mut known = false;
@@ -502,12 +508,10 @@ const fn listed(hooks: &[&str], name: &str) -> bool {
         if !known {
             panic!("export_plugin!: unknown hook (the hooks are listed in abi::HOOK_NAMES)");
         }
-        if same(hooks[i], name) {
-            return true;
-        }
+        found |= same(hooks[i], name);
         i += 1;
     }
-    false
+    found
 }
 
 /// `hook` if `hooks` lists `name`.

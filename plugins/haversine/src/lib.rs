@@ -2,7 +2,7 @@
 //! great-circle distance between two points given in degrees, as Datasette's plugin of the
 //! same name has it. The unit is `km` unless given: `km`, `m`, `mi`, `nmi`, `ft` or `in`.
 
-use datasette_plugin_api::{export_plugin, FunctionCall, Host, Plugin, SqlFunction};
+use datasette_plugin_api::{datasette_plugin, FunctionCall, Host, Plugin, SqlFunction};
 use serde_json::Value;
 
 /// The mean Earth radius, in kilometres, as the `haversine` Python package uses it.
@@ -31,6 +31,7 @@ pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_KM * a.sqrt().asin()
 }
 
+#[datasette_plugin]
 impl Plugin for Haversine {
     fn startup(_config: Value, _host: &Host) -> Result<Self, String> {
         Ok(Haversine)
@@ -67,8 +68,6 @@ impl Plugin for Haversine {
         Ok(Value::from(haversine_km(lat1, lon1, lat2, lon2) / per))
     }
 }
-
-export_plugin!(Haversine: prepare_connection, call_function);
 
 #[cfg(test)]
 mod tests {

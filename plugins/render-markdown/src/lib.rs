@@ -15,7 +15,7 @@
 //! shows as plain text. The parser's and the sanitiser's time, and the HTML's size, would grow
 //! faster than the cell's length, and any visitor who may run SQL can name a column `body`.
 
-use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
+use datasette_plugin_api::{datasette_plugin, Host, Plugin, RenderCells, RenderedCell};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -92,6 +92,7 @@ pub fn render(markdown: &str) -> String {
     format!("<div class=\"markdown\">{}</div>", ammonia::clean(&html))
 }
 
+#[datasette_plugin]
 impl Plugin for RenderMarkdown {
     fn startup(config: Value, _host: &Host) -> Result<Self, String> {
         let config: Config = serde_json::from_value(config)
@@ -134,8 +135,6 @@ impl Plugin for RenderMarkdown {
         out
     }
 }
-
-export_plugin!(RenderMarkdown: render_cell);
 
 #[cfg(test)]
 mod tests {
