@@ -41,10 +41,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-#[doc = include_str!("../../../docs/writing-plugins.md")]
+// GUIDE.md is a link to docs/writing-plugins.md, so the published package carries the guide.
+#[doc = include_str!("../GUIDE.md")]
 pub mod guide {}
 
 pub mod abi;
+pub mod body;
 pub mod html;
 pub mod messages;
 pub mod sdk;
@@ -57,6 +59,7 @@ pub use messages::{
     PageContext, PermissionCheck, QueryRequest, QueryResult, RenderCells, RenderedCell, Request,
     Resource, Response, Route, SignRequest, SqlFunction, UnsignRequest, WriteRequest, WriteResult,
 };
+pub use body::{Multipart, Part, PartReader};
 pub use sdk::{Host, Level, Plugin, Writes};
 
 /// Put on `impl Plugin for MyPlugin { … }`: exports the plugin, with exactly the hooks the impl

@@ -18,8 +18,18 @@ pub struct Request {
     pub params: BTreeMap<String, String>,
     pub headers: Vec<(String, String)>,
     pub cookies: BTreeMap<String, String>,
-    /// The body as text (a form post, JSON). Empty for inline hooks.
-    pub body: String,
+    /// The body (`handle` only), when it is small enough to be held in memory; read it with
+    /// [`Request::text`], [`Request::form`], [`Request::json`], [`Request::body_reader`] or
+    /// [`Request::multipart`], which also read a spooled body. On the wire its bytes follow
+    /// the JSON.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// A body too large for memory, spooled by the host to this file, which it deletes once
+    /// `handle` returns.
+    pub body_file: Option<String>,
+    /// The token a form that posts to this plugin's routes carries, as the field `csrftoken`
+    /// (first, in a multipart form), or the header `x-csrftoken`.
+    pub csrf_token: String,
     /// The signed-in actor, if any.
     pub actor: Option<Value>,
     /// This plugin's own values in the session (no other plugin's, never the host's).
@@ -68,7 +78,19 @@ impl Request {
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: String,
+    /// The body's bytes. On the wire they follow the JSON; a plugin writing JSON by hand may
+    /// give a text body as its `"body"` field instead.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// Send this file as the body, read as it is sent, then delete it: for answers too large
+    /// for memory (an export of a large table). [`Response::file`].
+    pub body_file: Option<String>,
+    /// A message shown on the next page the visitor sees (`info`, `warning` or `error`).
+    pub message: Option<(String, String)>,
+    /// A text body given in the JSON (by a plugin writing JSON by hand), read into `body`.
+    #[doc(hidden)]
+    #[serde(rename = "body", skip_serializing)]
+    pub body_text: Option<String>,
     /// Sign this actor in.
     pub set_actor: Option<Value>,
     /// Sign the current actor out.
@@ -86,7 +108,10 @@ impl Default for Response {
         Response {
             status: 200,
             headers: vec![],
-            body: String::new(),
+            body: Vec::new(),
+            body_file: None,
+            message: None,
+            body_text: None,
             set_actor: None,
             clear_actor: false,
             session: None,
@@ -97,12 +122,37 @@ impl Default for Response {
 
 impl Response {
     pub fn html(status: u16, body: impl Into<String>) -> Response {
+        Response::bytes(status, "text/html; charset=utf-8", body.into().into_bytes())
+    }
+
+    /// Any bytes, of that content type (an image, a spreadsheet).
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Response {
         Response {
             status,
-            body: body.into(),
+            body,
             ..Default::default()
         }
-        .with_header("Content-Type", "text/html; charset=utf-8")
+        .with_header("Content-Type", content_type)
+    }
+
+    /// The file at `path`, sent as it is read and then deleted: write a large answer to a
+    /// temporary file of the plugin's own and hand it over.
+    pub fn file(status: u16, content_type: &str, path: impl Into<String>) -> Response {
+        Response {
+            body_file: Some(path.into()),
+            ..Response::bytes(status, content_type, Vec::new())
+        }
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text_body(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// Shows `text` on the next page the visitor sees; `kind` is `info`, `warning` or `error`.
+    pub fn with_message(mut self, text: impl Into<String>, kind: &str) -> Response {
+        self.message = Some((text.into(), kind.to_string()));
+        self
     }
 
     /// A page of the site: `html` inside its header, menu, CSS and footer, under `title`.
@@ -116,21 +166,15 @@ impl Response {
     }
 
     pub fn text(status: u16, body: impl Into<String>) -> Response {
-        Response {
+        Response::bytes(
             status,
-            body: body.into(),
-            ..Default::default()
-        }
-        .with_header("Content-Type", "text/plain; charset=utf-8")
+            "text/plain; charset=utf-8",
+            body.into().into_bytes(),
+        )
     }
 
     pub fn json(status: u16, value: &Value) -> Response {
-        Response {
-            status,
-            body: value.to_string(),
-            ..Default::default()
-        }
-        .with_header("Content-Type", "application/json")
+        Response::bytes(status, "application/json", value.to_string().into_bytes())
     }
 
     /// A 302 to `location`.
@@ -457,6 +501,13 @@ pub struct UnsignRequest {
 pub struct Route {
     pub path: String,
     pub methods: Vec<String>,
+    /// The largest body it takes (bytes); the host's `max_post_body_bytes` caps it, and is the
+    /// limit when this is not set.
+    pub max_body_bytes: Option<u64>,
+    /// Why its POSTs need no CSRF token (an API whose callers send a bearer token, not a
+    /// browser's cookies). Without it, a POST (PUT, PATCH, DELETE) must carry the request's
+    /// [`Request::csrf_token`].
+    pub csrf_exempt: Option<String>,
 }
 
 impl Route {
@@ -465,7 +516,20 @@ impl Route {
         Route {
             path: path.into(),
             methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+            ..Route::default()
         }
+    }
+
+    /// Takes bodies up to `bytes` (within the host's `max_post_body_bytes`).
+    pub fn max_body(mut self, bytes: u64) -> Route {
+        self.max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// Takes POSTs without a CSRF token, for `reason`.
+    pub fn without_csrf(mut self, reason: impl Into<String>) -> Route {
+        self.csrf_exempt = Some(reason.into());
+        self
     }
 }
 
@@ -489,6 +553,10 @@ enum RouteSpec {
         path: String,
         #[serde(default)]
         methods: Vec<String>,
+        #[serde(default)]
+        max_body_bytes: Option<u64>,
+        #[serde(default)]
+        csrf_exempt: Option<String>,
     },
 }
 
@@ -496,9 +564,16 @@ impl From<RouteSpec> for Route {
     fn from(spec: RouteSpec) -> Route {
         match spec {
             RouteSpec::Path(path) => Route::from(path),
-            RouteSpec::Full { path, methods } => Route {
+            RouteSpec::Full {
+                path,
+                methods,
+                max_body_bytes,
+                csrf_exempt,
+            } => Route {
                 path,
                 methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+                max_body_bytes,
+                csrf_exempt,
             },
         }
     }
@@ -594,8 +669,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored_and_missing_ones_default() {
-        let r: Response = serde_json::from_str(r#"{"body": "x", "future": 1}"#).unwrap();
-        assert_eq!((r.status, r.body.as_str()), (200, "x"));
+        let r = crate::body::decode_response(br#"{"body": "x", "future": 1}"#).unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"x"[..]));
         let q: Request = serde_json::from_str(r#"{"path": "/p", "query": "a=1&b=x+y"}"#).unwrap();
         assert_eq!(q.query_param("b").as_deref(), Some("x y"));
     }

@@ -579,12 +579,37 @@ unsafe fn run<I: DeserializeOwned, O: Serialize>(
     out: *mut OwnedBuf,
     hook: impl FnOnce(I) -> Result<O, String>,
 ) -> i32 {
+    // SAFETY: the caller's promise above.
+    unsafe {
+        run_raw(input, out, |input| {
+            let input: I = serde_json::from_slice(input)
+                .map_err(|e| format!("the host's message could not be read: {e}"))?;
+            serde_json::to_vec(&hook(input)?).map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A response with its body after the JSON (`null` for none).
+fn framed(response: Option<Response>) -> Result<Vec<u8>, String> {
+    match response {
+        Some(r) => crate::body::encode(&r, &r.body),
+        None => Ok(b"null".to_vec()),
+    }
+}
+
+/// As [`run`], on the input's bytes and answering bytes: for the hooks whose messages carry
+/// bodies.
+///
+/// # Safety
+/// `input` is readable for the call; `out` is null or valid for a write.
+unsafe fn run_raw(
+    input: Bytes,
+    out: *mut OwnedBuf,
+    hook: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
+) -> i32 {
     let result = catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller's promise above.
-        let input: I = serde_json::from_slice(unsafe { input.as_slice() })
-            .map_err(|e| format!("the host's message could not be read: {e}"))?;
-        let answer = hook(input)?;
-        serde_json::to_vec(&answer).map_err(|e| e.to_string())
+        hook(unsafe { input.as_slice() })
     }));
     let (status, bytes) = match result {
         Ok(Ok(json)) => (STATUS_OK, json),
@@ -642,8 +667,10 @@ unsafe extern "C" fn handle<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
     // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
     // null or writable.
     unsafe {
-        run(input, out, |request: Request| {
-            Ok(plugin::<S>()?.handle(request, &INLINE))
+        run_raw(input, out, |input| {
+            let request = crate::body::decode_request(input)
+                .map_err(|e| format!("the host's message could not be read: {e}"))?;
+            framed(Some(plugin::<S>()?.handle(request, &INLINE)))
         })
     }
 }
@@ -706,8 +733,10 @@ unsafe extern "C" fn forbidden<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32
     // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
     // null or writable.
     unsafe {
-        run(input, out, |f: Forbidden| {
-            Ok(plugin::<S>()?.forbidden(&f, &INLINE))
+        run_raw(input, out, |input| {
+            let f: Forbidden = serde_json::from_slice(input)
+                .map_err(|e| format!("the host's message could not be read: {e}"))?;
+            framed(plugin::<S>()?.forbidden(&f, &INLINE))
         })
     }
 }
@@ -756,8 +785,10 @@ unsafe extern "C" fn render_output<S: Slot>(input: Bytes, out: *mut OwnedBuf) ->
     // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
     // null or writable.
     unsafe {
-        run(input, out, |data: OutputData| {
-            Ok(plugin::<S>()?.render_output(&data, &INLINE))
+        run_raw(input, out, |input| {
+            let data: OutputData = serde_json::from_slice(input)
+                .map_err(|e| format!("the host's message could not be read: {e}"))?;
+            framed(Some(plugin::<S>()?.render_output(&data, &INLINE)))
         })
     }
 }

@@ -124,12 +124,11 @@ impl Plugin for Atom {
 
     fn render_output(&self, data: &OutputData, _host: &Host) -> Response {
         match feed(data) {
-            Ok(body) => Response {
-                status: 200,
-                body,
-                ..Default::default()
-            }
-            .with_header("Content-Type", "application/atom+xml; charset=utf-8"),
+            Ok(body) => Response::bytes(
+                200,
+                "application/atom+xml; charset=utf-8",
+                body.into_bytes(),
+            ),
             Err(message) => Response::text(400, &message),
         }
     }

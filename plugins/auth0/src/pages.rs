@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn pages_escape_what_they_show() {
         let r = failure(400, "T<", "<script>alert(1)</script>").page(&Request::default());
-        assert!(r.body.contains("&lt;script&gt;"));
-        assert!(!r.body.contains("<script>"));
+        assert!(r.text_body().contains("&lt;script&gt;"));
+        assert!(!r.text_body().contains("<script>"));
     }
 }

@@ -5,7 +5,7 @@
 mod discovery;
 pub mod fetch;
 pub mod host_services;
-mod http;
+pub mod http;
 mod library;
 pub mod routes;
 mod scoped;
@@ -69,14 +69,19 @@ pub enum PluginError {
     },
 }
 
-/// Where plugins come from.
+/// Where plugins come from. A plugin metadata.json enables is looked for in `dirs`, then
+/// `user_dirs`, then `beside_executable` ([`LoadOptions::search_dirs`]);
+/// [`LoadOptions::standard`] fills in the last two as the binary does.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// `--plugins-dir`: searched in order for plugins enabled in metadata.json.
     pub dirs: Vec<PathBuf>,
     /// `--plugin FILE`: loaded whether or not metadata.json names them.
     pub files: Vec<PathBuf>,
-    /// Searched after `dirs`: the directory of the running executable.
+    /// Searched after `dirs`: each folder of `$DATASETTE_RS_PLUGINS`, then the user's plugins
+    /// folder, `$XDG_DATA_HOME/datasette-rs/plugins` (`~/.local/share/datasette-rs/plugins`).
+    pub user_dirs: Vec<PathBuf>,
+    /// Searched last: the directory of the running executable.
     pub beside_executable: Option<PathBuf>,
 }
 
@@ -288,7 +293,8 @@ impl Plugins {
             .find(|p| p.renderers.iter().any(|r| r.extension == data.extension))
             .ok_or_else(|| format!("no plugin renders .{}", data.extension))?;
         let input = self.encode_for(&plugin.library, &mut data, |d| &mut d.page);
-        answer::<Response>(&plugin.library, Hook::RenderOutput, &input)
+        response(&plugin.library, Hook::RenderOutput, &input)
+            .flatten()
             .ok_or_else(|| format!("the plugin {} failed", plugin.library.name))
     }
 
@@ -322,9 +328,11 @@ impl Plugins {
 
     /// The plugin answering `method` on `path` (as requested, percent-encoded), with what
     /// the route's captures matched.
-    pub fn route(&self, method: &str, path: &str) -> Matched<&Plugin> {
+    pub fn route(&self, method: &str, path: &str) -> Matched<(&Plugin, &Route)> {
         match routes::find(&self.routes, method, path) {
-            Matched::Found(&i, captures) => Matched::Found(&self.list[i], captures),
+            Matched::Found((route, &i), captures) => {
+                Matched::Found((&self.list[i], route), captures)
+            }
             Matched::WrongMethod(m) => Matched::WrongMethod(m),
             Matched::None => Matched::None,
         }
@@ -508,7 +516,7 @@ impl Plugins {
     pub fn forbidden(&self, mut forbidden: Forbidden) -> Option<Response> {
         self.implementing(Hook::Forbidden).find_map(|lib| {
             let input = self.encode_for(lib, &mut forbidden, |f| &mut f.page);
-            answer::<Option<Response>>(lib, Hook::Forbidden, &input)?
+            response(lib, Hook::Forbidden, &input)?
         })
     }
 
@@ -565,15 +573,14 @@ impl Plugins {
 }
 
 impl Plugin {
-    /// Runs `handle`; call it off the async workers. `fetch` is allowed only in here.
+    /// Runs `handle`; call it off the async workers. The request's body follows its JSON.
     pub fn handle(&self, request: &Request) -> Result<Response, String> {
-        let input = serde_json::to_vec(request).map_err(|e| e.to_string())?;
+        let input = datasette_plugin_api::body::encode(request, &request.body)?;
         let result = match self.library.call(Hook::Handle, &input) {
             None => Err("the plugin declares routes but no handle hook".to_string()),
             Some(Err(e)) => Err(e.to_string()),
-            Some(Ok(bytes)) => {
-                serde_json::from_slice(&bytes).map_err(|e| format!("malformed response: {e}"))
-            }
+            Some(Ok(bytes)) => datasette_plugin_api::body::decode_response(&bytes)
+                .map_err(|e| format!("malformed response: {e}")),
         };
         result.inspect_err(|e| failed(&self.library, Hook::Handle, e))
     }
@@ -658,6 +665,22 @@ fn answer<T: serde::de::DeserializeOwned>(lib: &Library, hook: Hook, input: &[u8
         Ok(bytes) => serde_json::from_slice(&bytes)
             .inspect_err(|e| failed(lib, hook, &format!("malformed answer: {e}")))
             .ok(),
+        Err(e) => {
+            failed(lib, hook, &e.to_string());
+            None
+        }
+    }
+}
+
+/// Calls a hook that answers with a response (its body after the JSON) or `null`; a failure
+/// is logged and is no answer.
+fn response(lib: &Library, hook: Hook, input: &[u8]) -> Option<Option<Response>> {
+    match lib.call(hook, input)? {
+        Ok(bytes) if bytes.as_slice() == b"null" => Some(None),
+        Ok(bytes) => datasette_plugin_api::body::decode_response(&bytes)
+            .inspect_err(|e| failed(lib, hook, &format!("malformed answer: {e}")))
+            .ok()
+            .map(Some),
         Err(e) => {
             failed(lib, hook, &e.to_string());
             None

@@ -225,12 +225,16 @@ fn decode(s: &str) -> String {
 }
 
 /// The route of `routes` that answers `method` on `path`, with its captures.
-pub fn find<'a, T>(routes: &'a [(RoutePattern, T)], method: &str, path: &str) -> Matched<&'a T> {
+pub fn find<'a, T>(
+    routes: &'a [(RoutePattern, T)],
+    method: &str,
+    path: &str,
+) -> Matched<(&'a Route, &'a T)> {
     let mut methods = Vec::new();
     for (pattern, value) in routes {
         if let Some(captures) = pattern.matches(path) {
             if pattern.allows(method) {
-                return Matched::Found(value, captures);
+                return Matched::Found((&pattern.route, value), captures);
             }
             methods.extend(pattern.route.methods.iter().cloned());
         }
@@ -290,7 +294,8 @@ mod tests {
         assert!(parse("/-/x", &["get"]).is_ok(), "methods are upper-cased");
         assert!(RoutePattern::parse(Route {
             path: "/-/x".into(),
-            methods: vec!["G T".into()]
+            methods: vec!["G T".into()],
+            ..Route::default()
         })
         .is_err());
     }
@@ -310,7 +315,7 @@ mod tests {
         let routes = vec![(parse("/-/p/{name}", &["POST"]).unwrap(), 1)];
         assert!(matches!(
             find(&routes, "POST", "/-/p/x"),
-            Matched::Found(1, _)
+            Matched::Found((_, 1), _)
         ));
         match find(&routes, "GET", "/-/p/x") {
             Matched::WrongMethod(m) => assert_eq!(m, ["POST"]),

@@ -10,9 +10,11 @@ use crate::app::AppState;
 use crate::app::View;
 use crate::error::AppError;
 use crate::permissions::Actor;
+use crate::plugins::http;
 use crate::plugins::routes::Matched;
 use crate::render::html::Chrome;
 use crate::session;
+use crate::views::write_api;
 use askama::Template;
 
 /// Where a plugin's own values live in the session.
@@ -20,18 +22,19 @@ fn session_key(plugin: &str) -> String {
     format!("plugin:{plugin}")
 }
 
-/// Serves a plugin route: the plugin's `handle` runs on the blocking pool.
+/// Serves a plugin route: the body is read (spooled to a file when large), a form's POST is
+/// checked for its CSRF token, and the plugin's `handle` runs on the blocking pool.
 pub async fn handle(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let session = req.get_session();
     actix_web::HttpMessage::extensions_mut(&req).insert(crate::telemetry::PageKind("plugin"));
     let actor = state.actor(&req);
-    let method = req.method().as_str();
-    let (plugin, params) = match state.plugins.route(method, req.path()) {
-        Matched::Found(plugin, params) => (plugin, params),
+    let method = req.method().as_str().to_string();
+    let (plugin, route, params) = match state.plugins.route(&method, req.path()) {
+        Matched::Found((plugin, route), params) => (plugin, route, params),
         Matched::WrongMethod(methods) => {
             return Ok(HttpResponse::MethodNotAllowed()
                 .insert_header(("Allow", methods.join(", ")))
@@ -44,10 +47,22 @@ pub async fn handle(
         Matched::None => return Err(AppError::NotFound("Page not found".into())),
     };
     let name = plugin.library.name;
-    let body = String::from_utf8(body.to_vec())
-        .map_err(|_| AppError::BadRequest("The request body is not UTF-8 text".into()))?;
+    let cap = state.settings.max_post_body_bytes;
+    let limit = route.max_body_bytes.map_or(cap, |b| b.min(cap));
+    if write_api::declared_too_large(&req, limit) {
+        return Err(write_api::too_large(limit));
+    }
+    let body = http::read_body(payload, limit).await?;
     let mut request = state.describe(&req);
-    request.body = body;
+    request.body = body.bytes;
+    request.body_file = body
+        .file
+        .as_ref()
+        .map(|f| f.path().to_string_lossy().into_owned());
+    request.csrf_token = csrf::token(&session)?;
+    if csrf::applies(&req, route) {
+        csrf::check(&req, &request)?;
+    }
     request.params = params;
     request.actor = actor.clone();
     request.session = session
@@ -61,17 +76,22 @@ pub async fn handle(
         query => (actor.clone(), format!("{path}?{query}")),
     };
     let plugins = state.plugins.clone();
-    let method = method.to_string();
-    web::block(move || match plugins.route(&method, &path) {
-        Matched::Found(p, _) => p.handle(&request),
-        _ => Err("the route went away".into()),
+    let spooled = body.file;
+    web::block(move || {
+        let answer = match plugins.route(&method, &path) {
+            Matched::Found((p, _), _) => p.handle(&request),
+            _ => Err("the route went away".into()),
+        };
+        // The spooled body is deleted once the plugin is done with it.
+        drop(spooled);
+        answer
     })
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r)
     .and_then(|r| in_site_page(r, &state, &page))
     .and_then(|r| {
-        respond(r, &session, &state, name)
+        respond(r, &req, &session, &state, name)
             .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))
     })
     // The details are in the log; the visitor learns only which plugin failed.
@@ -98,8 +118,10 @@ pub fn in_site_page(
         (None, true) => None,
         (None, false) => actor.clone(),
     };
-    r.body =
-        plugin_page(state, &actor, path_and_query, &title, &r.body).map_err(|e| e.to_string())?;
+    let html = String::from_utf8_lossy(&r.body);
+    r.body = plugin_page(state, &actor, path_and_query, &title, &html)
+        .map_err(|e| e.to_string())?
+        .into_bytes();
     if r.header("content-type").is_none() {
         r.headers
             .push(("content-type".into(), "text/html; charset=utf-8".into()));
@@ -107,14 +129,23 @@ pub fn in_site_page(
     Ok(r)
 }
 
-/// Turns a plugin's response into an HTTP response and applies its session effects.
+/// Turns a plugin's response into an HTTP response and applies its session effects and
+/// message.
 fn respond(
     r: Response,
+    req: &HttpRequest,
     session: &Session,
     state: &AppState,
     plugin: &str,
 ) -> Result<HttpResponse, String> {
     let mut out = crate::plugins::http_response(&r)?;
+    if let Some((text, kind)) = &r.message {
+        let kind = match kind.as_str() {
+            "info" | "warning" | "error" => kind.as_str(),
+            _ => "info",
+        };
+        super::messages::add(req, text, kind);
+    }
     if r.clear_actor {
         session::sign_out(session);
     }
@@ -132,7 +163,10 @@ fn respond(
             session.insert(key, values).map_err(|e| e.to_string())?;
         }
     }
-    Ok(out.body(r.body))
+    match r.body_file {
+        Some(path) => http::stream_file(out, &path),
+        None => Ok(out.body(r.body)),
+    }
 }
 
 // ---- HTML: this page's template and its adapter ----
@@ -162,4 +196,81 @@ pub fn plugin_page(
         title,
         body,
     })
+}
+
+/// Cross-site request forgery: a form a plugin serves carries a token the host keeps in the
+/// visitor's session, and a POST to a plugin's route must bring it back.
+mod csrf {
+    use actix_session::Session;
+    use actix_web::HttpRequest;
+    use datasette_plugin_api::{Request, Route};
+    use std::io::Read;
+
+    use crate::error::AppError;
+
+    const KEY: &str = "csrftoken";
+
+    /// The visitor's token, made the first time one is asked for.
+    pub fn token(session: &Session) -> Result<String, AppError> {
+        if let Some(token) = session.get::<String>(KEY).ok().flatten() {
+            return Ok(token);
+        }
+        let bytes: [u8; 24] = rand::random();
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        session
+            .insert(KEY, &token)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok(token)
+    }
+
+    /// Whether the request must carry the token: a method that changes things, sent with
+    /// the browser's cookies (a forged request rides on them; a bearer token is not sent by
+    /// browsers on their own), to a route that has not opted out.
+    pub fn applies(req: &HttpRequest, route: &Route) -> bool {
+        use actix_web::HttpMessage;
+        let changes = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        let by_token = req.extensions().contains::<crate::tokens::TokenActor>();
+        let cookies = req.headers().contains_key(actix_web::http::header::COOKIE);
+        changes && cookies && !by_token && route.csrf_exempt.is_none()
+    }
+
+    /// Refuses a request whose token is missing or not the session's.
+    pub fn check(req: &HttpRequest, request: &Request) -> Result<(), AppError> {
+        let sent = req
+            .headers()
+            .get("x-csrftoken")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| submitted(request));
+        let fine = sent.is_some_and(|sent| {
+            datasette_plugin_api::security::constant_time_eq(
+                sent.as_bytes(),
+                request.csrf_token.as_bytes(),
+            )
+        });
+        if fine {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "The form's CSRF token is missing or wrong: reload the page and submit it again"
+                    .into(),
+            ))
+        }
+    }
+
+    /// The `csrftoken` field of a form: anywhere in a URL-encoded one, the first part of a
+    /// multipart one (read without reading the rest).
+    fn submitted(request: &Request) -> Option<String> {
+        let content_type = request.header("content-type").unwrap_or_default();
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            let fields = request.form().ok()?;
+            return fields.into_iter().find(|(k, _)| k == KEY).map(|(_, v)| v);
+        }
+        let mut parts = request.multipart().ok()?;
+        let (part, reader) = parts.next_part().ok()??;
+        let mut token = String::new();
+        (part.name == KEY).then_some(())?;
+        reader.take(256).read_to_string(&mut token).ok()?;
+        Some(token)
+    }
 }

@@ -41,7 +41,15 @@ impl Plugin for Hooks {
             ]
             .map(Route::from)
             .into_iter()
-            .chain([Route::new("/-/hooks/item/{name}/{rest*}", &["GET"])])
+            .chain([
+                Route::new("/-/hooks/item/{name}/{rest*}", &["GET"]),
+                Route::new("/-/hooks/form", &["GET", "POST"]),
+                Route::new("/-/hooks/upload", &["POST"]).max_body(64 << 20),
+                Route::new("/-/hooks/small", &["POST"]).max_body(1000),
+                Route::new("/-/hooks/api", &["POST"]).without_csrf("callers send a bearer token"),
+                Route::new("/-/hooks/bytes", &["GET"]),
+                Route::new("/-/hooks/export", &["GET"]),
+            ])
             .collect(),
         }
     }
@@ -78,6 +86,11 @@ impl Plugin for Hooks {
             path if path.starts_with("/-/hooks/item/") => {
                 Response::json(200, &json!(request.params))
             }
+            "/-/hooks/form" => form(&request),
+            "/-/hooks/upload" => upload(&request),
+            "/-/hooks/small" | "/-/hooks/api" => echo(request),
+            "/-/hooks/bytes" => Response::bytes(200, "image/x-test", (0..=255u8).rev().collect()),
+            "/-/hooks/export" => export(&request),
             "/-/hooks/page" => Response::page(
                 "Hooks page",
                 format!(
@@ -269,7 +282,7 @@ fn echo(request: Request) -> Response {
             "method": request.method,
             "path": request.path,
             "query": request.query,
-            "body": request.body,
+            "body": request.text().unwrap_or_else(|e| e),
             "actor": request.actor,
             "cookies": request.cookies,
             "headers": header_names,
@@ -307,6 +320,83 @@ fn can(request: &Request, host: &Host) -> Response {
     };
     let allowed = host.permission_allowed(request.actor.as_ref(), &action, resource);
     Response::json(200, &json!({"allowed": allowed}))
+}
+
+/// `GET /-/hooks/form`: a form carrying the CSRF token; `POST`: its fields, and a message
+/// for the next page.
+fn form(request: &Request) -> Response {
+    if request.method == "GET" {
+        return Response::page(
+            "Form",
+            format!(
+                "<form method=\"post\"><input type=\"hidden\" name=\"csrftoken\" value=\"{}\">\
+                 <input name=\"say\"><button>Send</button></form>",
+                datasette_plugin_api::html::escape(&request.csrf_token)
+            ),
+        );
+    }
+    let fields = request.form().unwrap_or_default();
+    Response::json(200, &json!(fields)).with_message("Form received", "info")
+}
+
+/// `POST /-/hooks/upload` (multipart): each part's name, file name, size and a checksum, read
+/// as it streams, and whether the host spooled the body to a file.
+fn upload(request: &Request) -> Response {
+    let mut parts = match request.multipart() {
+        Ok(parts) => parts,
+        Err(e) => return Response::json(400, &json!({"error": e})),
+    };
+    let mut seen = Vec::new();
+    loop {
+        match parts.next_part() {
+            Ok(Some((part, mut reader))) => {
+                let (mut size, mut sum, mut chunk) = (0u64, 0u64, [0u8; 8192]);
+                loop {
+                    match std::io::Read::read(&mut reader, &mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            size += n as u64;
+                            sum = chunk[..n]
+                                .iter()
+                                .fold(sum, |s, &b| s.wrapping_mul(31).wrapping_add(b as u64));
+                        }
+                        Err(e) => return Response::json(400, &json!({"error": e.to_string()})),
+                    }
+                }
+                seen.push(
+                    json!({"name": part.name, "filename": part.filename, "size": size, "sum": sum}),
+                );
+            }
+            Ok(None) => break,
+            Err(e) => return Response::json(400, &json!({"error": e})),
+        }
+    }
+    Response::json(
+        200,
+        &json!({"parts": seen, "spooled": request.body_file.is_some()}),
+    )
+}
+
+/// `GET /-/hooks/export?mb=N`: N MiB of a repeated line, written to a temporary file and sent
+/// from it; the answer names the file so a test can see it deleted.
+fn export(request: &Request) -> Response {
+    let mb: usize = request
+        .query_param("mb")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(1);
+    let path = std::env::temp_dir().join(format!("hooks-export-{}.txt", std::process::id()));
+    let line = b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
+    let written = std::fs::File::create(&path).and_then(|mut f| {
+        for _ in 0..mb * (1 << 20) / line.len() {
+            std::io::Write::write_all(&mut f, line)?;
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => Response::file(200, "text/plain", path.to_string_lossy())
+            .with_header("x-export-file", path.to_string_lossy()),
+        Err(e) => Response::json(500, &json!({"error": e.to_string()})),
+    }
 }
 
 /// The actor a test names in `?as=` (JSON), for the services that act for one.
