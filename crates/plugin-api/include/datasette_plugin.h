@@ -12,7 +12,11 @@
  * service call, then startup, then the hooks.
  *
  * What crosses the boundary:
- * - Messages are UTF-8 JSON, in and out. Their shapes (Request, Response, PermissionCheck,
+ * - Messages are UTF-8 JSON, in and out. A message with a body (`handle`'s Request, and the
+ *   Response that `handle`, `render_output` and `forbidden` answer) is the JSON object with the
+ *   body's bytes right after its closing brace; a Response written by hand may instead give a
+ *   text body as its "body" field.
+ * - Messages otherwise are UTF-8 JSON, in and out. Their shapes (Request, Response, PermissionCheck,
  *   QueryRequest, ...) are the serde structs of crates/plugin-api/src/messages.rs; unknown
  *   fields are to be ignored and missing ones take their defaults, so either side may be newer.
  * - Whoever allocates a buffer frees it. The host hands every buffer a plugin put in *out back
@@ -136,7 +140,8 @@ typedef struct DatasettePluginTable {
 
     /* Input: `null`. Output: the paths the plugin serves. */
     DatasetteHookFn routes;
-    /* Input: a `Request`. Output: a `Response`. */
+    /* Input: a `Request`, its body's bytes after the JSON. Output: a `Response`, its body's
+     * bytes after the JSON. */
     DatasetteHookFn handle;
     /* Input: a `Request` without its body. Output: an actor or `null`. */
     DatasetteHookFn actor_from_request;

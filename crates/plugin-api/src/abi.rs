@@ -129,7 +129,8 @@ macro_rules! with_hooks {
         $then! {
             /// Input: `null`. Output: the paths the plugin serves.
             routes: Routes,
-            /// Input: a `Request`. Output: a `Response`.
+            /// Input: a `Request`, its body's bytes after the JSON. Output: a `Response`, its
+            /// body's bytes after the JSON.
             handle: Handle,
             /// Input: a `Request` without its body. Output: an actor or `null`.
             actor_from_request: ActorFromRequest,
