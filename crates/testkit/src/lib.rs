@@ -480,6 +480,7 @@ const LOADED_PACKAGES: &[&str] = &[
     "datasette-auth0",
     "datasette-auth-tokens",
     "datasette-block-robots",
+    "datasette-copyable",
     "datasette-haversine",
     "datasette-permissions-sql",
     "datasette-pretty-json",
