@@ -26,6 +26,25 @@ pub enum Command {
     /// Print a signed API token (`dstok_…`) for an actor, as `datasette create-token` does:
     /// `Authorization: Bearer TOKEN` then signs requests in as {"id": ID, "token": "dstok"}.
     CreateToken(CreateTokenArgs),
+    /// List the plugin libraries `serve` would find: each `--plugin`, then every library in
+    /// the plugin folders (`--plugins-dir`, `$DATASETTE_RS_PLUGINS`, the user's
+    /// `$XDG_DATA_HOME/datasette-rs/plugins`, this executable's directory), with its name,
+    /// versions and hooks, or why start-up would refuse it. Loading a library runs none of its
+    /// hooks, `startup` included. Exits 1 if a `--plugin` library is refused.
+    Plugins(PluginsArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PluginsArgs {
+    /// A directory to look for plugins in (repeatable), first, as `serve --plugins-dir`.
+    #[arg(long = "plugins-dir", value_name = "DIR")]
+    pub plugins_dirs: Vec<PathBuf>,
+    /// A plugin library to check (repeatable), as `serve --plugin` would load it.
+    #[arg(long = "plugin", value_name = "FILE")]
+    pub plugin_files: Vec<PathBuf>,
+    /// Print JSON: the folders searched and each library found.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -100,8 +119,9 @@ pub struct ServeArgs {
     /// other's cookies. Without one, a random key per process.
     #[arg(long, env = "DATASETTE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// A directory to look for plugins in (repeatable); searched before the directory of this
-    /// executable.
+    /// A directory to look for plugins in (repeatable); searched before the folders of
+    /// $DATASETTE_RS_PLUGINS, the user's plugins folder ($XDG_DATA_HOME/datasette-rs/plugins)
+    /// and the directory of this executable. `datasette-rs plugins` lists what they hold.
     #[arg(long = "plugins-dir", value_name = "DIR")]
     pub plugins_dirs: Vec<PathBuf>,
     /// Load this plugin library (repeatable), whether or not metadata.json enables it.

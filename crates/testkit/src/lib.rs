@@ -591,6 +591,10 @@ pub fn serve_binary_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Serv
         } else {
             &["-p", "0"][..]
         })
+        // No plugin folder of the machine's user: only `--plugins-dir`, beside the binary, and
+        // what a test sets itself.
+        .env_remove("DATASETTE_RS_PLUGINS")
+        .env("XDG_DATA_HOME", scratch_dir().join("no-user-plugins"))
         .envs(env.iter().copied())
         .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::null())
