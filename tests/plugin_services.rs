@@ -262,6 +262,13 @@ fn ready_runs_once_the_server_serves_and_its_threads_write_and_log_under_its_nam
             .lines()
             .any(|l| l.contains("ready_write wrote 1 rows") && l.contains(HOOKS))
     });
+    // And counted under its name.
+    let root = site.server.cookie_for(&json!({"id": "root"}));
+    let metrics = site.server.request("GET", "/-/metrics", &[("cookie", &root)]);
+    let line = format!(
+        "datasette_plugin_service_calls_total{{plugin=\"{HOOKS}\",service=\"execute_write\"}} 1"
+    );
+    assert!(metrics.body.contains(&line), "{}", metrics.body);
 }
 
 #[test]

@@ -72,6 +72,20 @@ pub fn hook(plugin: &'static str, hook: &'static str, failed: bool) {
     }
 }
 
+/// A plugin's call of one of the host's services (from a hook or a thread of its own).
+pub fn service(plugin: &'static str, service: &'static str, failed: bool) {
+    metrics::counter!(
+        "datasette_plugin_service_calls_total", "plugin" => plugin, "service" => service
+    )
+    .increment(1);
+    if failed {
+        metrics::counter!(
+            "datasette_plugin_service_failures_total", "plugin" => plugin, "service" => service
+        )
+        .increment(1);
+    }
+}
+
 /// Requests under way, for `/-/threads`: when each began and its method. Never its path: it
 /// may name what the actor reading the page may not see.
 static UNDER_WAY: Mutex<BTreeMap<u64, (Instant, String)>> = Mutex::new(BTreeMap::new());

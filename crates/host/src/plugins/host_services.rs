@@ -252,7 +252,7 @@ unsafe fn serve<I: serde::de::DeserializeOwned, O: serde::Serialize>(
     plugin: *const c_void,
     input: Bytes,
     out: *mut OwnedBuf,
-    name: &str,
+    name: &'static str,
     service: impl FnOnce(&'static PluginHandle, I) -> Result<O, String>,
 ) -> i32 {
     // SAFETY: the caller's promise above.
@@ -263,6 +263,7 @@ unsafe fn serve<I: serde::de::DeserializeOwned, O: serde::Serialize>(
         let request: I = serde_json::from_slice(input)
             .map_err(|e| format!("the {name} request could not be read: {e}"))?;
         let answer = service(plugin, request);
+        crate::telemetry::service(plugin.name, name, answer.is_err());
         if let Err(problem) = &answer {
             tracing::debug!(plugin = plugin.name, service = name, "{problem}");
         }
