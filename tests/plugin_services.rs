@@ -264,7 +264,9 @@ fn ready_runs_once_the_server_serves_and_its_threads_write_and_log_under_its_nam
     });
     // And counted under its name.
     let root = site.server.cookie_for(&json!({"id": "root"}));
-    let metrics = site.server.request("GET", "/-/metrics", &[("cookie", &root)]);
+    let metrics = site
+        .server
+        .request("GET", "/-/metrics", &[("cookie", &root)]);
     let line = format!(
         "datasette_plugin_service_calls_total{{plugin=\"{HOOKS}\",service=\"execute_write\"}} 1"
     );
@@ -327,5 +329,37 @@ fn routes_capture_segments_and_answer_only_their_methods() {
             .unwrap()
             .contains(&json!("/-/hooks/item/{name}/{rest*}")),
         "{listed}"
+    );
+}
+
+#[test]
+fn a_forbidden_page_a_plugin_answers_is_dressed_in_the_site() {
+    let site = serve(json!({"forbidden_page": "Ask the owner"}));
+    let r = site.server.get("/data/secrets");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<p class=\"hooks-forbidden\">Ask the owner: "),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<title>Not for you</title>"), "{}", r.body);
+    // The site's chrome: its stylesheet and the plugins' additions to every page.
+    assert!(r.body.contains("/-/static/app.css"), "{}", r.body);
+    assert!(
+        r.body.contains("window.hooksView = \"plugin\""),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn services_called_in_startup_say_where_they_may_be_called() {
+    let site = serve(json!({"query_in_startup": true}));
+    assert!(
+        site.server
+            .logged("available once the server is built: in hooks, in ready() and after it, not in startup()"),
+        "{}",
+        site.server.log()
     );
 }

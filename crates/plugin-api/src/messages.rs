@@ -191,6 +191,11 @@ impl Response {
         find_header(&self.headers, name)
     }
 
+    pub fn with_status(mut self, status: u16) -> Response {
+        self.status = status;
+        self
+    }
+
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Response {
         self.headers.push((name.into(), value.into()));
         self

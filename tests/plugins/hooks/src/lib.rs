@@ -2,8 +2,8 @@
 //! it panics, fails, and tries to block where it must not.
 
 use datasette_plugin_api::{
-    export_plugin, FetchRequest, FunctionCall, Host, InsertOptions, Level, MenuLink, PageContext,
-    PermissionCheck, Plugin, Request, Resource, Response, Route, SqlFunction,
+    export_plugin, FetchRequest, Forbidden, FunctionCall, Host, InsertOptions, Level, MenuLink,
+    PageContext, PermissionCheck, Plugin, Request, Resource, Response, Route, SqlFunction,
 };
 use serde_json::{json, Value};
 
@@ -19,8 +19,23 @@ impl Plugin for Hooks {
         if config["panic"] == "startup" {
             panic!("startup panicked on request");
         }
+        if config["query_in_startup"] == true {
+            let error = host.query(None, "select 1", &Value::Null).err();
+            host.log(Level::Warn, &format!("query in startup: {error:?}"));
+        }
         host.log(Level::Info, "started");
         Ok(Hooks { config })
+    }
+
+    /// With `forbidden_page` in the config, a 403 becomes a page of the site saying so.
+    fn forbidden(&self, forbidden: &Forbidden, _host: &Host) -> Option<Response> {
+        let text = self.config.get("forbidden_page")?.as_str()?;
+        let html = format!(
+            "<p class=\"hooks-forbidden\">{}: {}</p>",
+            datasette_plugin_api::html::escape(text),
+            datasette_plugin_api::html::escape(&forbidden.message)
+        );
+        Some(Response::page("Not for you", html).with_status(403))
     }
 
     fn routes(&self) -> Vec<Route> {
@@ -493,6 +508,7 @@ fn fetch(request: &Request, host: &Host) -> Response {
 export_plugin!(
     Hooks: routes,
     ready,
+    forbidden,
     handle,
     actor_from_request,
     permission_allowed,
