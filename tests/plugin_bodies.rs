@@ -143,10 +143,10 @@ fn form_token(server: &Server, cookie: Option<&str>) -> (String, String) {
 }
 
 #[test]
-fn a_form_post_with_cookies_needs_the_sessions_csrf_token() {
+fn a_form_post_with_cookies_needs_the_visitors_csrf_token() {
     let server = server();
     let (token, cookie) = form_token(&server, None);
-    assert_eq!(token.len(), 48, "{token}");
+    assert!(cookie.starts_with("ds_csrftoken="), "{cookie}");
     let form = |body: &str, extra: &[(&str, &str)]| {
         let mut headers = vec![
             ("cookie", cookie.as_str()),
@@ -160,7 +160,7 @@ fn a_form_post_with_cookies_needs_the_sessions_csrf_token() {
     assert!(r.body.contains("CSRF token"), "{}", r.body);
     let r = form("say=hi&csrftoken=0000", &[]);
     assert_eq!(r.status, 403, "a wrong token: {}", r.body);
-    let r = form(&format!("say=hi&csrftoken={token}"), &[]);
+    let r = form(&format!("say=hi&csrftoken={}", encode(&token)), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json(), json!([["say", "hi"], ["csrftoken", token]]));
     let r = form("say=header", &[("x-csrftoken", &token)]);
@@ -171,7 +171,7 @@ fn a_form_post_with_cookies_needs_the_sessions_csrf_token() {
     // Another visitor's token is not this one's.
     let (other, _) = form_token(&server, None);
     assert_ne!(other, token);
-    let r = form(&format!("say=hi&csrftoken={other}"), &[]);
+    let r = form(&format!("say=hi&csrftoken={}", encode(&other)), &[]);
     assert_eq!(r.status, 403);
 
     // In a multipart form, the token is the first field.
@@ -204,6 +204,38 @@ fn a_form_post_with_cookies_needs_the_sessions_csrf_token() {
         b"x".to_vec(),
     );
     assert_eq!(r.status, 200, "{}", r.body);
+    // A browser's word that the POST comes from another site's page refuses it, token or
+    // not, opted out or not.
+    for path in ["/-/hooks/form", "/-/hooks/api"] {
+        let r = post(
+            &server,
+            path,
+            &[
+                ("cookie", &cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+            format!("csrftoken={}", encode(&token)).into_bytes(),
+        );
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+    }
+}
+
+#[test]
+fn answers_that_hold_no_form_set_no_cookie_and_head_is_get() {
+    let server = server();
+    let r = server.get("/-/hooks/bytes");
+    assert!(r.set_cookies().is_empty(), "{:?}", r.headers);
+    let r = server.request("HEAD", "/-/hooks/bytes", &[]);
+    assert_eq!(r.status, 200);
+    // Captures that decode to more than one segment or a step up match nothing.
+    assert_eq!(server.get("/-/hooks/item/a%2Fb/c").status, 404);
+    assert_eq!(server.get("/-/hooks/item/a/b%2F..%2Fc").status, 404);
+}
+
+fn encode(s: &str) -> String {
+    datasette_plugin_api::urlencoded::encode(s)
 }
 
 #[test]
@@ -217,7 +249,7 @@ fn a_plugins_message_is_shown_on_the_next_page() {
             ("cookie", &cookie),
             ("content-type", "application/x-www-form-urlencoded"),
         ],
-        format!("csrftoken={token}").into_bytes(),
+        format!("csrftoken={}", encode(&token)).into_bytes(),
     );
     assert_eq!(r.status, 200);
     let cookie = r.cookie().unwrap_or(cookie);

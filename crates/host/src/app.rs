@@ -57,6 +57,8 @@ pub enum StartError {
     Inspect(String),
     #[error("--static {0}:… would hide the database {0}: choose another mount")]
     MountHidesDatabase(String),
+    #[error("plugin {0} has a route under /{1}/, which would hide the database {1}'s pages")]
+    RouteHidesDatabase(String, String),
 }
 
 /// An immutable file's hash and table counts: from its inspect data when there is some (a
@@ -156,6 +158,12 @@ impl AppState {
             .find(|m| databases.contains_key(&m.mount))
         {
             return Err(StartError::MountHidesDatabase(m.mount.clone()));
+        }
+        if let Some((plugin, db)) = databases
+            .keys()
+            .find_map(|db| Some((plugins.route_under(&crate::urls::tilde_encode(db))?, db)))
+        {
+            return Err(StartError::RouteHidesDatabase(plugin.into(), db.clone()));
         }
         let metadata = Arc::new(metadata);
         let plugins = Arc::new(plugins);

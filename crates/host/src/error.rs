@@ -230,8 +230,8 @@ pub fn error_pages<B: 'static>(
         );
         let from_plugin = answer.and_then(|answer| {
             let dressed = crate::views::plugin::in_site_page(answer, &state, &here);
-            match dressed.and_then(|a| Ok((crate::plugins::http_response(&a)?, a.body))) {
-                Ok((mut out, body)) => Some(out.body(body)),
+            match dressed.and_then(crate::plugins::http::into_http) {
+                Ok(page) => Some(page),
                 Err(problem) => {
                     tracing::error!("forbidden: {problem}");
                     None

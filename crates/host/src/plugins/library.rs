@@ -83,12 +83,11 @@ impl Library {
         // SAFETY: loading runs the library's initialisers, so only files the operator named
         // (metadata.json's plugins, --plugin) are loaded; nothing else of it runs before the
         // checks below pass.
-        let lib = unsafe { libloading::Library::new(path) }
-            .map_err(|e| {
-                // libloading's message is "dlopen failed"; the reason is its source.
-                let why = std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
-                refuse(format!("cannot be loaded: {e}{why}"))
-            })?;
+        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
+            // libloading's message is "dlopen failed"; the reason is its source.
+            let why = std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
+            refuse(format!("cannot be loaded: {e}{why}"))
+        })?;
         let lib: &'static libloading::Library = Box::leak(Box::new(lib));
         // SAFETY: the symbol's type is the one every plugin ABI version's entry has: a
         // function of no arguments returning a pointer (checked before it is read).

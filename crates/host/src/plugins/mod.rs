@@ -326,6 +326,15 @@ impl Plugins {
         paths
     }
 
+    /// The plugin with a route whose first segment is `segment` (a database's would hide its
+    /// pages).
+    pub fn route_under(&self, segment: &str) -> Option<&'static str> {
+        self.routes
+            .iter()
+            .find(|(pattern, _)| pattern.first_segment() == Some(segment))
+            .map(|&(_, i)| self.list[i].library.name)
+    }
+
     /// The plugin answering `method` on `path` (as requested, percent-encoded), with what
     /// the route's captures matched.
     pub fn route(&self, method: &str, path: &str) -> Matched<(&Plugin, &Route)> {

@@ -67,6 +67,9 @@ impl RoutePattern {
                 .map(segment)
                 .collect::<Result<Vec<_>, _>>()?
         };
+        if segments.contains(&Segment::Literal(String::new())) {
+            return Err("has an empty segment (//)".into());
+        }
         if let Some(i) = segments.iter().position(|s| matches!(s, Segment::Rest(_))) {
             if i + 1 != segments.len() {
                 return Err("has {name*} before its last segment".into());
@@ -115,6 +118,14 @@ impl RoutePattern {
         }
     }
 
+    /// The route's first segment, when it is fixed.
+    pub fn first_segment(&self) -> Option<&str> {
+        match self.segments.first()? {
+            Segment::Literal(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// The path as actix routes it: `{name}` one segment, `{name*}` the rest.
     pub fn actix_path(&self) -> String {
         let mut out = String::new();
@@ -147,12 +158,12 @@ impl RoutePattern {
                     }
                 }
                 Segment::Capture(n) => {
-                    let part = parts.get(i).filter(|p| !p.is_empty())?;
-                    captures.insert(n.clone(), decode(part));
+                    captures.insert(n.clone(), decode(parts.get(i)?)?);
                 }
                 Segment::Rest(n) => {
                     let rest = parts.get(i..).filter(|r| !r.is_empty())?;
-                    captures.insert(n.clone(), decode(&rest.join("/")));
+                    let decoded: Option<Vec<String>> = rest.iter().map(|p| decode(p)).collect();
+                    captures.insert(n.clone(), decoded?.join("/"));
                     return Some(captures);
                 }
             }
@@ -160,7 +171,9 @@ impl RoutePattern {
         (parts.len() == self.segments.len()).then_some(captures)
     }
 
+    /// Whether the route answers `method`; HEAD wherever GET is answered.
     pub fn allows(&self, method: &str) -> bool {
+        let method = if method == "HEAD" { "GET" } else { method };
         self.route.methods.is_empty() || self.route.methods.iter().any(|m| m == method)
     }
 
@@ -218,10 +231,15 @@ fn segment(s: &str) -> Result<Segment, String> {
     })
 }
 
-fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+/// One segment, percent-decoded, if it is one a plugin can take as a name: UTF-8, not empty,
+/// `.` or `..`, and holding no `/` or control character once decoded (`a%2Fb` is not one
+/// segment, and `%2e%2e` is not a name).
+fn decode(s: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(s).decode_utf8().ok()?;
+    let plain = !matches!(&*decoded, "" | "." | "..")
+        && !decoded.contains('/')
+        && !decoded.chars().any(char::is_control);
+    plain.then(|| decoded.into_owned())
 }
 
 /// The route of `routes` that answers `method` on `path`, with its captures.
@@ -256,9 +274,20 @@ mod tests {
     #[test]
     fn captures_one_segment_or_the_rest_decoded() {
         let p = parse("/-/files/{dir}/{path*}", &[]).unwrap();
-        let c = p.matches("/-/files/a%20b/x/y%2Fz.txt").unwrap();
+        let c = p.matches("/-/files/a%20b/x/y.txt").unwrap();
         assert_eq!(c["dir"], "a b");
-        assert_eq!(c["path"], "x/y/z.txt");
+        assert_eq!(c["path"], "x/y.txt");
+        // What decodes to more than one segment, a step up, or not text, matches nothing.
+        for path in [
+            "/-/files/a%2Fb/x",
+            "/-/files/a/x/y%2F..%2Fz",
+            "/-/files/%2e%2e/x",
+            "/-/files/a/../x",
+            "/-/files/a/x%00",
+            "/-/files/%ff/x",
+        ] {
+            assert!(p.matches(path).is_none(), "{path}");
+        }
         assert!(p.matches("/-/files/a").is_none());
         assert!(p.matches("/-/files/a/").is_none());
         let one = parse("/-/hello/{name}", &[]).unwrap();
@@ -287,6 +316,8 @@ mod tests {
             ("/-/x/a{b}", "a capture is a whole segment"),
             ("/-/x/{9}", "a name of letters"),
             ("/-/x?y", "must be a path"),
+            ("//{a}", "empty segment"),
+            ("/-//x/{a}", "empty segment"),
         ] {
             let e = parse(path, &[]).unwrap_err();
             assert!(e.contains(problem), "{path}: {e}");
@@ -322,5 +353,10 @@ mod tests {
             _ => panic!("expected the wrong method"),
         }
         assert!(matches!(find(&routes, "GET", "/-/q"), Matched::None));
+        let get = vec![(parse("/-/g", &["GET"]).unwrap(), 2)];
+        assert!(matches!(
+            find(&get, "HEAD", "/-/g"),
+            Matched::Found((_, 2), _)
+        ));
     }
 }

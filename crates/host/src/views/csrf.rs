@@ -46,15 +46,7 @@ fn genuine(state: &AppState, value: &str) -> bool {
 /// by another site, as in Datasette.
 pub fn check(state: &AppState, req: &HttpRequest, sent: Option<&str>) -> Result<(), AppError> {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    if !datasette_plugin_api::security::is_same_site(
-        header("sec-fetch-site"),
-        header("origin"),
-        &state.origin(req),
-    ) {
-        return Err(AppError::Forbidden(
-            "A page of another site may not change anything here".into(),
-        ));
-    }
+    same_origin(state, req)?;
     let bearer = header("authorization").is_some_and(|a| a.starts_with("Bearer "));
     if bearer || header("cookie").is_none() {
         return Ok(());
@@ -74,5 +66,22 @@ pub fn check(state: &AppState, req: &HttpRequest, sent: Option<&str>) -> Result<
             "The form's CSRF token is missing or does not match: reload the page and send it again"
                 .into(),
         )),
+    }
+}
+
+/// Refuses a request a browser marks as coming from a page of another site (the first half
+/// of [`check`], all that a route taking no token asks).
+pub fn same_origin(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    if datasette_plugin_api::security::is_same_site(
+        header("sec-fetch-site"),
+        header("origin"),
+        &state.origin(req),
+    ) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "A page of another site may not change anything here".into(),
+        ))
     }
 }

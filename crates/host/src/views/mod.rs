@@ -446,8 +446,9 @@ pub async fn plugin_output(
     if answer.body.len() > crate::limits::answer_limit() {
         return Err(crate::render::budget::too_large().into());
     }
-    let mut response = crate::plugins::http_response(&answer).map_err(failed)?;
-    Ok(response.body(answer.body).into())
+    Ok(crate::plugins::http::into_http(answer)
+        .map_err(failed)?
+        .into())
 }
 
 /// How this request asks for the cells of `columns` to be written in JSON: Datasette's

@@ -14,7 +14,7 @@ use crate::plugins::http;
 use crate::plugins::routes::Matched;
 use crate::render::html::Chrome;
 use crate::session;
-use crate::views::write_api;
+use crate::views::{csrf, write_api};
 use askama::Template;
 
 /// Where a plugin's own values live in the session.
@@ -22,8 +22,9 @@ fn session_key(plugin: &str) -> String {
     format!("plugin:{plugin}")
 }
 
-/// Serves a plugin route: the body is read (spooled to a file when large), a form's POST is
-/// checked for its CSRF token, and the plugin's `handle` runs on the blocking pool.
+/// Serves a plugin route: the body is read (spooled to a file when large), a POST is checked
+/// for where it comes from and for its CSRF token, and the plugin's `handle` runs on the
+/// blocking pool.
 pub async fn handle(
     req: HttpRequest,
     payload: web::Payload,
@@ -47,21 +48,35 @@ pub async fn handle(
         Matched::None => return Err(AppError::NotFound("Page not found".into())),
     };
     let name = plugin.library.name;
+    let changes = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    // Another site's page is refused before its body is read.
+    if changes {
+        csrf::same_origin(&state, &req)?;
+    }
     let cap = state.settings.max_post_body_bytes;
     let limit = route.max_body_bytes.map_or(cap, |b| b.min(cap));
     if write_api::declared_too_large(&req, limit) {
         return Err(write_api::too_large(limit));
     }
     let body = http::read_body(payload, limit).await?;
+    let (token, new_cookie) = csrf::token(&state, &req);
     let mut request = state.describe(&req);
     request.body = body.bytes;
     request.body_file = body
         .file
         .as_ref()
         .map(|f| f.path().to_string_lossy().into_owned());
-    request.csrf_token = csrf::token(&session)?;
-    if csrf::applies(&req, route) {
-        csrf::check(&req, &request)?;
+    request.csrf_token = token;
+    if changes && route.csrf_exempt.is_none() {
+        // The token may be anywhere in a form: it is looked for off the async workers.
+        let (back, sent) = web::block(move || {
+            let sent = posted_token(&request);
+            (request, sent)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        request = back;
+        csrf::check(&state, &req, sent.as_deref())?;
     }
     request.params = params;
     request.actor = actor.clone();
@@ -89,17 +104,49 @@ pub async fn handle(
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r)
-    .and_then(|r| in_site_page(r, &state, &page))
-    .and_then(|r| {
-        respond(r, &req, &session, &state, name)
-            .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))
+    .map(http::AnswerFile::take)
+    .and_then(|(r, file)| Ok((in_site_page(r, &state, &page)?, file)))
+    .and_then(|(r, file)| {
+        let html = r
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"));
+        let mut out = respond(r, file, &req, &session, &state, name)
+            .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))?;
+        // The token's cookie goes with the pages its forms are in, not with every answer.
+        if let (Some(cookie), true) = (new_cookie, html) {
+            out.add_cookie(&cookie).map_err(|e| e.to_string())?;
+        }
+        Ok(out)
     })
     // The details are in the log; the visitor learns only which plugin failed.
-    .map_err(|_| {
+    .map_err(|_: String| {
         AppError::Internal(format!(
             "The plugin {name} failed while handling this request"
         ))
     })
+}
+
+/// The `csrftoken` field of a form: anywhere in a URL-encoded one, the first part of a
+/// multipart one (read without reading the rest).
+fn posted_token(request: &datasette_plugin_api::Request) -> Option<String> {
+    use std::io::Read;
+    let content_type = request
+        .header("content-type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let fields = request.form().ok()?;
+        return fields
+            .into_iter()
+            .find(|(k, _)| k == csrf::FIELD)
+            .map(|(_, v)| v);
+    }
+    let mut parts = request.multipart().ok()?;
+    let (part, reader) = parts.next_part().ok()??;
+    (part.name == csrf::FIELD).then_some(())?;
+    let mut token = String::new();
+    reader.take(256).read_to_string(&mut token).ok()?;
+    Some(token)
 }
 
 /// A response made with `Response::page` (by any hook that answers with a response): its body
@@ -133,6 +180,7 @@ pub fn in_site_page(
 /// message.
 fn respond(
     r: Response,
+    file: Option<http::AnswerFile>,
     req: &HttpRequest,
     session: &Session,
     state: &AppState,
@@ -163,8 +211,8 @@ fn respond(
             session.insert(key, values).map_err(|e| e.to_string())?;
         }
     }
-    match r.body_file {
-        Some(path) => http::stream_file(out, &path),
+    match file {
+        Some(file) => file.stream(out),
         None => Ok(out.body(r.body)),
     }
 }
@@ -196,81 +244,4 @@ pub fn plugin_page(
         title,
         body,
     })
-}
-
-/// Cross-site request forgery: a form a plugin serves carries a token the host keeps in the
-/// visitor's session, and a POST to a plugin's route must bring it back.
-mod csrf {
-    use actix_session::Session;
-    use actix_web::HttpRequest;
-    use datasette_plugin_api::{Request, Route};
-    use std::io::Read;
-
-    use crate::error::AppError;
-
-    const KEY: &str = "csrftoken";
-
-    /// The visitor's token, made the first time one is asked for.
-    pub fn token(session: &Session) -> Result<String, AppError> {
-        if let Some(token) = session.get::<String>(KEY).ok().flatten() {
-            return Ok(token);
-        }
-        let bytes: [u8; 24] = rand::random();
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        session
-            .insert(KEY, &token)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(token)
-    }
-
-    /// Whether the request must carry the token: a method that changes things, sent with
-    /// the browser's cookies (a forged request rides on them; a bearer token is not sent by
-    /// browsers on their own), to a route that has not opted out.
-    pub fn applies(req: &HttpRequest, route: &Route) -> bool {
-        use actix_web::HttpMessage;
-        let changes = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-        let by_token = req.extensions().contains::<crate::tokens::TokenActor>();
-        let cookies = req.headers().contains_key(actix_web::http::header::COOKIE);
-        changes && cookies && !by_token && route.csrf_exempt.is_none()
-    }
-
-    /// Refuses a request whose token is missing or not the session's.
-    pub fn check(req: &HttpRequest, request: &Request) -> Result<(), AppError> {
-        let sent = req
-            .headers()
-            .get("x-csrftoken")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| submitted(request));
-        let fine = sent.is_some_and(|sent| {
-            datasette_plugin_api::security::constant_time_eq(
-                sent.as_bytes(),
-                request.csrf_token.as_bytes(),
-            )
-        });
-        if fine {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(
-                "The form's CSRF token is missing or wrong: reload the page and submit it again"
-                    .into(),
-            ))
-        }
-    }
-
-    /// The `csrftoken` field of a form: anywhere in a URL-encoded one, the first part of a
-    /// multipart one (read without reading the rest).
-    fn submitted(request: &Request) -> Option<String> {
-        let content_type = request.header("content-type").unwrap_or_default();
-        if content_type.starts_with("application/x-www-form-urlencoded") {
-            let fields = request.form().ok()?;
-            return fields.into_iter().find(|(k, _)| k == KEY).map(|(_, v)| v);
-        }
-        let mut parts = request.multipart().ok()?;
-        let (part, reader) = parts.next_part().ok()??;
-        let mut token = String::new();
-        (part.name == KEY).then_some(())?;
-        reader.take(256).read_to_string(&mut token).ok()?;
-        Some(token)
-    }
 }
