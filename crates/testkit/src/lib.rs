@@ -487,6 +487,7 @@ const LOADED_PACKAGES: &[&str] = &[
     "datasette-render-markdown",
     "datasette-test-hooks",
     "datasette-test-impostor",
+    "datasette-upload-csvs",
 ];
 
 /// The `datasette-rs` binary and the plugin libraries, built once per test process so none
