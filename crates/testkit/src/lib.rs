@@ -128,11 +128,16 @@ pub fn request_url(method: &str, url: &str, headers: &[(&str, &str)]) -> Resp {
 
 /// A request with extra headers and a body, whatever the status.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+    send_bytes(method, url, headers, body.as_bytes().to_vec())
+}
+
+/// As [`send`], with a body of any bytes.
+pub fn send_bytes(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let req = req.body(body.to_string()).expect("request");
+    let req = req.body(body).expect("request");
     let mut r = agent()
         .run(req)
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
