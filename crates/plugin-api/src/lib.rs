@@ -53,13 +53,13 @@ pub mod sdk;
 pub mod security;
 pub mod urlencoded;
 
+pub use body::{Multipart, Part, PartReader};
 pub use messages::{
     DatabaseInfo, DatabasesRequest, FetchRequest, FetchResponse, Forbidden, FunctionCall,
     InsertOptions, InsertRequest, MenuLink, MenuLinksRequest, OutputData, OutputRenderer,
     PageContext, PermissionCheck, QueryRequest, QueryResult, RenderCells, RenderedCell, Request,
     Resource, Response, Route, SignRequest, SqlFunction, UnsignRequest, WriteRequest, WriteResult,
 };
-pub use body::{Multipart, Part, PartReader};
 pub use sdk::{Host, Level, Plugin, Writes};
 
 /// Put on `impl Plugin for MyPlugin { … }`: exports the plugin, with exactly the hooks the impl
