@@ -48,9 +48,11 @@ pub async fn handle(
         Matched::None => return Err(AppError::NotFound("Page not found".into())),
     };
     let name = plugin.library.name;
-    let changes = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+    // A route that changes things and takes no token from its callers checks them itself.
+    let protected =
+        !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") && route.csrf_exempt.is_none();
     // Another site's page is refused before its body is read.
-    if changes {
+    if protected {
         csrf::same_origin(&state, &req)?;
     }
     let cap = state.settings.max_post_body_bytes;
@@ -66,8 +68,9 @@ pub async fn handle(
         .file
         .as_ref()
         .map(|f| f.path().to_string_lossy().into_owned());
-    request.csrf_token = token;
-    if changes && route.csrf_exempt.is_none() {
+    request.csrf_token = token.clone();
+    let token_sent = token;
+    if protected {
         // The token may be anywhere in a form: it is looked for off the async workers.
         let (back, sent) = web::block(move || {
             let sent = posted_token(&request);
@@ -107,13 +110,12 @@ pub async fn handle(
     .map(http::AnswerFile::take)
     .and_then(|(r, file)| Ok((in_site_page(r, &state, &page)?, file)))
     .and_then(|(r, file)| {
-        let html = r
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("text/html"));
+        // The token's cookie goes with the answers that hold the token (a form), not with
+        // every answer.
+        let holds_token = new_cookie.is_some() && contains(&r.body, token_sent.as_bytes());
         let mut out = respond(r, file, &req, &session, &state, name)
             .inspect_err(|problem| tracing::error!(plugin = name, "handle: {problem}"))?;
-        // The token's cookie goes with the pages its forms are in, not with every answer.
-        if let (Some(cookie), true) = (new_cookie, html) {
+        if let (Some(cookie), true) = (new_cookie, holds_token) {
             out.add_cookie(&cookie).map_err(|e| e.to_string())?;
         }
         Ok(out)
@@ -124,6 +126,10 @@ pub async fn handle(
             "The plugin {name} failed while handling this request"
         ))
     })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The `csrftoken` field of a form: anywhere in a URL-encoded one, the first part of a
