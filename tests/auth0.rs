@@ -890,7 +890,7 @@ fn a_profile_too_large_for_the_cookie_is_a_clear_page() {
         done.body
     );
     assert!(
-        done.body.contains("&quot;claims&quot;"),
+        done.body.contains("&#34;claims&#34;"),
         "says how to fix it: {}",
         done.body
     );

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use testkit::{serve_binary, Resp, Server, TEST_SECRET};
+use testkit::{multipart, serve_binary, Resp, Server, TEST_SECRET};
 
 const PLUGIN: &str = "datasette-upload-csvs";
 
@@ -47,63 +47,8 @@ fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(600)))
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", server.base));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut r = agent
-        .run(req.body(body).expect("request"))
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let headers: Vec<(String, String)> = r
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let bytes = r
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .unwrap_or_default();
-    Resp {
-        status: r.status().as_u16(),
-        content_type: r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-        bytes,
-    }
-}
-
-/// A multipart body of these parts (name, file name, content), and its content type.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (Vec<u8>, String) {
-    let boundary = "----upload-csvs-test-boundary";
-    let mut body = Vec::new();
-    for (name, filename, content) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let file = filename
-            .map(|f| format!("; filename=\"{f}\"\r\nContent-Type: text/csv"))
-            .unwrap_or_default();
-        body.extend_from_slice(
-            format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(content);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (body, format!("multipart/form-data; boundary={boundary}"))
+    let url = format!("{}{path}", server.base);
+    testkit::send_waiting(method, &url, headers, body, Duration::from_secs(600))
 }
 
 /// The token in a form page's `csrftoken` field.

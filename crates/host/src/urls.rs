@@ -1,14 +1,6 @@
 //! URL encodings that Datasette clients depend on: tilde encoding of names and primary keys in
 //! paths, and Python-style query-string encoding for the URLs we hand back.
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-fn push_hex(out: &mut String, b: u8) {
-    out.push('~');
-    out.push(HEX[(b >> 4) as usize] as char);
-    out.push(HEX[(b & 15) as usize] as char);
-}
-
 /// Bytes as lowercase hex digits (digests in ETags, hashes and file names).
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -23,20 +15,9 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// Datasette's tilde encoding: `A-Za-z0-9_-` kept, space becomes `+`, every other byte `~XX`.
-pub fn tilde_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            push_hex(&mut out, b);
-        }
-    }
-    out
-}
+/// Datasette's tilde encoding (`A-Za-z0-9_-` kept, space `+`, every other byte `~XX`): the
+/// SDK's, so plugins build the same links.
+pub use datasette_plugin_api::urlencoded::tilde_encode;
 
 /// Reverses [`tilde_encode`]. A `~` not followed by two hex digits stays as it is, as in
 /// Datasette. `None` when the decoded bytes are not UTF-8.

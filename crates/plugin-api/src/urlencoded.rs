@@ -31,9 +31,35 @@ pub fn parse(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Datasette's tilde encoding of a database or table name in a URL path: `A-Za-z0-9_-` kept, a
+/// space `+`, every other byte `~XX` (`a b.c` → `a+b~2Ec`).
+pub fn tilde_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for &b in name.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('~');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tilde_encoding_is_datasettes() {
+        assert_eq!(tilde_encode("fixtures"), "fixtures");
+        assert_eq!(tilde_encode("a b.c~d"), "a+b~2Ec~7Ed");
+        assert_eq!(tilde_encode("ü"), "~C3~BC");
+    }
 
     #[test]
     fn round_trips() {

@@ -133,15 +133,52 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Re
 
 /// As [`send`], with a body of any bytes.
 pub fn send_bytes(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Resp {
+    send_waiting(method, url, headers, body, Duration::from_secs(30))
+}
+
+/// As [`send_bytes`], waiting up to `timeout` for the whole exchange (a large upload).
+pub fn send_waiting(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Resp {
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
     let req = req.body(body).expect("request");
-    let mut r = agent()
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .build()
+        .into();
+    let mut r = agent
         .run(req)
         .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     Resp::from_response(&mut r)
+}
+
+/// A `multipart/form-data` body of these parts (name, file name, content), and its content
+/// type: what a browser sends for a form with a file input.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (Vec<u8>, String) {
+    let boundary = "----datasette-rs-test-boundary";
+    let mut body = Vec::new();
+    for (name, filename, content) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let file = filename
+            .map(|f| format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream"))
+            .unwrap_or_default();
+        body.extend_from_slice(
+            format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
 }
 
 /// GETs `url`, whatever the status.

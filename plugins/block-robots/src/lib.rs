@@ -19,6 +19,7 @@
 //! {"plugins": {"datasette-block-robots": {"allow_only_index": true}}}
 //! ```
 
+use datasette_plugin_api::urlencoded::tilde_encode;
 use datasette_plugin_api::{export_plugin, Host, Level, Plugin, Request, Response, Route};
 use serde::Deserialize;
 use serde_json::Value;
@@ -85,20 +86,6 @@ impl Config {
             allow_only_index: raw.allow_only_index,
         })
     }
-}
-
-/// Datasette's tilde encoding of a name in a path: `A-Za-z0-9_-` kept, a space as `+`, every
-/// other byte as `~XX`.
-pub fn tilde_encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => out.push(char::from(b)),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("~{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The text of `/robots.txt`. `databases` are the databases' names (asked for only with
@@ -268,12 +255,5 @@ mod tests {
         assert!(typo.contains("dissallow"), "{typo}");
         assert!(Config::from_block(json!({"disallow": [1]})).is_err());
         assert!(Config::from_block(json!({"allow_only_index": "yes"})).is_err());
-    }
-
-    #[test]
-    fn tilde_encoding_matches_datasette() {
-        assert_eq!(tilde_encode("fixtures"), "fixtures");
-        assert_eq!(tilde_encode("a b.c~d"), "a+b~2Ec~7Ed");
-        assert_eq!(tilde_encode("ü"), "~C3~BC");
     }
 }

@@ -8,6 +8,8 @@ pub mod python;
 pub mod tabulate;
 
 use base64::Engine;
+use datasette_plugin_api::html::escape;
+use datasette_plugin_api::urlencoded::tilde_encode;
 use datasette_plugin_api::{datasette_plugin, Host, OutputData, OutputRenderer, Plugin, Response};
 use python::Cell;
 use serde_json::Value;
@@ -133,36 +135,6 @@ pub fn with_replaced_arg(path: &str, query: &str, key: &str, value: &str) -> Str
         .map(|(k, v)| format!("{}={}", quote_plus(k), quote_plus(v)))
         .collect();
     format!("{path}?{}", query.join("&"))
-}
-
-/// Datasette's tilde encoding of a name in a path: `A-Za-z0-9_-` kept, a space `+`, every
-/// other byte `~XX`.
-fn tilde_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("~{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Text for HTML, escaped as Jinja escapes it in the original's template.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = r#"<style type="text/css">

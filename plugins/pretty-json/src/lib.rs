@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 
+use datasette_plugin_api::html::escape;
 use datasette_plugin_api::{export_plugin, Host, Plugin, RenderCells, RenderedCell};
 use serde_json::Value;
 
@@ -463,22 +464,6 @@ pub fn pretty(text: &str, limit: usize) -> Option<String> {
     };
     writer.value(&json, 0)?;
     Some(writer.out)
-}
-
-/// HTML-escaped as markupsafe escapes it (the original's and the server's entities).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const PRE_OPEN: &str = "<pre style=\"white-space: pre-wrap\">";

@@ -11,6 +11,7 @@ use std::io::{BufWriter, Read, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use datasette_plugin_api::html::escape;
+use datasette_plugin_api::urlencoded::tilde_encode;
 use datasette_plugin_api::{
     datasette_plugin, Host, InsertOptions, Level, MenuLink, PageContext, PermissionCheck, Plugin,
     Request, Resource, Response, Route,
@@ -244,19 +245,6 @@ pub fn table_from_filename(filename: &str) -> String {
 /// An SQL identifier, quoted.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Datasette's encoding of a database or table name in a URL path.
-pub fn tilde_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("~{b:02X}")),
-        }
-    }
-    out
 }
 
 /// UTC now as Python's `str(datetime.datetime.utcnow())` writes it, as the original records
