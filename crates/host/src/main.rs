@@ -197,117 +197,20 @@ fn database_files(args: &ServeArgs) -> anyhow::Result<Vec<DatabaseFile>> {
     Ok(files)
 }
 
-/// `datasette-rs plugins`: each `--plugin` library, then every library in the plugin folders,
-/// loaded as start-up loads one (its table checked and `set_host` called; no hook, not even
-/// `startup`), with what it is or the message start-up would refuse it with.
+/// `datasette-rs plugins`: what the plugin folders hold, and why start-up would refuse a
+/// library (`plugins::listing`).
 fn list_plugins(args: &PluginsArgs) -> anyhow::Result<()> {
-    use datasette_rs::plugins::{Hook, Library};
-    use serde_json::{json, Value};
     let options = LoadOptions::standard(args.plugins_dirs.clone(), args.plugin_files.clone());
-    let found = options.libraries_found();
-    let given = options.files.iter().map(|f| (f, true));
-    // Whom start-up would take instead of a library, were metadata.json to enable it: a
-    // `--plugin` of the same name, or a file of the same name in an earlier folder.
-    let mut given_names: Vec<(&str, &std::path::Path)> = Vec::new();
-    let mut file_names: Vec<(std::ffi::OsString, &std::path::Path)> = Vec::new();
-    let mut refused_given = false;
-    let mut libraries: Vec<Value> = Vec::new();
-    for (file, is_given) in given.chain(found.iter().map(|f| (f, false))) {
-        // Loading runs the library's initialisers, as start-up does for what it is given: these
-        // are the files of `--plugin` and of the folders set aside for plugins.
-        let shown = file.display().to_string();
-        let (mut entry, name) = match Library::load(file) {
-            Ok(library) => (
-                json!({
-                "file": shown,
-                "name": library.name,
-                "version": library.version,
-                "sdk_version": library.sdk_version,
-                "abi_version": datasette_plugin_api::abi::ABI_VERSION,
-                "hooks": Hook::ALL
-                    .iter()
-                    .filter(|h| library.has(**h))
-                    .map(|h| h.name())
-                    .collect::<Vec<_>>(),
-                "refused": null,
-                }),
-                Some(library.name),
-            ),
-            Err(e) => {
-                refused_given |= is_given;
-                let entry = json!({
-                    "file": shown,
-                    "name": null,
-                    "version": null,
-                    "sdk_version": null,
-                    "abi_version": null,
-                    "hooks": [],
-                    "refused": e.to_string(),
-                });
-                (entry, None)
-            }
-        };
-        let shadowed_by = if is_given {
-            given_names.extend(name.map(|n| (n, file.as_path())));
-            None
-        } else {
-            let by_name = given_names.iter().find(|(n, _)| Some(*n) == name);
-            let file_name = file.file_name().unwrap_or_default().to_os_string();
-            let by_file = file_names.iter().find(|(n, _)| *n == file_name);
-            let earlier = by_name.map(|(_, p)| *p).or(by_file.map(|(_, p)| *p));
-            file_names.push((file_name, file));
-            earlier
-        };
-        entry["shadowed_by"] = json!(shadowed_by.map(|p| p.display().to_string()));
-        libraries.push(entry);
-    }
-    let searched: Vec<String> = options
-        .search_dirs()
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    let mut out = String::new();
-    if args.json {
-        let json = json!({"searched": searched, "plugins": libraries});
-        out = serde_json::to_string_pretty(&json)? + "\n";
-    } else {
-        for l in &libraries {
-            let file = l["file"].as_str().unwrap_or_default();
-            let line = match l["refused"].as_str() {
-                Some(why) => format!("{file}: refused: {why}"),
-                None => {
-                    let hooks: Vec<&str> = l["hooks"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
-                    format!(
-                        "{file}: {} {}, built against datasette-plugin-api {} (plugin ABI {}); hooks: {}",
-                        l["name"].as_str().unwrap_or_default(),
-                        l["version"].as_str().unwrap_or_default(),
-                        l["sdk_version"].as_str().unwrap_or_default(),
-                        l["abi_version"],
-                        hooks.join(", ")
-                    )
-                }
-            };
-            out.push_str(&line);
-            if let Some(by) = l["shadowed_by"].as_str() {
-                out.push_str(&format!("; shadowed by {by}"));
-            }
-            out.push('\n');
+    let listing = datasette_rs::plugins::listing::list(&options);
+    let out = match args.json {
+        true => serde_json::to_string_pretty(&listing)? + "\n",
+        false => {
+            eprintln!("{}", listing.summary());
+            listing.text()
         }
-        let refused = libraries.iter().filter(|l| !l["refused"].is_null()).count();
-        eprintln!(
-            "{} librar{} found, {refused} refused; looked in: {}",
-            libraries.len(),
-            if libraries.len() == 1 { "y" } else { "ies" },
-            searched.join(", ")
-        );
-    }
+    };
     std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes())?;
-    if refused_given {
+    if listing.refused_given {
         std::process::exit(1);
     }
     Ok(())

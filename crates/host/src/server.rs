@@ -32,7 +32,7 @@ pub fn app(
             cors,
         ))
         .app_data(state)
-        .wrap(ErrorHandlers::new().default_handler(crate::error::error_pages))
+        .wrap(ErrorHandlers::new().default_handler(crate::views::error_pages::error_pages))
         .wrap(actix_web::middleware::from_fn(bearer_tokens))
         .wrap(actix_web::middleware::from_fn(crate::delivery::deliver))
         .wrap(sessions)

@@ -107,59 +107,8 @@ impl Library {
                 "is not a datasette-rs plugin: its entry returned null".into(),
             ));
         }
-        // SAFETY: every table of every ABI version starts with the `#[repr(C)]` header; only
-        // the header is read until it says the rest is there (unaligned: a table from another
-        // language need not be aligned as Rust would align it).
-        let header = unsafe { std::ptr::read_unaligned(table.cast::<Header>()) };
-        if header.magic != MAGIC {
-            return Err(refuse(
-                "is not a datasette-rs plugin: its entry table has the wrong magic number".into(),
-            ));
-        }
-        if header.abi_version != ABI_VERSION {
-            return Err(refuse(format!(
-                "was built for plugin ABI version {}, but this datasette-rs speaks version {ABI_VERSION}: rebuild it against this version of datasette-plugin-api",
-                header.abi_version
-            )));
-        }
-        let size = header.struct_size as usize;
-        // SAFETY: the header says the table holds `size` bytes.
-        let described = unsafe { check_layout(table, size) }.map_err(refuse)?;
-        if size < described {
-            return Err(refuse(format!(
-                "has a plugin table of {size} bytes, smaller than the {described} its layout describes"
-            )));
-        }
-        // What lies past the table its layout describes is not read, whatever `struct_size`.
-        let size = described;
-        if size < FIRST_TABLE_SIZE {
-            return Err(refuse(format!(
-                "has a plugin table of {size} bytes, smaller than the {FIRST_TABLE_SIZE} of ABI version {ABI_VERSION}"
-            )));
-        }
-        // Only whole hooks past the first table: a size cutting one in half would leave a
-        // pointer made of the plugin's bytes and zeros.
-        let hook = std::mem::size_of::<Option<HookFn>>();
-        let size = FIRST_TABLE_SIZE + (size - FIRST_TABLE_SIZE) / hook * hook;
-        // A plugin built against an older datasette-plugin-api has a shorter table: the hooks
-        // added since are absent (an all-zero `Option<fn>` is `None`). A newer one's extra
-        // hooks are not read.
-        let mut copy = std::mem::MaybeUninit::<PluginTable>::zeroed();
-        // SAFETY: the plugin's table has `size` readable bytes (its header says so) and the
-        // copy takes at most as many as a `PluginTable` holds; every field not copied stays
-        // zero, which is `None` for the optional hooks, the only fields past the first table.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                table.cast::<u8>(),
-                copy.as_mut_ptr().cast::<u8>(),
-                size.min(std::mem::size_of::<PluginTable>()),
-            );
-        }
-        check_raw_table(&copy).map_err(refuse)?;
-        // SAFETY: the copy holds a whole table whose required functions are not null, whose
-        // `unwinds` is 0 or 1 and whose strings point somewhere (checked just above). The
-        // library is never unloaded (leaked above), so what the table points to lives on.
-        let table: &'static PluginTable = Box::leak(Box::new(unsafe { copy.assume_init() }));
+        // SAFETY: the entry's pointer is to the library's static table (checked not null).
+        let table = unsafe { copy_table(table) }.map_err(refuse)?;
         if !table.unwinds {
             return Err(refuse(
                 "was built with panic = \"abort\": a panic in it would stop the whole server. Build it with panic = \"unwind\" (the default)".into(),
@@ -224,6 +173,68 @@ impl Library {
             _ => Err(CallError::Failed(lossy(bytes))),
         })
     }
+}
+
+/// The plugin's table, read as its header and layout say it may be, copied into one of the
+/// host's (`PluginTable`, the hooks it lacks `None`) and checked field by field; what is wrong
+/// with it otherwise. The copy lives as long as the process, as the library does.
+///
+/// # Safety
+/// `table` is not null and points at the library's static table.
+unsafe fn copy_table(table: *const PluginTable) -> Result<&'static PluginTable, String> {
+    // SAFETY: every table of every ABI version starts with the `#[repr(C)]` header; only
+    // the header is read until it says the rest is there (unaligned: a table from another
+    // language need not be aligned as Rust would align it).
+    let header = unsafe { std::ptr::read_unaligned(table.cast::<Header>()) };
+    if header.magic != MAGIC {
+        return Err(
+            "is not a datasette-rs plugin: its entry table has the wrong magic number".into(),
+        );
+    }
+    if header.abi_version != ABI_VERSION {
+        return Err(format!(
+            "was built for plugin ABI version {}, but this datasette-rs speaks version {ABI_VERSION}: rebuild it against this version of datasette-plugin-api",
+            header.abi_version
+        ));
+    }
+    let size = header.struct_size as usize;
+    // SAFETY: the header says the table holds `size` bytes.
+    let described = unsafe { check_layout(table, size) }?;
+    if size < described {
+        return Err(format!(
+            "has a plugin table of {size} bytes, smaller than the {described} its layout describes"
+        ));
+    }
+    // What lies past the table its layout describes is not read, whatever `struct_size`.
+    let size = described;
+    if size < FIRST_TABLE_SIZE {
+        return Err(format!(
+            "has a plugin table of {size} bytes, smaller than the {FIRST_TABLE_SIZE} of ABI version {ABI_VERSION}"
+        ));
+    }
+    // Only whole hooks past the first table: a size cutting one in half would leave a
+    // pointer made of the plugin's bytes and zeros.
+    let hook = std::mem::size_of::<Option<HookFn>>();
+    let size = FIRST_TABLE_SIZE + (size - FIRST_TABLE_SIZE) / hook * hook;
+    // A plugin built against an older datasette-plugin-api has a shorter table: the hooks
+    // added since are absent (an all-zero `Option<fn>` is `None`). A newer one's extra
+    // hooks are not read.
+    let mut copy = std::mem::MaybeUninit::<PluginTable>::zeroed();
+    // SAFETY: the plugin's table has `size` readable bytes (its header says so) and the
+    // copy takes at most as many as a `PluginTable` holds; every field not copied stays
+    // zero, which is `None` for the optional hooks, the only fields past the first table.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            table.cast::<u8>(),
+            copy.as_mut_ptr().cast::<u8>(),
+            size.min(std::mem::size_of::<PluginTable>()),
+        );
+    }
+    check_raw_table(&copy)?;
+    // SAFETY: the copy holds a whole table whose required functions are not null, whose
+    // `unwinds` is 0 or 1 and whose strings point somewhere (checked just above). The
+    // library is never unloaded (leaked above), so what the table points to lives on.
+    Ok(Box::leak(Box::new(unsafe { copy.assume_init() })))
 }
 
 /// The most a layout description may be: far more than [`LAYOUT`] will ever need, and little

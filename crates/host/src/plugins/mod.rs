@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod host_services;
 pub mod http;
 mod library;
+pub mod listing;
 pub mod routes;
 mod scoped;
 

@@ -60,27 +60,15 @@ pub async fn handle(
     if write_api::declared_too_large(&req, limit) {
         return Err(write_api::too_large(limit));
     }
-    let body = http::read_body(payload, limit).await?;
-    let (token, new_cookie) = csrf::token(&state, &req);
+    let body = super::plugin_body::read_body(payload, limit).await?;
     let mut request = state.describe(&req);
     request.body = body.bytes;
     request.body_file = body
         .file
         .as_ref()
         .map(|f| f.path().to_string_lossy().into_owned());
-    request.csrf_token = token.clone();
-    let token_sent = token;
-    if protected {
-        // The token may be anywhere in a form: it is looked for off the async workers.
-        let (back, sent) = web::block(move || {
-            let sent = posted_token(&request);
-            (request, sent)
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        request = back;
-        csrf::check(&state, &req, sent.as_deref())?;
-    }
+    let (mut request, new_cookie) = with_csrf_token(&state, &req, request, protected).await?;
+    let token_sent = request.csrf_token.clone();
     request.params = params;
     request.actor = actor.clone();
     request.session = session
@@ -126,6 +114,36 @@ pub async fn handle(
             "The plugin {name} failed while handling this request"
         ))
     })
+}
+
+/// The request with the visitor's CSRF token (and the cookie to set when it is new); for a
+/// protected route, checked against what the POST carries, which is looked for off the async
+/// workers (the token may be anywhere in a form).
+async fn with_csrf_token(
+    state: &AppState,
+    req: &HttpRequest,
+    mut request: datasette_plugin_api::Request,
+    protected: bool,
+) -> Result<
+    (
+        datasette_plugin_api::Request,
+        Option<actix_web::cookie::Cookie<'static>>,
+    ),
+    AppError,
+> {
+    let (token, new_cookie) = csrf::token(state, req);
+    request.csrf_token = token;
+    if protected {
+        let (back, sent) = web::block(move || {
+            let sent = posted_token(&request);
+            (request, sent)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        request = back;
+        csrf::check(state, req, sent.as_deref())?;
+    }
+    Ok((request, new_cookie))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
