@@ -276,17 +276,6 @@ unsafe impl Send for HostTable {}
 /// the same messages version, and each table the same field for field, except that either may
 /// have more nullable fields (`fn?`) at its end. `Err` says the first difference.
 pub fn compatible_layout(theirs: &str, ours: &str) -> Result<(), String> {
-    let sections = |layout: &str| -> Vec<(String, Vec<String>)> {
-        layout
-            .split(';')
-            .map(|section| {
-                let section = section.trim();
-                let (name, fields) = section.split_once(':').unwrap_or((section, ""));
-                let fields = fields.split_whitespace().map(str::to_string).collect();
-                (name.trim().to_string(), fields)
-            })
-            .collect()
-    };
     let (theirs, ours) = (sections(theirs), sections(ours));
     if theirs.len() != ours.len() {
         return Err(format!(
@@ -324,6 +313,27 @@ pub fn compatible_layout(theirs: &str, ours: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A layout's sections, each its name and its fields (`messages 2` is a section without fields).
+fn sections(layout: &str) -> Vec<(&str, Vec<&str>)> {
+    layout
+        .split(';')
+        .map(|section| {
+            let section = section.trim();
+            let (name, fields) = section.split_once(':').unwrap_or((section, ""));
+            (name.trim(), fields.split_whitespace().collect())
+        })
+        .collect()
+}
+
+/// The fields of one of a layout's tables (`"plugin table"`, `"host table"`).
+pub fn layout_fields<'a>(layout: &'a str, table: &str) -> Vec<&'a str> {
+    sections(layout)
+        .into_iter()
+        .find(|(name, _)| *name == table)
+        .map(|(_, fields)| fields)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,13 +364,7 @@ mod tests {
                 })
                 .collect()
         }
-        let section = |name: &str| -> Vec<&str> {
-            let s = LAYOUT
-                .split(';')
-                .find(|s| s.trim().starts_with(name))
-                .unwrap();
-            s.split_once(':').unwrap().1.split_whitespace().collect()
-        };
+        let section = |name: &str| layout_fields(LAYOUT, name);
         let plugin = offsets(&section("plugin table"));
         assert_eq!(plugin.len(), 9 + HOOK_NAMES.len());
         assert_eq!(

@@ -123,9 +123,19 @@ impl Drop for AnswerFile {
 /// headers and body or file.
 pub fn into_http(r: Response) -> Result<actix_web::HttpResponse, String> {
     let (r, file) = AnswerFile::take(r);
-    let mut out = http_response(&r)?;
+    let out = http_response(&r)?;
+    with_body(out, file, r.body)
+}
+
+/// `out` with the answer's body: its file when it has one (taken by [`AnswerFile::take`]),
+/// else its bytes.
+pub fn with_body(
+    mut out: actix_web::HttpResponseBuilder,
+    file: Option<AnswerFile>,
+    body: Vec<u8>,
+) -> Result<actix_web::HttpResponse, String> {
     match file {
         Some(file) => file.stream(out),
-        None => Ok(out.body(r.body)),
+        None => Ok(out.body(body)),
     }
 }

@@ -276,14 +276,10 @@ unsafe fn check_layout(table: *const PluginTable, size: usize) -> Result<usize, 
     })?;
     // Compatible, so the plugin table's fields are this host's up to the shorter of the two,
     // and any more are optional hooks, a pointer each.
-    let hooks = text
-        .split(';')
-        .find_map(|s| s.trim().strip_prefix("plugin table:"))
-        .map_or(0, |f| {
-            f.split_whitespace()
-                .filter(|f| f.ends_with("(fn?)"))
-                .count()
-        });
+    let hooks = layout_fields(text, "plugin table")
+        .iter()
+        .filter(|f| f.ends_with("(fn?)"))
+        .count();
     Ok(offset_of!(PluginTable, routes) + hooks * size_of::<Option<HookFn>>())
 }
 

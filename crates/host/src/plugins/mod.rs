@@ -336,16 +336,19 @@ impl Plugins {
             .map(|&(_, i)| self.list[i].library.name)
     }
 
-    /// The plugin answering `method` on `path` (as requested, percent-encoded), with what
-    /// the route's captures matched.
-    pub fn route(&self, method: &str, path: &str) -> Matched<(&Plugin, &Route)> {
+    /// The plugin answering `method` on `path` (as requested, percent-encoded), as its index
+    /// for [`Plugins::plugin`], with the route and what its captures matched.
+    pub fn route(&self, method: &str, path: &str) -> Matched<(usize, &Route)> {
         match routes::find(&self.routes, method, path) {
-            Matched::Found((route, &i), captures) => {
-                Matched::Found((&self.list[i], route), captures)
-            }
+            Matched::Found((route, &i), captures) => Matched::Found((i, route), captures),
             Matched::WrongMethod(m) => Matched::WrongMethod(m),
             Matched::None => Matched::None,
         }
+    }
+
+    /// The plugin at `index` of [`Plugins::route`].
+    pub fn plugin(&self, index: usize) -> &Plugin {
+        &self.list[index]
     }
 
     /// Tells every plugin with a `ready` hook that the server serves; each runs on a thread

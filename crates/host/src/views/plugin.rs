@@ -34,8 +34,8 @@ pub async fn handle(
     actix_web::HttpMessage::extensions_mut(&req).insert(crate::telemetry::PageKind("plugin"));
     let actor = state.actor(&req);
     let method = req.method().as_str().to_string();
-    let (plugin, route, params) = match state.plugins.route(&method, req.path()) {
-        Matched::Found((plugin, route), params) => (plugin, route, params),
+    let (index, route, params) = match state.plugins.route(&method, req.path()) {
+        Matched::Found((index, route), params) => (index, route, params),
         Matched::WrongMethod(methods) => {
             return Ok(HttpResponse::MethodNotAllowed()
                 .insert_header(("Allow", methods.join(", ")))
@@ -47,7 +47,7 @@ pub async fn handle(
         }
         Matched::None => return Err(AppError::NotFound("Page not found".into())),
     };
-    let name = plugin.library.name;
+    let name = state.plugins.plugin(index).library.name;
     // A route that changes things and takes no token from its callers checks them itself.
     let protected =
         !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") && route.csrf_exempt.is_none();
@@ -84,10 +84,7 @@ pub async fn handle(
     let plugins = state.plugins.clone();
     let spooled = body.file;
     web::block(move || {
-        let answer = match plugins.route(&method, &path) {
-            Matched::Found((p, _), _) => p.handle(&request),
-            _ => Err("the route went away".into()),
-        };
+        let answer = plugins.plugin(index).handle(&request);
         // The spooled body is deleted once the plugin is done with it.
         drop(spooled);
         answer
@@ -210,7 +207,7 @@ fn respond(
     state: &AppState,
     plugin: &str,
 ) -> Result<HttpResponse, String> {
-    let mut out = crate::plugins::http_response(&r)?;
+    let out = crate::plugins::http_response(&r)?;
     if let Some((text, kind)) = &r.message {
         let kind = match kind.as_str() {
             "info" | "warning" | "error" => kind.as_str(),
@@ -235,10 +232,7 @@ fn respond(
             session.insert(key, values).map_err(|e| e.to_string())?;
         }
     }
-    match file {
-        Some(file) => file.stream(out),
-        None => Ok(out.body(r.body)),
-    }
+    http::with_body(out, file, r.body)
 }
 
 // ---- HTML: this page's template and its adapter ----
