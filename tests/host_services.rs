@@ -95,6 +95,48 @@ fn permissions_sql_decides_checks_from_tables_visitors_cannot_read() {
     assert!(r.body.contains("no such table: users"), "{}", r.body);
 }
 
+/// The database page asks the plugin about every table at once (`permission_allowed_many`: one
+/// query a rule); the table page and SQL ask the same; all answer as the rules do check by
+/// check, for each actor.
+#[test]
+fn batched_votes_answer_as_the_rules_do_one_check_at_a_time() {
+    let (_dir, server) = serve_staff(&[]);
+    let tables = ["users", "grants", "notes", "cats", "dogs", "broken"];
+    // Who sees what, from the rules and allow blocks one check at a time.
+    let matrix: [(Option<i64>, &[&str]); 4] = [
+        (None, &["dogs"]),
+        (Some(1), &["cats", "dogs"]),
+        (Some(2), &["notes", "dogs"]),
+        (Some(3), &["dogs"]),
+    ];
+    for (id, visible) in matrix {
+        let get = |path: &str| match id {
+            Some(id) => as_user(&server, id, path),
+            None => server.get(path),
+        };
+        let page = get("/staff.json").json();
+        let mut listed: Vec<&str> = page["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        listed.sort();
+        let mut expected = visible.to_vec();
+        expected.sort();
+        assert_eq!(listed, expected, "the database page of {id:?}");
+        for t in tables {
+            let sees = visible.contains(&t);
+            assert_eq!(get(&format!("/staff/{t}.json")).status == 200, sees, "{id:?} {t}");
+            // The execute-sql rule lets 1 and 2 run SQL.
+            if matches!(id, Some(1 | 2)) {
+                let sql = get(&format!("/staff.json?sql=select+count(*)+from+{t}"));
+                assert_eq!(sql.status == 200, sees, "{id:?} {t}: {}", sql.body);
+            }
+        }
+    }
+}
+
 /// A plugin's own queries (here the permission rules reading `grants` and `users`) are never
 /// part of a visitor's SQL trace: they name tables the visitor may not read.
 #[test]

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use crate::config::{Metadata, Settings};
 use crate::db::{Access, Database, DbError, Schema};
-use crate::permissions::{Actor, AllowBlocks, Permissions};
+use crate::permissions::{AccessCache, AccessKey, Actor, AllowBlocks, Permissions, Worked};
 use crate::plugins::{PluginVotes, Plugins};
 use crate::render::html::{script_text, Chrome};
 use crate::session::SessionConfig;
@@ -19,6 +19,9 @@ pub struct AppState {
     pub metadata: Arc<Metadata>,
     pub databases: IndexMap<String, Arc<Database>>,
     pub permissions: Permissions,
+    /// Accesses worked out for earlier requests (none when plugins vote, unless
+    /// `plugin_votes_cache_ms` says how long).
+    pub access_cache: Option<AccessCache>,
     pub plugins: Arc<Plugins>,
     pub started: Instant,
     pub session: SessionConfig,
@@ -168,9 +171,18 @@ impl AppState {
         let metadata = Arc::new(metadata);
         let plugins = Arc::new(plugins);
         let mut sources: Vec<Box<dyn crate::permissions::PermissionSource>> = vec![];
-        if !plugins.is_empty() {
+        let plugins_vote = plugins.vote_on_permissions();
+        if plugins_vote {
             sources.push(Box::new(PluginVotes(plugins.clone())));
         }
+        // Allow blocks answer from the actor and the schema alone, so an access is reused
+        // until either changes; plugins' votes may read data, so only as long as the
+        // settings say.
+        let access_cache = match (plugins_vote, settings.plugin_votes_cache_ms) {
+            (false, _) => Some(AccessCache::new(None)),
+            (true, 0) => None,
+            (true, ms) => Some(AccessCache::new(Some(std::time::Duration::from_millis(ms)))),
+        };
         sources.push(Box::new(AllowBlocks::new(metadata.clone())));
         let permissions = Permissions::new(sources, settings.default_allow_sql);
         let fingerprint = fingerprint(&metadata, &settings, &plugins);
@@ -180,6 +192,7 @@ impl AppState {
             metadata,
             databases,
             permissions,
+            access_cache,
             plugins,
             started: Instant::now(),
             session,
@@ -257,10 +270,28 @@ impl AppState {
     /// What `actor` may read in database `db`, whose schema is `schema`: the access every
     /// statement run for the request is checked against.
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
-        let mut access = self.permissions.access(actor, db, &schema.lineage);
+        let key = self.access_cache.as_ref().map(|_| AccessKey {
+            db: db.to_string(),
+            lineage: Arc::as_ptr(&schema.lineage) as usize,
+            file: schema.file,
+            version: schema.version,
+            actor: serde_json::to_string(actor).unwrap_or_default(),
+        });
+        if let (Some(cache), Some(key)) = (&self.access_cache, &key) {
+            if let Some(worked) = cache.get(key) {
+                self.permissions.replay(actor, &worked.recorded);
+                return worked.access;
+            }
+        }
+        let (mut access, recorded) = self.permissions.access(actor, db, &schema.lineage);
         access.file = schema.file;
         access.schema_version = schema.file.map(|_| schema.version);
-        Arc::new(access)
+        let access = Arc::new(access);
+        if let (Some(cache), Some(key)) = (&self.access_cache, key) {
+            let recorded = recorded.into();
+            cache.insert(key, Worked { access: access.clone(), recorded });
+        }
+        access
     }
 
     /// As the table page answers: derived objects follow what they read; a name the schema

@@ -168,6 +168,11 @@ macro_rules! with_hooks {
             /// on the host's services may be called from any thread, for as long as the
             /// process lives.
             ready: Ready,
+            /// Input: a `PermissionChecks` (one actor, one action, many resources). Output: a
+            /// list of `true`, `false` or `null`, one for each resource, in order. Asked instead
+            /// of `permission_allowed` when the host needs many answers at once (every table
+            /// of a database).
+            permission_allowed_many: PermissionAllowedMany,
         }
     };
 }
@@ -398,7 +403,7 @@ mod tests {
     #[test]
     fn hooks_added_at_the_end_are_compatible_anything_else_is_named() {
         assert_eq!(compatible_layout(LAYOUT, LAYOUT), Ok(()));
-        let older = LAYOUT.replace(" ready(fn?)", "");
+        let older = LAYOUT.replace(" ready(fn?) permission_allowed_many(fn?)", "");
         assert_eq!(compatible_layout(&older, LAYOUT), Ok(()));
         assert_eq!(compatible_layout(LAYOUT, &older), Ok(()));
         let older_host = LAYOUT.replace(" sign(fn?) unsign(fn?)", "");

@@ -57,7 +57,7 @@ pub use body::{Multipart, Part, PartReader};
 pub use messages::{
     DatabaseInfo, DatabasesRequest, FetchRequest, FetchResponse, Forbidden, FunctionCall,
     InsertOptions, InsertRequest, MenuLink, MenuLinksRequest, OutputData, OutputRenderer,
-    PageContext, PermissionCheck, QueryRequest, QueryResult, RenderCells, RenderedCell, Request,
+    PageContext, PermissionCheck, PermissionChecks, QueryRequest, QueryResult, RenderCells, RenderedCell, Request,
     Resource, Response, Route, SignRequest, SqlFunction, UnsignRequest, WriteRequest, WriteResult,
 };
 pub use sdk::{Host, Level, Plugin, Writes};
@@ -120,7 +120,7 @@ pub use serde_json;
 /// `actor_from_request`, `permission_allowed`, `menu_links`, `extra_css_urls`,
 /// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
 /// `forbidden`, `prepare_connection`, `call_function`, `render_cell`, `register_output_renderer`,
-/// `render_output`, `ready`).
+/// `render_output`, `ready`, `permission_allowed_many`).
 /// The plugin's name and version are its package's. A hook the plugin implements but does not
 /// list here is never called: [`#[datasette_plugin]`](datasette_plugin) lists them for you.
 ///
@@ -153,7 +153,7 @@ pub use serde_json;
 ///     routes, handle, actor_from_request, permission_allowed, menu_links, extra_css_urls,
 ///     extra_js_urls, extra_body_script, table_actions, database_actions, row_actions,
 ///     forbidden, prepare_connection, call_function, render_cell, register_output_renderer,
-///     render_output, ready, no_such_hook
+///     render_output, ready, permission_allowed_many, no_such_hook
 /// );
 /// ```
 #[macro_export]

@@ -234,6 +234,14 @@ pub struct PermissionCheck {
     pub resource: Resource,
 }
 
+/// Many permission checks of one actor and one action, answered together.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PermissionChecks {
+    pub actor: Option<Value>,
+    pub action: String,
+    pub resources: Vec<Resource>,
+}
+
 /// An item of the page header's menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MenuLink {

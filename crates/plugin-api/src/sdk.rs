@@ -58,6 +58,30 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         None
     }
 
+    /// The votes on `action` over many `resources`, one for each in order: the host asks this
+    /// when it needs many answers at once (what an actor may see of a database's tables).
+    /// Implement it when the answers can be found together, with one query rather than one a
+    /// resource; the default asks [`Plugin::permission_allowed`] for each.
+    fn permission_allowed_many(
+        &self,
+        actor: Option<&Value>,
+        action: &str,
+        resources: &[Resource],
+        host: &Host,
+    ) -> Vec<Option<bool>> {
+        resources
+            .iter()
+            .map(|resource| {
+                let check = PermissionCheck {
+                    actor: actor.cloned(),
+                    action: action.to_string(),
+                    resource: resource.clone(),
+                };
+                self.permission_allowed(&check, host)
+            })
+            .collect()
+    }
+
     /// Links for the menu in the header of every HTML page.
     fn menu_links(&self, actor: Option<&Value>, request: &Request, host: &Host) -> Vec<MenuLink> {
         let _ = (actor, request, host);
@@ -691,6 +715,17 @@ unsafe extern "C" fn permission_allowed<S: Slot>(input: Bytes, out: *mut OwnedBu
     unsafe {
         run(input, out, |check: PermissionCheck| {
             Ok(plugin::<S>()?.permission_allowed(&check, &INLINE))
+        })
+    }
+}
+
+unsafe extern "C" fn permission_allowed_many<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |c: PermissionChecks| {
+            let plugin = plugin::<S>()?;
+            Ok(plugin.permission_allowed_many(c.actor.as_ref(), &c.action, &c.resources, &INLINE))
         })
     }
 }

@@ -28,6 +28,7 @@ const HOOKS: &[&str] = &[
     "register_output_renderer",
     "render_output",
     "ready",
+    "permission_allowed_many",
 ];
 
 /// Exports a `Plugin` from a `cdylib` with exactly the hooks its impl defines, as Python's

@@ -15,22 +15,36 @@
 //! `:resource_2` and `:actor_KEY` for each key of the actor (objects and lists as JSON text),
 //! and runs as the plugin on `database` (else the first database): it may read tables
 //! visitors cannot, such as a grants table.
+//!
+//! When the server asks about many resources at once (every table of a database, for the
+//! database page or the SQL a visitor runs), each rule runs once for all of them: its SQL is
+//! made a correlated subquery over a JSON list of the checks, its `:action`, `:resource_1` and
+//! `:resource_2` read from the list. The answers are the ones the rule gives check by check.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use datasette_plugin_api::{export_plugin, Host, Level, PermissionCheck, Plugin, Resource};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 struct PermissionsSql {
     rules: Vec<Rule>,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Rule {
     action: Option<String>,
     resource: Option<Resource>,
     sql: String,
     database: Option<String>,
     fallback: bool,
+    /// Whether the SQL gives one column (which may deny with -1): [`SHAPE_UNKNOWN`] until the
+    /// first batch finds out.
+    shape: AtomicU8,
 }
+
+const SHAPE_UNKNOWN: u8 = 0;
+const SHAPE_ONE_COLUMN: u8 = 1;
+const SHAPE_COLUMNS: u8 = 2;
 
 impl Plugin for PermissionsSql {
     fn startup(config: Value, _host: &Host) -> Result<Self, String> {
@@ -49,43 +63,244 @@ impl Plugin for PermissionsSql {
     }
 
     fn permission_allowed(&self, check: &PermissionCheck, host: &Host) -> Option<bool> {
-        let mut params = None;
-        for rule in self.rules.iter().filter(|r| r.matches(check)) {
-            // As Python's `actor or {}`: an actor with no fields is no actor.
-            let actor = check
-                .actor
-                .as_ref()
-                .filter(|a| a.as_object().is_some_and(|o| !o.is_empty()));
-            let row = match actor {
+        let resources = std::slice::from_ref(&check.resource);
+        self.decide(check.actor.as_ref(), &check.action, resources, host)[0]
+    }
+
+    fn permission_allowed_many(
+        &self,
+        actor: Option<&Value>,
+        action: &str,
+        resources: &[Resource],
+        host: &Host,
+    ) -> Vec<Option<bool>> {
+        self.decide(actor, action, resources, host)
+    }
+}
+
+/// What a rule made of a check.
+#[derive(Clone)]
+enum Outcome {
+    Allow,
+    Deny,
+    /// No row, and the rule falls back to the next.
+    Next,
+}
+
+impl PermissionsSql {
+    /// The votes on `action` over `resources`: each rule in turn decides the checks it matches
+    /// that no earlier rule decided, with one query for them all.
+    fn decide(
+        &self,
+        actor: Option<&Value>,
+        action: &str,
+        resources: &[Resource],
+        host: &Host,
+    ) -> Vec<Option<bool>> {
+        // As Python's `actor or {}`: an actor with no fields is no actor.
+        let actor = actor.filter(|a| a.as_object().is_some_and(|o| !o.is_empty()));
+        let mut votes: Vec<Option<bool>> = vec![None; resources.len()];
+        let mut open: Vec<bool> = vec![true; resources.len()];
+        for rule in &self.rules {
+            let matched: Vec<usize> = (0..resources.len())
+                .filter(|&i| open[i] && rule.matches(action, &resources[i]))
+                .collect();
+            if matched.is_empty() {
+                continue;
+            }
+            let outcomes = match actor {
+                // An anonymous actor has no row.
+                None => vec![Outcome::Next; matched.len()],
                 Some(actor) => {
-                    let params = params.get_or_insert_with(|| parameters(check, actor));
-                    let query = host.query(rule.database.as_deref(), &rule.sql, params);
-                    match query {
-                        Ok(result) => result.rows.into_iter().next(),
+                    let asked: Vec<&Resource> = matched.iter().map(|&i| &resources[i]).collect();
+                    let outcomes = match asked.as_slice() {
+                        [one] => rule.run_one(actor, action, one, host).map(|o| vec![o]),
+                        many => rule.run(actor, action, many, host),
+                    };
+                    match outcomes {
+                        Ok(outcomes) => outcomes,
                         Err(e) => {
                             // A rule that cannot run must not open anything up.
                             host.log(Level::Error, &format!("rule failed, denying: {e}"));
-                            return Some(false);
+                            vec![Outcome::Deny; matched.len()]
                         }
                     }
                 }
-                None => None,
             };
-            match row {
-                None if rule.fallback => continue,
-                None => return Some(false),
-                Some(row) => return Some(!is_explicit_deny(&row)),
+            for (i, outcome) in matched.into_iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Next if rule.fallback => continue,
+                    Outcome::Allow => votes[i] = Some(true),
+                    Outcome::Deny | Outcome::Next => votes[i] = Some(false),
+                }
+                open[i] = false;
             }
         }
-        None
+        votes
     }
 }
 
 impl Rule {
-    fn matches(&self, check: &PermissionCheck) -> bool {
-        self.action.as_ref().is_none_or(|a| *a == check.action)
-            && self.resource.as_ref().is_none_or(|r| *r == check.resource)
+    fn matches(&self, action: &str, resource: &Resource) -> bool {
+        self.action.as_ref().is_none_or(|a| a == action)
+            && self.resource.as_ref().is_none_or(|r| r == resource)
     }
+
+    /// The rule's outcome for one check: its SQL as written, with the check's parameters.
+    fn run_one(
+        &self,
+        actor: &Value,
+        action: &str,
+        resource: &Resource,
+        host: &Host,
+    ) -> Result<Outcome, String> {
+        let mut params = actor_parameters(actor);
+        params.insert("action".into(), action.into());
+        if let Resource::Database(db) | Resource::Child(db, _) = resource {
+            params.insert("resource_1".into(), db.clone().into());
+        }
+        if let Resource::Child(_, child) = resource {
+            params.insert("resource_2".into(), child.clone().into());
+        }
+        let result = host.query(self.database.as_deref(), &self.sql, &Value::Object(params))?;
+        Ok(match result.rows.first() {
+            None => Outcome::Next,
+            Some(row) if is_explicit_deny(row) => Outcome::Deny,
+            Some(_) => Outcome::Allow,
+        })
+    }
+
+    /// The rule's outcome for each of `resources`, from one query: the rule's SQL correlated
+    /// with each row of a JSON list of the checks. Whether it gives one column (and so may
+    /// deny with -1) is learnt from the first query: a scalar subquery of more columns fails.
+    fn run(
+        &self,
+        actor: &Value,
+        action: &str,
+        resources: &[&Resource],
+        host: &Host,
+    ) -> Result<Vec<Outcome>, String> {
+        let checks: Vec<Value> = resources
+            .iter()
+            .map(|r| {
+                let (r1, r2) = match r {
+                    Resource::Instance => (None, None),
+                    Resource::Database(db) => (Some(db), None),
+                    Resource::Child(db, child) => (Some(db), Some(child)),
+                };
+                json!([action, r1, r2])
+            })
+            .collect();
+        let mut params = actor_parameters(actor);
+        params.insert(CHECKS.into(), Value::from(Value::Array(checks).to_string()));
+        let params = Value::Object(params);
+        let correlated = correlate(&self.sql);
+        let one_column = format!(
+            "select exists{correlated}, (select * from {correlated} limit 1) \
+             from json_each(:{CHECKS}) as {ALIAS} order by {ALIAS}.key"
+        );
+        let columns = format!(
+            "select exists{correlated}, null from json_each(:{CHECKS}) as {ALIAS} \
+             order by {ALIAS}.key"
+        );
+        let db = self.database.as_deref();
+        let result = match self.shape.load(Ordering::Relaxed) {
+            SHAPE_COLUMNS => host.query(db, &columns, &params)?,
+            shape => match host.query(db, &one_column, &params) {
+                Ok(result) => {
+                    self.shape.store(SHAPE_ONE_COLUMN, Ordering::Relaxed);
+                    result
+                }
+                Err(e) if shape == SHAPE_UNKNOWN && e.contains("sub-select returns") => {
+                    self.shape.store(SHAPE_COLUMNS, Ordering::Relaxed);
+                    host.query(db, &columns, &params)?
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        if result.rows.len() != resources.len() {
+            return Err(format!("{} answers for {} checks", result.rows.len(), resources.len()));
+        }
+        Ok(result
+            .rows
+            .iter()
+            .map(|row| match row.as_slice() {
+                [exists, first] if is_true(exists) => match is_explicit_deny(std::slice::from_ref(first)) {
+                    true => Outcome::Deny,
+                    false => Outcome::Allow,
+                },
+                _ => Outcome::Next,
+            })
+            .collect())
+    }
+}
+
+/// The parameter holding the JSON list of checks, and the name of its rows in the query.
+const CHECKS: &str = "datasette_permission_checks";
+const ALIAS: &str = "datasette_permission_check";
+
+fn is_true(v: &Value) -> bool {
+    v.as_i64().is_some_and(|n| n != 0)
+}
+
+/// The rule's SQL as a parenthesised subquery whose `:action`, `:resource_1` and
+/// `:resource_2` (or `@…`, `$…`) read the current check instead. Strings, quoted names and
+/// comments are copied as they are.
+fn correlate(sql: &str) -> String {
+    let sql = sql.trim().trim_end_matches(';');
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let close = match c {
+            '\'' | '"' | '`' => Some(c),
+            '[' => Some(']'),
+            _ => None,
+        };
+        if let Some(close) = close {
+            out.push(c);
+            for (_, d) in chars.by_ref() {
+                out.push(d);
+                if d == close {
+                    break;
+                }
+            }
+            continue;
+        }
+        let rest = &sql[i..];
+        if rest.starts_with("--") || rest.starts_with("/*") {
+            let end = if c == '-' {
+                rest.find('\n').map_or(rest.len(), |n| n + 1)
+            } else {
+                rest[2..].find("*/").map_or(rest.len(), |n| n + 4)
+            };
+            out.push_str(&rest[..end]);
+            while chars.peek().is_some_and(|(j, _)| *j < i + end) {
+                chars.next();
+            }
+            continue;
+        }
+        if matches!(c, ':' | '@' | '$') {
+            let name: String = rest[1..]
+                .chars()
+                .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+                .collect();
+            let index = match name.as_str() {
+                "action" => Some(0),
+                "resource_1" => Some(1),
+                "resource_2" => Some(2),
+                _ => None,
+            };
+            if let Some(index) = index {
+                out.push_str(&format!("json_extract({ALIAS}.value, '$[{index}]')"));
+                for _ in 0..name.len() {
+                    chars.next();
+                }
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    format!("({out})")
 }
 
 /// Rule `i` of the configuration, or what is wrong with it.
@@ -121,6 +336,7 @@ fn rule((i, value): (usize, &Value)) -> Result<Rule, String> {
         resource,
         sql: text("sql")?.ok_or_else(|| bad("`sql` is required"))?,
         database: text("database")?,
+        shape: AtomicU8::new(SHAPE_UNKNOWN),
         fallback: match object.get("fallback") {
             None => false,
             Some(v) => v
@@ -130,20 +346,9 @@ fn rule((i, value): (usize, &Value)) -> Result<Rule, String> {
     })
 }
 
-/// The SQL's parameters for a check: `action`, `resource_1`, `resource_2`, `actor_KEY`.
-fn parameters(check: &PermissionCheck, actor: &Value) -> Value {
+/// The SQL's parameters from the actor: `actor_KEY` for each of its keys.
+fn actor_parameters(actor: &Value) -> Map<String, Value> {
     let mut params = Map::new();
-    params.insert("action".into(), check.action.clone().into());
-    match &check.resource {
-        Resource::Child(db, child) => {
-            params.insert("resource_1".into(), db.clone().into());
-            params.insert("resource_2".into(), child.clone().into());
-        }
-        Resource::Database(db) => {
-            params.insert("resource_1".into(), db.clone().into());
-        }
-        Resource::Instance => {}
-    }
     for (key, value) in actor.as_object().into_iter().flatten() {
         let value = match value {
             Value::Object(_) | Value::Array(_) => value.to_string().into(),
@@ -151,7 +356,7 @@ fn parameters(check: &PermissionCheck, actor: &Value) -> Value {
         };
         params.insert(format!("actor_{key}"), value);
     }
-    Value::Object(params)
+    params
 }
 
 /// A row of one column holding -1 (as a number or text) denies.
@@ -163,20 +368,12 @@ fn is_explicit_deny(row: &[Value]) -> bool {
     }
 }
 
-export_plugin!(PermissionsSql: permission_allowed);
+export_plugin!(PermissionsSql: permission_allowed, permission_allowed_many);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn check(actor: Value, action: &str, resource: Resource) -> PermissionCheck {
-        PermissionCheck {
-            actor: Some(actor),
-            action: action.into(),
-            resource,
-        }
-    }
 
     #[test]
     fn rules_are_read_with_their_resource() {
@@ -206,24 +403,30 @@ mod tests {
         ))
         .unwrap();
         let table = |t: &str| Resource::Child("db".into(), t.into());
-        assert!(r.matches(&check(json!({}), "view-table", table("t"))));
-        assert!(!r.matches(&check(json!({}), "view-table", table("other"))));
-        assert!(!r.matches(&check(json!({}), "view-query", table("t"))));
+        assert!(r.matches("view-table", &table("t")));
+        assert!(!r.matches("view-table", &table("other")));
+        assert!(!r.matches("view-query", &table("t")));
     }
 
     #[test]
     fn the_actor_becomes_parameters() {
-        let c = check(
-            json!({"id": 7, "name": "ana", "roles": ["a", "b"]}),
-            "view-table",
-            Resource::Child("db".into(), "t".into()),
-        );
-        let params = parameters(&c, c.actor.as_ref().unwrap());
+        let params = actor_parameters(&json!({"id": 7, "name": "ana", "roles": ["a", "b"]}));
         assert_eq!(
-            params,
-            json!({"action": "view-table", "resource_1": "db", "resource_2": "t",
-                   "actor_id": 7, "actor_name": "ana", "actor_roles": "[\"a\",\"b\"]"})
+            Value::Object(params),
+            json!({"actor_id": 7, "actor_name": "ana", "actor_roles": "[\"a\",\"b\"]"})
         );
+    }
+
+    #[test]
+    fn the_checks_parameters_read_the_current_check() {
+        let at = |i: usize| format!("json_extract({ALIAS}.value, '$[{i}]')");
+        assert_eq!(
+            correlate("select 1 from g where t = :resource_2 and a = @action and d = $resource_1;"),
+            format!("(select 1 from g where t = {} and a = {} and d = {})", at(2), at(0), at(1))
+        );
+        // Not in strings, quoted names or comments, nor a longer name.
+        let untouched = "select ':resource_2', \"x:action\", [:action] -- :action\n/* :action */ :actions, :actor_id";
+        assert_eq!(correlate(untouched), format!("({untouched})"));
     }
 
     #[test]

@@ -81,6 +81,10 @@ pub struct Settings {
     pub max_insert_rows: u32,
     /// The most bytes a POST's body may hold: past it, a 413 before more is read.
     pub max_post_body_bytes: u64,
+    /// Beyond Datasette: how long, in milliseconds, an actor's access worked out with plugins'
+    /// votes is reused for the same file and schema (0: worked out for every request, as a
+    /// plugin that reads its rules from the data needs to see them change at once).
+    pub plugin_votes_cache_ms: u64,
 }
 
 impl Default for Settings {
@@ -121,6 +125,7 @@ impl Default for Settings {
             max_signed_tokens_ttl: 0,
             max_insert_rows: 100,
             max_post_body_bytes: 2 << 20,
+            plugin_votes_cache_ms: 0,
         }
     }
 }
@@ -212,6 +217,7 @@ impl Settings {
         "max_signed_tokens_ttl",
         "max_insert_rows",
         "max_post_body_bytes",
+        "plugin_votes_cache_ms",
     ];
 
     /// Applies one `--setting NAME VALUE`.
@@ -251,6 +257,7 @@ impl Settings {
             "max_signed_tokens_ttl" => self.max_signed_tokens_ttl = parse_u64(name, value, 0)?,
             "max_insert_rows" => self.max_insert_rows = parse_u32(name, value, 1)?,
             "max_post_body_bytes" => self.max_post_body_bytes = parse_u64(name, value, 1)?,
+            "plugin_votes_cache_ms" => self.plugin_votes_cache_ms = parse_u64(name, value, 0)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())

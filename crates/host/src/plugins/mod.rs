@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use datasette_plugin_api::{
     Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData, OutputRenderer, PageContext,
-    PermissionCheck, RenderCells, RenderedCell, Request, Response, Route, SqlFunction,
+    PermissionCheck, PermissionChecks, RenderCells, RenderedCell, Request, Response, Route, SqlFunction,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -374,6 +374,11 @@ impl Plugins {
         }
     }
 
+    /// Whether any plugin votes on permission checks.
+    pub fn vote_on_permissions(&self) -> bool {
+        self.voters().next().is_some()
+    }
+
     /// Whether any plugin recognises actors: if none does, requests need not be described.
     pub fn recognise_actors(&self) -> bool {
         self.implementing(Hook::ActorFromRequest).next().is_some()
@@ -408,37 +413,31 @@ impl Plugins {
     /// The first explicit vote of a plugin. A plugin that fails denies: a broken
     /// permission plugin must not open anything up.
     pub fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
-        let mut input = None;
-        for lib in self.implementing(Hook::PermissionAllowed) {
-            let input = input.get_or_insert_with(|| check_json(actor, action, resource));
-            let Some(answer) = lib.call(Hook::PermissionAllowed, input) else {
-                continue;
-            };
-            match answer {
-                Ok(bytes) => match bytes.as_slice() {
-                    b"true" => return Some(true),
-                    b"false" => return Some(false),
-                    b"null" => continue,
-                    other => match serde_json::from_slice::<Option<bool>>(other) {
-                        Ok(Some(vote)) => return Some(vote),
-                        Ok(None) => continue,
-                        Err(e) => {
-                            failed(
-                                lib,
-                                Hook::PermissionAllowed,
-                                &format!("malformed answer: {e}"),
-                            );
-                            return Some(false);
-                        }
-                    },
-                },
-                Err(e) => {
-                    failed(lib, Hook::PermissionAllowed, &e.to_string());
-                    return Some(false);
-                }
+        self.vote_many(actor, action, std::slice::from_ref(resource))[0]
+    }
+
+    /// [`Plugins::vote`] on one action over many resources, in their order: each plugin is
+    /// asked once for those no earlier plugin answered, with `permission_allowed_many` if it
+    /// has it.
+    pub fn vote_many(&self, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+        let mut votes = vec![None; resources.len()];
+        for lib in self.voters() {
+            let open: Vec<usize> = (0..resources.len()).filter(|&i| votes[i].is_none()).collect();
+            if open.is_empty() {
+                break;
+            }
+            let asked: Vec<Resource> = open.iter().map(|&i| resources[i].clone()).collect();
+            for (i, vote) in open.into_iter().zip(lib_votes(lib, actor, action, &asked)) {
+                votes[i] = vote;
             }
         }
-        None
+        votes
+    }
+
+    fn voters(&self) -> impl Iterator<Item = &Library> {
+        self.list.iter().map(|p| &p.library).filter(|l| {
+            l.has(Hook::PermissionAllowed) || l.has(Hook::PermissionAllowedMany)
+        })
     }
 
     /// Every plugin's links for the page header.
@@ -663,6 +662,58 @@ pub struct PluginInfo {
     pub routes: Vec<String>,
 }
 
+/// One plugin's votes on `action` over `resources`: one call of `permission_allowed_many`
+/// when it has it (and more than one answer is wanted, or it lacks the other), else one of
+/// `permission_allowed` each. A failure, or a list of the wrong length, denies them all.
+fn lib_votes(lib: &Library, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+    let many = lib.has(Hook::PermissionAllowedMany)
+        && (resources.len() > 1 || !lib.has(Hook::PermissionAllowed));
+    if !many {
+        return resources
+            .iter()
+            .map(|r| single_vote(lib, &check_json(actor, action, r)))
+            .collect();
+    }
+    let input = serde_json::to_vec(&PermissionChecks {
+        actor: actor.clone(),
+        action: action.to_string(),
+        resources: resources.to_vec(),
+    })
+    .unwrap_or_default();
+    let hook = Hook::PermissionAllowedMany;
+    let problem = match lib.call(hook, &input) {
+        None => return vec![None; resources.len()],
+        Some(Err(e)) => e.to_string(),
+        Some(Ok(bytes)) => match serde_json::from_slice::<Vec<Option<bool>>>(&bytes) {
+            Ok(votes) if votes.len() == resources.len() => return votes,
+            Ok(votes) => format!("{} answers for {} resources", votes.len(), resources.len()),
+            Err(e) => format!("malformed answer: {e}"),
+        },
+    };
+    failed(lib, hook, &problem);
+    vec![Some(false); resources.len()]
+}
+
+/// One plugin's vote through `permission_allowed`, `input` a `PermissionCheck`.
+fn single_vote(lib: &Library, input: &[u8]) -> Option<bool> {
+    let hook = Hook::PermissionAllowed;
+    match lib.call(hook, input)? {
+        Ok(bytes) => match bytes.as_slice() {
+            b"true" => Some(true),
+            b"false" => Some(false),
+            b"null" => None,
+            other => serde_json::from_slice::<Option<bool>>(other).unwrap_or_else(|e| {
+                failed(lib, hook, &format!("malformed answer: {e}"));
+                Some(false)
+            }),
+        },
+        Err(e) => {
+            failed(lib, hook, &e.to_string());
+            Some(false)
+        }
+    }
+}
+
 fn check_json(actor: &Actor, action: &str, resource: &Resource) -> Vec<u8> {
     serde_json::to_vec(&PermissionCheck {
         actor: actor.clone(),
@@ -720,5 +771,9 @@ pub struct PluginVotes(pub std::sync::Arc<Plugins>);
 impl PermissionSource for PluginVotes {
     fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
         self.0.vote(actor, action, resource)
+    }
+
+    fn vote_many(&self, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+        self.0.vote_many(actor, action, resources)
     }
 }

@@ -1,6 +1,10 @@
 //! Who may do what: actions on resources, voted on by sources (plugins, then the allow blocks
 //! of metadata.json), the most specific explicit answer winning.
 
+mod cache;
+
+pub use cache::{AccessCache, Key as AccessKey, Worked};
+
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -146,6 +150,15 @@ pub use datasette_plugin_api::Resource;
 /// `None` no opinion. Called inline on every check: it must not block.
 pub trait PermissionSource: Send + Sync {
     fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool>;
+
+    /// The votes on one action over many resources, in their order: a source that can answer
+    /// them together (one query for all of a page's tables) says so here.
+    fn vote_many(&self, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+        resources
+            .iter()
+            .map(|r| self.vote(actor, action, r))
+            .collect()
+    }
 }
 
 /// Datasette's `_r`: actions allowed everywhere (`a`), in a database (`d`), or on one table
@@ -296,6 +309,16 @@ fn is_root(actor: &Actor) -> bool {
     actor.as_ref().and_then(|a| a.get("id")) == Some(&"root".into())
 }
 
+/// A check worked out for an access, kept with it so that reusing the access lists the
+/// check in `/-/permissions` again.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub action: Action,
+    pub resource: Resource,
+    pub vote: Option<bool>,
+    pub default: bool,
+}
+
 /// The one service every route asks.
 pub struct Permissions {
     sources: Vec<Box<dyn PermissionSource>>,
@@ -343,6 +366,15 @@ impl Permissions {
         });
     }
 
+    /// Lists again the checks an access reused from [`AccessCache`] was worked out with (the
+    /// latest [`RECENT_CHECKS`] of them).
+    pub fn replay(&self, actor: &Actor, recorded: &[Recorded]) {
+        let start = recorded.len().saturating_sub(RECENT_CHECKS);
+        for r in &recorded[start..] {
+            self.record(actor, r.action, &r.resource, r.vote, r.default);
+        }
+    }
+
     /// The first explicit vote, if any source has one.
     pub fn vote(&self, actor: &Actor, action: &str, resource: &Resource) -> Option<bool> {
         self.sources
@@ -350,18 +382,41 @@ impl Permissions {
             .find_map(|s| s.vote(actor, action, resource))
     }
 
+    /// [`Permissions::vote`] on one action over many resources: each source is asked once,
+    /// for the resources no earlier source has answered.
+    pub fn vote_many(&self, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+        let mut votes = vec![None; resources.len()];
+        for source in &self.sources {
+            let open: Vec<usize> = (0..resources.len()).filter(|&i| votes[i].is_none()).collect();
+            if open.is_empty() {
+                break;
+            }
+            let asked: Vec<Resource> = open.iter().map(|&i| resources[i].clone()).collect();
+            let answers = source.vote_many(actor, action, &asked);
+            for (i, answer) in open.into_iter().zip(answers) {
+                votes[i] = answer;
+            }
+        }
+        votes
+    }
+
     /// Walks from the most specific check to the least; the first explicit answer wins. The
     /// check is recorded as the most specific one.
     fn cascade(&self, actor: &Actor, checks: &[(Action, Resource)], default: bool) -> bool {
-        // A restricted token may do what it lists and nothing else, whatever else says yes.
-        let vote = match (Restrictions::of(actor), checks.first()) {
-            (Some(r), Some((action, resource))) if !r.allow(*action, resource) => Some(false),
-            _ => self.first_vote(actor, checks),
-        };
+        let vote = self.decide(actor, checks);
         if let Some((action, resource)) = checks.first() {
             self.record(actor, *action, resource, vote, default);
         }
         vote.unwrap_or(default)
+    }
+
+    /// The explicit answer of `checks`, most specific first, if any.
+    fn decide(&self, actor: &Actor, checks: &[(Action, Resource)]) -> Option<bool> {
+        // A restricted token may do what it lists and nothing else, whatever else says yes.
+        match (Restrictions::of(actor), checks.first()) {
+            (Some(r), Some((action, resource))) if !r.allow(*action, resource) => Some(false),
+            _ => self.first_vote(actor, checks),
+        }
     }
 
     pub fn can_view_instance(&self, actor: &Actor) -> bool {
@@ -479,31 +534,52 @@ impl Permissions {
     /// Any other object follows the database and instance, and is hidden as soon as anything
     /// it reads is hidden (a view, a full-text index and its shadow tables, a table filled by
     /// triggers); statistics tables are hidden as soon as any table is.
-    pub fn access(&self, actor: &Actor, db: &str, lineage: &Arc<Lineage>) -> Access {
-        let database = self.cascade(
-            actor,
-            &[
-                (Action::ViewDatabase, Resource::Database(db.into())),
-                (Action::ViewInstance, Resource::Instance),
-            ],
-            true,
-        );
+    pub fn access(&self, actor: &Actor, db: &str, lineage: &Arc<Lineage>) -> (Access, Vec<Recorded>) {
+        let checks = database_checks(db);
+        let database_vote = self.decide(actor, &checks);
+        let database = database_vote.unwrap_or(true);
+        let mut recorded = vec![Recorded {
+            action: Action::ViewDatabase,
+            resource: checks[0].1.clone(),
+            vote: database_vote,
+            default: true,
+        }];
         let mut hidden: HashSet<String> = HashSet::new();
         let mut published: HashSet<String> = HashSet::new();
         let restrictions = Restrictions::of(actor);
+        let resources: Vec<Resource> = lineage
+            .objects
+            .values()
+            .map(|o| Resource::Child(db.into(), o.name.clone()))
+            .collect();
+        // A restricted token's refusals need no vote; the rest are voted on together.
+        let refused: Vec<bool> = resources
+            .iter()
+            .map(|r| restrictions.as_ref().is_some_and(|x| !x.allow(Action::ViewTable, r)))
+            .collect();
+        let asked: Vec<Resource> = resources
+            .iter()
+            .zip(&refused)
+            .filter(|(_, refused)| !**refused)
+            .map(|(r, _)| r.clone())
+            .collect();
+        let mut answers = self.vote_many(actor, Action::ViewTable.name(), &asked).into_iter();
         // Each object's own answer, in the lineage's order.
         let votes: Vec<Option<bool>> = lineage
             .objects
             .iter()
-            .map(|(folded, o)| {
-                let resource = Resource::Child(db.into(), o.name.clone());
-                let vote = match &restrictions {
-                    Some(r) if !r.allow(Action::ViewTable, &resource) => Some(false),
-                    _ => self.vote(actor, Action::ViewTable.name(), &resource),
-                };
+            .zip(resources)
+            .zip(refused)
+            .map(|(((folded, o), resource), refused)| {
+                let vote = if refused { Some(false) } else { answers.next().flatten() };
                 // An object's own answer is worth listing; the others follow the database's.
                 if vote.is_some() {
-                    self.record(actor, Action::ViewTable, &resource, vote, database);
+                    recorded.push(Recorded {
+                        action: Action::ViewTable,
+                        resource,
+                        vote,
+                        default: database,
+                    });
                 }
                 if vote == Some(true) && o.is_view {
                     published.insert(folded.clone());
@@ -537,14 +613,16 @@ impl Permissions {
             }
             hidden.extend(newly);
         }
-        Access {
+        self.replay(actor, &recorded);
+        let access = Access {
             hidden,
             published,
             lineage: lineage.clone(),
             file: None,
             schema_version: None,
             attached: vec![],
-        }
+        };
+        (access, recorded)
     }
 }
 
