@@ -1,4 +1,5 @@
-//! Counts and facet suggestions are cached per file: a change to the file must show at once.
+//! Counts, facets and facet suggestions are cached per file: a change to the file must show at
+//! once.
 
 use datasette_rs::app::DatabaseFile;
 use serde_json::{json, Value};
@@ -49,6 +50,88 @@ fn a_changed_file_is_counted_and_suggested_afresh() {
         4
     );
     assert_eq!(server.json("/live.json")["tables"][0]["count"], 7);
+}
+
+fn facet(page: &Value, column: &str) -> Vec<(String, i64)> {
+    page["facet_results"][column]["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no facet on {column}: {page}"))
+        .iter()
+        .map(|r| (r["value"].as_str().unwrap().to_string(), r["count"].as_i64().unwrap()))
+        .collect()
+}
+
+/// A repeated facet is answered from the cache; a write to the file is counted at once, by
+/// another writer or through the write API.
+#[test]
+fn a_cached_facet_is_recounted_after_a_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "create table t (id integer primary key, kind text);
+         insert into t (kind) values ('a'), ('a'), ('b');",
+    )
+    .unwrap();
+    let server = serve_live(&path, false);
+    let two = vec![("a".to_string(), 2), ("b".to_string(), 1)];
+    for _ in 0..3 {
+        assert_eq!(facet(&server.json("/live/t.json?_facet=kind"), "kind"), two);
+        assert_eq!(
+            facet(&server.json("/live/t.json?_facet=kind&kind=b"), "kind"),
+            [("b".to_string(), 1)]
+        );
+    }
+    conn.execute_batch("insert into t (kind) values ('b'), ('b'), ('c');")
+        .unwrap();
+    assert_eq!(
+        facet(&server.json("/live/t.json?_facet=kind"), "kind"),
+        [("b".to_string(), 3), ("a".to_string(), 2), ("c".to_string(), 1)]
+    );
+    assert_eq!(
+        facet(&server.json("/live/t.json?_facet=kind&kind=b"), "kind"),
+        [("b".to_string(), 3)]
+    );
+}
+
+/// A facet past `facet_time_limit_ms` is left out of the page, and counted in the background
+/// for the pages after.
+#[test]
+fn a_slow_facet_is_finished_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "create view slow as with recursive c(x) as
+               (select 1 union all select x + 1 from c where x < 3000000) select x % 3 as k from c;",
+        )
+        .unwrap();
+    let server = TestApp::new()
+        .files(vec![DatabaseFile {
+            path: path.clone(),
+            immutable: false,
+        }])
+        .metadata(json!({}))
+        .setting("facet_time_limit_ms", "1")
+        .start();
+    let first = server.json("/live/slow.json?_size=1&_facet=k");
+    assert!(first["facet_results"].get("k").is_none(), "{first}");
+    let mut page = first;
+    for _ in 0..600 {
+        page = server.json("/live/slow.json?_size=1&_facet=k");
+        if page["facet_results"].get("k").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let counts: Vec<i64> = page["facet_results"]["k"]["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("never counted: {page}"))
+        .iter()
+        .map(|r| r["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [1_000_000, 1_000_000, 1_000_000]);
 }
 
 fn live_file(dir: &tempfile::TempDir) -> std::path::PathBuf {

@@ -79,6 +79,7 @@ impl FacetKind {
 }
 
 /// The values of one facet with their counts, most frequent first.
+#[derive(Clone)]
 pub struct FacetCounts {
     pub values: Vec<(Cell, i64)>,
     /// More values exist than were asked for.
@@ -91,6 +92,20 @@ pub struct Over<'a> {
     pub params: &'a [(String, Cell)],
     /// Whether the statement may be cached: not when `from_where` holds SQL from a request.
     pub cached: bool,
+}
+
+/// Where a facet's counts are cached for the file as it is (with the row counts): by what it
+/// counts. Only for SQL that holds nothing from the request (`over.cached`), whose answer is
+/// the same for every actor who may read the table.
+pub fn cache_key(kind: FacetKind, column: &str, over: &Over<'_>, size: usize) -> Option<String> {
+    over.cached.then(|| {
+        format!(
+            "facet\0{}\0{column}\0{size}\0{}\0{:?}",
+            kind.name(),
+            over.from_where,
+            over.params
+        )
+    })
 }
 
 /// Counts the `size` most frequent values of a facet on `column`, within `limit`; `None` when

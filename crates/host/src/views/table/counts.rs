@@ -1,9 +1,12 @@
-//! A table page's row count: how long a page waits for it, and finishing it in the background.
+//! A table page's row count and facet counts: how long a page waits for them, caching them
+//! until the file changes, and finishing in the background those the page gave up on.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::fetch::Work;
 use super::request::TableRequest;
+use crate::db::facets::{self, FacetCounts};
 use crate::db::table_query::Built;
 use crate::db::{self as sqlite, Access, Database, TableInfo};
 
@@ -59,4 +62,62 @@ pub(super) fn count_key(t: &TableInfo, req: &TableRequest, built: &Built) -> Opt
             built.from_where, built.filter_params
         ))
     }
+}
+
+/// Where each facet of `work` is cached (`None`: not cacheable, its SQL holds `_where`).
+pub(super) fn facet_keys(work: &Work) -> Vec<Option<String>> {
+    let over = work.over();
+    work.facets
+        .iter()
+        .map(|f| facets::cache_key(f.kind, &f.column, &over, work.facet_size))
+        .collect()
+}
+
+/// Caches the facets `work` counted, and finishes in the background, on a connection apart
+/// from the requests', those that ran out of time: a later page finds them cached.
+pub(super) fn cache_facets(
+    db: &Arc<Database>,
+    work: &Work,
+    keys: &[Option<String>],
+    counted: &[Option<FacetCounts>],
+    access: &Arc<Access>,
+) {
+    let asked = work.facets.iter().zip(&work.known_facets).zip(keys).zip(counted);
+    for (((facet, known), key), counts) in asked {
+        let (None, Some(key)) = (known, key) else {
+            continue;
+        };
+        match counts {
+            Some(counts) => db.store_derived(key.clone(), counts.clone()),
+            None => facet_later(db, key.clone(), work, facet, access.clone()),
+        }
+    }
+}
+
+fn facet_later(
+    db: &Arc<Database>,
+    key: String,
+    work: &Work,
+    facet: &super::request::FacetRequest,
+    access: Arc<Access>,
+) {
+    let pending = format!("pending\0{key}");
+    if db.derived::<()>(&pending).is_some() {
+        return;
+    }
+    let db = db.clone();
+    let (work, kind, column) = (work.clone(), facet.kind, facet.column.clone());
+    actix_web::rt::task::spawn_blocking(move || {
+        let counted = db.run_background(BACKGROUND_COUNT_LIMIT, access, |c| {
+            facets::count(c, kind, &column, &work.over(), work.facet_size, BACKGROUND_COUNT_LIMIT)
+        });
+        match counted {
+            None => {}
+            Some(Ok(Some(counts))) => db.store_derived(key, counts),
+            Some(Ok(None)) | Some(Err(_)) => {
+                tracing::info!("a background facet count on {column} stopped");
+                db.store_derived(pending, ());
+            }
+        }
+    });
 }

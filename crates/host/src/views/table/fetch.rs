@@ -22,6 +22,8 @@ pub(super) struct Work {
     /// Count when the cache has no count (not with `_nocount`).
     pub(super) want_count: bool,
     pub(super) facets: Vec<FacetRequest>,
+    /// Each facet's counts when the cache has them, in the order of `facets`.
+    pub(super) known_facets: Vec<Option<FacetCounts>>,
     pub(super) facet_size: usize,
     pub(super) labels: Vec<Lookup>,
     /// Column facets on foreign keys: their values get the labels of the rows they point to.
@@ -38,6 +40,22 @@ pub(super) struct Limits {
     pub(super) count: Duration,
     pub(super) facet: Duration,
     pub(super) suggest: Duration,
+}
+
+impl Work {
+    /// Whether a facet is to be counted (not every one asked is in the cache).
+    pub(super) fn counts_facets(&self) -> bool {
+        self.known_facets.iter().any(Option::is_none)
+    }
+
+    /// The rows the facets count over.
+    pub(super) fn over(&self) -> facets::Over<'_> {
+        facets::Over {
+            from_where: &self.built.from_where,
+            params: &self.built.filter_params,
+            cached: self.cached,
+        }
+    }
 }
 
 /// What the queries found.
@@ -74,15 +92,15 @@ pub(super) fn fetch(c: &sqlite::Conn, w: Work) -> Result<Fetched, DbError> {
             }
         }
     };
-    let over = facets::Over {
-        from_where: &b.from_where,
-        params: &b.filter_params,
-        cached: w.cached,
-    };
+    let over = w.over();
     let facet_counts = w
         .facets
         .iter()
-        .map(|f| facets::count(c, f.kind, &f.column, &over, w.facet_size, w.limits.facet))
+        .zip(&w.known_facets)
+        .map(|(f, known)| match known {
+            Some(counts) => Ok(Some(counts.clone())),
+            None => facets::count(c, f.kind, &f.column, &over, w.facet_size, w.limits.facet),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let labels = labels::fetch(c, &w.labels, &rows.rows);
     let facet_values: Vec<Vec<Cell>> = facet_counts

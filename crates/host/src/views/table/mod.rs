@@ -21,14 +21,14 @@ use super::export::{self, Export, TableRows};
 use super::{PageRequest, Reply};
 use crate::app::AppState;
 use crate::config::TableMeta;
-use crate::db::facets::{FacetKind, Suggestion};
+use crate::db::facets::{FacetCounts, FacetKind, Suggestion};
 use crate::db::filters::Filter;
 use crate::db::table_query::{Built, Selection, Sort, TableQuery};
 use crate::db::{next_token, Access, Cell, Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
-use counts::{count_key, count_later, PAGE_COUNT_LIMIT};
+use counts::{cache_facets, count_key, count_later, facet_keys, PAGE_COUNT_LIMIT};
 use fetch::{fetch, Fetched, Limits, Work};
 use foreign_labels::{expandable_keys, expanded_labels, facet_label_lookups, label_lookups};
 use request::TableRequest;
@@ -403,7 +403,7 @@ impl Page<'_> {
         };
         let want_count = !(rows_only(ctx) || ctx.flag("_nocount"));
         let want_facets = !(rows_only(ctx) || ctx.flag("_nofacet"));
-        let work = Work {
+        let mut work = Work {
             built: built.clone(),
             size: req.size,
             cached: req.wheres.is_empty(),
@@ -414,6 +414,7 @@ impl Page<'_> {
             } else {
                 vec![]
             },
+            known_facets: vec![],
             facet_size: req.facet_size,
             labels: label_lookups,
             facet_labels: facet_label_lookups(req, &expandable),
@@ -421,24 +422,29 @@ impl Page<'_> {
             suggest: (suggest && cached_suggestions.is_none()).then(|| t.columns.clone()),
             limits,
         };
+        let facet_keys = facet_keys(&work);
+        work.known_facets = facet_keys
+            .iter()
+            .map(|k| k.as_deref().and_then(|k| db.derived::<FacetCounts>(k)))
+            .collect();
         // The rows query runs within `limits.sql`; each later query sets its own limit. A
         // page with nothing to count, facet or suggest (all cached or not asked) and no filter
         // reads its rows by key order alone: quicker on this thread than through the pool.
         let quick = (work.count.is_some() || !work.want_count)
-            && work.facets.is_empty()
+            && !work.counts_facets()
             && work.labels.is_empty()
             && work.suggest.is_none()
             && req.unfiltered()
             && req.sort.is_none();
+        let asked = work.clone();
         let mut fetched = if quick {
-            db.run_quick(limits.sql, run_access.clone(), move |c| {
-                fetch(c, work.clone())
-            })
-            .await?
+            db.run_quick(limits.sql, run_access.clone(), move |c| fetch(c, work.clone()))
+                .await?
         } else {
             db.run(limits.sql, run_access.clone(), move |c| fetch(c, work))
                 .await?
         };
+        cache_facets(db, &asked, &facet_keys, &fetched.facets, &run_access);
         match (count_key, cached_count, fetched.count) {
             (Some(key), None, Some(n)) => db.store_derived(key, n),
             (Some(key), None, None) if want_count => {
