@@ -145,6 +145,7 @@ impl AppState {
                 },
                 Some(crate::db::writes::WriterOptions {
                     foreign_keys: settings.writer_foreign_keys,
+                    queue: settings.max_queued_writes as usize,
                 }),
             )?;
             db.load_schema().await?;

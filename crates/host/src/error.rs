@@ -199,7 +199,7 @@ pub fn html_error_page(req: &actix_web::HttpRequest, error: &AppError) -> HttpRe
 }
 
 /// A 503 says when to ask again.
-fn retry_later(r: &mut HttpResponse) {
+pub fn retry_later(r: &mut HttpResponse) {
     if r.status() == StatusCode::SERVICE_UNAVAILABLE {
         r.headers_mut().insert(
             actix_web::http::header::RETRY_AFTER,

@@ -85,6 +85,9 @@ pub struct Settings {
     /// votes is reused for the same file and schema (0: worked out for every request, as a
     /// plugin that reads its rules from the data needs to see them change at once).
     pub plugin_votes_cache_ms: u64,
+    /// Beyond Datasette: how many writes to one database may wait for its writer at once;
+    /// past it a write is a 503 with `Retry-After` until the queue drains.
+    pub max_queued_writes: u32,
 }
 
 impl Default for Settings {
@@ -126,6 +129,7 @@ impl Default for Settings {
             max_insert_rows: 100,
             max_post_body_bytes: 2 << 20,
             plugin_votes_cache_ms: 0,
+            max_queued_writes: 64,
         }
     }
 }
@@ -218,6 +222,7 @@ impl Settings {
         "max_insert_rows",
         "max_post_body_bytes",
         "plugin_votes_cache_ms",
+        "max_queued_writes",
     ];
 
     /// Applies one `--setting NAME VALUE`.
@@ -258,6 +263,7 @@ impl Settings {
             "max_insert_rows" => self.max_insert_rows = parse_u32(name, value, 1)?,
             "max_post_body_bytes" => self.max_post_body_bytes = parse_u64(name, value, 1)?,
             "plugin_votes_cache_ms" => self.plugin_votes_cache_ms = parse_u64(name, value, 0)?,
+            "max_queued_writes" => self.max_queued_writes = parse_u32(name, value, 1)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }
         Ok(())

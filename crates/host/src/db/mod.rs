@@ -135,7 +135,7 @@ impl Database {
     ) -> Result<Database, DbError> {
         let writer = writes
             .filter(|_| !immutable)
-            .map(|o| writes::Writer::new(path, functions.clone(), o.foreign_keys));
+            .map(|o| writes::Writer::new(path, functions.clone(), o));
         let source = pool::Source::File {
             path: path.to_path_buf(),
             immutable,
@@ -374,13 +374,15 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&writes::Writer) -> Result<(T, i64), DbError> + Send + 'static,
     {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
+        let place = writer.queue_place()?;
         let db = self.clone();
         let (out, version) = actix_web::rt::task::spawn_blocking(move || {
-            let writer = db
-                .writer
-                .as_ref()
-                .ok_or_else(|| DbError::Refused("this database is not open for writes".into()))?;
-            f(writer)
+            let _place = place;
+            f(db.writer.as_ref().expect("checked above"))
         })
         .await
         .map_err(|e| DbError::Internal(format!("write task failed: {e}")))??;

@@ -40,6 +40,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct WriterOptions {
     /// `writer_foreign_keys`.
     pub foreign_keys: bool,
+    /// `max_queued_writes`: how many writes may wait for the writer at once.
+    pub queue: usize,
 }
 
 /// The writer's connection, its authorizer, and the schema copies write SQL is checked on.
@@ -59,18 +61,30 @@ pub struct Writer {
     /// Counts this server's writes. The file's size and modification time may not change
     /// between two quick writes, so caches and ETags include this as well.
     generation: AtomicU64,
+    /// The places of writes waiting or under way (`max_queued_writes`).
+    queue: Arc<tokio::sync::Semaphore>,
 }
 
 impl Writer {
-    pub fn new(path: &Path, functions: Arc<Vec<ExtraFunction>>, foreign_keys: bool) -> Writer {
+    pub fn new(path: &Path, functions: Arc<Vec<ExtraFunction>>, options: WriterOptions) -> Writer {
         Writer {
+            queue: Arc::new(tokio::sync::Semaphore::new(options.queue.max(1))),
             path: path.to_path_buf(),
             conn: Mutex::new(None),
             opened_on: Mutex::new(None),
             functions,
-            foreign_keys,
+            foreign_keys: options.foreign_keys,
             generation: AtomicU64::new(0),
         }
+    }
+
+    /// A place in the queue of writes waiting for the writer, if one is free: a write that
+    /// finds the queue full is refused at once (a 503 with `Retry-After`) rather than holding
+    /// a thread and its request's memory for as long as the writes before it take.
+    pub fn queue_place(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
+        self.queue.clone().try_acquire_owned().map_err(|_| {
+            DbError::Full("as many writes as this database queues are waiting".into())
+        })
     }
 
     pub fn generation(&self) -> u64 {
@@ -384,7 +398,7 @@ mod tests {
             .unwrap()
             .execute_batch("create table names (name text unique)")
             .unwrap();
-        let w = Writer::new(&path, Arc::new(vec![]), false);
+        let w = Writer::new(&path, Arc::new(vec![]), WriterOptions::default());
         (dir, w)
     }
 

@@ -109,7 +109,7 @@ impl ApiError {
     }
 
     pub fn response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
+        let mut r = HttpResponse::build(self.status)
             .content_type(crate::render::json::CONTENT_TYPE)
             .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
             .body(
@@ -120,7 +120,9 @@ impl ApiError {
                     "status": self.status.as_u16(),
                 })
                 .to_string(),
-            )
+            );
+        crate::error::retry_later(&mut r);
+        r
     }
 }
 
