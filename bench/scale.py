@@ -278,6 +278,33 @@ def rss_mb(pid):
     return vm_mb(pids_of(pid), "VmRSS")
 
 
+def cpu_seconds(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(server, timeout=300):
+    """Waits until the server has stopped working on requests wrk left behind (it keeps
+    running queries whose clients have gone), so that they do not slow the next measurement."""
+    pids = pids_of(server["proc"].pid)
+    started = time.monotonic()
+    before = cpu_seconds(pids)
+    while time.monotonic() - started < timeout:
+        time.sleep(0.25)
+        now = cpu_seconds(pids)
+        if now - before < 0.02:
+            return
+        before = now
+    print(f"{server['name']} still busy after {timeout} s", file=sys.stderr)
+
+
 # Measuring
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -396,6 +423,7 @@ class Bench:
             r = wrk(server["port"], path, headers, duration, timeout)
         if server["proc"].poll() is not None:
             raise SystemExit(f"{server['name']} exited with {server['proc'].returncode} during {label}")
+        settle(server)
         print(f"{server['name']:34} {label:44} {r}", file=sys.stderr)
         self.rows.append((scenario, label, server["name"], path, r))
         return r
