@@ -22,11 +22,11 @@ tok-000000000000..tok-000000000999, for the actors user0..user999 (the plugin re
 shorter than 16 characters, so the numbers are zero-padded).
 
 A page slow enough that 2 x 16 requests, one after another, would outlast DURATION is run
-for that long instead (the measurement says so). A server whose first request took longer
-than wrk's timeout (Datasette's database page of
-5,000 tables) is timed instead with requests one at a time for DURATION seconds (at least
-one), and the measurement says so; a ratio with a side that finished no request is "?".
-wrk's timeouts show among the socket errors.
+for that long instead, and one slower than wrk's timeout (Datasette's database page of 5,000
+tables) is timed with requests one at a time for DURATION seconds (at least one); the
+measurement says which. After each run, the next waits until the server has finished the
+requests wrk left behind. A ratio with a side that finished no request is "?"; wrk's
+timeouts show among the socket errors.
 
 Scenarios (each starts its servers on free ports and stops them when done; --only SUBSTRING
 picks those whose name holds it):
