@@ -284,15 +284,51 @@ impl AppState {
                 return worked.access;
             }
         }
-        let (mut access, recorded) = self.permissions.access(actor, db, &schema.lineage);
-        access.file = schema.file;
-        access.schema_version = schema.file.map(|_| schema.version);
-        let access = Arc::new(access);
+        let (access, recorded) = self.work_out_access(actor, db, schema, None);
         if let (Some(cache), Some(key)) = (&self.access_cache, key) {
             let recorded = recorded.into();
             cache.insert(key, Worked { access: access.clone(), recorded });
         }
         access
+    }
+
+    fn work_out_access(
+        &self,
+        actor: &Actor,
+        db: &str,
+        schema: &Schema,
+        focus: Option<&std::collections::HashSet<String>>,
+    ) -> (Arc<Access>, Vec<crate::permissions::Recorded>) {
+        let (mut access, recorded) = self.permissions.access(actor, db, &schema.lineage, focus);
+        access.file = schema.file;
+        access.schema_version = schema.file.map(|_| schema.version);
+        (Arc::new(access), recorded)
+    }
+
+    /// What `actor` may read of the objects `names` (and of what they read, through views and
+    /// triggers) in `db`: the access of a page that reads nothing else, everything else
+    /// counting as hidden. Where whole accesses are not reused (plugins vote, and
+    /// `plugin_votes_cache_ms` is 0), only those objects are voted on, so a table page does not
+    /// ask a querying plugin about every table of the database; otherwise the whole access.
+    pub fn access_to(&self, actor: &Actor, db: &str, schema: &Schema, names: &[&str]) -> Arc<Access> {
+        use crate::db::lineage::fold;
+        if self.access_cache.is_some() {
+            return self.access(actor, db, schema);
+        }
+        let objects = &schema.lineage.objects;
+        let mut focus = std::collections::HashSet::new();
+        let mut todo: Vec<String> = names.iter().map(|n| fold(n)).collect();
+        while let Some(name) = todo.pop() {
+            let Some(o) = objects.get(&name) else { continue };
+            // What describes every table follows them all: no focus for it.
+            if o.reads_everything {
+                return self.access(actor, db, schema);
+            }
+            if focus.insert(name) {
+                todo.extend(o.reads.iter().cloned());
+            }
+        }
+        self.work_out_access(actor, db, schema, Some(&focus)).0
     }
 
     /// As the table page answers: derived objects follow what they read; a name the schema

@@ -534,7 +534,16 @@ impl Permissions {
     /// Any other object follows the database and instance, and is hidden as soon as anything
     /// it reads is hidden (a view, a full-text index and its shadow tables, a table filled by
     /// triggers); statistics tables are hidden as soon as any table is.
-    pub fn access(&self, actor: &Actor, db: &str, lineage: &Arc<Lineage>) -> (Access, Vec<Recorded>) {
+    ///
+    /// With `focus` (folded names, closed over what each reads), only those objects are voted
+    /// on and every other one counts as hidden: the access of a page that reads nothing else.
+    pub fn access(
+        &self,
+        actor: &Actor,
+        db: &str,
+        lineage: &Arc<Lineage>,
+        focus: Option<&HashSet<String>>,
+    ) -> (Access, Vec<Recorded>) {
         let checks = database_checks(db);
         let database_vote = self.decide(actor, &checks);
         let database = database_vote.unwrap_or(true);
@@ -552,10 +561,17 @@ impl Permissions {
             .values()
             .map(|o| Resource::Child(db.into(), o.name.clone()))
             .collect();
-        // A restricted token's refusals need no vote; the rest are voted on together.
-        let refused: Vec<bool> = resources
-            .iter()
-            .map(|r| restrictions.as_ref().is_some_and(|x| !x.allow(Action::ViewTable, r)))
+        let outside = |folded: &String| focus.is_some_and(|f| !f.contains(folded));
+        // A restricted token's refusals, and what lies outside the focus, need no vote; the
+        // rest are voted on together.
+        let refused: Vec<bool> = lineage
+            .objects
+            .keys()
+            .zip(&resources)
+            .map(|(folded, r)| {
+                outside(folded)
+                    || restrictions.as_ref().is_some_and(|x| !x.allow(Action::ViewTable, r))
+            })
             .collect();
         let asked: Vec<Resource> = resources
             .iter()
@@ -573,7 +589,7 @@ impl Permissions {
             .map(|(((folded, o), resource), refused)| {
                 let vote = if refused { Some(false) } else { answers.next().flatten() };
                 // An object's own answer is worth listing; the others follow the database's.
-                if vote.is_some() {
+                if vote.is_some() && !outside(folded) {
                     recorded.push(Recorded {
                         action: Action::ViewTable,
                         resource,

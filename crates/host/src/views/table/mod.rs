@@ -194,6 +194,32 @@ fn csv_page(
 /// this actor: only then may its `CREATE` statement, which names them, be shown. A view
 /// published with an allow block of its own over a protected table keeps its definition to
 /// itself.
+/// What the page may read: the table, the tables its foreign keys point to (their labels),
+/// its full-text index, and what those read. SQL from the request (`_where`) and joins through
+/// other tables (`_through`) may read anything the actor may: the whole access for those.
+fn page_access(
+    state: &AppState,
+    ctx: &PageRequest,
+    db: &str,
+    schema: &Schema,
+    t: &TableInfo,
+) -> Arc<Access> {
+    let anything = ctx
+        .args
+        .iter()
+        .any(|(k, _)| k.starts_with("_where") || k.starts_with("_through"));
+    if anything {
+        return state.access(&ctx.actor, db, schema);
+    }
+    let meta = state.metadata.table(db, &t.name);
+    let mut names: Vec<&str> = vec![&t.name];
+    names.extend(t.outgoing.iter().map(|fk| fk.other_table.as_str()));
+    names.extend(t.fts_table.as_deref());
+    names.extend(meta.and_then(|m| m.fts_table.as_deref()));
+    names.extend(ctx.arg("_fts_table"));
+    state.access_to(&ctx.actor, db, schema, &names)
+}
+
 fn reads_only_visible(schema: &Schema, access: &Access, name: &str) -> bool {
     let lineage = &schema.lineage;
     let mut seen = std::collections::BTreeSet::new();
@@ -309,7 +335,7 @@ pub async fn page(
     let t = schema
         .get(name)
         .ok_or_else(|| super::table_missing(state, ctx, &db.name))?;
-    let access = state.access(&ctx.actor, &db.name, &schema);
+    let access = page_access(state, ctx, &db.name, &schema, t);
     if !access.can_read(name) {
         return Err(super::table_forbidden());
     }
@@ -527,9 +553,10 @@ impl Page<'_> {
                 .collect(),
             next,
             next_url: next_path.as_deref().map(|p| ctx.absolute(p)),
-            private: !state
-                .public_access(&ctx.actor, &self.access, &db.name, self.schema)
-                .can_read(&t.name),
+            private: ctx.actor.is_some()
+                && !state
+                    .access_to(&None, &db.name, self.schema, &[&t.name])
+                    .can_read(&t.name),
             allow_execute_sql: state.permissions.can_execute_sql(&ctx.actor, &db.name),
             query_ms: ctx.elapsed_ms(),
             links: state
