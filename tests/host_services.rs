@@ -37,6 +37,10 @@ fn rules() -> Value {
 }
 
 fn serve_staff(extra: &[&str]) -> (tempfile::TempDir, Server) {
+    serve_staff_with(rules(), extra)
+}
+
+fn serve_staff_with(rules: Value, extra: &[&str]) -> (tempfile::TempDir, Server) {
     serve_sql(
         "staff",
         STAFF_DB,
@@ -52,7 +56,7 @@ fn serve_staff(extra: &[&str]) -> (tempfile::TempDir, Server) {
             }},
             "plugins": {
                 "datasette-test-hooks": {"css": "/instance.css"},
-                "datasette-permissions-sql": rules()
+                "datasette-permissions-sql": rules
             }
         }),
         extra,
@@ -101,7 +105,6 @@ fn permissions_sql_decides_checks_from_tables_visitors_cannot_read() {
 #[test]
 fn batched_votes_answer_as_the_rules_do_one_check_at_a_time() {
     let (_dir, server) = serve_staff(&[]);
-    let tables = ["users", "grants", "notes", "cats", "dogs", "broken"];
     // Who sees what, from the rules and allow blocks one check at a time.
     let matrix: [(Option<i64>, &[&str]); 4] = [
         (None, &["dogs"]),
@@ -109,15 +112,40 @@ fn batched_votes_answer_as_the_rules_do_one_check_at_a_time() {
         (Some(2), &["notes", "dogs"]),
         (Some(3), &["dogs"]),
     ];
-    for (id, visible) in matrix {
+    // The execute-sql rule lets 1 and 2 run SQL.
+    assert_matrix(&server, &matrix, &[1, 2]);
+    // Rules over every table: one of one column that denies with -1, one of two columns.
+    let (_dir, server) = serve_staff_with(
+        json!([
+            {"action": "view-table", "fallback": true,
+             "sql": "select case when :actor_id = 3 then -1 else 1 end from grants where tbl = :resource_2"},
+            {"action": "view-table",
+             "sql": "select user_id, tbl from grants where tbl = :resource_2 or :resource_2 = 'dogs'"},
+        ]),
+        &[],
+    );
+    let matrix: [(Option<i64>, &[&str]); 4] = [
+        (None, &[]),
+        (Some(1), &["cats", "dogs"]),
+        (Some(2), &["cats", "dogs"]),
+        (Some(3), &["dogs"]),
+    ];
+    assert_matrix(&server, &matrix, &[]);
+}
+
+/// The database page (every table's vote at once), each table's page and SQL reading each
+/// table agree with `matrix`: for each actor, the tables they see. SQL is tried as `sql_ids`.
+fn assert_matrix(server: &Server, matrix: &[(Option<i64>, &[&str])], sql_ids: &[i64]) {
+    let tables = ["users", "grants", "notes", "cats", "dogs", "broken"];
+    for &(id, visible) in matrix {
         let get = |path: &str| match id {
-            Some(id) => as_user(&server, id, path),
+            Some(id) => as_user(server, id, path),
             None => server.get(path),
         };
         let page = get("/staff.json").json();
         let mut listed: Vec<&str> = page["tables"]
             .as_array()
-            .unwrap()
+            .unwrap_or_else(|| panic!("{id:?}: {page}"))
             .iter()
             .map(|t| t["name"].as_str().unwrap())
             .collect();
@@ -128,8 +156,7 @@ fn batched_votes_answer_as_the_rules_do_one_check_at_a_time() {
         for t in tables {
             let sees = visible.contains(&t);
             assert_eq!(get(&format!("/staff/{t}.json")).status == 200, sees, "{id:?} {t}");
-            // The execute-sql rule lets 1 and 2 run SQL.
-            if matches!(id, Some(1 | 2)) {
+            if id.is_some_and(|id| sql_ids.contains(&id)) {
                 let sql = get(&format!("/staff.json?sql=select+count(*)+from+{t}"));
                 assert_eq!(sql.status == 200, sees, "{id:?} {t}: {}", sql.body);
             }

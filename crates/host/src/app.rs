@@ -271,24 +271,29 @@ impl AppState {
     /// What `actor` may read in database `db`, whose schema is `schema`: the access every
     /// statement run for the request is checked against.
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
-        let key = self.access_cache.as_ref().map(|_| AccessKey {
+        let key = AccessKey {
             db: db.to_string(),
             lineage: Arc::as_ptr(&schema.lineage) as usize,
             file: schema.file,
             version: schema.version,
             actor: serde_json::to_string(actor).unwrap_or_default(),
-        });
-        if let (Some(cache), Some(key)) = (&self.access_cache, &key) {
-            if let Some(worked) = cache.get(key) {
-                self.permissions.replay(actor, &worked.recorded);
-                return worked.access;
+        };
+        let Some(cache) = &self.access_cache else {
+            // Not reused between requests, but within one: its page and its ETag ask alike.
+            if let Some(access) = request_memo::get(&key) {
+                return access;
             }
+            let access = self.work_out_access(actor, db, schema, None).0;
+            request_memo::put(key, access.clone());
+            return access;
+        };
+        if let Some(worked) = cache.get(&key) {
+            self.permissions.replay(actor, &worked.recorded);
+            return worked.access;
         }
         let (access, recorded) = self.work_out_access(actor, db, schema, None);
-        if let (Some(cache), Some(key)) = (&self.access_cache, key) {
-            let recorded = recorded.into();
-            cache.insert(key, Worked { access: access.clone(), recorded });
-        }
+        let recorded = recorded.into();
+        cache.insert(key, Worked { access: access.clone(), recorded });
         access
     }
 
@@ -642,4 +647,44 @@ fn is_host(h: &str) -> bool {
     !h.is_empty()
         && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// The accesses worked out for the request under way, where they are not reused between
+/// requests: a request asks for the same access more than once (its page, its ETag, whether
+/// the whole file may be shown), and plugins' votes are asked once.
+pub mod request_memo {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use crate::db::Access;
+    use crate::permissions::AccessKey;
+
+    /// A request works with a few databases and actors at most.
+    const KEEP: usize = 8;
+
+    tokio::task_local! {
+        static ACCESSES: RefCell<Vec<(AccessKey, Arc<Access>)>>;
+    }
+
+    /// Runs a request's handling with a memo of its own.
+    pub async fn scope<F: std::future::Future>(f: F) -> F::Output {
+        ACCESSES.scope(RefCell::new(Vec::new()), f).await
+    }
+
+    pub(super) fn get(key: &AccessKey) -> Option<Arc<Access>> {
+        ACCESSES
+            .try_with(|m| m.borrow().iter().find(|(k, _)| k == key).map(|(_, a)| a.clone()))
+            .ok()
+            .flatten()
+    }
+
+    pub(super) fn put(key: AccessKey, access: Arc<Access>) {
+        let _ = ACCESSES.try_with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() == KEEP {
+                m.remove(0);
+            }
+            m.push((key, access));
+        });
+    }
 }

@@ -21,7 +21,7 @@
 //! made a correlated subquery over a JSON list of the checks, its `:action`, `:resource_1` and
 //! `:resource_2` read from the list. The answers are the ones the rule gives check by check.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 use datasette_plugin_api::{export_plugin, Host, Level, PermissionCheck, Plugin, Resource};
 use serde_json::{json, Map, Value};
@@ -37,14 +37,9 @@ struct Rule {
     sql: String,
     database: Option<String>,
     fallback: bool,
-    /// Whether the SQL gives one column (which may deny with -1): [`SHAPE_UNKNOWN`] until the
-    /// first batch finds out.
-    shape: AtomicU8,
+    /// Whether the SQL gives one column (which may deny with -1): learnt at the first batch.
+    one_column: OnceLock<bool>,
 }
-
-const SHAPE_UNKNOWN: u8 = 0;
-const SHAPE_ONE_COLUMN: u8 = 1;
-const SHAPE_COLUMNS: u8 = 2;
 
 impl Plugin for PermissionsSql {
     fn startup(config: Value, _host: &Host) -> Result<Self, String> {
@@ -171,8 +166,7 @@ impl Rule {
     }
 
     /// The rule's outcome for each of `resources`, from one query: the rule's SQL correlated
-    /// with each row of a JSON list of the checks. Whether it gives one column (and so may
-    /// deny with -1) is learnt from the first query: a scalar subquery of more columns fails.
+    /// with each row of a JSON list of the checks, run once a check as one subquery.
     fn run(
         &self,
         actor: &Value,
@@ -180,6 +174,17 @@ impl Rule {
         resources: &[&Resource],
         host: &Host,
     ) -> Result<Vec<Outcome>, String> {
+        let db = self.database.as_deref();
+        let mut params = actor_parameters(actor);
+        let one_column = match self.one_column.get() {
+            Some(one) => *one,
+            None => {
+                // How many columns the rule gives, learnt once: a rule of one column may deny.
+                let sql = format!("select * from ({}) limit 0", self.sql.trim().trim_end_matches(';'));
+                let result = host.query(db, &sql, &Value::Object(params.clone()))?;
+                *self.one_column.get_or_init(|| result.columns.len() == 1)
+            }
+        };
         let checks: Vec<Value> = resources
             .iter()
             .map(|r| {
@@ -191,45 +196,32 @@ impl Rule {
                 json!([action, r1, r2])
             })
             .collect();
-        let mut params = actor_parameters(actor);
         params.insert(CHECKS.into(), Value::from(Value::Array(checks).to_string()));
-        let params = Value::Object(params);
         let correlated = correlate(&self.sql);
-        let one_column = format!(
-            "select exists{correlated}, (select * from {correlated} limit 1) \
-             from json_each(:{CHECKS}) as {ALIAS} order by {ALIAS}.key"
-        );
-        let columns = format!(
-            "select exists{correlated}, null from json_each(:{CHECKS}) as {ALIAS} \
-             order by {ALIAS}.key"
-        );
-        let db = self.database.as_deref();
-        let result = match self.shape.load(Ordering::Relaxed) {
-            SHAPE_COLUMNS => host.query(db, &columns, &params)?,
-            shape => match host.query(db, &one_column, &params) {
-                Ok(result) => {
-                    self.shape.store(SHAPE_ONE_COLUMN, Ordering::Relaxed);
-                    result
-                }
-                Err(e) if shape == SHAPE_UNKNOWN && e.contains("sub-select returns") => {
-                    self.shape.store(SHAPE_COLUMNS, Ordering::Relaxed);
-                    host.query(db, &columns, &params)?
-                }
-                Err(e) => return Err(e),
-            },
+        // Per check: null for no row, 0 for a row that denies, 1 for one that allows.
+        // The rule's one column is named `v` by a union with an empty select of that name.
+        let outcome = match one_column {
+            true => format!(
+                "(select case when (typeof(v) = 'integer' and v = -1) \
+                 or (typeof(v) = 'text' and v = '-1') then 0 else 1 end \
+                 from (select null as v where 0 union all select * from {correlated}))"
+            ),
+            false => format!("(select 1 where exists{correlated})"),
         };
+        let sql = format!(
+            "select {outcome} from json_each(:{CHECKS}) as {ALIAS} order by {ALIAS}.key"
+        );
+        let result = host.query(db, &sql, &Value::Object(params))?;
         if result.rows.len() != resources.len() {
             return Err(format!("{} answers for {} checks", result.rows.len(), resources.len()));
         }
         Ok(result
             .rows
             .iter()
-            .map(|row| match row.as_slice() {
-                [exists, first] if is_true(exists) => match is_explicit_deny(std::slice::from_ref(first)) {
-                    true => Outcome::Deny,
-                    false => Outcome::Allow,
-                },
-                _ => Outcome::Next,
+            .map(|row| match row.first().and_then(Value::as_i64) {
+                Some(0) => Outcome::Deny,
+                Some(_) => Outcome::Allow,
+                None => Outcome::Next,
             })
             .collect())
     }
@@ -238,10 +230,6 @@ impl Rule {
 /// The parameter holding the JSON list of checks, and the name of its rows in the query.
 const CHECKS: &str = "datasette_permission_checks";
 const ALIAS: &str = "datasette_permission_check";
-
-fn is_true(v: &Value) -> bool {
-    v.as_i64().is_some_and(|n| n != 0)
-}
 
 /// The rule's SQL as a parenthesised subquery whose `:action`, `:resource_1` and
 /// `:resource_2` (or `@…`, `$…`) read the current check instead. Strings, quoted names and
@@ -336,7 +324,7 @@ fn rule((i, value): (usize, &Value)) -> Result<Rule, String> {
         resource,
         sql: text("sql")?.ok_or_else(|| bad("`sql` is required"))?,
         database: text("database")?,
-        shape: AtomicU8::new(SHAPE_UNKNOWN),
+        one_column: OnceLock::new(),
         fallback: match object.get("fallback") {
             None => false,
             Some(v) => v

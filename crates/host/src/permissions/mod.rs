@@ -556,56 +556,51 @@ impl Permissions {
         let mut hidden: HashSet<String> = HashSet::new();
         let mut published: HashSet<String> = HashSet::new();
         let restrictions = Restrictions::of(actor);
-        let resources: Vec<Resource> = lineage
-            .objects
-            .values()
-            .map(|o| Resource::Child(db.into(), o.name.clone()))
-            .collect();
         let outside = |folded: &String| focus.is_some_and(|f| !f.contains(folded));
-        // A restricted token's refusals, and what lies outside the focus, need no vote; the
-        // rest are voted on together.
-        let refused: Vec<bool> = lineage
-            .objects
-            .keys()
-            .zip(&resources)
-            .map(|(folded, r)| {
-                outside(folded)
-                    || restrictions.as_ref().is_some_and(|x| !x.allow(Action::ViewTable, r))
-            })
-            .collect();
-        let asked: Vec<Resource> = resources
-            .iter()
-            .zip(&refused)
-            .filter(|(_, refused)| !**refused)
-            .map(|(r, _)| r.clone())
-            .collect();
-        let mut answers = self.vote_many(actor, Action::ViewTable.name(), &asked).into_iter();
-        // Each object's own answer, in the lineage's order.
-        let votes: Vec<Option<bool>> = lineage
-            .objects
-            .iter()
-            .zip(resources)
-            .zip(refused)
-            .map(|(((folded, o), resource), refused)| {
-                let vote = if refused { Some(false) } else { answers.next().flatten() };
-                // An object's own answer is worth listing; the others follow the database's.
-                if vote.is_some() && !outside(folded) {
-                    recorded.push(Recorded {
-                        action: Action::ViewTable,
-                        resource,
-                        vote,
-                        default: database,
-                    });
-                }
-                if vote == Some(true) && o.is_view {
-                    published.insert(folded.clone());
-                }
-                if !vote.unwrap_or(database) {
-                    hidden.insert(folded.clone());
-                }
-                vote
-            })
-            .collect();
+        // Each object's own answer, in the lineage's order. What lies outside the focus, and
+        // what a restricted token does not list, need no vote; the rest are voted on together.
+        let mut votes: Vec<Option<bool>> = vec![None; lineage.objects.len()];
+        let mut asked: Vec<(usize, Resource)> = Vec::new();
+        for (i, (folded, o)) in lineage.objects.iter().enumerate() {
+            if outside(folded) {
+                votes[i] = Some(false);
+                continue;
+            }
+            let resource = Resource::Child(db.into(), o.name.clone());
+            if restrictions.as_ref().is_some_and(|r| !r.allow(Action::ViewTable, &resource)) {
+                votes[i] = Some(false);
+                recorded.push(Recorded {
+                    action: Action::ViewTable,
+                    resource,
+                    vote: Some(false),
+                    default: database,
+                });
+            } else {
+                asked.push((i, resource));
+            }
+        }
+        let resources: Vec<Resource> = asked.iter().map(|(_, r)| r.clone()).collect();
+        let answers = self.vote_many(actor, Action::ViewTable.name(), &resources);
+        for ((i, resource), vote) in asked.into_iter().zip(answers) {
+            votes[i] = vote;
+            // An object's own answer is worth listing; the others follow the database's.
+            if vote.is_some() {
+                recorded.push(Recorded {
+                    action: Action::ViewTable,
+                    resource,
+                    vote,
+                    default: database,
+                });
+            }
+        }
+        for ((folded, o), vote) in lineage.objects.iter().zip(&votes) {
+            if *vote == Some(true) && o.is_view {
+                published.insert(folded.clone());
+            }
+            if !vote.unwrap_or(database) {
+                hidden.insert(folded.clone());
+            }
+        }
         // What reads something hidden is hidden, until nothing changes (triggers can make
         // cycles, so no single pass in any order is enough).
         while !hidden.is_empty() {
