@@ -133,6 +133,55 @@ fn batched_votes_answer_as_the_rules_do_one_check_at_a_time() {
     assert_matrix(&server, &matrix, &[]);
 }
 
+/// A table page with a plugin voting is worked out from the votes on what it reads alone (the
+/// table, its foreign keys' tables, its full-text index, what a view reads): its answers are
+/// those of the whole access, here compared with a server without the plugin, whose rule
+/// never has an opinion.
+#[test]
+fn a_table_page_read_through_a_focused_access_answers_as_the_whole_access() {
+    let fixture = testkit::fixture();
+    let mut metadata: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture.metadata).unwrap()).unwrap();
+    metadata["plugins"]["datasette-permissions-sql"] =
+        json!([{"action": "view-table", "fallback": true, "sql": "select 1 where 0"}]);
+    let dir = tempfile::tempdir().unwrap();
+    let voting = dir.path().join("metadata.json");
+    std::fs::write(&voting, metadata.to_string()).unwrap();
+    let start = |metadata: &std::path::Path| {
+        testkit::serve_binary(&[
+            fixture.fixture_db.to_str().unwrap(),
+            "-m",
+            metadata.to_str().unwrap(),
+        ])
+        .expect("starts")
+    };
+    let (with_plugin, without) = (start(&voting), start(&fixture.metadata));
+    let plugins = with_plugin.json("/-/plugins.json").to_string();
+    assert!(plugins.contains("datasette-permissions-sql"), "{plugins}");
+    for path in [
+        "/fixture/measurements.json?_labels=on&_facet=station_id&_size=3",
+        "/fixture/measurements.json?_expand=station_id&_sort_desc=ts",
+        "/fixture/cities.json?_search=a&_facet=country",
+        "/fixture/cities.json?_facet_array=tags",
+        "/fixture/big_cities.json",
+        "/fixture/stations.json",
+        "/fixture/secrets.json",
+    ] {
+        let page = |server: &Server| {
+            let r = server.get(path);
+            let text = r.body.replace(&server.base, "");
+            let mut body: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body));
+            body.as_object_mut().unwrap().remove("query_ms");
+            (r.status, body)
+        };
+        let (status, body) = page(&with_plugin);
+        let secret = path.contains("secrets");
+        assert_eq!(status, if secret { 403 } else { 200 }, "{path}: {body}");
+        assert_eq!((status, body), page(&without), "{path}");
+    }
+}
+
 /// The database page (every table's vote at once), each table's page and SQL reading each
 /// table agree with `matrix`: for each actor, the tables they see. SQL is tried as `sql_ids`.
 fn assert_matrix(server: &Server, matrix: &[(Option<i64>, &[&str])], sql_ids: &[i64]) {

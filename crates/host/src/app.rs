@@ -329,8 +329,10 @@ impl AppState {
             if o.reads_everything {
                 return self.access(actor, db, schema);
             }
-            if focus.insert(name) {
+            if focus.insert(name.clone()) {
                 todo.extend(o.reads.iter().cloned());
+                // A virtual table is read through its shadow tables.
+                todo.extend(schema.lineage.shadows_of(&name).iter().cloned());
             }
         }
         self.work_out_access(actor, db, schema, Some(&focus)).0
@@ -412,7 +414,7 @@ impl AppState {
     ) -> Result<Option<Arc<Access>>, DbError> {
         let schema = db.schema().await?;
         let access = self.access(actor, &db.name, &schema);
-        Ok(access.hidden.is_empty().then_some(access))
+        Ok((!access.hides_anything()).then_some(access))
     }
 
     /// What an anonymous visitor may read, given `access`, what `actor` may read: pages mark

@@ -41,6 +41,9 @@ pub fn begins_as_read(sql: &str) -> bool {
 pub struct Access {
     /// Folded names of the tables and views this actor may not read, derived ones included.
     pub hidden: HashSet<String>,
+    /// For a page that reads only some objects (see `AppState::access_to`): their folded
+    /// names; nothing else may be read, as if hidden. `None`: every object not hidden.
+    pub only: Option<Arc<HashSet<String>>>,
     /// Folded names of views with an allow block of their own that lets this actor in. Their
     /// own pages read them with [`Access::through`]; SQL from a request cannot read what they
     /// read (SQLite cannot tell a view from a CTE named like it).
@@ -72,7 +75,19 @@ pub struct Attached {
 
 impl Access {
     pub fn can_read(&self, name: &str) -> bool {
-        !self.hidden.contains(&fold(name))
+        let name = fold(name);
+        // `only` narrows the schema's objects; other names (table-valued functions, tables
+        // made since) are judged as without it.
+        let outside = |o: &HashSet<String>| {
+            !o.contains(&name) && self.lineage.objects.contains_key(&name)
+        };
+        !self.hidden.contains(&name) && !self.only.as_deref().is_some_and(outside)
+    }
+
+    /// Whether anything at all is kept from this actor (hidden, or outside what they may
+    /// read): then nothing that describes every table reaches them.
+    pub fn hides_anything(&self) -> bool {
+        !self.hidden.is_empty() || self.only.is_some()
     }
 
     /// The access for the statements the server writes for a published view's own page: what
@@ -92,6 +107,7 @@ impl Access {
         }
         Access {
             hidden,
+            only: self.only.clone(),
             published: self.published.clone(),
             lineage: self.lineage.clone(),
             file: self.file,
@@ -113,7 +129,19 @@ impl Access {
     pub(super) fn covered_by(&self, earlier: &Access) -> bool {
         let same_files = self.attached.len() == earlier.attached.len()
             && (self.attached.iter().zip(&earlier.attached)).all(|(a, b)| a.alias == b.alias);
-        self.hidden.is_subset(&earlier.hidden) && same_files
+        let readable_earlier_readable_here = match (&self.only, &earlier.only) {
+            (None, None) => self.hidden.is_subset(&earlier.hidden),
+            (None, Some(before)) => before
+                .iter()
+                .filter(|n| !earlier.hidden.contains(*n))
+                .all(|n| !self.hidden.contains(n)),
+            (Some(now), Some(before)) => before
+                .iter()
+                .filter(|n| !earlier.hidden.contains(*n))
+                .all(|n| now.contains(n) && !self.hidden.contains(n)),
+            (Some(_), None) => false,
+        };
+        readable_earlier_readable_here && same_files
     }
 }
 
@@ -180,7 +208,7 @@ fn is_table_function(name: &str) -> bool {
 /// out from that schema until it is classified (within a second). An access not worked out
 /// from a file that changes (an immutable file's, the plugin's own) knows of no such table.
 fn unknown_to(access: &Access, table: &str) -> bool {
-    (access.file.is_some() || !access.hidden.is_empty())
+    (access.file.is_some() || access.hides_anything())
         && access.lineage.object(table).is_none()
         && !is_table_function(table)
         && !describes_all_tables(table)
@@ -229,7 +257,7 @@ pub(super) fn check(ctx: &AuthContext<'_>, access: &Access) -> Verdict {
             let in_schema = ctx.database_name.is_some();
             if !access.can_read(table_name) || (in_schema && unknown_to(access, table_name)) {
                 Verdict::Hidden
-            } else if !access.hidden.is_empty() && describes_all_tables(table_name) {
+            } else if access.hides_anything() && describes_all_tables(table_name) {
                 Verdict::Deny(format!("{table_name} cannot be read by this actor"))
             } else {
                 Verdict::Allow
@@ -299,14 +327,14 @@ fn check_pragma(name: &str, value: Option<&str>, access: &Access) -> Verdict {
             // A WITHOUT ROWID table's key has no schema row: `sqlite_autoindex_TABLE_N`.
             None => match autoindex_table(i) {
                 Some(table) => hides(table),
-                None => hides(i) || !access.hidden.is_empty(),
+                None => hides(i) || access.hides_anything(),
             },
         },
         ("foreign_key_list", Some(t)) => {
             hides(t) || access.lineage.references(t).iter().any(|r| hides(r))
         }
-        ("table_list", _) => !access.hidden.is_empty(),
-        _ => kind == Pragma::FileFigure && !access.hidden.is_empty(),
+        ("table_list", _) => access.hides_anything(),
+        _ => kind == Pragma::FileFigure && access.hides_anything(),
     };
     if describes_hidden {
         Verdict::Ignore

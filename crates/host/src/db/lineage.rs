@@ -41,6 +41,9 @@ pub struct Lineage {
     indexes: HashMap<String, String>,
     /// Folded table name → folded names of the tables its foreign keys point to.
     references: HashMap<String, Vec<String>>,
+    /// Folded virtual table name → folded names of its shadow tables, which SQLite reads
+    /// whenever the virtual table is read.
+    shadows: HashMap<String, Vec<String>>,
 }
 
 /// Tables that hold statistics about, or counters of, every other table.
@@ -85,6 +88,7 @@ impl Lineage {
                         // table their arguments name.
                         object.reads.extend(argument_names(sql));
                     } else if let Some(owner) = shadow_owner(&folded, &virtual_tables) {
+                        lineage.shadows.entry(owner.clone()).or_default().push(folded.clone());
                         object.reads.insert(owner);
                     }
                     lineage
@@ -113,6 +117,11 @@ impl Lineage {
             o.reads.retain(|r| known.contains(r) && r != name);
         }
         Ok(lineage)
+    }
+
+    /// The shadow tables of the virtual table `folded`, by folded name.
+    pub fn shadows_of(&self, folded: &str) -> &[String] {
+        self.shadows.get(folded).map_or(&[], Vec::as_slice)
     }
 
     pub fn object(&self, name: &str) -> Option<&Object> {

@@ -285,7 +285,7 @@ impl Conn {
         let Some(access) = self.guard.current() else {
             return Ok(());
         };
-        if access.hidden.is_empty() {
+        if !access.hides_anything() {
             return Ok(());
         }
         // The schema is read as the server, not as the actor.

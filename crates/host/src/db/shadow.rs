@@ -103,8 +103,12 @@ fn key(real: &Connection, access: &Access) -> u64 {
         .unwrap_or(0);
     let mut hidden: Vec<&String> = access.hidden.iter().collect();
     hidden.sort();
+    let mut only: Option<Vec<&String>> = access.only.as_ref().map(|o| o.iter().collect());
+    if let Some(o) = &mut only {
+        o.sort();
+    }
     let mut h = DefaultHasher::new();
-    (version, hidden).hash(&mut h);
+    (version, hidden, only).hash(&mut h);
     h.finish()
 }
 

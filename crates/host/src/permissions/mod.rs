@@ -556,16 +556,18 @@ impl Permissions {
         let mut hidden: HashSet<String> = HashSet::new();
         let mut published: HashSet<String> = HashSet::new();
         let restrictions = Restrictions::of(actor);
-        let outside = |folded: &String| focus.is_some_and(|f| !f.contains(folded));
-        // Each object's own answer, in the lineage's order. What lies outside the focus, and
-        // what a restricted token does not list, need no vote; the rest are voted on together.
-        let mut votes: Vec<Option<bool>> = vec![None; lineage.objects.len()];
+        // The objects to work out, by their place in the lineage: all, or the focus alone.
+        let objects = &lineage.objects;
+        let considered: Vec<usize> = match focus {
+            Some(f) => f.iter().filter_map(|n| objects.get_index_of(n)).collect(),
+            None => (0..objects.len()).collect(),
+        };
+        // Each object's own answer. What a restricted token does not list needs no vote; the
+        // rest are voted on together.
+        let mut votes: Vec<Option<bool>> = vec![None; objects.len()];
         let mut asked: Vec<(usize, Resource)> = Vec::new();
-        for (i, (folded, o)) in lineage.objects.iter().enumerate() {
-            if outside(folded) {
-                votes[i] = Some(false);
-                continue;
-            }
+        for &i in &considered {
+            let (_, o) = objects.get_index(i).expect("an index of the lineage");
             let resource = Resource::Child(db.into(), o.name.clone());
             if restrictions.as_ref().is_some_and(|r| !r.allow(Action::ViewTable, &resource)) {
                 votes[i] = Some(false);
@@ -593,31 +595,31 @@ impl Permissions {
                 });
             }
         }
-        for ((folded, o), vote) in lineage.objects.iter().zip(&votes) {
-            if *vote == Some(true) && o.is_view {
+        for &i in &considered {
+            let (folded, o) = objects.get_index(i).expect("an index of the lineage");
+            if votes[i] == Some(true) && o.is_view {
                 published.insert(folded.clone());
             }
-            if !vote.unwrap_or(database) {
+            if !votes[i].unwrap_or(database) {
                 hidden.insert(folded.clone());
             }
         }
         // What reads something hidden is hidden, until nothing changes (triggers can make
-        // cycles, so no single pass in any order is enough).
+        // cycles, so no single pass in any order is enough). A focus holds what its objects
+        // read, so nothing outside it decides.
         while !hidden.is_empty() {
             let any_table_hidden = hidden
                 .iter()
-                .any(|h| lineage.objects.get(h).is_some_and(|o| !o.reads_everything));
-            let newly: Vec<String> = lineage
-                .objects
+                .any(|h| objects.get(h).is_some_and(|o| !o.reads_everything));
+            let newly: Vec<String> = considered
                 .iter()
-                .zip(&votes)
-                .filter(|((folded, o), vote)| {
-                    vote.is_none()
-                        && !hidden.contains(*folded)
-                        && ((o.reads_everything && any_table_hidden)
-                            || o.reads.iter().any(|r| hidden.contains(r)))
+                .filter_map(|&i| {
+                    let (folded, o) = objects.get_index(i)?;
+                    let reads_hidden = (o.reads_everything && any_table_hidden)
+                        || o.reads.iter().any(|r| hidden.contains(r));
+                    (votes[i].is_none() && !hidden.contains(folded) && reads_hidden)
+                        .then(|| folded.clone())
                 })
-                .map(|((folded, _), _)| folded.clone())
                 .collect();
             if newly.is_empty() {
                 break;
@@ -627,6 +629,7 @@ impl Permissions {
         self.replay(actor, &recorded);
         let access = Access {
             hidden,
+            only: focus.map(|f| Arc::new(f.clone())),
             published,
             lineage: lineage.clone(),
             file: None,

@@ -57,7 +57,7 @@ impl Seen<'_> {
         }
         // SQLite's schema lists every table, hidden ones too.
         if is_internal(table) {
-            return match self.reads.hidden.is_empty() {
+            return match !self.reads.hides_anything() {
                 true => Ok(()),
                 false => Err(format!("{table} cannot be read by this actor")),
             };
@@ -86,7 +86,7 @@ impl Seen<'_> {
         // SQLite's own reads and writes of its schema tables for a CREATE, DROP or ALTER
         // cannot be told from the statement's: such statements are for actors from whom
         // nothing is hidden.
-        if changes_schema && !self.reads.hidden.is_empty() {
+        if changes_schema && self.reads.hides_anything() {
             return Err(
                 "schema changes through execute-write are for actors from whom nothing \
                         in the database is hidden: use /-/create, /-/drop or \"alter\": true"
