@@ -57,7 +57,12 @@ fn facet(page: &Value, column: &str) -> Vec<(String, i64)> {
         .as_array()
         .unwrap_or_else(|| panic!("no facet on {column}: {page}"))
         .iter()
-        .map(|r| (r["value"].as_str().unwrap().to_string(), r["count"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["value"].as_str().unwrap().to_string(),
+                r["count"].as_i64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -86,7 +91,11 @@ fn a_cached_facet_is_recounted_after_a_write() {
         .unwrap();
     assert_eq!(
         facet(&server.json("/live/t.json?_facet=kind"), "kind"),
-        [("b".to_string(), 3), ("a".to_string(), 2), ("c".to_string(), 1)]
+        [
+            ("b".to_string(), 3),
+            ("a".to_string(), 2),
+            ("c".to_string(), 1)
+        ]
     );
     assert_eq!(
         facet(&server.json("/live/t.json?_facet=kind&kind=b"), "kind"),

@@ -170,8 +170,8 @@ fn a_table_page_read_through_a_focused_access_answers_as_the_whole_access() {
         let page = |server: &Server| {
             let r = server.get(path);
             let text = r.body.replace(&server.base, "");
-            let mut body: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body));
+            let mut body: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body));
             body.as_object_mut().unwrap().remove("query_ms");
             (r.status, body)
         };
@@ -204,7 +204,11 @@ fn assert_matrix(server: &Server, matrix: &[(Option<i64>, &[&str])], sql_ids: &[
         assert_eq!(listed, expected, "the database page of {id:?}");
         for t in tables {
             let sees = visible.contains(&t);
-            assert_eq!(get(&format!("/staff/{t}.json")).status == 200, sees, "{id:?} {t}");
+            assert_eq!(
+                get(&format!("/staff/{t}.json")).status == 200,
+                sees,
+                "{id:?} {t}"
+            );
             if id.is_some_and(|id| sql_ids.contains(&id)) {
                 let sql = get(&format!("/staff.json?sql=select+count(*)+from+{t}"));
                 assert_eq!(sql.status == 200, sees, "{id:?} {t}: {}", sql.body);

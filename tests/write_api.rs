@@ -771,7 +771,14 @@ fn eight_writers_at_once_all_succeed_and_the_count_is_exact() {
 fn a_full_write_queue_refuses_at_once_with_retry_after() {
     let w = std::sync::Arc::new(serve_with(
         CONFIG,
-        &["--setting", "max_queued_writes", "1", "--setting", "sql_time_limit_ms", "20000"],
+        &[
+            "--setting",
+            "max_queued_writes",
+            "1",
+            "--setting",
+            "sql_time_limit_ms",
+            "20000",
+        ],
     ));
     let ana = token(&["ana"]);
     let slow = {
@@ -783,14 +790,29 @@ fn a_full_write_queue_refuses_at_once_with_retry_after() {
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let r = w.post_as(&ana, "/data/dogs/-/insert", json!({"row": {"name": "queued"}}));
-    refused(&r, 503, "as many writes as this database queues are waiting");
+    let r = w.post_as(
+        &ana,
+        "/data/dogs/-/insert",
+        json!({"row": {"name": "queued"}}),
+    );
+    refused(
+        &r,
+        503,
+        "as many writes as this database queues are waiting",
+    );
     assert_eq!(r.header("Retry-After"), Some("1"), "{:?}", r.headers);
     let first = slow.join().unwrap();
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(w.rows("select tag from tags"), vec![vec![json!("6000000")]]);
-    assert_eq!(w.rows("select count(*) from dogs where name = 'queued'"), vec![vec![json!(0)]]);
-    let r = w.post_as(&ana, "/data/dogs/-/insert", json!({"row": {"name": "later"}}));
+    assert_eq!(
+        w.rows("select count(*) from dogs where name = 'queued'"),
+        vec![vec![json!(0)]]
+    );
+    let r = w.post_as(
+        &ana,
+        "/data/dogs/-/insert",
+        json!({"row": {"name": "later"}}),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
 }
 

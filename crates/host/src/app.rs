@@ -293,7 +293,13 @@ impl AppState {
         }
         let (access, recorded) = self.work_out_access(actor, db, schema, None);
         let recorded = recorded.into();
-        cache.insert(key, Worked { access: access.clone(), recorded });
+        cache.insert(
+            key,
+            Worked {
+                access: access.clone(),
+                recorded,
+            },
+        );
         access
     }
 
@@ -315,7 +321,13 @@ impl AppState {
     /// counting as hidden. Where whole accesses are not reused (plugins vote, and
     /// `plugin_votes_cache_ms` is 0), only those objects are voted on, so a table page does not
     /// ask a querying plugin about every table of the database; otherwise the whole access.
-    pub fn access_to(&self, actor: &Actor, db: &str, schema: &Schema, names: &[&str]) -> Arc<Access> {
+    pub fn access_to(
+        &self,
+        actor: &Actor,
+        db: &str,
+        schema: &Schema,
+        names: &[&str],
+    ) -> Arc<Access> {
         use crate::db::lineage::fold;
         if self.access_cache.is_some() {
             return self.access(actor, db, schema);
@@ -324,7 +336,9 @@ impl AppState {
         let mut focus = std::collections::HashSet::new();
         let mut todo: Vec<String> = names.iter().map(|n| fold(n)).collect();
         while let Some(name) = todo.pop() {
-            let Some(o) = objects.get(&name) else { continue };
+            let Some(o) = objects.get(&name) else {
+                continue;
+            };
             // What describes every table follows them all: no focus for it.
             if o.reads_everything {
                 return self.access(actor, db, schema);
@@ -675,7 +689,12 @@ pub mod request_memo {
 
     pub(super) fn get(key: &AccessKey) -> Option<Arc<Access>> {
         ACCESSES
-            .try_with(|m| m.borrow().iter().find(|(k, _)| k == key).map(|(_, a)| a.clone()))
+            .try_with(|m| {
+                m.borrow()
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, a)| a.clone())
+            })
             .ok()
             .flatten()
     }

@@ -57,8 +57,9 @@ pub use body::{Multipart, Part, PartReader};
 pub use messages::{
     DatabaseInfo, DatabasesRequest, FetchRequest, FetchResponse, Forbidden, FunctionCall,
     InsertOptions, InsertRequest, MenuLink, MenuLinksRequest, OutputData, OutputRenderer,
-    PageContext, PermissionCheck, PermissionChecks, QueryRequest, QueryResult, RenderCells, RenderedCell, Request,
-    Resource, Response, Route, SignRequest, SqlFunction, UnsignRequest, WriteRequest, WriteResult,
+    PageContext, PermissionCheck, PermissionChecks, QueryRequest, QueryResult, RenderCells,
+    RenderedCell, Request, Resource, Response, Route, SignRequest, SqlFunction, UnsignRequest,
+    WriteRequest, WriteResult,
 };
 pub use sdk::{Host, Level, Plugin, Writes};
 

@@ -180,7 +180,10 @@ impl Rule {
             Some(one) => *one,
             None => {
                 // How many columns the rule gives, learnt once: a rule of one column may deny.
-                let sql = format!("select * from ({}) limit 0", self.sql.trim().trim_end_matches(';'));
+                let sql = format!(
+                    "select * from ({}) limit 0",
+                    self.sql.trim().trim_end_matches(';')
+                );
                 let result = host.query(db, &sql, &Value::Object(params.clone()))?;
                 *self.one_column.get_or_init(|| result.columns.len() == 1)
             }
@@ -208,12 +211,15 @@ impl Rule {
             ),
             false => format!("(select 1 where exists{correlated})"),
         };
-        let sql = format!(
-            "select {outcome} from json_each(:{CHECKS}) as {ALIAS} order by {ALIAS}.key"
-        );
+        let sql =
+            format!("select {outcome} from json_each(:{CHECKS}) as {ALIAS} order by {ALIAS}.key");
         let result = host.query(db, &sql, &Value::Object(params))?;
         if result.rows.len() != resources.len() {
-            return Err(format!("{} answers for {} checks", result.rows.len(), resources.len()));
+            return Err(format!(
+                "{} answers for {} checks",
+                result.rows.len(),
+                resources.len()
+            ));
         }
         Ok(result
             .rows
@@ -410,7 +416,12 @@ mod tests {
         let at = |i: usize| format!("json_extract({ALIAS}.value, '$[{i}]')");
         assert_eq!(
             correlate("select 1 from g where t = :resource_2 and a = @action and d = $resource_1;"),
-            format!("(select 1 from g where t = {} and a = {} and d = {})", at(2), at(0), at(1))
+            format!(
+                "(select 1 from g where t = {} and a = {} and d = {})",
+                at(2),
+                at(0),
+                at(1)
+            )
         );
         // Not in strings, quoted names or comments, nor a longer name.
         let untouched = "select ':resource_2', \"x:action\", [:action] -- :action\n/* :action */ :actions, :actor_id";

@@ -78,9 +78,8 @@ impl Access {
         let name = fold(name);
         // `only` narrows the schema's objects; other names (table-valued functions, tables
         // made since) are judged as without it.
-        let outside = |o: &HashSet<String>| {
-            !o.contains(&name) && self.lineage.objects.contains_key(&name)
-        };
+        let outside =
+            |o: &HashSet<String>| !o.contains(&name) && self.lineage.objects.contains_key(&name);
         !self.hidden.contains(&name) && !self.only.as_deref().is_some_and(outside)
     }
 

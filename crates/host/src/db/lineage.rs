@@ -88,7 +88,11 @@ impl Lineage {
                         // table their arguments name.
                         object.reads.extend(argument_names(sql));
                     } else if let Some(owner) = shadow_owner(&folded, &virtual_tables) {
-                        lineage.shadows.entry(owner.clone()).or_default().push(folded.clone());
+                        lineage
+                            .shadows
+                            .entry(owner.clone())
+                            .or_default()
+                            .push(folded.clone());
                         object.reads.insert(owner);
                     }
                     lineage

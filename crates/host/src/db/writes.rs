@@ -82,9 +82,10 @@ impl Writer {
     /// finds the queue full is refused at once (a 503 with `Retry-After`) rather than holding
     /// a thread and its request's memory for as long as the writes before it take.
     pub fn queue_place(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
-        self.queue.clone().try_acquire_owned().map_err(|_| {
-            DbError::Full("as many writes as this database queues are waiting".into())
-        })
+        self.queue
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| DbError::Full("as many writes as this database queues are waiting".into()))
     }
 
     pub fn generation(&self) -> u64 {

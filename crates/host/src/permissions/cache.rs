@@ -192,7 +192,10 @@ mod tests {
         assert_eq!(cache.len(), 2, "15 names are over the 10 allowed");
         assert!(cache.get(&key("a")).is_none());
         // An access larger than the whole limit is not kept at all.
-        cache.insert(key("d"), worked(&["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]));
+        cache.insert(
+            key("d"),
+            worked(&["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]),
+        );
         assert!(cache.get(&key("d")).is_none());
         assert!(cache.get(&key("c")).is_some());
     }

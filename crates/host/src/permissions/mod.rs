@@ -384,10 +384,17 @@ impl Permissions {
 
     /// [`Permissions::vote`] on one action over many resources: each source is asked once,
     /// for the resources no earlier source has answered.
-    pub fn vote_many(&self, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+    pub fn vote_many(
+        &self,
+        actor: &Actor,
+        action: &str,
+        resources: &[Resource],
+    ) -> Vec<Option<bool>> {
         let mut votes = vec![None; resources.len()];
         for source in &self.sources {
-            let open: Vec<usize> = (0..resources.len()).filter(|&i| votes[i].is_none()).collect();
+            let open: Vec<usize> = (0..resources.len())
+                .filter(|&i| votes[i].is_none())
+                .collect();
             if open.is_empty() {
                 break;
             }
@@ -569,7 +576,10 @@ impl Permissions {
         for &i in &considered {
             let (_, o) = objects.get_index(i).expect("an index of the lineage");
             let resource = Resource::Child(db.into(), o.name.clone());
-            if restrictions.as_ref().is_some_and(|r| !r.allow(Action::ViewTable, &resource)) {
+            if restrictions
+                .as_ref()
+                .is_some_and(|r| !r.allow(Action::ViewTable, &resource))
+            {
                 votes[i] = Some(false);
                 recorded.push(Recorded {
                     action: Action::ViewTable,

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use datasette_plugin_api::{
     Forbidden, FunctionCall, MenuLink, MenuLinksRequest, OutputData, OutputRenderer, PageContext,
-    PermissionCheck, PermissionChecks, RenderCells, RenderedCell, Request, Response, Route, SqlFunction,
+    PermissionCheck, PermissionChecks, RenderCells, RenderedCell, Request, Response, Route,
+    SqlFunction,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -419,10 +420,17 @@ impl Plugins {
     /// [`Plugins::vote`] on one action over many resources, in their order: each plugin is
     /// asked once for those no earlier plugin answered, with `permission_allowed_many` if it
     /// has it.
-    pub fn vote_many(&self, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+    pub fn vote_many(
+        &self,
+        actor: &Actor,
+        action: &str,
+        resources: &[Resource],
+    ) -> Vec<Option<bool>> {
         let mut votes = vec![None; resources.len()];
         for lib in self.voters() {
-            let open: Vec<usize> = (0..resources.len()).filter(|&i| votes[i].is_none()).collect();
+            let open: Vec<usize> = (0..resources.len())
+                .filter(|&i| votes[i].is_none())
+                .collect();
             if open.is_empty() {
                 break;
             }
@@ -435,9 +443,10 @@ impl Plugins {
     }
 
     fn voters(&self) -> impl Iterator<Item = &Library> {
-        self.list.iter().map(|p| &p.library).filter(|l| {
-            l.has(Hook::PermissionAllowed) || l.has(Hook::PermissionAllowedMany)
-        })
+        self.list
+            .iter()
+            .map(|p| &p.library)
+            .filter(|l| l.has(Hook::PermissionAllowed) || l.has(Hook::PermissionAllowedMany))
     }
 
     /// Every plugin's links for the page header.
@@ -665,7 +674,12 @@ pub struct PluginInfo {
 /// One plugin's votes on `action` over `resources`: one call of `permission_allowed_many`
 /// when it has it (and more than one answer is wanted, or it lacks the other), else one of
 /// `permission_allowed` each. A failure, or a list of the wrong length, denies them all.
-fn lib_votes(lib: &Library, actor: &Actor, action: &str, resources: &[Resource]) -> Vec<Option<bool>> {
+fn lib_votes(
+    lib: &Library,
+    actor: &Actor,
+    action: &str,
+    resources: &[Resource],
+) -> Vec<Option<bool>> {
     let many = lib.has(Hook::PermissionAllowedMany)
         && (resources.len() > 1 || !lib.has(Hook::PermissionAllowed));
     if !many {

@@ -82,7 +82,12 @@ pub(super) fn cache_facets(
     counted: &[Option<FacetCounts>],
     access: &Arc<Access>,
 ) {
-    let asked = work.facets.iter().zip(&work.known_facets).zip(keys).zip(counted);
+    let asked = work
+        .facets
+        .iter()
+        .zip(&work.known_facets)
+        .zip(keys)
+        .zip(counted);
     for (((facet, known), key), counts) in asked {
         let (None, Some(key)) = (known, key) else {
             continue;
@@ -109,7 +114,14 @@ fn facet_later(
     let (work, kind, column) = (work.clone(), facet.kind, facet.column.clone());
     actix_web::rt::task::spawn_blocking(move || {
         let counted = db.run_background(BACKGROUND_COUNT_LIMIT, access, |c| {
-            facets::count(c, kind, &column, &work.over(), work.facet_size, BACKGROUND_COUNT_LIMIT)
+            facets::count(
+                c,
+                kind,
+                &column,
+                &work.over(),
+                work.facet_size,
+                BACKGROUND_COUNT_LIMIT,
+            )
         });
         match counted {
             None => {}

@@ -464,8 +464,10 @@ impl Page<'_> {
             && req.sort.is_none();
         let asked = work.clone();
         let mut fetched = if quick {
-            db.run_quick(limits.sql, run_access.clone(), move |c| fetch(c, work.clone()))
-                .await?
+            db.run_quick(limits.sql, run_access.clone(), move |c| {
+                fetch(c, work.clone())
+            })
+            .await?
         } else {
             db.run(limits.sql, run_access.clone(), move |c| fetch(c, work))
                 .await?
