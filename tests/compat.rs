@@ -88,6 +88,16 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
     ),
     (
         "/-/settings.json",
+        "/max_queued_writes",
+        "a setting Datasette does not have",
+    ),
+    (
+        "/-/settings.json",
+        "/plugin_votes_cache_ms",
+        "a setting Datasette does not have",
+    ),
+    (
+        "/-/settings.json",
         "/max_post_body_bytes",
         "a Datasette 1.0 setting (the write API), not in 0.65",
     ),
