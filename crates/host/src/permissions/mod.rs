@@ -309,6 +309,29 @@ fn is_root(actor: &Actor) -> bool {
     actor.as_ref().and_then(|a| a.get("id")) == Some(&"root".into())
 }
 
+/// The first explicit answer for each of `resources`: `voters` are asked in order, each once,
+/// about the resources no earlier one answered, and answer in their order.
+pub fn first_answers<V>(
+    resources: &[Resource],
+    voters: impl IntoIterator<Item = V>,
+    mut ask: impl FnMut(V, &[Resource]) -> Vec<Option<bool>>,
+) -> Vec<Option<bool>> {
+    let mut votes = vec![None; resources.len()];
+    for voter in voters {
+        let open: Vec<usize> = (0..resources.len())
+            .filter(|&i| votes[i].is_none())
+            .collect();
+        if open.is_empty() {
+            break;
+        }
+        let asked: Vec<Resource> = open.iter().map(|&i| resources[i].clone()).collect();
+        for (i, answer) in open.into_iter().zip(ask(voter, &asked)) {
+            votes[i] = answer;
+        }
+    }
+    votes
+}
+
 /// A check worked out for an access, kept with it so that reusing the access lists the
 /// check in `/-/permissions` again.
 #[derive(Debug, Clone)]
@@ -390,21 +413,9 @@ impl Permissions {
         action: &str,
         resources: &[Resource],
     ) -> Vec<Option<bool>> {
-        let mut votes = vec![None; resources.len()];
-        for source in &self.sources {
-            let open: Vec<usize> = (0..resources.len())
-                .filter(|&i| votes[i].is_none())
-                .collect();
-            if open.is_empty() {
-                break;
-            }
-            let asked: Vec<Resource> = open.iter().map(|&i| resources[i].clone()).collect();
-            let answers = source.vote_many(actor, action, &asked);
-            for (i, answer) in open.into_iter().zip(answers) {
-                votes[i] = answer;
-            }
-        }
-        votes
+        first_answers(resources, &self.sources, |source, asked| {
+            source.vote_many(actor, action, asked)
+        })
     }
 
     /// Walks from the most specific check to the least; the first explicit answer wins. The

@@ -426,20 +426,9 @@ impl Plugins {
         action: &str,
         resources: &[Resource],
     ) -> Vec<Option<bool>> {
-        let mut votes = vec![None; resources.len()];
-        for lib in self.voters() {
-            let open: Vec<usize> = (0..resources.len())
-                .filter(|&i| votes[i].is_none())
-                .collect();
-            if open.is_empty() {
-                break;
-            }
-            let asked: Vec<Resource> = open.iter().map(|&i| resources[i].clone()).collect();
-            for (i, vote) in open.into_iter().zip(lib_votes(lib, actor, action, &asked)) {
-                votes[i] = vote;
-            }
-        }
-        votes
+        crate::permissions::first_answers(resources, self.voters(), |lib, asked| {
+            lib_votes(lib, actor, action, asked)
+        })
     }
 
     fn voters(&self) -> impl Iterator<Item = &Library> {
