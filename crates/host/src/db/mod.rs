@@ -477,13 +477,23 @@ impl Database {
 
     /// A result stored under `key` for the file as it is now.
     pub fn derived<T: Clone + Send + Sync + 'static>(&self, key: &str) -> Option<T> {
+        self.derived_many(std::slice::from_ref(&key))
+            .pop()
+            .flatten()
+    }
+
+    /// The results stored under `keys`, in their order, for the file as it is now: its state
+    /// is read once for them all (a database page looks up every table's count).
+    pub fn derived_many<T: Clone + Send + Sync + 'static>(&self, keys: &[&str]) -> Vec<Option<T>> {
         let stamp = self.stamp();
         let mut cache = self.derived.lock().unwrap_or_else(|e| e.into_inner());
         if cache.stamp != stamp {
             cache.stamp = stamp;
             cache.values.clear();
         }
-        cache.values.get(key)?.downcast_ref::<T>().cloned()
+        keys.iter()
+            .map(|k| cache.values.get(*k)?.downcast_ref::<T>().cloned())
+            .collect()
     }
 
     /// Remembers a result for the file as it is now.
@@ -524,8 +534,10 @@ impl Database {
     ) -> Result<std::collections::HashMap<String, Option<i64>>, DbError> {
         let mut out = std::collections::HashMap::new();
         let mut missing = Vec::new();
-        for t in tables {
-            match self.cached_count(&t) {
+        let keys: Vec<String> = tables.iter().map(|t| Self::count_key(t)).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        for (t, cached) in tables.into_iter().zip(self.derived_many::<i64>(&keys)) {
+            match cached {
                 Some(n) => {
                     out.insert(t, Some(n));
                 }
