@@ -134,7 +134,8 @@ const RECENT_CHECKS: usize = 200;
 #[derive(Debug, Clone)]
 pub struct Check {
     pub when: SystemTime,
-    pub actor: Actor,
+    /// Shared by the checks of one access: a page's access may record one a table.
+    pub actor: Arc<Actor>,
     pub action: Action,
     pub resource: Resource,
     pub allowed: bool,
@@ -377,24 +378,31 @@ impl Permissions {
         vote: Option<bool>,
         default: bool,
     ) {
-        let mut recent = self.recent_checks();
-        recent.truncate(RECENT_CHECKS - 1);
-        recent.push_front(Check {
-            when: SystemTime::now(),
-            actor: actor.clone(),
+        let recorded = Recorded {
             action,
             resource: resource.clone(),
-            allowed: vote.unwrap_or(default),
-            used_default: vote.is_none(),
-        });
+            vote,
+            default,
+        };
+        self.replay(actor, std::slice::from_ref(&recorded));
     }
 
     /// Lists again the checks an access reused from [`AccessCache`] was worked out with (the
     /// latest [`RECENT_CHECKS`] of them).
     pub fn replay(&self, actor: &Actor, recorded: &[Recorded]) {
         let start = recorded.len().saturating_sub(RECENT_CHECKS);
+        let (actor, when) = (Arc::new(actor.clone()), SystemTime::now());
+        let mut recent = self.recent_checks();
         for r in &recorded[start..] {
-            self.record(actor, r.action, &r.resource, r.vote, r.default);
+            recent.truncate(RECENT_CHECKS - 1);
+            recent.push_front(Check {
+                when,
+                actor: actor.clone(),
+                action: r.action,
+                resource: r.resource.clone(),
+                allowed: r.vote.unwrap_or(r.default),
+                used_default: r.vote.is_none(),
+            });
         }
     }
 

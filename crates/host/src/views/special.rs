@@ -95,7 +95,7 @@ fn permissions_debug(state: &AppState, ctx: &PageRequest) -> Result<Reply, AppEr
         .map(|c| {
             json!({
                 "when": super::magic::datetime_utc(c.when),
-                "actor": c.actor,
+                "actor": *c.actor,
                 "action": c.action.name(),
                 "resource": resource_json(&c.resource),
                 "result": c.allowed,
