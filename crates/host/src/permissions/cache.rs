@@ -31,6 +31,12 @@ pub struct Key {
     pub actor: String,
 }
 
+impl Key {
+    fn same_schema(&self, other: &Key) -> bool {
+        (self.lineage, self.file, self.version) == (other.lineage, other.file, other.version)
+    }
+}
+
 /// An access and the checks that working it out recorded, to record again when it is reused.
 #[derive(Clone)]
 pub struct Worked {
@@ -111,6 +117,19 @@ impl AccessCache {
         let names = entry.names();
         if names > self.max_names {
             return;
+        }
+        // An access of a schema the database has left is never asked for again, and holds
+        // that schema's lineage: dropped as soon as an access of the new one is kept.
+        let stale: Vec<Key> = inner
+            .entries
+            .keys()
+            .filter(|k| k.db == key.db && !k.same_schema(&key))
+            .cloned()
+            .collect();
+        for k in stale {
+            if let Some(e) = inner.entries.remove(&k) {
+                inner.names -= e.names();
+            }
         }
         if let Some(old) = inner.entries.insert(key, entry) {
             inner.names -= old.names();
@@ -198,6 +217,37 @@ mod tests {
         );
         assert!(cache.get(&key("d")).is_none());
         assert!(cache.get(&key("c")).is_some());
+    }
+
+    #[test]
+    fn an_access_of_a_new_schema_drops_those_of_the_old_one() {
+        let cache = AccessCache::bounded(None, 10, 100);
+        cache.insert(key("a"), worked(&["t"]));
+        cache.insert(
+            Key {
+                db: "other".into(),
+                ..key("a")
+            },
+            worked(&[]),
+        );
+        cache.insert(
+            Key {
+                version: 2,
+                ..key("b")
+            },
+            worked(&[]),
+        );
+        assert!(
+            cache.get(&key("a")).is_none(),
+            "the old schema's access is gone"
+        );
+        assert!(cache
+            .get(&Key {
+                db: "other".into(),
+                ..key("a")
+            })
+            .is_some());
+        assert_eq!(cache.len(), 2);
     }
 
     #[test]

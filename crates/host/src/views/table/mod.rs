@@ -189,11 +189,6 @@ fn csv_page(
     csv::response(&columns, &rows, options)
 }
 
-/// Whether everything `name` reads or names (a view's tables, an index's content table, a
-/// trigger's sources, the tables its foreign keys point to, and so on down) is readable by
-/// this actor: only then may its `CREATE` statement, which names them, be shown. A view
-/// published with an allow block of its own over a protected table keeps its definition to
-/// itself.
 /// What the page may read: the table, the tables its foreign keys point to (their labels),
 /// its full-text index, and what those read. SQL from the request (`_where`) and joins through
 /// other tables (`_through`) may read anything the actor may: the whole access for those.
@@ -220,6 +215,11 @@ fn page_access(
     state.access_to(&ctx.actor, db, schema, &names)
 }
 
+/// Whether everything `name` reads or names (a view's tables, an index's content table, a
+/// trigger's sources, the tables its foreign keys point to, and so on down) is readable by
+/// this actor: only then may its `CREATE` statement, which names them, be shown. A view
+/// published with an allow block of its own over a protected table keeps its definition to
+/// itself.
 fn reads_only_visible(schema: &Schema, access: &Access, name: &str) -> bool {
     let lineage = &schema.lineage;
     let mut seen = std::collections::BTreeSet::new();
@@ -449,9 +449,15 @@ impl Page<'_> {
             limits,
         };
         let facet_keys = facet_keys(&work);
-        work.known_facets = facet_keys
+        let keys: Vec<&str> = facet_keys
             .iter()
-            .map(|k| k.as_deref().and_then(|k| db.derived::<FacetCounts>(k)))
+            .map(|k| k.as_deref().unwrap_or(""))
+            .collect();
+        work.known_facets = db
+            .derived_many::<FacetCounts>(&keys)
+            .into_iter()
+            .zip(&facet_keys)
+            .map(|(known, key)| known.filter(|_| key.is_some()))
             .collect();
         // The rows query runs within `limits.sql`; each later query sets its own limit. A
         // page with nothing to count, facet or suggest (all cached or not asked) and no filter
@@ -462,7 +468,8 @@ impl Page<'_> {
             && work.suggest.is_none()
             && req.unfiltered()
             && req.sort.is_none();
-        let asked = work.clone();
+        // What was asked, for caching the facets counted now.
+        let asked = work.counts_facets().then(|| work.clone());
         let mut fetched = if quick {
             db.run_quick(limits.sql, run_access.clone(), move |c| {
                 fetch(c, work.clone())
@@ -472,7 +479,9 @@ impl Page<'_> {
             db.run(limits.sql, run_access.clone(), move |c| fetch(c, work))
                 .await?
         };
-        cache_facets(db, &asked, &facet_keys, &fetched.facets, &run_access);
+        if let Some(asked) = asked {
+            cache_facets(db, &asked, &facet_keys, &fetched.facets, &run_access);
+        }
         match (count_key, cached_count, fetched.count) {
             (Some(key), None, Some(n)) => db.store_derived(key, n),
             (Some(key), None, None) if want_count => {
