@@ -68,6 +68,9 @@ import time
 import urllib.error
 import urllib.request
 
+# bench/run.py, beside this script: how servers are started and awaited there.
+from run import run, wait_ready
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", "work")
 SCALE = os.path.join(WORK, "scale")
@@ -82,11 +85,6 @@ ROUNDS = 2 * 16  # requests a slow page's wrk run should have time for, one afte
 
 def actor_token(i):
     return f"tok-{i:012d}"
-
-
-def run(cmd, **kw):
-    print("+", " ".join(cmd), file=sys.stderr)
-    subprocess.run(cmd, check=True, **kw)
 
 
 # Fixtures
@@ -203,21 +201,6 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_ready(port, proc, timeout=120):
-    """Seconds from now until the server answers 200."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise SystemExit(f"server on port {port} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=1) as r:
-                if r.status == 200:
-                    return time.monotonic() - started
-        except OSError:
-            time.sleep(0.005)
-    raise SystemExit(f"server on port {port} did not start")
-
-
 def start(name, cmd, port):
     with socket.socket() as sock:
         if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -228,7 +211,7 @@ def start(name, cmd, port):
     proc = subprocess.Popen(cmd, cwd=SCALE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = {"name": name, "proc": proc, "port": port}
     try:
-        wait_ready(port, proc)
+        wait_ready(port, proc, timeout=120)
     except BaseException:
         stop([server])
         raise

@@ -66,18 +66,16 @@ fn facet(page: &Value, column: &str) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// A repeated facet is answered from the cache; a write to the file is counted at once, by
-/// another writer or through the write API.
+/// A repeated facet is answered from the cache; a write to the file by another process is
+/// counted at once.
 #[test]
 fn a_cached_facet_is_recounted_after_a_write() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("live.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
+    let path = live_db(
+        &dir,
         "create table t (id integer primary key, kind text);
          insert into t (kind) values ('a'), ('a'), ('b');",
-    )
-    .unwrap();
+    );
     let server = serve_live(&path, false);
     let two = vec![("a".to_string(), 2), ("b".to_string(), 1)];
     for _ in 0..3 {
@@ -87,7 +85,9 @@ fn a_cached_facet_is_recounted_after_a_write() {
             [("b".to_string(), 1)]
         );
     }
-    conn.execute_batch("insert into t (kind) values ('b'), ('b'), ('c');")
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("insert into t (kind) values ('b'), ('b'), ('c');")
         .unwrap();
     assert_eq!(
         facet(&server.json("/live/t.json?_facet=kind"), "kind"),
@@ -108,20 +108,12 @@ fn a_cached_facet_is_recounted_after_a_write() {
 #[test]
 fn a_slow_facet_is_finished_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("live.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "create view slow as with recursive c(x) as
-               (select 1 union all select x + 1 from c where x < 3000000) select x % 3 as k from c;",
-        )
-        .unwrap();
-    let server = TestApp::new()
-        .files(vec![DatabaseFile {
-            path: path.clone(),
-            immutable: false,
-        }])
-        .metadata(json!({}))
+    let path = live_db(
+        &dir,
+        "create view slow as with recursive c(x) as
+           (select 1 union all select x + 1 from c where x < 3000000) select x % 3 as k from c;",
+    );
+    let server = live_app(&path, false)
         .setting("facet_time_limit_ms", "1")
         .start();
     let first = server.json("/live/slow.json?_size=1&_facet=k");
@@ -143,16 +135,28 @@ fn a_slow_facet_is_finished_in_the_background() {
     assert_eq!(counts, [1_000_000, 1_000_000, 1_000_000]);
 }
 
-fn live_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+/// `live.db` in `dir`, made by `sql`.
+fn live_db(dir: &tempfile::TempDir, sql: &str) -> std::path::PathBuf {
     let path = dir.path().join("live.db");
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute_batch("create table t (id integer primary key, v); insert into t (v) values (1);")
+        .execute_batch(sql)
         .unwrap();
     path
 }
 
+fn live_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    live_db(
+        dir,
+        "create table t (id integer primary key, v); insert into t (v) values (1);",
+    )
+}
+
 fn serve_live(path: &std::path::Path, immutable: bool) -> testkit::Server {
+    live_app(path, immutable).start()
+}
+
+fn live_app(path: &std::path::Path, immutable: bool) -> TestApp {
     TestApp::new()
         .files(vec![DatabaseFile {
             path: path.to_path_buf(),
@@ -160,7 +164,6 @@ fn serve_live(path: &std::path::Path, immutable: bool) -> testkit::Server {
         }])
         .metadata(json!({}))
         .secret(Some(testkit::TEST_SECRET))
-        .start()
 }
 
 /// A client holding a page is answered `304` without the database being read: here the
@@ -257,14 +260,11 @@ fn cache_control_follows_the_ttl_the_actor_and_immutability() {
 #[test]
 fn a_slow_count_is_finished_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("live.db");
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "create view slow as with recursive c(x) as
-               (select 1 union all select x + 1 from c where x < 2000000) select x from c;",
-        )
-        .unwrap();
+    let path = live_db(
+        &dir,
+        "create view slow as with recursive c(x) as
+           (select 1 union all select x + 1 from c where x < 2000000) select x from c;",
+    );
     let server = serve_live(&path, false);
     let first = server.json("/live/slow.json?_size=1");
     assert_eq!(first["filtered_table_rows_count"], Value::Null);

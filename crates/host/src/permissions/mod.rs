@@ -591,7 +591,7 @@ impl Permissions {
         // Each object's own answer. What a restricted token does not list needs no vote; the
         // rest are voted on together.
         let mut votes: Vec<Option<bool>> = vec![None; objects.len()];
-        let mut asked: Vec<(usize, Resource)> = Vec::new();
+        let (mut at, mut resources, mut refused) = (Vec::new(), Vec::new(), Vec::new());
         for &i in &considered {
             let (_, o) = objects.get_index(i).expect("an index of the lineage");
             let resource = Resource::Child(db.into(), o.name.clone());
@@ -599,20 +599,20 @@ impl Permissions {
                 .as_ref()
                 .is_some_and(|r| !r.allow(Action::ViewTable, &resource))
             {
-                votes[i] = Some(false);
-                recorded.push(Recorded {
-                    action: Action::ViewTable,
-                    resource,
-                    vote: Some(false),
-                    default: database,
-                });
+                refused.push((i, resource));
             } else {
-                asked.push((i, resource));
+                at.push(i);
+                resources.push(resource);
             }
         }
-        let resources: Vec<Resource> = asked.iter().map(|(_, r)| r.clone()).collect();
         let answers = self.vote_many(actor, Action::ViewTable.name(), &resources);
-        for ((i, resource), vote) in asked.into_iter().zip(answers) {
+        let refusals = refused.into_iter().map(|(i, r)| (i, r, Some(false)));
+        let voted = at
+            .into_iter()
+            .zip(resources)
+            .zip(answers)
+            .map(|((i, r), v)| (i, r, v));
+        for (i, resource, vote) in refusals.chain(voted) {
             votes[i] = vote;
             // An object's own answer is worth listing; the others follow the database's.
             if vote.is_some() {

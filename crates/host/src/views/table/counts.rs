@@ -17,9 +17,7 @@ pub(super) const PAGE_COUNT_LIMIT: Duration = Duration::from_millis(100);
 /// How long a count in the background may take.
 pub(super) const BACKGROUND_COUNT_LIMIT: Duration = Duration::from_secs(60);
 
-/// Finishes a count the page gave up on, in the background on a connection apart from the
-/// requests', and caches it for the pages after (until the file changes). One background count
-/// at a time per file; a count that ran out of time is not started again for the same file.
+/// Finishes a count the page gave up on, in the background (see [`finish_later`]).
 pub(super) fn count_later(
     db: &Arc<Database>,
     key: String,
@@ -27,22 +25,40 @@ pub(super) fn count_later(
     access: Arc<Access>,
     cached: bool,
 ) {
+    let sql = format!("select count(*) {}", built.from_where);
+    let params = built.filter_params.clone();
+    finish_later(db, key, access, "count".into(), move |c| {
+        sqlite::count(c, &sql, &params, cached).map(Some)
+    });
+}
+
+/// Works out what the page gave up on (`None` from `work`: it ran out of time), in the
+/// background on a connection apart from the requests', and caches it under `key` for the
+/// pages after (until the file changes). One background count at a time per file; one that
+/// ran out of time or failed is not started again for the same file.
+fn finish_later<T: Send + Sync + 'static>(
+    db: &Arc<Database>,
+    key: String,
+    access: Arc<Access>,
+    what: String,
+    work: impl FnOnce(&sqlite::Conn) -> Result<Option<T>, sqlite::DbError> + Send + 'static,
+) {
     let pending = format!("pending\0{key}");
     if db.derived::<()>(&pending).is_some() {
         return;
     }
-    let (db, sql) = (db.clone(), format!("select count(*) {}", built.from_where));
-    let params = built.filter_params.clone();
+    let db = db.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let counted = db.run_background(BACKGROUND_COUNT_LIMIT, access, |c| {
-            sqlite::count(c, &sql, &params, cached)
-        });
-        match counted {
+        match db.run_background(BACKGROUND_COUNT_LIMIT, access, work) {
             // Another count is running: a later page asks again.
             None => {}
-            Some(Ok(n)) => db.store_derived(key, n),
+            Some(Ok(Some(value))) => db.store_derived(key, value),
+            Some(Ok(None)) => {
+                tracing::info!("a background {what} ran out of time");
+                db.store_derived(pending, ());
+            }
             Some(Err(e)) => {
-                tracing::info!("a background count stopped: {e}");
+                tracing::info!("a background {what} stopped: {e}");
                 db.store_derived(pending, ());
             }
         }
@@ -106,30 +122,19 @@ fn facet_later(
     facet: &super::request::FacetRequest,
     access: Arc<Access>,
 ) {
-    let pending = format!("pending\0{key}");
-    if db.derived::<()>(&pending).is_some() {
-        return;
-    }
-    let db = db.clone();
-    let (work, kind, column) = (work.clone(), facet.kind, facet.column.clone());
-    actix_web::rt::task::spawn_blocking(move || {
-        let counted = db.run_background(BACKGROUND_COUNT_LIMIT, access, |c| {
-            facets::count(
-                c,
-                kind,
-                &column,
-                &work.over(),
-                work.facet_size,
-                BACKGROUND_COUNT_LIMIT,
-            )
-        });
-        match counted {
-            None => {}
-            Some(Ok(Some(counts))) => db.store_derived(key, counts),
-            Some(Ok(None)) | Some(Err(_)) => {
-                tracing::info!("a background facet count on {column} stopped");
-                db.store_derived(pending, ());
-            }
-        }
+    let (kind, column, size) = (facet.kind, facet.column.clone(), work.facet_size);
+    let (from_where, params) = (
+        work.built.from_where.clone(),
+        work.built.filter_params.clone(),
+    );
+    let cached = work.cached;
+    let what = format!("facet count on {column}");
+    finish_later(db, key, access, what, move |c| {
+        let over = facets::Over {
+            from_where: &from_where,
+            params: &params,
+            cached,
+        };
+        facets::count(c, kind, &column, &over, size, BACKGROUND_COUNT_LIMIT)
     });
 }
