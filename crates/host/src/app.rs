@@ -215,6 +215,9 @@ fn fingerprint(metadata: &Metadata, settings: &Settings, plugins: &Plugins) -> [
     d.update(metadata.raw.to_string());
     d.update(serde_json::to_string(settings).unwrap_or_default());
     d.update(serde_json::to_string(&plugins.describe()).unwrap_or_default());
+    if let Some(t) = &settings.templates {
+        d.update(t.digest);
+    }
     d.finalize().into()
 }
 

@@ -143,6 +143,11 @@ pub struct ServeArgs {
     /// assets:static/`: public, never listed, no hidden (dot) files.
     #[arg(long = "static", value_name = "MOUNT:DIR")]
     pub static_mounts: Vec<String>,
+    /// Jinja templates that override the built-in pages by Datasette's names (`table.html`,
+    /// `_table-DB-TABLE.html`, a `base.html` extending `default:base.html`) and add custom
+    /// pages (`pages/about.html` at /about). Checked at start-up.
+    #[arg(long = "template-dir", value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
     /// Print a one-time URL that signs its opener in as {"id": "root"}.
     #[arg(long)]
     pub root: bool,

@@ -85,6 +85,11 @@ fn settings(args: &ServeArgs, config: Option<&serde_json::Value>) -> anyhow::Res
         .map(|m| datasette_rs::config::StaticMount::parse(m))
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
+    if let Some(dir) = &args.template_dir {
+        let templates =
+            datasette_rs::render::jinja::UserTemplates::load(dir).map_err(anyhow::Error::msg)?;
+        settings.templates = Some(std::sync::Arc::new(templates));
+    }
     Ok(settings)
 }
 

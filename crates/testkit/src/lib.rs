@@ -244,6 +244,7 @@ pub struct TestApp {
     settings: Vec<(String, String)>,
     secret: Option<String>,
     crossdb: bool,
+    templates: Option<PathBuf>,
 }
 
 impl Default for TestApp {
@@ -274,6 +275,7 @@ impl TestApp {
             settings: vec![],
             secret: Some(TEST_SECRET.into()),
             crossdb: false,
+            templates: None,
         }
     }
 
@@ -305,6 +307,12 @@ impl TestApp {
         self
     }
 
+    /// The site's own templates (`--template-dir`).
+    pub fn templates(mut self, dir: &Path) -> TestApp {
+        self.templates = Some(dir.to_path_buf());
+        self
+    }
+
     pub fn files(mut self, files: Vec<DatabaseFile>) -> TestApp {
         self.files = files;
         self
@@ -324,6 +332,11 @@ impl TestApp {
                     settings.set(k, v).expect("setting");
                 }
                 settings.crossdb = self.crossdb;
+                if let Some(dir) = &self.templates {
+                    let templates = datasette_rs::render::jinja::UserTemplates::load(dir)
+                        .expect("the templates load");
+                    settings.templates = Some(Arc::new(templates));
+                }
                 let session =
                     SessionConfig::new(self.secret.as_deref(), &settings).expect("a valid secret");
                 let state = actix_web::web::Data::new(

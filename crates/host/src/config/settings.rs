@@ -61,6 +61,9 @@ pub struct Settings {
     /// Datasette's `--static MOUNT:DIR` (an option too): directories served as they are.
     #[serde(skip)]
     pub static_mounts: Vec<super::StaticMount>,
+    /// Datasette's `--template-dir` (an option too): the site's own templates, compiled.
+    #[serde(skip)]
+    pub templates: Option<std::sync::Arc<crate::render::jinja::UserTemplates>>,
     /// Beyond Datasette: the longest a plugin's outbound request (`fetch`) may take.
     pub plugin_fetch_timeout_ms: u64,
     /// Beyond Datasette: the most one answer may be (JSON, CSV, HTML, a value), in MiB, as
@@ -120,6 +123,7 @@ impl Default for Settings {
             memory: false,
             crossdb: false,
             static_mounts: vec![],
+            templates: None,
             plugin_fetch_timeout_ms: 10_000,
             max_answer_mb: crate::limits::DEFAULT_ANSWER_MB,
             answers_memory_mb: crate::limits::DEFAULT_ANSWERS_MEMORY_MB,

@@ -1,6 +1,8 @@
-//! The files every page uses, compiled in: the stylesheet (`/-/static/app.css`) and the icon
-//! (`/favicon.ico`, a PNG as Datasette serves it). They change only with the binary, so they
-//! are cached for an hour and the stylesheet's link carries a digest of its contents.
+//! The files pages use, compiled in: the stylesheet (`/-/static/app.css`), the table page's
+//! script (`table.js`: column menus, filter rows), the SQL editor (`editor.js`, bundled from
+//! `tools/editor/`) and the icon (`/favicon.ico`, a PNG as Datasette serves it). They change
+//! only with the binary, so they are cached for an hour and their links carry a digest of
+//! their contents.
 
 use std::sync::LazyLock;
 
@@ -8,17 +10,22 @@ use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha256};
 
 const APP_CSS: &str = include_str!("../../../../templates/static/app.css");
+const TABLE_JS: &str = include_str!("../../../../templates/static/table.js");
+const EDITOR_JS: &str = include_str!("../../../../templates/static/editor.js");
 const FAVICON: &[u8] = include_bytes!("../../../../templates/static/favicon.png");
 
 /// Datasette's caching of its static files.
 const CACHE_CONTROL: &str = "max-age=3600, immutable, public";
 
-/// The first 16 hex digits of the stylesheet's SHA-256: a new binary's pages ask for its own
-/// stylesheet, not the one a browser cached.
+/// The first 16 hex digits of the SHA-256 of the stylesheet and scripts: a new binary's pages
+/// ask for its own files, not those a browser cached.
 pub fn css_version() -> &'static str {
     static VERSION: LazyLock<String> = LazyLock::new(|| {
-        let digest = Sha256::digest(APP_CSS.as_bytes());
-        crate::urls::hex(&digest[..8])
+        let mut h = Sha256::new();
+        for file in [APP_CSS, TABLE_JS, EDITOR_JS] {
+            h.update(file.as_bytes());
+        }
+        crate::urls::hex(&h.finalize()[..8])
     });
     &VERSION
 }
@@ -31,6 +38,8 @@ pub async fn favicon() -> HttpResponse {
 pub async fn static_file(name: web::Path<String>) -> HttpResponse {
     match name.as_str() {
         "app.css" => file("text/css", APP_CSS.as_bytes()),
+        "table.js" => file("application/javascript", TABLE_JS.as_bytes()),
+        "editor.js" => file("application/javascript", EDITOR_JS.as_bytes()),
         _ => HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("Static file not found"),

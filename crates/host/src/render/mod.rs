@@ -4,6 +4,7 @@ pub mod assets;
 pub mod budget;
 pub mod csv;
 pub mod html;
+pub mod jinja;
 pub mod json;
 pub mod stream;
 pub mod trace;

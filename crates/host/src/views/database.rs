@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::templates::{
-    description_html, footer, format_count, page_chrome, render_template, Footer, Listed,
-};
+use super::templates::{description_html, footer, format_count, page_chrome, Footer, Listed};
 use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
 use crate::app::View;
@@ -211,7 +209,7 @@ pub struct TableEntry {
 }
 
 #[derive(Template)]
-#[template(path = "database.html")]
+#[template(path = "database.html", blocks = ["title", "content", "footer"])]
 struct DatabaseTemplate<'a> {
     chrome: &'a Chrome,
     name: String,
@@ -227,6 +225,18 @@ struct DatabaseTemplate<'a> {
     download: Option<(String, String)>,
     create_action: Option<String>,
     footer: Footer,
+    /// The tables' columns as the SQL editor completes them: `{"table": ["column", …]}`.
+    schema: String,
+}
+
+crate::views::site_templates::page_blocks!(DatabaseTemplate);
+
+/// The tables and columns the SQL editor offers to complete, as JSON: those of the page.
+pub fn editor_schema<'a>(tables: impl Iterator<Item = (&'a str, &'a [String])>) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = tables
+        .map(|(name, columns)| (name.to_string(), serde_json::json!(columns)))
+        .collect();
+    serde_json::Value::Object(map).to_string()
 }
 
 pub fn database_page(
@@ -258,8 +268,13 @@ pub fn database_page(
             },
         })
         .collect();
-    render_template(&DatabaseTemplate {
+    let page = DatabaseTemplate {
         chrome: &chrome,
+        schema: editor_schema(
+            data.tables
+                .iter()
+                .map(|t| (t.name.as_str(), t.columns.as_slice())),
+        ),
         create_action: crate::views::write_api::forms::create_action(state, ctx, &data.database),
         name: data.database.clone(),
         description: state
@@ -300,6 +315,16 @@ pub fn database_page(
             .collect(),
         allow_sql: data.allow_execute_sql,
         hidden_count: data.hidden_count,
-        footer: footer(&data.links),
+        footer: footer(&data.links, ctx.elapsed_ms()),
+    };
+    let names = [
+        crate::render::jinja::named("database", &[&data.database]),
+        "database.html".into(),
+    ];
+    crate::views::site_templates::draw(state, ctx, &names, &page, || {
+        minijinja::context! {
+            view_name => "database",
+            ..minijinja::Value::from_serialize(data)
+        }
     })
 }

@@ -5,9 +5,7 @@ use md5::{Digest, Md5};
 use serde::Serialize;
 
 use super::database::{listing, TableSummary, ViewSummary};
-use super::templates::{
-    description_html, footer, format_count, page_chrome, render_template, Footer, Listed,
-};
+use super::templates::{description_html, footer, format_count, page_chrome, Footer, Listed};
 use super::{respond, PageRequest, Reply};
 use crate::app::AppState;
 use crate::app::View;
@@ -147,7 +145,7 @@ pub struct IndexEntry {
 }
 
 #[derive(Template)]
-#[template(path = "index.html")]
+#[template(path = "index.html", blocks = ["title", "content", "footer"])]
 struct IndexTemplate<'a> {
     chrome: &'a Chrome,
     /// Hidden from anonymous visitors.
@@ -157,6 +155,8 @@ struct IndexTemplate<'a> {
     databases: Vec<IndexEntry>,
     footer: Footer,
 }
+
+crate::views::site_templates::page_blocks!(IndexTemplate);
 
 pub fn index_page(
     state: &AppState,
@@ -197,7 +197,7 @@ pub fn index_page(
             more: d.tables_and_views_more,
         })
         .collect();
-    render_template(&IndexTemplate {
+    let page = IndexTemplate {
         private: !state.permissions.can_view_instance(&None),
         title: chrome.site_title.clone(),
         description: description_html(&state.metadata.info),
@@ -209,7 +209,16 @@ pub fn index_page(
                 .inherited_links(None, None)
                 .into_iter()
                 .collect(),
+            ctx.elapsed_ms(),
         ),
+    };
+    let names = ["index.html".to_string()];
+    crate::views::site_templates::draw(state, ctx, &names, &page, || {
+        minijinja::context! {
+            view_name => "index",
+            databases => data.values().map(minijinja::Value::from_serialize).collect::<Vec<_>>(),
+            private => page.private,
+        }
     })
 }
 

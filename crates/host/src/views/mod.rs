@@ -21,6 +21,7 @@ pub mod plugin;
 mod plugin_body;
 pub mod query;
 pub mod row;
+mod site_templates;
 mod special;
 pub mod table;
 pub mod templates;
@@ -109,7 +110,12 @@ pub async fn dispatch(
             return Ok(write_api::ApiError::from(e).response())
         }
         Err(AppError::NotFound(m)) => {
-            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m))
+            if !posted && !options {
+                if let Some(answer) = site_templates::custom_page(&state, &ctx).await {
+                    return answer;
+                }
+            }
+            return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m));
         }
         page => page?,
     };

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::export::{self, Export, QueryRows};
 use super::templates::{
-    description_html, footer, format_links, page_chrome, render_template, Footer, RenderedCells,
+    description_html, footer, format_links, page_chrome, Footer, RenderedCells,
 };
 use super::{PageRequest, Reply};
 use crate::app::AppState;
@@ -135,7 +135,7 @@ async fn write_form(
         return Ok(json::response(StatusCode::OK, &data)?.into());
     }
     let no_rows = Default::default();
-    let mut r = html::ok(query_page(state, ctx, &data, &no_rows)?);
+    let mut r = html::ok(query_page(state, ctx, &data, &no_rows, "")?);
     if let Some(cookie) = cookie {
         r.add_cookie(&cookie)
             .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -342,16 +342,31 @@ async fn reply(
             let rendered =
                 super::templates::rendered_cells(state, ctx, view, &data.columns, &data.rows.rows)
                     .await?;
-            let html = query_page(state, ctx, data, &rendered)?;
+            let schema = match data.canned.is_none() && data.allow_execute_sql {
+                true => editor_schema(state, ctx, &data.database),
+                false => String::new(),
+            };
+            let html = query_page(state, ctx, data, &rendered, &schema)?;
             Ok(html::with_status(status, html).into())
         }
     }
 }
 
+/// The tables and columns of `db` the actor may read, for the SQL editor to complete.
+fn editor_schema(state: &AppState, ctx: &PageRequest, db: &str) -> String {
+    let Some(db) = state.databases.get(db) else {
+        return String::new();
+    };
+    let schema = db.current_schema();
+    let access = state.access(&ctx.actor, &db.name, &schema);
+    let tables = schema.tables.values().filter(|t| access.can_read(&t.name));
+    super::database::editor_schema(tables.map(|t| (t.name.as_str(), t.columns.as_slice())))
+}
+
 // ---- HTML: this page's template and its adapter ----
 
 #[derive(Template)]
-#[template(path = "query.html")]
+#[template(path = "query.html", blocks = ["title", "content", "footer"])]
 struct QueryTemplate<'a> {
     chrome: &'a Chrome,
     private: bool,
@@ -384,7 +399,11 @@ struct QueryTemplate<'a> {
     json_href: String,
     csv_href: String,
     footer: Footer,
+    /// The tables' columns as the SQL editor completes them (see `database::editor_schema`).
+    schema: String,
 }
+
+crate::views::site_templates::page_blocks!(QueryTemplate);
 
 impl QueryTemplate<'_> {
     /// The SQL box's height in lines, as Datasette sizes it: two more than the SQL has.
@@ -446,6 +465,7 @@ pub fn query_page(
     ctx: &PageRequest,
     data: &QueryPage,
     rendered: &RenderedCells,
+    schema: &str,
 ) -> Result<String, AppError> {
     let view = View {
         kind: "query",
@@ -479,8 +499,9 @@ pub fn query_page(
             );
             path_with_query(&ctx.db_url(&data.database), &pairs)
         });
-    render_template(&QueryTemplate {
+    let page = QueryTemplate {
         chrome: &chrome,
+        schema: schema.to_string(),
         db: data.database.clone(),
         db_href: ctx.db_url(&data.database),
         action: action.clone(),
@@ -526,6 +547,25 @@ pub fn query_page(
             args.push(("_size".into(), "max".into()));
             path_with_query(&format!("{action}.csv"), &args)
         },
-        footer: footer(&data.links),
+        footer: footer(&data.links, data.query_ms),
+    };
+    let db = data.database.as_str();
+    let mut names = vec![
+        crate::render::jinja::named("query", &[db]),
+        "query.html".into(),
+    ];
+    if let Some(q) = canned {
+        names.insert(0, crate::render::jinja::named("query", &[db, &q.name]));
+    }
+    super::site_templates::draw(state, ctx, &names, &page, || {
+        let columns = &data.columns;
+        minijinja::context! {
+            view_name => "query",
+            rows => super::site_templates::row_dicts(columns, &data.rows.rows),
+            canned_query => canned.map(|q| q.name.clone()),
+            hide_sql => !page.show_sql,
+            editable => page.editable,
+            ..minijinja::Value::from_serialize(data)
+        }
     })
 }

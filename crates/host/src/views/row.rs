@@ -7,16 +7,16 @@ use serde::Serialize;
 
 use super::cells::CellView;
 use super::templates::{
-    footer, format_count, format_links, page_chrome, render_template, Footer, Header, IncomingView,
-    RenderedCells,
+    footer, format_count, format_links, page_chrome, Footer, Header, IncomingView, RenderedCells,
 };
-use super::{PageRequest, Reply};
+use super::{site_templates, PageRequest, Reply};
 use crate::app::AppState;
 use crate::app::View;
 use crate::db::table_query::ident;
 use crate::db::{self as sqlite, next_token, Cell, Database, ForeignKey};
 use crate::error::AppError;
 use crate::render::html::Chrome;
+use crate::render::jinja::named;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
 use crate::urls::tilde_decode;
@@ -305,7 +305,7 @@ async fn reply(
 // ---- HTML: this page's template and its adapter ----
 
 #[derive(Template)]
-#[template(path = "row.html")]
+#[template(path = "row.html", blocks = ["title", "content", "footer"])]
 struct RowTemplate<'a> {
     chrome: &'a Chrome,
     private: bool,
@@ -322,7 +322,11 @@ struct RowTemplate<'a> {
     edit_form: Option<RowForm>,
     delete_action: Option<String>,
     footer: Footer,
+    /// The site's own `_table.html` for the row, rendered.
+    grid: Option<String>,
 }
+
+crate::views::site_templates::page_blocks!(RowTemplate);
 
 pub fn row_page(
     state: &AppState,
@@ -350,7 +354,46 @@ pub fn row_page(
         "{}/{key_segment}",
         ctx.table_url(&data.database, &data.table)
     );
-    render_template(&RowTemplate {
+    let headers: Vec<Header> = data
+        .columns
+        .iter()
+        .map(|c| Header::plain(c, &data.declared, &data.primary_keys))
+        .collect();
+    let cells: Vec<CellView> = row
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CellView {
+            css: super::cells::css_class(&data.columns[i]).into(),
+            kind: super::cells::type_name(c),
+            html: match (rendered.get(&(0, i)), c) {
+                (Some(html), _) => html.clone().into(),
+                (None, Cell::Blob(b)) => super::blob::link_html(
+                    &super::blob::row_href(&row_url, &data.columns[i]),
+                    b.len(),
+                )
+                .into(),
+                (None, _) => super::cells::value_html(
+                    c,
+                    data.units.get(&data.columns[i]).map(String::as_str),
+                    0,
+                ),
+            },
+        })
+        .collect();
+    let (db, table) = (data.database.as_str(), data.table.as_str());
+    let raw = |_: usize, column: &str| -> serde_json::Value {
+        let i = data.columns.iter().position(|c| c == column);
+        i.and_then(|i| serde_json::to_value(&row[i]).ok())
+            .unwrap_or_default()
+    };
+    let display = || site_templates::display(&headers, std::slice::from_ref(&cells), &raw);
+    let grid_names = [
+        named("_table", &["row", db, table]),
+        named("_table", &[db, table]),
+        "_table.html".into(),
+    ];
+    let grid = site_templates::grid(state, &grid_names, display)?;
+    let page = RowTemplate {
         chrome: &chrome,
         private: data.private,
         db: data.database.clone(),
@@ -358,32 +401,8 @@ pub fn row_page(
         table: data.table.clone(),
         table_href: ctx.table_url(&data.database, &data.table),
         key: data.primary_key_values.join(", "),
-        headers: data
-            .columns
-            .iter()
-            .map(|c| Header::plain(c, &data.declared, &data.primary_keys))
-            .collect(),
-        cells: row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| CellView {
-                css: super::cells::css_class(&data.columns[i]).into(),
-                kind: super::cells::type_name(c),
-                html: match (rendered.get(&(0, i)), c) {
-                    (Some(html), _) => html.clone().into(),
-                    (None, Cell::Blob(b)) => super::blob::link_html(
-                        &super::blob::row_href(&row_url, &data.columns[i]),
-                        b.len(),
-                    )
-                    .into(),
-                    (None, _) => super::cells::value_html(
-                        c,
-                        data.units.get(&data.columns[i]).map(String::as_str),
-                        0,
-                    ),
-                },
-            })
-            .collect(),
+        headers,
+        cells,
         incoming: data
             .incoming
             .iter()
@@ -415,7 +434,20 @@ pub fn row_page(
             &data.primary_keys,
         ),
         delete_action: delete_action(state, ctx, &data.database, &data.table, key_segment),
-        footer: footer(&data.links),
+        footer: footer(&data.links, data.query_ms),
+        grid,
+    };
+    let names = [named("row", &[db, table]), "row.html".into()];
+    site_templates::draw(state, ctx, &names, &page, || {
+        let (display_columns, display_rows) =
+            site_templates::display(&page.headers, std::slice::from_ref(&page.cells), &raw);
+        minijinja::context! {
+            view_name => "row",
+            rows => site_templates::row_dicts(&data.columns, &data.rows.rows),
+            display_columns,
+            display_rows,
+            ..minijinja::Value::from_serialize(data)
+        }
     })
 }
 

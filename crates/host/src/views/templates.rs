@@ -141,9 +141,13 @@ pub struct FooterLink {
 
 pub struct Footer {
     pub links: Vec<FooterLink>,
+    /// How long the page's queries took, as Datasette's footer says: "12.3ms".
+    pub query_time: String,
 }
 
-pub(super) fn footer(links: &indexmap::IndexMap<&'static str, String>) -> Footer {
+/// The footer: the time the page's queries took, and metadata's licence, source and about
+/// links.
+pub(super) fn footer(links: &indexmap::IndexMap<&'static str, String>, query_ms: f64) -> Footer {
     let mut out = Vec::new();
     for (name, url) in [
         ("license", "license_url"),
@@ -164,7 +168,10 @@ pub(super) fn footer(links: &indexmap::IndexMap<&'static str, String>) -> Footer
             });
         }
     }
-    Footer { links: out }
+    Footer {
+        links: out,
+        query_time: format!("{query_ms:.1}ms"),
+    }
 }
 
 /// Links from metadata are shown only when they are web links: no `javascript:`.

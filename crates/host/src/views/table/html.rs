@@ -10,12 +10,13 @@ use crate::app::{AppState, View};
 use crate::db::Cell;
 use crate::error::AppError;
 use crate::render::html::{escape, Chrome};
+use crate::render::jinja::named;
 use crate::urls::{path_with_query, tilde_encode};
 use crate::views::blob;
 use crate::views::cells::{self, CellHtml, CellView};
+use crate::views::site_templates;
 use crate::views::templates::{
-    description_html, footer, format_count, format_links, page_chrome, render_template, Footer,
-    Header,
+    description_html, footer, format_count, format_links, page_chrome, Footer, Header,
 };
 use crate::views::write_api::forms::{insert_form, RowForm};
 use crate::views::PageRequest;
@@ -138,7 +139,7 @@ impl FilterForm {
 }
 
 #[derive(Template)]
-#[template(path = "table.html")]
+#[template(path = "table.html", blocks = ["title", "content", "footer"])]
 struct TableTemplate<'a> {
     chrome: &'a Chrome,
     db: String,
@@ -174,7 +175,11 @@ struct TableTemplate<'a> {
     definition: Option<String>,
     insert_form: Option<RowForm>,
     footer: Footer,
+    /// The site's own `_table.html` for the grid of rows, rendered.
+    grid: Option<String>,
 }
+
+crate::views::site_templates::page_blocks!(TableTemplate);
 
 /// Datasette's "Advanced export" box: JSON shapes, and a CSV form.
 pub struct ExportBox {
@@ -379,7 +384,7 @@ pub fn table_page(
     let extras = &data.html;
     let grid = TableGrid::of(ctx, data);
     let truncate = state.settings.truncate_cells_html as usize;
-    let rows = data
+    let rows: Vec<Vec<CellView>> = data
         .rows
         .rows
         .iter()
@@ -404,7 +409,21 @@ pub fn table_page(
     let with_ext = |ext: &str| path_with_query(&format!("{table_href}{ext}"), &ctx.args);
     let json_href = with_ext(".json");
     let (export, csv_href) = export_box(state, ctx, data, &table_href, &json_href);
-    render_template(&TableTemplate {
+    let (db, table) = (data.database.as_str(), data.table.as_str());
+    let raw = |r: usize, column: &str| -> serde_json::Value {
+        let i = data.columns.iter().position(|c| c == column);
+        i.and_then(|i| serde_json::to_value(&data.rows.rows[r][i]).ok())
+            .unwrap_or_default()
+    };
+    let grid_names = [
+        named("_table", &["table", db, table]),
+        named("_table", &[db, table]),
+        "_table.html".into(),
+    ];
+    let custom_grid = site_templates::grid(state, &grid_names, || {
+        site_templates::display(&headers, &rows, &raw)
+    })?;
+    let page = TableTemplate {
         chrome: &chrome,
         db: data.database.clone(),
         db_href: ctx.db_url(&data.database),
@@ -451,7 +470,22 @@ pub fn table_page(
         insert_form: (!data.is_view)
             .then(|| insert_form(state, ctx, &data.database, &data.table, &data.columns))
             .flatten(),
-        footer: footer(&data.links),
+        footer: footer(&data.links, data.query_ms),
+        grid: custom_grid,
+    };
+    let names = [named("table", &[db, table]), "table.html".into()];
+    site_templates::draw(state, ctx, &names, &page, || {
+        let (display_columns, display_rows) =
+            site_templates::display(&page.headers, &page.rows, &raw);
+        minijinja::context! {
+            view_name => "table",
+            rows => site_templates::row_dicts(&data.columns, &data.rows.rows),
+            display_columns,
+            display_rows,
+            sort => extras.sort.as_ref().filter(|s| !s.desc).map(|s| s.column.clone()),
+            sort_desc => extras.sort.as_ref().filter(|s| s.desc).map(|s| s.column.clone()),
+            ..minijinja::Value::from_serialize(data)
+        }
     })
 }
 
