@@ -236,3 +236,130 @@ fn write_forms_insert_edit_and_delete_in_chromium() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+/// The pages' own scripts in a real browser: a column's menu sorts and facets, a filter row is
+/// added, applied and removed, the SQL editor completes only the tables the visitor may see
+/// and runs with Ctrl-Enter, and a site's own `_table` partial draws a table's rows as cards.
+#[test]
+fn column_menus_filter_rows_editor_and_a_sites_partial_in_chromium() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("_table-fixture-stations.html"),
+        r#"{% for row in display_rows %}<div class="station-card"><h2>{{ row["name"] }}</h2><p>{{ row["elevation_m"] }} m</p></div>{% endfor %}"#,
+    )
+    .unwrap();
+    let metadata = json!({
+        "databases": {"fixture": {"tables": {
+            "secrets": {"allow": {"id": "root"}},
+            "cities": {"size": 20, "sortable_columns": ["name", "population"]}
+        }}}
+    });
+    let server = serve_fixture_with_metadata(
+        &metadata,
+        &["--template-dir", site.path().to_str().unwrap()],
+        &[],
+    )
+    .expect("starts");
+    let browser = Browser::start(target_debug().join("../browser-artifacts"));
+    let page = |path: &str| browser.goto(&format!("{}{path}", server.base));
+
+    // The column menu of a sortable column: it opens, shows the column's type, and sorts.
+    page("/fixture/cities");
+    browser.click("th[data-column='population'] button.col-menu-button");
+    assert!(browser.wait_for("div.col-menu:not([hidden]) a[data-action='sort-desc']"));
+    assert!(browser
+        .text("div.col-menu:not([hidden]) .col-menu-type")
+        .contains("INTEGER"));
+    browser.screenshot("13-column-menu");
+    browser.click("div.col-menu:not([hidden]) a[data-action='sort-desc']");
+    at(
+        &browser,
+        &server,
+        "/fixture/cities?_sort_desc=population",
+        "14-menu-sorted",
+    );
+    // "Facet by this" on another column keeps the sort.
+    browser.click("th[data-column='country'] button.col-menu-button");
+    assert!(browser.wait_for("div.col-menu:not([hidden]) a[data-action='facet']"));
+    browser.click("div.col-menu:not([hidden]) a[data-action='facet']");
+    at(
+        &browser,
+        &server,
+        "/fixture/cities?_sort_desc=population&_facet=country",
+        "15-menu-faceted",
+    );
+    assert!(browser.wait_for(".facet-info[data-column='country']"));
+
+    // A second filter row, added, filled and applied beside the first.
+    page("/fixture/cities?country__exact=Polska");
+    browser.click("button.add-filter");
+    assert!(browser.wait_for(".filter-row[data-added-filter]"));
+    browser.click(".filter-row[data-added-filter] select option[value='population']");
+    browser.click(".filter-row[data-added-filter] .filter-op select option[value='gt']");
+    browser.type_into(
+        ".filter-row[data-added-filter] input.filter-value",
+        "4000000",
+    );
+    browser.screenshot("16-filter-added");
+    browser.click("form.filters input[type='submit'][value='Apply']");
+    at(
+        &browser,
+        &server,
+        "/fixture/cities?country__exact=Polska&population__gt=4000000",
+        "17-two-filters",
+    );
+    // Removing the first filter row drops its filter.
+    browser.click(".filter-row button.remove-filter");
+    browser.click("form.filters input[type='submit'][value='Apply']");
+    at(
+        &browser,
+        &server,
+        "/fixture/cities?population__gt=4000000",
+        "18-filter-removed",
+    );
+
+    // The SQL editor on the database page completes the tables this visitor may see, and
+    // Ctrl-Enter runs the query.
+    page("/fixture");
+    assert!(browser.wait_for(".cm-editor .cm-content"));
+    browser.click(".cm-editor .cm-content");
+    // Ctrl-End: after "select * from ".
+    browser.keys("\u{E009}\u{E010}");
+    browser.keys("ci");
+    assert!(browser.wait_for(".cm-tooltip-autocomplete li"));
+    let offered = browser.text(".cm-tooltip-autocomplete");
+    assert!(offered.contains("cities"), "{offered}");
+    browser.screenshot("19-editor-completion");
+    // Two backspaces, then the start of the hidden table's name.
+    browser.keys("\u{E003}\u{E003}se");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let offered = browser.execute(
+        "const t = document.querySelector('.cm-tooltip-autocomplete'); return t ? t.textContent : ''",
+        json!([]),
+    );
+    assert!(
+        !offered.as_str().unwrap_or_default().contains("secrets"),
+        "a table hidden from this visitor is not offered: {offered}"
+    );
+    // Escape, select all, a query of its own, and Ctrl-Enter runs it.
+    browser.keys("\u{E00C}");
+    browser.keys("\u{E009}a");
+    browser.keys("select name from cities limit 2\u{E00C}");
+    browser.keys("\u{E009}\u{E007}");
+    at(
+        &browser,
+        &server,
+        "/fixture?sql=select+name+from+cities+limit+2",
+        "20-editor-ran",
+    );
+    assert!(browser.source().contains("Ciudad Stadt 0"));
+
+    // The site's partial draws the stations as cards, inside the built-in page.
+    page("/fixture/stations");
+    assert!(browser.wait_for("div.station-card h2"));
+    assert!(browser
+        .text("div.station-card h2")
+        .contains("Zürich Fluntern"));
+    assert!(browser.source().contains(r#"<form class="filters""#));
+    at(&browser, &server, "/fixture/stations", "21-site-partial");
+}

@@ -53,7 +53,7 @@ fn plugins_json_lists_name_version_hooks_and_routes() {
         json!([{
             "name": HOOKS,
             "version": "0.1.0",
-            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions", "forbidden", "prepare_connection", "call_function", "ready"],
+            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions", "forbidden", "prepare_connection", "call_function", "ready", "extra_template_vars"],
             "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config", "/-/hooks/query", "/-/hooks/can", "/-/hooks/page", "/-/hooks/write", "/-/hooks/databases", "/-/hooks/sign", "/-/hooks/item/{name}/{rest*}", "/-/hooks/form", "/-/hooks/upload", "/-/hooks/small", "/-/hooks/api", "/-/hooks/bytes", "/-/hooks/export"]
         }])
     );
@@ -983,4 +983,40 @@ fn pages_link_to_a_plugin_format_where_it_applies() {
     // Not where the page lacks the columns the format needs.
     assert!(!server.get("/blog/plain").body.contains(">atom</a>"));
     assert!(!server.get("/blog/plain/1").body.contains(">atom</a>"));
+}
+
+/// `extra_template_vars`: a plugin's variables reach the site's own templates, told which page
+/// they are for; they add variables and replace none of the page's.
+#[test]
+fn extra_template_vars_reach_a_sites_templates() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pages")).unwrap();
+    std::fs::write(
+        site.path().join("pages/greet.html"),
+        "{{ greeting }} from {{ hooks_page.view }}; {{ urls.instance() }}",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("_table.html"),
+        "<p class=\"vars\">{{ greeting }}</p>",
+    )
+    .unwrap();
+    std::fs::write(
+        site.path().join("table.html"),
+        r#"{% extends "default:table.html" %}{% block content %}<p class="page">{{ hooks_page.view }} {{ hooks_page.table }}</p>{{ super() }}{% endblock %}"#,
+    )
+    .unwrap();
+    let server = serve_with(
+        json!({HOOKS: {"greeting": "hi"}}),
+        &["--template-dir", site.path().to_str().unwrap()],
+        &[],
+    )
+    .expect("starts");
+    let r = server.get("/greet");
+    assert_eq!((r.status, r.body.as_str()), (200, "hi from page; /"));
+    let table = server.get("/fixture/cities").body;
+    assert!(
+        table.contains(r#"<p class="page">table cities</p>"#),
+        "{table}"
+    );
 }

@@ -56,7 +56,7 @@ extern "C" {
     "extra_css_urls(fn?) extra_js_urls(fn?) extra_body_script(fn?) table_actions(fn?) " \
     "database_actions(fn?) row_actions(fn?) forbidden(fn?) prepare_connection(fn?) " \
     "call_function(fn?) render_cell(fn?) register_output_renderer(fn?) render_output(fn?) " \
-    "ready(fn?) permission_allowed_many(fn?); " \
+    "ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?); " \
     "host table: header(u64,u32,u32) layout(bytes) free_buf(fn) log(fn) fetch(fn?) " \
     "query(fn?) permission_allowed(fn?) databases(fn?) execute_write(fn?) insert_rows(fn?) " \
     "sign(fn?) unsign(fn?)"
@@ -179,6 +179,9 @@ typedef struct DatasettePluginTable {
     /* Input: a `PermissionChecks` (one actor, one action, many resources). Output: a list of
      * `true`, `false` or `null`, one for each resource, in order. */
     DatasetteHookFn permission_allowed_many;
+    /* Input: a `PageContext`. Output: an object whose keys become variables of the site's
+     * own templates (`--template-dir`), or `null`. */
+    DatasetteHookFn extra_template_vars;
 } DatasettePluginTable;
 
 /* What the host offers a plugin. Every service fills *out with a buffer of the host's: give it

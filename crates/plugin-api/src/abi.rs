@@ -173,6 +173,9 @@ macro_rules! with_hooks {
             /// of `permission_allowed` when the host needs many answers at once (every table
             /// of a database).
             permission_allowed_many: PermissionAllowedMany,
+            /// Input: a `PageContext`. Output: an object whose keys become variables of the
+            /// site's own templates (`--template-dir`), or `null`.
+            extra_template_vars: ExtraTemplateVars,
         }
     };
 }
@@ -403,7 +406,10 @@ mod tests {
     #[test]
     fn hooks_added_at_the_end_are_compatible_anything_else_is_named() {
         assert_eq!(compatible_layout(LAYOUT, LAYOUT), Ok(()));
-        let older = LAYOUT.replace(" ready(fn?) permission_allowed_many(fn?)", "");
+        let older = LAYOUT.replace(
+            " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?)",
+            "",
+        );
         assert_eq!(compatible_layout(&older, LAYOUT), Ok(()));
         assert_eq!(compatible_layout(LAYOUT, &older), Ok(()));
         let older_host = LAYOUT.replace(" sign(fn?) unsign(fn?)", "");

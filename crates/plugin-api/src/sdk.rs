@@ -106,6 +106,13 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         None
     }
 
+    /// Variables for the site's own templates (`--template-dir`) on this page: each key of the
+    /// object becomes one. A page's own variables win over a plugin's of the same name.
+    fn extra_template_vars(&self, page: &PageContext, host: &Host) -> Map<String, Value> {
+        let _ = (page, host);
+        Map::new()
+    }
+
     /// Items for a table's (or view's, or canned query's) actions menu.
     fn table_actions(&self, page: &PageContext, host: &Host) -> Vec<MenuLink> {
         let _ = (page, host);
@@ -759,6 +766,7 @@ page_hooks!(
     extra_css_urls,
     extra_js_urls,
     extra_body_script,
+    extra_template_vars,
     table_actions,
     database_actions,
     row_actions

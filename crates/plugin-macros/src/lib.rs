@@ -29,6 +29,7 @@ const HOOKS: &[&str] = &[
     "render_output",
     "ready",
     "permission_allowed_many",
+    "extra_template_vars",
 ];
 
 /// Exports a `Plugin` from a `cdylib` with exactly the hooks its impl defines, as Python's

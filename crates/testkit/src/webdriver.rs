@@ -133,6 +133,57 @@ impl Browser {
             .to_string()
     }
 
+    /// Whether an element matches `css` within a few seconds (scripts build some parts of
+    /// a page after it loads).
+    pub fn wait_for(&self, css: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.execute(
+                "return document.querySelector(arguments[0]) !== null",
+                json!([css]),
+            );
+            if found == Value::Bool(true) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `script` in the page (`arguments` are `args`) and returns what it returns.
+    pub fn execute(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/sync"),
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// Keys sent to the element focused now, as a person types them: WebDriver's key codes
+    /// for Control (`\u{E009}`) and Enter (`\u{E007}`) among them.
+    pub fn keys(&self, text: &str) {
+        let mut down = Vec::new();
+        let mut up = Vec::new();
+        let modifier = |c: char| matches!(c, '\u{E008}' | '\u{E009}' | '\u{E00A}' | '\u{E03D}');
+        for c in text.chars() {
+            down.push(json!({"type": "keyDown", "value": c.to_string()}));
+            if modifier(c) {
+                up.push(json!({"type": "keyUp", "value": c.to_string()}));
+            } else {
+                down.push(json!({"type": "keyUp", "value": c.to_string()}));
+            }
+        }
+        down.extend(up);
+        self.call(
+            "POST",
+            &self.s("/actions"),
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": down}]})),
+        );
+        self.call("DELETE", &self.s("/actions"), None);
+    }
+
     pub fn click(&self, css: &str) {
         let id = self.find(css);
         self.call("POST", &self.s(&format!("/element/{id}/click")), None);

@@ -517,6 +517,25 @@ impl Plugins {
         }
     }
 
+    /// The plugins' variables for a site's own templates on this page (`extra_template_vars`),
+    /// an earlier plugin's winning over a later one's of the same name.
+    pub fn extra_template_vars(&self, page: &PageContext) -> serde_json::Map<String, Value> {
+        let mut vars = serde_json::Map::new();
+        let mut page = page.clone();
+        for lib in self.implementing(Hook::ExtraTemplateVars) {
+            let input = self.encode_for(lib, &mut page, |p| p);
+            let answer = answer::<Option<serde_json::Map<String, Value>>>(
+                lib,
+                Hook::ExtraTemplateVars,
+                &input,
+            );
+            for (k, v) in answer.flatten().unwrap_or_default() {
+                vars.entry(k).or_insert(v);
+            }
+        }
+        vars
+    }
+
     /// Whether a plugin answers 403s (`forbidden`).
     pub fn answers_forbidden(&self) -> bool {
         self.implementing(Hook::Forbidden).next().is_some()

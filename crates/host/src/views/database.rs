@@ -244,15 +244,12 @@ pub fn database_page(
     ctx: &PageRequest,
     data: &DatabasePage,
 ) -> Result<String, AppError> {
-    let chrome = page_chrome(
-        state,
-        ctx,
-        View {
-            kind: "database",
-            database: Some(&data.database),
-            ..View::default()
-        },
-    );
+    let view = View {
+        kind: "database",
+        database: Some(&data.database),
+        ..View::default()
+    };
+    let chrome = page_chrome(state, ctx, view);
     let tables = data
         .tables
         .iter()
@@ -268,7 +265,7 @@ pub fn database_page(
             },
         })
         .collect();
-    let page = DatabaseTemplate {
+    let mut page = DatabaseTemplate {
         chrome: &chrome,
         schema: editor_schema(
             data.tables
@@ -317,11 +314,14 @@ pub fn database_page(
         hidden_count: data.hidden_count,
         footer: footer(&data.links, ctx.elapsed_ms()),
     };
-    let names = [
-        crate::render::jinja::named("database", &[&data.database]),
-        "database.html".into(),
-    ];
-    crate::views::site_templates::draw(state, ctx, &names, &page, || {
+    let names = crate::views::site_templates::Names {
+        page: vec![
+            crate::render::jinja::named("database", &[&data.database]),
+            "database.html".into(),
+        ],
+        grid: vec![],
+    };
+    crate::views::site_templates::draw(state, ctx, view, &names, &mut page, |_| {
         minijinja::context! {
             view_name => "database",
             ..minijinja::Value::from_serialize(data)

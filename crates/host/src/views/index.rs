@@ -163,14 +163,11 @@ pub fn index_page(
     ctx: &PageRequest,
     data: &indexmap::IndexMap<String, IndexDatabase>,
 ) -> Result<String, AppError> {
-    let chrome = page_chrome(
-        state,
-        ctx,
-        View {
-            kind: "index",
-            ..View::default()
-        },
-    );
+    let view = View {
+        kind: "index",
+        ..View::default()
+    };
+    let chrome = page_chrome(state, ctx, view);
     let databases = data
         .values()
         .map(|d| IndexEntry {
@@ -197,7 +194,7 @@ pub fn index_page(
             more: d.tables_and_views_more,
         })
         .collect();
-    let page = IndexTemplate {
+    let mut page = IndexTemplate {
         private: !state.permissions.can_view_instance(&None),
         title: chrome.site_title.clone(),
         description: description_html(&state.metadata.info),
@@ -212,8 +209,11 @@ pub fn index_page(
             ctx.elapsed_ms(),
         ),
     };
-    let names = ["index.html".to_string()];
-    crate::views::site_templates::draw(state, ctx, &names, &page, || {
+    let names = crate::views::site_templates::Names {
+        page: vec!["index.html".into()],
+        grid: vec![],
+    };
+    crate::views::site_templates::draw(state, ctx, view, &names, &mut page, |page| {
         minijinja::context! {
             view_name => "index",
             databases => data.values().map(minijinja::Value::from_serialize).collect::<Vec<_>>(),

@@ -499,7 +499,7 @@ pub fn query_page(
             );
             path_with_query(&ctx.db_url(&data.database), &pairs)
         });
-    let page = QueryTemplate {
+    let mut page = QueryTemplate {
         chrome: &chrome,
         schema: schema.to_string(),
         db: data.database.clone(),
@@ -557,7 +557,11 @@ pub fn query_page(
     if let Some(q) = canned {
         names.insert(0, crate::render::jinja::named("query", &[db, &q.name]));
     }
-    super::site_templates::draw(state, ctx, &names, &page, || {
+    let names = super::site_templates::Names {
+        page: names,
+        grid: vec![],
+    };
+    super::site_templates::draw(state, ctx, view, &names, &mut page, |page| {
         let columns = &data.columns;
         minijinja::context! {
             view_name => "query",

@@ -326,7 +326,7 @@ struct RowTemplate<'a> {
     grid: Option<String>,
 }
 
-crate::views::site_templates::page_blocks!(RowTemplate);
+crate::views::site_templates::page_blocks!(RowTemplate, grid);
 
 pub fn row_page(
     state: &AppState,
@@ -386,14 +386,7 @@ pub fn row_page(
         i.and_then(|i| serde_json::to_value(&row[i]).ok())
             .unwrap_or_default()
     };
-    let display = || site_templates::display(&headers, std::slice::from_ref(&cells), &raw);
-    let grid_names = [
-        named("_table", &["row", db, table]),
-        named("_table", &[db, table]),
-        "_table.html".into(),
-    ];
-    let grid = site_templates::grid(state, &grid_names, display)?;
-    let page = RowTemplate {
+    let mut page = RowTemplate {
         chrome: &chrome,
         private: data.private,
         db: data.database.clone(),
@@ -435,10 +428,17 @@ pub fn row_page(
         ),
         delete_action: delete_action(state, ctx, &data.database, &data.table, key_segment),
         footer: footer(&data.links, data.query_ms),
-        grid,
+        grid: None,
     };
-    let names = [named("row", &[db, table]), "row.html".into()];
-    site_templates::draw(state, ctx, &names, &page, || {
+    let names = site_templates::Names {
+        page: vec![named("row", &[db, table]), "row.html".into()],
+        grid: vec![
+            named("_table", &["row", db, table]),
+            named("_table", &[db, table]),
+            "_table.html".into(),
+        ],
+    };
+    site_templates::draw(state, ctx, view, &names, &mut page, |page| {
         let (display_columns, display_rows) =
             site_templates::display(&page.headers, std::slice::from_ref(&page.cells), &raw);
         minijinja::context! {

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
+use minijinja::value::merge_maps;
 use minijinja::{context, Value};
 
-use crate::app::AppState;
+use crate::app::{AppState, View};
 use crate::error::AppError;
 use crate::render::html::Chrome;
 use crate::render::jinja::{Reply, ReplySlot, Urls, UserTemplates};
@@ -26,12 +27,14 @@ pub struct Blocks {
 pub trait PageBlocks: askama::Template {
     fn blocks(&self) -> askama::Result<Blocks>;
     fn chrome(&self) -> &Chrome;
+    /// The site's `_table` partial, rendered, in place of the built-in grid of rows.
+    fn set_grid(&mut self, html: String);
 }
 
 /// Makes a page's askama template (with `blocks = ["title", "content", "footer"]`) one a
-/// site's templates can extend.
+/// site's templates can extend; with `grid`, its `grid` field takes the site's partial.
 macro_rules! page_blocks {
-    ($t:ident) => {
+    ($t:ident $(, $grid:ident)?) => {
         impl $crate::views::site_templates::PageBlocks for $t<'_> {
             fn blocks(&self) -> askama::Result<$crate::views::site_templates::Blocks> {
                 use askama::Template;
@@ -44,94 +47,100 @@ macro_rules! page_blocks {
             fn chrome(&self) -> &$crate::render::html::Chrome {
                 self.chrome
             }
+            fn set_grid(&mut self, html: String) {
+                let _ = &html;
+                $(self.$grid = Some(html);)?
+            }
         }
     };
 }
 pub(crate) use page_blocks;
 
-/// A built-in page as HTML: through the first of `names` the site has a template for, else
-/// through the site's `base.html` when it has one, else askama's page as it is. `context`
-/// gives the variables Datasette documents for the page.
+/// A built-in page's template names, most specific first (Datasette's lookup order), and
+/// those of its grid of rows (`_table…`) when it has one.
+pub struct Names {
+    pub page: Vec<String>,
+    pub grid: Vec<String>,
+}
+
+/// A built-in page as HTML. Through the site's templates: the first of its names the site
+/// has, else the built-in page inside the site's `base.html`; its grid through the site's
+/// `_table` partial. Without any of those, askama's page as it is. `context` gives the
+/// variables Datasette documents for the page.
 pub fn draw<T: PageBlocks>(
     state: &AppState,
     ctx: &PageRequest,
-    names: &[String],
-    page: &T,
-    context: impl FnOnce() -> Value,
+    view: View<'_>,
+    names: &Names,
+    page: &mut T,
+    context: impl FnOnce(&T) -> Value,
 ) -> Result<String, AppError> {
     let Some(site) = &state.settings.templates else {
         return crate::views::templates::render_template(page);
     };
-    let chosen = site.pick(names);
-    if chosen.is_none() && !site.has("base.html") {
+    let chosen = site.pick(&names.page);
+    let grid = site.pick(&names.grid);
+    let wrapped = chosen.is_some() || site.has("base.html");
+    if !wrapped && grid.is_none() {
         return crate::views::templates::render_template(page);
     }
-    // Not the site's own: the built-in page, whose stub extends the site's base.html.
-    let name = chosen.unwrap_or_else(|| names.last().map(String::as_str).unwrap_or_default());
+    // Earlier maps win: the page's own variables over the site's and the plugins'.
+    let values = merge_maps([
+        context! { select_templates => marked(&names.page, chosen) },
+        context(page),
+        site_context(state, ctx, page.chrome(), view),
+    ]);
+    if let Some(grid) = grid {
+        page.set_grid(render(site, grid, values.clone())?);
+    }
+    if !wrapped {
+        return crate::views::templates::render_template(page);
+    }
     let blocks = page
         .blocks()
         .map_err(|e| AppError::Internal(format!("cannot render the page: {e}")))?;
     let values = context! {
-        ..context! {
-            _blocks => context! {
-                title => Value::from_safe_string(blocks.title),
-                content => Value::from_safe_string(blocks.content),
-                footer => Value::from_safe_string(blocks.footer),
-            },
-            select_templates => names.iter().map(|n| match Some(n.as_str()) == chosen {
-                true => format!("*{n}"),
-                false => n.clone(),
-            }).collect::<Vec<_>>(),
+        _blocks => context! {
+            title => Value::from_safe_string(blocks.title),
+            content => Value::from_safe_string(blocks.content),
+            footer => Value::from_safe_string(blocks.footer),
         },
-        ..context(),
-        ..site_context(state, ctx, page.chrome())
+        ..values
     };
-    let html = render(site, name, values)?;
-    Ok(html + &considered(names, chosen))
+    // Not the site's own: the built-in page's stub, which extends the site's base.html.
+    let name = chosen.or(names.page.last().map(String::as_str));
+    let html = render(site, name.unwrap_or_default(), values)?;
+    let list = marked(&names.page, chosen).join(", ");
+    Ok(format!("{html}\n<!-- Templates considered: {list} -->\n"))
 }
 
-/// Datasette's comment at the end of a page drawn through a site's templates.
-fn considered(names: &[String], chosen: Option<&str>) -> String {
-    let list: Vec<String> = names
+/// The names, the one chosen starred, as Datasette lists them.
+fn marked(names: &[String], chosen: Option<&str>) -> Vec<String> {
+    names
         .iter()
         .map(|n| match Some(n.as_str()) == chosen {
             true => format!("*{n}"),
             false => n.clone(),
         })
-        .collect();
-    format!("\n<!-- Templates considered: {} -->\n", list.join(", "))
+        .collect()
 }
 
 /// A template rendered, or a 500 that names the file and line (and the log says so too).
 fn render(site: &UserTemplates, name: &str, values: Value) -> Result<String, AppError> {
-    site.render(name, values).map_err(|e| {
-        let what = site.describe(&e);
-        tracing::error!("template {name}: {what}");
-        AppError::Internal(format!("The template {name} failed: {what}"))
-    })
+    site.render(name, values)
+        .map_err(|e| failed(site, name, &e))
 }
 
-/// The `_table.html` a site has for a page's grid, rendered with its display rows; `None`
-/// when the site has none (the built-in grid is drawn).
-pub fn grid(
-    state: &AppState,
-    names: &[String],
-    display: impl FnOnce() -> (Value, Value),
-) -> Result<Option<String>, AppError> {
-    let Some(site) = &state.settings.templates else {
-        return Ok(None);
-    };
-    let Some(name) = site.pick(names) else {
-        return Ok(None);
-    };
-    let (display_columns, display_rows) = display();
-    let values = context! { display_columns, display_rows };
-    render(site, name, values).map(Some)
+fn failed(site: &UserTemplates, name: &str, e: &minijinja::Error) -> AppError {
+    let what = site.describe(e);
+    tracing::error!("template {name}: {what}");
+    AppError::Internal(format!("The template {name} failed: {what}"))
 }
 
 /// What every template of the site sees: Datasette's names for the chrome, the actor, the
 /// request and the links.
-fn site_context(state: &AppState, ctx: &PageRequest, chrome: &Chrome) -> Value {
+/// Plugins' `extra_template_vars` come last: they add variables, and change none of these.
+fn site_context(state: &AppState, ctx: &PageRequest, chrome: &Chrome, view: View<'_>) -> Value {
     let assets = |list: &[crate::config::AssetUrl]| -> Vec<Value> {
         list.iter()
             .map(|a| context! { url => a.url, sri => a.sri, module => a.module })
@@ -163,8 +172,14 @@ fn site_context(state: &AppState, ctx: &PageRequest, chrome: &Chrome) -> Value {
         body_class => chrome.body_class,
         alternate_url_json => chrome.alternate_json,
         datasette_version => env!("CARGO_PKG_VERSION"),
-        metadata => Value::from_serialize(&state.metadata.raw),
-        extra_template_vars => Value::from(BTreeMap::<String, Value>::new()),
+        // As `/-/metadata` shows it to this actor: nothing they may not see, no plugins'
+        // secrets.
+        metadata => Value::from_serialize(super::special::visible_metadata(state, ctx)),
+        ..Value::from_serialize(
+            state
+                .plugins
+                .extra_template_vars(&state.page_context(&ctx.actor, &ctx.here(), view)),
+        )
     }
 }
 
@@ -202,13 +217,17 @@ pub async fn custom_page(
     if let Err(e) = super::page::admit(state, &ctx.actor, super::page::Gate::Instance).await {
         return Some(Err(e));
     }
-    let chrome = crate::views::templates::page_chrome(state, ctx, crate::app::View::default());
-    let slot = Arc::new(ReplySlot::default());
-    let values = context! {
-        ..context! { _reply => Value::from_dyn_object(slot.clone()), view_name => "page" },
-        ..Value::from_serialize(&params),
-        ..site_context(state, ctx, &chrome)
+    let view = View {
+        kind: "page",
+        ..View::default()
     };
+    let chrome = crate::views::templates::page_chrome(state, ctx, view);
+    let slot = Arc::new(ReplySlot::default());
+    let values = merge_maps([
+        context! { _reply => Value::from_dyn_object(slot.clone()), view_name => "page" },
+        Value::from_serialize(&params),
+        site_context(state, ctx, &chrome, view),
+    ]);
     let rendered = site.render(&page.template, values);
     let reply = std::mem::take(&mut *slot.0.lock().unwrap_or_else(|e| e.into_inner()));
     Some(answer(site, &page.template, rendered, reply))
@@ -224,11 +243,7 @@ fn answer(
     if let Some(message) = reply.not_found {
         return Err(AppError::NotFound(message));
     }
-    let body = rendered.map_err(|e| {
-        let what = site.describe(&e);
-        tracing::error!("template {name}: {what}");
-        AppError::Internal(format!("The template {name} failed: {what}"))
-    })?;
+    let body = rendered.map_err(|e| failed(site, name, &e))?;
     if let Some((location, code)) = reply.redirect {
         let status = actix_web::http::StatusCode::from_u16(code)
             .unwrap_or(actix_web::http::StatusCode::FOUND);

@@ -173,7 +173,7 @@ fn settings_moved(ctx: &PageRequest) -> Reply {
 /// metadata.json as written (secrets unresolved), less every database, table and query this
 /// actor may not see (their names alone would say too much), and less the plugins' blocks
 /// unless the actor may see those (`view-plugin-config`).
-fn visible_metadata(state: &AppState, ctx: &PageRequest) -> Value {
+pub(super) fn visible_metadata(state: &AppState, ctx: &PageRequest) -> Value {
     let perms = &state.permissions;
     let mut raw = state.metadata.raw.clone();
     if !perms.can_view_plugin_config(&ctx.actor) {

@@ -237,6 +237,23 @@ impl Plugin for Hooks {
         ))
     }
 
+    /// `greeting` from its config, the page it is asked for, and an attempt to replace the
+    /// page's own `urls` (which must not win).
+    fn extra_template_vars(
+        &self,
+        page: &PageContext,
+        _host: &Host,
+    ) -> serde_json::Map<String, Value> {
+        let mut vars = serde_json::Map::new();
+        vars.insert("greeting".into(), self.config["greeting"].clone());
+        vars.insert(
+            "hooks_page".into(),
+            json!({"view": page.view, "table": page.table}),
+        );
+        vars.insert("urls".into(), json!("replaced"));
+        vars
+    }
+
     fn table_actions(&self, page: &PageContext, _host: &Host) -> Vec<MenuLink> {
         let table = page.table.clone().unwrap_or_default();
         let mut links = vec![MenuLink::get(
@@ -516,6 +533,7 @@ export_plugin!(
     extra_css_urls,
     extra_js_urls,
     extra_body_script,
+    extra_template_vars,
     table_actions,
     database_actions,
     row_actions,

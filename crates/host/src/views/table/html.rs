@@ -179,7 +179,7 @@ struct TableTemplate<'a> {
     grid: Option<String>,
 }
 
-crate::views::site_templates::page_blocks!(TableTemplate);
+crate::views::site_templates::page_blocks!(TableTemplate, grid);
 
 /// Datasette's "Advanced export" box: JSON shapes, and a CSV form.
 pub struct ExportBox {
@@ -366,16 +366,14 @@ pub fn table_page(
     data: &TablePage,
     rendered: &super::super::templates::RenderedCells,
 ) -> Result<String, AppError> {
-    let mut chrome = page_chrome(
-        state,
-        ctx,
-        View {
-            kind: "table",
-            database: Some(&data.database),
-            table: Some(&data.table),
-            ..View::default()
-        },
-    );
+    let view = View {
+        kind: "table",
+        database: Some(&data.database),
+        table: Some(&data.table),
+        ..View::default()
+    };
+    let mut chrome = page_chrome(state, ctx, view);
+
     // Datasette's table.js (and plugins' scripts) read this to offer "Facet by this".
     chrome.body_scripts.insert(
         0,
@@ -415,15 +413,7 @@ pub fn table_page(
         i.and_then(|i| serde_json::to_value(&data.rows.rows[r][i]).ok())
             .unwrap_or_default()
     };
-    let grid_names = [
-        named("_table", &["table", db, table]),
-        named("_table", &[db, table]),
-        "_table.html".into(),
-    ];
-    let custom_grid = site_templates::grid(state, &grid_names, || {
-        site_templates::display(&headers, &rows, &raw)
-    })?;
-    let page = TableTemplate {
+    let mut page = TableTemplate {
         chrome: &chrome,
         db: data.database.clone(),
         db_href: ctx.db_url(&data.database),
@@ -471,10 +461,17 @@ pub fn table_page(
             .then(|| insert_form(state, ctx, &data.database, &data.table, &data.columns))
             .flatten(),
         footer: footer(&data.links, data.query_ms),
-        grid: custom_grid,
+        grid: None,
     };
-    let names = [named("table", &[db, table]), "table.html".into()];
-    site_templates::draw(state, ctx, &names, &page, || {
+    let names = site_templates::Names {
+        page: vec![named("table", &[db, table]), "table.html".into()],
+        grid: vec![
+            named("_table", &["table", db, table]),
+            named("_table", &[db, table]),
+            "_table.html".into(),
+        ],
+    };
+    site_templates::draw(state, ctx, view, &names, &mut page, |page| {
         let (display_columns, display_rows) =
             site_templates::display(&page.headers, &page.rows, &raw);
         minijinja::context! {
