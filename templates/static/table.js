@@ -177,7 +177,13 @@
 
   function initColumnMenus(table) {
     var ths = table.querySelectorAll('thead th[data-column]');
-    Array.prototype.forEach.call(ths, buildMenu);
+    Array.prototype.forEach.call(ths, function (th, i) {
+      // The "Link" column of a rowid or compound-key table links to each row: it is no
+      // column of the table, so it has nothing to sort, facet or hide.
+      var linkColumn = i === 0 && th.dataset.column === 'Link' && !th.dataset.columnType &&
+        !th.querySelector('a');
+      if (!linkColumn) buildMenu(th, i);
+    });
     document.addEventListener('mousedown', function (e) {
       if (open && !open.menu.contains(e.target) && !open.button.contains(e.target)) closeMenu(false);
     });

@@ -231,10 +231,18 @@ struct DatabaseTemplate<'a> {
 
 crate::views::site_templates::page_blocks!(DatabaseTemplate);
 
-/// The tables and columns the SQL editor offers to complete, as JSON: those of the page.
-pub fn editor_schema<'a>(tables: impl Iterator<Item = (&'a str, &'a [String])>) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = tables
-        .map(|(name, columns)| (name.to_string(), serde_json::json!(columns)))
+/// The tables and views of `db` the actor may read, with their columns, as JSON for the SQL
+/// editor to complete: `{"table": ["column", …]}`.
+pub fn editor_schema(state: &AppState, ctx: &PageRequest, db: &str) -> String {
+    let Some(db) = state.databases.get(db) else {
+        return "{}".into();
+    };
+    let schema = db.current_schema();
+    let access = state.access(&ctx.actor, &db.name, &schema);
+    let map: serde_json::Map<String, serde_json::Value> = (schema.tables.values())
+        .chain(schema.views.values())
+        .filter(|t| access.can_read(&t.name))
+        .map(|t| (t.name.clone(), serde_json::json!(t.columns)))
         .collect();
     serde_json::Value::Object(map).to_string()
 }
@@ -267,11 +275,10 @@ pub fn database_page(
         .collect();
     let mut page = DatabaseTemplate {
         chrome: &chrome,
-        schema: editor_schema(
-            data.tables
-                .iter()
-                .map(|t| (t.name.as_str(), t.columns.as_slice())),
-        ),
+        schema: match data.allow_execute_sql {
+            true => editor_schema(state, ctx, &data.database),
+            false => String::new(),
+        },
         create_action: crate::views::write_api::forms::create_action(state, ctx, &data.database),
         name: data.database.clone(),
         description: state

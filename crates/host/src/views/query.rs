@@ -343,24 +343,13 @@ async fn reply(
                 super::templates::rendered_cells(state, ctx, view, &data.columns, &data.rows.rows)
                     .await?;
             let schema = match data.canned.is_none() && data.allow_execute_sql {
-                true => editor_schema(state, ctx, &data.database),
+                true => super::database::editor_schema(state, ctx, &data.database),
                 false => String::new(),
             };
             let html = query_page(state, ctx, data, &rendered, &schema)?;
             Ok(html::with_status(status, html).into())
         }
     }
-}
-
-/// The tables and columns of `db` the actor may read, for the SQL editor to complete.
-fn editor_schema(state: &AppState, ctx: &PageRequest, db: &str) -> String {
-    let Some(db) = state.databases.get(db) else {
-        return String::new();
-    };
-    let schema = db.current_schema();
-    let access = state.access(&ctx.actor, &db.name, &schema);
-    let tables = schema.tables.values().filter(|t| access.can_read(&t.name));
-    super::database::editor_schema(tables.map(|t| (t.name.as_str(), t.columns.as_slice())))
 }
 
 // ---- HTML: this page's template and its adapter ----

@@ -440,7 +440,7 @@ pub fn row_page(
     };
     site_templates::draw(state, ctx, view, &names, &mut page, |page| {
         let (display_columns, display_rows) =
-            site_templates::display(&page.headers, std::slice::from_ref(&page.cells), &raw);
+            site_templates::display(&page.headers, std::slice::from_ref(&page.cells), raw);
         minijinja::context! {
             view_name => "row",
             rows => site_templates::row_dicts(&data.columns, &data.rows.rows),

@@ -473,7 +473,7 @@ pub fn table_page(
     };
     site_templates::draw(state, ctx, view, &names, &mut page, |page| {
         let (display_columns, display_rows) =
-            site_templates::display(&page.headers, &page.rows, &raw);
+            site_templates::display(&page.headers, &page.rows, raw);
         minijinja::context! {
             view_name => "table",
             rows => site_templates::row_dicts(&data.columns, &data.rows.rows),
