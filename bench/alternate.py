@@ -1,15 +1,19 @@
 """Two builds of datasette-rs on the same files, alternating, for a change's cost.
 
     python3 bench/alternate.py OLD_BINARY NEW_BINARY [--duration SECONDS] [--rounds N]
+                               [--old-args "ARGS"] [--new-args "ARGS"] [--only SUBSTRING]
 
 Serves bench/work/items.db (made by bench/fixture.py if missing) with each binary in turn and
 drives the ordinary pages with `wrk -t2 -c16` for DURATION seconds, ROUNDS times, old then new
 then old…, so that a machine slower in one minute than the next weighs on both alike. Prints
 each scenario's req/s for every round and the ratio of the new build's median to the old's.
+`--new-args "--template-dir DIR"` (or `--old-args`) adds options to one side's command line:
+the same binary twice then measures what an option costs.
 """
 import argparse
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -29,13 +33,13 @@ SCENARIOS = [
 ]
 
 
-def serve(binary, port):
+def serve(binary, port, extra=()):
     db = os.path.join(WORK, "items.db")
     if not os.path.exists(db):
         os.makedirs(WORK, exist_ok=True)
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "fixture.py"), db, "100000"], check=True)
     proc = subprocess.Popen(
-        [binary, "serve", db, "-p", str(port)],
+        [binary, "serve", db, "-p", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(os.environ, RUST_LOG="warn"),
@@ -67,20 +71,25 @@ def main():
     p.add_argument("new")
     p.add_argument("--duration", type=int, default=5)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--old-args", default="")
+    p.add_argument("--new-args", default="")
+    p.add_argument("--only", default="", help="only the scenarios whose name contains this")
     a = p.parse_args()
-    results = {(name, which): [] for name, _, _ in SCENARIOS for which in ("old", "new")}
+    scenarios = [s for s in SCENARIOS if a.only in s[0]]
+    results = {(name, which): [] for name, _, _ in scenarios for which in ("old", "new")}
+    sides = (("old", a.old, 8301, a.old_args), ("new", a.new, 8302, a.new_args))
     for _ in range(a.rounds):
-        for which, binary, port in (("old", a.old, 8301), ("new", a.new, 8302)):
-            proc = serve(binary, port)
+        for which, binary, port, extra in sides:
+            proc = serve(binary, port, shlex.split(extra))
             try:
-                for name, path, headers in SCENARIOS:
+                for name, path, headers in scenarios:
                     results[(name, which)].append(wrk(port, path, headers, a.duration))
             finally:
                 proc.terminate()
                 proc.wait()
     print("| scenario | old req/s | new req/s | new/old (medians) |")
     print("| --- | ---: | ---: | ---: |")
-    for name, _, _ in SCENARIOS:
+    for name, _, _ in scenarios:
         old, new = results[(name, "old")], results[(name, "new")]
         ratio = statistics.median(new) / statistics.median(old)
         fmt = lambda xs: " / ".join(f"{x:,.0f}" for x in xs)

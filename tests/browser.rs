@@ -361,4 +361,28 @@ fn column_menus_filter_rows_editor_and_a_sites_partial_in_chromium() {
         .contains("Zürich Fluntern"));
     assert!(browser.source().contains(r#"<form class="filters""#));
     at(&browser, &server, "/fixture/stations", "21-site-partial");
+
+    // A visitor who prefers dark pages gets them.
+    browser.prefer_dark(true);
+    page("/fixture/cities");
+    let background = browser.execute(
+        "return getComputedStyle(document.body).backgroundColor",
+        json!([]),
+    );
+    assert_ne!(background, json!("rgb(255, 255, 255)"));
+    at(&browser, &server, "/fixture/cities", "22-dark");
+    browser.prefer_dark(false);
+
+    // A phone: the page is no wider than its screen (the grid scrolls inside its wrapper).
+    browser.resize(375, 812);
+    for path in ["/fixture/cities", "/fixture", "/fixture/cities/1", "/"] {
+        page(path);
+        let width = browser.execute("return document.documentElement.scrollWidth", json!([]));
+        assert!(
+            width.as_u64().is_some_and(|w| w <= 375),
+            "{path} is {width} pixels wide"
+        );
+    }
+    page("/fixture/cities");
+    at(&browser, &server, "/fixture/cities", "23-phone");
 }

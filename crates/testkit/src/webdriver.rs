@@ -184,6 +184,28 @@ impl Browser {
         self.call("DELETE", &self.s("/actions"), None);
     }
 
+    /// The window's size: 375 wide for a phone.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.s("/window/rect"),
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
+    /// Pages drawn as for a visitor who prefers a dark (or light) colour scheme, through
+    /// Chromium's DevTools protocol.
+    pub fn prefer_dark(&self, dark: bool) {
+        let scheme = if dark { "dark" } else { "light" };
+        self.call(
+            "POST",
+            &self.s("/goog/cdp/execute"),
+            Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {
+                "features": [{"name": "prefers-color-scheme", "value": scheme}]
+            }})),
+        );
+    }
+
     pub fn click(&self, css: &str) {
         let id = self.find(css);
         self.call("POST", &self.s(&format!("/element/{id}/click")), None);
