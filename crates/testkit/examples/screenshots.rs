@@ -12,10 +12,14 @@ fn main() {
     page("/");
     browser.screenshot("index");
 
+    // Tall enough for the facet, the grid and an open column menu.
+    browser.resize(1280, 1180);
     page("/sample/cities?_facet=country&_sort_desc=population");
     browser.click("th[data-column='population'] button.col-menu-button");
     assert!(browser.wait_for("div.col-menu:not([hidden])"));
+    browser.execute("window.scrollTo(0, 0)", serde_json::json!([]));
     browser.screenshot("table");
+    browser.resize(1280, 900);
 
     page("/sample");
     assert!(browser.wait_for(".cm-editor .cm-content"));

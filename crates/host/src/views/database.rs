@@ -328,10 +328,7 @@ pub fn database_page(
         ],
         grid: vec![],
     };
-    crate::views::site_templates::draw(state, ctx, view, &names, &mut page, |_| {
-        minijinja::context! {
-            view_name => "database",
-            ..minijinja::Value::from_serialize(data)
-        }
+    crate::views::site_templates::draw(state, ctx, view, &names, &mut page, |_, vars| {
+        vars.var("view_name", || "database".into()).data(data)
     })
 }

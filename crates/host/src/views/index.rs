@@ -213,12 +213,14 @@ pub fn index_page(
         page: vec!["index.html".into()],
         grid: vec![],
     };
-    crate::views::site_templates::draw(state, ctx, view, &names, &mut page, |page| {
-        minijinja::context! {
-            view_name => "index",
-            databases => data.values().map(minijinja::Value::from_serialize).collect::<Vec<_>>(),
-            private => page.private,
-        }
+    crate::views::site_templates::draw(state, ctx, view, &names, &mut page, |page, vars| {
+        vars.var("view_name", || "index".into())
+            .var("databases", || {
+                let databases = data.values().map(minijinja::Value::from_serialize);
+                minijinja::Value::from(databases.collect::<Vec<_>>())
+            })
+            .var("private", || page.private.into())
+            .done()
     })
 }
 

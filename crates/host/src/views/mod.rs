@@ -112,7 +112,11 @@ pub async fn dispatch(
         Err(AppError::NotFound(m)) => {
             if !posted && !options {
                 if let Some(answer) = site_templates::custom_page(&state, &ctx).await {
-                    return answer;
+                    let mut r = answer?;
+                    if req.extensions().contains::<messages::Shown>() {
+                        private_to_visitor(&mut r);
+                    }
+                    return Ok(r);
                 }
             }
             return not_found_redirect(&req, &ctx).ok_or(AppError::NotFound(m));

@@ -550,15 +550,17 @@ pub fn query_page(
         page: names,
         grid: vec![],
     };
-    super::site_templates::draw(state, ctx, view, &names, &mut page, |page| {
+    super::site_templates::draw(state, ctx, view, &names, &mut page, |page, vars| {
         let columns = &data.columns;
-        minijinja::context! {
-            view_name => "query",
-            rows => super::site_templates::row_dicts(columns, &data.rows.rows),
-            canned_query => canned.map(|q| q.name.clone()),
-            hide_sql => !page.show_sql,
-            editable => page.editable,
-            ..minijinja::Value::from_serialize(data)
-        }
+        vars.var("view_name", || "query".into())
+            .var("rows", || {
+                super::site_templates::row_dicts(columns, &data.rows.rows)
+            })
+            .var("canned_query", || {
+                minijinja::Value::from_serialize(canned.map(|q| &q.name))
+            })
+            .var("hide_sql", || (!page.show_sql).into())
+            .var("editable", || page.editable.into())
+            .data(data)
     })
 }

@@ -438,16 +438,19 @@ pub fn row_page(
             "_table.html".into(),
         ],
     };
-    site_templates::draw(state, ctx, view, &names, &mut page, |page| {
-        let (display_columns, display_rows) =
-            site_templates::display(&page.headers, std::slice::from_ref(&page.cells), raw);
-        minijinja::context! {
-            view_name => "row",
-            rows => site_templates::row_dicts(&data.columns, &data.rows.rows),
-            display_columns,
-            display_rows,
-            ..minijinja::Value::from_serialize(data)
-        }
+    site_templates::draw(state, ctx, view, &names, &mut page, |page, vars| {
+        let cells = std::slice::from_ref(&page.cells);
+        vars.var("view_name", || "row".into())
+            .var("rows", || {
+                site_templates::row_dicts(&data.columns, &data.rows.rows)
+            })
+            .var("display_columns", || {
+                site_templates::display_columns(&page.headers)
+            })
+            .var("display_rows", || {
+                site_templates::display_rows(&page.headers, cells, raw)
+            })
+            .data(data)
     })
 }
 

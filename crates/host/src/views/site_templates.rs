@@ -3,11 +3,10 @@
 //! directory, and for a page the site neither overrides nor wraps in its own `base.html`,
 //! the built-in askama page is all there is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
-use minijinja::value::merge_maps;
 use minijinja::{context, Value};
 
 use crate::app::{AppState, View};
@@ -66,35 +65,63 @@ pub struct Names {
 /// A built-in page as HTML. Through the site's templates: the first of its names the site
 /// has, else the built-in page inside the site's `base.html`; its grid through the site's
 /// `_table` partial. Without any of those, askama's page as it is. `context` gives the
-/// variables Datasette documents for the page.
+/// variables Datasette documents for the page. Either way the page ends with Datasette's
+/// comment naming the templates considered, the one used starred.
 pub fn draw<T: PageBlocks>(
     state: &AppState,
     ctx: &PageRequest,
     view: View<'_>,
     names: &Names,
     page: &mut T,
-    context: impl FnOnce(&T) -> Value,
+    context: impl FnOnce(&T, Vars) -> Value,
 ) -> Result<String, AppError> {
-    let Some(site) = &state.settings.templates else {
-        return crate::views::templates::render_template(page);
+    let site = state.settings.templates.as_deref();
+    // The site's own template, else the built-in page: the last name's.
+    let chosen = site.and_then(|s| s.pick(&names.page));
+    let used = chosen.or(names.page.last().map(String::as_str));
+    let considered = marked(&names.page, used);
+    let html = match site {
+        Some(site) => through_site(state, ctx, view, site, names, page, context)?,
+        None => None,
     };
+    let html = match html {
+        Some(html) => html,
+        None => crate::views::templates::render_template(page)?,
+    };
+    Ok(format!(
+        "{html}\n<!-- Templates considered: {} -->\n",
+        considered.join(", ")
+    ))
+}
+
+/// The page through the site's templates, or `None` when they change nothing of it but its
+/// grid (which is then set in `page`).
+fn through_site<T: PageBlocks>(
+    state: &AppState,
+    ctx: &PageRequest,
+    view: View<'_>,
+    site: &UserTemplates,
+    names: &Names,
+    page: &mut T,
+    context: impl FnOnce(&T, Vars) -> Value,
+) -> Result<Option<String>, AppError> {
     let chosen = site.pick(&names.page);
     let grid = site.pick(&names.grid);
     let wrapped = chosen.is_some() || site.has("base.html");
     if !wrapped && grid.is_none() {
-        return crate::views::templates::render_template(page);
+        return Ok(None);
     }
-    // Earlier maps win: the page's own variables over the site's and the plugins'.
-    let values = merge_maps([
-        context! { select_templates => marked(&names.page, chosen) },
-        context(page),
-        site_context(state, ctx, page.chrome(), view),
-    ]);
+    let used = chosen.or(names.page.last().map(String::as_str));
+    let vars = site_vars(Vars::new(site), state, ctx, page.chrome(), view)
+        .var("select_templates", || {
+            Value::from(marked(&names.page, used))
+        });
+    let values = context(page, vars);
     if let Some(grid) = grid {
         page.set_grid(render(site, grid, values.clone())?);
     }
     if !wrapped {
-        return crate::views::templates::render_template(page);
+        return Ok(None);
     }
     let blocks = page
         .blocks()
@@ -108,10 +135,7 @@ pub fn draw<T: PageBlocks>(
         ..values
     };
     // Not the site's own: the built-in page's stub, which extends the site's base.html.
-    let name = chosen.or(names.page.last().map(String::as_str));
-    let html = render(site, name.unwrap_or_default(), values)?;
-    let list = marked(&names.page, chosen).join(", ");
-    Ok(format!("{html}\n<!-- Templates considered: {list} -->\n"))
+    render(site, used.unwrap_or_default(), values).map(Some)
 }
 
 /// The names, the one chosen starred, as Datasette lists them.
@@ -137,50 +161,143 @@ fn failed(site: &UserTemplates, name: &str, e: &minijinja::Error) -> AppError {
     AppError::Internal(format!("The template {name} failed: {what}"))
 }
 
-/// What every template of the site sees: Datasette's names for the chrome, the actor, the
-/// request and the links.
-/// Plugins' `extra_template_vars` come last: they add variables, and change none of these.
-fn site_context(state: &AppState, ctx: &PageRequest, chrome: &Chrome, view: View<'_>) -> Value {
-    let assets = |list: &[crate::config::AssetUrl]| -> Vec<Value> {
+/// The variables of a page for a site's templates, each worked out only when one of the
+/// site's templates names it: a site with a `base.html` alone costs a table page no copy of
+/// its rows. Later variables win over earlier ones of the same name; plugins'
+/// `extra_template_vars` add to them and replace none.
+pub struct Vars<'a> {
+    site: &'a UserTemplates,
+    offered: HashSet<&'static str>,
+    values: BTreeMap<String, Value>,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Names the templates may use that no page's variables give: minijinja's functions, a
+/// custom page's, and the built-in pages' own.
+const GIVEN: &[&str] = &[
+    "_blocks",
+    "_reply",
+    "range",
+    "dict",
+    "debug",
+    "namespace",
+    "custom_status",
+    "custom_header",
+    "custom_redirect",
+    "raise_404",
+];
+
+impl<'a> Vars<'a> {
+    fn new(site: &'a UserTemplates) -> Vars<'a> {
+        Vars {
+            site,
+            offered: HashSet::new(),
+            values: BTreeMap::new(),
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// `name`, made by `make` if the site's templates name it.
+    pub fn var(mut self, name: &'static str, make: impl FnOnce() -> Value) -> Self {
+        self.offered.insert(name);
+        if self.site.uses(name) {
+            self.values.insert(name.to_string(), make());
+        }
+        self
+    }
+
+    /// The variables, with the keys of the page's JSON (`data`) that no variable gives, when
+    /// the site's templates name one of them.
+    pub fn data(mut self, data: &impl serde::Serialize) -> Value {
+        let unexplained = self.site.used.iter().any(|u| {
+            !self.offered.contains(u.as_str())
+                && !GIVEN.contains(&u.as_str())
+                && !self.extra.contains_key(u)
+        });
+        if unexplained {
+            if let Ok(serde_json::Value::Object(keys)) = serde_json::to_value(data) {
+                for (k, v) in keys {
+                    self.values
+                        .entry(k)
+                        .or_insert_with(|| Value::from_serialize(v));
+                }
+            }
+        }
+        self.done()
+    }
+
+    /// The variables as a context.
+    pub fn done(mut self) -> Value {
+        for (k, v) in std::mem::take(&mut self.extra) {
+            self.values
+                .entry(k)
+                .or_insert_with(|| Value::from_serialize(v));
+        }
+        Value::from(self.values)
+    }
+}
+
+/// What every template of the site may use: Datasette's names for the chrome, the actor, the
+/// request and the links, and the plugins' `extra_template_vars`.
+fn site_vars<'a>(
+    vars: Vars<'a>,
+    state: &AppState,
+    ctx: &PageRequest,
+    chrome: &Chrome,
+    view: View<'_>,
+) -> Vars<'a> {
+    let assets = |list: &[crate::config::AssetUrl]| -> Value {
         list.iter()
             .map(|a| context! { url => a.url, sri => a.sri, module => a.module })
-            .collect()
+            .collect::<Vec<_>>()
+            .into()
     };
-    let links = chrome.menu_links.clone();
-    let messages: Vec<Value> = chrome
-        .messages
-        .iter()
-        .map(|m| context! { text => m.text, kind => m.kind })
-        .collect();
-    context! {
-        urls => Value::from_object(Urls { base: ctx.base.clone() }),
-        base_url => chrome.home,
-        site_title => chrome.site_title,
-        app_css_hash => chrome.css_version(),
-        actor => Value::from_serialize(&ctx.actor),
-        actor_id => chrome.actor_id,
-        request => request_value(ctx),
-        extra_css_urls => assets(&chrome.css_urls),
-        extra_js_urls => assets(&chrome.js_urls),
-        body_scripts => chrome.body_scripts.iter()
-            .map(|s| context! { script => s, module => false })
-            .collect::<Vec<_>>(),
-        menu_links => Value::from_function(move || Value::from_serialize(&links)),
-        show_messages => Value::from_function(move || messages.clone()),
-        show_logout => chrome.show_logout,
-        actions => Value::from_serialize(&chrome.actions),
-        body_class => chrome.body_class,
-        alternate_url_json => chrome.alternate_json,
-        datasette_version => env!("CARGO_PKG_VERSION"),
+    let mut vars = vars
+        .var("urls", || {
+            Value::from_object(Urls {
+                base: ctx.base.clone(),
+            })
+        })
+        .var("base_url", || Value::from(chrome.home.clone()))
+        .var("site_title", || Value::from(chrome.site_title.clone()))
+        .var("app_css_hash", || Value::from(chrome.css_version()))
+        .var("actor", || Value::from_serialize(&ctx.actor))
+        .var("actor_id", || Value::from_serialize(&chrome.actor_id))
+        .var("request", || request_value(ctx))
+        .var("extra_css_urls", || assets(&chrome.css_urls))
+        .var("extra_js_urls", || assets(&chrome.js_urls))
+        .var("body_scripts", || {
+            let scripts = chrome.body_scripts.iter();
+            let scripts = scripts.map(|s| context! { script => s, module => false });
+            Value::from(scripts.collect::<Vec<_>>())
+        })
+        .var("menu_links", || {
+            let links = Value::from_serialize(&chrome.menu_links);
+            Value::from_function(move || links.clone())
+        })
+        .var("show_messages", || {
+            let messages = chrome.messages.iter();
+            let messages = messages.map(|m| context! { text => m.text, kind => m.kind });
+            let messages: Vec<Value> = messages.collect();
+            Value::from_function(move || messages.clone())
+        })
+        .var("show_logout", || Value::from(chrome.show_logout))
+        .var("actions", || Value::from_serialize(&chrome.actions))
+        .var("body_class", || Value::from(chrome.body_class.clone()))
+        .var("alternate_url_json", || {
+            Value::from_serialize(&chrome.alternate_json)
+        })
+        .var("datasette_version", || {
+            Value::from(env!("CARGO_PKG_VERSION"))
+        })
         // As `/-/metadata` shows it to this actor: nothing they may not see, no plugins'
         // secrets.
-        metadata => Value::from_serialize(super::special::visible_metadata(state, ctx)),
-        ..Value::from_serialize(
-            state
-                .plugins
-                .extra_template_vars(&state.page_context(&ctx.actor, &ctx.here(), view)),
-        )
-    }
+        .var("metadata", || {
+            Value::from_serialize(super::special::visible_metadata(state, ctx))
+        });
+    let page = state.page_context(&ctx.actor, &ctx.here(), view);
+    vars.extra = state.plugins.extra_template_vars(&page);
+    vars
 }
 
 /// Datasette's `request`: its path, query and arguments.
@@ -223,11 +340,14 @@ pub async fn custom_page(
     };
     let chrome = crate::views::templates::page_chrome(state, ctx, view);
     let slot = Arc::new(ReplySlot::default());
-    let values = merge_maps([
-        context! { _reply => Value::from_dyn_object(slot.clone()), view_name => "page" },
-        Value::from_serialize(&params),
-        site_context(state, ctx, &chrome, view),
-    ]);
+    let mut vars = site_vars(Vars::new(site), state, ctx, &chrome, view)
+        .var("view_name", || Value::from("page"));
+    for (name, value) in params {
+        vars.values.insert(name, Value::from(value));
+    }
+    vars.values
+        .insert("_reply".into(), Value::from_dyn_object(slot.clone()));
+    let values = vars.done();
     let rendered = site.render(&page.template, values);
     let reply = std::mem::take(&mut *slot.0.lock().unwrap_or_else(|e| e.into_inner()));
     Some(answer(site, &page.template, rendered, reply))
@@ -269,47 +389,45 @@ fn answer(
     Ok(r.body(body))
 }
 
-/// Datasette's `display_columns` and `display_rows`: the page's headings, and its rows as
-/// drawn, each cell with its raw value (`raw(row, column)`).
-pub fn display(
+/// Datasette's `display_columns`: the page's headings.
+pub fn display_columns(headers: &[crate::views::templates::Header]) -> Value {
+    let columns = headers.iter().map(|h| {
+        context! {
+            name => h.name,
+            type => h.kind,
+            notnull => u8::from(h.not_null),
+            is_pk => h.is_pk,
+            sortable => h.sort_href.is_some(),
+            sort_url => h.sort_href,
+            arrow => h.arrow,
+            description => h.description,
+        }
+    });
+    Value::from(columns.collect::<Vec<_>>())
+}
+
+/// Datasette's `display_rows`: the page's rows as drawn, each cell with its raw value
+/// (`raw(row, column)`).
+pub fn display_rows(
     headers: &[crate::views::templates::Header],
     rows: &[Vec<crate::views::cells::CellView>],
     raw: impl Fn(usize, &str) -> serde_json::Value,
-) -> (Value, Value) {
+) -> Value {
     use crate::render::jinja::{DisplayCell, DisplayRow};
-    let columns: Vec<Value> = headers
-        .iter()
-        .map(|h| {
-            context! {
-                name => h.name,
-                type => h.kind,
-                notnull => u8::from(h.not_null),
-                is_pk => h.is_pk,
-                sortable => h.sort_href.is_some(),
-                sort_url => h.sort_href,
-                arrow => h.arrow,
-                description => h.description,
-            }
-        })
-        .collect();
-    let rows: Vec<Value> = rows
-        .iter()
-        .enumerate()
-        .map(|(r, cells)| {
-            let cells = cells
-                .iter()
-                .zip(headers)
-                .map(|(cell, h)| DisplayCell {
-                    column: h.name.clone(),
-                    html: cell.html.to_string(),
-                    raw: raw(r, &h.name),
-                    value_type: cell.kind,
-                })
-                .collect();
-            Value::from_object(DisplayRow { cells })
-        })
-        .collect();
-    (Value::from(columns), Value::from(rows))
+    let rows = rows.iter().enumerate().map(|(r, cells)| {
+        let cells = cells
+            .iter()
+            .zip(headers)
+            .map(|(cell, h)| DisplayCell {
+                column: h.name.clone(),
+                html: cell.html.to_string(),
+                raw: raw(r, &h.name),
+                value_type: cell.kind,
+            })
+            .collect();
+        Value::from_object(DisplayRow { cells })
+    });
+    Value::from(rows.collect::<Vec<_>>())
 }
 
 /// Rows as Datasette's templates index them: by column name.

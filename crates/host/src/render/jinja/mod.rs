@@ -11,7 +11,7 @@
 mod objects;
 mod pages;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, Value};
@@ -45,6 +45,9 @@ pub struct UserTemplates {
     /// The site's own files (`base.html`, `pages/about.html`), by name.
     own: BTreeMap<String, String>,
     pages: Vec<CustomPage>,
+    /// Every variable the site's templates name (and the built-in ones they extend or
+    /// include): a page works out only these.
+    pub used: HashSet<String>,
     /// A digest of every file, so that a conditional request made before the templates
     /// changed is not answered "not modified".
     pub digest: [u8; 32],
@@ -95,7 +98,7 @@ impl UserTemplates {
                 .map_err(|e| format!("the built-in {page}: {e}"))?;
         }
         for (name, source) in &own {
-            env.add_template_owned(name.clone(), source.clone())
+            env.add_template_owned(name.clone(), spaces_in_tags(source))
                 .map_err(|e| syntax_error(dir, name, &e))?;
         }
         // A name the site does not override is the built-in one, as Datasette's loader
@@ -106,6 +109,7 @@ impl UserTemplates {
                 .map_err(|e| format!("the built-in {name}: {e}"))?;
         }
         let pages = pages::routes(own.keys());
+        let used = used_variables(&env, &own);
         let digest = {
             use sha2::{Digest, Sha256};
             let mut h = Sha256::new();
@@ -122,6 +126,7 @@ impl UserTemplates {
             dir: dir.to_path_buf(),
             own,
             pages,
+            used,
             digest,
         })
     }
@@ -132,6 +137,11 @@ impl UserTemplates {
             .iter()
             .map(String::as_str)
             .find(|n| self.own.contains_key(*n))
+    }
+
+    /// Whether some template of the site names this variable.
+    pub fn uses(&self, variable: &str) -> bool {
+        self.used.contains(variable)
     }
 
     /// Whether the site has its own file of this name.
@@ -162,6 +172,21 @@ impl UserTemplates {
             _ => text,
         }
     }
+}
+
+/// The variables named by the site's templates, the built-in chrome and pages they extend,
+/// and the built-in grid when one of them includes it.
+fn used_variables(env: &Environment<'static>, own: &BTreeMap<String, String>) -> HashSet<String> {
+    let mut names: Vec<&str> = own.keys().map(String::as_str).collect();
+    names.extend(["default:base.html", "default:table.html"]);
+    if own.values().any(|source| source.contains("_table.html")) {
+        names.push("default:_table.html");
+    }
+    names
+        .into_iter()
+        .filter_map(|n| env.get_template(n).ok())
+        .flat_map(|t| t.undeclared_variables(false))
+        .collect()
 }
 
 /// Every file under `dir` (no hidden ones), named by its path from `root` with `/`.
@@ -205,6 +230,39 @@ fn read_dir(root: &Path, dir: &Path, own: &mut BTreeMap<String, String>) -> Resu
     Ok(())
 }
 
+/// The template with any Unicode space inside its tags (`{{\u{a0}slug }}`) made a plain one:
+/// Jinja2 reads every Unicode space there as a space, minijinja only ASCII's, and such
+/// templates exist (a no-break space typed on a Mac keyboard).
+fn spaces_in_tags(source: &str) -> String {
+    let odd = |c: char| c.is_whitespace() && !c.is_ascii();
+    if !source.chars().any(odd) {
+        return source.to_string();
+    }
+    let mut out = String::with_capacity(source.len());
+    let mut closer: Option<&str> = None;
+    let mut rest = source;
+    while let Some(c) = rest.chars().next() {
+        match closer {
+            None => {
+                closer = ["{{", "{%", "{#"]
+                    .into_iter()
+                    .position(|o| rest.starts_with(o))
+                    .map(|i| ["}}", "%}", "#}"][i]);
+            }
+            Some(end) if rest.starts_with(end) => {
+                out.push_str(end);
+                rest = &rest[end.len()..];
+                closer = None;
+                continue;
+            }
+            Some(_) => {}
+        }
+        out.push(if closer.is_some() && odd(c) { ' ' } else { c });
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 fn syntax_error(dir: &Path, name: &str, e: &minijinja::Error) -> String {
     let file = dir.join(name);
     let what = e.detail().unwrap_or("syntax error");
@@ -222,4 +280,18 @@ pub fn named(stem: &str, parts: &[&str]) -> String {
         .map(|p| crate::render::html::css_class(p))
         .collect();
     format!("{stem}-{}.html", parts.join("-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spaces_in_tags;
+
+    #[test]
+    fn unicode_spaces_in_tags_are_spaces_and_elsewhere_text() {
+        assert_eq!(
+            spaces_in_tags("a\u{a0}b {{\u{a0}slug }} {%\u{2003}if x %}\u{a0}{% endif %}"),
+            "a\u{a0}b {{ slug }} {% if x %}\u{a0}{% endif %}"
+        );
+        assert_eq!(spaces_in_tags("plain {{ x }}"), "plain {{ x }}");
+    }
 }

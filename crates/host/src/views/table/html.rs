@@ -471,18 +471,24 @@ pub fn table_page(
             "_table.html".into(),
         ],
     };
-    site_templates::draw(state, ctx, view, &names, &mut page, |page| {
-        let (display_columns, display_rows) =
-            site_templates::display(&page.headers, &page.rows, raw);
-        minijinja::context! {
-            view_name => "table",
-            rows => site_templates::row_dicts(&data.columns, &data.rows.rows),
-            display_columns,
-            display_rows,
-            sort => extras.sort.as_ref().filter(|s| !s.desc).map(|s| s.column.clone()),
-            sort_desc => extras.sort.as_ref().filter(|s| s.desc).map(|s| s.column.clone()),
-            ..minijinja::Value::from_serialize(data)
-        }
+    let sort = |desc: bool| {
+        let sort = extras.sort.as_ref().filter(|s| s.desc == desc);
+        minijinja::Value::from_serialize(sort.map(|s| &s.column))
+    };
+    site_templates::draw(state, ctx, view, &names, &mut page, |page, vars| {
+        vars.var("view_name", || "table".into())
+            .var("rows", || {
+                site_templates::row_dicts(&data.columns, &data.rows.rows)
+            })
+            .var("display_columns", || {
+                site_templates::display_columns(&page.headers)
+            })
+            .var("display_rows", || {
+                site_templates::display_rows(&page.headers, &page.rows, raw)
+            })
+            .var("sort", || sort(false))
+            .var("sort_desc", || sort(true))
+            .data(data)
     })
 }
 
