@@ -135,6 +135,41 @@ fn a_slow_facet_is_finished_in_the_background() {
     assert_eq!(counts, [1_000_000, 1_000_000, 1_000_000]);
 }
 
+/// A facet that runs out of time says on the page that it is being counted, and offers the
+/// index that would help to an actor who could create it (root here), not to others.
+#[test]
+fn a_facet_counted_in_the_background_says_so_and_suggests_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = live_db(
+        &dir,
+        "create table items (id integer primary key, category text);
+         insert into items (category)
+           with recursive c(x) as (select 1 union all select x + 1 from c where x < 300000)
+           select 'c' || (x % 20) from c;",
+    );
+    let server = live_app(&path, false)
+        .setting("facet_time_limit_ms", "1")
+        .start();
+    let page = server.get("/live/items?_facet=category&_facet_size=3").body;
+    assert!(
+        page.contains("Still counting in the background: <strong>category</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains("create index"));
+    let root = server.cookie_for(&json!({"id": "root"}));
+    let page = server
+        .request(
+            "GET",
+            "/live/items?_facet=category&_facet_size=4",
+            &[("Cookie", root.as_str())],
+        )
+        .body;
+    assert!(
+        page.contains("<code>create index idx_items_category on items(category)</code>"),
+        "{page}"
+    );
+}
+
 /// `live.db` in `dir`, made by `sql`.
 fn live_db(dir: &tempfile::TempDir, sql: &str) -> std::path::PathBuf {
     let path = dir.path().join("live.db");

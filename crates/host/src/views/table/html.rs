@@ -154,6 +154,8 @@ struct TableTemplate<'a> {
     headers: Vec<Header>,
     rows: Vec<Vec<CellView<'a>>>,
     facets: Vec<FacetView>,
+    /// Facets that ran out of time and are being counted in the background.
+    facets_later: &'a [super::FacetLater],
     /// Facets worth adding: (name, " (type)" unless a column's, the link that adds it).
     suggested: Vec<(String, String, String)>,
     form: FilterForm,
@@ -431,6 +433,7 @@ pub fn table_page(
         headers,
         rows,
         facets,
+        facets_later: &extras.facets_later,
         suggested: data
             .suggested_facets
             .iter()

@@ -23,15 +23,16 @@ use crate::app::AppState;
 use crate::config::TableMeta;
 use crate::db::facets::{FacetCounts, FacetKind, Suggestion};
 use crate::db::filters::Filter;
-use crate::db::table_query::{Built, Selection, Sort, TableQuery};
+use crate::db::table_query::{ident, Built, Selection, Sort, TableQuery};
 use crate::db::{next_token, Access, Cell, Database, ForeignKey, Schema, TableInfo};
 use crate::error::AppError;
+use crate::permissions::Action;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
 use counts::{cache_facets, count_key, count_later, facet_keys, PAGE_COUNT_LIMIT};
 use fetch::{fetch, Fetched, Limits, Work};
 use foreign_labels::{expandable_keys, expanded_labels, facet_label_lookups, label_lookups};
-use request::TableRequest;
+use request::{FacetRequest, TableRequest};
 use search::{human_description, search, throughs};
 use suggestions::{facet_results, wants_suggestions, CachedSuggestions};
 
@@ -125,6 +126,15 @@ pub struct HtmlExtras {
     /// The next page's path and query, when there is one.
     pub next_path: Option<String>,
     pub meta: Option<TableMeta>,
+    /// The facets that ran out of time, now being counted in the background, as Datasette's
+    /// `facets_timed_out`; with the index that would help, for an actor who could create it.
+    pub facets_later: Vec<FacetLater>,
+}
+
+/// A facet being counted in the background: its column, and `create index …` for it.
+pub struct FacetLater {
+    pub column: String,
+    pub index_sql: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -511,6 +521,8 @@ impl Page<'_> {
             expanded,
             expandable,
         } = found;
+        let (facet_results, later) =
+            facet_results(ctx, &req.facets, fetched.facets, &fetched.facet_labels);
         let next = next_token_of(t, req, &built, &fetched.rows.rows);
         let next_path = next
             .as_deref()
@@ -554,7 +566,7 @@ impl Page<'_> {
             primary_keys: t.primary_keys.clone(),
             units: self.meta.map(|m| m.units.clone()).unwrap_or_default(),
             query: QueryInfo::of(&built),
-            facet_results: facet_results(ctx, &req.facets, fetched.facets, &fetched.facet_labels),
+            facet_results,
             suggested_facets: suggestions
                 .into_iter()
                 .map(|s| SuggestedFacet {
@@ -578,8 +590,38 @@ impl Page<'_> {
                 )
                 .into_iter()
                 .collect(),
-            html: self.html_extras(fetched.labels, next_path),
+            html: self.html_extras(
+                fetched.labels,
+                next_path,
+                self.facets_later(&db.name, later),
+            ),
         }
+    }
+
+    /// The facets counted in the background, and the index that would help each column's:
+    /// offered to an actor who may run `create index` here (`execute-write-sql`).
+    fn facets_later(&self, db: &str, later: Vec<&FacetRequest>) -> Vec<FacetLater> {
+        let (state, ctx, t) = (self.state, self.ctx, self.t);
+        let may_index = !t.is_view
+            && !later.is_empty()
+            && state
+                .permissions
+                .can_write(&ctx.actor, Action::ExecuteWriteSql, db, None);
+        later
+            .into_iter()
+            .map(|f| FacetLater {
+                column: f.column.clone(),
+                index_sql: (may_index && f.kind == FacetKind::Column).then(|| {
+                    let name = format!("idx_{}_{}", t.name, f.column);
+                    format!(
+                        "create index {} on {}({})",
+                        ident(&name),
+                        ident(&t.name),
+                        ident(&f.column)
+                    )
+                }),
+            })
+            .collect()
     }
 
     /// What only the HTML page shows.
@@ -587,6 +629,7 @@ impl Page<'_> {
         &self,
         labels: HashMap<(String, String), String>,
         next_path: Option<String>,
+        facets_later: Vec<FacetLater>,
     ) -> HtmlExtras {
         let (req, t, access) = (&self.req, self.t, &self.access);
         HtmlExtras {
@@ -623,6 +666,7 @@ impl Page<'_> {
             .then(|| t.definition.clone()),
             next_path,
             meta: self.meta.cloned(),
+            facets_later,
         }
     }
 

@@ -65,16 +65,19 @@ pub(super) fn wants_suggestions(state: &AppState, ctx: &PageRequest, req: &Table
 }
 
 /// Each facet's values with the URLs that toggle them, keyed as Datasette keys them.
-pub(super) fn facet_results(
+/// The facets counted, and those that ran out of time (being counted in the background).
+pub(super) fn facet_results<'r>(
     ctx: &PageRequest,
-    requests: &[FacetRequest],
+    requests: &'r [FacetRequest],
     counts: Vec<Option<FacetCounts>>,
     labels: &HashMap<(String, String), String>,
-) -> IndexMap<String, FacetResult> {
+) -> (IndexMap<String, FacetResult>, Vec<&'r FacetRequest>) {
     let mut out: IndexMap<String, FacetResult> = IndexMap::new();
+    let mut later = Vec::new();
     for (f, counts) in requests.iter().zip(counts) {
         let Some(FacetCounts { values, truncated }) = counts else {
             tracing::info!("facet {} timed out", f.column);
+            later.push(f);
             continue;
         };
         let arg = f.kind.filter_arg(&f.column);
@@ -120,5 +123,5 @@ pub(super) fn facet_results(
             },
         );
     }
-    out
+    (out, later)
 }
