@@ -1020,3 +1020,32 @@ fn extra_template_vars_reach_a_sites_templates() {
         "{table}"
     );
 }
+
+/// A plugin's slow vote on a database page's tables holds a blocking thread, not one of the
+/// server's async workers: while two such pages (as many as the workers) wait for their
+/// votes, another request is answered first.
+#[test]
+fn slow_permission_votes_hold_no_async_worker() {
+    let server = hooks_server();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..2 {
+        let (url, tx) = (format!("{}/fixture.json", server.base), tx.clone());
+        std::thread::spawn(move || {
+            let actor = json!({"id": "hooks-slow"}).to_string();
+            let r = testkit::request_url("GET", &url, &[("x-hooks-actor", actor.as_str())]);
+            tx.send(("slow page", r.status)).unwrap();
+        });
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = server.get("/-/versions.json");
+    tx.send(("other request", r.status)).unwrap();
+    let order: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+    assert_eq!(
+        order,
+        [
+            ("other request", 200),
+            ("slow page", 200),
+            ("slow page", 200)
+        ]
+    );
+}

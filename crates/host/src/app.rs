@@ -274,13 +274,7 @@ impl AppState {
     /// What `actor` may read in database `db`, whose schema is `schema`: the access every
     /// statement run for the request is checked against.
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
-        let key = AccessKey {
-            db: db.to_string(),
-            lineage: Arc::as_ptr(&schema.lineage) as usize,
-            file: schema.file,
-            version: schema.version,
-            actor: serde_json::to_string(actor).unwrap_or_default(),
-        };
+        let key = access_key(actor, db, schema);
         let Some(cache) = &self.access_cache else {
             // Not reused between requests, but within one: its page and its ETag ask alike.
             if let Some(access) = request_memo::get(&key) {
@@ -304,6 +298,40 @@ impl AppState {
             },
         );
         access
+    }
+
+    /// Works out on a blocking thread, when plugins vote and accesses are not cached, the
+    /// accesses a page of `db` is about to ask for: the actor's, and with `public` an
+    /// anonymous visitor's (for its padlocks). Plugins' votes may run queries, which then hold
+    /// no async worker; the page finds the accesses in its request's memo.
+    pub async fn prepare_accesses(self: &Arc<Self>, actor: &Actor, db: &str, public: bool) {
+        let Some(database) = self
+            .databases
+            .get(db)
+            .filter(|_| self.access_cache.is_none())
+        else {
+            return;
+        };
+        let schema = database.current_schema();
+        let mut actors = vec![actor.clone()];
+        if public && actor.is_some() {
+            actors.push(None);
+        }
+        let (state, db) = (self.clone(), db.to_string());
+        let worked = actix_web::web::block(move || {
+            actors
+                .iter()
+                .map(|a| {
+                    let access = state.work_out_access(a, &db, &schema, None).0;
+                    (access_key(a, &db, &schema), access)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        // A failed thread leaves the page to work them out itself.
+        for (key, access) in worked.unwrap_or_default() {
+            request_memo::put(key, access);
+        }
     }
 
     fn work_out_access(
@@ -648,6 +676,18 @@ impl AppState {
         let mut request = crate::plugins::describe(req, self.origin(req));
         request.base_url = self.settings.base_url.clone();
         request
+    }
+}
+
+/// What an access is kept under: the database, its schema's identity and version, and the
+/// actor.
+fn access_key(actor: &Actor, db: &str, schema: &Schema) -> AccessKey {
+    AccessKey {
+        db: db.to_string(),
+        lineage: Arc::as_ptr(&schema.lineage) as usize,
+        file: schema.file,
+        version: schema.version,
+        actor: serde_json::to_string(actor).unwrap_or_default(),
     }
 }
 

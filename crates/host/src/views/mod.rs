@@ -131,6 +131,15 @@ pub async fn dispatch(
     }
     req.extensions_mut().insert(page.kind());
     page::admit(&state, &ctx.actor, page.gate()).await?;
+    match &page {
+        Page::Database(db) | Page::Row { db, .. } => {
+            state.prepare_accesses(&ctx.actor, db, true).await
+        }
+        Page::Sql(db) | Page::Canned { db, .. } => {
+            state.prepare_accesses(&ctx.actor, db, false).await
+        }
+        _ => {}
+    }
     if posted {
         return post(&req, &state, &ctx, &page, payload).await;
     }

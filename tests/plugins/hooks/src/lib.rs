@@ -156,6 +156,13 @@ impl Plugin for Hooks {
         match id {
             "hooks-admin" => Some(true),
             "hooks-panic" => panic!("permission_allowed panicked on request"),
+            // A vote that takes its time, as one that runs a slow query would.
+            "hooks-slow"
+                if check.resource == Resource::Child("fixture".into(), "cities".into()) =>
+            {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                None
+            }
             "hooks-denied"
                 if check.resource == Resource::Child("fixture".into(), "cities".into()) =>
             {
