@@ -3,10 +3,14 @@
 //! SQL from a request is prepared there first, so every error it gets (no such table, no such
 //! column, an ambiguous name, an index that already exists) is the error of a database without
 //! the hidden objects, and says nothing of them.
+//!
+//! Building a copy runs every `CREATE` the actor may see, which takes seconds for thousands of
+//! tables: each copy is built once in the process and kept as an image (SQLite's serialized
+//! form, a few recent ones), and a connection that needs it loads the image.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rusqlite::Connection;
 
@@ -88,7 +92,7 @@ impl Shadows {
                 if self.0.len() == KEEP {
                     self.0.remove(0);
                 }
-                self.0.push(build(real, access, key, functions)?);
+                self.0.push(load(real, access, key, functions)?);
                 self.0.len() - 1
             }
         };
@@ -96,11 +100,14 @@ impl Shadows {
     }
 }
 
-/// What decides a shadow's contents: the schema's version and what the access hides.
+/// What decides a shadow's contents: the file (its path, device and inode: a file replaced
+/// under the same name is another), its schema's version, and what the access hides.
 fn key(real: &Connection, access: &Access) -> u64 {
     let version: i64 = real
         .query_row("PRAGMA schema_version", [], |r| r.get(0))
         .unwrap_or(0);
+    let path = real.path().unwrap_or_default();
+    let file = file_identity(path);
     let mut hidden: Vec<&String> = access.hidden.iter().collect();
     hidden.sort();
     let mut only: Option<Vec<&String>> = access.only.as_ref().map(|o| o.iter().collect());
@@ -108,8 +115,66 @@ fn key(real: &Connection, access: &Access) -> u64 {
         o.sort();
     }
     let mut h = DefaultHasher::new();
-    (version, hidden, only).hash(&mut h);
+    (path, file, version, hidden, only).hash(&mut h);
     h.finish()
+}
+
+#[cfg(unix)]
+fn file_identity(path: &str) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map_or((0, 0), |m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(_path: &str) -> (u64, u64) {
+    (0, 0)
+}
+
+/// Images of the schema copies built in this process, by key: the most recent few.
+static IMAGES: LazyLock<Mutex<Vec<(u64, Arc<Vec<u8>>)>>> = LazyLock::new(Default::default);
+const KEEP_IMAGES: usize = 8;
+
+/// The shadow for `access` on a connection of its own, from the process's image of it, built
+/// first if there is none.
+fn load(
+    real: &Connection,
+    access: &Access,
+    key: u64,
+    functions: impl Fn(&Connection) -> rusqlite::Result<()>,
+) -> Result<Shadow, DbError> {
+    let kept = {
+        let images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+        images
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, i)| i.clone())
+    };
+    let image = match kept {
+        Some(image) => image,
+        None => {
+            let mut built = build(real, access, &functions)?;
+            let image = Arc::new(
+                built
+                    .serialize(rusqlite::MAIN_DB)
+                    .map_err(DbError::from_sqlite)?
+                    .to_vec(),
+            );
+            let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
+            if images.len() == KEEP_IMAGES {
+                images.remove(0);
+            }
+            images.push((key, image.clone()));
+            image
+        }
+    };
+    let mut conn = Connection::open_in_memory().map_err(DbError::from_sqlite)?;
+    conn.deserialize_read_exact(rusqlite::MAIN_DB, &image[..], image.len(), false)
+        .map_err(DbError::from_sqlite)?;
+    functions(&conn).map_err(DbError::from_sqlite)?;
+    let guard = Guard::default();
+    conn.authorizer(Some(guard.authorizer()))
+        .map_err(DbError::from_sqlite)?;
+    Ok(Shadow { key, conn, guard })
 }
 
 /// A schema row: type, name, table, SQL.
@@ -121,9 +186,8 @@ type Entry = (String, String, String, String);
 fn build(
     real: &Connection,
     access: &Access,
-    key: u64,
     functions: impl Fn(&Connection) -> rusqlite::Result<()>,
-) -> Result<Shadow, DbError> {
+) -> Result<Connection, DbError> {
     let entries: Vec<Entry> = real
         .prepare(
             "select type, name, tbl_name, sql from sqlite_master
@@ -134,7 +198,10 @@ fn build(
                 .collect()
         })
         .map_err(DbError::from_sqlite)?;
-    let mut conn = Connection::open_in_memory().map_err(DbError::from_sqlite)?;
+    let conn = Connection::open_in_memory().map_err(DbError::from_sqlite)?;
+    // Small pages: every table of the copy is an empty root page.
+    conn.execute_batch("PRAGMA page_size = 512")
+        .map_err(DbError::from_sqlite)?;
     functions(&conn).map_err(DbError::from_sqlite)?;
     // One transaction for the whole schema: each statement on its own would rewrite it.
     conn.execute_batch("begin").map_err(DbError::from_sqlite)?;
@@ -156,10 +223,7 @@ fn build(
         }
     }
     conn.execute_batch("commit").map_err(DbError::from_sqlite)?;
-    let guard = Guard::default();
-    conn.authorizer(Some(guard.authorizer()))
-        .map_err(DbError::from_sqlite)?;
-    Ok(Shadow { key, conn, guard })
+    Ok(conn)
 }
 
 fn exists(conn: &Connection, name: &str) -> bool {
@@ -180,4 +244,45 @@ fn columns_of(real: &Connection, name: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two connections to one file, one access: the copy is built once, and both answer as a
+    /// database without the hidden table.
+    #[test]
+    fn connections_share_one_built_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        let setup = Connection::open(&path).unwrap();
+        setup
+            .execute_batch("create table seen (a); create table secret (b);")
+            .unwrap();
+        let access = Access {
+            hidden: ["secret".to_string()].into_iter().collect(),
+            ..Access::default()
+        };
+        let no_functions = |_: &Connection| Ok(());
+        let errors: Vec<String> = (0..2)
+            .map(|_| {
+                let conn = Connection::open(&path).unwrap();
+                let mut shadows = Shadows::default();
+                assert!(shadows
+                    .check(&conn, &access, "select a from seen", no_functions)
+                    .is_ok());
+                let e = shadows
+                    .check(&conn, &access, "select b from secret", no_functions)
+                    .unwrap_err();
+                e.to_string()
+            })
+            .collect();
+        assert!(errors[0].contains("no such table: secret"), "{errors:?}");
+        assert_eq!(errors[0], errors[1]);
+        let conn = Connection::open(&path).unwrap();
+        let key = key(&conn, &access);
+        let images = IMAGES.lock().unwrap();
+        assert_eq!(images.iter().filter(|(k, _)| *k == key).count(), 1);
+    }
 }
