@@ -130,8 +130,11 @@ fn file_identity(_path: &str) -> (u64, u64) {
     (0, 0)
 }
 
+/// A schema copy's image: SQLite's serialized form of it.
+type Image = Arc<Vec<u8>>;
+
 /// Images of the schema copies built in this process, by key: the most recent few.
-static IMAGES: LazyLock<Mutex<Vec<(u64, Arc<Vec<u8>>)>>> = LazyLock::new(Default::default);
+static IMAGES: LazyLock<Mutex<Vec<(u64, Image)>>> = LazyLock::new(Default::default);
 const KEEP_IMAGES: usize = 8;
 
 /// The shadow for `access` on a connection of its own, from the process's image of it, built
