@@ -6,7 +6,7 @@
 //! Every file is read and compiled at start-up: a syntax error stops start-up naming the file
 //! and line, and rendering reads nothing from disk, so no template can reach a file outside
 //! the directory. The built-in pages stay askama's; through Jinja they are stubs whose blocks
-//! hold what askama drew (see `views::templates::draw`).
+//! hold what askama drew (see `views::site_templates::draw`).
 
 mod objects;
 mod pages;
