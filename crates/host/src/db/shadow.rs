@@ -100,14 +100,15 @@ impl Shadows {
     }
 }
 
-/// What decides a shadow's contents: the file (its path, device and inode: a file replaced
-/// under the same name is another), its schema's version, and what the access hides.
+/// What decides a shadow's contents: the file (its path, and the device and inode the access
+/// was worked out for: a file replaced under the same name is another), its schema's version,
+/// and what the access hides.
 fn key(real: &Connection, access: &Access) -> u64 {
     let version: i64 = real
         .query_row("PRAGMA schema_version", [], |r| r.get(0))
         .unwrap_or(0);
     let path = real.path().unwrap_or_default();
-    let file = file_identity(path);
+    let file = access.file;
     let mut hidden: Vec<&String> = access.hidden.iter().collect();
     hidden.sort();
     let mut only: Option<Vec<&String>> = access.only.as_ref().map(|o| o.iter().collect());
@@ -117,17 +118,6 @@ fn key(real: &Connection, access: &Access) -> u64 {
     let mut h = DefaultHasher::new();
     (path, file, version, hidden, only).hash(&mut h);
     h.finish()
-}
-
-#[cfg(unix)]
-fn file_identity(path: &str) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).map_or((0, 0), |m| (m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_identity(_path: &str) -> (u64, u64) {
-    (0, 0)
 }
 
 /// A schema copy's image: SQLite's serialized form of it.

@@ -319,7 +319,7 @@ pub fn database_page(
             .collect(),
         allow_sql: data.allow_execute_sql,
         hidden_count: data.hidden_count,
-        footer: footer(&data.links, ctx.elapsed_ms()),
+        footer: footer(&data.links, data.query_ms),
     };
     let names = crate::views::site_templates::Names {
         page: vec![

@@ -16,7 +16,6 @@ use crate::db::table_query::ident;
 use crate::db::{self as sqlite, next_token, Cell, Database, ForeignKey};
 use crate::error::AppError;
 use crate::render::html::Chrome;
-use crate::render::jinja::named;
 use crate::render::json::{bare_shape, JsonRows, Shape};
 use crate::render::{csv, Format};
 use crate::urls::tilde_decode;
@@ -430,14 +429,7 @@ pub fn row_page(
         footer: footer(&data.links, data.query_ms),
         grid: None,
     };
-    let names = site_templates::Names {
-        page: vec![named("row", &[db, table]), "row.html".into()],
-        grid: vec![
-            named("_table", &["row", db, table]),
-            named("_table", &[db, table]),
-            "_table.html".into(),
-        ],
-    };
+    let names = site_templates::Names::of_rows("row", db, table);
     site_templates::draw(state, ctx, view, &names, &mut page, |page, vars| {
         let cells = std::slice::from_ref(&page.cells);
         vars.var("view_name", || "row".into())

@@ -62,6 +62,23 @@ pub struct Names {
     pub grid: Vec<String>,
 }
 
+impl Names {
+    /// The names of a page of a table's rows, `table` or `row`, and of its grid:
+    /// `table-DB-TABLE.html`, `table.html`; `_table-table-DB-TABLE.html`,
+    /// `_table-DB-TABLE.html`, `_table.html`.
+    pub fn of_rows(page: &str, db: &str, table: &str) -> Names {
+        use crate::render::jinja::named;
+        Names {
+            page: vec![named(page, &[db, table]), format!("{page}.html")],
+            grid: vec![
+                named("_table", &[page, db, table]),
+                named("_table", &[db, table]),
+                "_table.html".into(),
+            ],
+        }
+    }
+}
+
 /// A built-in page as HTML. Through the site's templates: the first of its names the site
 /// has, else the built-in page inside the site's `base.html`; its grid through the site's
 /// `_table` partial. Without any of those, askama's page as it is. `context` gives the

@@ -11,7 +11,7 @@
 mod objects;
 mod pages;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, Value};
@@ -42,8 +42,8 @@ pub const PAGES: [&str; 5] = [
 pub struct UserTemplates {
     env: Environment<'static>,
     dir: PathBuf,
-    /// The site's own files (`base.html`, `pages/about.html`), by name.
-    own: BTreeMap<String, String>,
+    /// The names of the site's own files (`base.html`, `pages/about.html`).
+    own: BTreeSet<String>,
     pages: Vec<CustomPage>,
     /// Every variable the site's templates name (and the built-in ones they extend or
     /// include): a page works out only these.
@@ -57,7 +57,7 @@ impl std::fmt::Debug for UserTemplates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserTemplates")
             .field("dir", &self.dir)
-            .field("files", &self.own.keys().collect::<Vec<_>>())
+            .field("files", &self.own)
             .finish()
     }
 }
@@ -99,7 +99,7 @@ impl UserTemplates {
         }
         for (name, source) in &own {
             env.add_template_owned(name.clone(), spaces_in_tags(source))
-                .map_err(|e| syntax_error(dir, name, &e))?;
+                .map_err(|e| describe(dir, &e))?;
         }
         // A name the site does not override is the built-in one, as Datasette's loader
         // falls back on its own directory.
@@ -124,7 +124,7 @@ impl UserTemplates {
         Ok(UserTemplates {
             env,
             dir: dir.to_path_buf(),
-            own,
+            own: own.into_keys().collect(),
             pages,
             used,
             digest,
@@ -136,7 +136,7 @@ impl UserTemplates {
         names
             .iter()
             .map(String::as_str)
-            .find(|n| self.own.contains_key(*n))
+            .find(|n| self.own.contains(*n))
     }
 
     /// Whether some template of the site names this variable.
@@ -146,7 +146,7 @@ impl UserTemplates {
 
     /// Whether the site has its own file of this name.
     pub fn has(&self, name: &str) -> bool {
-        self.own.contains_key(name)
+        self.own.contains(name)
     }
 
     /// The custom page a path names, with its parameters.
@@ -161,16 +161,20 @@ impl UserTemplates {
 
     /// A template error as the operator reads it in the log: file and line.
     pub fn describe(&self, e: &minijinja::Error) -> String {
-        let mut text = format!("{}", e.kind());
-        if let Some(detail) = e.detail() {
-            text = format!("{text}: {detail}");
-        }
-        match (e.name(), e.line()) {
-            (Some(name), Some(line)) => {
-                format!("{}:{line}: {text}", self.dir.join(name).display())
-            }
-            _ => text,
-        }
+        describe(&self.dir, e)
+    }
+}
+
+/// A template error with the file of `dir` and the line it is at, when it has them.
+fn describe(dir: &Path, e: &minijinja::Error) -> String {
+    let mut text = format!("{}", e.kind());
+    if let Some(detail) = e.detail() {
+        text = format!("{text}: {detail}");
+    }
+    match (e.name(), e.line()) {
+        (Some(name), Some(line)) => format!("{}:{line}: {text}", dir.join(name).display()),
+        (Some(name), None) => format!("{}: {text}", dir.join(name).display()),
+        _ => text,
     }
 }
 
@@ -261,15 +265,6 @@ fn spaces_in_tags(source: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
-}
-
-fn syntax_error(dir: &Path, name: &str, e: &minijinja::Error) -> String {
-    let file = dir.join(name);
-    let what = e.detail().unwrap_or("syntax error");
-    match e.line() {
-        Some(line) => format!("{}:{line}: {} ({what})", file.display(), e.kind()),
-        None => format!("{}: {} ({what})", file.display(), e.kind()),
-    }
 }
 
 /// A page's template for these objects, by Datasette's naming: `table-DB-TABLE.html` for

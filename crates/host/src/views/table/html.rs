@@ -10,7 +10,6 @@ use crate::app::{AppState, View};
 use crate::db::Cell;
 use crate::error::AppError;
 use crate::render::html::{escape, Chrome};
-use crate::render::jinja::named;
 use crate::urls::{path_with_query, tilde_encode};
 use crate::views::blob;
 use crate::views::cells::{self, CellHtml, CellView};
@@ -466,14 +465,7 @@ pub fn table_page(
         footer: footer(&data.links, data.query_ms),
         grid: None,
     };
-    let names = site_templates::Names {
-        page: vec![named("table", &[db, table]), "table.html".into()],
-        grid: vec![
-            named("_table", &["table", db, table]),
-            named("_table", &[db, table]),
-            "_table.html".into(),
-        ],
-    };
+    let names = site_templates::Names::of_rows("table", db, table);
     let sort = |desc: bool| {
         let sort = extras.sort.as_ref().filter(|s| s.desc == desc);
         minijinja::Value::from_serialize(sort.map(|s| &s.column))
