@@ -63,6 +63,22 @@ fn serve_staff_with(rules: Value, extra: &[&str]) -> (tempfile::TempDir, Server)
     )
 }
 
+/// The staff database with permissions-sql the only plugin: its votes are then reused.
+fn serve_staff_rules_alone(rules: Value) -> (tempfile::TempDir, Server) {
+    let private = json!({"allow": false});
+    serve_sql(
+        "staff",
+        STAFF_DB,
+        json!({
+            "databases": {"staff": {"tables": {
+                "users": private, "grants": private, "cats": private
+            }}},
+            "plugins": {"datasette-permissions-sql": rules}
+        }),
+        &[],
+    )
+}
+
 fn as_user(server: &Server, id: i64, path: &str) -> Resp {
     let cookie = server.cookie_for(&json!({"id": id}));
     server.request("GET", path, &[("Cookie", &cookie)])
@@ -215,6 +231,55 @@ fn assert_matrix(server: &Server, matrix: &[(Option<i64>, &[&str])], sql_ids: &[
             }
         }
     }
+}
+
+/// permissions-sql says its votes follow from what its queries read, so the host reuses them
+/// between requests, but only until the file they read changes: a grant taken away by another
+/// process is seen on the next request, on every page.
+#[test]
+fn reused_votes_follow_a_change_to_the_file_their_rules_read() {
+    let (dir, server) = serve_staff_rules_alone(rules());
+    let sees_cats = || {
+        let listed = as_user(&server, 1, "/staff.json").json()["tables"].to_string();
+        let page = as_user(&server, 1, "/staff/cats.json").status;
+        let sql = as_user(&server, 1, "/staff.json?sql=select+*+from+cats").status;
+        match (listed.contains("\"cats\""), page, sql) {
+            (true, 200, 200) => true,
+            (false, 403, 400 | 403) => false,
+            other => panic!("the pages disagree: {other:?}"),
+        }
+    };
+    // Writes in place (a rollback journal), keeping the file's size, quicker than its clock
+    // ticks: SQLite's count of commits tells them apart.
+    let other_process = rusqlite::Connection::open(dir.path().join("staff.db")).unwrap();
+    for round in 0..3 {
+        assert!(sees_cats(), "round {round}: granted");
+        assert!(sees_cats(), "round {round}: granted, the votes reused");
+        other_process
+            .execute("delete from grants where user_id = 1", [])
+            .unwrap();
+        assert!(!sees_cats(), "round {round}: the grant was taken away");
+        assert!(!sees_cats(), "round {round}: still taken away");
+        other_process
+            .execute("insert into grants values (1, 'cats')", [])
+            .unwrap();
+    }
+}
+
+/// A rule whose SQL asks the clock or chance is asked again on every request: its votes do
+/// not follow from the file.
+#[test]
+fn votes_that_read_chance_are_not_reused() {
+    let (_dir, server) = serve_staff_rules_alone(json!([
+        {"action": "view-table", "resource": ["staff", "dogs"],
+         "sql": "select 1 where abs(random()) % 2 = 0 and :actor_id = 1"}
+    ]));
+    let statuses: std::collections::HashSet<u16> = (0..60)
+        .map(|_| as_user(&server, 1, "/staff/dogs.json").status)
+        .collect();
+    // Both answers come up (each request has an even chance of either; 60 alike would be a
+    // reused vote, or one chance in 2^59).
+    assert_eq!(statuses, [200, 403].into(), "{statuses:?}");
 }
 
 /// A plugin's own queries (here the permission rules reading `grants` and `users`) are never

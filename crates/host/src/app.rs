@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use crate::config::{Metadata, Settings};
 use crate::db::{Access, Database, DbError, Schema};
-use crate::permissions::{AccessCache, AccessKey, Actor, AllowBlocks, Permissions, Worked};
+use crate::permissions::{reads, AccessCache, AccessKey, Actor, AllowBlocks, Permissions, Worked};
 use crate::plugins::{PluginVotes, Plugins};
 use crate::render::html::{script_text, Chrome};
 use crate::session::SessionConfig;
@@ -177,12 +177,12 @@ impl AppState {
             sources.push(Box::new(PluginVotes(plugins.clone())));
         }
         // Allow blocks answer from the actor and the schema alone, so an access is reused
-        // until either changes; plugins' votes may read data, so only as long as the
-        // settings say.
-        let access_cache = match (plugins_vote, settings.plugin_votes_cache_ms) {
-            (false, _) => Some(AccessCache::new(None)),
-            (true, 0) => None,
-            (true, ms) => Some(AccessCache::new(Some(std::time::Duration::from_millis(ms)))),
+        // until either changes; so are plugins' votes that follow from what their queries
+        // read, until that changes too. Other votes, only as long as the settings say.
+        let access_cache = match settings.plugin_votes_cache_ms {
+            _ if !plugins_vote || plugins.votes_follow_queries() => Some(AccessCache::new(None)),
+            0 => None,
+            ms => Some(AccessCache::new(Some(std::time::Duration::from_millis(ms)))),
         };
         sources.push(Box::new(AllowBlocks::new(metadata.clone())));
         let permissions = Permissions::new(sources, settings.default_allow_sql);
@@ -272,43 +272,70 @@ pub enum PluginWorkError {
 
 impl AppState {
     /// What `actor` may read in database `db`, whose schema is `schema`: the access every
-    /// statement run for the request is checked against.
+    /// statement run for the request is checked against. Worked out once a request (its page,
+    /// its ETag and its padlocks ask alike), and reused between requests where the votes allow.
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
         let key = access_key(actor, db, schema);
-        let Some(cache) = &self.access_cache else {
-            // Not reused between requests, but within one: its page and its ETag ask alike.
-            if let Some(access) = request_memo::get(&key) {
-                return access;
-            }
-            let access = self.work_out_access(actor, db, schema, None).0;
-            request_memo::put(key, access.clone());
+        if let Some(access) = request_memo::get(&key) {
             return access;
-        };
-        if let Some(worked) = cache.get(&key) {
-            self.permissions.replay(actor, &worked.recorded);
-            return worked.access;
         }
-        let (access, recorded) = self.work_out_access(actor, db, schema, None);
-        let recorded = recorded.into();
-        cache.insert(
-            key,
-            Worked {
-                access: access.clone(),
-                recorded,
-            },
-        );
+        let access = match self.kept_access(&key, actor) {
+            Some(access) => access,
+            None => self.work_out_and_keep(key.clone(), actor, db, schema),
+        };
+        request_memo::put(key, access.clone());
         access
     }
 
-    /// Works out on a blocking thread, when plugins vote and accesses are not cached, the
-    /// accesses a page of `db` is about to ask for: the actor's, and with `public` an
-    /// anonymous visitor's (for its padlocks). Plugins' votes may run queries, which then hold
-    /// no async worker; the page finds the accesses in its request's memo.
+    /// The access kept for `key`, if nothing its votes read has changed since; its checks are
+    /// recorded again.
+    fn kept_access(&self, key: &AccessKey, actor: &Actor) -> Option<Arc<Access>> {
+        let worked = self.access_cache.as_ref()?.get(key)?;
+        let unchanged = worked.reads.iter().all(|read| {
+            self.databases
+                .get(&read.db)
+                .is_some_and(|d| d.version() == read.version)
+        });
+        if !unchanged {
+            return None;
+        }
+        self.permissions.replay(actor, &worked.recorded);
+        Some(worked.access)
+    }
+
+    /// Works out an access, noting what the plugins' votes read, and keeps it where accesses
+    /// are reused: votes that used the network or the clock only for a time the settings give.
+    fn work_out_and_keep(
+        &self,
+        key: AccessKey,
+        actor: &Actor,
+        db: &str,
+        schema: &Schema,
+    ) -> Arc<Access> {
+        let ((access, recorded), reads) =
+            reads::recording(|| self.work_out_access(actor, db, schema, None));
+        if let Some(cache) = &self.access_cache {
+            if !reads.unpredictable || cache.expires() {
+                let worked = Worked {
+                    access: access.clone(),
+                    recorded: recorded.into(),
+                    reads: reads.files.into(),
+                };
+                cache.insert(key, worked);
+            }
+        }
+        access
+    }
+
+    /// Works out on a blocking thread, when plugins vote, the accesses a page of `db` is about
+    /// to ask for that are not kept: the actor's, and with `public` an anonymous visitor's (for
+    /// its padlocks). Plugins' votes may run queries, which then hold no async worker; the page
+    /// finds the accesses in its request's memo.
     pub async fn prepare_accesses(self: &Arc<Self>, actor: &Actor, db: &str, public: bool) {
         let Some(database) = self
             .databases
             .get(db)
-            .filter(|_| self.access_cache.is_none())
+            .filter(|_| self.plugins.vote_on_permissions())
         else {
             return;
         };
@@ -317,13 +344,21 @@ impl AppState {
         if public && actor.is_some() {
             actors.push(None);
         }
+        actors.retain(|a| {
+            let key = access_key(a, db, &schema);
+            let kept = self.kept_access(&key, a);
+            kept.map(|access| request_memo::put(key, access)).is_none()
+        });
+        if actors.is_empty() {
+            return;
+        }
         let (state, db) = (self.clone(), db.to_string());
         let worked = actix_web::web::block(move || {
             actors
                 .iter()
                 .map(|a| {
-                    let access = state.work_out_access(a, &db, &schema, None).0;
-                    (access_key(a, &db, &schema), access)
+                    let key = access_key(a, &db, &schema);
+                    (key.clone(), state.work_out_and_keep(key, a, &db, &schema))
                 })
                 .collect::<Vec<_>>()
         })
@@ -349,9 +384,10 @@ impl AppState {
 
     /// What `actor` may read of the objects `names` (and of what they read, through views and
     /// triggers) in `db`: the access of a page that reads nothing else, everything else
-    /// counting as hidden. Where whole accesses are not reused (plugins vote, and
-    /// `plugin_votes_cache_ms` is 0), only those objects are voted on, so a table page does not
-    /// ask a querying plugin about every table of the database; otherwise the whole access.
+    /// counting as hidden. Where whole accesses are not reused (plugins vote, do not say their
+    /// votes follow their queries, and `plugin_votes_cache_ms` is 0), only those objects are
+    /// voted on, so a table page does not ask a querying plugin about every table of the
+    /// database; otherwise the whole access.
     pub fn access_to(
         &self,
         actor: &Actor,

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::AppState;
 use crate::db::{self, Access, Cell, Database};
-use crate::permissions::Action;
+use crate::permissions::{reads, Action};
 use crate::plugins::host_services::Services;
 use crate::views::write_api::{self, WriteOp, Writer};
 use crate::views::Page;
@@ -21,6 +21,8 @@ use crate::views::Page;
 impl Services for AppState {
     fn query(&self, request: QueryRequest) -> Result<QueryResult, String> {
         let db = self.database_named(request.database.as_deref())?;
+        // Votes that query are reused only until the file they read changes.
+        reads::queried(&db.name, || db.version());
         let access = if request.as_actor {
             let schema = db.schema_here().map_err(|e| e.to_string())?;
             self.access(&request.actor, &db.name, &schema)
@@ -35,7 +37,11 @@ impl Services for AppState {
             .run_here(limit, access, |c| {
                 c.check_request_sql(&request.sql)?;
                 let value = |name: &str| Some(params.get(name).map_or(Cell::Null, Cell::from_json));
-                db::select_named(c, &request.sql, None, value, max_rows)
+                let rows = db::select_named(c, &request.sql, None, value, max_rows);
+                if c.varied() {
+                    reads::unpredictable();
+                }
+                rows
             })
             .map_err(|e| e.to_string())?;
         Ok(QueryResult {

@@ -56,7 +56,7 @@ extern "C" {
     "extra_css_urls(fn?) extra_js_urls(fn?) extra_body_script(fn?) table_actions(fn?) " \
     "database_actions(fn?) row_actions(fn?) forbidden(fn?) prepare_connection(fn?) " \
     "call_function(fn?) render_cell(fn?) register_output_renderer(fn?) render_output(fn?) " \
-    "ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?); " \
+    "ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?); " \
     "host table: header(u64,u32,u32) layout(bytes) free_buf(fn) log(fn) fetch(fn?) " \
     "query(fn?) permission_allowed(fn?) databases(fn?) execute_write(fn?) insert_rows(fn?) " \
     "sign(fn?) unsign(fn?)"
@@ -182,6 +182,10 @@ typedef struct DatasettePluginTable {
     /* Input: a `PageContext`. Output: an object whose keys become variables of the site's
      * own templates (`--template-dir`), or `null`. */
     DatasetteHookFn extra_template_vars;
+    /* Input: null. Output: true when the plugin's permission votes depend on nothing but the
+     * actor, the check, its configuration and what its own queries read while it votes; asked
+     * once at load. The host then reuses its votes until a database they read changes. */
+    DatasetteHookFn votes_follow_queries;
 } DatasettePluginTable;
 
 /* What the host offers a plugin. Every service fills *out with a buffer of the host's: give it

@@ -176,6 +176,11 @@ macro_rules! with_hooks {
             /// Input: a `PageContext`. Output: an object whose keys become variables of the
             /// site's own templates (`--template-dir`), or `null`.
             extra_template_vars: ExtraTemplateVars,
+            /// Input: `null`. Output: `true` when the plugin's permission votes depend on
+            /// nothing but the actor, the check, its configuration and what its own queries
+            /// (`query`) read while it votes; asked once at load. The host then reuses its votes
+            /// until a database they read changes, instead of asking on every request.
+            votes_follow_queries: VotesFollowQueries,
         }
     };
 }
@@ -407,7 +412,7 @@ mod tests {
     fn hooks_added_at_the_end_are_compatible_anything_else_is_named() {
         assert_eq!(compatible_layout(LAYOUT, LAYOUT), Ok(()));
         let older = LAYOUT.replace(
-            " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?)",
+            " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?)",
             "",
         );
         assert_eq!(compatible_layout(&older, LAYOUT), Ok(()));

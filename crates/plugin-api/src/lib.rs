@@ -121,7 +121,8 @@ pub use serde_json;
 /// `actor_from_request`, `permission_allowed`, `menu_links`, `extra_css_urls`,
 /// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
 /// `forbidden`, `prepare_connection`, `call_function`, `render_cell`, `register_output_renderer`,
-/// `render_output`, `ready`, `permission_allowed_many`, `extra_template_vars`).
+/// `render_output`, `ready`, `permission_allowed_many`, `extra_template_vars`,
+/// `votes_follow_queries`).
 /// The plugin's name and version are its package's. A hook the plugin implements but does not
 /// list here is never called: [`#[datasette_plugin]`](datasette_plugin) lists them for you.
 ///
@@ -154,7 +155,8 @@ pub use serde_json;
 ///     routes, handle, actor_from_request, permission_allowed, menu_links, extra_css_urls,
 ///     extra_js_urls, extra_body_script, table_actions, database_actions, row_actions,
 ///     forbidden, prepare_connection, call_function, render_cell, register_output_renderer,
-///     render_output, ready, permission_allowed_many, extra_template_vars, no_such_hook
+///     render_output, ready, permission_allowed_many, extra_template_vars, votes_follow_queries,
+///     no_such_hook
 /// );
 /// ```
 #[macro_export]

@@ -106,6 +106,16 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         None
     }
 
+    /// Whether this plugin's votes (`permission_allowed`, `permission_allowed_many`) depend on
+    /// nothing but the actor, the check, the plugin's configuration and what its own
+    /// [`Host::query`] calls read while it votes: no clock, no network, no state of its own
+    /// that changes. Answer `true` and the host reuses the votes until a database they read
+    /// changes, instead of asking on every request (`datasette-permissions-sql` does). Asked
+    /// once at load.
+    fn votes_follow_queries(&self) -> bool {
+        false
+    }
+
     /// Variables for the site's own templates (`--template-dir`) on this page: each key of the
     /// object becomes one. A page's own variables win over a plugin's of the same name.
     fn extra_template_vars(&self, page: &PageContext, host: &Host) -> Map<String, Value> {
@@ -832,6 +842,16 @@ unsafe extern "C" fn render_output<S: Slot>(input: Bytes, out: *mut OwnedBuf) ->
             let data: OutputData = serde_json::from_slice(input)
                 .map_err(|e| format!("the host's message could not be read: {e}"))?;
             framed(Some(plugin::<S>()?.render_output(&data, &INLINE)))
+        })
+    }
+}
+
+unsafe extern "C" fn votes_follow_queries<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe {
+        run(input, out, |_: Value| {
+            Ok(plugin::<S>()?.votes_follow_queries())
         })
     }
 }

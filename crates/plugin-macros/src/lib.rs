@@ -30,6 +30,7 @@ const HOOKS: &[&str] = &[
     "ready",
     "permission_allowed_many",
     "extra_template_vars",
+    "votes_follow_queries",
 ];
 
 /// Exports a `Plugin` from a `cdylib` with exactly the hooks its impl defines, as Python's

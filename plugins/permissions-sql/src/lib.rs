@@ -62,6 +62,12 @@ impl Plugin for PermissionsSql {
         self.decide(check.actor.as_ref(), &check.action, resources, host)[0]
     }
 
+    /// The votes follow from the rules and what their SQL reads: the host reuses them until
+    /// a database they read changes.
+    fn votes_follow_queries(&self) -> bool {
+        true
+    }
+
     fn permission_allowed_many(
         &self,
         actor: Option<&Value>,
@@ -362,7 +368,11 @@ fn is_explicit_deny(row: &[Value]) -> bool {
     }
 }
 
-export_plugin!(PermissionsSql: permission_allowed, permission_allowed_many);
+export_plugin!(
+    PermissionsSql: permission_allowed,
+    permission_allowed_many,
+    votes_follow_queries
+);
 
 #[cfg(test)]
 mod tests {

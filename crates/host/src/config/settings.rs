@@ -86,7 +86,9 @@ pub struct Settings {
     pub max_post_body_bytes: u64,
     /// Beyond Datasette: how long, in milliseconds, an actor's access worked out with plugins'
     /// votes is reused for the same file and schema (0: worked out for every request, as a
-    /// plugin that reads its rules from the data needs to see them change at once).
+    /// plugin that reads its rules from the data needs to see them change at once). Not needed
+    /// when every voting plugin says its votes follow its queries: those are reused until the
+    /// files they read change.
     pub plugin_votes_cache_ms: u64,
     /// Beyond Datasette: how many writes to one database may wait for its writer at once;
     /// past it a write is a 503 with `Retry-After` until the queue drains.

@@ -12,7 +12,7 @@ use rusqlite::hooks::{AuthContext, Authorization};
 
 use super::access::{check, lists_schema, names_in, Access, Verdict};
 use super::lineage::fold;
-use super::recording::{recorded, Recorded, Recorder};
+use super::recording::{recorded, varies, Recorded, Recorder};
 
 /// What the SQL about to be prepared may do.
 #[derive(Debug, Default)]
@@ -35,6 +35,8 @@ struct State {
     cached_under: Option<Arc<Access>>,
     /// A request's statement read what lists every table (`sqlite_master`, `table_list`).
     listed_schema: bool,
+    /// A request's statement calls a function the file does not decide (`varies`).
+    varied: bool,
 }
 
 /// Shared between a connection's authorizer and the code that runs queries on it.
@@ -59,12 +61,19 @@ impl Guard {
         s.policy = Policy::Request(access);
         s.refusal = None;
         s.listed_schema = false;
+        s.varied = false;
         stale
     }
 
     /// Whether a statement since [`Guard::enter`] read what lists every table.
     pub fn listed_schema(&self) -> bool {
         self.state().listed_schema
+    }
+
+    /// Whether a statement prepared since [`Guard::enter`] calls the clock or chance, so its
+    /// answer is not the file's alone.
+    pub fn varied(&self) -> bool {
+        self.state().varied
     }
 
     /// The access statements are checked against now, inside a request.
@@ -145,6 +154,7 @@ impl Guard {
             match verdict {
                 Verdict::Allow => {
                     s.listed_schema |= lists_schema(&ctx.action);
+                    s.varied |= varies(&ctx.action);
                     Authorization::Allow
                 }
                 Verdict::Ignore => Authorization::Ignore,

@@ -17,6 +17,7 @@ pub mod table_query;
 pub mod trace;
 pub mod units;
 pub mod value;
+mod version;
 pub mod writes;
 
 use std::path::{Path, PathBuf};
@@ -118,6 +119,8 @@ pub struct Database {
     derived: Mutex<Derived>,
     /// The read-write connection of a mutable file, opened at its first write.
     writer: Option<writes::Writer>,
+    /// Asks SQLite how many commits the file has seen, for [`Database::version`].
+    watch: version::Watch,
 }
 
 /// Schema changes in a mutable file are noticed within this long.
@@ -172,15 +175,28 @@ impl Database {
     ) -> Database {
         Database {
             name: name.to_string(),
-            path,
             immutable,
             hash: None,
             pool: Arc::new(pool),
             schema: RwLock::new(Arc::new(Schema::default())),
             last_schema_check: Mutex::new(Some(Instant::now())),
             derived: Mutex::new(Derived::default()),
+            watch: version::Watch::new(&path),
+            path,
             writer,
         }
+    }
+
+    /// What identifies the file's contents now, exactly: its stamp, and SQLite's count of
+    /// the commits to it. For what must never outlive a change, however quick (reused
+    /// permission votes); costs a statement more than [`Database::stamp`].
+    pub fn version(&self) -> Version {
+        let stamp = self.stamp();
+        let commits = match &stamp {
+            Some((file, ..)) => self.watch.data_version(file),
+            None => None,
+        };
+        (stamp, commits)
     }
 
     /// Whether this is the in-memory database, which has no file.
@@ -451,7 +467,10 @@ pub fn file_stamp(path: &Path) -> (Option<FileState>, Option<FileState>) {
 }
 
 /// A file's state, its WAL's and this server's writes to it; `None` when it cannot be read.
-type Stamp = Option<(FileState, Option<FileState>, u64)>;
+pub type Stamp = Option<(FileState, Option<FileState>, u64)>;
+
+/// A file's stamp and SQLite's count of the commits to it (`Database::version`).
+pub type Version = (Stamp, Option<i64>);
 
 /// Results derived from the file's contents (row counts, facet suggestions), kept until the
 /// file changes. Only results that do not depend on who asks belong here.
@@ -465,7 +484,8 @@ pub struct Derived {
 const MAX_DERIVED: usize = 4096;
 
 impl Database {
-    fn stamp(&self) -> Stamp {
+    /// What identifies the file's contents now (`None` for a file that never changes).
+    pub fn stamp(&self) -> Stamp {
         if self.immutable {
             return None;
         }

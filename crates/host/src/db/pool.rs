@@ -240,6 +240,11 @@ impl Conn {
         &self.guard
     }
 
+    /// Whether a statement prepared for this query calls the clock or chance.
+    pub fn varied(&self) -> bool {
+        self.guard.varied()
+    }
+
     /// Runs `f` with every statement checked against `access`, a refusal's reason as the error.
     fn checked<T>(
         &self,
@@ -324,7 +329,7 @@ impl Conn {
 }
 
 /// The URI that opens `path` read-only (and, when immutable, without locking or re-reading).
-fn read_only_uri(path: &Path, immutable: bool) -> String {
+pub(super) fn read_only_uri(path: &Path, immutable: bool) -> String {
     let mode = if immutable { "immutable=1" } else { "mode=ro" };
     format!("file:{}?{mode}", uri_path(path))
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::db::Access;
 
+use super::reads::Read;
 use super::Recorded;
 
 /// The most accesses kept.
@@ -37,11 +38,13 @@ impl Key {
     }
 }
 
-/// An access and the checks that working it out recorded, to record again when it is reused.
+/// An access and the checks that working it out recorded, to record again when it is reused,
+/// and the databases the plugins' votes read: it is reused only while they are unchanged.
 #[derive(Clone)]
 pub struct Worked {
     pub access: Arc<Access>,
     pub recorded: Arc<[Recorded]>,
+    pub reads: Arc<[Read]>,
 }
 
 struct Entry {
@@ -155,6 +158,11 @@ impl AccessCache {
         }
     }
 
+    /// Whether entries are kept for a time only (votes reused by the settings' leave).
+    pub fn expires(&self) -> bool {
+        self.ttl.is_some()
+    }
+
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
@@ -185,6 +193,7 @@ mod tests {
                 ..Access::default()
             }),
             recorded: Arc::new([]),
+            reads: Arc::new([]),
         }
     }
 

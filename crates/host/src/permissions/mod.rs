@@ -2,6 +2,7 @@
 //! of metadata.json), the most specific explicit answer winning.
 
 mod cache;
+pub mod reads;
 
 pub use cache::{AccessCache, Key as AccessKey, Worked};
 

@@ -18,6 +18,7 @@ use datasette_plugin_api::{
 use serde_json::Value;
 
 use super::Hook;
+use crate::permissions::reads;
 
 /// What the running server does for plugins; the server implements it once its state is built
 /// (see `Plugins::attach`).
@@ -211,6 +212,8 @@ macro_rules! services {
 
 services! {
     fetch(_plugin, request: FetchRequest) {
+        // Votes that ask the network, write, or depend on the clock are never reused.
+        reads::unpredictable();
         may_block("fetch")?;
         super::fetch::run(request)
     }
@@ -228,10 +231,12 @@ services! {
         with_services(plugin, |s| Ok(s.databases(request)))
     }
     execute_write(plugin, request: WriteRequest) {
+        reads::unpredictable();
         may_block("execute_write")?;
         with_services(plugin, |s| s.execute_write(plugin.name, request))
     }
     insert_rows(plugin, request: InsertRequest) {
+        reads::unpredictable();
         may_block("insert_rows")?;
         with_services(plugin, |s| s.insert_rows(plugin.name, request))
     }
@@ -239,6 +244,7 @@ services! {
         with_services(plugin, |s| s.sign(request))
     }
     unsign(plugin, request: UnsignRequest) {
+        reads::unpredictable();
         with_services(plugin, |s| s.unsign(request))
     }
 }

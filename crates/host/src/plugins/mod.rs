@@ -94,6 +94,8 @@ pub struct Plugin {
     pub functions: Vec<SqlFunction>,
     /// The URL extensions it renders pages in.
     pub renderers: Vec<OutputRenderer>,
+    /// Its votes depend only on the check and what its queries read (`votes_follow_queries`).
+    pub votes_follow_queries: bool,
 }
 
 /// Every loaded plugin, in load order (which is the order their votes are asked in).
@@ -192,6 +194,7 @@ impl Plugins {
         }
         let functions = self.declared_functions(&library)?;
         let renderers = self.declared_renderers(&library)?;
+        let votes_follow_queries = ask_at_load(&library, Hook::VotesFollowQueries)?;
         tracing::info!(
             plugin = library.name,
             version = library.version,
@@ -203,6 +206,7 @@ impl Plugins {
             routes,
             functions,
             renderers,
+            votes_follow_queries,
         });
         Ok(())
     }
@@ -306,12 +310,18 @@ impl Plugins {
             .iter()
             .flat_map(|p| p.functions.iter().map(move |f| (p.library.clone(), f)))
             .map(|(library, f)| {
-                let name = f.name.clone();
+                let (name, deterministic) = (f.name.clone(), f.deterministic);
                 ExtraFunction {
                     name: f.name.clone(),
                     args: f.args,
-                    deterministic: f.deterministic,
-                    call: Arc::new(move |args: &[Value]| call_function(&library, &name, args)),
+                    deterministic,
+                    call: Arc::new(move |args: &[Value]| {
+                        // A vote whose query calls it cannot be reused.
+                        if !deterministic {
+                            crate::permissions::reads::unpredictable();
+                        }
+                        call_function(&library, &name, args)
+                    }),
                 }
             })
             .collect()
@@ -380,6 +390,12 @@ impl Plugins {
         self.voters().next().is_some()
     }
 
+    /// Whether every plugin that votes says its votes follow from what its queries read, so
+    /// that an access may be reused until a database they read changes.
+    pub fn votes_follow_queries(&self) -> bool {
+        self.voting().all(|p| p.votes_follow_queries)
+    }
+
     /// Whether any plugin recognises actors: if none does, requests need not be described.
     pub fn recognise_actors(&self) -> bool {
         self.implementing(Hook::ActorFromRequest).next().is_some()
@@ -431,11 +447,15 @@ impl Plugins {
         })
     }
 
+    fn voting(&self) -> impl Iterator<Item = &Plugin> {
+        self.list.iter().filter(|p| {
+            let l = &p.library;
+            l.has(Hook::PermissionAllowed) || l.has(Hook::PermissionAllowedMany)
+        })
+    }
+
     fn voters(&self) -> impl Iterator<Item = &Library> {
-        self.list
-            .iter()
-            .map(|p| &p.library)
-            .filter(|l| l.has(Hook::PermissionAllowed) || l.has(Hook::PermissionAllowedMany))
+        self.voting().map(|p| &p.library)
     }
 
     /// Every plugin's links for the page header.

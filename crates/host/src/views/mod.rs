@@ -138,6 +138,10 @@ pub async fn dispatch(
         Page::Sql(db) | Page::Canned { db, .. } => {
             state.prepare_accesses(&ctx.actor, db, false).await
         }
+        // A table page asks about its own table alone, unless whole accesses are kept.
+        Page::Table { db, .. } if state.access_cache.is_some() => {
+            state.prepare_accesses(&ctx.actor, db, false).await
+        }
         _ => {}
     }
     if posted {
