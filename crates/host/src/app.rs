@@ -318,7 +318,7 @@ impl AppState {
             if !reads.unpredictable || cache.expires() {
                 let worked = Worked {
                     access: access.clone(),
-                    recorded: recorded.into(),
+                    recorded,
                     reads: reads.files.into(),
                 };
                 cache.insert(key, worked);
@@ -375,7 +375,7 @@ impl AppState {
         db: &str,
         schema: &Schema,
         focus: Option<&std::collections::HashSet<String>>,
-    ) -> (Arc<Access>, Vec<crate::permissions::Recorded>) {
+    ) -> (Arc<Access>, Arc<[crate::permissions::Recorded]>) {
         let (mut access, recorded) = self.permissions.access(actor, db, &schema.lineage, focus);
         access.file = schema.file;
         access.schema_version = schema.file.map(|_| schema.version);

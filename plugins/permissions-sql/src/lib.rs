@@ -20,6 +20,9 @@
 //! database page or the SQL a visitor runs), each rule runs once for all of them: its SQL is
 //! made a correlated subquery over a JSON list of the checks, its `:action`, `:resource_1` and
 //! `:resource_2` read from the list. The answers are the ones the rule gives check by check.
+//!
+//! The votes follow from the rules and what their SQL reads, so the plugin says so
+//! (`votes_follow_queries`): the host reuses them until a database they read changes.
 
 use std::sync::OnceLock;
 

@@ -348,8 +348,23 @@ pub struct Recorded {
 pub struct Permissions {
     sources: Vec<Box<dyn PermissionSource>>,
     default_allow_sql: bool,
-    /// The most recent checks, newest first.
-    recent: Mutex<VecDeque<Check>>,
+    /// The most recent checks, by the batch they were recorded in (an access's, one check's),
+    /// newest first: an access reused for a request records its checks again without copying
+    /// them.
+    recent: Mutex<RecentChecks>,
+}
+
+#[derive(Default)]
+struct RecentChecks {
+    batches: VecDeque<Batch>,
+    /// How many checks the batches hold between them.
+    checks: usize,
+}
+
+struct Batch {
+    when: SystemTime,
+    actor: Arc<Actor>,
+    recorded: Arc<[Recorded]>,
 }
 
 impl Permissions {
@@ -358,16 +373,27 @@ impl Permissions {
         Permissions {
             sources,
             default_allow_sql,
-            recent: Mutex::new(VecDeque::with_capacity(RECENT_CHECKS)),
+            recent: Mutex::new(RecentChecks::default()),
         }
     }
 
     /// The most recent checks, newest first (`/-/permissions`).
     pub fn recent(&self) -> Vec<Check> {
-        self.recent_checks().iter().cloned().collect()
+        let recent = self.recent_checks();
+        let checks = recent.batches.iter().flat_map(|b| {
+            b.recorded.iter().rev().map(|r| Check {
+                when: b.when,
+                actor: b.actor.clone(),
+                action: r.action,
+                resource: r.resource.clone(),
+                allowed: r.vote.unwrap_or(r.default),
+                used_default: r.vote.is_none(),
+            })
+        });
+        checks.take(RECENT_CHECKS).collect()
     }
 
-    fn recent_checks(&self) -> std::sync::MutexGuard<'_, VecDeque<Check>> {
+    fn recent_checks(&self) -> std::sync::MutexGuard<'_, RecentChecks> {
         self.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -385,25 +411,29 @@ impl Permissions {
             vote,
             default,
         };
-        self.replay(actor, std::slice::from_ref(&recorded));
+        self.replay(actor, &Arc::from([recorded]));
     }
 
-    /// Lists again the checks an access reused from [`AccessCache`] was worked out with (the
-    /// latest [`RECENT_CHECKS`] of them).
-    pub fn replay(&self, actor: &Actor, recorded: &[Recorded]) {
-        let start = recorded.len().saturating_sub(RECENT_CHECKS);
-        let (actor, when) = (Arc::new(actor.clone()), SystemTime::now());
+    /// Lists again the checks an access reused from [`AccessCache`] was worked out with; the
+    /// oldest batches go once the others hold [`RECENT_CHECKS`].
+    pub fn replay(&self, actor: &Actor, recorded: &Arc<[Recorded]>) {
+        if recorded.is_empty() {
+            return;
+        }
+        let batch = Batch {
+            when: SystemTime::now(),
+            actor: Arc::new(actor.clone()),
+            recorded: recorded.clone(),
+        };
         let mut recent = self.recent_checks();
-        for r in &recorded[start..] {
-            recent.truncate(RECENT_CHECKS - 1);
-            recent.push_front(Check {
-                when,
-                actor: actor.clone(),
-                action: r.action,
-                resource: r.resource.clone(),
-                allowed: r.vote.unwrap_or(r.default),
-                used_default: r.vote.is_none(),
-            });
+        recent.checks += batch.recorded.len();
+        recent.batches.push_front(batch);
+        while let Some(oldest) = recent.batches.back().map(|b| b.recorded.len()) {
+            if recent.checks - oldest < RECENT_CHECKS {
+                break;
+            }
+            recent.checks -= oldest;
+            recent.batches.pop_back();
         }
     }
 
@@ -570,7 +600,7 @@ impl Permissions {
         db: &str,
         lineage: &Arc<Lineage>,
         focus: Option<&HashSet<String>>,
-    ) -> (Access, Vec<Recorded>) {
+    ) -> (Access, Arc<[Recorded]>) {
         let checks = database_checks(db);
         let database_vote = self.decide(actor, &checks);
         let database = database_vote.unwrap_or(true);
@@ -656,6 +686,7 @@ impl Permissions {
             }
             hidden.extend(newly);
         }
+        let recorded: Arc<[Recorded]> = recorded.into();
         self.replay(actor, &recorded);
         let access = Access {
             hidden,
@@ -740,6 +771,38 @@ mod tests {
         assert!(!p.can_execute_sql(&Some(json!({"id": "b"})), "d"));
         assert!(p.can_execute_sql(&Some(json!({"id": "a"})), "other"));
         assert!(!p.can_execute_sql(&None, "other"));
+    }
+
+    #[test]
+    fn recent_checks_are_listed_newest_first_and_the_oldest_go() {
+        let p = perms(json!({}));
+        let checks = |n: usize, prefix: &str| -> Arc<[Recorded]> {
+            (0..n)
+                .map(|i| Recorded {
+                    action: Action::ViewTable,
+                    resource: Resource::Child("d".into(), format!("{prefix}{i}")),
+                    vote: Some(i % 2 == 0),
+                    default: true,
+                })
+                .collect()
+        };
+        let name = |c: &Check| match &c.resource {
+            Resource::Child(_, t) => t.clone(),
+            _ => unreachable!(),
+        };
+        p.replay(&None, &checks(150, "a"));
+        p.replay(&Some(json!({"id": "b"})), &checks(100, "b"));
+        let recent = p.recent();
+        assert_eq!(recent.len(), RECENT_CHECKS);
+        assert_eq!(name(&recent[0]), "b99");
+        assert_eq!(recent[0].actor.as_ref(), &Some(json!({"id": "b"})));
+        assert!(!recent[0].allowed && !recent[0].used_default);
+        assert_eq!(name(&recent[100]), "a149");
+        assert_eq!(name(&recent[199]), "a50");
+        // A third batch leaves the first out altogether.
+        p.replay(&None, &checks(100, "c"));
+        assert_eq!(p.recent_checks().batches.len(), 2);
+        assert_eq!(name(&p.recent()[199]), "b0");
     }
 
     struct Always(bool);
