@@ -117,13 +117,14 @@ pub async fn insert_rows(w: &Write<'_>, table: &str, op: WriteOp) -> Result<Answ
         w.db.transact(w.limit(), w.visible.clone(), move |tx| {
             add_columns(tx, &name, &added)?;
             let mut keys_written = Vec::with_capacity(values.len());
+            let mut inserter = Inserter::new(verb, &name);
             for row in &values {
                 let key = if upsert {
                     upsert_row(tx, &name, &keys, row)?
                 } else {
                     // A row ignored or replaced is found by the key it names (an ignored
                     // one without its key is not answered: the rowid would be another's).
-                    let changed = insert_row(tx, verb, &name, row)?;
+                    let changed = inserter.insert(tx, row)?;
                     match (key_of(&keys, row), changed) {
                         (Some(values), _) => KeyOf::Values(values),
                         (None, 0) => continue,
@@ -240,19 +241,54 @@ pub fn insert_row(
     table: &str,
     row: &[(String, Cell)],
 ) -> Result<usize, DbError> {
-    let sql = if row.is_empty() {
-        format!("{verb} INTO {} DEFAULT VALUES", quote_ident(table))
-    } else {
-        let columns: Vec<String> = row.iter().map(|(c, _)| quote_ident(c)).collect();
-        let marks = vec!["?"; row.len()].join(", ");
-        format!(
-            "{verb} INTO {} ({}) VALUES ({marks})",
-            quote_ident(table),
-            columns.join(", ")
-        )
-    };
-    let params: Vec<Cell> = row.iter().map(|(_, v)| v.clone()).collect();
-    tx.execute(&sql, &params)
+    Inserter::new(verb, table).insert(tx, row)
+}
+
+/// Inserts rows into one table. A batch's rows mostly name the same columns, so the SQL is
+/// written again only when a row's columns differ from the row's before.
+pub struct Inserter<'a> {
+    verb: &'a str,
+    table: &'a str,
+    columns: Option<Vec<String>>,
+    sql: String,
+}
+
+impl<'a> Inserter<'a> {
+    pub fn new(verb: &'a str, table: &'a str) -> Self {
+        Inserter {
+            verb,
+            table,
+            columns: None,
+            sql: String::new(),
+        }
+    }
+
+    /// Inserts one row: the rows it changed (0 for one ignored).
+    pub fn insert(&mut self, tx: &mut Tx<'_>, row: &[(String, Cell)]) -> Result<usize, DbError> {
+        let same = self.columns.as_ref().is_some_and(|columns| {
+            columns.len() == row.len() && columns.iter().zip(row).all(|(c, (r, _))| c == r)
+        });
+        if !same {
+            let columns: Vec<String> = row.iter().map(|(c, _)| c.clone()).collect();
+            self.sql = insert_sql(self.verb, self.table, &columns);
+            self.columns = Some(columns);
+        }
+        let params: Vec<Cell> = row.iter().map(|(_, v)| v.clone()).collect();
+        tx.execute(&self.sql, &params)
+    }
+}
+
+fn insert_sql(verb: &str, table: &str, columns: &[String]) -> String {
+    if columns.is_empty() {
+        return format!("{verb} INTO {} DEFAULT VALUES", quote_ident(table));
+    }
+    let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+    let marks = vec!["?"; columns.len()].join(", ");
+    format!(
+        "{verb} INTO {} ({}) VALUES ({marks})",
+        quote_ident(table),
+        names.join(", ")
+    )
 }
 
 /// Updates the row with this row's key, or inserts it when there is none.

@@ -214,8 +214,9 @@ pub async fn create(w: &Write<'_>) -> Result<Answer, ApiError> {
     let (create, name, count) = (sql.clone(), table.clone(), values.len());
     w.db.transact(w.limit(), w.visible.clone(), move |tx| {
         tx.execute(&create, &[])?;
+        let mut inserter = super::rows::Inserter::new("INSERT", &name);
         for row in &values {
-            super::rows::insert_row(tx, "INSERT", &name, row)?;
+            inserter.insert(tx, row)?;
         }
         Ok(())
     })
