@@ -266,6 +266,20 @@ fn reused_votes_follow_a_change_to_the_file_their_rules_read() {
     }
 }
 
+/// A vote made while its rule could not run (another process held the file locked) denies,
+/// and is not reused once the lock is gone, though nothing was written in between.
+#[test]
+fn a_vote_made_of_a_failure_is_not_reused() {
+    let (dir, server) = serve_staff_rules_alone(rules());
+    let locker = rusqlite::Connection::open(dir.path().join("staff.db")).unwrap();
+    locker.execute_batch("begin exclusive").unwrap();
+    let locked = as_user(&server, 1, "/staff/cats.json");
+    assert_ne!(locked.status, 200, "{}", locked.body);
+    assert!(server.logged("rule failed, denying"), "{}", server.log());
+    locker.execute_batch("rollback").unwrap();
+    assert_eq!(as_user(&server, 1, "/staff/cats.json").status, 200);
+}
+
 /// A rule whose SQL asks the clock or chance is asked again on every request: its votes do
 /// not follow from the file.
 #[test]

@@ -294,7 +294,7 @@ impl AppState {
         let unchanged = worked.reads.iter().all(|read| {
             self.databases
                 .get(&read.db)
-                .is_some_and(|d| d.version() == read.version)
+                .is_some_and(|d| d.version().as_ref() == Some(&read.version))
         });
         if !unchanged {
             return None;

@@ -18,8 +18,9 @@ use crate::plugins::host_services::Services;
 use crate::views::write_api::{self, WriteOp, Writer};
 use crate::views::Page;
 
-impl Services for AppState {
-    fn query(&self, request: QueryRequest) -> Result<QueryResult, String> {
+impl AppState {
+    /// `Host::query`: `request`'s SQL, read-only, as the plugin or as the actor it names.
+    fn plugin_query(&self, request: QueryRequest) -> Result<QueryResult, String> {
         let db = self.database_named(request.database.as_deref())?;
         // Votes that query are reused only until the file they read changes.
         reads::queried(&db.name, || db.version());
@@ -49,6 +50,18 @@ impl Services for AppState {
             columns: rows.columns,
             truncated: rows.truncated,
         })
+    }
+}
+
+impl Services for AppState {
+    fn query(&self, request: QueryRequest) -> Result<QueryResult, String> {
+        let answer = self.plugin_query(request);
+        // A vote made of a failure (a lock held, a time limit, no connection free) must not
+        // outlive it.
+        if answer.is_err() {
+            reads::unpredictable();
+        }
+        answer
     }
 
     fn databases(&self, request: DatabasesRequest) -> Vec<DatabaseInfo> {

@@ -189,14 +189,15 @@ impl Database {
 
     /// What identifies the file's contents now, exactly: its stamp, and SQLite's count of
     /// the commits to it. For what must never outlive a change, however quick (reused
-    /// permission votes); costs a statement more than [`Database::stamp`].
-    pub fn version(&self) -> Version {
+    /// permission votes); costs a statement more than [`Database::stamp`]. `None` when it
+    /// cannot be told (the file locked by another process for long): count it as changed.
+    pub fn version(&self) -> Option<Version> {
         let stamp = self.stamp();
         let commits = match &stamp {
-            Some((file, ..)) => self.watch.data_version(file),
+            Some((file, ..)) => Some(self.watch.data_version(file)?),
             None => None,
         };
-        (stamp, commits)
+        Some((stamp, commits))
     }
 
     /// Whether this is the in-memory database, which has no file.
@@ -469,8 +470,9 @@ pub fn file_stamp(path: &Path) -> (Option<FileState>, Option<FileState>) {
 /// A file's state, its WAL's and this server's writes to it; `None` when it cannot be read.
 pub type Stamp = Option<(FileState, Option<FileState>, u64)>;
 
-/// A file's stamp and SQLite's count of the commits to it (`Database::version`).
-pub type Version = (Stamp, Option<i64>);
+/// A file's stamp and SQLite's count of the commits to it, with the number of the opening
+/// of the connection that counted (`Database::version`).
+pub type Version = (Stamp, Option<(u64, i64)>);
 
 /// Results derived from the file's contents (row counts, facet suggestions), kept until the
 /// file changes. Only results that do not depend on who asks belong here.

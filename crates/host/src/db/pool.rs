@@ -115,6 +115,10 @@ impl Conn {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&uri, flags)
             .map_err(|e| DbError::Open(format!("{shown}: {e}")))?;
+        // A writer holding a lock briefly is waited for; one holding it longer is reported.
+        // Set first: the next statement reads the schema, which waits for a lock too.
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(DbError::from_sqlite)?;
         // Pages are read from the OS's cache cheaply; a small cache per connection keeps the
         // server's memory flat however many connections and databases there are.
         conn.pragma_update(None, "cache_size", -i64::from(cache_kib))
@@ -136,9 +140,6 @@ impl Conn {
         // those the server attaches to the in-memory database.
         let attached = if memory { MAX_ATTACHED as i32 } else { 0 };
         conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, attached)
-            .map_err(DbError::from_sqlite)?;
-        // A writer holding a lock briefly is waited for; one holding it longer is reported.
-        conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(DbError::from_sqlite)?;
         // No single value may be larger than a whole answer may be (`zeroblob(1e9)`).
         conn.set_limit(

@@ -11,41 +11,62 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::FileState;
 
+/// How long a question waits for another connection's lock.
+const WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The connection that is asked, opened at the first question and again when another file
-/// has been renamed into place (it would go on reading the file it opened).
+/// has been renamed into place (it would go on reading the file it opened). Its count starts
+/// again with each opening, so each opening has a number of its own, part of the version.
 pub struct Watch {
     path: PathBuf,
-    open: Mutex<Option<(Connection, (u64, u64))>>,
+    open: Mutex<Opened>,
+}
+
+#[derive(Default)]
+struct Opened {
+    conn: Option<(Connection, (u64, u64))>,
+    openings: u64,
 }
 
 impl Watch {
     pub fn new(path: &Path) -> Watch {
         Watch {
             path: path.to_path_buf(),
-            open: Mutex::new(None),
+            open: Mutex::new(Opened::default()),
         }
     }
 
-    /// SQLite's count of the commits to the file `file` describes (its state now), from this
-    /// connection's point of view; `None` when it cannot be read.
-    pub fn data_version(&self, file: &FileState) -> Option<i64> {
+    /// SQLite's count of the commits to the file `file` describes (its state now), with the
+    /// number of the connection's opening; `None` when it cannot be read now.
+    pub fn data_version(&self, file: &FileState) -> Option<(u64, i64)> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let here = (file.dev, file.ino);
-        if open.as_ref().is_none_or(|(_, at)| *at != here) {
+        if open.conn.as_ref().is_none_or(|(_, at)| *at != here) {
+            open.conn = None;
             let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_URI
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let uri = super::pool::read_only_uri(&self.path, false);
-            *open = Some((Connection::open_with_flags(uri, flags).ok()?, here));
+            let conn = Connection::open_with_flags(uri, flags).ok()?;
+            // A commit holds its lock for moments; past that the version is unknown, and the
+            // caller counts it as changed.
+            conn.busy_timeout(WAIT).ok()?;
+            open.openings += 1;
+            open.conn = Some((conn, here));
         }
-        let (conn, _) = open.as_ref()?;
+        let (conn, _) = open.conn.as_ref()?;
         let version = conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)));
-        if version.is_err() {
-            *open = None;
+        match version {
+            Ok(v) => Some((open.openings, v)),
+            // Another connection's lock: the count goes on once it is released.
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => None,
+            Err(_) => {
+                open.conn = None;
+                None
+            }
         }
-        version.ok()
     }
 }
 
@@ -64,6 +85,7 @@ mod tests {
         let watch = Watch::new(&path);
         let state = || FileState::of(&path).unwrap();
         let first = watch.data_version(&state()).unwrap();
+        assert_eq!(first.0, 1, "the first opening");
         assert_eq!(watch.data_version(&state()), Some(first), "nothing changed");
         let mut seen = vec![first];
         // Writes that keep the file's size, faster than its clock ticks.
@@ -73,5 +95,21 @@ mod tests {
             assert!(!seen.contains(&now), "commit {i} was missed: {seen:?}");
             seen.push(now);
         }
+        // A file another connection keeps locked has no version to tell.
+        writer.execute_batch("begin exclusive").unwrap();
+        assert_eq!(watch.data_version(&state()), None);
+        writer.execute_batch("rollback").unwrap();
+        assert_eq!(watch.data_version(&state()), Some(*seen.last().unwrap()));
+        // Another file renamed into place is watched by a new opening, whose count starts
+        // again: its number tells the two apart.
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("create table u (y)")
+            .unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        let renamed = watch.data_version(&state()).unwrap();
+        assert_eq!(renamed.0, 2);
+        assert!(!seen.contains(&renamed));
     }
 }

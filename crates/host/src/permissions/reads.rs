@@ -52,19 +52,21 @@ pub fn recording<T>(f: impl FnOnce() -> T) -> (T, Reads) {
     (out, mine)
 }
 
-/// A plugin's query is about to read database `db`; `version` gives its file's version,
-/// and is asked only while recording.
-pub fn queried(db: &str, version: impl FnOnce() -> Version) {
+/// A plugin's query is about to read database `db`; `version` gives its file's version
+/// (`None`: it cannot be told), and is asked only while recording.
+pub fn queried(db: &str, version: impl FnOnce() -> Option<Version>) {
     note(|reads| {
         if !reads.files.iter().any(|r| r.db == db) {
-            let version = version();
-            add(
-                reads,
-                Read {
-                    db: db.into(),
-                    version,
-                },
-            );
+            match version() {
+                Some(version) => add(
+                    reads,
+                    Read {
+                        db: db.into(),
+                        version,
+                    },
+                ),
+                None => reads.unpredictable = true,
+            }
         }
     });
 }
@@ -99,9 +101,9 @@ mod tests {
             panic!("the version is not asked for outside a recording")
         });
         let ((), outer) = recording(|| {
-            queried("a", || (None, None));
+            queried("a", || Some((None, None)));
             let ((), inner) = recording(|| {
-                queried("b", || (None, None));
+                queried("b", || Some((None, None)));
                 unpredictable();
             });
             assert_eq!(inner.files.len(), 1);
