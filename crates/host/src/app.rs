@@ -276,6 +276,11 @@ impl AppState {
     /// its ETag and its padlocks ask alike), and reused between requests where the votes allow.
     pub fn access(&self, actor: &Actor, db: &str, schema: &Schema) -> Arc<Access> {
         let key = access_key(actor, db, schema);
+        // Asked while votes are recorded (a plugin's query as the actor, or its permission
+        // question): worked out afresh, so that what this access's votes read is recorded too.
+        if reads::recording_now() {
+            return self.work_out_and_keep(key, actor, db, schema);
+        }
         if let Some(access) = request_memo::get(&key) {
             return access;
         }

@@ -11,9 +11,6 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::FileState;
 
-/// How long a question waits for another connection's lock.
-const WAIT: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// The connection that is asked, opened at the first question and again when another file
 /// has been renamed into place (it would go on reading the file it opened). Its count starts
 /// again with each opening, so each opening has a number of its own, part of the version.
@@ -48,9 +45,9 @@ impl Watch {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let uri = super::pool::read_only_uri(&self.path, false);
             let conn = Connection::open_with_flags(uri, flags).ok()?;
-            // A commit holds its lock for moments; past that the version is unknown, and the
-            // caller counts it as changed.
-            conn.busy_timeout(WAIT).ok()?;
+            // Never waits for another connection's lock (it is asked on the async workers):
+            // while one is held the version is unknown, and the caller counts it as changed.
+            conn.busy_timeout(std::time::Duration::ZERO).ok()?;
             open.openings += 1;
             open.conn = Some((conn, here));
         }

@@ -1,9 +1,9 @@
 //! Worked-out accesses kept between requests: what an actor may read in a database depends on
 //! the actor, the schema and the votes, so while none of them changes it is worked out once.
 //!
-//! The cache is bounded twice, by entries and by the names their hidden sets hold, and evicts
-//! the least recently used entry: many distinct actors, or a schema of thousands of hidden
-//! tables, cannot grow it past a few megabytes.
+//! The cache is bounded twice, by entries and by the names they hold (hidden, published, and
+//! the checks they record), and evicts the least recently used entry: many distinct actors, or
+//! a schema of thousands of tables voted on one by one, cannot grow it past a few megabytes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,8 @@ use super::Recorded;
 
 /// The most accesses kept.
 pub const MAX_ENTRIES: usize = 1024;
-/// The most table names all kept accesses may hold between them (hidden and published).
+/// The most table names all kept accesses may hold between them (hidden, published, and
+/// recorded checks).
 pub const MAX_NAMES: usize = 250_000;
 
 /// What an access was worked out from, besides the votes' sources.
@@ -54,9 +55,10 @@ struct Entry {
 }
 
 impl Entry {
+    /// What the entry holds, in names: its hidden and published objects, and its checks.
     fn names(&self) -> usize {
         let a = &self.worked.access;
-        a.hidden.len() + a.published.len() + 1
+        a.hidden.len() + a.published.len() + self.worked.recorded.len() + 1
     }
 }
 

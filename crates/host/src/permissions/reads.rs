@@ -55,20 +55,30 @@ pub fn recording<T>(f: impl FnOnce() -> T) -> (T, Reads) {
 /// A plugin's query is about to read database `db`; `version` gives its file's version
 /// (`None`: it cannot be told), and is asked only while recording.
 pub fn queried(db: &str, version: impl FnOnce() -> Option<Version>) {
-    note(|reads| {
-        if !reads.files.iter().any(|r| r.db == db) {
-            match version() {
-                Some(version) => add(
-                    reads,
-                    Read {
-                        db: db.into(),
-                        version,
-                    },
-                ),
-                None => reads.unpredictable = true,
-            }
-        }
+    let noted = READS.with(|r| {
+        r.borrow()
+            .as_ref()
+            .is_none_or(|reads| reads.files.iter().any(|f| f.db == db))
     });
+    if noted {
+        return;
+    }
+    let version = version();
+    note(|reads| match version {
+        Some(version) => add(
+            reads,
+            Read {
+                db: db.into(),
+                version,
+            },
+        ),
+        None => reads.unpredictable = true,
+    });
+}
+
+/// Whether what plugins' queries read is being recorded on this thread.
+pub fn recording_now() -> bool {
+    READS.with(|r| r.borrow().is_some())
 }
 
 /// A plugin used a service whose answer no file decides.

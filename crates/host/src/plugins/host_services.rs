@@ -275,6 +275,10 @@ unsafe fn serve<I: serde::de::DeserializeOwned, O: serde::Serialize>(
         }
         serde_json::to_vec(&answer?).map_err(|e| e.to_string())
     }));
+    if !matches!(result, Ok(Ok(_))) {
+        // A vote made of a failure must not outlive it.
+        reads::unpredictable();
+    }
     let (status, bytes) = match result {
         Ok(Ok(json)) => (STATUS_OK, json),
         Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
