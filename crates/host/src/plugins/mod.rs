@@ -331,6 +331,25 @@ impl Plugins {
         self.list.is_empty()
     }
 
+    /// Whether a plugin may make a page depend on files besides its own database's: its votes,
+    /// SQL functions and additions to pages may read any database. Recognising actors does
+    /// not: who the actor is is part of what every page depends on already.
+    pub fn may_read_other_files(&self) -> bool {
+        const APART: [Hook; 6] = [
+            Hook::Startup,
+            Hook::Routes,
+            Hook::Handle,
+            Hook::ActorFromRequest,
+            Hook::Ready,
+            Hook::VotesFollowQueries,
+        ];
+        self.list.iter().any(|p| {
+            Hook::ALL
+                .iter()
+                .any(|h| !APART.contains(h) && p.library.has(*h))
+        })
+    }
+
     /// Every route a plugin serves, as actix routes it.
     pub fn routes(&self) -> Vec<String> {
         let mut paths: Vec<String> = self.routes.iter().map(|(p, _)| p.actix_path()).collect();

@@ -34,11 +34,13 @@ impl Caching {
         let mut digest = Sha256::new();
         digest.update(state.fingerprint);
         // A page about one database depends on that file alone, the others on every file the
-        // actor may see, and so does any page when plugins are loaded (their votes and queries
-        // may read any database: a grant revoked in one must change the tags of pages of
-        // another). Never a file the actor may not see: its tag would tell them when it is
-        // written to.
-        let db = db.filter(|name| state.plugins.is_empty() && state.databases.contains_key(*name));
+        // actor may see, and so does any page when plugins may read other files (their votes
+        // and queries may read any database: a grant revoked in one must change the tags of
+        // pages of another). Never a file the actor may not see: its tag would tell them when
+        // it is written to.
+        let db = db.filter(|name| {
+            !state.plugins.may_read_other_files() && state.databases.contains_key(*name)
+        });
         let files = state.databases.values().filter(|d| match db {
             Some(name) => name == d.name,
             None => state.permissions.sees_database(&ctx.actor, &d.name),
