@@ -280,6 +280,69 @@ fn a_vote_made_of_a_failure_is_not_reused() {
     assert_eq!(as_user(&server, 1, "/staff/cats.json").status, 200);
 }
 
+/// A vote that asks the host what the actor may read elsewhere depends on what those votes
+/// read too: `a.cats` is readable by whoever may read `b.dogs` (the hooks plugin runs SQL as
+/// the actor on `b`), and `b.dogs` by whoever holds a grant in `c`. A grant taken away in `c`
+/// closes `a.cats` at once, though neither `a` nor `b` changed.
+#[test]
+fn a_reused_vote_follows_what_the_votes_it_asked_for_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, sql: &str| {
+        let path = dir.path().join(format!("{name}.db"));
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let a = file(
+        "a",
+        "create table cats (id integer primary key); insert into cats values (1);",
+    );
+    let b = file(
+        "b",
+        "create table dogs (id integer primary key); insert into dogs values (1);",
+    );
+    let c = file(
+        "c",
+        "create table grants (user_id integer); insert into grants values (1);",
+    );
+    let metadata = dir.path().join("metadata.json");
+    let config = json!({"plugins": {
+        "datasette-permissions-sql": [{
+            "action": "view-table", "resource": ["b", "dogs"], "database": "c",
+            "sql": "select 1 from grants where user_id = :actor_id"
+        }],
+        "datasette-test-hooks": {
+            "votes_follow_queries": true,
+            "vote_by_reading": {"resource": ["a", "cats"], "database": "b",
+                                "sql": "select 1 from dogs limit 1"}
+        }
+    }});
+    std::fs::write(&metadata, config.to_string()).unwrap();
+    let server = testkit::serve_binary(&[
+        &a,
+        &b,
+        &c,
+        "-m",
+        metadata.to_str().unwrap(),
+        "--secret",
+        testkit::TEST_SECRET,
+    ])
+    .expect("starts");
+    for _ in 0..2 {
+        assert_eq!(status_for(&server, Some(1), "/b/dogs.json"), 200);
+        assert_eq!(status_for(&server, Some(1), "/a/cats.json"), 200);
+    }
+    assert_eq!(status_for(&server, Some(2), "/a/cats.json"), 403);
+    rusqlite::Connection::open(&c)
+        .unwrap()
+        .execute("delete from grants", [])
+        .unwrap();
+    assert_eq!(status_for(&server, Some(1), "/a/cats.json"), 403);
+    assert_eq!(status_for(&server, Some(1), "/b/dogs.json"), 403);
+}
+
 /// A rule whose SQL asks the clock or chance is asked again on every request: its votes do
 /// not follow from the file.
 #[test]

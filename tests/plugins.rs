@@ -53,7 +53,7 @@ fn plugins_json_lists_name_version_hooks_and_routes() {
         json!([{
             "name": HOOKS,
             "version": "0.1.0",
-            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions", "forbidden", "prepare_connection", "call_function", "ready", "extra_template_vars"],
+            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions", "forbidden", "prepare_connection", "call_function", "ready", "extra_template_vars", "votes_follow_queries"],
             "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config", "/-/hooks/query", "/-/hooks/can", "/-/hooks/page", "/-/hooks/write", "/-/hooks/databases", "/-/hooks/sign", "/-/hooks/item/{name}/{rest*}", "/-/hooks/form", "/-/hooks/upload", "/-/hooks/small", "/-/hooks/api", "/-/hooks/bytes", "/-/hooks/export"]
         }])
     );

@@ -151,7 +151,30 @@ impl Plugin for Hooks {
         serde_json::from_str(request.header("x-hooks-actor")?).ok()
     }
 
-    fn permission_allowed(&self, check: &PermissionCheck, _host: &Host) -> Option<bool> {
+    /// With `votes_follow_queries` in the config, says so.
+    fn votes_follow_queries(&self) -> bool {
+        self.config["votes_follow_queries"] == true
+    }
+
+    fn permission_allowed(&self, check: &PermissionCheck, host: &Host) -> Option<bool> {
+        // With `vote_by_reading` {"resource": [db, table], "database", "sql"}: that table may be
+        // read by whoever may run the SQL on that database.
+        let rule = &self.config["vote_by_reading"];
+        let resource = |v: &Value| {
+            Some(Resource::Child(
+                v[0].as_str()?.into(),
+                v[1].as_str()?.into(),
+            ))
+        };
+        if check.action == "view-table"
+            && resource(&rule["resource"]).as_ref() == Some(&check.resource)
+        {
+            let (db, sql) = (rule["database"].as_str(), rule["sql"].as_str()?);
+            return Some(
+                host.query_as(check.actor.as_ref(), db, sql, &Value::Null)
+                    .is_ok(),
+            );
+        }
         let id = check.actor.as_ref()?.get("id")?.as_str()?;
         match id {
             "hooks-admin" => Some(true),
@@ -545,5 +568,6 @@ export_plugin!(
     database_actions,
     row_actions,
     prepare_connection,
-    call_function
+    call_function,
+    votes_follow_queries
 );
