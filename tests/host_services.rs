@@ -287,14 +287,7 @@ fn a_vote_made_of_a_failure_is_not_reused() {
 #[test]
 fn a_reused_vote_follows_what_the_votes_it_asked_for_read() {
     let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, sql: &str| {
-        let path = dir.path().join(format!("{name}.db"));
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap();
-        path.to_str().unwrap().to_string()
-    };
+    let file = |name: &str, sql: &str| testkit::sqlite_file(dir.path(), name, sql);
     let a = file(
         "a",
         "create table cats (id integer primary key); insert into cats values (1);",

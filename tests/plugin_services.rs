@@ -24,14 +24,7 @@ struct Site {
 /// with `hooks`.
 fn serve(hooks: Value) -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let make = |name: &str, sql: &str| {
-        let path = dir.path().join(format!("{name}.db"));
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap();
-        path.to_str().unwrap().to_string()
-    };
+    let make = |name: &str, sql: &str| testkit::sqlite_file(dir.path(), name, sql);
     let data = make("data", DATA);
     let ro = make("ro", "create table t (n integer);");
     let private = make("private", "create table t (n integer);");

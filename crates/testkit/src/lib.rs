@@ -597,6 +597,16 @@ pub fn serve_fixture_with_metadata(
 /// Runs the binary on a new database `name` made by `sql`, with `metadata` as its metadata.json
 /// (plugins it names are found beside the binary), a session secret and `extra` arguments.
 /// The directory holds the files: keep it as long as the server.
+/// `NAME.db` in `dir`, made by `sql`: its path as text, for the command line.
+pub fn sqlite_file(dir: &Path, name: &str, sql: &str) -> String {
+    let path = dir.join(format!("{name}.db"));
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch(sql)
+        .expect("fixture SQL");
+    path.to_str().expect("UTF-8 path").to_string()
+}
+
 pub fn serve_sql(
     name: &str,
     sql: &str,
@@ -604,15 +614,11 @@ pub fn serve_sql(
     extra: &[&str],
 ) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join(format!("{name}.db"));
-    rusqlite::Connection::open(&db)
-        .expect("open")
-        .execute_batch(sql)
-        .expect("fixture SQL");
+    let db = sqlite_file(dir.path(), name, sql);
     let path = dir.path().join("metadata.json");
     std::fs::write(&path, metadata.to_string()).expect("write metadata.json");
     let mut args = vec![
-        db.to_str().expect("UTF-8 path"),
+        db.as_str(),
         "-m",
         path.to_str().expect("UTF-8 path"),
         "--secret",

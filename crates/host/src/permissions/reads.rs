@@ -55,12 +55,13 @@ pub fn recording<T>(f: impl FnOnce() -> T) -> (T, Reads) {
 /// A plugin's query is about to read database `db`; `version` gives its file's version
 /// (`None`: it cannot be told), and is asked only while recording.
 pub fn queried(db: &str, version: impl FnOnce() -> Option<Version>) {
-    let noted = READS.with(|r| {
+    // Asked outside the borrow: working out a version must not find the recording held.
+    let wanted = READS.with(|r| {
         r.borrow()
             .as_ref()
-            .is_none_or(|reads| reads.files.iter().any(|f| f.db == db))
+            .is_some_and(|reads| !reads.files.iter().any(|f| f.db == db))
     });
-    if noted {
+    if !wanted {
         return;
     }
     let version = version();
