@@ -18,9 +18,8 @@ use crate::plugins::host_services::Services;
 use crate::views::write_api::{self, WriteOp, Writer};
 use crate::views::Page;
 
-impl AppState {
-    /// `Host::query`: `request`'s SQL, read-only, as the plugin or as the actor it names.
-    fn plugin_query(&self, request: QueryRequest) -> Result<QueryResult, String> {
+impl Services for AppState {
+    fn query(&self, request: QueryRequest) -> Result<QueryResult, String> {
         let db = self.database_named(request.database.as_deref())?;
         // Votes that query are reused only until the file they read changes.
         reads::queried(&db.name, || db.version());
@@ -50,12 +49,6 @@ impl AppState {
             columns: rows.columns,
             truncated: rows.truncated,
         })
-    }
-}
-
-impl Services for AppState {
-    fn query(&self, request: QueryRequest) -> Result<QueryResult, String> {
-        self.plugin_query(request)
     }
 
     fn databases(&self, request: DatabasesRequest) -> Vec<DatabaseInfo> {
