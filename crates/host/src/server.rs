@@ -141,7 +141,7 @@ async fn log_request(
     let started = std::time::Instant::now();
     let (method, path) = (req.method().to_string(), req.path().to_string());
     let under_way = telemetry::begin(&method);
-    let res = crate::app::request_memo::scope(next.call(req)).await?;
+    let res = crate::app::request_memo::scope(crate::db::seen::scope(next.call(req))).await?;
     drop(under_way);
     let actor = res
         .request()

@@ -257,7 +257,7 @@ impl Database {
         if self.immutable {
             return false;
         }
-        if pool::file_id(&self.path).ok() != current.file {
+        if FileState::of(&self.path).map(|f| (f.dev, f.ino)) != current.file {
             return true;
         }
         let mut last = self
@@ -447,7 +447,12 @@ pub struct FileState {
 }
 
 impl FileState {
+    /// The state of the file at `path`: as the request under way first saw it, if it has.
     pub fn of(path: &Path) -> Option<FileState> {
+        seen::state_of(path, || FileState::now(path))
+    }
+
+    fn now(path: &Path) -> Option<FileState> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(path).ok()?;
         Some(FileState {
@@ -456,6 +461,69 @@ impl FileState {
             len: m.len(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
         })
+    }
+}
+
+/// The states of the files a request has looked at. Its ETag, its connection's check of which
+/// file is at the path and its schema's each ask; they see one state, read once, and a
+/// request's tag always describes the file its rows were read from. Outside a request (the
+/// blocking pool, the writer, an answer's body being sent), states are read afresh.
+pub mod seen {
+    use std::cell::RefCell;
+    use std::path::{Path, PathBuf};
+
+    use super::FileState;
+
+    tokio::task_local! {
+        static STATES: RefCell<Vec<(PathBuf, Option<FileState>)>>;
+    }
+
+    /// Runs a request's handling with states of its own.
+    pub async fn scope<F: std::future::Future>(f: F) -> F::Output {
+        STATES.scope(RefCell::new(Vec::new()), f).await
+    }
+
+    pub(super) fn state_of(
+        path: &Path,
+        now: impl FnOnce() -> Option<FileState>,
+    ) -> Option<FileState> {
+        let seen = STATES.try_with(|s| {
+            let s = s.borrow();
+            s.iter().find(|(p, _)| p == path).map(|(_, state)| *state)
+        });
+        match seen {
+            Ok(Some(state)) => state,
+            Ok(None) => {
+                let state = now();
+                let _ = STATES.try_with(|s| s.borrow_mut().push((path.to_path_buf(), state)));
+                state
+            }
+            Err(_) => now(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_request_sees_one_state_of_a_file_and_the_next_sees_it_anew() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f");
+            std::fs::write(&path, "a").unwrap();
+            let grow = || std::fs::write(&path, "longer").unwrap();
+            let len = || FileState::of(&path).unwrap().len;
+            actix_web::rt::System::new().block_on(scope(async {
+                assert_eq!(len(), 1);
+                grow();
+                assert_eq!(len(), 1, "the state the request saw first");
+            }));
+            assert_eq!(len(), 6, "outside a request, the file as it is");
+            std::fs::write(&path, "ab").unwrap();
+            actix_web::rt::System::new().block_on(scope(async {
+                assert_eq!(len(), 2, "a new request sees it anew");
+            }));
+        }
     }
 }
 

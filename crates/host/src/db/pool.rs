@@ -92,10 +92,12 @@ pub type FileId = (u64, u64);
 
 /// Which file is at `path` now.
 pub fn file_id(path: &Path) -> Result<FileId, DbError> {
-    use std::os::unix::fs::MetadataExt;
-    let m =
-        std::fs::metadata(path).map_err(|e| DbError::Open(format!("{}: {e}", path.display())))?;
-    Ok((m.dev(), m.ino()))
+    if let Some(state) = super::FileState::of(path) {
+        return Ok((state.dev, state.ino));
+    }
+    let e = std::fs::metadata(path).err();
+    let why = e.map_or("it was there a moment ago".to_string(), |e| e.to_string());
+    Err(DbError::Open(format!("{}: {why}", path.display())))
 }
 
 impl Conn {
