@@ -257,7 +257,7 @@ impl Database {
         if self.immutable {
             return false;
         }
-        if FileState::of(&self.path).map(|f| (f.dev, f.ino)) != current.file {
+        if pool::file_id(&self.path).ok() != current.file {
             return true;
         }
         let mut last = self

@@ -59,8 +59,8 @@ pub const REFUSED_FUNCTIONS: &[&str] = &["load_extension", "rtreecheck", "fts3_t
 /// Functions whose answer is the connection's, not the statement's.
 const CONNECTION_FUNCTIONS: &[&str] = &["changes", "total_changes", "last_insert_rowid"];
 
-/// Built-in functions whose answer the file does not decide: the clock, chance and the
-/// connection (`date('now')`, `CURRENT_TIMESTAMP`, `random()`).
+/// Built-in functions whose answer the file does not decide, besides the connection's: the
+/// clock and chance (`date('now')`, `CURRENT_TIMESTAMP`, `random()`).
 const VARYING_FUNCTIONS: &[&str] = &[
     "random",
     "randomblob",
@@ -74,15 +74,14 @@ const VARYING_FUNCTIONS: &[&str] = &[
     "current_date",
     "current_time",
     "current_timestamp",
-    "changes",
-    "total_changes",
-    "last_insert_rowid",
 ];
 
-/// Whether the authorizer's action calls a function of [`VARYING_FUNCTIONS`].
+/// Whether the authorizer's action calls a function of [`VARYING_FUNCTIONS`] or
+/// [`CONNECTION_FUNCTIONS`].
 pub fn varies(action: &AuthAction<'_>) -> bool {
     matches!(action, AuthAction::Function { function_name }
-        if VARYING_FUNCTIONS.iter().any(|f| f.eq_ignore_ascii_case(function_name)))
+        if VARYING_FUNCTIONS.iter().chain(CONNECTION_FUNCTIONS)
+            .any(|f| f.eq_ignore_ascii_case(function_name)))
 }
 
 /// What the authorizer's action does, as recorded: a read, a row write, a schema change or

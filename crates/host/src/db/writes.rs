@@ -176,7 +176,7 @@ impl Writer {
     /// when the file at the path is another one.
     fn connection(&self) -> Result<std::sync::MutexGuard<'_, Option<Slot>>, DbError> {
         let mut slot = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let now_on = super::FileState::of(&self.path).map(|f| (f.dev, f.ino));
+        let now_on = super::pool::file_id(&self.path).ok();
         let mut opened_on = self.opened_on.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() || *opened_on != now_on {
             *slot = Some(self.open()?);
