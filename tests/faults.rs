@@ -102,3 +102,44 @@ fn a_deleted_file_is_a_503_and_the_others_go_on() {
     make(&live, "back", 2);
     assert_eq!(first_and_count(&server), (json!("back"), json!(2)));
 }
+
+/// The server keeps its read locks between requests on a file in rollback mode (`db::held`):
+/// another process's writer, waiting as SQLite writers do (a busy timeout), gets through while
+/// the file is read without pause, and each commit shows in the very next read.
+#[test]
+fn another_process_writes_between_reads_without_pause_and_each_write_shows_at_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    make(&live, "a", 1);
+    let server = std::sync::Arc::new(serve(&live));
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (server, stop) = (server.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut statuses = vec![];
+                while !stop.load(Ordering::SeqCst) {
+                    statuses.push(server.get("/live/t/1.json").status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let writer = rusqlite::Connection::open(&live).unwrap();
+    writer.busy_timeout(Duration::from_secs(5)).unwrap();
+    let count = || server.json("/live.json?sql=select+count(*)+from+t")["rows"][0][0].clone();
+    for n in 2..=21 {
+        writer
+            .execute("insert into t (v) values ('b')", [])
+            .expect("the writer waits its turn");
+        assert_eq!(count(), json!(n));
+        assert_eq!(first_and_count(&server).1, json!(n));
+    }
+    stop.store(true, Ordering::SeqCst);
+    for r in readers {
+        let statuses = r.join().unwrap();
+        assert!(!statuses.is_empty());
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+}

@@ -6,6 +6,7 @@ pub mod facets;
 pub mod filters;
 pub mod functions;
 pub mod guard;
+mod held;
 pub mod labels;
 pub mod lineage;
 pub mod next_token;
@@ -399,6 +400,8 @@ impl Database {
         let db = self.clone();
         let (out, version) = actix_web::rt::task::spawn_blocking(move || {
             let _place = place;
+            // Readers holding the file's shared lock let it go first (`held`).
+            let _readers_let_go = db.pool.hold_off();
             f(db.writer.as_ref().expect("checked above"))
         })
         .await
@@ -420,10 +423,15 @@ impl Database {
             .await
     }
 
-    /// What identifies the file's contents now, for ETags: its state and this server's
-    /// writes to it.
-    pub fn content_stamp(&self) -> impl std::fmt::Debug {
-        (file_stamp(&self.path), self.writes())
+    /// What identifies the file's contents now, for ETags: its state, its WAL's and this
+    /// server's writes to it, as bytes.
+    pub fn content_stamp(&self) -> [u8; 90] {
+        let (file, wal) = file_stamp(&self.path);
+        let mut out = [0; 90];
+        out[..41].copy_from_slice(&FileState::bytes(file));
+        out[41..82].copy_from_slice(&FileState::bytes(wal));
+        out[82..].copy_from_slice(&self.writes().to_le_bytes());
+        out
     }
 
     fn writes(&self) -> u64 {
@@ -450,6 +458,19 @@ impl FileState {
     /// The state of the file at `path`: as the request under way first saw it, if it has.
     pub fn of(path: &Path) -> Option<FileState> {
         seen::state_of(path, || FileState::now(path))
+    }
+
+    /// A state (or its absence) as bytes: each field's, after a byte that says it is there.
+    fn bytes(state: Option<FileState>) -> [u8; 41] {
+        let mut out = [0; 41];
+        if let Some(s) = state {
+            out[0] = 1;
+            out[1..9].copy_from_slice(&s.dev.to_le_bytes());
+            out[9..17].copy_from_slice(&s.ino.to_le_bytes());
+            out[17..25].copy_from_slice(&s.len.to_le_bytes());
+            out[25..].copy_from_slice(&s.mtime_ns.to_le_bytes());
+        }
+        out
     }
 
     fn now(path: &Path) -> Option<FileState> {

@@ -14,7 +14,7 @@ use super::guard::Guard;
 use super::DbError;
 
 /// How long a query waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// How often (in SQLite VM steps) the progress handler looks at the clock.
 const PROGRESS_STEPS: i32 = 1000;
@@ -82,6 +82,14 @@ pub struct Conn {
     attached: std::cell::RefCell<Vec<AttachedFile>>,
     /// Each file's page cache, attached ones too.
     cache_kib: u32,
+    /// Until when this connection keeps its read transaction open between uses (`held`).
+    pub(super) held: std::cell::Cell<Option<Instant>>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        super::held::end(self);
+    }
 }
 
 /// A file attached to an in-memory connection: its name there, its path, and which file it
@@ -161,6 +169,7 @@ impl Conn {
             memory,
             attached: Default::default(),
             cache_kib,
+            held: Default::default(),
         })
     }
 
@@ -354,7 +363,14 @@ fn uri_path(path: &Path) -> String {
 pub struct Pool {
     functions: Arc<Vec<ExtraFunction>>,
     source: Source,
-    idle: Mutex<Vec<Conn>>,
+    idle: Arc<super::held::Idle>,
+    /// The `-wal` file of a mutable file, whose connections may hold their read transactions
+    /// (`held`) while it is not there; `None` for sources that never do.
+    wal: Option<PathBuf>,
+    /// Writes of this server to the file under way: nothing is held meanwhile.
+    writing: std::sync::atomic::AtomicUsize,
+    /// How long a connection holds its read transaction.
+    hold: Duration,
     permits: Semaphore,
     /// Connections for plugins' queries, apart from the requests' (see [`Pool::run_here`]).
     plugin_idle: Mutex<Vec<Conn>>,
@@ -390,10 +406,28 @@ impl Pool {
             .conn
             .query_row("select count(*) from sqlite_master", [], |_| Ok(()))
             .map_err(|e| DbError::Open(format!("{}: {e}", source.shown())))?;
+        let wal = match &source {
+            Source::File {
+                path,
+                immutable: false,
+            } => {
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                Some(PathBuf::from(wal))
+            }
+            _ => None,
+        };
+        let idle = Arc::new(Mutex::new(vec![first]));
+        if wal.is_some() {
+            super::held::watch(Arc::downgrade(&idle));
+        }
         Ok(Pool {
             functions,
             source,
-            idle: Mutex::new(vec![first]),
+            idle,
+            wal,
+            writing: Default::default(),
+            hold: super::held::HOLD,
             permits: Semaphore::new(size.max(1)),
             plugin_idle: Mutex::new(vec![]),
             plugin_busy: Default::default(),
@@ -544,8 +578,38 @@ impl Pool {
         })
     }
 
+    /// A connection for a request, its read transaction held between uses where it may be.
     fn checkout(&self) -> Result<Conn, DbError> {
-        self.checkout_from(&self.idle)
+        let conn = self.checkout_from(&self.idle)?;
+        super::held::ready(&conn, self.may_hold().then_some(self.hold));
+        Ok(conn)
+    }
+
+    /// Whether request connections may hold their read transactions now: a mutable file, not
+    /// in WAL mode as far as its files tell (the journal mode is asked when a hold begins),
+    /// and not being written by this server.
+    fn may_hold(&self) -> bool {
+        self.wal
+            .as_deref()
+            .is_some_and(|wal| super::FileState::of(wal).is_none())
+            && self.writing.load(Ordering::Acquire) == 0
+    }
+
+    /// Holds read transactions for `hold` instead of [`super::held::HOLD`].
+    #[cfg(test)]
+    pub(super) fn holding_for(mut self, hold: Duration) -> Pool {
+        self.hold = hold;
+        self
+    }
+
+    /// Ends every held read of this file until the returned value is dropped: this server's
+    /// write is about to need the file to itself. A connection in use lets go when it is
+    /// given back; the writer's busy timeout covers the moment until then.
+    pub fn hold_off(&self) -> HoldOff<'_> {
+        self.writing.fetch_add(1, Ordering::AcqRel);
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.iter().for_each(super::held::end);
+        HoldOff(&self.writing)
     }
 
     /// An idle connection to the file now at the path, or a new one. Connections to a file
@@ -564,10 +628,22 @@ impl Pool {
     }
 
     fn checkin(&self, conn: Conn) {
+        if self.writing.load(Ordering::Acquire) > 0 {
+            super::held::end(&conn);
+        }
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(conn);
+    }
+}
+
+/// Holds are off while it lives ([`Pool::hold_off`]).
+pub struct HoldOff<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for HoldOff<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

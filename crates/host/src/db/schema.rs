@@ -35,6 +35,8 @@ pub struct TableInfo {
     pub declared: HashMap<String, Declared>,
     /// Its `CREATE` statement and its indexes', as Datasette shows them under a table.
     pub definition: String,
+    /// The SQL that reads one row by its key, written at its first use.
+    pub row_lookup: std::sync::OnceLock<String>,
 }
 
 /// What a column's definition declares.
@@ -58,6 +60,15 @@ impl TableInfo {
         } else {
             self.primary_keys.clone()
         }
+    }
+
+    /// The columns of its row page: `rowid` first where that is its key.
+    pub fn row_columns(&self) -> Vec<String> {
+        let rowid = self.uses_rowid().then(|| "rowid".to_string());
+        rowid
+            .into_iter()
+            .chain(self.columns.iter().cloned())
+            .collect()
     }
 
     pub fn has_column(&self, c: &str) -> bool {
@@ -169,6 +180,7 @@ impl Schema {
                     .map(|s| format!("{s};"))
                     .collect::<Vec<_>>()
                     .join("\n"),
+                row_lookup: Default::default(),
             };
             if info.is_view {
                 schema.views.insert(name.clone(), info);

@@ -47,7 +47,7 @@ impl Caching {
         });
         for d in files {
             digest.update(d.name.as_bytes());
-            digest.update(format!("{:?}", d.content_stamp()));
+            digest.update(d.content_stamp());
         }
         for part in [ctx.origin.as_str(), req.uri().path(), req.query_string()] {
             digest.update((part.len() as u64).to_le_bytes());

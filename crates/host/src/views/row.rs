@@ -103,14 +103,10 @@ pub async fn page(
         .enumerate()
         .map(|(i, v)| (format!("p{i}"), next_token::typed(v.clone())))
         .collect();
-    let columns: Vec<String> = if t.uses_rowid() {
-        std::iter::once("rowid".to_string())
-            .chain(t.columns.iter().cloned())
-            .collect()
-    } else {
-        t.columns.clone()
-    };
-    let sql = key_lookup_sql(&columns, table, &keys);
+    let columns = t.row_columns();
+    let sql = (t.row_lookup)
+        .get_or_init(|| key_lookup_sql(&columns, table, &keys))
+        .clone();
     let wanted = wants_incoming(ctx);
     let incoming: Vec<ForeignKey> = match wanted {
         // Links from other tables, counted only where this actor may see the other table.
@@ -146,7 +142,11 @@ pub async fn page(
             .collect()
     });
     let data = RowPage {
-        declared: t.declared.clone(),
+        // For the HTML page's headings alone.
+        declared: match ctx.format {
+            Format::Html => t.declared.clone(),
+            _ => Default::default(),
+        },
         private: !state
             .public_access(&ctx.actor, &access, &db.name, &schema)
             .can_read(table),
