@@ -71,7 +71,11 @@ fn begin(conn: &Conn, hold: Duration) {
     if rollback_mode {
         conn.held.set(Some(Instant::now() + hold));
         if HELD.fetch_add(1, Ordering::AcqRel) == 0 {
-            sweeper().wake.notify_one();
+            // Under the sweeper's lock: it looks at the count and starts waiting under it too,
+            // so the wake-up cannot fall between the two and be lost.
+            let s = sweeper();
+            let _pools = s.pools.lock().unwrap_or_else(|e| e.into_inner());
+            s.wake.notify_one();
         }
     } else if !c.is_autocommit() {
         let _ = c.execute_batch("ROLLBACK");
