@@ -143,3 +143,29 @@ fn another_process_writes_between_reads_without_pause_and_each_write_shows_at_on
         assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     }
 }
+
+/// `read_hold_ms 0`: no read lock outlives its request, so a writer that never waits (the
+/// `sqlite3` shell without `.timeout`) gets through right after a read.
+#[test]
+fn with_read_hold_ms_0_a_writer_that_never_waits_gets_through_after_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.db");
+    make(&live, "a", 1);
+    let server = TestApp::new()
+        .files(vec![DatabaseFile {
+            path: live.clone(),
+            immutable: false,
+        }])
+        .metadata(json!({}))
+        .setting("read_hold_ms", "0")
+        .start();
+    let writer = rusqlite::Connection::open(&live).unwrap();
+    writer.busy_timeout(Duration::ZERO).unwrap();
+    for n in 2..=6 {
+        assert_eq!(server.get("/live/t/1.json").status, 200);
+        writer
+            .execute("insert into t (v) values ('b')", [])
+            .expect("no lock held");
+        assert_eq!(first_and_count(&server).1, json!(n));
+    }
+}

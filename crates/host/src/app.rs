@@ -143,6 +143,7 @@ impl AppState {
                     0 => DEFAULT_CACHE_KIB,
                     n => n,
                 },
+                std::time::Duration::from_millis(settings.read_hold_ms),
                 Some(crate::db::writes::WriterOptions {
                     foreign_keys: settings.writer_foreign_keys,
                     queue: settings.max_queued_writes as usize,

@@ -90,6 +90,9 @@ pub struct Settings {
     /// when every voting plugin says its votes follow its queries: those are reused until the
     /// files they read change.
     pub plugin_votes_cache_ms: u64,
+    /// Beyond Datasette: how long a connection keeps its read transaction between requests on
+    /// a file in rollback-journal mode (`db::held`); 0 never does.
+    pub read_hold_ms: u64,
     /// Beyond Datasette: how many writes to one database may wait for its writer at once;
     /// past it a write is a 503 with `Retry-After` until the queue drains.
     pub max_queued_writes: u32,
@@ -135,6 +138,7 @@ impl Default for Settings {
             max_insert_rows: 100,
             max_post_body_bytes: 2 << 20,
             plugin_votes_cache_ms: 0,
+            read_hold_ms: 5,
             max_queued_writes: 64,
         }
     }
@@ -228,6 +232,7 @@ impl Settings {
         "max_insert_rows",
         "max_post_body_bytes",
         "plugin_votes_cache_ms",
+        "read_hold_ms",
         "max_queued_writes",
     ];
 
@@ -269,6 +274,8 @@ impl Settings {
             "max_insert_rows" => self.max_insert_rows = parse_u32(name, value, 1)?,
             "max_post_body_bytes" => self.max_post_body_bytes = parse_u64(name, value, 1)?,
             "plugin_votes_cache_ms" => self.plugin_votes_cache_ms = parse_u64(name, value, 0)?,
+            // Writers of other processes wait up to twice this: never longer than a second.
+            "read_hold_ms" => self.read_hold_ms = parse_u64(name, value, 0)?.min(1000),
             "max_queued_writes" => self.max_queued_writes = parse_u32(name, value, 1)?,
             _ => return Err(SettingError::Unknown(name.into())),
         }

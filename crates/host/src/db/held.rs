@@ -3,11 +3,12 @@
 //! A statement outside a transaction takes SQLite's shared lock, looks for a hot journal,
 //! re-reads the file's header and lets the lock go again: four `fcntl`s, a `stat` and a read,
 //! an eighth of what a row page costs. A request connection instead keeps its read transaction
-//! for up to [`HOLD`] between uses. While a connection holds the shared lock of a file in
-//! rollback mode, nobody can commit to it, so what it reads is the file as it is now: a held
-//! transaction is never stale. Writers wait for it as they wait for a query that long (their
-//! busy handler retries; once one holds SQLite's pending lock, no new reader begins), and a
-//! sweeper ends every hold within two [`HOLD`]s, so a writer waits at most that long.
+//! between uses for the pool's hold (`read_hold_ms`, 5 by default). While a connection holds
+//! the shared lock of a file in rollback mode, nobody can commit to it, so what it reads is the
+//! file as it is now: a held transaction is never stale. Writers wait for it as they wait for a
+//! query that long (their busy handler retries; once one holds SQLite's pending lock, no new
+//! reader begins), and a sweeper ends every hold within [`SWEEP`] of its end, so a writer
+//! waits at most the hold and that.
 //!
 //! Never held: a file in WAL mode (a held transaction there is a snapshot that writers move
 //! past; its `-wal` file is there while anyone has it open, and the journal mode is asked when
@@ -20,9 +21,8 @@ use std::time::{Duration, Instant};
 
 use super::pool::Conn;
 
-/// How long a connection keeps its read transaction. Writers of another process wait up to
-/// about twice this; a query of the same length holds its lock as long.
-pub const HOLD: Duration = Duration::from_millis(5);
+/// How often the sweeper ends the holds that are due, while any is held.
+const SWEEP: Duration = Duration::from_millis(5);
 
 /// A pool's idle connections, as the sweeper reaches them.
 pub type Idle = Mutex<Vec<Conn>>;
@@ -49,8 +49,7 @@ pub fn end(conn: &Conn) {
     HELD.fetch_sub(1, Ordering::AcqRel);
     if !conn.conn.is_autocommit() {
         let _trusted = conn.guard().suspended();
-        // A read transaction's end only lets the lock go; if it fails the connection is
-        // closed rather than reused with a transaction nobody follows.
+        // A read transaction's end only lets the lock go; should it fail, a rollback ends it.
         if conn.conn.execute_batch("COMMIT").is_err() {
             let _ = conn.conn.execute_batch("ROLLBACK");
         }
@@ -111,7 +110,7 @@ pub fn watch(idle: Weak<Idle>) {
     pools.push(idle);
 }
 
-/// Every [`HOLD`] while anything is held, ends the holds of idle connections that are due;
+/// Every [`SWEEP`] while anything is held, ends the holds of idle connections that are due;
 /// sleeps while nothing is held.
 fn sweep() {
     let s = sweeper();
@@ -123,7 +122,7 @@ fn sweep() {
                 .wait_while(pools, |_| HELD.load(Ordering::Acquire) == 0)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        std::thread::sleep(HOLD);
+        std::thread::sleep(SWEEP);
         let pools: Vec<_> = {
             let pools = s.pools.lock().unwrap_or_else(|e| e.into_inner());
             pools.iter().filter_map(Weak::upgrade).collect()
@@ -161,11 +160,7 @@ mod tests {
             path,
             immutable: false,
         };
-        Arc::new(
-            Pool::new(source, 2, Arc::default(), 512)
-                .unwrap()
-                .holding_for(hold),
-        )
+        Arc::new(Pool::new(source, 2, Arc::default(), 512, hold).unwrap())
     }
 
     fn rows(pool: &Arc<Pool>) -> i64 {
@@ -207,12 +202,21 @@ mod tests {
     #[test]
     fn a_held_read_is_let_go_once_due_even_with_no_request() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = served(dir.path(), "delete", HOLD);
+        let pool = served(dir.path(), "delete", SWEEP);
         assert_eq!(rows(&pool), 1);
         let other = Connection::open(dir.path().join("t.db")).unwrap();
         // Waits as a writer must for a reader, at most a few holds here.
         other.busy_timeout(Duration::from_secs(10)).unwrap();
         other.execute(INSERT, []).unwrap();
+        assert_eq!(rows(&pool), 2);
+    }
+
+    #[test]
+    fn a_hold_of_0_holds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = served(dir.path(), "delete", Duration::ZERO);
+        assert_eq!(rows(&pool), 1);
+        impatient(dir.path()).execute(INSERT, []).unwrap();
         assert_eq!(rows(&pool), 2);
     }
 

@@ -135,6 +135,7 @@ impl Database {
         connections: usize,
         functions: Arc<Vec<functions::ExtraFunction>>,
         cache_kib: u32,
+        read_hold: Duration,
         writes: Option<writes::WriterOptions>,
     ) -> Result<Database, DbError> {
         let writer = writes
@@ -144,7 +145,7 @@ impl Database {
             path: path.to_path_buf(),
             immutable,
         };
-        let pool = Pool::new(source, connections, functions, cache_kib)?;
+        let pool = Pool::new(source, connections, functions, cache_kib, read_hold)?;
         Ok(Database::with_pool(
             name,
             path.to_path_buf(),
@@ -162,7 +163,13 @@ impl Database {
         functions: Arc<Vec<functions::ExtraFunction>>,
         cache_kib: u32,
     ) -> Result<Database, DbError> {
-        let pool = Pool::new(pool::Source::Memory, connections, functions, cache_kib)?;
+        let pool = Pool::new(
+            pool::Source::Memory,
+            connections,
+            functions,
+            cache_kib,
+            Duration::ZERO,
+        )?;
         // Nothing is written to it: as unchanging as an immutable file.
         Ok(Database::with_pool(name, PathBuf::new(), true, pool, None))
     }

@@ -365,7 +365,7 @@ pub struct Pool {
     source: Source,
     idle: Arc<super::held::Idle>,
     /// The `-wal` file of a mutable file, whose connections may hold their read transactions
-    /// (`held`) while it is not there; `None` for sources that never do.
+    /// (`held`) while it is not there; `None` for sources that never do (and when `hold` is 0).
     wal: Option<PathBuf>,
     /// Writes of this server to the file under way: nothing is held meanwhile.
     writing: std::sync::atomic::AtomicUsize,
@@ -399,6 +399,7 @@ impl Pool {
         size: usize,
         functions: Arc<Vec<ExtraFunction>>,
         cache_kib: u32,
+        hold: Duration,
     ) -> Result<Pool, DbError> {
         // Open one now so a bad file fails start-up, not the first request.
         let first = Conn::open(&source, &functions, cache_kib)?;
@@ -410,7 +411,7 @@ impl Pool {
             Source::File {
                 path,
                 immutable: false,
-            } => {
+            } if !hold.is_zero() => {
                 let mut wal = path.as_os_str().to_owned();
                 wal.push("-wal");
                 Some(PathBuf::from(wal))
@@ -427,7 +428,7 @@ impl Pool {
             idle,
             wal,
             writing: Default::default(),
-            hold: super::held::HOLD,
+            hold,
             permits: Semaphore::new(size.max(1)),
             plugin_idle: Mutex::new(vec![]),
             plugin_busy: Default::default(),
@@ -593,13 +594,6 @@ impl Pool {
             .as_deref()
             .is_some_and(|wal| super::FileState::of(wal).is_none())
             && self.writing.load(Ordering::Acquire) == 0
-    }
-
-    /// Holds read transactions for `hold` instead of [`super::held::HOLD`].
-    #[cfg(test)]
-    pub(super) fn holding_for(mut self, hold: Duration) -> Pool {
-        self.hold = hold;
-        self
     }
 
     /// Ends every held read of this file until the returned value is dropped: this server's
