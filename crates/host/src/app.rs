@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 
@@ -88,17 +88,24 @@ fn take_inspected(
 /// The name of the in-memory database, as Datasette's.
 pub const MEMORY: &str = "_memory";
 
+fn read_options(settings: &Settings) -> crate::db::ReadOptions {
+    crate::db::ReadOptions {
+        connections: settings.num_sql_threads as usize,
+        // Datasette's 0 is SQLite's default; ours keeps memory flat.
+        cache_kib: match settings.cache_size_kb {
+            0 => DEFAULT_CACHE_KIB,
+            n => n,
+        },
+        hold: Duration::from_millis(settings.read_hold_ms),
+    }
+}
+
 async fn add_memory(
     databases: &mut IndexMap<String, Arc<Database>>,
     settings: &Settings,
     functions: Arc<Vec<crate::db::functions::ExtraFunction>>,
 ) -> Result<(), StartError> {
-    let db = Database::open_memory(
-        MEMORY,
-        settings.num_sql_threads as usize,
-        functions,
-        DEFAULT_CACHE_KIB,
-    )?;
+    let db = Database::open_memory(MEMORY, functions, read_options(settings))?;
     db.load_schema().await?;
     databases.insert(MEMORY.into(), Arc::new(db));
     Ok(())
@@ -136,14 +143,8 @@ impl AppState {
                 &name,
                 &f.path,
                 f.immutable,
-                settings.num_sql_threads as usize,
                 functions.clone(),
-                // Datasette's 0 is SQLite's default; ours keeps memory flat.
-                match settings.cache_size_kb {
-                    0 => DEFAULT_CACHE_KIB,
-                    n => n,
-                },
-                std::time::Duration::from_millis(settings.read_hold_ms),
+                read_options(&settings),
                 Some(crate::db::writes::WriterOptions {
                     foreign_keys: settings.writer_foreign_keys,
                     queue: settings.max_queued_writes as usize,
@@ -183,7 +184,7 @@ impl AppState {
         let access_cache = match settings.plugin_votes_cache_ms {
             _ if !plugins_vote || plugins.votes_follow_queries() => Some(AccessCache::new(None)),
             0 => None,
-            ms => Some(AccessCache::new(Some(std::time::Duration::from_millis(ms)))),
+            ms => Some(AccessCache::new(Some(Duration::from_millis(ms)))),
         };
         sources.push(Box::new(AllowBlocks::new(metadata.clone())));
         let permissions = Permissions::new(sources, settings.default_allow_sql);

@@ -160,7 +160,15 @@ mod tests {
             path,
             immutable: false,
         };
-        Arc::new(Pool::new(source, 2, Arc::default(), 512, hold).unwrap())
+        Arc::new(Pool::new(source, Arc::default(), options(hold)).unwrap())
+    }
+
+    fn options(hold: Duration) -> crate::db::ReadOptions {
+        crate::db::ReadOptions {
+            connections: 2,
+            cache_kib: 512,
+            hold,
+        }
     }
 
     fn rows(pool: &Arc<Pool>) -> i64 {

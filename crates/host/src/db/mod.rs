@@ -32,7 +32,7 @@ pub use execute::{
 use execute::{load_schema, parameter_names, schema_version};
 pub use functions::escape_fts;
 pub use lineage::Lineage;
-pub use pool::{Conn, MAX_ATTACHED};
+pub use pool::{Conn, ReadOptions, MAX_ATTACHED};
 pub use schema::{Declared, ForeignKey, Schema, TableInfo};
 pub use value::Cell;
 
@@ -132,10 +132,8 @@ impl Database {
         name: &str,
         path: &Path,
         immutable: bool,
-        connections: usize,
         functions: Arc<Vec<functions::ExtraFunction>>,
-        cache_kib: u32,
-        read_hold: Duration,
+        reads: ReadOptions,
         writes: Option<writes::WriterOptions>,
     ) -> Result<Database, DbError> {
         let writer = writes
@@ -145,7 +143,7 @@ impl Database {
             path: path.to_path_buf(),
             immutable,
         };
-        let pool = Pool::new(source, connections, functions, cache_kib, read_hold)?;
+        let pool = Pool::new(source, functions, reads)?;
         Ok(Database::with_pool(
             name,
             path.to_path_buf(),
@@ -159,17 +157,10 @@ impl Database {
     /// each request attaches the files its actor may read whole (`--crossdb`).
     pub fn open_memory(
         name: &str,
-        connections: usize,
         functions: Arc<Vec<functions::ExtraFunction>>,
-        cache_kib: u32,
+        reads: ReadOptions,
     ) -> Result<Database, DbError> {
-        let pool = Pool::new(
-            pool::Source::Memory,
-            connections,
-            functions,
-            cache_kib,
-            Duration::ZERO,
-        )?;
+        let pool = Pool::new(pool::Source::Memory, functions, reads)?;
         // Nothing is written to it: as unchanging as an immutable file.
         Ok(Database::with_pool(name, PathBuf::new(), true, pool, None))
     }

@@ -359,6 +359,17 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
+/// How a file's read connections are set up.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// How many (`num_sql_threads`): at most that many queries at once.
+    pub connections: usize,
+    /// Each connection's page cache (`cache_size_kb`).
+    pub cache_kib: u32,
+    /// How long a connection keeps its read transaction between uses (`read_hold_ms`, `held`).
+    pub hold: Duration,
+}
+
 /// A few connections to one file; at most `size` queries at once.
 pub struct Pool {
     functions: Arc<Vec<ExtraFunction>>,
@@ -396,11 +407,14 @@ const PLUGIN_CONNECTIONS: usize = 8;
 impl Pool {
     pub fn new(
         source: Source,
-        size: usize,
         functions: Arc<Vec<ExtraFunction>>,
-        cache_kib: u32,
-        hold: Duration,
+        options: ReadOptions,
     ) -> Result<Pool, DbError> {
+        let ReadOptions {
+            connections: size,
+            cache_kib,
+            hold,
+        } = options;
         // Open one now so a bad file fails start-up, not the first request.
         let first = Conn::open(&source, &functions, cache_kib)?;
         first
