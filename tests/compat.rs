@@ -98,6 +98,11 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
     ),
     (
         "/-/settings.json",
+        "/read_hold_ms",
+        "a setting Datasette does not have",
+    ),
+    (
+        "/-/settings.json",
         "/max_post_body_bytes",
         "a Datasette 1.0 setting (the write API), not in 0.65",
     ),
