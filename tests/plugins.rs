@@ -53,7 +53,7 @@ fn plugins_json_lists_name_version_hooks_and_routes() {
         json!([{
             "name": HOOKS,
             "version": "0.1.0",
-            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions", "forbidden", "prepare_connection", "call_function", "ready", "extra_template_vars", "votes_follow_queries"],
+            "hooks": ["startup", "routes", "handle", "actor_from_request", "permission_allowed", "menu_links", "extra_css_urls", "extra_js_urls", "extra_body_script", "table_actions", "database_actions", "row_actions", "forbidden", "prepare_connection", "call_function", "ready", "extra_template_vars", "votes_follow_queries", "actor_headers"],
             "routes": ["/-/hooks", "/-/hooks/fetch", "/-/hooks/session", "/-/hooks/config", "/-/hooks/query", "/-/hooks/can", "/-/hooks/page", "/-/hooks/write", "/-/hooks/databases", "/-/hooks/sign", "/-/hooks/item/{name}/{rest*}", "/-/hooks/form", "/-/hooks/upload", "/-/hooks/small", "/-/hooks/api", "/-/hooks/bytes", "/-/hooks/export"]
         }])
     );
@@ -715,6 +715,47 @@ fn start_up_refuses_two_plugins_claiming_one_route() {
         &[],
     );
     assert!(err.contains("must start with a fixed segment"), "{err}");
+}
+
+/// A plugin that names the headers it recognises actors by is not asked about requests
+/// without them (its panic on a request shows whether it was asked); one that names none is
+/// asked about every request.
+#[test]
+fn actor_from_request_is_asked_only_about_requests_with_the_headers_it_names() {
+    let panics = [("x-hooks-panic", "actor_from_request")];
+    let server = serve_with(
+        json!({HOOKS: {"actor_headers": ["X-Hooks-Actor"]}}),
+        &[],
+        &[],
+    )
+    .expect("starts");
+    let r = server.request("GET", "/-/actor.json", &panics);
+    assert_eq!((r.status, r.json()["actor"].clone()), (200, Value::Null));
+    assert!(
+        !server.logged("actor_from_request panicked"),
+        "{}",
+        server.log()
+    );
+    let r = as_actor(&server, "/-/actor.json", json!({"id": "named"}));
+    assert_eq!(r.json()["actor"], json!({"id": "named"}));
+    let both = [panics[0], ("x-hooks-actor", r#"{"id": "named"}"#)];
+    server.request("GET", "/-/actor.json", &both);
+    assert!(
+        server.logged("actor_from_request panicked"),
+        "{}",
+        server.log()
+    );
+
+    let asked_always = hooks_server();
+    asked_always.request("GET", "/-/actor.json", &panics);
+    assert!(asked_always.logged("actor_from_request panicked"));
+
+    let err = refused(json!({HOOKS: {"actor_headers": ["x hooks"]}}), &[], &[]);
+    assert!(
+        err.contains(&format!("plugin {HOOKS}"))
+            && err.contains(r#"actor_headers() named "x hooks", which is not a header's name"#),
+        "{err}"
+    );
 }
 
 #[test]

@@ -541,13 +541,10 @@ impl AppState {
             return Some(token.0.clone());
         }
         crate::session::actor(req).or_else(|| {
-            self.plugins
-                .recognise_actors()
-                .then(|| {
-                    let request = self.describe(req);
-                    self.plugins.actor_from_request(&request)
-                })
-                .flatten()
+            self.plugins.actor_from_request(
+                |name| req.headers().contains_key(name),
+                || self.describe(req),
+            )
         })
     }
 

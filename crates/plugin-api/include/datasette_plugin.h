@@ -56,7 +56,8 @@ extern "C" {
     "extra_css_urls(fn?) extra_js_urls(fn?) extra_body_script(fn?) table_actions(fn?) " \
     "database_actions(fn?) row_actions(fn?) forbidden(fn?) prepare_connection(fn?) " \
     "call_function(fn?) render_cell(fn?) register_output_renderer(fn?) render_output(fn?) " \
-    "ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?); " \
+    "ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?) " \
+    "actor_headers(fn?); " \
     "host table: header(u64,u32,u32) layout(bytes) free_buf(fn) log(fn) fetch(fn?) " \
     "query(fn?) permission_allowed(fn?) databases(fn?) execute_write(fn?) insert_rows(fn?) " \
     "sign(fn?) unsign(fn?)"
@@ -186,6 +187,11 @@ typedef struct DatasettePluginTable {
      * actor, the check, its configuration and what its own queries read while it votes; asked
      * once at load. The host then reuses its votes until a database they read changes. */
     DatasetteHookFn votes_follow_queries;
+    /* Input: null. Output: the lower-case names of the request headers without which
+     * actor_from_request answers null (["authorization"]), or null: it may recognise an actor
+     * in any request. Asked once at load; the host then asks actor_from_request only about
+     * requests that carry one of them. */
+    DatasetteHookFn actor_headers;
 } DatasettePluginTable;
 
 /* What the host offers a plugin. Every service fills *out with a buffer of the host's: give it

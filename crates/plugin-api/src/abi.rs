@@ -181,6 +181,11 @@ macro_rules! with_hooks {
             /// (`query`) read while it votes; asked once at load. The host then reuses its votes
             /// until a database they read changes, instead of asking on every request.
             votes_follow_queries: VotesFollowQueries,
+            /// Input: `null`. Output: the lower-case names of the request headers without
+            /// which `actor_from_request` answers `null` (`["authorization"]`), or `null`: it
+            /// may recognise an actor in any request. Asked once at load; the host then asks
+            /// `actor_from_request` only about requests that carry one of them.
+            actor_headers: ActorHeaders,
         }
     };
 }
@@ -412,7 +417,7 @@ mod tests {
     fn hooks_added_at_the_end_are_compatible_anything_else_is_named() {
         assert_eq!(compatible_layout(LAYOUT, LAYOUT), Ok(()));
         let older = LAYOUT.replace(
-            " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?)",
+            " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?) actor_headers(fn?)",
             "",
         );
         assert_eq!(compatible_layout(&older, LAYOUT), Ok(()));

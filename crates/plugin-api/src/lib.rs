@@ -122,7 +122,7 @@ pub use serde_json;
 /// `extra_js_urls`, `extra_body_script`, `table_actions`, `database_actions`, `row_actions`,
 /// `forbidden`, `prepare_connection`, `call_function`, `render_cell`, `register_output_renderer`,
 /// `render_output`, `ready`, `permission_allowed_many`, `extra_template_vars`,
-/// `votes_follow_queries`).
+/// `votes_follow_queries`, `actor_headers`).
 /// The plugin's name and version are its package's. A hook the plugin implements but does not
 /// list here is never called: [`#[datasette_plugin]`](datasette_plugin) lists them for you.
 ///
@@ -156,7 +156,7 @@ pub use serde_json;
 ///     extra_js_urls, extra_body_script, table_actions, database_actions, row_actions,
 ///     forbidden, prepare_connection, call_function, render_cell, register_output_renderer,
 ///     render_output, ready, permission_allowed_many, extra_template_vars, votes_follow_queries,
-///     no_such_hook
+///     actor_headers, no_such_hook
 /// );
 /// ```
 #[macro_export]

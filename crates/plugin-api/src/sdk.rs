@@ -116,6 +116,16 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         false
     }
 
+    /// The request headers [`Plugin::actor_from_request`] reads, when it answers `None` for
+    /// every request that carries none of them: lower-case names, such as `["authorization"]`
+    /// for a plugin of Bearer tokens. The host then asks it only about requests that carry
+    /// one, and other requests cost it nothing. `None`, the default, asks about every request
+    /// (a plugin that reads the query string or the client's address must answer `None`).
+    /// Asked once at load.
+    fn actor_headers(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// Variables for the site's own templates (`--template-dir`) on this page: each key of the
     /// object becomes one. A page's own variables win over a plugin's of the same name.
     fn extra_template_vars(&self, page: &PageContext, host: &Host) -> Map<String, Value> {
@@ -854,6 +864,12 @@ unsafe extern "C" fn votes_follow_queries<S: Slot>(input: Bytes, out: *mut Owned
             Ok(plugin::<S>()?.votes_follow_queries())
         })
     }
+}
+
+unsafe extern "C" fn actor_headers<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {
+    // SAFETY: `HookFn`'s contract: the host passes `input` readable for this call and `out`
+    // null or writable.
+    unsafe { run(input, out, |_: Value| Ok(plugin::<S>()?.actor_headers())) }
 }
 
 unsafe extern "C" fn ready<S: Slot>(input: Bytes, out: *mut OwnedBuf) -> i32 {

@@ -31,6 +31,7 @@ const HOOKS: &[&str] = &[
     "permission_allowed_many",
     "extra_template_vars",
     "votes_follow_queries",
+    "actor_headers",
 ];
 
 /// Exports a `Plugin` from a `cdylib` with exactly the hooks its impl defines, as Python's

@@ -59,6 +59,11 @@ impl Plugin for AuthTokens {
         Ok(AuthTokens { tokens })
     }
 
+    /// Tokens come in the `Authorization` header alone: other requests are not asked about.
+    fn actor_headers(&self) -> Option<Vec<String>> {
+        Some(vec!["authorization".into()])
+    }
+
     fn actor_from_request(&self, request: &Request, _host: &Host) -> Option<Value> {
         let given = bearer(request.header("authorization")?)?.as_bytes();
         let mut found = None;
@@ -80,7 +85,7 @@ fn bearer(header: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-export_plugin!(AuthTokens: actor_from_request);
+export_plugin!(AuthTokens: actor_from_request, actor_headers);
 
 #[cfg(test)]
 mod tests {

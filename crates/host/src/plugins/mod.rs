@@ -11,6 +11,7 @@ pub mod listing;
 pub mod routes;
 mod scoped;
 
+use actix_web::http::header::HeaderName;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,6 +97,9 @@ pub struct Plugin {
     pub renderers: Vec<OutputRenderer>,
     /// Its votes depend only on the check and what its queries read (`votes_follow_queries`).
     pub votes_follow_queries: bool,
+    /// The request headers without which it recognises no actor (`actor_headers`); `None`:
+    /// it is asked about every request.
+    pub actor_headers: Option<Vec<HeaderName>>,
 }
 
 /// Every loaded plugin, in load order (which is the order their votes are asked in).
@@ -195,6 +199,7 @@ impl Plugins {
         let functions = self.declared_functions(&library)?;
         let renderers = self.declared_renderers(&library)?;
         let votes_follow_queries = ask_at_load(&library, Hook::VotesFollowQueries)?;
+        let actor_headers = declared_actor_headers(&library)?;
         tracing::info!(
             plugin = library.name,
             version = library.version,
@@ -207,6 +212,7 @@ impl Plugins {
             functions,
             renderers,
             votes_follow_queries,
+            actor_headers,
         });
         Ok(())
     }
@@ -415,11 +421,6 @@ impl Plugins {
         self.voting().all(|p| p.votes_follow_queries)
     }
 
-    /// Whether any plugin recognises actors: if none does, requests need not be described.
-    pub fn recognise_actors(&self) -> bool {
-        self.implementing(Hook::ActorFromRequest).next().is_some()
-    }
-
     fn implementing(&self, hook: Hook) -> impl Iterator<Item = &Library> {
         self.list
             .iter()
@@ -427,12 +428,27 @@ impl Plugins {
             .filter(move |l| l.has(hook))
     }
 
-    /// The first actor a plugin recognises in the request.
-    pub fn actor_from_request(&self, request: &Request) -> Actor {
+    /// The first actor a plugin recognises in the request, which has the headers `has` says
+    /// and is `describe`d only if a plugin is asked: not one that declared the headers it
+    /// reads (`actor_headers`) when the request carries none of them.
+    pub fn actor_from_request(
+        &self,
+        has: impl Fn(&HeaderName) -> bool,
+        describe: impl FnOnce() -> Request,
+    ) -> Actor {
+        let asked = self.list.iter().filter(|p| {
+            p.library.has(Hook::ActorFromRequest)
+                && p.actor_headers
+                    .as_ref()
+                    .is_none_or(|names| names.iter().any(&has))
+        });
+        let mut describe = Some(describe);
         let mut input = None;
-        for lib in self.implementing(Hook::ActorFromRequest) {
-            let input =
-                input.get_or_insert_with(|| serde_json::to_vec(request).unwrap_or_default());
+        for lib in asked.map(|p| &p.library) {
+            let input = input.get_or_insert_with(|| {
+                let request = describe.take().map(|d| d());
+                serde_json::to_vec(&request).unwrap_or_default()
+            });
             match answer::<Value>(lib, Hook::ActorFromRequest, input) {
                 Some(Value::Null) | None => continue,
                 Some(actor @ Value::Object(_)) => return Some(actor),
@@ -670,6 +686,21 @@ fn ask_at_load<T: serde::de::DeserializeOwned + Default>(
                 .map_err(|e| format!("{}() answered with malformed JSON: {e}", hook.name()))
         })
         .map_err(|message| startup_error(library, message))
+}
+
+/// The request headers a plugin's `actor_from_request` reads, if it says: each must be a
+/// header's name (any case), or start-up stops naming it.
+fn declared_actor_headers(library: &Library) -> Result<Option<Vec<HeaderName>>, PluginError> {
+    let Some(names) = ask_at_load::<Option<Vec<String>>>(library, Hook::ActorHeaders)? else {
+        return Ok(None);
+    };
+    let parse = |name: &String| {
+        HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| {
+            let message = format!("actor_headers() named {name:?}, which is not a header's name");
+            startup_error(library, message)
+        })
+    };
+    names.iter().map(parse).collect::<Result<_, _>>().map(Some)
 }
 
 /// Start-up stops: the plugin at `library` failed as `message` says.

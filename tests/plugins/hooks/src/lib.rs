@@ -151,6 +151,11 @@ impl Plugin for Hooks {
         serde_json::from_str(request.header("x-hooks-actor")?).ok()
     }
 
+    /// With `actor_headers` in the config, the headers it says `actor_from_request` reads.
+    fn actor_headers(&self) -> Option<Vec<String>> {
+        serde_json::from_value(self.config.get("actor_headers")?.clone()).ok()
+    }
+
     /// With `votes_follow_queries` in the config, says so.
     fn votes_follow_queries(&self) -> bool {
         self.config["votes_follow_queries"] == true
@@ -569,5 +574,6 @@ export_plugin!(
     row_actions,
     prepare_connection,
     call_function,
-    votes_follow_queries
+    votes_follow_queries,
+    actor_headers
 );

@@ -126,9 +126,9 @@ fn table() -> &'static PluginTable {
             // layout say the table ends there, so what lies past it (set here to a hook that
             // would answer malformed JSON) must never be read.
             Ok("older") => {
-                t.header.struct_size -= 4 * std::mem::size_of::<usize>() as u32;
+                t.header.struct_size -= 5 * std::mem::size_of::<usize>() as u32;
                 t.layout = leak(LAYOUT.replace(
-                    " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?)",
+                    " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?) actor_headers(fn?)",
                     "",
                 ));
                 t.menu_links = Some(menu_link);
@@ -137,7 +137,7 @@ fn table() -> &'static PluginTable {
             // The layout says the table ends before `ready`; `struct_size` says it does not.
             Ok("older-lies") => {
                 t.layout = leak(LAYOUT.replace(
-                    " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?)",
+                    " ready(fn?) permission_allowed_many(fn?) extra_template_vars(fn?) votes_follow_queries(fn?) actor_headers(fn?)",
                     "",
                 ));
                 t.ready = Some(not_json);
