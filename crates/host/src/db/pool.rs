@@ -636,13 +636,13 @@ impl Pool {
     }
 
     fn checkin(&self, conn: Conn) {
+        // Under the lock `hold_off` ends idle holds under, after it counts the write: either
+        // the write is seen here, or the connection is idle by the time it looks.
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if self.writing.load(Ordering::Acquire) > 0 {
             super::held::end(&conn);
         }
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        idle.push(conn);
     }
 }
 
