@@ -261,6 +261,50 @@ fn the_etag_changes_with_the_file_the_url_and_the_actor() {
     assert_ne!(fresh.header("etag"), Some(first.as_str()));
 }
 
+/// A page about one database is tagged by that file alone, with a plugin that recognises
+/// actors loaded too: a write to another file leaves its tag (and a client's copy) as it was.
+#[test]
+fn a_write_to_another_file_leaves_a_pages_tag_with_an_actor_plugin_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = live_file(&dir);
+    let other = testkit::sqlite_file(dir.path(), "other", "create table o (x);");
+    let metadata = dir.path().join("metadata.json");
+    let tokens = json!({"plugins": {"datasette-auth-tokens": {"tokens": [
+        {"token": "tok-0123456789abcdef", "actor": {"id": "bot"}}
+    ]}}});
+    std::fs::write(&metadata, tokens.to_string()).unwrap();
+    let args = [
+        path.to_str().unwrap(),
+        &other,
+        "-m",
+        metadata.to_str().unwrap(),
+    ];
+    let server = testkit::serve_binary(&args).expect("starts");
+    assert!(server
+        .json("/-/plugins.json")
+        .to_string()
+        .contains("auth-tokens"));
+    let etag = || {
+        server
+            .get("/live/t.json")
+            .header("etag")
+            .unwrap()
+            .to_string()
+    };
+    let first = etag();
+    // A row larger than a page: the file grows, whatever the clock's grain.
+    let grow = |file: &str, table: &str| {
+        rusqlite::Connection::open(file)
+            .unwrap()
+            .execute(&format!("insert into {table} values (zeroblob(65536))"), [])
+            .unwrap();
+    };
+    grow(&other, "o (x)");
+    assert_eq!(etag(), first);
+    grow(path.to_str().unwrap(), "t (v)");
+    assert_ne!(etag(), first);
+}
+
 #[test]
 fn cache_control_follows_the_ttl_the_actor_and_immutability() {
     let dir = tempfile::tempdir().unwrap();

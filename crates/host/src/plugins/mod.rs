@@ -341,13 +341,17 @@ impl Plugins {
     /// SQL functions and additions to pages may read any database. Recognising actors does
     /// not: who the actor is is part of what every page depends on already.
     pub fn may_read_other_files(&self) -> bool {
-        const APART: [Hook; 6] = [
+        // What a plugin only declares, or does apart from pages. A hook not listed counts as
+        // one that may read other files: a new hook costs caching until it is listed here,
+        // never correctness.
+        const APART: [Hook; 7] = [
             Hook::Startup,
             Hook::Routes,
             Hook::Handle,
             Hook::ActorFromRequest,
             Hook::Ready,
             Hook::VotesFollowQueries,
+            Hook::ActorHeaders,
         ];
         self.list.iter().any(|p| {
             Hook::ALL

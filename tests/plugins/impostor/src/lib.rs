@@ -133,6 +133,7 @@ fn table() -> &'static PluginTable {
                 ));
                 t.menu_links = Some(menu_link);
                 t.ready = Some(not_json);
+                t.actor_headers = Some(not_json);
             }
             // The layout says the table ends before `ready`; `struct_size` says it does not.
             Ok("older-lies") => {
