@@ -756,6 +756,8 @@ fn actor_from_request_is_asked_only_about_requests_with_the_headers_it_names() {
             && err.contains(r#"actor_headers() named "x hooks", which is not a header's name"#),
         "{err}"
     );
+    let err = refused(json!({HOOKS: {"actor_headers": []}}), &[], &[]);
+    assert!(err.contains("actor_headers() named no header"), "{err}");
 }
 
 #[test]

@@ -698,6 +698,11 @@ fn declared_actor_headers(library: &Library) -> Result<Option<Vec<HeaderName>>, 
     let Some(names) = ask_at_load::<Option<Vec<String>>>(library, Hook::ActorHeaders)? else {
         return Ok(None);
     };
+    if names.is_empty() {
+        let message = "actor_headers() named no header: actor_from_request would never be asked \
+                       (answer null to be asked about every request)";
+        return Err(startup_error(library, message.into()));
+    }
     let parse = |name: &String| {
         HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| {
             let message = format!("actor_headers() named {name:?}, which is not a header's name");
