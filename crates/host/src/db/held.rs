@@ -2,8 +2,8 @@
 //!
 //! A statement outside a transaction takes SQLite's shared lock, looks for a hot journal,
 //! re-reads the file's header and lets the lock go again: four `fcntl`s, a `stat` and a read,
-//! an eighth of what a row page costs. A request connection instead keeps its read transaction
-//! between uses for the pool's hold (`read_hold_ms`, 5 by default). While a connection holds
+//! an eighth of what a row page costs. A connection for requests or plugins' queries instead
+//! keeps its read transaction between uses for the pool's hold (`read_hold_ms`, 5 by default). While a connection holds
 //! the shared lock of a file in rollback mode, nobody can commit to it, so what it reads is the
 //! file as it is now: a held transaction is never stale. Writers wait for it as they wait for a
 //! query that long (their busy handler retries; once one holds SQLite's pending lock, no new
@@ -12,8 +12,8 @@
 //!
 //! Never held: a file in WAL mode (a held transaction there is a snapshot that writers move
 //! past; its `-wal` file is there while anyone has it open, and the journal mode is asked when
-//! a hold begins), immutable files, the in-memory database, plugins' connections, and any file
-//! while this server writes to it ([`super::Pool::hold_off`]).
+//! a hold begins), immutable files, the in-memory database, background counts' connections,
+//! and any file while this server writes to it ([`super::Pool::hold_off`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, Weak};
@@ -205,6 +205,30 @@ mod tests {
         drop(off);
         assert_eq!(rows(&pool), 2);
         assert!(other.execute(INSERT, []).is_err(), "held again");
+    }
+
+    /// Plugins' queries (on connections of their own) hold their reads as requests' do, and
+    /// let go of them for this server's writes.
+    #[test]
+    fn plugins_connections_hold_until_this_server_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = served(dir.path(), "delete", Duration::from_secs(3600));
+        let plugin_rows = || {
+            pool.run_here_unchecked(Duration::from_secs(1), |c| {
+                c.conn
+                    .query_row("select count(*) from t", [], |r| r.get::<_, i64>(0))
+                    .map_err(crate::db::DbError::from_sqlite)
+            })
+        };
+        assert_eq!(plugin_rows().unwrap(), 1);
+        let other = impatient(dir.path());
+        assert!(
+            other.execute(INSERT, []).is_err(),
+            "the plugin's read is held"
+        );
+        let _off = pool.hold_off();
+        other.execute(INSERT, []).unwrap();
+        assert_eq!(plugin_rows().unwrap(), 2);
     }
 
     #[test]

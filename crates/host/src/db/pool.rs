@@ -384,7 +384,7 @@ pub struct Pool {
     hold: Duration,
     permits: Semaphore,
     /// Connections for plugins' queries, apart from the requests' (see [`Pool::run_here`]).
-    plugin_idle: Mutex<Vec<Conn>>,
+    plugin_idle: Arc<super::held::Idle>,
     /// How many of those are in use now.
     plugin_busy: std::sync::atomic::AtomicUsize,
     /// Each connection's page cache.
@@ -433,8 +433,10 @@ impl Pool {
             _ => None,
         };
         let idle = Arc::new(Mutex::new(vec![first]));
+        let plugin_idle = Arc::new(Mutex::new(vec![]));
         if wal.is_some() {
             super::held::watch(Arc::downgrade(&idle));
+            super::held::watch(Arc::downgrade(&plugin_idle));
         }
         Ok(Pool {
             functions,
@@ -444,7 +446,7 @@ impl Pool {
             writing: Default::default(),
             hold,
             permits: Semaphore::new(size.max(1)),
-            plugin_idle: Mutex::new(vec![]),
+            plugin_idle,
             plugin_busy: Default::default(),
             cache_kib,
             streams: Arc::new(Semaphore::new(size.saturating_sub(1).max(1))),
@@ -581,12 +583,9 @@ impl Pool {
     ) -> Result<T, DbError> {
         let _slot = PluginSlot::take(&self.plugin_busy)?;
         let started = Instant::now();
-        let conn = self.checkout_from(&self.plugin_idle)?;
+        let conn = self.checkout_held(&self.plugin_idle)?;
         let result = conn.within(limit, f);
-        self.plugin_idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        self.checkin_to(&self.plugin_idle, conn);
         result.map_err(|e| match e {
             DbError::Interrupted(_) => DbError::Interrupted(started.elapsed()),
             other => other,
@@ -595,7 +594,12 @@ impl Pool {
 
     /// A connection for a request, its read transaction held between uses where it may be.
     fn checkout(&self) -> Result<Conn, DbError> {
-        let conn = self.checkout_from(&self.idle)?;
+        self.checkout_held(&self.idle)
+    }
+
+    /// A connection of `idle`, its read transaction held between uses where it may be.
+    fn checkout_held(&self, idle: &super::held::Idle) -> Result<Conn, DbError> {
+        let conn = self.checkout_from(idle)?;
         super::held::ready(&conn, self.may_hold().then_some(self.hold));
         Ok(conn)
     }
@@ -615,8 +619,10 @@ impl Pool {
     /// given back; the writer's busy timeout covers the moment until then.
     pub fn hold_off(&self) -> HoldOff<'_> {
         self.writing.fetch_add(1, Ordering::AcqRel);
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        idle.iter().for_each(super::held::end);
+        for idle in [&self.idle, &self.plugin_idle] {
+            let idle = idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.iter().for_each(super::held::end);
+        }
         HoldOff(&self.writing)
     }
 
@@ -636,9 +642,13 @@ impl Pool {
     }
 
     fn checkin(&self, conn: Conn) {
+        self.checkin_to(&self.idle, conn);
+    }
+
+    fn checkin_to(&self, idle: &super::held::Idle, conn: Conn) {
         // Under the lock `hold_off` ends idle holds under, after it counts the write: either
         // the write is seen here, or the connection is idle by the time it looks.
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
         if self.writing.load(Ordering::Acquire) > 0 {
             super::held::end(&conn);
         }
