@@ -604,7 +604,7 @@ impl Pool {
         Ok(conn)
     }
 
-    /// Whether request connections may hold their read transactions now: a mutable file, not
+    /// Whether connections may hold their read transactions now: a mutable file, not
     /// in WAL mode as far as its files tell (the journal mode is asked when a hold begins),
     /// and not being written by this server.
     fn may_hold(&self) -> bool {
