@@ -1,6 +1,7 @@
 """datasette-rs against Datasette 0.65 on the same files, side by side in one run.
 
-    python3 bench/run.py [--duration SECONDS] [--large-rows N] [--huge-rows N] [--only SCENARIO]
+    python3 bench/run.py [--duration SECONDS] [--rounds N] [--large-rows N] [--huge-rows N]
+                         [--only SCENARIO]
 
 Builds the release binaries, makes the fixtures (bench/work/), installs Datasette 0.65 and
 datasette-auth-tokens in a virtualenv and wrk from Debian if missing, then drives each server
@@ -12,6 +13,10 @@ requests: where wrk gave up on requests (its 2 s timeout), the socket errors col
 so it serves the page). A streamed CSV export of the 1M-row table is timed once per server
 (MB/s, and how much the server's peak memory grew meanwhile). With --huge-rows, a third file
 of that many rows is served too ("huge" scenarios).
+
+With --rounds N (default 1), every server runs every scenario N times, the servers taking
+turns round after round, and each cell is the run of median req/s: a minute in which the
+machine is slower then weighs on every server alike, rather than on whichever ran then.
 """
 import argparse
 import json
@@ -195,6 +200,7 @@ def main():
     ap.add_argument("--large-rows", type=int, default=1_000_000)
     ap.add_argument("--huge-rows", type=int, default=0, help="also serve huge.db of this many rows")
     ap.add_argument("--only", help="run only scenarios whose name contains this")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each scenario, servers taking turns")
     args = ap.parse_args()
     venv = prepare(args.large_rows, args.huge_rows)
     release = os.path.join(ROOT, "target", "release")
@@ -219,15 +225,21 @@ def main():
         with open(os.path.join(WORK, "table.json"), "wb") as f:
             f.write(body)
         servers.append(start("ceiling (bytes from memory)", [os.path.join(release, "datasette-rs-ceiling"), os.path.join(WORK, "table.json"), "8104"], 8104))
+        runs = {}
+        for _ in range(max(args.rounds, 1)):
+            for s in servers:
+                for title, path, headers in scenarios:
+                    if s["port"] == 8104 and title != "table JSON":
+                        continue
+                    headers = with_etag(s["port"], path, headers)
+                    status, _, _ = check(s["port"], path, headers)
+                    assert status in (200, 304), (s["name"], path, status)
+                    run = wrk(s["port"], path, headers, args.duration)
+                    runs.setdefault((s["name"], title), []).append(run)
+                    print(f"{s['name']:32} {title:28} {run}", file=sys.stderr)
+        for key, each in runs.items():
+            results[key] = sorted(each, key=lambda r: r["rps"])[len(each) // 2]
         for s in servers:
-            for title, path, headers in scenarios:
-                if s["port"] == 8104 and title != "table JSON":
-                    continue
-                headers = with_etag(s["port"], path, headers)
-                status, _, _ = check(s["port"], path, headers)
-                assert status in (200, 304), (s["name"], path, status)
-                results[(s["name"], title)] = wrk(s["port"], path, headers, args.duration)
-                print(f"{s['name']:32} {title:28} {results[(s['name'], title)]}", file=sys.stderr)
             s["rss"] = peak_rss_mb(s["proc"].pid)
             if s["port"] != 8104 and (not args.only or args.only in "streamed CSV"):
                 s["stream"] = stream_export(s)
@@ -241,7 +253,8 @@ def main():
 
 def report(servers, scenarios, results, args):
     ours, base = "datasette-rs", "Datasette, suggest_facets off"
-    print(f"\nwrk -t2 -c16 -d{args.duration}s per scenario; {os.cpu_count()} cores; fixture 100,000 rows (1M: {args.large_rows:,})\n")
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    print(f"\nwrk -t2 -c16 -d{args.duration}s per scenario{rounds}; {os.cpu_count()} cores; fixture 100,000 rows (1M: {args.large_rows:,})\n")
     print("| scenario | server | req/s | p50 ms | p99 ms | non-2xx | socket errors |")
     print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
     for title, _, _ in scenarios:
