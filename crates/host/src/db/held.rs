@@ -171,12 +171,15 @@ mod tests {
         }
     }
 
+    fn count(c: &Conn) -> Result<i64, crate::db::DbError> {
+        c.conn
+            .query_row("select count(*) from t", [], |r| r.get(0))
+            .map_err(crate::db::DbError::from_sqlite)
+    }
+
+    /// The rows of `t`, read as a request reads.
     fn rows(pool: &Arc<Pool>) -> i64 {
-        let read = pool.run_unchecked(Duration::from_secs(1), |c| {
-            c.conn
-                .query_row("select count(*) from t", [], |r| r.get(0))
-                .map_err(crate::db::DbError::from_sqlite)
-        });
+        let read = pool.run_unchecked(Duration::from_secs(1), count);
         actix_web::rt::System::new().block_on(read).unwrap()
     }
 
@@ -213,13 +216,7 @@ mod tests {
     fn plugins_connections_hold_until_this_server_writes() {
         let dir = tempfile::tempdir().unwrap();
         let pool = served(dir.path(), "delete", Duration::from_secs(3600));
-        let plugin_rows = || {
-            pool.run_here_unchecked(Duration::from_secs(1), |c| {
-                c.conn
-                    .query_row("select count(*) from t", [], |r| r.get::<_, i64>(0))
-                    .map_err(crate::db::DbError::from_sqlite)
-            })
-        };
+        let plugin_rows = || pool.run_here_unchecked(Duration::from_secs(1), count);
         assert_eq!(plugin_rows().unwrap(), 1);
         let other = impatient(dir.path());
         assert!(

@@ -549,9 +549,14 @@ pub mod seen {
 /// The state of a database file and of its WAL, where a change sits until it is
 /// checkpointed: changes whenever either is written, or another file is renamed into place.
 pub fn file_stamp(path: &Path) -> (Option<FileState>, Option<FileState>) {
+    (FileState::of(path), FileState::of(&wal_path(path)))
+}
+
+/// Where SQLite keeps the WAL of the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    (FileState::of(path), FileState::of(Path::new(&wal)))
+    wal.into()
 }
 
 /// A file's state, its WAL's and this server's writes to it; `None` when it cannot be read.

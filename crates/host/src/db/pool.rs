@@ -425,11 +425,7 @@ impl Pool {
             Source::File {
                 path,
                 immutable: false,
-            } if !hold.is_zero() => {
-                let mut wal = path.as_os_str().to_owned();
-                wal.push("-wal");
-                Some(PathBuf::from(wal))
-            }
+            } if !hold.is_zero() => Some(super::wal_path(path)),
             _ => None,
         };
         let idle = Arc::new(Mutex::new(vec![first]));

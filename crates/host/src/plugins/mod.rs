@@ -440,20 +440,20 @@ impl Plugins {
         has: impl Fn(&HeaderName) -> bool,
         describe: impl FnOnce() -> Request,
     ) -> Actor {
-        let asked = self.list.iter().filter(|p| {
-            p.library.has(Hook::ActorFromRequest)
-                && p.actor_headers
-                    .as_ref()
-                    .is_none_or(|names| names.iter().any(&has))
-        });
-        let mut describe = Some(describe);
-        let mut input = None;
+        let mut asked = self
+            .list
+            .iter()
+            .filter(|p| {
+                p.library.has(Hook::ActorFromRequest)
+                    && p.actor_headers
+                        .as_ref()
+                        .is_none_or(|names| names.iter().any(&has))
+            })
+            .peekable();
+        asked.peek()?;
+        let input = serde_json::to_vec(&describe()).unwrap_or_default();
         for lib in asked.map(|p| &p.library) {
-            let input = input.get_or_insert_with(|| {
-                let request = describe.take().map(|d| d());
-                serde_json::to_vec(&request).unwrap_or_default()
-            });
-            match answer::<Value>(lib, Hook::ActorFromRequest, input) {
+            match answer::<Value>(lib, Hook::ActorFromRequest, &input) {
                 Some(Value::Null) | None => continue,
                 Some(actor @ Value::Object(_)) => return Some(actor),
                 Some(other) => failed(
